@@ -1,0 +1,47 @@
+# Every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: brief test lint bench site golden clean sample
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## brief: build this week's brief (live data, else cache, else the bundled sample) into output/
+brief: $(STAMP)
+	$(BIN)/smallcap-brief build $(ARGS)
+
+## test: lint, type-check, lint the workflows and run the test suite
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests scripts
+	$(BIN)/ruff format --check generator tests scripts
+	$(BIN)/mypy
+	$(BIN)/python scripts/lint_workflows.py .github/workflows
+
+## bench: time a warm build stage by stage, the warm live rebuild and the 52-week backfill
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+## site: build the static site from output/briefs
+site: $(STAMP)
+	$(BIN)/smallcap-brief site $(ARGS)
+
+## golden: refresh the golden HTML and Markdown files after an intended change
+golden: $(STAMP)
+	$(BIN)/python scripts/refresh_golden.py
+
+## sample: regenerate the bundled sample snapshot (deterministic)
+sample: $(STAMP)
+	$(BIN)/python scripts/make_sample.py
+
+clean:
+	rm -rf $(VENV) output/briefs output/site output/cache

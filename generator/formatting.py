@@ -1,0 +1,78 @@
+"""How figures read as text: one place, used by the analysis' readings and by the templates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from generator.models import Figure
+
+NOT_AVAILABLE = "not available"
+
+
+def fmt(figure: Figure, *, signed: bool | None = None) -> str:
+    """Format a figure's value with its unit: ``+1.23%``, ``-45 bp``, ``4.05%``, ``2,345.67``.
+
+    A stale figure or a missing value reads "not available" (stale figures are never
+    shown as this week's).
+    """
+    if figure.stale:
+        return f"{NOT_AVAILABLE} (stale)"
+    if figure.unit in ("date", "text"):
+        return figure.text or NOT_AVAILABLE
+    if figure.value is None:
+        return NOT_AVAILABLE
+    return fmt_value(figure.value, figure.unit, signed=signed)
+
+
+def fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
+    sign_default = unit in ("pct", "pp", "bp")
+    use_sign = sign_default if signed is None else signed
+    plus = "+" if use_sign else ""
+    if unit == "pct":
+        return f"{value:{plus},.2f}%"
+    if unit == "pp":
+        return f"{value:{plus},.2f} pp"
+    if unit == "bp":
+        return f"{value:{plus},.0f} bp"
+    if unit == "yield":
+        return f"{value:{plus}.2f}%"
+    if unit == "level":
+        return f"{value:{plus},.2f}"
+    if unit == "ratio":
+        return f"{value:{plus}.4f}"
+    if unit == "x":
+        return f"{value:{plus}.2f}×"
+    if unit in ("days", "weeks", "count"):
+        word = {"days": " days", "weeks": " weeks", "count": ""}[unit]
+        n = int(round(value))
+        if unit == "days" and n == 1:
+            word = " day"
+        if unit == "weeks" and n == 1:
+            word = " week"
+        return f"{n:{plus},d}{word}"
+    if unit == "pctile":
+        n = int(round(value))
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix} percentile"
+    if unit == "index":
+        return f"{value:.1f}"
+    return f"{value:{plus},.2f}"
+
+
+def fmt_date(day: date | None) -> str:
+    return day.isoformat() if day else NOT_AVAILABLE
+
+
+def fmt_long_date(day: date) -> str:
+    """``November 20, 2026``: locale-independent."""
+    months = (
+        "January February March April May June July August September October November December"
+    ).split()
+    return f"{months[day.month - 1]} {day.day}, {day.year}"
+
+
+def source_line(figure: Figure) -> str:
+    """``^RUT · 1W · last bar 2026-11-20 · Yahoo Finance (yfinance)``"""
+    p = figure.provenance
+    parts = [", ".join(p.symbols) or "—", p.window, f"last bar {fmt_date(p.last_bar)}", p.provider]
+    return " · ".join(part for part in parts if part)

@@ -1,0 +1,402 @@
+"""Frozen values passed between the pipeline stages.
+
+config ─► Config ─► sources ─► Snapshot ─► analysis ─► Brief ─► render / publish
+
+Nothing in this module does I/O.  A number shown in the brief is always a
+:class:`Figure`: the value together with where it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+import pandas as pd
+
+# ---------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------
+
+Role = Literal[
+    "small_cap",  # small-cap benchmarks and trackers: ^RUT, ^SP600, IWM, IJR
+    "size_ladder",  # micro → mega cap ladder: IWC, IWM, IWR, IWB, OEF
+    "style",  # value / growth: IWN, IWO
+    "large_cap",  # comparators: ^GSPC, ^IXIC, ^RUI, RSP
+    "rates",  # ^IRX, ^FVX, ^TNX, ^TYX (Yahoo quotes these as percent, e.g. 4.05)
+    "volatility",  # ^VIX, ^RVX
+    "credit",  # HYG, IEF
+    "sector",  # small-cap sector ETFs PSC*, KRE
+]
+ROLES: tuple[str, ...] = (
+    "small_cap",
+    "size_ladder",
+    "style",
+    "large_cap",
+    "rates",
+    "volatility",
+    "credit",
+    "sector",
+)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    symbol: str  # as Yahoo spells it: ^RUT, IWM
+    name: str  # display name: "Russell 2000"
+    roles: tuple[str, ...]  # one or more of ROLES
+    sector: str | None = None  # for role "sector": "Technology"
+    required: bool = False  # --data live fails when a required symbol is not fresh
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Which symbol plays which part in the analysis (the ``analysis:`` block of feeds.yaml).
+
+    Every symbol named here is also in the universe (checked by load_config).
+    """
+
+    benchmark: str = "^RUT"  # the small-cap benchmark: streaks, records, RSI, drawdown
+    large_cap: str = "^GSPC"  # the main large-cap comparator
+    nasdaq: str = "^IXIC"
+    ladder: tuple[str, ...] = ("IWC", "IWM", "IWR", "IWB", "OEF")  # micro → mega
+    ladder_labels: tuple[str, ...] = ("Micro", "Small", "Mid", "Large", "Mega")
+    value: str = "IWN"
+    growth: str = "IWO"
+    equal_weight: str = "RSP"
+    cap_weight: str = "^GSPC"
+    rate_3m: str = "^IRX"
+    rate_5y: str = "^FVX"
+    rate_10y: str = "^TNX"
+    rate_30y: str = "^TYX"
+    vix: str = "^VIX"
+    rvx: str = "^RVX"
+    high_yield: str = "HYG"
+    treasury: str = "IEF"
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str  # unique, safe as a file name: "cnbc-markets"
+    url: str  # http or https
+    outlet: str  # display name: "CNBC"
+    topics: tuple[str, ...] = ()  # hints for theme scoring: "fed", "small_caps", ...
+
+
+@dataclass(frozen=True)
+class BriefSettings:
+    title: str = "Small-Cap Weekly"
+    timezone: str = "America/New_York"
+    week_ends_on: str = "friday"  # reporting weeks end on this weekday
+    history_years: int = 12  # how much history a live fetch keeps
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    user_agent: str = "smallcap-brief/0.1 (+https://github.com/smallcap-brief/smallcap-brief)"
+    feed_timeout: float = 10.0  # seconds per feed request
+    feed_deadline: float = 30.0  # seconds for all feeds together
+    market_deadline: float = 90.0  # seconds for the whole market download
+    max_feed_bytes: int = 5_000_000  # decompressed size cap per feed
+    max_redirects: int = 5
+    allow_hosts: tuple[str, ...] = ()  # hosts allowed even if they resolve to private addresses
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    base_url: str = ""  # absolute URL of the published site, used in Atom and the email
+    title: str = "Small-Cap Weekly"
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    sender: str = "Small-Cap Weekly <brief@example.com>"
+    to: tuple[str, ...] = ()
+    subject_prefix: str = "Small-Cap Weekly"
+    list_unsubscribe: str = ""  # "<mailto:...>, <https://...>"; empty leaves the headers out
+    list_unsubscribe_post: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    universe: tuple[Instrument, ...]
+    feeds: tuple[Feed, ...]
+    slots: Slots = field(default_factory=Slots)
+    brief: BriefSettings = field(default_factory=BriefSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(i.symbol for i in self.universe)
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        return next((i for i in self.universe if i.symbol == symbol), None)
+
+    def with_role(self, role: str) -> tuple[Instrument, ...]:
+        return tuple(i for i in self.universe if role in i.roles)
+
+
+# ---------------------------------------------------------------------------
+# Snapshot: the frozen inputs of one build
+# ---------------------------------------------------------------------------
+
+Origin = Literal["live", "cache", "sample", "local", "snapshot"]
+PRICE_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One symbol's daily bars, cleaned.
+
+    ``frame`` has a tz-naive DatetimeIndex of dates (midnight), sorted and unique,
+    named "Date", with float columns Open, High, Low, Close, Volume and optionally
+    "Adj Close".  Every Close is positive.
+    """
+
+    symbol: str
+    frame: pd.DataFrame
+    provider: str  # "Yahoo Finance (yfinance)", "local files", "sample (illustrative)"
+    origin: str = "snapshot"  # one of Origin
+    fetched_at: datetime | None = None
+
+    @property
+    def first_bar(self) -> date:
+        return self.frame.index[0].date()  # type: ignore[no-any-return]
+
+    @property
+    def last_bar(self) -> date:
+        return self.frame.index[-1].date()  # type: ignore[no-any-return]
+
+    @property
+    def closes(self) -> pd.Series:
+        """Adjusted closes where present, else closes."""
+        col = "Adj Close" if "Adj Close" in self.frame.columns else "Close"
+        return self.frame[col]
+
+    def until(self, day: date) -> Series:
+        """The same series without any bar after ``day`` (no look-ahead)."""
+        frame = self.frame.loc[: pd.Timestamp(day)]
+        return Series(self.symbol, frame, self.provider, self.origin, self.fetched_at)
+
+
+@dataclass(frozen=True)
+class FeedCapture:
+    """The raw bytes of one feed as fetched (or as bundled / cached)."""
+
+    name: str
+    url: str
+    body: bytes
+    origin: str = "snapshot"  # one of Origin
+    fetched_at: datetime | None = None
+    status: str = "ok"  # ok | not modified | failed
+    error: str = ""
+
+
+SourceStatusName = Literal["ok", "stale", "failed", "not modified", "cached", "sample"]
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One row of the source-health table: a symbol or a feed."""
+
+    kind: str  # "symbol" | "feed"
+    name: str  # the symbol or the feed name
+    status: str  # ok | stale | failed | not modified | cached | sample
+    origin: str  # live | cache | sample | local | snapshot | none
+    count: int = 0  # bars or items
+    newest: date | None = None  # last bar date / newest item date
+    error: str = ""  # plain words; empty when ok
+    provider: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """Everything the analysis sees.  Written by the fetchers, read by everything else."""
+
+    as_of: date  # the last close the brief reports on
+    built_at: datetime  # the build clock (UTC) recorded when the snapshot was made
+    series: Mapping[str, Series]
+    feeds: Mapping[str, FeedCapture]
+    is_sample: bool = False
+    provider: str = ""  # overall description: "Yahoo Finance (yfinance)", "local files", ...
+    health: tuple[SourceHealth, ...] = ()
+    valuation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # symbol → field → value
+    notes: tuple[str, ...] = ()  # anything the reader must know (e.g. "sample data")
+
+
+# ---------------------------------------------------------------------------
+# Figures and provenance
+# ---------------------------------------------------------------------------
+
+Unit = Literal[
+    "pct",  # a return or change in percent: 1.234 means +1.23%
+    "pp",  # a spread in percentage points
+    "bp",  # basis points (rate changes)
+    "yield",  # a yield level in percent: 4.05 means 4.05%
+    "level",  # an index or price level
+    "ratio",  # a plain ratio (RS ratio, HYG/IEF)
+    "x",  # a multiple (volume vs average, P/E)
+    "days",  # a count of trading days
+    "weeks",  # a count of weeks
+    "count",  # a plain count
+    "pctile",  # a percentile 0–100
+    "index",  # an oscillator such as RSI 0–100
+    "date",  # value is None; text holds an ISO date
+    "text",  # value is None; text holds a short word ("above", "golden cross")
+]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    symbols: tuple[str, ...]  # the symbol(s) the figure is computed from
+    window: str  # "1W", "1M", "3M", "QTD", "YTD", "1Y", "52W", "history", "14d", "50d", ...
+    last_bar: date | None  # the last bar date the figure uses
+    provider: str  # as in Series.provider
+    method: str  # one sentence: how it is computed
+    first_bar: date | None = None  # the first bar the figure uses, when it matters
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number in the brief, with its source.  ``value`` None means "not available"."""
+
+    key: str  # stable id, e.g. "return.^RUT.1W"; used for "what changed" and footnotes
+    label: str  # short human label: "Russell 2000, 1 week"
+    value: float | None
+    unit: str  # one of Unit
+    provenance: Provenance
+    text: str = ""  # for unit "date"/"text", or a qualitative word shown after the value
+    stale: bool = False  # the source's last bar is before the reporting week
+    note: str = ""  # why it is not available, or a caveat
+
+    @property
+    def available(self) -> bool:
+        return not self.stale and (self.value is not None or (self.unit in ("date", "text") and bool(self.text)))
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Figure | str, ...], ...]  # cells are figures or plain text
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of an outlook checklist: a condition and today's reading."""
+
+    condition: str  # "Russell 2000 above its 200-day average"
+    figure: Figure  # today's reading
+    met: bool | None  # None when the figure is not available
+
+
+@dataclass(frozen=True)
+class Headline:
+    feed: str  # feed name from feeds.yaml
+    outlet: str  # display name of the outlet
+    title: str  # plain text (templates escape it)
+    link: str | None  # http(s) only; None when the feed's link was unsafe or missing
+    published: datetime | None  # timezone-aware UTC
+    summary: str = ""  # plain text, tags stripped, at most ~300 characters
+    guid: str = ""
+    themes: tuple[str, ...] = ()  # theme keys this headline speaks to, best first
+    score: float = 0.0  # relevance to small caps
+    is_new: bool = True  # not seen in an earlier week
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """Data for one chart; :mod:`generator.charts` draws it.  Built by the analysis."""
+
+    key: str  # file-safe id: "rut-vs-spx"
+    title: str
+    alt: str  # what the chart shows, in words, with the key numbers
+    kind: str  # "line" | "bar" | "hbar"
+    x: tuple[str, ...]  # ISO dates for "line"; category labels for bars
+    series: tuple[tuple[str, tuple[float | None, ...]], ...]  # (label, values aligned with x)
+    y_label: str = ""
+    source: str = ""  # "Source: Yahoo Finance (yfinance), last bar 2026-11-20"
+    reference: float | None = None  # a horizontal reference line (e.g. 0 or 100)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One block of a section: a plain-English reading backed by figures."""
+
+    key: str  # "rates", "rotation", "rsi", ...
+    title: str
+    reading: str  # plain English; numbers in it come from ``figures`` via formatting.fmt
+    figures: tuple[Figure, ...] = ()
+    table: Table | None = None
+    checks: tuple[Check, ...] = ()
+    chart: str | None = None  # ChartSpec.key
+    headlines: tuple[Headline, ...] = ()
+    flag: str = ""  # "", "positive", "negative", "warning": a badge beside the title
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # performance | drivers | risks | outlook | changes | valuation | headlines | sources
+    title: str
+    lede: str  # one or two sentences summing the section up
+    topics: tuple[Topic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Brief:
+    title: str
+    as_of: date  # the last close the brief reports on
+    week_start: date  # Monday of the reporting week
+    week_end: date  # the reporting week's last weekday (Friday)
+    built_at: datetime  # from the snapshot, so a rebuild is byte-identical
+    is_sample: bool
+    summary: str  # one line for the archive and the email preheader
+    headline_figure: Figure  # e.g. Russell 2000 1W return, for the email subject
+    key_figures: tuple[Figure, ...]  # "the week at a glance"
+    sections: tuple[Section, ...]
+    charts: tuple[ChartSpec, ...]
+    headlines: tuple[Headline, ...]  # top small-cap headlines of the week
+    health: tuple[SourceHealth, ...]
+    warnings: tuple[str, ...] = ()  # degraded sources, stale series, sample data; shown at the top
+    glossary: tuple[tuple[str, str], ...] = ()
+    disclaimer: str = ""
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def figures(self) -> Iterator[Figure]:
+        """Every figure the brief shows, in reading order (duplicates included)."""
+        yield self.headline_figure
+        yield from self.key_figures
+        for section in self.sections:
+            for topic in section.topics:
+                yield from topic.figures
+                if topic.table is not None:
+                    for row in topic.table.rows:
+                        yield from (c for c in row if isinstance(c, Figure))
+                yield from (c.figure for c in topic.checks)
+
+    @property
+    def is_stale(self) -> bool:
+        """True when the benchmark itself is stale: such a brief must not be published."""
+        return self.headline_figure.stale
+
+
+@dataclass(frozen=True)
+class IssueMeta:
+    """What the site and the email need to know about a built issue (``meta.json``)."""
+
+    as_of: date
+    week_start: date
+    week_end: date
+    title: str
+    summary: str
+    headline: str  # formatted headline figure, e.g. "Russell 2000 +1.23% on the week"
+    is_sample: bool
+    is_stale: bool
+    built_at: datetime
+    files: Mapping[str, str] = field(default_factory=dict)  # format → file name in the issue folder
