@@ -1,0 +1,164 @@
+"""The build: a list of named stages, everything gathered before anything is written.
+
+load snapshot ─► headlines ─► analyse ─► charts ─► html / md / pdf / email ─► write the issue folder
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+
+from generator import issue
+from generator.models import Brief, Config, Series, Snapshot
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("html", "md", "pdf")
+
+
+@dataclass
+class Timings:
+    """Seconds spent per stage, in the order the stages ran."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
+
+    @property
+    def total(self) -> float:
+        return sum(self.stages.values())
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    brief: Brief
+    snapshot: Snapshot
+    folder: Path
+    files: dict[str, Path]
+    timings: Timings
+
+
+def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
+    """The snapshot as it would have looked after the close of ``day``: no bar after it."""
+    series: dict[str, Series] = {}
+    for symbol, s in snapshot.series.items():
+        cut = s.until(day)
+        if len(cut.frame):
+            series[symbol] = cut
+    as_of = min(snapshot.as_of, day)
+    return replace(snapshot, series=series, as_of=as_of)
+
+
+def headlines_for_week(snapshot: Snapshot, config: Config, week: tuple[date, date], seen_path: Path | None):
+    from generator.analysis.headlines import load_memory, select_headlines
+
+    seen = load_memory(seen_path) if seen_path is not None and seen_path.exists() else None
+    return select_headlines(snapshot.feeds, config.feeds, week_start=week[0], week_end=week[1], seen=seen)
+
+
+def build_from_snapshot(
+    config: Config,
+    snapshot: Snapshot,
+    *,
+    as_of: date,
+    out: Path,
+    formats: Sequence[str] = FORMATS,
+    seen_path: Path | None = None,
+    timings: Timings | None = None,
+    write_snapshot: bool = True,
+) -> BuildResult:
+    """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``."""
+    from generator.analysis import analyse, reporting_week
+    from generator.charts import render_charts
+    from generator.publish.email import render_email
+    from generator.render import write_outputs
+    from generator.sources.snapshot import write_snapshot as save_snapshot
+
+    timings = timings or Timings()
+    week = reporting_week(as_of, config.brief.week_ends_on)
+    snapshot = snapshot_until(snapshot, week[1])
+    with timings.stage("headlines"):
+        headlines = headlines_for_week(snapshot, config, week, seen_path)
+    with timings.stage("analyse"):
+        brief = analyse(snapshot, config, headlines, as_of=as_of)
+    with timings.stage("charts"):
+        charts = render_charts(brief.charts)
+
+    final = issue.issue_dir(out, brief.as_of)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{brief.as_of}-", dir=final.parent))
+    try:
+        files = _write_formats(brief, charts, staging, formats, timings, write_outputs)
+        with timings.stage("email"):
+            html, text = render_email(brief, view_url=_view_url(config, brief.as_of))
+            (staging / issue.FILES["email_html"]).write_text(html, encoding="utf-8")
+            (staging / issue.FILES["email_txt"]).write_text(text, encoding="utf-8")
+        if write_snapshot:
+            with timings.stage("snapshot"):
+                save_snapshot(snapshot, staging / issue.SNAPSHOT_DIR)
+        names = {fmt: path.name for fmt, path in files.items()}
+        issue.write_meta(issue.meta_for(brief, names), staging)
+        _replace_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if seen_path is not None:
+        _remember(seen_path, headlines, week[0])
+    return BuildResult(brief, snapshot, final, {k: final / v.name for k, v in files.items()}, timings)
+
+
+def _write_formats(brief, charts, folder: Path, formats, timings: Timings, write_outputs: Callable) -> dict:
+    files: dict[str, Path] = {}
+    for fmt in formats:
+        with timings.stage(fmt):
+            files.update(write_outputs(brief, charts, folder, [fmt]))
+    return files
+
+
+def _view_url(config: Config, as_of: date) -> str | None:
+    base = config.site.base_url
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/briefs/{as_of.isoformat()}/"
+
+
+def _replace_dir(staging: Path, final: Path) -> None:
+    """Swap the staged issue folder into place; the old one is removed only after the swap."""
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _remember(seen_path: Path, headlines, week_start: date) -> None:
+    from generator.analysis.headlines import load_memory, remember, save_memory
+
+    memory = load_memory(seen_path) if seen_path.exists() else {}
+    save_memory(seen_path, remember(memory, headlines, week_start))
+
+
+def past_week_ends(as_of: date, weeks: int, week_ends_on: str) -> list[date]:
+    """The last day of each of the ``weeks`` reporting weeks ending on or before ``as_of``, oldest first."""
+    from datetime import timedelta
+
+    from generator.analysis import reporting_week
+
+    last = reporting_week(as_of, week_ends_on)[1]
+    return [last - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]

@@ -1,0 +1,344 @@
+"""Command line: thin commands over the library; errors become one line and an exit code.
+
+Exit codes: 0 ok · 1 degraded (with --strict) · 2 config error · 3 data unavailable ·
+4 render error · 5 publish refused or failed · 6 delivery failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from generator import __version__
+from generator.errors import BriefError, ConfigError
+
+log = logging.getLogger("generator")
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_DEGRADED = 1
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler = RichHandler(show_path=False, markup=False, log_time_format="%H:%M:%S")
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("matplotlib", "fontTools", "weasyprint", "PIL", "urllib3", "yfinance", "peewee"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _errors_to_exit(func: F) -> F:
+    """Turn project errors into a one-line message and the error's exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {exc.path}: {problem}", err=True)
+            sys.exit(exc.exit_code)
+        except BriefError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _now() -> datetime:
+    """The build clock: read here, once, and passed to every stage."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _today(tz: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def _load(config_path: str):
+    from generator.config import load_config
+
+    return load_config(config_path)
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    default="feeds.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The configuration file.",
+)
+out_option = click.option(
+    "--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="smallcap-brief")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def cli(verbose: bool) -> None:
+    """Build and publish a sourced, dated weekly brief on U.S. small-cap stocks.
+
+    \b
+    Example:
+        smallcap-brief build                 # live data, else cache, else the bundled sample
+        smallcap-brief site --allow-sample   # the static site from output/briefs
+    """
+    _setup_logging(verbose)
+
+
+@cli.command()
+@config_option
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Report the week of this date.")
+@click.option(
+    "--from-snapshot",
+    "from_snapshot",
+    type=click.Path(exists=True, file_okay=False),
+    help="Build from a snapshot folder (or a folder of CSVs) instead of fetching.",
+)
+@out_option
+@click.option("--formats", default="html,md,pdf", show_default=True, help="Comma list of html, md, pdf.")
+@click.option(
+    "--data",
+    type=click.Choice(["auto", "live", "cache", "sample"]),
+    default="auto",
+    show_default=True,
+    help="auto: live, then cache, then the bundled sample. live: fail unless fresh.",
+)
+@click.option("--cache-dir", default=None, help="Cache folder [default: <out>/cache].")
+@click.option("--strict", is_flag=True, help="Exit 1 when any source is degraded.")
+@_errors_to_exit
+def build(
+    config_path: str,
+    as_of: datetime | None,
+    from_snapshot: str | None,
+    out: str,
+    formats: str,
+    data: str,
+    cache_dir: str | None,
+    strict: bool,
+) -> None:
+    """Build the brief: HTML, Markdown and PDF in <out>/briefs/<as-of>/.
+
+    \b
+    Examples:
+        smallcap-brief build
+        smallcap-brief build --data sample --formats html,md
+        smallcap-brief build --from-snapshot output/briefs/2026-11-20/snapshot
+        smallcap-brief build --data live --strict --as-of 2026-11-20
+    """
+    from generator.analysis import reporting_week
+    from generator.build import build_from_snapshot
+    from generator.console import report_build
+    from generator.sources.gather import gather
+
+    config = _load(config_path)
+    wanted = _parse_formats(formats)
+    now = _now()
+    out_dir = Path(out)
+    cache = Path(cache_dir) if cache_dir else out_dir / "cache"
+    if from_snapshot:
+        from generator.sources.snapshot import read_snapshot
+
+        snapshot = read_snapshot(Path(from_snapshot))
+        day = as_of.date() if as_of else snapshot.as_of
+    else:
+        day = as_of.date() if as_of else _today(config.brief.timezone, now)
+        week = reporting_week(day, config.brief.week_ends_on)
+        log.info("gathering data (mode %s) for the week %s to %s", data, *week)
+        snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
+        if snapshot.is_sample and not as_of:
+            day = snapshot.as_of
+    result = build_from_snapshot(
+        config, snapshot, as_of=day, out=out_dir, formats=wanted, seen_path=cache / "headlines.json"
+    )
+    degraded = report_build(result)
+    if strict and degraded:
+        click.echo(f"error: degraded build under --strict: {degraded[0]}", err=True)
+        sys.exit(EXIT_DEGRADED)
+
+
+def _parse_formats(formats: str) -> list[str]:
+    from generator.build import FORMATS
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise click.BadParameter(f"unknown format {bad[0] if bad else '(none)'}; use html, md, pdf")
+    return wanted
+
+
+@cli.command()
+@config_option
+@_errors_to_exit
+def check(config_path: str) -> None:
+    """Validate the configuration and show what a build would fetch.
+
+    \b
+    Example:
+        smallcap-brief check --config feeds.yaml
+    """
+    from generator.config import describe
+
+    config = _load(config_path)
+    for line in describe(config):
+        click.echo(line)
+    click.echo(f"ok: {config_path} is valid ({len(config.universe)} symbols, {len(config.feeds)} feeds)")
+
+
+@cli.command()
+@config_option
+@out_option
+@click.option("--site-dir", default=None, help="Where to write the site [default: <out>/site].")
+@click.option("--base-url", default=None, help="Absolute URL of the site (Atom, email links).")
+@click.option("--allow-sample", is_flag=True, help="Publish issues built from the sample snapshot.")
+@click.option("--allow-stale", is_flag=True, help="Publish issues whose benchmark data is stale.")
+@_errors_to_exit
+def site(
+    config_path: str,
+    out: str,
+    site_dir: str | None,
+    base_url: str | None,
+    allow_sample: bool,
+    allow_stale: bool,
+) -> None:
+    """Build the static site (home, archive, one page per issue, Atom feed) from <out>/briefs.
+
+    \b
+    Example:
+        smallcap-brief site --base-url https://you.github.io/smallcap-brief/
+    """
+    from generator.publish.site import build_site
+
+    config = _load(config_path)
+    target = Path(site_dir) if site_dir else Path(out) / "site"
+    result = build_site(
+        Path(out),
+        target,
+        title=config.site.title,
+        base_url=base_url if base_url is not None else config.site.base_url,
+        allow_sample=allow_sample,
+        allow_stale=allow_stale,
+    )
+    log.info("site written to %s", target)
+    click.echo(f"site: {target} ({result})")
+
+
+@cli.command()
+@config_option
+@out_option
+@click.option("--issue", "issue_date", default=None, help="Issue date (YYYY-MM-DD) [default: latest].")
+@click.option("--to", "to", multiple=True, help="Recipient (repeatable) [default: config / SMALLCAP_BRIEF_TO].")
+@click.option("--dry-run", is_flag=True, help="Write .eml files to <out>/outbox instead of sending.")
+@click.option("--force", is_flag=True, help="Send again to recipients who already received this issue.")
+@click.option("--allow-sample", is_flag=True, help="Send an issue built from the sample snapshot.")
+@click.option("--allow-stale", is_flag=True, help="Send an issue whose benchmark data is stale.")
+@_errors_to_exit
+def send(
+    config_path: str,
+    out: str,
+    issue_date: str | None,
+    to: tuple[str, ...],
+    dry_run: bool,
+    force: bool,
+    allow_sample: bool,
+    allow_stale: bool,
+) -> None:
+    """Email an issue (HTML + plain text, PNG charts inline, PDF attached). SMTP settings come from
+    SMALLCAP_SMTP_* environment variables.
+
+    \b
+    Examples:
+        smallcap-brief send --dry-run --allow-sample
+        SMALLCAP_SMTP_HOST=smtp.example.com smallcap-brief send --to you@example.com
+    """
+    from generator.publish.email import send_command
+
+    config = _load(config_path)
+    report = send_command(
+        config,
+        Path(out),
+        issue_date=issue_date,
+        to=to,
+        environ=os.environ,
+        dry_run=dry_run,
+        force=force,
+        allow_sample=allow_sample,
+        allow_stale=allow_stale,
+    )
+    click.echo(str(report))
+
+
+@cli.command()
+@config_option
+@out_option
+@click.option("--weeks", type=click.IntRange(1, 520), default=52, show_default=True)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="The newest week to build.")
+@click.option(
+    "--data",
+    type=click.Choice(["auto", "cache", "sample"]),
+    default="auto",
+    show_default=True,
+    help="History to build from. auto: the cache if present, else the bundled sample.",
+)
+@click.option("--cache-dir", default=None, help="Cache folder [default: <out>/cache].")
+@click.option("--formats", default="html,md,pdf", show_default=True)
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes [default: cores].")
+@_errors_to_exit
+def backfill(
+    config_path: str,
+    out: str,
+    weeks: int,
+    as_of: datetime | None,
+    data: str,
+    cache_dir: str | None,
+    formats: str,
+    jobs: int | None,
+) -> None:
+    """Build the past N weekly issues from the cached history, each seeing no data after its week.
+
+    \b
+    Example:
+        smallcap-brief backfill --weeks 52
+    """
+    from generator.backfill import backfill as run_backfill
+    from generator.build import past_week_ends
+    from generator.sources.gather import gather, price_cache_path
+
+    config = _load(config_path)
+    out_dir = Path(out)
+    cache = Path(cache_dir) if cache_dir else out_dir / "cache"
+    mode = data
+    if mode == "auto":
+        mode = "cache" if price_cache_path(cache).exists() else "sample"
+    now = _now()
+    snapshot = gather(config, mode, today=now.date(), now=now, cache_dir=cache, week_start=now.date())
+    newest = as_of.date() if as_of else snapshot.as_of
+    week_ends = past_week_ends(newest, weeks, config.brief.week_ends_on)
+    items = run_backfill(config, snapshot, week_ends, out=out_dir, formats=_parse_formats(formats), jobs=jobs)
+    failed = [i for i in items if i.error]
+    click.echo(f"backfill: {len(items) - len(failed)} issues built, {len(failed)} failed")
+    if failed:
+        sys.exit(3)
+
+
+def main() -> None:
+    cli(prog_name="smallcap-brief")

@@ -1,0 +1,68 @@
+"""What the build prints at the end: the source-health table and a summary.
+
+A table on a terminal, plain lines in CI logs.  Returns the degradations so that
+``--strict`` can turn them into an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from typing import TYPE_CHECKING
+
+from generator.formatting import fmt_date
+from generator.issue import headline_text
+from generator.models import Brief, SourceHealth
+
+if TYPE_CHECKING:
+    from generator.build import BuildResult
+
+GOOD = ("ok", "not modified", "sample", "local")
+
+
+def degradations(brief: Brief) -> list[str]:
+    """Everything that makes this brief less than a full, fresh, live brief."""
+    problems = [f"{h.kind} {h.name}: {h.status}{' — ' + h.error if h.error else ''}" for h in brief.health
+                if h.status not in GOOD]
+    problems.extend(w for w in brief.warnings if w not in problems)
+    return problems
+
+
+def health_rows(health: tuple[SourceHealth, ...]) -> list[tuple[str, ...]]:
+    return [
+        (h.kind, h.name, h.status, h.origin, str(h.count), fmt_date(h.newest), h.error or "")
+        for h in health
+    ]
+
+
+def report_build(result: BuildResult, *, stream=None) -> list[str]:
+    stream = stream or sys.stderr
+    brief = result.brief
+    rows = health_rows(brief.health)
+    header = ("kind", "source", "status", "origin", "items", "newest", "error")
+    if stream.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Source health", header_style="bold")
+        for name in header:
+            table.add_column(name)
+        for row in rows:
+            style = "" if row[2] in GOOD else "yellow" if row[2] in ("cached", "stale") else "red"
+            table.add_row(*row, style=style)
+        Console(file=stream).print(table)
+    else:
+        for row in rows:
+            click.echo("source " + " | ".join(row), file=stream)
+    problems = degradations(brief)
+    if brief.is_sample:
+        click.echo("WARNING: SAMPLE DATA — this brief is illustrative, not market data.", file=stream)
+    for problem in problems:
+        click.echo(f"degraded: {problem}", file=stream)
+    files = ", ".join(str(p) for p in result.files.values())
+    timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.stages.items())
+    click.echo(f"brief {brief.as_of}: {headline_text(brief)}", file=stream)
+    click.echo(f"wrote {files}", file=stream)
+    click.echo(f"stages: {timing}", file=stream)
+    return problems

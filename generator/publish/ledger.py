@@ -1,0 +1,132 @@
+"""The send ledger: which issue went to which recipient, and when.
+
+A JSON-lines file, one record per delivery attempt, appended and fsync'ed after
+every send so that a run that dies halfway resumes without sending twice.  The
+last record for an (issue, recipient) pair wins; only status ``sent`` counts as
+delivered, so a failed recipient is retried on the next run.
+
+The file holds recipients' addresses: keep it out of public places (the publish
+workflow keeps it in the Actions cache, not in the repository).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from generator.errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+LEDGER_NAME = "sent.jsonl"
+SENT = "sent"
+FAILED = "failed"
+
+
+def default_ledger_path(out: Path) -> Path:
+    """Where ``send`` keeps its ledger by default: ``<out>/sent.jsonl``."""
+    return out / LEDGER_NAME
+
+
+def normalize_recipient(address: str) -> str:
+    """Addresses compare case-insensitively and without surrounding blanks."""
+    return address.strip().lower()
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    issue: date
+    recipient: str
+    message_id: str
+    sent_at: datetime
+    status: str  # sent | failed
+    error: str = ""
+
+
+class Ledger:
+    """An append-only JSON-lines record of deliveries (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._latest: dict[tuple[str, str], LedgerEntry] = {}
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise DeliveryError(f"{self.path}: cannot read the send ledger ({exc.strerror})") from exc
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = _entry_from_json(json.loads(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("%s:%d: skipping an unreadable ledger line (%s)", self.path, number, exc)
+                continue
+            self._latest[(entry.issue.isoformat(), entry.recipient)] = entry
+
+    def was_sent(self, issue: date, recipient: str) -> bool:
+        entry = self._latest.get((issue.isoformat(), normalize_recipient(recipient)))
+        return entry is not None and entry.status == SENT
+
+    def entries(self, issue: date | None = None) -> list[LedgerEntry]:
+        """The latest entry per recipient, for one issue or all, in file order."""
+        return [e for e in self._latest.values() if issue is None or e.issue == issue]
+
+    def record(
+        self,
+        issue: date,
+        recipient: str,
+        message_id: str,
+        sent_at: datetime,
+        status: str = SENT,
+        error: str = "",
+    ) -> LedgerEntry:
+        """Append one record and flush it to disk before returning."""
+        if status not in (SENT, FAILED):
+            raise DeliveryError(f"{self.path}: unknown ledger status {status!r}")
+        entry = LedgerEntry(issue, normalize_recipient(recipient), message_id, sent_at, status, error)
+        line = json.dumps(_entry_to_json(entry), sort_keys=True, ensure_ascii=False) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a+b") as handle:
+                if handle.tell() > 0:
+                    handle.seek(-1, os.SEEK_END)
+                    if handle.read(1) != b"\n":  # a torn last line from a crash: start afresh
+                        handle.write(b"\n")
+                handle.write(line.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise DeliveryError(f"{self.path}: cannot write the send ledger ({exc.strerror})") from exc
+        self._latest[(issue.isoformat(), entry.recipient)] = entry
+        return entry
+
+
+def _entry_to_json(entry: LedgerEntry) -> dict[str, str]:
+    return {
+        "issue": entry.issue.isoformat(),
+        "recipient": entry.recipient,
+        "message_id": entry.message_id,
+        "sent_at": entry.sent_at.isoformat(),
+        "status": entry.status,
+        "error": entry.error,
+    }
+
+
+def _entry_from_json(data: dict[str, str]) -> LedgerEntry:
+    return LedgerEntry(
+        issue=date.fromisoformat(data["issue"]),
+        recipient=normalize_recipient(data["recipient"]),
+        message_id=str(data["message_id"]),
+        sent_at=datetime.fromisoformat(data["sent_at"]),
+        status=str(data["status"]),
+        error=str(data.get("error", "")),
+    )

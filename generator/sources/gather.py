@@ -1,0 +1,154 @@
+"""Data modes: where a build's snapshot comes from (live, cache, sample, or a snapshot folder).
+
+``auto`` takes live data first, the local cache for whatever live could not give, and
+only when neither has the benchmark, the bundled sample (loudly).  ``live`` fails when a
+required series is not fresh.  Nothing here reads the clock: ``today`` and ``now`` come in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+
+from generator.errors import DataUnavailableError
+from generator.models import Config, FeedCapture, Series, Snapshot, SourceHealth
+
+log = logging.getLogger(__name__)
+
+MODES = ("auto", "live", "cache", "sample")
+SAMPLE_WARNING = (
+    "NO LIVE OR CACHED DATA: this brief is built from the bundled SAMPLE snapshot. "
+    "SAMPLE DATA — illustrative, not market data."
+)
+
+
+def price_cache_path(cache_dir: Path) -> Path:
+    return cache_dir / "prices.sqlite"
+
+
+def gather(
+    config: Config,
+    mode: str,
+    *,
+    today: date,
+    now: datetime,
+    cache_dir: Path,
+    week_start: date,
+) -> Snapshot:
+    """Return the snapshot a build of the week starting ``week_start`` should use."""
+    if mode == "sample":
+        return _sample()
+    if mode == "cache":
+        snapshot = _from_cache(config, cache_dir, now=now)
+        if config.slots.benchmark not in snapshot.series:
+            raise DataUnavailableError(config.slots.benchmark, f"not in the cache at {cache_dir}")
+        return snapshot
+    snapshot = _live(config, cache_dir, today=today, now=now)
+    if mode == "live":
+        _require_fresh(config, snapshot, week_start)
+        return snapshot
+    if config.slots.benchmark in snapshot.series:
+        return snapshot
+    log.warning("%s", SAMPLE_WARNING)
+    return _sample()
+
+
+def _sample() -> Snapshot:
+    from generator.sources.snapshot import load_sample
+
+    snapshot = load_sample()
+    notes = snapshot.notes if SAMPLE_WARNING in snapshot.notes else (*snapshot.notes, SAMPLE_WARNING)
+    return replace(snapshot, notes=notes)
+
+
+def _live(config: Config, cache_dir: Path, *, today: date, now: datetime) -> Snapshot:
+    from generator.sources.market import fetch_market
+    from generator.sources.news import fetch_feeds
+    from generator.sources.price_cache import PriceCache
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with PriceCache(price_cache_path(cache_dir)) as cache:
+        market = fetch_market(
+            config.universe,
+            config.network,
+            cache,
+            today=today,
+            now=now,
+            history_years=config.brief.history_years,
+        )
+    feeds, feed_health = fetch_feeds(config.feeds, config.network, cache_dir, now=now)
+    return _assemble(config, market.series, feeds, (*market.health, *feed_health), market.valuation, now)
+
+
+def _from_cache(config: Config, cache_dir: Path, *, now: datetime) -> Snapshot:
+    from generator.sources.news import cached_feeds
+    from generator.sources.price_cache import PriceCache
+
+    series: dict[str, Series] = {}
+    health: list[SourceHealth] = []
+    path = price_cache_path(cache_dir)
+    if path.exists():
+        with PriceCache(path) as cache:
+            for instrument in config.universe:
+                frame = cache.load(instrument.symbol)
+                if frame is None or frame.empty:
+                    health.append(SourceHealth("symbol", instrument.symbol, "failed", "none", error="not cached"))
+                    continue
+                s = Series(instrument.symbol, frame, "Yahoo Finance (yfinance)", "cache", None)
+                series[instrument.symbol] = s
+                health.append(
+                    SourceHealth(
+                        "symbol", s.symbol, "cached", "cache", len(frame), s.last_bar, "", s.provider
+                    )
+                )
+    feeds, feed_health = cached_feeds(config.feeds, cache_dir)
+    return _assemble(config, series, feeds, (*health, *feed_health), {}, now)
+
+
+def _assemble(
+    config: Config,
+    series: Mapping[str, Series],
+    feeds: Mapping[str, FeedCapture],
+    health: tuple[SourceHealth, ...],
+    valuation: Mapping[str, Mapping[str, float]],
+    now: datetime,
+) -> Snapshot:
+    bench = series.get(config.slots.benchmark)
+    as_of = bench.last_bar if bench is not None else now.date()
+    return Snapshot(
+        as_of=as_of,
+        built_at=now,
+        series=dict(series),
+        feeds=dict(feeds),
+        is_sample=False,
+        provider="Yahoo Finance (yfinance); RSS/Atom feeds",
+        health=health,
+        valuation={k: dict(v) for k, v in valuation.items()},
+    )
+
+
+def _require_fresh(config: Config, snapshot: Snapshot, week_start: date) -> None:
+    """``--data live``: every required symbol must have been fetched (or confirmed) live this week.
+
+    A series served from the cache because live failed has health status "cached" and fails here,
+    even when its last bar falls in the reporting week: it may be missing the week's last session.
+    """
+    status = {h.name: h for h in snapshot.health if h.kind == "symbol"}
+    problems = []
+    for instrument in config.universe:
+        if not instrument.required:
+            continue
+        s = snapshot.series.get(instrument.symbol)
+        h = status.get(instrument.symbol)
+        if s is None:
+            problems.append((instrument.symbol, h.error if h and h.error else "no data"))
+        elif h is not None and h.status != "ok":
+            problems.append((instrument.symbol, f"{h.status}: {h.error or 'live fetch failed'}"))
+        elif s.last_bar < week_start:
+            problems.append((instrument.symbol, f"last bar {s.last_bar} is before the week of {week_start}"))
+    if problems:
+        detail = "; ".join(f"{sym}: {why}" for sym, why in problems)
+        raise DataUnavailableError(problems[0][0], f"required data is not fresh ({detail})")

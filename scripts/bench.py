@@ -1,0 +1,110 @@
+"""Benchmark: `make bench`.
+
+1. Warm build of all three formats from the bundled sample, timed stage by stage
+   (load, headlines, analyse, charts, html, md, pdf, ...), with the process's peak memory.
+   Target: under 2.5 s and 400 MB on a 2-core machine.
+2. Warm live rebuild: the price cache already holds the week and every feed answers 304,
+   served from loopback (no internet), through the real fetchers.
+3. Backfill of 52 weekly issues over both cores.  Target: under 60 s.
+
+Prints a table and writes output/bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_sample_build(config, out: Path, runs: int) -> dict:
+    from generator.build import Timings, build_from_snapshot
+    from generator.sources.snapshot import load_sample
+
+    results = []
+    for n in range(runs + 1):  # the first run warms caches (fonts, matplotlib) and is not counted
+        timings = Timings()
+        start = time.perf_counter()
+        with timings.stage("load"):
+            snapshot = load_sample()
+        build_from_snapshot(config, snapshot, as_of=snapshot.as_of, out=out, timings=timings)
+        wall = time.perf_counter() - start
+        if n:
+            results.append((wall, dict(timings.stages)))
+    best = min(results, key=lambda r: r[0])
+    return {"wall_s": round(best[0], 3), "stages_s": {k: round(v, 3) for k, v in best[1].items()},
+            "runs": runs, "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def bench_live_rebuild(config, out: Path) -> dict:
+    from bench_live import warm_live_rebuild  # scripts/bench_live.py
+
+    return warm_live_rebuild(config, out)
+
+
+def bench_backfill(config, out: Path, weeks: int) -> dict:
+    from generator.backfill import backfill
+    from generator.build import past_week_ends
+    from generator.sources.snapshot import load_sample
+
+    start = time.perf_counter()
+    snapshot = load_sample()
+    week_ends = past_week_ends(snapshot.as_of, weeks, config.brief.week_ends_on)
+    items = backfill(config, snapshot, week_ends, out=out)
+    wall = time.perf_counter() - start
+    return {"weeks": weeks, "wall_s": round(wall, 2), "failed": sum(1 for i in items if i.error),
+            "per_issue_s": round(wall / max(1, weeks), 3)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="timed warm builds (best is reported)")
+    parser.add_argument("--weeks", type=int, default=52, help="weeks to backfill")
+    parser.add_argument("--skip", action="append", default=[], choices=["build", "live", "backfill"])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    sys.path.insert(0, str(ROOT / "scripts"))
+
+    from generator.config import load_config
+
+    config = load_config(ROOT / "feeds.yaml")
+    report: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        if "build" not in args.skip:
+            report["warm_build"] = bench_sample_build(config, Path(tmp) / "build", args.runs)
+            _show("warm build (sample, html+md+pdf)", report["warm_build"], target="2.5 s, 400 MB")
+        if "live" not in args.skip:
+            report["warm_live_rebuild"] = bench_live_rebuild(config, Path(tmp) / "live")
+            _show("warm live rebuild (cache hit, feeds 304)", report["warm_live_rebuild"])
+        if "backfill" not in args.skip:
+            report["backfill"] = bench_backfill(config, Path(tmp) / "backfill", args.weeks)
+            _show(f"backfill {args.weeks} weeks", report["backfill"], target="60 s")
+    (ROOT / "output").mkdir(exist_ok=True)
+    (ROOT / "output" / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _show(title: str, data: dict, target: str = "") -> None:
+    sys.stdout.write(f"\n== {title}" + (f" (target {target})" if target else "") + "\n")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for k, v in value.items():
+                sys.stdout.write(f"   {k:<22} {v}\n")
+        else:
+            sys.stdout.write(f"{key:<25} {value}\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

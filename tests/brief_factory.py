@@ -1,0 +1,655 @@
+"""A hand-built, realistic :class:`Brief` and its chart specs, for rendering tests.
+
+Covers every element the templates show: key figures, tables with figure and text
+cells, checklists (met / not met / unknown), a stale figure, an unavailable figure,
+related and top headlines (one with a hostile title and no link), source health with
+failures, warnings, glossary and disclaimer.  Everything is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, date, datetime, timedelta
+
+from generator.models import (
+    Brief,
+    ChartSpec,
+    Check,
+    Figure,
+    Headline,
+    Provenance,
+    Section,
+    SourceHealth,
+    Table,
+    Topic,
+)
+
+AS_OF = date(2026, 11, 20)
+WEEK_START = date(2026, 11, 16)
+BUILT_AT = datetime(2026, 11, 21, 6, 15, tzinfo=UTC)
+STALE_BAR = date(2026, 10, 30)
+YF = "Yahoo Finance (yfinance)"
+SAMPLE = "sample (illustrative)"
+HOSTILE_TITLE = "<script>alert(1)</script> & [x](javascript:y)"
+
+RETURN_METHOD = "Close-to-close change of the adjusted close over the window."
+
+
+class _Figures:
+    """Small builder so every figure shares the provider of the brief."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+
+    def make(
+        self,
+        key: str,
+        label: str,
+        value: float | None,
+        unit: str,
+        symbols: tuple[str, ...],
+        window: str,
+        method: str,
+        *,
+        text: str = "",
+        last_bar: date | None = AS_OF,
+        stale: bool = False,
+        note: str = "",
+    ) -> Figure:
+        prov = Provenance(symbols, window, last_bar, self.provider, method)
+        return Figure(key, label, value, unit, prov, text=text, stale=stale, note=note)
+
+    def ret(self, symbol: str, name: str, window: str, value: float | None) -> Figure:
+        return self.make(
+            f"return.{symbol}.{window}", f"{name}, {window}", value, "pct", (symbol,), window, RETURN_METHOD
+        )
+
+
+def _performance(f: _Figures) -> Section:
+    windows = ("1W", "1M", "3M", "YTD", "1Y")
+    series = {
+        "^RUT": ("Russell 2000", (2.14, 4.87, 7.92, 11.36, 14.05)),
+        "^SP600": ("S&P SmallCap 600", (1.96, 4.12, 6.45, 8.71, 10.94)),
+        "^GSPC": ("S&P 500", (0.87, 2.31, 5.18, 16.42, 19.87)),
+        "^IXIC": ("Nasdaq Composite", (0.42, 1.95, 6.03, 21.15, 25.62)),
+    }
+    rows = tuple(
+        (name, *(f.ret(sym, name, w, v) for w, v in zip(windows, values, strict=True)))
+        for sym, (name, values) in series.items()
+    )
+    returns = Topic(
+        key="returns",
+        title="Returns by window",
+        reading="The Russell 2000 rose +2.14% on the week, +1.27 pp ahead of the S&P 500.",
+        figures=(
+            f.make(
+                "spread.^RUT-^GSPC.1W",
+                "Russell 2000 minus S&P 500, 1W",
+                1.27,
+                "pp",
+                ("^RUT", "^GSPC"),
+                "1W",
+                "Difference of the two 1W returns.",
+            ),
+            f.make(
+                "spread.^RUT-^IXIC.1W",
+                "Russell 2000 minus Nasdaq, 1W",
+                1.72,
+                "pp",
+                ("^RUT", "^IXIC"),
+                "1W",
+                "Difference of the two 1W returns.",
+            ),
+        ),
+        table=Table("Total returns by window", ("Series", *windows), rows),
+        chart="rut-vs-spx",
+        flag="positive",
+    )
+    ladder_rows = tuple(
+        (label, f.ret(sym, label, "1W", w1), f.ret(sym, label, "3M", m3))
+        for label, sym, w1, m3 in (
+            ("Micro", "IWC", 2.61, 9.14),
+            ("Small", "IWM", 2.09, 7.85),
+            ("Mid", "IWR", 1.32, 5.96),
+            ("Large", "IWB", 0.91, 5.22),
+            ("Mega", "OEF", 0.55, 5.47),
+        )
+    )
+    ladder = Topic(
+        key="ladder",
+        title="Size ladder",
+        reading="Returns fell with size this week: micro caps led and mega caps trailed.",
+        table=Table("Cap ladder, micro to mega", ("Size", "1W", "3M"), ladder_rows),
+        chart="cap-ladder",
+    )
+    streak = Topic(
+        key="streak",
+        title="Streak and records",
+        reading="The Russell 2000 beat the S&P 500 on 4 straight days; it sits 3.08% below its record.",
+        figures=(
+            f.make(
+                "streak.^RUT-^GSPC",
+                "Days of outperformance in a row",
+                4,
+                "days",
+                ("^RUT", "^GSPC"),
+                "history",
+                "Consecutive sessions with a higher daily return than the S&P 500.",
+            ),
+            f.make(
+                "record.^RUT.date",
+                "Record close",
+                None,
+                "date",
+                ("^RUT",),
+                "history",
+                "Highest close in the history at hand.",
+                text="2024-11-25",
+            ),
+            f.make(
+                "drawdown.^RUT",
+                "Distance from record",
+                -3.08,
+                "pct",
+                ("^RUT",),
+                "history",
+                "Last close against the highest close.",
+            ),
+            f.make("level.^RUT", "Russell 2000 close", 2487.31, "level", ("^RUT",), "1D", "Last close."),
+        ),
+    )
+    return Section(
+        key="performance",
+        title="Performance",
+        lede="Small caps led for a second week, with micro caps out in front.",
+        topics=(returns, ladder, streak),
+    )
+
+
+def _drivers(f: _Figures, headlines: tuple[Headline, ...]) -> Section:
+    rates = Topic(
+        key="rates",
+        title="Rates",
+        reading="The 10-year yield fell 9 bp to 4.12%; the 10y−3m curve is +0.21 pp.",
+        figures=(
+            f.make(
+                "yield.^IRX", "3-month T-bill yield", 3.91, "yield", ("^IRX",), "1D", "Last quote, percent."
+            ),
+            f.make(
+                "yield.^TNX", "10-year Treasury yield", 4.12, "yield", ("^TNX",), "1D", "Last quote, percent."
+            ),
+            f.make(
+                "change.^TNX.1W",
+                "10-year yield, change on the week",
+                -9,
+                "bp",
+                ("^TNX",),
+                "1W",
+                "Change of the yield in basis points.",
+            ),
+            f.make(
+                "curve.^TNX-^IRX",
+                "10y−3m curve",
+                0.21,
+                "pp",
+                ("^TNX", "^IRX"),
+                "1D",
+                "10-year yield minus 3-month yield.",
+            ),
+        ),
+        chart="rates",
+        headlines=headlines[:2],
+        flag="positive",
+    )
+    rotation = Topic(
+        key="rotation",
+        title="Rotation",
+        reading="The Russell 2000 / S&P 500 ratio is above its 50-day average.",
+        figures=(
+            f.make(
+                "ratio.^RUT/^GSPC",
+                "Russell 2000 / S&P 500",
+                0.3712,
+                "ratio",
+                ("^RUT", "^GSPC"),
+                "1D",
+                "Ratio of the last closes.",
+            ),
+            f.make(
+                "ratio.^RUT/^GSPC.vs50",
+                "Against its 50-day average",
+                None,
+                "text",
+                ("^RUT", "^GSPC"),
+                "50d",
+                "Ratio compared with its 50-day simple average.",
+                text="above",
+            ),
+            f.make(
+                "volume.IWM.20d",
+                "IWM volume vs 20-day average",
+                1.34,
+                "x",
+                ("IWM",),
+                "20d",
+                "Week's average volume over the 20-day average.",
+            ),
+        ),
+        chart="rs-ratio",
+        headlines=headlines[2:3],
+    )
+    sector_rows = tuple(
+        (name, f.ret(sym, name, "1W", v))
+        for name, sym, v in (
+            ("Financials", "PSCF", 3.42),
+            ("Regional banks", "KRE", 3.18),
+            ("Industrials", "PSCI", 2.57),
+            ("Health care", "PSCH", -0.64),
+            ("Energy", "PSCE", -1.21),
+        )
+    )
+    sectors = Topic(
+        key="sectors",
+        title="Sector leaders and laggards",
+        reading="Financials led; energy lagged. Utilities are not available this week.",
+        table=Table("Small-cap sectors, 1W", ("Sector", "1W"), sector_rows),
+        chart="sectors",
+    )
+    return Section(
+        key="drivers",
+        title="Drivers",
+        lede="Lower yields and a rotation out of mega caps did most of the work.",
+        topics=(rates, rotation, sectors),
+    )
+
+
+def _risks(f: _Figures) -> Section:
+    rsi = Topic(
+        key="rsi",
+        title="Momentum",
+        reading="RSI(14) is 66.4: stretched but not yet overbought (70).",
+        figures=(
+            f.make("rsi.^RUT.14d", "RSI(14)", 66.4, "index", ("^RUT",), "14d", "Wilder's RSI, 14 days."),
+        ),
+        flag="warning",
+    )
+    vol = Topic(
+        key="volatility",
+        title="Volatility",
+        reading="VIX is low for the year; the small-cap volatility index is stale this week.",
+        figures=(
+            f.make("level.^VIX", "VIX", 15.82, "level", ("^VIX",), "1D", "Last close."),
+            f.make(
+                "pctile.^VIX.1Y",
+                "VIX percentile, 1 year",
+                23,
+                "pctile",
+                ("^VIX",),
+                "1Y",
+                "Percentile of the last close within one year of closes.",
+            ),
+            f.make(
+                "level.^RVX",
+                "RVX",
+                21.4,
+                "level",
+                ("^RVX",),
+                "1D",
+                "Last close.",
+                last_bar=STALE_BAR,
+                stale=True,
+                note="last bar 2026-10-30 is before the reporting week",
+            ),
+        ),
+    )
+    quality = Topic(
+        key="data-quality",
+        title="Data quality",
+        reading="One sector fund returned no bars; it is left out rather than estimated.",
+        figures=(
+            f.make(
+                "return.PSCU.1W",
+                "Utilities (PSCU), 1W",
+                None,
+                "pct",
+                ("PSCU",),
+                "1W",
+                RETURN_METHOD,
+                last_bar=None,
+                note="no bars in the snapshot",
+            ),
+        ),
+        flag="negative",
+    )
+    return Section("risks", "Risks", "Momentum is stretched; one source is stale.", (rsi, vol, quality))
+
+
+def _outlook(f: _Figures) -> Section:
+    def check(condition: str, figure: Figure, met: bool | None) -> Check:
+        return Check(condition, figure, met)
+
+    bull = Topic(
+        key="bull",
+        title="Bull case",
+        reading="Two of three conditions hold.",
+        checks=(
+            check(
+                "Russell 2000 above its 200-day average",
+                f.make(
+                    "sma200.^RUT",
+                    "Close vs 200-day average",
+                    6.4,
+                    "pct",
+                    ("^RUT",),
+                    "200d",
+                    "Last close against its 200-day simple average.",
+                ),
+                True,
+            ),
+            check(
+                "10-year yield below 4.25%",
+                f.make(
+                    "yield.^TNX",
+                    "10-year Treasury yield",
+                    4.12,
+                    "yield",
+                    ("^TNX",),
+                    "1D",
+                    "Last quote, percent.",
+                ),
+                True,
+            ),
+            check(
+                "Small-cap volatility below 20",
+                f.make(
+                    "level.^RVX",
+                    "RVX",
+                    21.4,
+                    "level",
+                    ("^RVX",),
+                    "1D",
+                    "Last close.",
+                    last_bar=STALE_BAR,
+                    stale=True,
+                ),
+                None,
+            ),
+        ),
+        flag="positive",
+    )
+    bear = Topic(
+        key="bear",
+        title="Bear case",
+        reading="One of two warning signs is on.",
+        checks=(
+            check(
+                "RSI(14) above 70",
+                f.make("rsi.^RUT.14d", "RSI(14)", 66.4, "index", ("^RUT",), "14d", "Wilder's RSI, 14 days."),
+                False,
+            ),
+            check(
+                "High yield lagging Treasuries over 1M",
+                f.make(
+                    "ratio.HYG/IEF.1M",
+                    "HYG / IEF, 1M change",
+                    -0.42,
+                    "pct",
+                    ("HYG", "IEF"),
+                    "1M",
+                    "Change of the HYG/IEF price ratio.",
+                ),
+                True,
+            ),
+        ),
+        flag="negative",
+    )
+    watch = Topic(
+        key="watch", title="What to watch", reading="Retail sales on Tuesday; Fed minutes on Wednesday."
+    )
+    return Section(
+        "outlook", "Outlook", "The trend is up; the checklist says stay alert.", (bull, bear, watch)
+    )
+
+
+def _valuation(f: _Figures) -> Section:
+    topic = Topic(
+        key="valuation",
+        title="Valuation",
+        reading="Valuation data is not in this snapshot.",
+        figures=(
+            f.make(
+                "pe.IWM",
+                "IWM price / earnings",
+                None,
+                "x",
+                ("IWM",),
+                "1D",
+                "Not in the snapshot.",
+                note="not available from this data",
+            ),
+        ),
+    )
+    return Section("valuation", "Valuation", "Not available from this data.", (topic,))
+
+
+def _headlines() -> tuple[Headline, ...]:
+    def at(day: int, hour: int) -> datetime:
+        return datetime(2026, 11, day, hour, 30, tzinfo=UTC)
+
+    return (
+        Headline(
+            "cnbc-markets",
+            "CNBC",
+            "Small caps jump as Treasury yields slide",
+            "https://www.cnbc.com/2026/11/18/small-caps.html",
+            at(18, 20),
+            "The Russell 2000 had its best day in a month as the 10-year yield fell.",
+            themes=("rates", "small_caps"),
+            score=0.92,
+        ),
+        Headline(
+            "fed-press",
+            "Federal Reserve",
+            "Minutes of the Federal Open Market Committee, October 2026",
+            "https://www.federalreserve.gov/monetarypolicy/fomcminutes20261029.htm",
+            at(19, 19),
+            "Participants judged that risks to the outlook were roughly balanced.",
+            themes=("fed",),
+            score=0.71,
+        ),
+        Headline(
+            "marketwatch",
+            "MarketWatch",
+            "Why the *small-cap* rally | has room to run (analysis)",
+            "https://www.marketwatch.com/story/small-cap-rally?x=1&y=(2)",
+            at(17, 13),
+            "Breadth improved: 7 of 9 sectors rose_this week; see [chart] #1.",
+            themes=("rotation",),
+            score=0.88,
+        ),
+        Headline(
+            "unknown-feed",
+            "Example Wire",
+            HOSTILE_TITLE,
+            None,
+            at(16, 9),
+            "<b>bold</b> claims & more",
+            score=0.40,
+        ),
+        Headline(
+            "reuters-biz",
+            "Reuters",
+            "Regional banks extend gains on loan growth",
+            "https://www.reuters.com/business/regional-banks/",
+            None,
+            "",
+            themes=("sectors",),
+            score=0.65,
+        ),
+    )
+
+
+def _health() -> tuple[SourceHealth, ...]:
+    return (
+        SourceHealth("symbol", "^RUT", "ok", "live", 3021, AS_OF, "", YF),
+        SourceHealth("symbol", "^GSPC", "ok", "live", 3021, AS_OF, "", YF),
+        SourceHealth("symbol", "^RVX", "stale", "cache", 2998, STALE_BAR, "last bar before the week", YF),
+        SourceHealth("symbol", "PSCU", "failed", "none", 0, None, "HTTP 429 Too Many Requests", YF),
+        SourceHealth("feed", "cnbc-markets", "ok", "live", 30, date(2026, 11, 20)),
+        SourceHealth("feed", "fed-press", "not modified", "cache", 12, date(2026, 11, 19)),
+        SourceHealth("feed", "reuters-biz", "failed", "none", 0, None, "timed out after 10 s"),
+    )
+
+
+def make_brief(*, is_sample: bool = True) -> Brief:
+    """A complete brief for the week of 2026-11-16 to 2026-11-20."""
+    f = _Figures(SAMPLE if is_sample else YF)
+    headlines = _headlines()
+    performance = _performance(f)
+    headline_figure = performance.topics[0].table.rows[0][1]  # type: ignore[union-attr]
+    assert isinstance(headline_figure, Figure)
+    key_figures = (
+        headline_figure,
+        f.ret("^GSPC", "S&P 500", "1W", 0.87),
+        performance.topics[0].figures[0],
+        f.make(
+            "yield.^TNX", "10-year Treasury yield", 4.12, "yield", ("^TNX",), "1D", "Last quote, percent."
+        ),
+        f.make("level.^VIX", "VIX", 15.82, "level", ("^VIX",), "1D", "Last close."),
+        f.make(
+            "level.^RVX", "RVX", 21.4, "level", ("^RVX",), "1D", "Last close.", last_bar=STALE_BAR, stale=True
+        ),
+    )
+    warnings = (
+        "^RVX: last bar 2026-10-30 is before the reporting week; shown as not available (stale).",
+        "PSCU: no data (HTTP 429 Too Many Requests); left out of the sector figures.",
+        "Feed reuters-biz failed: timed out after 10 s.",
+    )
+    return Brief(
+        title="Small-Cap Weekly",
+        as_of=AS_OF,
+        week_start=WEEK_START,
+        week_end=AS_OF,
+        built_at=BUILT_AT,
+        is_sample=is_sample,
+        summary="Small caps rose +2.14% and beat the S&P 500 by +1.27 pp as yields fell.",
+        headline_figure=headline_figure,
+        key_figures=key_figures,
+        sections=(performance, _drivers(f, headlines), _risks(f), _outlook(f), _valuation(f)),
+        charts=make_chart_specs(),
+        headlines=headlines,
+        health=_health(),
+        warnings=warnings,
+        glossary=(
+            ("bp", "Basis point: one hundredth of a percentage point."),
+            ("pp", "Percentage point: the difference between two percentages."),
+            (
+                "RSI(14)",
+                "Relative strength index over 14 days; above 70 reads overbought, below 30 oversold.",
+            ),
+            ("Relative strength ratio", "Russell 2000 divided by the S&P 500; rising means small caps lead."),
+        ),
+        disclaimer="For information only. Not investment advice. Past performance does not predict future returns.",
+    )
+
+
+# ---------------------------------------------------------------------------
+# Chart specs
+# ---------------------------------------------------------------------------
+
+
+def _weekdays(end: date, count: int) -> tuple[str, ...]:
+    days: list[date] = []
+    day = end
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return tuple(d.isoformat() for d in reversed(days))
+
+
+def _walk(seed: int, count: int, drift: float, vol: float, start: float) -> list[float]:
+    rng = random.Random(seed)
+    level, out = start, []
+    for i in range(count):
+        level *= 1 + drift + vol * (rng.random() - 0.5) + 0.002 * math.sin(i / 9)
+        out.append(round(level, 4))
+    return out
+
+
+def _sma(values: list[float], n: int) -> tuple[float | None, ...]:
+    return tuple(
+        None if i + 1 < n else round(sum(values[i + 1 - n : i + 1]) / n, 4) for i in range(len(values))
+    )
+
+
+def make_chart_specs() -> tuple[ChartSpec, ...]:
+    """Five specs: every chart kind, one year of daily points, and None values (gaps)."""
+    n = 261
+    x = _weekdays(AS_OF, n)
+    source = f"Source: {SAMPLE}, last bar {AS_OF.isoformat()}"
+    rut = _walk(1, n, 0.00055, 0.028, 100.0)
+    spx = _walk(2, n, 0.00065, 0.018, 100.0)
+    ratio = [round(r / s * 0.36, 4) for r, s in zip(rut, spx, strict=True)]
+    irx = [round(4.35 - 0.45 * i / n + 0.03 * math.sin(i / 15), 3) for i in range(n)]
+    tnx = [round(4.45 - 0.25 * i / n + 0.12 * math.sin(i / 21), 3) for i in range(n)]
+    return (
+        ChartSpec(
+            "rut-vs-spx",
+            "Russell 2000 vs S&P 500, rebased to 100",
+            "Line chart: over one year the Russell 2000 rose 14.05% and the S&P 500 19.87%, both rebased to 100.",
+            "line",
+            x,
+            (("Russell 2000", tuple(rut)), ("S&P 500", tuple(spx))),
+            "Rebased (start = 100)",
+            source,
+            reference=100.0,
+        ),
+        ChartSpec(
+            "rs-ratio",
+            "Relative strength: Russell 2000 / S&P 500",
+            "Line chart: the ratio of the Russell 2000 to the S&P 500 is 0.3712, above its 50-day average.",
+            "line",
+            x,
+            (("Ratio", tuple(ratio)), ("50-day average", _sma(ratio, 50))),
+            "Ratio",
+            source,
+        ),
+        ChartSpec(
+            "cap-ladder",
+            "Returns by size, micro to mega",
+            "Bar chart: one-week returns fell with size, from +2.61% for micro caps to +0.55% for mega caps.",
+            "bar",
+            ("Micro", "Small", "Mid", "Large", "Mega"),
+            (
+                ("1W", (2.61, 2.09, 1.32, 0.91, 0.55)),
+                ("1M", (5.3, 4.87, 3.1, 2.4, None)),
+                ("3M", (9.14, 7.85, 5.96, 5.22, 5.47)),
+            ),
+            "Return (%)",
+            source,
+            reference=0.0,
+        ),
+        ChartSpec(
+            "sectors",
+            "Small-cap sectors, week",
+            "Horizontal bar chart: financials led with +3.42%, energy lagged with -1.21%; utilities not available.",
+            "hbar",
+            ("Financials", "Health care", "Industrials", "Energy", "Regional banks", "Utilities"),
+            (("1W", (3.42, -0.64, 2.57, -1.21, 3.18, None)),),
+            "Return (%)",
+            source,
+            reference=0.0,
+        ),
+        ChartSpec(
+            "rates",
+            "Treasury yields",
+            "Line chart: the 10-year yield ended the year-long window at 4.12% and the 3-month at 3.91%.",
+            "line",
+            x,
+            (("3-month", tuple(irx)), ("10-year", tuple(tnx))),
+            "Yield (%)",
+            source,
+        ),
+    )
