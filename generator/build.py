@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from generator import issue
@@ -85,32 +85,35 @@ def build_from_snapshot(
     from generator.charts import render_charts
     from generator.publish.email import render_email
     from generator.render import write_outputs
+    from generator.sources.snapshot import read_snapshot
     from generator.sources.snapshot import write_snapshot as save_snapshot
 
     timings = timings or Timings()
     week = reporting_week(as_of, config.brief.week_ends_on)
     snapshot = snapshot_until(snapshot, week[1])
-    with timings.stage("headlines"):
-        headlines = headlines_for_week(snapshot, config, week, seen_path)
-    with timings.stage("analyse"):
-        brief = analyse(snapshot, config, headlines, as_of=as_of)
-    with timings.stage("charts"):
-        charts = render_charts(brief.charts)
-
-    final = issue.issue_dir(out, brief.as_of)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{brief.as_of}-", dir=final.parent))
+    out.joinpath("briefs").mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{week[1]}-", dir=out / "briefs"))
     try:
+        if write_snapshot:
+            # Analyse the snapshot as read back from disk, so that a rebuild from the issue's
+            # snapshot folder sees exactly the same numbers (byte-identical HTML and Markdown).
+            with timings.stage("snapshot"):
+                save_snapshot(snapshot, staging / issue.SNAPSHOT_DIR)
+                snapshot = read_snapshot(staging / issue.SNAPSHOT_DIR)
+        with timings.stage("headlines"):
+            headlines = headlines_for_week(snapshot, config, week, seen_path)
+        with timings.stage("analyse"):
+            brief = analyse(snapshot, config, headlines, as_of=as_of)
+        with timings.stage("charts"):
+            charts = render_charts(brief.charts)
         files = _write_formats(brief, charts, staging, formats, timings, write_outputs)
         with timings.stage("email"):
             html, text = render_email(brief, view_url=_view_url(config, brief.as_of))
             (staging / issue.FILES["email_html"]).write_text(html, encoding="utf-8")
             (staging / issue.FILES["email_txt"]).write_text(text, encoding="utf-8")
-        if write_snapshot:
-            with timings.stage("snapshot"):
-                save_snapshot(snapshot, staging / issue.SNAPSHOT_DIR)
         names = {fmt: path.name for fmt, path in files.items()}
         issue.write_meta(issue.meta_for(brief, names), staging)
+        final = issue.issue_dir(out, brief.as_of)
         _replace_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

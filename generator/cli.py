@@ -246,7 +246,9 @@ def site(
 @config_option
 @out_option
 @click.option("--issue", "issue_date", default=None, help="Issue date (YYYY-MM-DD) [default: latest].")
-@click.option("--to", "to", multiple=True, help="Recipient (repeatable) [default: config / SMALLCAP_BRIEF_TO].")
+@click.option(
+    "--to", "to", multiple=True, help="Recipient, repeatable [default: email.to / SMALLCAP_BRIEF_TO]."
+)
 @click.option("--dry-run", is_flag=True, help="Write .eml files to <out>/outbox instead of sending.")
 @click.option("--force", is_flag=True, help="Send again to recipients who already received this issue.")
 @click.option("--allow-sample", is_flag=True, help="Send an issue built from the sample snapshot.")

@@ -5,6 +5,8 @@ numbers, and checked against a small schema per section.  Every problem is
 collected, each naming its key path and line
 (``news[2].url: scheme must be http or https (line 41)``), and then raised
 together in one :class:`~generator.errors.ConfigError`, before any work is done.
+A tag outside YAML's plain types (``!!python/object`` and the like) is refused as
+unsafe, and a document holding one is not interpreted any further.
 """
 
 from __future__ import annotations
@@ -37,12 +39,22 @@ from generator.models import (
 )
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-TOPICS = ("small_caps", "fed", "rates", "earnings", "economy", "credit", "banks", "sectors")
+# Feed topics: the theme keys of generator.analysis.headlines (a topic adds to that theme's score).
+TOPICS = (
+    *("small_caps", "rates", "fed", "rotation", "credit", "banks", "sectors"),
+    *("earnings", "economy", "volatility", "technicals", "valuation"),
+)
 SECTIONS = ("brief", "universe", "analysis", "news", "network", "site", "email")
 
 _YAML = "tag:yaml.org,2002:"
-_SAFE_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
-_TYPE_NAMES = {"str": "a string", "int": "an integer", "float": "a decimal number", "bool": "a boolean"}
+_SAFE_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")}
+_TYPE_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a decimal number",
+    "bool": "a boolean",
+    "timestamp": "a date",
+}
 _FEED_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SYMBOL = re.compile(r"[A-Za-z0-9^][A-Za-z0-9^.=_-]{0,31}")
 _HOST = re.compile(r"[A-Za-z0-9._:\[\]-]+")
@@ -58,6 +70,7 @@ class _Report:
 
     def __init__(self) -> None:
         self.items: list[tuple[int, str]] = []
+        self.tainted = False  # a tag we refuse: the document is not interpreted any further
 
     def add(self, path: str, node: Node, message: str) -> None:
         line = node.start_mark.line + 1
@@ -95,7 +108,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(name, ["file is empty: it needs at least a universe"])
     report = _Report()
     _check_structure(root, "", report, set())
-    config = _build(name, root, report)
+    config = None if report.tainted else _build(name, root, report)
     if report.items or config is None:
         raise ConfigError(name, report.problems() or ["invalid configuration"])
     return config
@@ -111,6 +124,7 @@ def _check_structure(node: Node, path: str, report: _Report, seen: set[int]) -> 
     if node.tag not in _SAFE_TAGS:
         tag = node.tag.replace(_YAML, "!!")
         unsafe = "python/" in node.tag
+        report.tainted = True
         report.add(
             path, node, f"unsafe YAML: tag {tag} is not allowed" if unsafe else f"unsupported tag {tag}"
         )
@@ -142,7 +156,7 @@ def _kind(node: Node) -> str:
     if isinstance(node, MappingNode):
         return "a mapping"
     if isinstance(node, SequenceNode):
-        return "a list"
+        return "a list" if node.value else "an empty list"
     short = node.tag.replace(_YAML, "")
     if short == "null":
         return "empty"
@@ -372,7 +386,7 @@ def _build(name: str, root: Node, report: _Report) -> Config | None:
 def _items(node: Node, path: str, schema: Schema, report: _Report, *, nonempty: bool) -> list[Any] | None:
     if not isinstance(node, SequenceNode) or (nonempty and not node.value):
         need = "a non-empty list" if nonempty else "a list ([] for none)"
-        report.add(path, node, f"must be {need}, not {_kind(node) if node.value else 'empty'}")
+        report.add(path, node, f"must be {need}, not {_kind(node)}")
         return None
     return [_mapping(item, f"{path}[{i}]", schema, report) for i, item in enumerate(node.value)]
 

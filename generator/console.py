@@ -7,9 +7,9 @@ A table on a terminal, plain lines in CI logs.  Returns the degradations so that
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from typing import TYPE_CHECKING
 
 from generator.formatting import fmt_date
 from generator.issue import headline_text
@@ -23,16 +23,18 @@ GOOD = ("ok", "not modified", "sample", "local")
 
 def degradations(brief: Brief) -> list[str]:
     """Everything that makes this brief less than a full, fresh, live brief."""
-    problems = [f"{h.kind} {h.name}: {h.status}{' — ' + h.error if h.error else ''}" for h in brief.health
-                if h.status not in GOOD]
+    problems = [
+        f"{h.kind} {h.name}: {h.status}{' — ' + h.error if h.error else ''}"
+        for h in brief.health
+        if h.status not in GOOD
+    ]
     problems.extend(w for w in brief.warnings if w not in problems)
     return problems
 
 
 def health_rows(health: tuple[SourceHealth, ...]) -> list[tuple[str, ...]]:
     return [
-        (h.kind, h.name, h.status, h.origin, str(h.count), fmt_date(h.newest), h.error or "")
-        for h in health
+        (h.kind, h.name, h.status, h.origin, str(h.count), fmt_date(h.newest), h.error or "") for h in health
     ]
 
 

@@ -40,6 +40,7 @@ class SourceError(BriefError):
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
+        self.message = message  # the plain words, without the source prefix
         super().__init__(f"{source}: {message}")
 
 

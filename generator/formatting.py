@@ -65,9 +65,7 @@ def fmt_date(day: date | None) -> str:
 
 def fmt_long_date(day: date) -> str:
     """``November 20, 2026``: locale-independent."""
-    months = (
-        "January February March April May June July August September October November December"
-    ).split()
+    months = ("January February March April May June July August September October November December").split()
     return f"{months[day.month - 1]} {day.day}, {day.year}"
 
 

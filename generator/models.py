@@ -275,7 +275,9 @@ class Figure:
 
     @property
     def available(self) -> bool:
-        return not self.stale and (self.value is not None or (self.unit in ("date", "text") and bool(self.text)))
+        return not self.stale and (
+            self.value is not None or (self.unit in ("date", "text") and bool(self.text))
+        )
 
 
 @dataclass(frozen=True)

@@ -32,37 +32,64 @@ STALE_BAR = date(2026, 10, 30)
 YF = "Yahoo Finance (yfinance)"
 SAMPLE = "sample (illustrative)"
 HOSTILE_TITLE = "<script>alert(1)</script> & [x](javascript:y)"
-
 RETURN_METHOD = "Close-to-close change of the adjusted close over the window."
+LAST_CLOSE = "Last close."
+LAST_QUOTE = "Last quote, percent."
+DISCLAIMER = "For information only; not investment advice. Past performance does not predict future returns."
+
+# key: (label, value, unit, symbols separated by spaces, window, method)
+CATALOGUE: dict[str, tuple[str, float | None, str, str, str, str]] = {
+    "spread.^RUT-^GSPC.1W": ("Russell 2000 minus S&P 500, 1W", 1.27, "pp", "^RUT ^GSPC", "1W",
+                             "Difference of the two 1W returns."),
+    "spread.^RUT-^IXIC.1W": ("Russell 2000 minus Nasdaq, 1W", 1.72, "pp", "^RUT ^IXIC", "1W",
+                             "Difference of the two 1W returns."),
+    "streak.^RUT-^GSPC": ("Days of outperformance in a row", 4, "days", "^RUT ^GSPC", "history",
+                          "Consecutive sessions with a higher daily return than the S&P 500."),
+    "record.^RUT.date": ("Record close", None, "date", "^RUT", "history", "Highest close in the history."),
+    "drawdown.^RUT": ("Distance from record", -3.08, "pct", "^RUT", "history", "Last close vs the highest."),
+    "level.^RUT": ("Russell 2000 close", 2487.31, "level", "^RUT", "1D", LAST_CLOSE),
+    "yield.^IRX": ("3-month T-bill yield", 3.91, "yield", "^IRX", "1D", LAST_QUOTE),
+    "yield.^TNX": ("10-year Treasury yield", 4.12, "yield", "^TNX", "1D", LAST_QUOTE),
+    "change.^TNX.1W": ("10-year yield, 1W change", -9, "bp", "^TNX", "1W", "Change in basis points."),
+    "curve.^TNX-^IRX": ("10y−3m curve", 0.21, "pp", "^TNX ^IRX", "1D", "10-year yield minus 3-month yield."),
+    "ratio.^RUT/^GSPC": ("Russell 2000 / S&P 500", 0.3712, "ratio", "^RUT ^GSPC", "1D", "Ratio of closes."),
+    "ratio.^RUT/^GSPC.vs50": ("Against its 50-day average", None, "text", "^RUT ^GSPC", "50d",
+                              "Ratio compared with its 50-day simple average."),
+    "volume.IWM.20d": ("IWM volume vs 20-day average", 1.34, "x", "IWM", "20d",
+                       "Week's average volume over the 20-day average."),
+    "rsi.^RUT.14d": ("RSI(14)", 66.4, "index", "^RUT", "14d", "Wilder's RSI, 14 days."),
+    "level.^VIX": ("VIX", 15.82, "level", "^VIX", "1D", LAST_CLOSE),
+    "pctile.^VIX.1Y": ("VIX percentile, 1 year", 23, "pctile", "^VIX", "1Y",
+                       "Percentile of the last close within one year of closes."),
+    "level.^RVX": ("RVX", 21.4, "level", "^RVX", "1D", LAST_CLOSE),
+    "return.PSCU.1W": ("Utilities (PSCU), 1W", None, "pct", "PSCU", "1W", RETURN_METHOD),
+    "sma200.^RUT": ("Close vs 200-day average", 6.4, "pct", "^RUT", "200d",
+                    "Last close against its 200-day simple average."),
+    "ratio.HYG/IEF.1M": ("HYG / IEF, 1M change", -0.42, "pct", "HYG IEF", "1M", "Change of the price ratio."),
+    "pe.IWM": ("IWM price / earnings", None, "x", "IWM", "1D", "Not in the snapshot."),
+}  # fmt: skip
 
 
 class _Figures:
-    """Small builder so every figure shares the provider of the brief."""
+    """Builds figures from the catalogue, all with the provider of the brief."""
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
 
-    def make(
-        self,
-        key: str,
-        label: str,
-        value: float | None,
-        unit: str,
-        symbols: tuple[str, ...],
-        window: str,
-        method: str,
-        *,
-        text: str = "",
-        last_bar: date | None = AS_OF,
-        stale: bool = False,
-        note: str = "",
+    def get(
+        self, key: str, *, text: str = "", last_bar: date | None = AS_OF, stale: bool = False, note: str = ""
     ) -> Figure:
-        prov = Provenance(symbols, window, last_bar, self.provider, method)
+        label, value, unit, symbols, window, method = CATALOGUE[key]
+        prov = Provenance(tuple(symbols.split()), window, last_bar, self.provider, method)
         return Figure(key, label, value, unit, prov, text=text, stale=stale, note=note)
 
     def ret(self, symbol: str, name: str, window: str, value: float | None) -> Figure:
-        return self.make(
-            f"return.{symbol}.{window}", f"{name}, {window}", value, "pct", (symbol,), window, RETURN_METHOD
+        prov = Provenance((symbol,), window, AS_OF, self.provider, RETURN_METHOD)
+        return Figure(f"return.{symbol}.{window}", f"{name}, {window}", value, "pct", prov)
+
+    def stale(self, key: str) -> Figure:
+        return self.get(
+            key, last_bar=STALE_BAR, stale=True, note="last bar 2026-10-30 is before the reporting week"
         )
 
 
@@ -72,7 +99,7 @@ def _performance(f: _Figures) -> Section:
         "^RUT": ("Russell 2000", (2.14, 4.87, 7.92, 11.36, 14.05)),
         "^SP600": ("S&P SmallCap 600", (1.96, 4.12, 6.45, 8.71, 10.94)),
         "^GSPC": ("S&P 500", (0.87, 2.31, 5.18, 16.42, 19.87)),
-        "^IXIC": ("Nasdaq Composite", (0.42, 1.95, 6.03, 21.15, 25.62)),
+        "^IXIC": ("Nasdaq Composite", (0.42, 1.95, -6.03, 21.15, 25.62)),
     }
     rows = tuple(
         (name, *(f.ret(sym, name, w, v) for w, v in zip(windows, values, strict=True)))
@@ -82,26 +109,7 @@ def _performance(f: _Figures) -> Section:
         key="returns",
         title="Returns by window",
         reading="The Russell 2000 rose +2.14% on the week, +1.27 pp ahead of the S&P 500.",
-        figures=(
-            f.make(
-                "spread.^RUT-^GSPC.1W",
-                "Russell 2000 minus S&P 500, 1W",
-                1.27,
-                "pp",
-                ("^RUT", "^GSPC"),
-                "1W",
-                "Difference of the two 1W returns.",
-            ),
-            f.make(
-                "spread.^RUT-^IXIC.1W",
-                "Russell 2000 minus Nasdaq, 1W",
-                1.72,
-                "pp",
-                ("^RUT", "^IXIC"),
-                "1W",
-                "Difference of the two 1W returns.",
-            ),
-        ),
+        figures=(f.get("spread.^RUT-^GSPC.1W"), f.get("spread.^RUT-^IXIC.1W")),
         table=Table("Total returns by window", ("Series", *windows), rows),
         chart="rut-vs-spx",
         flag="positive",
@@ -128,43 +136,14 @@ def _performance(f: _Figures) -> Section:
         title="Streak and records",
         reading="The Russell 2000 beat the S&P 500 on 4 straight days; it sits 3.08% below its record.",
         figures=(
-            f.make(
-                "streak.^RUT-^GSPC",
-                "Days of outperformance in a row",
-                4,
-                "days",
-                ("^RUT", "^GSPC"),
-                "history",
-                "Consecutive sessions with a higher daily return than the S&P 500.",
-            ),
-            f.make(
-                "record.^RUT.date",
-                "Record close",
-                None,
-                "date",
-                ("^RUT",),
-                "history",
-                "Highest close in the history at hand.",
-                text="2024-11-25",
-            ),
-            f.make(
-                "drawdown.^RUT",
-                "Distance from record",
-                -3.08,
-                "pct",
-                ("^RUT",),
-                "history",
-                "Last close against the highest close.",
-            ),
-            f.make("level.^RUT", "Russell 2000 close", 2487.31, "level", ("^RUT",), "1D", "Last close."),
+            f.get("streak.^RUT-^GSPC"),
+            f.get("record.^RUT.date", text="2024-11-25"),
+            f.get("drawdown.^RUT"),
+            f.get("level.^RUT"),
         ),
     )
-    return Section(
-        key="performance",
-        title="Performance",
-        lede="Small caps led for a second week, with micro caps out in front.",
-        topics=(returns, ladder, streak),
-    )
+    lede = "Small caps led for a second week, with micro caps out in front."
+    return Section("performance", "Performance", lede, (returns, ladder, streak))
 
 
 def _drivers(f: _Figures, headlines: tuple[Headline, ...]) -> Section:
@@ -172,32 +151,7 @@ def _drivers(f: _Figures, headlines: tuple[Headline, ...]) -> Section:
         key="rates",
         title="Rates",
         reading="The 10-year yield fell 9 bp to 4.12%; the 10y−3m curve is +0.21 pp.",
-        figures=(
-            f.make(
-                "yield.^IRX", "3-month T-bill yield", 3.91, "yield", ("^IRX",), "1D", "Last quote, percent."
-            ),
-            f.make(
-                "yield.^TNX", "10-year Treasury yield", 4.12, "yield", ("^TNX",), "1D", "Last quote, percent."
-            ),
-            f.make(
-                "change.^TNX.1W",
-                "10-year yield, change on the week",
-                -9,
-                "bp",
-                ("^TNX",),
-                "1W",
-                "Change of the yield in basis points.",
-            ),
-            f.make(
-                "curve.^TNX-^IRX",
-                "10y−3m curve",
-                0.21,
-                "pp",
-                ("^TNX", "^IRX"),
-                "1D",
-                "10-year yield minus 3-month yield.",
-            ),
-        ),
+        figures=tuple(f.get(k) for k in ("yield.^IRX", "yield.^TNX", "change.^TNX.1W", "curve.^TNX-^IRX")),
         chart="rates",
         headlines=headlines[:2],
         flag="positive",
@@ -207,34 +161,9 @@ def _drivers(f: _Figures, headlines: tuple[Headline, ...]) -> Section:
         title="Rotation",
         reading="The Russell 2000 / S&P 500 ratio is above its 50-day average.",
         figures=(
-            f.make(
-                "ratio.^RUT/^GSPC",
-                "Russell 2000 / S&P 500",
-                0.3712,
-                "ratio",
-                ("^RUT", "^GSPC"),
-                "1D",
-                "Ratio of the last closes.",
-            ),
-            f.make(
-                "ratio.^RUT/^GSPC.vs50",
-                "Against its 50-day average",
-                None,
-                "text",
-                ("^RUT", "^GSPC"),
-                "50d",
-                "Ratio compared with its 50-day simple average.",
-                text="above",
-            ),
-            f.make(
-                "volume.IWM.20d",
-                "IWM volume vs 20-day average",
-                1.34,
-                "x",
-                ("IWM",),
-                "20d",
-                "Week's average volume over the 20-day average.",
-            ),
+            f.get("ratio.^RUT/^GSPC"),
+            f.get("ratio.^RUT/^GSPC.vs50", text="above"),
+            f.get("volume.IWM.20d"),
         ),
         chart="rs-ratio",
         headlines=headlines[2:3],
@@ -256,12 +185,8 @@ def _drivers(f: _Figures, headlines: tuple[Headline, ...]) -> Section:
         table=Table("Small-cap sectors, 1W", ("Sector", "1W"), sector_rows),
         chart="sectors",
     )
-    return Section(
-        key="drivers",
-        title="Drivers",
-        lede="Lower yields and a rotation out of mega caps did most of the work.",
-        topics=(rates, rotation, sectors),
-    )
+    lede = "Lower yields and a rotation out of mega caps did most of the work."
+    return Section("drivers", "Drivers", lede, (rates, rotation, sectors))
 
 
 def _risks(f: _Figures) -> Section:
@@ -269,112 +194,34 @@ def _risks(f: _Figures) -> Section:
         key="rsi",
         title="Momentum",
         reading="RSI(14) is 66.4: stretched but not yet overbought (70).",
-        figures=(
-            f.make("rsi.^RUT.14d", "RSI(14)", 66.4, "index", ("^RUT",), "14d", "Wilder's RSI, 14 days."),
-        ),
+        figures=(f.get("rsi.^RUT.14d"),),
         flag="warning",
     )
     vol = Topic(
         key="volatility",
         title="Volatility",
         reading="VIX is low for the year; the small-cap volatility index is stale this week.",
-        figures=(
-            f.make("level.^VIX", "VIX", 15.82, "level", ("^VIX",), "1D", "Last close."),
-            f.make(
-                "pctile.^VIX.1Y",
-                "VIX percentile, 1 year",
-                23,
-                "pctile",
-                ("^VIX",),
-                "1Y",
-                "Percentile of the last close within one year of closes.",
-            ),
-            f.make(
-                "level.^RVX",
-                "RVX",
-                21.4,
-                "level",
-                ("^RVX",),
-                "1D",
-                "Last close.",
-                last_bar=STALE_BAR,
-                stale=True,
-                note="last bar 2026-10-30 is before the reporting week",
-            ),
-        ),
+        figures=(f.get("level.^VIX"), f.get("pctile.^VIX.1Y"), f.stale("level.^RVX")),
     )
     quality = Topic(
         key="data-quality",
         title="Data quality",
         reading="One sector fund returned no bars; it is left out rather than estimated.",
-        figures=(
-            f.make(
-                "return.PSCU.1W",
-                "Utilities (PSCU), 1W",
-                None,
-                "pct",
-                ("PSCU",),
-                "1W",
-                RETURN_METHOD,
-                last_bar=None,
-                note="no bars in the snapshot",
-            ),
-        ),
+        figures=(f.get("return.PSCU.1W", last_bar=None, note="no bars in the snapshot"),),
         flag="negative",
     )
     return Section("risks", "Risks", "Momentum is stretched; one source is stale.", (rsi, vol, quality))
 
 
 def _outlook(f: _Figures) -> Section:
-    def check(condition: str, figure: Figure, met: bool | None) -> Check:
-        return Check(condition, figure, met)
-
     bull = Topic(
         key="bull",
         title="Bull case",
-        reading="Two of three conditions hold.",
+        reading="Two of three conditions hold; the third cannot be read this week.",
         checks=(
-            check(
-                "Russell 2000 above its 200-day average",
-                f.make(
-                    "sma200.^RUT",
-                    "Close vs 200-day average",
-                    6.4,
-                    "pct",
-                    ("^RUT",),
-                    "200d",
-                    "Last close against its 200-day simple average.",
-                ),
-                True,
-            ),
-            check(
-                "10-year yield below 4.25%",
-                f.make(
-                    "yield.^TNX",
-                    "10-year Treasury yield",
-                    4.12,
-                    "yield",
-                    ("^TNX",),
-                    "1D",
-                    "Last quote, percent.",
-                ),
-                True,
-            ),
-            check(
-                "Small-cap volatility below 20",
-                f.make(
-                    "level.^RVX",
-                    "RVX",
-                    21.4,
-                    "level",
-                    ("^RVX",),
-                    "1D",
-                    "Last close.",
-                    last_bar=STALE_BAR,
-                    stale=True,
-                ),
-                None,
-            ),
+            Check("Russell 2000 above its 200-day average", f.get("sma200.^RUT"), True),
+            Check("10-year yield below 4.25%", f.get("yield.^TNX"), True),
+            Check("Small-cap volatility (RVX) below 20", f.stale("level.^RVX"), None),
         ),
         flag="positive",
     )
@@ -383,24 +230,8 @@ def _outlook(f: _Figures) -> Section:
         title="Bear case",
         reading="One of two warning signs is on.",
         checks=(
-            check(
-                "RSI(14) above 70",
-                f.make("rsi.^RUT.14d", "RSI(14)", 66.4, "index", ("^RUT",), "14d", "Wilder's RSI, 14 days."),
-                False,
-            ),
-            check(
-                "High yield lagging Treasuries over 1M",
-                f.make(
-                    "ratio.HYG/IEF.1M",
-                    "HYG / IEF, 1M change",
-                    -0.42,
-                    "pct",
-                    ("HYG", "IEF"),
-                    "1M",
-                    "Change of the HYG/IEF price ratio.",
-                ),
-                True,
-            ),
+            Check("RSI(14) above 70", f.get("rsi.^RUT.14d"), False),
+            Check("High yield lagging Treasuries over 1M", f.get("ratio.HYG/IEF.1M"), True),
         ),
         flag="negative",
     )
@@ -417,18 +248,7 @@ def _valuation(f: _Figures) -> Section:
         key="valuation",
         title="Valuation",
         reading="Valuation data is not in this snapshot.",
-        figures=(
-            f.make(
-                "pe.IWM",
-                "IWM price / earnings",
-                None,
-                "x",
-                ("IWM",),
-                "1D",
-                "Not in the snapshot.",
-                note="not available from this data",
-            ),
-        ),
+        figures=(f.get("pe.IWM", note="not available from this data"),),
     )
     return Section("valuation", "Valuation", "Not available from this data.", (topic,))
 
@@ -438,56 +258,24 @@ def _headlines() -> tuple[Headline, ...]:
         return datetime(2026, 11, day, hour, 30, tzinfo=UTC)
 
     return (
-        Headline(
-            "cnbc-markets",
-            "CNBC",
-            "Small caps jump as Treasury yields slide",
-            "https://www.cnbc.com/2026/11/18/small-caps.html",
-            at(18, 20),
-            "The Russell 2000 had its best day in a month as the 10-year yield fell.",
-            themes=("rates", "small_caps"),
-            score=0.92,
-        ),
-        Headline(
-            "fed-press",
-            "Federal Reserve",
-            "Minutes of the Federal Open Market Committee, October 2026",
-            "https://www.federalreserve.gov/monetarypolicy/fomcminutes20261029.htm",
-            at(19, 19),
-            "Participants judged that risks to the outlook were roughly balanced.",
-            themes=("fed",),
-            score=0.71,
-        ),
-        Headline(
-            "marketwatch",
-            "MarketWatch",
-            "Why the *small-cap* rally | has room to run (analysis)",
-            "https://www.marketwatch.com/story/small-cap-rally?x=1&y=(2)",
-            at(17, 13),
-            "Breadth improved: 7 of 9 sectors rose_this week; see [chart] #1.",
-            themes=("rotation",),
-            score=0.88,
-        ),
-        Headline(
-            "unknown-feed",
-            "Example Wire",
-            HOSTILE_TITLE,
-            None,
-            at(16, 9),
-            "<b>bold</b> claims & more",
-            score=0.40,
-        ),
-        Headline(
-            "reuters-biz",
-            "Reuters",
-            "Regional banks extend gains on loan growth",
-            "https://www.reuters.com/business/regional-banks/",
-            None,
-            "",
-            themes=("sectors",),
-            score=0.65,
-        ),
-    )
+        Headline("cnbc-markets", "CNBC", "Small caps jump as Treasury yields slide",
+                 "https://www.cnbc.com/2026/11/18/small-caps.html", at(18, 20),
+                 "The Russell 2000 had its best day in a month as the 10-year yield fell.",
+                 themes=("rates", "small_caps"), score=0.92),
+        Headline("fed-press", "Federal Reserve", "Minutes of the Federal Open Market Committee, October 2026",
+                 "https://www.federalreserve.gov/monetarypolicy/fomcminutes20261029.htm", at(19, 19),
+                 "Participants judged that risks to the outlook were roughly balanced.", themes=("fed",),
+                 score=0.71),
+        Headline("marketwatch", "MarketWatch", "Why the *small-cap* rally | has room to run (analysis)",
+                 "https://www.marketwatch.com/story/small-cap-rally?x=1&y=(2)", at(17, 13),
+                 "Breadth improved: 7 of 9 sectors rose_this week; see [chart] #1.", themes=("rotation",),
+                 score=0.88),
+        Headline("unknown-feed", "Example Wire", HOSTILE_TITLE, None, at(16, 9), "<b>bold</b> claims & more",
+                 score=0.40),
+        Headline("reuters-biz", "Reuters", "Regional banks extend gains on loan growth",
+                 "https://www.reuters.com/business/regional-banks/", None, "", themes=("sectors",),
+                 score=0.65),
+    )  # fmt: skip
 
 
 def _health() -> tuple[SourceHealth, ...]:
@@ -507,19 +295,14 @@ def make_brief(*, is_sample: bool = True) -> Brief:
     f = _Figures(SAMPLE if is_sample else YF)
     headlines = _headlines()
     performance = _performance(f)
-    headline_figure = performance.topics[0].table.rows[0][1]  # type: ignore[union-attr]
-    assert isinstance(headline_figure, Figure)
+    headline_figure = f.ret("^RUT", "Russell 2000", "1W", 2.14)
     key_figures = (
         headline_figure,
         f.ret("^GSPC", "S&P 500", "1W", 0.87),
-        performance.topics[0].figures[0],
-        f.make(
-            "yield.^TNX", "10-year Treasury yield", 4.12, "yield", ("^TNX",), "1D", "Last quote, percent."
-        ),
-        f.make("level.^VIX", "VIX", 15.82, "level", ("^VIX",), "1D", "Last close."),
-        f.make(
-            "level.^RVX", "RVX", 21.4, "level", ("^RVX",), "1D", "Last close.", last_bar=STALE_BAR, stale=True
-        ),
+        f.get("spread.^RUT-^GSPC.1W"),
+        f.get("yield.^TNX"),
+        f.get("level.^VIX"),
+        f.stale("level.^RVX"),
     )
     warnings = (
         "^RVX: last bar 2026-10-30 is before the reporting week; shown as not available (stale).",
@@ -550,7 +333,7 @@ def make_brief(*, is_sample: bool = True) -> Brief:
             ),
             ("Relative strength ratio", "Russell 2000 divided by the S&P 500; rising means small caps lead."),
         ),
-        disclaimer="For information only. Not investment advice. Past performance does not predict future returns.",
+        disclaimer=DISCLAIMER,
     )
 
 
@@ -569,9 +352,9 @@ def _weekdays(end: date, count: int) -> tuple[str, ...]:
     return tuple(d.isoformat() for d in reversed(days))
 
 
-def _walk(seed: int, count: int, drift: float, vol: float, start: float) -> list[float]:
+def _walk(seed: int, count: int, drift: float, vol: float) -> list[float]:
     rng = random.Random(seed)
-    level, out = start, []
+    level, out = 100.0, []
     for i in range(count):
         level *= 1 + drift + vol * (rng.random() - 0.5) + 0.002 * math.sin(i / 9)
         out.append(round(level, 4))
@@ -589,67 +372,40 @@ def make_chart_specs() -> tuple[ChartSpec, ...]:
     n = 261
     x = _weekdays(AS_OF, n)
     source = f"Source: {SAMPLE}, last bar {AS_OF.isoformat()}"
-    rut = _walk(1, n, 0.00055, 0.028, 100.0)
-    spx = _walk(2, n, 0.00065, 0.018, 100.0)
+    rut = _walk(1, n, 0.00055, 0.028)
+    spx = _walk(2, n, 0.00065, 0.018)
     ratio = [round(r / s * 0.36, 4) for r, s in zip(rut, spx, strict=True)]
     irx = [round(4.35 - 0.45 * i / n + 0.03 * math.sin(i / 15), 3) for i in range(n)]
     tnx = [round(4.45 - 0.25 * i / n + 0.12 * math.sin(i / 21), 3) for i in range(n)]
+    sectors = ("Financials", "Health care", "Industrials", "Energy", "Regional banks", "Utilities")
     return (
-        ChartSpec(
-            "rut-vs-spx",
-            "Russell 2000 vs S&P 500, rebased to 100",
-            "Line chart: over one year the Russell 2000 rose 14.05% and the S&P 500 19.87%, both rebased to 100.",
-            "line",
-            x,
-            (("Russell 2000", tuple(rut)), ("S&P 500", tuple(spx))),
-            "Rebased (start = 100)",
-            source,
-            reference=100.0,
-        ),
-        ChartSpec(
-            "rs-ratio",
-            "Relative strength: Russell 2000 / S&P 500",
-            "Line chart: the ratio of the Russell 2000 to the S&P 500 is 0.3712, above its 50-day average.",
-            "line",
-            x,
-            (("Ratio", tuple(ratio)), ("50-day average", _sma(ratio, 50))),
-            "Ratio",
-            source,
-        ),
-        ChartSpec(
-            "cap-ladder",
-            "Returns by size, micro to mega",
-            "Bar chart: one-week returns fell with size, from +2.61% for micro caps to +0.55% for mega caps.",
-            "bar",
-            ("Micro", "Small", "Mid", "Large", "Mega"),
-            (
-                ("1W", (2.61, 2.09, 1.32, 0.91, 0.55)),
-                ("1M", (5.3, 4.87, 3.1, 2.4, None)),
-                ("3M", (9.14, 7.85, 5.96, 5.22, 5.47)),
-            ),
-            "Return (%)",
-            source,
-            reference=0.0,
-        ),
-        ChartSpec(
-            "sectors",
-            "Small-cap sectors, week",
-            "Horizontal bar chart: financials led with +3.42%, energy lagged with -1.21%; utilities not available.",
-            "hbar",
-            ("Financials", "Health care", "Industrials", "Energy", "Regional banks", "Utilities"),
-            (("1W", (3.42, -0.64, 2.57, -1.21, 3.18, None)),),
-            "Return (%)",
-            source,
-            reference=0.0,
-        ),
-        ChartSpec(
-            "rates",
-            "Treasury yields",
-            "Line chart: the 10-year yield ended the year-long window at 4.12% and the 3-month at 3.91%.",
-            "line",
-            x,
-            (("3-month", tuple(irx)), ("10-year", tuple(tnx))),
-            "Yield (%)",
-            source,
-        ),
-    )
+        ChartSpec("rut-vs-spx", "Russell 2000 vs S&P 500, rebased to 100",
+                  "Line chart: over one year the Russell 2000 rose 14.05% and the S&P 500 19.87% (rebased).",
+                  "line", x, (("Russell 2000", tuple(rut)), ("S&P 500", tuple(spx))), "Rebased (start = 100)",
+                  source, reference=100.0),
+        ChartSpec("rs-ratio", "Relative strength: Russell 2000 / S&P 500",
+                  "Line chart: the Russell 2000 / S&P 500 ratio is 0.3712, above its 50-day average.",
+                  "line", x, (("Ratio", tuple(ratio)), ("50-day average", _sma(ratio, 50))), "Ratio", source),
+        ChartSpec("cap-ladder", "Returns by size, micro to mega",
+                  "Bar chart: 1W returns fell with size, from +2.61% for micro caps to +0.55% for mega caps.",
+                  "bar", ("Micro", "Small", "Mid", "Large", "Mega"),
+                  (("1W", (2.61, 2.09, 1.32, 0.91, 0.55)), ("1M", (5.3, 4.87, 3.1, 2.4, None)),
+                   ("3M", (9.14, 7.85, 5.96, 5.22, 5.47))), "Return (%)", source, reference=0.0),
+        ChartSpec("sectors", "Small-cap sectors, week",
+                  "Bars: financials led at +3.42%, energy lagged at -1.21%; utilities not available.",
+                  "hbar", sectors, (("1W", (3.42, -0.64, 2.57, -1.21, 3.18, None)),), "Return (%)", source,
+                  reference=0.0),
+        ChartSpec("rates", "Treasury yields",
+                  "Line chart: over one year the 10-year yield ended at 4.12% and the 3-month at 3.91%.",
+                  "line", x, (("3-month", tuple(irx)), ("10-year", tuple(tnx))), "Yield (%)", source),
+    )  # fmt: skip
+
+
+def golden_outputs() -> dict[str, str]:
+    """The golden files' contents: ``brief.html`` and ``brief.md`` of :func:`make_brief`."""
+    from generator.charts import render_charts
+    from generator.render import render_html, render_markdown
+
+    brief = make_brief()
+    charts = render_charts(brief.charts)
+    return {"brief.html": render_html(brief, charts), "brief.md": render_markdown(brief, charts)}

@@ -6,7 +6,7 @@ last record for an (issue, recipient) pair wins; only status ``sent`` counts as
 delivered, so a failed recipient is retried on the next run.
 
 The file holds recipients' addresses: keep it out of public places (the publish
-workflow keeps it in the Actions cache, not in the repository).
+workflow keeps it in the private Actions cache, not in the repository).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ FAILED = "failed"
 
 
 def default_ledger_path(out: Path) -> Path:
-    """Where ``send`` keeps its ledger by default: ``<out>/sent.jsonl``."""
-    return out / LEDGER_NAME
+    """Where ``send`` keeps its ledger by default: ``<out>/cache/sent.jsonl``."""
+    return out / "cache" / LEDGER_NAME
 
 
 def normalize_recipient(address: str) -> str:

@@ -95,7 +95,9 @@ def _from_cache(config: Config, cache_dir: Path, *, now: datetime) -> Snapshot:
             for instrument in config.universe:
                 frame = cache.load(instrument.symbol)
                 if frame is None or frame.empty:
-                    health.append(SourceHealth("symbol", instrument.symbol, "failed", "none", error="not cached"))
+                    health.append(
+                        SourceHealth("symbol", instrument.symbol, "failed", "none", error="not cached")
+                    )
                     continue
                 s = Series(instrument.symbol, frame, "Yahoo Finance (yfinance)", "cache", None)
                 series[instrument.symbol] = s

@@ -1,0 +1,210 @@
+"""Assembly: :func:`analyse` turns a snapshot, the config and the week's headlines into a :class:`Brief`.
+
+Pure and deterministic: the same inputs give the same brief.  Every series is cut at the
+reporting week's end before anything is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+
+from generator.analysis.changes import changes_section, collect
+from generator.analysis.charts_data import build_charts
+from generator.analysis.common import (
+    Context,
+    make_context,
+    ok,
+    reporting_week,
+    return_figure,
+    spread_figure,
+    val,
+)
+from generator.analysis.drivers import drivers_section
+from generator.analysis.outlook import outlook_section
+from generator.analysis.performance import performance_section
+from generator.analysis.risks import risks_section
+from generator.analysis.valuation import valuation_section
+from generator.errors import DataUnavailableError
+from generator.formatting import fmt, fmt_value
+from generator.models import Brief, Config, Figure, Headline, Section, Snapshot, SourceHealth
+
+TOP_HEADLINES = 8
+SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
+DISCLAIMER = (
+    "Not investment advice. This brief describes past market data from the sources named in it; it makes"
+    " no recommendation and no forecast. Figures may be delayed, revised or wrong at the source; check them"
+    " before acting on them."
+)
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("52-week high / low", "The highest / lowest daily close of the last year."),
+    ("Basis point (bp)", "One hundredth of a percentage point: a yield move from 4.00% to 4.25% is +25 bp."),
+    ("Breadth", "How many of a group (here the small-cap sector ETFs) are above a moving average."),
+    ("Drawdown", "How far the last close is below an earlier peak close, in percent."),
+    ("Equal weight", "An index that holds each member in the same amount (RSP) rather than by market value."),
+    (
+        "Golden / death cross",
+        "The 50-day average crossing above (golden) or below (death) the 200-day average.",
+    ),
+    ("Percentage point (pp)", "The plain difference between two percentages: 3% minus 1% is 2 pp."),
+    ("QTD / YTD", "Quarter to date / year to date: since the last close of the previous quarter / year."),
+    (
+        "Realized volatility",
+        "The annualized standard deviation of daily returns over a window (here 20 days).",
+    ),
+    ("Relative strength", "The ratio of one index to another; rising means the first is outperforming."),
+    (
+        "RSI",
+        "Relative Strength Index (Wilder, 14 days), 0–100; 70 or above is overbought, 30 or below oversold.",
+    ),
+    ("VIX / RVX", "Cboe implied-volatility indices for the S&P 500 (VIX) and the Russell 2000 (RVX)."),
+    ("Yield curve", "The 10-year Treasury yield minus the 3-month bill yield; below zero it is inverted."),
+)
+
+
+def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *, as_of: date) -> Brief:
+    """The brief for the reporting week that ends on or before ``as_of``."""
+    week_start, week_end = reporting_week(as_of, config.brief.week_ends_on)
+    ctx = make_context(snapshot, config, week_start, week_end)
+    bench = config.slots.benchmark
+    if bench not in ctx.series:
+        raise DataUnavailableError(bench, f"no data for the benchmark on or before {week_end.isoformat()}")
+    core = core_sections(ctx, headlines, snapshot.health)
+    figures = collect(core)
+    prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
+    sections = (
+        changes_section(ctx, prev_ctx, prev_figures, figures),
+        *core,
+        valuation_section(ctx, snapshot.valuation, snapshot.provider),
+        outlook_section(ctx, figures, headlines),
+    )
+    charts = build_charts(ctx, figures)
+    sections = drop_missing_charts(sections, {c.key for c in charts})
+    headline = return_figure(ctx, bench, "1W")
+    headline = replace(headline, label=f"{ctx.name(bench)}, week")
+    return Brief(
+        title=config.brief.title,
+        as_of=ctx.series[bench].last_bar,
+        week_start=week_start,
+        week_end=week_end,
+        built_at=snapshot.built_at,
+        is_sample=snapshot.is_sample,
+        summary=summary_line(ctx, figures),
+        headline_figure=headline,
+        key_figures=key_figures(ctx, figures, headline),
+        sections=sections,
+        charts=charts,
+        headlines=top_headlines(headlines),
+        health=snapshot.health,
+        warnings=warnings(ctx, snapshot),
+        glossary=GLOSSARY,
+        disclaimer=DISCLAIMER,
+    )
+
+
+def core_sections(
+    ctx: Context, headlines: Sequence[Headline], health: Sequence[SourceHealth]
+) -> tuple[Section, ...]:
+    return performance_section(ctx), drivers_section(ctx, headlines), risks_section(ctx, health)
+
+
+def previous_week(
+    snapshot: Snapshot, config: Config, week_start: date
+) -> tuple[Context | None, dict[str, Figure]]:
+    """The same figures as of the previous reporting week (series cut at its end)."""
+    start, end = reporting_week(week_start - timedelta(days=1), config.brief.week_ends_on)
+    ctx = make_context(snapshot, config, start, end)
+    if config.slots.benchmark not in ctx.series:
+        return None, {}
+    return ctx, collect(core_sections(ctx, (), ()))
+
+
+def drop_missing_charts(sections: Sequence[Section], built: set[str]) -> tuple[Section, ...]:
+    out = []
+    for section in sections:
+        topics = tuple(
+            replace(t, chart=None) if t.chart is not None and t.chart not in built else t
+            for t in section.topics
+        )
+        out.append(replace(section, topics=topics))
+    return tuple(out)
+
+
+def key_figures(ctx: Context, figures: Mapping[str, Figure], headline: Figure) -> tuple[Figure, ...]:
+    s = ctx.slots
+    keys = (
+        f"spread.{s.benchmark}-{s.large_cap}.1W",
+        f"return.{s.benchmark}.YTD",
+        f"yield.{s.rate_10y}",
+        f"change.{s.rate_10y}.1W",
+        "vix.level",
+        f"rsi14.{s.benchmark}",
+    )
+    return (headline, *(figures[k] for k in keys if k in figures))
+
+
+def summary_line(ctx: Context, figures: Mapping[str, Figure]) -> str:
+    s = ctx.slots
+    name, large = ctx.name(s.benchmark), ctx.name(s.large_cap)
+    week = return_figure(ctx, s.benchmark, "1W")
+    if week.stale:
+        return (
+            f"{name} data is stale (last bar {ctx.stale[s.benchmark].isoformat()}): no figures for this week."
+        )
+    if not ok(week):
+        return f"{name} weekly return not available from this data."
+    text = f"Small caps {fmt(week)} on the week"
+    spread = spread_figure(ctx, s.benchmark, s.large_cap, "1W")
+    if ok(spread):
+        gap = fmt_value(abs(val(spread)), "pp", signed=False)
+        sign = round(val(spread), 2)
+        text += (
+            f", beating the {large} by {gap}"
+            if sign > 0
+            else f", lagging the {large} by {gap}"
+            if sign < 0
+            else (f", level with the {large}")
+        )
+    record = figures.get(f"record.{s.benchmark}.distance")
+    if ok(record):
+        below = -val(record)
+        at_record = f"; {name} at a record high"
+        text += (
+            at_record
+            if below < 0.005
+            else f"; {name} {fmt_value(below, 'pct', signed=False)} below its record"
+        )
+    return text + "."
+
+
+def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
+    out: list[str] = list(snapshot.notes)
+    if snapshot.is_sample and not any("sample" in n.lower() for n in out):
+        out.append(SAMPLE_WARNING)
+    order = {sym: i for i, sym in enumerate(ctx.config.symbols)}
+    for sym, last in sorted(ctx.stale.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+        out.append(
+            f"{sym} ({ctx.name(sym)}) is stale: last bar {last.isoformat()}, before the reporting week "
+            f"{ctx.week_start.isoformat()} to {ctx.week_end.isoformat()}; "
+            "its figures are shown as not available."
+        )
+    if ctx.missing:
+        n = len(ctx.missing)
+        out.append(
+            f"No data for {n} symbol{'s' if n != 1 else ''}: {', '.join(ctx.missing)}; "
+            "figures that need them are shown as not available."
+        )
+    for h in snapshot.health:
+        if h.status == "failed":
+            detail = f": {h.error}" if h.error else ""
+            out.append(f"The {h.kind} {h.name} failed{detail}.")
+    return tuple(dict.fromkeys(out))
+
+
+def top_headlines(headlines: Sequence[Headline], n: int = TOP_HEADLINES) -> tuple[Headline, ...]:
+    def key(h: Headline) -> tuple[float, float, str, str]:
+        ts = h.published.timestamp() if h.published is not None else 0.0
+        return (-h.score, -ts, h.title, h.link or "")
+
+    return tuple(sorted(headlines, key=key)[:n])

@@ -1,0 +1,408 @@
+"""Shared pieces of the analysis: the reporting week, the context, windows, figure builders.
+
+Everything here is pure: no clock, no network, no files.  A :class:`Context` holds the
+series cut at the reporting week's end (no look-ahead) and knows which symbols are stale
+or missing; every figure builder goes through :func:`blocked` first so a stale or missing
+series always yields a "not available" figure instead of a number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+from generator.errors import ConfigError
+from generator.formatting import fmt
+from generator.models import Config, Figure, Provenance, Series, Slots, Snapshot
+
+SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
+Cell = Figure | str
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WINDOWS = ("1W", "1M", "3M", "QTD", "YTD", "1Y")
+WINDOW_LABELS = {
+    "1W": "1 week",
+    "1M": "1 month",
+    "3M": "3 months",
+    "QTD": "quarter to date",
+    "YTD": "year to date",
+    "1Y": "1 year",
+}
+WINDOW_BASES = {
+    "1W": "the last close before the reporting week",
+    "1M": "the last close on or before the same day one calendar month earlier",
+    "3M": "the last close on or before the same day three calendar months earlier",
+    "QTD": "the last close of the previous quarter",
+    "YTD": "the last close of the previous year",
+    "1Y": "the last close on or before the same day one year earlier",
+}
+MAX_BASE_GAP_DAYS = 10  # a base close further than this before its anchor day is a data gap
+NA_TEXT = "not available from this data"
+
+
+def reporting_week(as_of: date, week_ends_on: str = "friday") -> tuple[date, date]:
+    """The Monday..``week_ends_on`` week containing the last ``week_ends_on`` on or before ``as_of``."""
+    name = week_ends_on.strip().lower()
+    if name not in WEEKDAYS:
+        raise ConfigError("brief.week_ends_on", [f"brief.week_ends_on: unknown weekday {week_ends_on!r}"])
+    end = as_of - timedelta(days=(as_of.weekday() - WEEKDAYS.index(name)) % 7)
+    return end - timedelta(days=end.weekday()), end
+
+
+def week_key(day: date, week_ends_on: str = "friday") -> date:
+    """The last day of the reporting week ``day`` belongs to (groups daily bars into weeks)."""
+    end_wd = WEEKDAYS.index(week_ends_on.strip().lower())
+    return day + timedelta(days=(end_wd - day.weekday()) % 7)
+
+
+def shift_months(day: date, months: int) -> date:
+    """``day`` moved by whole calendar months, clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    first_next = date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    return date(year, month + 1, min(day.day, (first_next - timedelta(days=1)).day))
+
+
+# ---------------------------------------------------------------------------
+# Context
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """The inputs of one reporting week, cut at its end."""
+
+    config: Config
+    week_start: date
+    week_end: date
+    anchor: date  # the day calendar windows count back from (the benchmark's last bar)
+    series: Mapping[str, Series]  # every series with at least one bar on or before week_end
+    closes: Mapping[str, pd.Series]  # Series.closes of the above, as floats
+    stale: Mapping[str, date]  # symbol → last bar, for series that end before week_start
+    missing: tuple[str, ...]  # symbols the analysis wanted but the snapshot does not have
+    default_provider: str
+
+    @property
+    def slots(self) -> Slots:
+        return self.config.slots
+
+    def has(self, symbol: str) -> bool:
+        return symbol in self.series and symbol not in self.stale
+
+    def name(self, symbol: str) -> str:
+        inst = self.config.instrument(symbol)
+        return inst.name if inst is not None else symbol
+
+    def last_bar(self, symbol: str) -> date | None:
+        s = self.series.get(symbol)
+        return s.last_bar if s is not None else None
+
+    def provider(self, symbols: Iterable[str]) -> str:
+        found = sorted({self.series[s].provider for s in symbols if s in self.series})
+        return "; ".join(found) if found else self.default_provider
+
+    def in_week(self, day: date) -> bool:
+        return self.week_start <= day <= self.week_end
+
+
+def wanted_symbols(config: Config) -> tuple[str, ...]:
+    """Every symbol of the universe, then every slot symbol the universe lacks."""
+    s = config.slots
+    slot_symbols = (
+        s.benchmark,
+        s.large_cap,
+        s.nasdaq,
+        *s.ladder,
+        s.value,
+        s.growth,
+        s.equal_weight,
+        s.cap_weight,
+        s.rate_3m,
+        s.rate_5y,
+        s.rate_10y,
+        s.rate_30y,
+        s.vix,
+        s.rvx,
+        s.high_yield,
+        s.treasury,
+    )
+    return tuple(dict.fromkeys((*config.symbols, *slot_symbols)))
+
+
+def make_context(snapshot: Snapshot, config: Config, week_start: date, week_end: date) -> Context:
+    series: dict[str, Series] = {}
+    for symbol in sorted(snapshot.series):
+        cut = snapshot.series[symbol].until(week_end)
+        if len(cut.frame):
+            series[symbol] = cut
+    closes = {sym: s.closes.astype(float) for sym, s in series.items()}
+    stale = {sym: s.last_bar for sym, s in series.items() if s.last_bar < week_start}
+    missing = tuple(sym for sym in wanted_symbols(config) if sym not in series)
+    bench = series.get(config.slots.benchmark)
+    anchor = bench.last_bar if bench is not None and bench.last_bar >= week_start else week_end
+    return Context(
+        config, week_start, week_end, anchor, series, closes, stale, missing, snapshot.provider or "snapshot"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Figure builders
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Maker:
+    """Builds figures that share a context, symbols, window and method (their provenance)."""
+
+    ctx: Context
+    symbols: tuple[str, ...]
+    window: str
+    method: str
+
+    def last(self) -> date | None:
+        bars = [b for b in (self.ctx.last_bar(s) for s in self.symbols) if b is not None]
+        return min(bars) if bars else None
+
+    def __call__(
+        self,
+        key: str,
+        label: str,
+        value: float | None,
+        unit: str,
+        *,
+        window: str | None = None,
+        method: str | None = None,
+        first_bar: date | None = None,
+        last_bar: date | None = None,
+        text: str = "",
+    ) -> Figure:
+        clean = None if value is None or not math.isfinite(value) else float(value)
+        prov = Provenance(
+            self.symbols, window or self.window, last_bar or self.last(), self.ctx.provider(self.symbols),
+            method or self.method, first_bar,
+        )  # fmt: skip
+        return Figure(key, label, clean, unit, prov, text=text)
+
+    def na(self, key: str, label: str, unit: str, note: str, *, stale: bool = False) -> Figure:
+        """A "not available" figure saying why in ``note``."""
+        prov = Provenance(
+            self.symbols, self.window, self.last(), self.ctx.provider(self.symbols), self.method
+        )
+        return Figure(key, label, None, unit, prov, stale=stale, note=note)
+
+    def blocked(self, key: str, label: str, unit: str) -> Figure | None:
+        """A "not available" figure when any symbol is missing or stale, else None."""
+        missing = [s for s in self.symbols if s not in self.ctx.series]
+        if missing:
+            return self.na(key, label, unit, "; ".join(f"no data for {s}" for s in missing))
+        stale = [s for s in self.symbols if s in self.ctx.stale]
+        if stale:
+            why = (
+                f"{s} last bar {self.ctx.stale[s].isoformat()} is before the reporting week" for s in stale
+            )
+            return self.na(key, label, unit, "; ".join(why), stale=True)
+        return None
+
+
+def blocked(
+    ctx: Context, key: str, label: str, unit: str, symbols: Sequence[str], window: str, method: str
+) -> Figure | None:
+    """A "not available" figure when any of ``symbols`` is missing or stale, else None."""
+    return Maker(ctx, tuple(symbols), window, method).blocked(key, label, unit)
+
+
+def ok(fig: Figure | None) -> bool:
+    return fig is not None and fig.available and fig.value is not None
+
+
+def val(fig: Figure | None) -> float:
+    """The value of an available figure (callers check :func:`ok` first)."""
+    assert fig is not None and fig.value is not None
+    return fig.value
+
+
+# ---------------------------------------------------------------------------
+# Windows and returns
+# ---------------------------------------------------------------------------
+
+
+def base_anchor(ctx: Context, window: str) -> date:
+    """The day a window's base close must fall on or before."""
+    a = ctx.anchor
+    if window == "1W":
+        return ctx.week_start - timedelta(days=1)
+    if window == "1M":
+        return shift_months(a, -1)
+    if window == "3M":
+        return shift_months(a, -3)
+    if window == "QTD":
+        return date(a.year, 3 * ((a.month - 1) // 3) + 1, 1) - timedelta(days=1)
+    if window == "YTD":
+        return date(a.year - 1, 12, 31)
+    if window == "1Y":
+        return shift_months(a, -12)
+    raise ValueError(f"unknown window {window!r}")
+
+
+def close_on_or_before(closes: pd.Series, day: date) -> tuple[date, float] | None:
+    pos = int(closes.index.searchsorted(pd.Timestamp(day), side="right")) - 1
+    if pos < 0:
+        return None
+    return closes.index[pos].date(), float(closes.iloc[pos])
+
+
+@dataclass(frozen=True)
+class Move:
+    start: float
+    end: float
+    first_bar: date
+    last_bar: date
+
+    @property
+    def pct(self) -> float:
+        return (self.end / self.start - 1.0) * 100.0
+
+    @property
+    def bp(self) -> float:
+        return (self.end - self.start) * 100.0
+
+
+def window_move(ctx: Context, symbol: str, window: str) -> Move | str:
+    """Base and end closes of ``symbol`` over ``window``; a note string when not available."""
+    return series_move(ctx, ctx.closes[symbol], window, symbol)
+
+
+def series_move(ctx: Context, closes: pd.Series, window: str, name: str) -> Move | str:
+    """Base and end values of any dated series over ``window``; a note string when not available."""
+    if closes.empty:
+        return f"no data for {name}"
+    anchor = base_anchor(ctx, window)
+    base = close_on_or_before(closes, anchor)
+    if base is None:
+        return f"{name} history starts {closes.index[0].date().isoformat()}, after {anchor.isoformat()}"
+    if (anchor - base[0]).days > MAX_BASE_GAP_DAYS:
+        return f"{name} has no value within {MAX_BASE_GAP_DAYS} days before {anchor.isoformat()}"
+    end_day, end = closes.index[-1].date(), float(closes.iloc[-1])
+    return Move(base[1], end, base[0], end_day)
+
+
+def return_figure(ctx: Context, symbol: str, window: str) -> Figure:
+    key, label = f"return.{symbol}.{window}", f"{ctx.name(symbol)}, {WINDOW_LABELS[window]}"
+    method = f"Percent change from {WINDOW_BASES[window]} to the last close of the reporting week."
+    mk = Maker(ctx, (symbol,), window, method)
+    stop = mk.blocked(key, label, "pct")
+    move = window_move(ctx, symbol, window) if stop is None else ""
+    if not isinstance(move, Move):
+        return stop or mk.na(key, label, "pct", move)
+    return mk(key, label, move.pct, "pct", last_bar=move.last_bar, first_bar=move.first_bar)
+
+
+def spread_figure(ctx: Context, a: str, b: str, window: str) -> Figure:
+    key = f"spread.{a}-{b}.{window}"
+    label = f"{ctx.name(a)} minus {ctx.name(b)}, {WINDOW_LABELS[window]}"
+    method = (
+        f"Return of {a} minus return of {b} in percentage points, each from {WINDOW_BASES[window]}"
+        " to the last close of the reporting week."
+    )
+    mk = Maker(ctx, (a, b), window, method)
+    ra, rb = return_figure(ctx, a, window), return_figure(ctx, b, window)
+    if not (ok(ra) and ok(rb)):
+        bad = ra if not ok(ra) else rb
+        return mk.na(key, label, "pp", bad.note, stale=bad.stale)
+    first = min(d for d in (ra.provenance.first_bar, rb.provenance.first_bar) if d is not None)
+    return mk(key, label, val(ra) - val(rb), "pp", first_bar=first)
+
+
+def bp_change_figure(ctx: Context, symbol: str, window: str) -> Figure:
+    """Change of a rate quoted in percent (Yahoo's ^IRX/^FVX/^TNX/^TYX), in basis points."""
+    key, label = f"change.{symbol}.{window}", f"{ctx.name(symbol)}, change over {WINDOW_LABELS[window]}"
+    method = (
+        f"Yield at the last close of the reporting week minus the yield at {WINDOW_BASES[window]};"
+        " quoted in percent, so 1 bp = 0.01."
+    )
+    mk = Maker(ctx, (symbol,), window, method)
+    stop = mk.blocked(key, label, "bp")
+    move = window_move(ctx, symbol, window) if stop is None else ""
+    if not isinstance(move, Move):
+        return stop or mk.na(key, label, "bp", move)
+    return mk(key, label, move.bp, "bp", last_bar=move.last_bar, first_bar=move.first_bar)
+
+
+def level_figure(ctx: Context, key: str, symbol: str, unit: str, label: str, method: str) -> Figure:
+    mk = Maker(ctx, (symbol,), "last close", method)
+    return mk.blocked(key, label, unit) or mk(key, label, float(ctx.closes[symbol].iloc[-1]), unit)
+
+
+# ---------------------------------------------------------------------------
+# Series helpers
+# ---------------------------------------------------------------------------
+
+
+def ratio_series(ctx: Context, a: str, b: str) -> pd.Series:
+    """``a`` / ``b`` on the dates both have."""
+    joined = pd.concat([ctx.closes[a], ctx.closes[b]], axis=1, join="inner").dropna()
+    return joined.iloc[:, 0] / joined.iloc[:, 1]
+
+
+def sma(values: np.ndarray, n: int) -> np.ndarray:
+    """Simple moving average; NaN for the first n-1 points."""
+    out = np.full(len(values), np.nan)
+    if len(values) >= n:
+        c = np.cumsum(np.insert(values.astype(float), 0, 0.0))
+        out[n - 1 :] = (c[n:] - c[:-n]) / n
+    return out
+
+
+def percentile_of_last(values: np.ndarray) -> float:
+    """Share of ``values`` at or below the last one, in percent."""
+    return float(np.mean(values <= values[-1]) * 100.0)
+
+
+def one_year(series: SeriesOrFrame, anchor: date) -> SeriesOrFrame:
+    """Bars dated after ``anchor`` minus one calendar year."""
+    return series.loc[series.index > pd.Timestamp(shift_months(anchor, -12))]
+
+
+# ---------------------------------------------------------------------------
+# Reading helpers
+# ---------------------------------------------------------------------------
+
+
+def rounded_sign(fig: Figure) -> int:
+    """The sign of the value as displayed (so words never contradict the printed number)."""
+    if not ok(fig):
+        return 0
+    decimals = {"bp": 0, "index": 1, "ratio": 4}.get(fig.unit, 2)
+    r = round(val(fig), decimals)
+    return (r > 0) - (r < 0)
+
+
+def moved(fig: Figure, up: str = "rose", down: str = "fell", flat: str = "was flat at") -> str:
+    """ "rose +1.23%" / "fell -0.40%" / "was flat at +0.00%" / "not available from this data"."""
+    if not ok(fig):
+        return NA_TEXT if not fig.stale else fmt(fig)
+    word = {1: up, -1: down, 0: flat}[rounded_sign(fig)]
+    return f"{word} {fmt(fig)}"
+
+
+def show(fig: Figure) -> str:
+    """fmt(fig), or "not available from this data" when missing (stale keeps its own wording)."""
+    if fig.stale or ok(fig) or (fig.unit in ("date", "text") and fig.text):
+        return fmt(fig)
+    return NA_TEXT
+
+
+def row(label: str, *cells: Cell) -> tuple[Cell, ...]:
+    """One table row: a text label, then figure (or text) cells."""
+    return (label, *cells)
+
+
+def join_words(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,368 @@
+"""Performance: returns, spreads, the cap ladder, style, the relative streak, records, best/worst week."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from generator.analysis.common import (
+    NA_TEXT,
+    WINDOW_LABELS,
+    WINDOWS,
+    Context,
+    Maker,
+    blocked,
+    moved,
+    ok,
+    one_year,
+    return_figure,
+    rounded_sign,
+    row,
+    show,
+    spread_figure,
+    val,
+    week_key,
+)
+from generator.formatting import fmt, fmt_value
+from generator.models import Figure, Section, Table, Topic
+
+LADDER_WINDOWS = ("1W", "1M", "YTD")
+
+
+def compared_symbols(ctx: Context) -> tuple[str, ...]:
+    """Every small-cap series and large-cap comparator, benchmark first."""
+    s = ctx.slots
+    roles = [i.symbol for i in ctx.config.universe if {"small_cap", "large_cap"} & set(i.roles)]
+    return tuple(dict.fromkeys((s.benchmark, *roles, s.large_cap, s.nasdaq)))
+
+
+def returns_topic(ctx: Context) -> Topic:
+    bench, large = ctx.slots.benchmark, ctx.slots.large_cap
+    rows = tuple(
+        row(ctx.name(sym), *(return_figure(ctx, sym, w) for w in WINDOWS)) for sym in compared_symbols(ctx)
+    )
+    table = Table("Returns by window (percent)", ("Series", *WINDOWS), rows)
+    b1w, l1w = return_figure(ctx, bench, "1W"), return_figure(ctx, large, "1W")
+    bytd, lytd = return_figure(ctx, bench, "YTD"), return_figure(ctx, large, "YTD")
+    reading = (
+        f"This week the {ctx.name(bench)} {moved(b1w)} and the {ctx.name(large)} {moved(l1w)}. "
+        f"Year to date: {ctx.name(bench)} {show(bytd)}, {ctx.name(large)} {show(lytd)}."
+    )
+    return Topic("returns", "Returns", reading, (b1w, l1w, bytd, lytd), table=table)
+
+
+def spread_reading(ctx: Context, other: str, window: str = "1W") -> str:
+    bench = ctx.slots.benchmark
+    spread = spread_figure(ctx, bench, other, window)
+    rb, ro = return_figure(ctx, bench, window), return_figure(ctx, other, window)
+    if not ok(spread):
+        return f"The {ctx.name(bench)} versus {ctx.name(other)} spread is {show(spread)}."
+    sign = rounded_sign(spread)
+    verb = {1: "beat", -1: "lagged", 0: "matched"}[sign]
+    when = "this week" if window == "1W" else WINDOW_LABELS[window]
+    gap = f" by {fmt_value(abs(val(spread)), 'pp', signed=False)}" if sign else ""
+    return (
+        f"The {ctx.name(bench)} {verb} the {ctx.name(other)}{gap} {when}: "
+        f"{fmt(rb)} against {fmt(ro)} ({fmt(spread)})."
+    )
+
+
+def spreads_topic(ctx: Context) -> Topic:
+    bench = ctx.slots.benchmark
+    others = tuple(dict.fromkeys((ctx.slots.large_cap, ctx.slots.nasdaq)))
+    rows = tuple(
+        row(f"{ctx.name(bench)} minus {ctx.name(o)}", *(spread_figure(ctx, bench, o, w) for w in WINDOWS))
+        for o in others
+    )
+    table = Table("Spread of the benchmark over large caps (percentage points)", ("Spread", *WINDOWS), rows)
+    reading = " ".join(spread_reading(ctx, o) for o in others)
+    figures = tuple(spread_figure(ctx, bench, o, "1W") for o in others)
+    return Topic("spreads", "Small caps against large caps", reading, figures, table=table)
+
+
+def ladder_topic(ctx: Context) -> Topic:
+    s = ctx.slots
+    labels = list(s.ladder_labels) + [sym for sym in s.ladder[len(s.ladder_labels) :]]
+    rows = tuple(
+        row(f"{label} ({sym})", *(return_figure(ctx, sym, w) for w in LADDER_WINDOWS))
+        for label, sym in zip(labels, s.ladder, strict=False)
+    )
+    table = Table("Returns across the cap ladder, micro to mega (percent)", ("Size", *LADDER_WINDOWS), rows)
+    if len(s.ladder) >= 2:
+        small, big = s.ladder[0], s.ladder[-1]
+        spread = spread_figure(ctx, small, big, "1W")
+        if ok(spread):
+            lead = {1: "smaller end led", -1: "larger end led", 0: "two ends matched"}[rounded_sign(spread)]
+            reading = (
+                f"The {lead} this week: {labels[0].lower()} caps ({small}) "
+                f"{moved(return_figure(ctx, small, '1W'))}, "
+                f"{labels[len(s.ladder) - 1].lower()} caps ({big}) {moved(return_figure(ctx, big, '1W'))}, "
+                f"a spread of {fmt(spread)}."
+            )
+        else:
+            reading = f"The micro-versus-mega spread is {show(spread)}."
+        figures: tuple[Figure, ...] = (spread,)
+    else:
+        reading, figures = f"The cap ladder is {NA_TEXT}.", ()
+    return Topic("cap-ladder", "The cap ladder", reading, figures, table=table, chart="cap-ladder")
+
+
+def style_topic(ctx: Context) -> Topic:
+    value, growth = ctx.slots.value, ctx.slots.growth
+    rows = (
+        row(f"Value ({value})", *(return_figure(ctx, value, w) for w in WINDOWS)),
+        row(f"Growth ({growth})", *(return_figure(ctx, growth, w) for w in WINDOWS)),
+        row("Value minus growth", *(spread_figure(ctx, value, growth, w) for w in WINDOWS)),
+    )
+    table = Table("Small-cap value against growth", ("Style", *WINDOWS), rows)
+    spread = spread_figure(ctx, value, growth, "1W")
+    if ok(spread):
+        lead = {1: "Value led growth", -1: "Growth led value", 0: "Value and growth matched"}[
+            rounded_sign(spread)
+        ]
+        reading = f"{lead} this week: value minus growth {fmt(spread)}."
+        ytd = spread_figure(ctx, value, growth, "YTD")
+        reading += f" Year to date the spread is {show(ytd)}."
+    else:
+        reading = f"Value against growth is {show(spread)}."
+    return Topic("style", "Value against growth", reading, (spread,), table=table)
+
+
+# ---------------------------------------------------------------------------
+# Streak of daily out- or under-performance
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Streak:
+    sign: int  # +1 the benchmark beat, -1 it lagged, 0 the last day was a tie
+    length: int
+    start: date
+    end: date
+    prior_end: date | None  # end of the latest earlier same-sign streak that was longer
+    prior_length: int
+    days_since: int | None  # trading days from that streak's end to the last day
+    first_day: date
+
+
+def compute_streak(a: pd.Series, b: pd.Series) -> Streak | None:
+    """Runs of days on which ``a``'s daily return beat (or lagged) ``b``'s, on common dates."""
+    joined = pd.concat([a, b], axis=1, join="inner").dropna()
+    if len(joined) < 3:
+        return None
+    values = joined.to_numpy(dtype=float)
+    diff = values[1:, 0] / values[:-1, 0] - values[1:, 1] / values[:-1, 1]
+    signs = np.sign(diff).astype(int)
+    days = [d.date() for d in joined.index[1:]]
+    runs: list[tuple[int, int, int]] = []  # (sign, start index, end index)
+    for i, sg in enumerate(signs):
+        if runs and runs[-1][0] == sg and sg != 0:
+            runs[-1] = (sg, runs[-1][1], i)
+        else:
+            runs.append((int(sg), i, i))
+    sign, start, end = runs[-1]
+    length = 0 if sign == 0 else end - start + 1
+    prior = next((r for r in reversed(runs[:-1]) if r[0] == sign != 0 and r[2] - r[1] + 1 > length), None)
+    return Streak(
+        sign,
+        length,
+        days[start],
+        days[end],
+        days[prior[2]] if prior else None,
+        prior[2] - prior[1] + 1 if prior else 0,
+        end - prior[2] if prior else None,
+        days[0],
+    )
+
+
+def streak_figures(ctx: Context) -> tuple[Figure, ...]:
+    bench, large = ctx.slots.benchmark, ctx.slots.large_cap
+    key, label = f"streak.{bench}-{large}", f"{ctx.name(bench)} vs {ctx.name(large)}, daily streak"
+    method = (
+        f"Consecutive trading days, up to the last close, on which the daily return of {bench} was above"
+        f" (or below) that of {large}, on dates both have; a tie ends a streak."
+    )
+    mk = Maker(ctx, (bench, large), "daily", method)
+    stop = mk.blocked(key, label, "days")
+    st = compute_streak(ctx.closes[bench], ctx.closes[large]) if stop is None else None
+    if st is None:
+        return (stop or mk.na(key, label, "days", "too few common days"),)
+    word = {1: "outperforming", -1: "underperforming", 0: "tied on the last day"}[st.sign]
+    main = mk(key, label, st.length, "days", first_bar=st.start, text=word)
+    start = mk(f"{key}.start", f"{label}: first day", None, "date", text=st.start.isoformat())
+    mk = Maker(ctx, (bench, large), "history", "End of the latest earlier, longer streak of the same sign.")
+    longer, since = f"{key}.longer", f"{key}.since"
+    ended, days_label = f"{label}: last longer streak ended", f"{label}: trading days since a longer one"
+    if st.prior_end is None:
+        none = f"none since {st.first_day.isoformat()}"
+        return main, start, mk(longer, ended, None, "date", text=none), mk.na(since, days_label, "days", none)
+    return (
+        main,
+        start,
+        mk(longer, ended, None, "date", first_bar=st.first_day, text=st.prior_end.isoformat()),
+        mk(since, days_label, st.days_since, "days", first_bar=st.first_day),
+    )
+
+
+def streak_topic(ctx: Context) -> Topic:
+    figs = streak_figures(ctx)
+    bench, large = ctx.name(ctx.slots.benchmark), ctx.name(ctx.slots.large_cap)
+    main = figs[0]
+    if not ok(main):
+        reading = f"The daily streak against the {large} is {show(main)}."
+    elif val(main) == 0:
+        reading = f"The {bench} and the {large} returned the same on the last day, so no streak is running."
+    elif val(main) == 1:
+        verb = "beat" if main.text == "outperforming" else "lagged"
+        reading = (
+            f"The {bench} {verb} the {large} on the last trading day ({figs[1].text}) only: no streak yet."
+        )
+    else:
+        verb = "beaten" if main.text == "outperforming" else "lagged"
+        reading = f"The {bench} has {verb} the {large} for {fmt(main)} in a row, since {figs[1].text}."
+        if ok(figs[3]):
+            reading += (
+                f" That is the longest such run since {figs[2].text}, when a longer one ended"
+                f" ({int(val(figs[3]))} trading days ago)."
+            )
+        else:
+            reading += f" No longer run of that sign in the history at hand ({figs[2].text})."
+    return Topic("streak", "Daily relative streak", reading, figs)
+
+
+# ---------------------------------------------------------------------------
+# Records, 52-week range, best / worst week
+# ---------------------------------------------------------------------------
+
+
+EXTREMES = {"record": "record high", "high52": "52-week high", "low52": "52-week low"}
+
+
+def extreme_figures(ctx: Context, prefix: str, window: str, part: pd.Series) -> tuple[Figure, ...]:
+    """Level, date and distance of the highest (or, for "low52", lowest) close of ``part``."""
+    sym, what, high = ctx.slots.benchmark, EXTREMES[prefix], prefix != "low52"
+    scope = (
+        "the history at hand" if prefix == "record" else "the last year (bars after the day a year earlier)"
+    )
+    mk = Maker(ctx, (sym,), window, f"{'Highest' if high else 'Lowest'} close in {scope}.")
+    pos = int(np.argmax(part.to_numpy()) if high else np.argmin(part.to_numpy()))
+    level, day, first = float(part.iloc[pos]), part.index[pos].date(), part.index[0].date()
+    key, name = f"{prefix}.{sym}", ctx.name(sym)
+    return (
+        mk(key, f"{name}, {what}", level, "level", first_bar=first),
+        mk(f"{key}.date", f"{name}, date of {what}", None, "date", first_bar=first, text=day.isoformat()),
+        mk(
+            f"{key}.distance", f"{name}, distance from {what}", (part.iloc[-1] / level - 1) * 100.0, "pct",
+            method=f"Last close relative to the {what}, in percent.", first_bar=first,
+        ),
+    )  # fmt: skip
+
+
+def records_topic(ctx: Context) -> Topic:
+    sym = ctx.slots.benchmark
+    name, title = ctx.name(sym), "Records and the 52-week range"
+    stop = blocked(ctx, f"record.{sym}", f"{name}, record high", "level", (sym,), "history", "Highest close.")
+    if stop is not None:
+        return Topic("records", title, f"Records are {show(stop)}.", (stop,))
+    closes = ctx.closes[sym]
+    year = one_year(closes, ctx.anchor)
+    rec, hi, lo = (
+        extreme_figures(ctx, "record", "history", closes),
+        extreme_figures(ctx, "high52", "52W", year),
+        extreme_figures(ctx, "low52", "52W", year),
+    )
+    set_now = ctx.in_week(date.fromisoformat(rec[1].text))
+    this_week = Maker(ctx, (sym,), "1W", "Whether the record close falls within the reporting week.")(
+        f"record.{sym}.week", f"{name}, record set this week", None, "text",
+        text=f"new record on {rec[1].text}" if set_now else "no new record this week",
+    )  # fmt: skip
+    if set_now:
+        reading = f"The {name} closed at a record {fmt(rec[0])} on {rec[1].text}, the highest in the history."
+    else:
+        below = fmt_value(abs(val(rec[2])), "pct", signed=False)
+        reading = f"The {name} is {below} below its record close of {fmt(rec[0])} set on {rec[1].text}."
+    reading += (
+        f" Over 52 weeks it ranged from {fmt(lo[0])} ({lo[1].text}) to {fmt(hi[0])} ({hi[1].text}); "
+        f"it is {fmt_value(abs(val(hi[2])), 'pct', signed=False)} below the high and "
+        f"{fmt_value(abs(val(lo[2])), 'pct', signed=False)} above the low."
+    )
+    return Topic("records", title, reading, (*rec, this_week, *hi, *lo), flag="positive" if set_now else "")
+
+
+def weekly_returns(closes: pd.Series, week_ends_on: str) -> pd.Series:
+    """Return of each week: its last close over the previous week's last close (index: week end)."""
+    keys = pd.DatetimeIndex([pd.Timestamp(week_key(d.date(), week_ends_on)) for d in closes.index])
+    last = closes.groupby(keys).last()
+    return (last / last.shift(1) - 1.0).dropna() * 100.0
+
+
+def best_week_figures(ctx: Context) -> tuple[Figure, ...]:
+    sym = ctx.slots.benchmark
+    key, label = f"bestweek.{sym}", f"{ctx.name(sym)}, best or worst week in"
+    method = (
+        "Weekly return = last close of each week over the last close of the week before; counts the weeks"
+        " back to the latest week with a better (for a gain) or worse (for a loss) return."
+    )
+    mk = Maker(ctx, (sym,), "weekly", method)
+    stop = mk.blocked(key, label, "weeks")
+    if stop is not None:
+        return (stop,)
+    weekly = weekly_returns(ctx.closes[sym], ctx.config.brief.week_ends_on)
+    if len(weekly) < 2 or weekly.index[-1].date() != ctx.week_end:
+        return (mk.na(key, label, "weeks", "no weekly return this week"),)
+    values = weekly.to_numpy()
+    best = values[-1] >= 0
+    earlier = np.flatnonzero(values[:-1] >= values[-1] if best else values[:-1] <= values[-1])
+    word, first = "best" if best else "worst", weekly.index[0].date()
+    if not len(earlier):
+        text = f"{word} week in the history at hand (weekly returns since {first.isoformat()})"
+        main = mk(key, label, len(values), "weeks", first_bar=first, text=text)
+        return main, mk.na(f"{key}.prior", f"{ctx.name(sym)}, the better week", "pct", "none in the history")
+    j = int(earlier[-1])
+    since = weekly.index[j].date()
+    text = f"{word} since the week ending {since.isoformat()}"
+    prior_label = f"{ctx.name(sym)}, return of the week ending {since.isoformat()}"
+    return (
+        mk(key, label, len(values) - 1 - j, "weeks", first_bar=first, text=text),
+        mk(f"{key}.prior", prior_label, float(values[j]), "pct", last_bar=since),
+    )
+
+
+def best_week_topic(ctx: Context) -> Topic:
+    figs = best_week_figures(ctx)
+    main, name = figs[0], ctx.name(ctx.slots.benchmark)
+    week = return_figure(ctx, ctx.slots.benchmark, "1W")
+    if not ok(main):
+        return Topic("best-worst-week", "Best or worst week", f"The weekly ranking is {show(main)}.", figs)
+    word = "best" if main.text.startswith("best") else "worst"
+    n = int(val(main))
+    if ok(figs[1]) and n == 1:
+        cmp = "smaller gain" if word == "best" else "smaller loss"
+        reading = f"The {name}'s {show(week)} this week was a {cmp} than the previous week's {fmt(figs[1])}."
+    elif ok(figs[1]):
+        reading = (
+            f"The {name}'s {show(week)} was its {word} week in {fmt(main)}: "
+            f"the last {'better' if word == 'best' else 'worse'}"
+            f" one was the week ending {figs[1].provenance.last_bar} ({fmt(figs[1])})."
+        )
+    else:
+        reading = f"The {name}'s {show(week)} was its {main.text}."
+    flag = "positive" if word == "best" and n >= 13 else "negative" if word == "worst" and n >= 13 else ""
+    return Topic("best-worst-week", "Best or worst week", reading, (main, week, figs[1]), flag=flag)
+
+
+def performance_section(ctx: Context) -> Section:
+    topics = (
+        returns_topic(ctx),
+        spreads_topic(ctx),
+        ladder_topic(ctx),
+        style_topic(ctx),
+        streak_topic(ctx),
+        records_topic(ctx),
+        best_week_topic(ctx),
+    )
+    lede = spread_reading(ctx, ctx.slots.large_cap)
+    return Section("performance", "Performance", lede, topics)

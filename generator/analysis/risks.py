@@ -1,0 +1,359 @@
+"""Risks: momentum (RSI), volatility, drawdown, rate shocks, sector dispersion, data quality.
+
+Also the trend indicators the drivers and the outlook share: moving averages, the 50/200-day
+cross and breadth across the sector ETFs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from generator.analysis.common import (
+    NA_TEXT,
+    Context,
+    Maker,
+    bp_change_figure,
+    join_words,
+    level_figure,
+    ok,
+    one_year,
+    percentile_of_last,
+    show,
+    sma,
+    val,
+)
+from generator.analysis.performance import weekly_returns
+from generator.formatting import fmt, fmt_value
+from generator.models import Figure, Section, SourceHealth, Table, Topic
+
+OVERBOUGHT, OVERSOLD = 70.0, 30.0
+SHOCK_1W_BP, SHOCK_1M_BP = 20.0, 50.0
+
+# ---------------------------------------------------------------------------
+# Indicators
+# ---------------------------------------------------------------------------
+
+
+def rsi_wilder(closes: np.ndarray, n: int = 14) -> np.ndarray:
+    """Wilder's RSI aligned with ``closes`` (NaN until ``n`` changes are known)."""
+    out = np.full(len(closes), np.nan)
+    if len(closes) <= n:
+        return out
+    delta = np.diff(closes.astype(float))
+    gains, losses = np.clip(delta, 0.0, None), np.clip(-delta, 0.0, None)
+    avg_g, avg_l = float(gains[:n].mean()), float(losses[:n].mean())
+
+    def rsi(g: float, lo: float) -> float:
+        return 100.0 if lo == 0 else 100.0 - 100.0 / (1.0 + g / lo)
+
+    out[n] = rsi(avg_g, avg_l)
+    for i in range(n, len(delta)):
+        avg_g = (avg_g * (n - 1) + gains[i]) / n
+        avg_l = (avg_l * (n - 1) + losses[i]) / n
+        out[i + 1] = rsi(avg_g, avg_l)
+    return out
+
+
+def rsi_figure(ctx: Context) -> Figure:
+    sym = ctx.slots.benchmark
+    key, label = f"rsi14.{sym}", f"{ctx.name(sym)}, RSI (14-day)"
+    method = (
+        "Wilder's 14-day RSI on daily closes: the first averages are simple means of the first 14 gains and"
+        " losses of the history, then each is smoothed as (previous × 13 + today) / 14."
+    )
+    mk = Maker(ctx, (sym,), "14d", method)
+    stop = mk.blocked(key, label, "index")
+    values = rsi_wilder(ctx.closes[sym].to_numpy()) if stop is None else np.array([np.nan])
+    if math.isnan(values[-1]):
+        return stop or mk.na(key, label, "index", "fewer than 15 closes")
+    r = float(values[-1])
+    word = "overbought" if r >= OVERBOUGHT else "oversold" if r <= OVERSOLD else "neutral"
+    return mk(key, label, r, "index", first_bar=ctx.series[sym].first_bar, text=word)
+
+
+def ma_figures(ctx: Context, n: int) -> tuple[Figure, ...]:
+    sym = ctx.slots.benchmark
+    key, label = f"ma{n}.{sym}", f"{ctx.name(sym)}, {n}-day average"
+    mk = Maker(ctx, (sym,), f"{n}d", f"Simple average of the last {n} daily closes.")
+    stop = mk.blocked(key, label, "level")
+    if stop is not None or len(ctx.closes[sym]) < n:
+        return (stop or mk.na(key, label, "level", f"fewer than {n} closes"),)
+    closes = ctx.closes[sym]
+    avg = float(closes.iloc[-n:].mean())
+    dist, first = (float(closes.iloc[-1]) / avg - 1.0) * 100.0, closes.index[-n].date()
+    return (
+        mk(key, label, avg, "level", first_bar=first),
+        mk(
+            f"{key}.dist", f"{ctx.name(sym)} vs its {n}-day average", dist, "pct", first_bar=first,
+            method=f"Last close relative to the {n}-day simple average, in percent.",
+            text="above" if dist > 0 else "below",
+        ),
+    )  # fmt: skip
+
+
+def cross_figure(ctx: Context) -> Figure:
+    sym = ctx.slots.benchmark
+    key, label = f"cross.{sym}", f"{ctx.name(sym)}, last 50/200-day cross"
+    method = "Latest day the 50-day average crossed the 200-day average (golden: above; death: below)."
+    mk = Maker(ctx, (sym,), "history", method)
+    stop = mk.blocked(key, label, "text")
+    closes = ctx.closes[sym] if stop is None else pd.Series(dtype=float)
+    diff = sma(closes.to_numpy(), 50) - sma(closes.to_numpy(), 200)
+    valid = np.flatnonzero(~np.isnan(diff))
+    if len(valid) == 0:
+        return stop or mk.na(key, label, "text", "fewer than 200 closes")
+    signs = np.sign(diff[valid])
+    changes = np.flatnonzero(signs[1:] != signs[:-1]) + 1
+    state, first = ("golden" if signs[-1] > 0 else "death"), closes.index[valid[0]].date()
+    if len(changes):
+        text = f"{state} cross on {closes.index[valid[changes[-1]]].date().isoformat()}"
+    else:
+        side = "above" if state == "golden" else "below"
+        text = f"no cross since {first.isoformat()} (50-day {side} 200-day)"
+    return mk(key, label, None, "text", first_bar=first, text=text)
+
+
+def breadth_counts(ctx: Context, n: int) -> tuple[int, int, tuple[str, ...]]:
+    """(above, counted, symbols) across the fresh sector ETFs with at least ``n`` closes."""
+    above, syms = 0, []
+    for inst in ctx.config.with_role("sector"):
+        if not ctx.has(inst.symbol) or len(ctx.closes[inst.symbol]) < n:
+            continue
+        closes = ctx.closes[inst.symbol]
+        syms.append(inst.symbol)
+        above += int(float(closes.iloc[-1]) > float(closes.iloc[-n:].mean()))
+    return above, len(syms), tuple(syms)
+
+
+def breadth_figures(ctx: Context, n: int) -> Figure:
+    key, label = f"breadth.{n}d", f"Sector ETFs above their {n}-day average"
+    method = f"Count of small-cap sector ETFs whose last close is above their {n}-day simple average."
+    above, total, syms = breadth_counts(ctx, n)
+    if total == 0:
+        sectors = tuple(i.symbol for i in ctx.config.with_role("sector"))
+        return Maker(ctx, sectors, f"{n}d", method).na(key, label, "count", "no fresh sector ETF data")
+    return Maker(ctx, syms, f"{n}d", method)(key, label, above, "count", text=f"of {total}")
+
+
+# ---------------------------------------------------------------------------
+# Topics
+# ---------------------------------------------------------------------------
+
+
+def momentum_topic(ctx: Context) -> Topic:
+    rsi = rsi_figure(ctx)
+    name = ctx.name(ctx.slots.benchmark)
+    if not ok(rsi):
+        return Topic("momentum", "Momentum (RSI)", f"RSI is {show(rsi)}.", (rsi,))
+    if rsi.text == "overbought":
+        reading, flag = f"The {name}'s 14-day RSI is {fmt(rsi)}, at or above 70: overbought.", "warning"
+    elif rsi.text == "oversold":
+        reading, flag = f"The {name}'s 14-day RSI is {fmt(rsi)}, at or below 30: oversold.", "warning"
+    else:
+        reading, flag = f"The {name}'s 14-day RSI is {fmt(rsi)}, between 30 and 70: neither stretched.", ""
+    return Topic("momentum", "Momentum (RSI)", reading, (rsi,), flag=flag)
+
+
+def realized_vol_figures(ctx: Context) -> tuple[Figure, ...]:
+    sym = ctx.slots.benchmark
+    key, label = f"rvol20.{sym}", f"{ctx.name(sym)}, 20-day realized volatility (annualized, %)"
+    mk = Maker(ctx, (sym,), "20d", "Standard deviation of the last 20 daily log returns × √252, in percent.")
+    stop = mk.blocked(key, label, "level")
+    closes = ctx.closes[sym] if stop is None else pd.Series(dtype=float)
+    rets = pd.Series(np.log(closes.to_numpy()[1:] / closes.to_numpy()[:-1]), index=closes.index[1:])
+    vol = (rets.rolling(20).std(ddof=1) * math.sqrt(252) * 100.0).dropna()
+    if vol.empty:
+        return (stop or mk.na(key, label, "level", "fewer than 21 closes"),)
+    year = one_year(vol, ctx.anchor).to_numpy()
+    ymk = Maker(ctx, (sym,), "1Y", "Daily 20-day realized volatility over the last year: {}.")
+    return (
+        mk(key, label, float(vol.iloc[-1]), "level", first_bar=closes.index[-21].date()),
+        ymk(f"{key}.min1y", f"{label}, 1-year low", float(year.min()), "level",
+            method=ymk.method.format("lowest value")),
+        ymk(f"{key}.max1y", f"{label}, 1-year high", float(year.max()), "level",
+            method=ymk.method.format("highest value")),
+        ymk(f"{key}.pctile1y", f"{label}, 1-year percentile", percentile_of_last(year), "pctile",
+            method=ymk.method.format("share of days at or below today's value")),
+    )  # fmt: skip
+
+
+def implied_vol_figures(ctx: Context, symbol: str, prefix: str) -> tuple[Figure, Figure]:
+    level = level_figure(ctx, f"{prefix}.level", symbol, "level", ctx.name(symbol), "Last close of the week.")
+    key, label = f"{prefix}.pctile1y", f"{ctx.name(symbol)}, 1-year percentile"
+    mk = Maker(ctx, (symbol,), "1Y", "Share of the last year's daily closes at or below the last close.")
+    stop = mk.blocked(key, label, "pctile")
+    if stop is not None:
+        return level, stop
+    return level, mk(
+        key, label, percentile_of_last(one_year(ctx.closes[symbol], ctx.anchor).to_numpy()), "pctile"
+    )
+
+
+def volatility_topic(ctx: Context) -> Topic:
+    rv = realized_vol_figures(ctx)
+    vix, vixp = implied_vol_figures(ctx, ctx.slots.vix, "vix")
+    rvx, rvxp = implied_vol_figures(ctx, ctx.slots.rvx, "rvx")
+    gap_method = "RVX minus VIX at their last closes, in volatility points."
+    gmk = Maker(ctx, (ctx.slots.rvx, ctx.slots.vix), "last close", gap_method)
+    gap = gmk.blocked("vol.rvx-vix", "RVX minus VIX", "pp") or gmk(
+        "vol.rvx-vix", "RVX minus VIX", val(rvx) - val(vix), "pp"
+    )
+    parts = []
+    if len(rv) == 4:
+        parts.append(
+            f"20-day realized volatility is {fmt(rv[0])}% annualized, the {fmt(rv[3])} of its 1-year range "
+            f"({fmt(rv[1])} to {fmt(rv[2])})"
+        )
+    parts.append(f"the VIX is {show(vix)}" + (f" ({fmt(vixp)})" if ok(vixp) else ""))
+    parts.append(f"the RVX is {show(rvx)}" + (f" ({fmt(rvxp)})" if ok(rvxp) else ""))
+    reading = join_words(parts)
+    reading = reading[0].upper() + reading[1:] + "."
+    if ok(gap):
+        reading += f" Small-cap implied volatility runs {fmt(gap)} over the VIX."
+    flag = ""
+    if ok(vix) and val(vix) >= 30:
+        flag = "negative"
+    elif (ok(vix) and val(vix) >= 20) or (len(rv) == 4 and ok(rv[3]) and val(rv[3]) >= 80):
+        flag = "warning"
+    return Topic("volatility", "Volatility", reading, (*rv, vix, vixp, rvx, rvxp, gap), flag=flag)
+
+
+def drawdown_figures(ctx: Context) -> tuple[Figure, ...]:
+    sym = ctx.slots.benchmark
+    name, out = ctx.name(sym), []
+    for key, label, window, scope in (
+        (
+            f"drawdown.{sym}.record",
+            f"{name}, drawdown from record",
+            "history",
+            "the highest close in the history",
+        ),
+        (
+            f"drawdown.{sym}.52w",
+            f"{name}, drawdown from 52-week high",
+            "52W",
+            "the highest close of the last year",
+        ),
+    ):
+        mk = Maker(ctx, (sym,), window, f"Last close relative to {scope}, in percent.")
+        stop = mk.blocked(key, label, "pct")
+        if stop is not None:
+            out.append(stop)
+            continue
+        closes = ctx.closes[sym] if window == "history" else one_year(ctx.closes[sym], ctx.anchor)
+        dd = (float(closes.iloc[-1]) / float(closes.max()) - 1.0) * 100.0
+        out.append(mk(key, label, dd, "pct", first_bar=closes.index[0].date()))
+    return tuple(out)
+
+
+def drawdown_topic(ctx: Context) -> Topic:
+    rec, w52 = drawdown_figures(ctx)
+    name = ctx.name(ctx.slots.benchmark)
+    if not ok(rec):
+        return Topic("drawdown", "Drawdown", f"Drawdown is {show(rec)}.", (rec, w52))
+    if val(rec) >= -0.005:
+        reading = f"The {name} is at its record close: no drawdown."
+    else:
+        reading = (
+            f"The {name} is {fmt_value(-val(rec), 'pct', signed=False)} below its record close and "
+            f"{fmt_value(-val(w52), 'pct', signed=False)} below its 52-week high."
+        )
+    flag = "negative" if val(rec) <= -10 else "warning" if val(rec) <= -5 else ""
+    if flag == "negative":
+        reading += " A drawdown beyond 10% is a correction."
+    return Topic("drawdown", "Drawdown", reading, (rec, w52), flag=flag)
+
+
+def rate_shock_topic(ctx: Context) -> Topic:
+    ten = ctx.slots.rate_10y
+    w, m = bp_change_figure(ctx, ten, "1W"), bp_change_figure(ctx, ten, "1M")
+    if not ok(w):
+        return Topic("rate-shock", "Rate shock", f"The 10-year yield change is {show(w)}.", (w, m))
+    shock = abs(val(w)) >= SHOCK_1W_BP or (ok(m) and abs(val(m)) >= SHOCK_1M_BP)
+    reading = f"The 10-year yield moved {fmt(w)} this week and {show(m)} over a month"
+    if shock:
+        reading += (
+            f": a rate shock (thresholds: {SHOCK_1W_BP:.0f} bp a week or {SHOCK_1M_BP:.0f} bp a month)."
+        )
+    else:
+        reading += (
+            f", within the shock thresholds ({SHOCK_1W_BP:.0f} bp a week, {SHOCK_1M_BP:.0f} bp a month)."
+        )
+    return Topic("rate-shock", "Rate shock", reading, (w, m), flag="warning" if shock else "")
+
+
+def dispersion_figures(ctx: Context) -> tuple[Figure, ...]:
+    key, label = "dispersion.sectors.1W", "Dispersion of sector ETF weekly returns (pp)"
+    method = "Population standard deviation of the sector ETFs' 1-week returns, in percentage points."
+    sectors = tuple(i.symbol for i in ctx.config.with_role("sector") if ctx.has(i.symbol))
+    weekly = {s: weekly_returns(ctx.closes[s], ctx.config.brief.week_ends_on) for s in sectors}
+    frame = pd.DataFrame(weekly)
+    std = frame.std(axis=1, ddof=0)[frame.count(axis=1) >= 3] if len(sectors) >= 3 else pd.Series(dtype=float)
+    if std.empty or std.index[-1].date() != ctx.week_end:
+        all_sectors = tuple(i.symbol for i in ctx.config.with_role("sector"))
+        return (
+            Maker(ctx, all_sectors, "1W", method).na(key, label, "level", "fewer than 3 fresh sector ETFs"),
+        )
+    year = one_year(std, ctx.week_end).to_numpy()
+    typical = float(np.median(year[:-1])) if len(year) > 1 else float("nan")
+    mk = Maker(ctx, sectors, "1W", method)
+    return (
+        mk(key, label, float(std.iloc[-1]), "level"),
+        mk("dispersion.sectors.median1y", "Typical weekly dispersion, last year (pp)", typical, "level",
+           window="1Y", method="Median of the weekly dispersion over the previous year's weeks."),
+        mk("dispersion.sectors.pctile1y", "Weekly dispersion, 1-year percentile", percentile_of_last(year),
+           "pctile", window="1Y", method="Share of the last year's weekly readings at or below this week's."),
+    )  # fmt: skip
+
+
+def dispersion_topic(ctx: Context) -> Topic:
+    figs = dispersion_figures(ctx)
+    if len(figs) < 3 or not ok(figs[0]):
+        return Topic("dispersion", "Sector dispersion", f"Sector dispersion is {show(figs[0])}.", figs)
+    high = ok(figs[2]) and val(figs[2]) >= 80
+    reading = (
+        f"Sector ETF weekly returns were spread {fmt(figs[0])} pp apart (standard deviation), "
+        "against a typical "
+        f"{show(figs[1])} pp over the last year ({fmt(figs[2])})."
+    )
+    reading += " High dispersion: the sectors are moving apart." if high else ""
+    return Topic("dispersion", "Sector dispersion", reading, figs, flag="warning" if high else "")
+
+
+def data_quality_topic(ctx: Context, health: Sequence[SourceHealth]) -> Topic:
+    rows: list[tuple[str, str, str]] = []
+    for sym, last in sorted(ctx.stale.items()):
+        rows.append(
+            (sym, "stale", f"last bar {last.isoformat()} is before the week of {ctx.week_start.isoformat()}")
+        )
+    for sym in ctx.missing:
+        rows.append((sym, "missing", f"no data for {sym} in the snapshot"))
+    for h in health:
+        if h.status in ("failed", "stale") and not any(r[0] == h.name for r in rows):
+            detail = h.error or (f"newest {h.newest.isoformat()}" if h.newest else "no detail")
+            rows.append((f"{h.kind} {h.name}", h.status, detail))
+    if not rows:
+        return Topic("data-quality", "Data quality", "None: every source was present and fresh.")
+    table = Table("Data problems", ("Source", "Status", "Detail"), tuple(rows))
+    reading = (
+        f"{len(rows)} data problem{'s' if len(rows) != 1 else ''}: figures built on them read '{NA_TEXT}'."
+    )
+    return Topic("data-quality", "Data quality", reading, table=table, flag="warning")
+
+
+def risks_section(ctx: Context, health: Sequence[SourceHealth]) -> Section:
+    topics = (
+        momentum_topic(ctx),
+        volatility_topic(ctx),
+        drawdown_topic(ctx),
+        rate_shock_topic(ctx),
+        dispersion_topic(ctx),
+        data_quality_topic(ctx, health),
+    )
+    flagged = [t.title for t in topics if t.flag in ("warning", "negative")]
+    lede = f"Flags raised: {join_words(flagged)}." if flagged else "No risk flag is raised this week."
+    return Section("risks", "Risks", lede, topics)

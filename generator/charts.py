@@ -1,0 +1,318 @@
+"""Charts: draw each :class:`ChartSpec` as inline-safe SVG (HTML, PDF) and PNG (Markdown, email).
+
+matplotlib's object API only (no pyplot state), the Agg canvas, and every style applied
+inside ``matplotlib.rc_context`` so importing this module changes nothing.  Output bytes
+are deterministic: no dates or software versions in the files, and SVG ids are derived
+from a fixed salt and the chart key (so several charts can sit in one HTML page).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+from cycler import cycler
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.ticker import Formatter, MaxNLocator
+
+from generator.errors import RenderError
+from generator.formatting import fmt_value
+from generator.models import ChartSpec
+
+log = logging.getLogger(__name__)
+
+KINDS = ("line", "bar", "hbar")
+FIGSIZE = (5.6, 3.3)  # inches; one size for every chart
+PNG_DPI = 200  # 1120 px wide: sharp at ~560 px in an email (2x)
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
+INK, MUTED, GRID = "#1f2937", "#6b7280", "#e5e7eb"
+FONTS = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"]
+# Plot area in figure fractions: room for the title and legend above, the source below.
+MARGINS = {"left": 0.08, "right": 0.97, "top": 0.76, "bottom": 0.16}
+
+STYLE: dict[str, Any] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": FONTS,
+    "font.size": 10.5,
+    "text.color": INK,
+    "axes.edgecolor": MUTED,
+    "axes.labelcolor": INK,
+    "axes.labelsize": 9.5,
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "axes.prop_cycle": cycler(color=list(PALETTE)),
+    "grid.color": GRID,
+    "grid.linewidth": 0.8,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "xtick.labelcolor": INK,
+    "ytick.labelcolor": INK,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.frameon": False,
+    "legend.fontsize": 10,
+    "lines.linewidth": 1.6,
+    "svg.fonttype": "none",  # text stays text: small, selectable, searchable
+    "path.simplify": True,
+    "path.simplify_threshold": 0.3,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+}
+SVG_METADATA: dict[str, Any] = {"Date": None, "Creator": None, "Format": None, "Type": None}
+PNG_METADATA: dict[str, Any] = {"Software": None}
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    key: str
+    title: str
+    alt: str
+    svg: str  # inline-safe <svg> element: no XML declaration, role="img", <title> with the alt text
+    png: bytes
+
+
+def render_charts(specs: Sequence[ChartSpec]) -> dict[str, RenderedChart]:
+    """Draw every spec; keys are the specs' keys, in the given order."""
+    charts: dict[str, RenderedChart] = {}
+    for spec in specs:
+        if spec.key in charts:
+            raise RenderError(f"chart {spec.key!r}: duplicate chart key")
+        charts[spec.key] = render_chart(spec)
+    return charts
+
+
+def render_chart(spec: ChartSpec) -> RenderedChart:
+    _validate(spec)
+    with matplotlib.rc_context({**STYLE, "svg.hashsalt": f"smallcap-brief:{spec.key}"}):
+        fig = _draw(spec)
+        svg_buf = io.StringIO()
+        fig.savefig(svg_buf, format="svg", metadata=SVG_METADATA)
+        png_buf = io.BytesIO()
+        fig.savefig(png_buf, format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
+    svg = inline_svg(svg_buf.getvalue(), spec.key, spec.alt)
+    log.debug("chart %s: %d bytes SVG, %d bytes PNG", spec.key, len(svg), png_buf.tell())
+    return RenderedChart(spec.key, spec.title, spec.alt, svg, png_buf.getvalue())
+
+
+# ---------------------------------------------------------------------------
+# Drawing
+# ---------------------------------------------------------------------------
+
+
+def _validate(spec: ChartSpec) -> None:
+    if spec.kind not in KINDS:
+        raise RenderError(f"chart {spec.key!r}: unknown kind {spec.kind!r} (expected one of {', '.join(KINDS)})")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", spec.key):
+        raise RenderError(f"chart {spec.key!r}: key must be file-safe (letters, digits, - and _)")
+    if not spec.series:
+        raise RenderError(f"chart {spec.key!r}: no series")
+    for label, values in spec.series:
+        if len(values) != len(spec.x):
+            raise RenderError(f"chart {spec.key!r}: series {label!r} has {len(values)} values for {len(spec.x)} x")
+
+
+def _draw(spec: ChartSpec) -> MplFigure:
+    fig = MplFigure(figsize=FIGSIZE)
+    ax = fig.add_subplot()
+    percent = _is_percent(spec.y_label)
+    drawers: dict[str, Callable[[Axes, ChartSpec, bool], None]] = {
+        "line": _draw_line,
+        "bar": _draw_bar,
+        "hbar": _draw_hbar,
+    }
+    drawers[spec.kind](ax, spec, percent)
+    fig.subplots_adjust(**_margins(ax, spec))
+    fig.text(0.015, 0.965, spec.title, fontsize=12.5, fontweight="bold", va="top", ha="left")
+    if spec.y_label:  # the value axis' label, read before the plot (legible at phone width)
+        fig.text(0.015, 0.885, spec.y_label, fontsize=10, color=MUTED, va="top", ha="left")
+    if spec.source:
+        fig.text(0.015, 0.025, spec.source, fontsize=9, color=MUTED, va="bottom", ha="left")
+    if len(spec.series) > 1:
+        ax.legend(
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01),
+            ncol=len(spec.series),
+            borderaxespad=0.0,
+            handlelength=1.4,
+            columnspacing=1.2,
+        )
+    return fig
+
+
+def _margins(ax: Axes, spec: ChartSpec) -> dict[str, float]:
+    """Fixed margins (fast and deterministic); the left one fits the longest tick label."""
+    margins = dict(MARGINS)
+    if len(spec.series) == 1:
+        margins["top"] = 0.84  # no legend row
+    if spec.kind == "hbar":
+        labels = list(spec.x)
+    else:
+        axis = ax.yaxis
+        labels = axis.get_major_formatter().format_ticks(list(axis.get_majorticklocs()))
+    longest = max((len(label) for label in labels), default=0)
+    label_inches = longest * 0.6 * STYLE["ytick.labelsize"] / 72 + 0.16
+    margins["left"] = min(0.4, max(margins["left"], label_inches / FIGSIZE[0]))
+    return margins
+
+
+def _is_percent(label: str) -> bool:
+    lowered = label.lower()
+    return "%" in lowered or "percent" in lowered
+
+
+def _values(values: Sequence[float | None]) -> np.ndarray:
+    return np.array([math.nan if v is None else float(v) for v in values], dtype=float)
+
+
+class _TickFormatter(Formatter):
+    """Ticks with one number of decimals across the axis (the fewest that tell them apart)."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.decimals = 0
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        super().set_locs(locs)
+        values = [float(v) for v in locs]
+        self.decimals = next(
+            (d for d in range(4) if all(abs(round(v, d) - v) < 1e-9 * max(1.0, abs(v)) for v in values)), 4
+        )
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = f"{x:,.{self.decimals}f}"
+        return ("0" if text.strip("-0.,") == "" else text) + self.suffix
+
+
+def _value_axis(axis: Any, percent: bool) -> None:
+    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(_TickFormatter("%" if percent else ""))
+
+
+def _reference(ax: Axes, spec: ChartSpec, *, vertical: bool = False) -> None:
+    if spec.reference is None:
+        return
+    style = {"color": MUTED, "linewidth": 0.9, "zorder": 1.5}
+    style["linestyle"] = "--" if spec.kind == "line" else "-"
+    if vertical:
+        ax.axvline(spec.reference, **style)
+    else:
+        ax.axhline(spec.reference, **style)
+
+
+def _draw_line(ax: Axes, spec: ChartSpec, percent: bool) -> None:
+    try:
+        dates = np.array([date.fromisoformat(x) for x in spec.x], dtype="datetime64[D]")
+    except ValueError as exc:
+        raise RenderError(f"chart {spec.key!r}: line charts need ISO dates on x ({exc})") from exc
+    for label, values in spec.series:
+        ax.plot(dates, _values(values), label=label)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    if len(dates):
+        ax.set_xlim(dates[0], dates[-1])
+    ax.grid(axis="x", visible=False)
+    _value_axis(ax.yaxis, percent)
+    _reference(ax, spec)
+
+
+def _draw_bar(ax: Axes, spec: ChartSpec, percent: bool) -> None:
+    n = len(spec.series)
+    width = 0.8 / n
+    positions = np.arange(len(spec.x), dtype=float)
+    for i, (label, values) in enumerate(spec.series):
+        offsets = positions - 0.4 + width * (i + 0.5)
+        arr = _values(values)
+        present = ~np.isnan(arr)
+        ax.bar(offsets[present], arr[present], width=width * 0.92, label=label, color=PALETTE[i % len(PALETTE)])
+        for x in offsets[~present]:
+            ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7.5, color=MUTED, rotation=90)
+    ax.set_xticks(positions, list(spec.x))
+    ax.tick_params(axis="x", length=0)
+    ax.grid(axis="x", visible=False)
+    _value_axis(ax.yaxis, percent)
+    _reference(ax, spec)
+
+
+def _draw_hbar(ax: Axes, spec: ChartSpec, percent: bool) -> None:
+    _label, values = spec.series[0]
+    order = sorted(range(len(spec.x)), key=lambda i: (values[i] is None, -(values[i] or 0.0), spec.x[i]))
+    names = [spec.x[i] for i in order]
+    arr = _values([values[i] for i in order])
+    ypos = np.arange(len(names), dtype=float)[::-1]  # largest at the top
+    colours = [NEGATIVE if v < 0 else POSITIVE for v in np.nan_to_num(arr)]
+    present = ~np.isnan(arr)
+    ax.barh(ypos[present], arr[present], height=0.66, color=[c for c, p in zip(colours, present, strict=True) if p])
+    unit = "pct" if percent else "level"
+    span = float(np.nanmax(np.abs(arr))) if present.any() else 1.0
+    for y, v in zip(ypos, arr, strict=True):
+        if math.isnan(v):
+            ax.text(0, y, " n/a", va="center", ha="left", fontsize=8.5, color=MUTED)
+            continue
+        pad = span * 0.02 * (1 if v >= 0 else -1)
+        text = fmt_value(float(v), unit, signed=True)
+        ax.text(v + pad, y, text, va="center", ha="left" if v >= 0 else "right", fontsize=8.5, color=INK)
+    ax.set_yticks(ypos, names)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", visible=True)
+    low, high = min(0.0, float(np.nanmin(arr)) if present.any() else 0.0), max(0.0, span)
+    ax.set_xlim(low - span * 0.22 if low < 0 else 0.0, high + span * 0.22)
+    _value_axis(ax.xaxis, percent)
+    _reference(ax, spec, vertical=True)
+
+
+# ---------------------------------------------------------------------------
+# SVG post-processing
+# ---------------------------------------------------------------------------
+
+_ID_RE = re.compile(r'\sid="([^"]+)"')
+
+
+def inline_svg(svg: str, key: str, alt: str) -> str:
+    """Make matplotlib's SVG safe and accessible inside an HTML page.
+
+    Drops the XML declaration, DOCTYPE, metadata and the global ``<style>``; removes the
+    unreferenced group ids and prefixes the rest with the chart key (unique in a page);
+    adds ``role="img"``, ``aria-label`` and a ``<title>`` holding the alt text.
+    """
+    start = svg.find("<svg")
+    if start < 0:
+        raise RenderError(f"chart {key!r}: matplotlib produced no <svg> element")
+    body = svg[start:]
+    body = re.sub(r"\s*<metadata>.*?</metadata>", "", body, flags=re.S)
+    body = re.sub(r'\s*<style type="text/css">.*?</style>', "", body, flags=re.S)
+    body = re.sub(r"\s*<defs>\s*</defs>", "", body)
+    body = re.sub(r'<g id="[^"]*"', "<g", body)
+    for old in sorted(set(_ID_RE.findall(body))):
+        new = f"{key}-{old}"
+        body = body.replace(f'id="{old}"', f'id="{new}"').replace(f"#{old})", f"#{new})")
+        body = body.replace(f'href="#{old}"', f'href="#{new}"')
+    label = html.escape(alt, quote=True)
+    open_end = body.index(">")
+    attrs = (
+        f' class="chart-svg" role="img" aria-label="{label}" focusable="false"'
+        ' style="stroke-linejoin: round; stroke-linecap: butt"'
+    )
+    return f"{body[:open_end]}{attrs}>\n <title>{label}</title>{body[open_end + 1 :].rstrip()}\n"
+
+
+def chart_files(charts: Mapping[str, RenderedChart]) -> dict[str, bytes]:
+    """``<key>.png`` → PNG bytes, for the charts folder beside the Markdown."""
+    return {f"{key}.png": chart.png for key, chart in sorted(charts.items())}

@@ -1,0 +1,510 @@
+"""The weekly email: render the body, build the MIME message, send it over SMTP once per recipient.
+
+Message layout (what Gmail, Apple Mail and Outlook all display well)::
+
+    multipart/mixed
+      multipart/related
+        multipart/alternative
+          text/plain            email.txt
+          text/html             email.html (CSS inlined, charts as cid:chart-<key>)
+        image/png               one per chart, Content-ID <chart-<key>>, inline
+      application/pdf           brief.pdf, attached
+
+Sending is idempotent: every delivery is written to the :class:`~generator.publish.ledger.Ledger`
+as soon as the server accepts it, and recipients already there are skipped unless ``force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import cast
+
+import css_inline
+
+from generator.errors import BriefError, DeliveryError
+from generator.issue import CHARTS_DIR, FILES, issue_dir, list_issues, read_meta
+from generator.models import Brief, Config, EmailSettings, IssueMeta
+from generator.publish.ledger import FAILED, SENT, Ledger, default_ledger_path, normalize_recipient
+from generator.render import make_env
+
+log = logging.getLogger(__name__)
+
+MAX_HTML_BYTES = 102_000  # Gmail clips HTML bodies larger than about 102 KB
+EMAIL_SECTIONS = ("performance", "drivers", "risks", "outlook")
+MAX_HEADLINES = 8
+DEFAULT_DISCLAIMER = (
+    "For information only, not investment advice. Every figure is sourced and dated in the web edition; "
+    "past performance does not predict future returns."
+)
+SECURITY_MODES = ("starttls", "ssl", "none")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+_CID_REF = re.compile(r"cid:chart-([A-Za-z0-9_.-]+)")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+
+
+def render_email(brief: Brief, *, view_url: str | None) -> tuple[str, str]:
+    """The email body as ``(html, text)``: HTML with its CSS inlined, and the plain-text alternative."""
+    env = make_env()
+    sections = [s for s in brief.sections if s.key in EMAIL_SECTIONS]
+    context = {
+        "brief": brief,
+        "view_url": view_url if view_url and view_url.startswith(("https://", "http://")) else None,
+        "sections": sections,
+        "charts": brief.charts,
+        "headlines": brief.headlines[:MAX_HEADLINES],
+        "default_disclaimer": DEFAULT_DISCLAIMER,
+        "preheader_pad": "\u200c\u00a0" * 80,  # keeps clients from padding the preview with body text
+    }
+    raw_html = env.get_template("email.html").render(context)
+    text = env.get_template("email.txt").render(context)
+    inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True, minify_css=True)
+    html = inliner.inline(raw_html)
+    size = len(html.encode("utf-8"))
+    if size > MAX_HTML_BYTES:
+        log.warning(
+            "email for %s is %d bytes of HTML; Gmail clips above %d", brief.as_of, size, MAX_HTML_BYTES
+        )
+    return html, text
+
+
+# ---------------------------------------------------------------------------
+# SMTP settings
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send.  The password is kept out of ``repr`` and every message."""
+
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    user: str = ""
+    password: str = field(default="", repr=False)
+    to: tuple[str, ...] = ()  # default recipients (SMALLCAP_BRIEF_TO)
+    timeout: float = 20.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SmtpSettings:
+        """Read ``SMALLCAP_SMTP_*`` and ``SMALLCAP_BRIEF_TO`` from an environment mapping."""
+        host = environ.get("SMALLCAP_SMTP_HOST", "").strip()
+        if not host:
+            raise DeliveryError("SMALLCAP_SMTP_HOST is not set: the SMTP server's host name is required")
+        security = environ.get("SMALLCAP_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+        if security not in SECURITY_MODES:
+            raise DeliveryError(
+                f"SMALLCAP_SMTP_SECURITY={security!r} is not one of {', '.join(SECURITY_MODES)}"
+            )
+        port = _env_number(environ, "SMALLCAP_SMTP_PORT", DEFAULT_PORTS[security])
+        timeout = float(_env_number(environ, "SMALLCAP_SMTP_TIMEOUT", 20))
+        user = environ.get("SMALLCAP_SMTP_USER", "").strip()
+        password = environ.get("SMALLCAP_SMTP_PASSWORD", "")
+        if password and not user:
+            raise DeliveryError("SMALLCAP_SMTP_PASSWORD is set but SMALLCAP_SMTP_USER is not")
+        if user and not password:
+            raise DeliveryError("SMALLCAP_SMTP_USER is set but SMALLCAP_SMTP_PASSWORD is empty")
+        return cls(host, port, security, user, password, _env_recipients(environ), timeout)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _env_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise DeliveryError(f"{name}={raw!r} is not a number between 1 and 65535")
+    return int(raw)
+
+
+# ---------------------------------------------------------------------------
+# The message
+# ---------------------------------------------------------------------------
+
+
+def subject_for(meta: IssueMeta, settings: EmailSettings) -> str:
+    week = f"{_MONTHS[meta.week_start.month - 1]} {meta.week_start.day}, {meta.week_start.year}"
+    sample = "[SAMPLE] " if meta.is_sample else ""
+    return f"{sample}{settings.subject_prefix} — week of {week}: {meta.headline}"
+
+
+def message_id_for(as_of: date, recipient: str, sender: str) -> str:
+    """The same issue to the same recipient always gets the same Message-ID."""
+    digest = hashlib.sha256(f"{as_of.isoformat()}|{normalize_recipient(recipient)}".encode()).hexdigest()
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "smallcap-brief.invalid"
+    return f"<brief-{as_of.isoformat()}.{digest[:24]}@{domain}>"
+
+
+def build_message(issue_dir: Path, settings: EmailSettings, *, to: str, view_url: str | None) -> EmailMessage:
+    """The complete message for one recipient, from the files of a built issue."""
+    meta = _read_meta(issue_dir)
+    html = _read_text(issue_dir / FILES["email_html"])
+    text = _read_text(issue_dir / FILES["email_txt"])
+    if "<svg" in html.lower():
+        raise DeliveryError(f"{issue_dir / FILES['email_html']}: contains SVG, which Gmail blocks; use PNG")
+    charts = _chart_parts(issue_dir, html)
+    pdf = _read_bytes(issue_dir / FILES["pdf"])
+    address = _check_address(to)
+
+    msg = EmailMessage()
+    msg["Subject"] = subject_for(meta, settings)
+    msg["From"] = settings.sender
+    msg["To"] = address
+    built_at = meta.built_at if meta.built_at.tzinfo else meta.built_at.replace(tzinfo=UTC)
+    msg["Date"] = format_datetime(built_at)
+    msg["Message-ID"] = message_id_for(meta.as_of, address, settings.sender)
+    if settings.list_unsubscribe:
+        msg["List-Unsubscribe"] = settings.list_unsubscribe
+        if settings.list_unsubscribe_post and "<https://" in settings.list_unsubscribe:
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058 needs an https URI
+    if view_url:
+        msg["Archived-At"] = f"<{view_url}>"
+    msg["MIME-Version"] = "1.0"
+    body = MIMEPart()
+    body.set_content(text, subtype="plain", charset="utf-8")
+    body.add_alternative(html, subtype="html", charset="utf-8")
+    msg.make_related()
+    msg.set_param("type", "multipart/alternative")  # RFC 2387: the type of the root part
+    msg.attach(cast(EmailMessage, body))
+    for key, data in charts:
+        msg.add_related(
+            data, "image", "png", cid=f"<chart-{key}>", disposition="inline", filename=f"{key}.png"
+        )
+    msg.add_attachment(pdf, "application", "pdf", filename=f"smallcap-brief-{meta.as_of.isoformat()}.pdf")
+    return msg
+
+
+def _chart_parts(issue_dir: Path, html: str) -> list[tuple[str, bytes]]:
+    """The PNG for every ``cid:chart-<key>`` the HTML refers to, in order of first use."""
+    keys = list(dict.fromkeys(_CID_REF.findall(html)))
+    return [(key, _read_bytes(issue_dir / CHARTS_DIR / f"{key}.png")) for key in keys]
+
+
+def _read_meta(issue_dir: Path) -> IssueMeta:
+    try:
+        return read_meta(issue_dir)
+    except BriefError as exc:
+        raise DeliveryError(str(exc)) from exc
+
+
+def _read_text(path: Path) -> str:
+    return _read_bytes(path).decode("utf-8")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DeliveryError(f"{path}: cannot read ({exc.strerror or exc}); rebuild the issue") from exc
+
+
+def _check_address(raw: str) -> str:
+    address = raw.strip()
+    _name, addr = parseaddr(address)
+    if not addr or "@" not in addr or any(c in address for c in "\r\n") or addr != address:
+        raise DeliveryError(f"recipient {raw!r} is not a plain e-mail address (name@example.com)")
+    return addr
+
+
+# ---------------------------------------------------------------------------
+# Sending
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendReport:
+    issue: date
+    sent: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()  # already in the ledger
+    failed: tuple[tuple[str, str], ...] = ()  # (recipient, reason)
+    written: tuple[Path, ...] = ()  # .eml files of a dry run
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def __str__(self) -> str:
+        day = self.issue.isoformat()
+        if self.dry_run:
+            where = f" in {self.written[0].parent}" if self.written else ""
+            wrote = f"wrote {len(self.written)} .eml file(s){where}"
+            return f"issue {day}: dry run, {wrote}; skipped {len(self.skipped)} already sent"
+        failed = "".join(f"; failed {r}: {why}" for r, why in self.failed)
+        return f"issue {day}: sent {len(self.sent)}, skipped {len(self.skipped)} already sent{failed}"
+
+
+def send_command(
+    config: Config,
+    out: Path,
+    *,
+    issue_date: str | None,
+    to: Sequence[str],
+    environ: Mapping[str, str],
+    dry_run: bool = False,
+    force: bool = False,
+    allow_sample: bool = False,
+    allow_stale: bool = False,
+) -> SendReport:
+    """What ``smallcap-brief send`` does: pick the issue, the recipients and the settings, then send.
+
+    Recipients: ``to``, else SMALLCAP_BRIEF_TO, else ``email.to`` in the config.  The ledger is
+    ``<out>/cache/sent.jsonl``; a dry run writes to ``<out>/outbox``.  Raises DeliveryError
+    after the others were sent when the server rejected any recipient.
+    """
+    folder = _pick_issue(out, issue_date)
+    if dry_run and not environ.get("SMALLCAP_SMTP_HOST", "").strip():
+        smtp = SmtpSettings(host="", to=_env_recipients(environ))  # a dry run connects to nothing
+    else:
+        smtp = SmtpSettings.from_env(environ)
+    recipients = list(to) or list(smtp.to) or list(config.email.to)
+    base = config.site.base_url.rstrip("/")
+    view_url = f"{base}/briefs/{folder.name}/" if base else None
+    report = send_issue(
+        folder,
+        config.email,
+        smtp,
+        recipients,
+        ledger=Ledger(default_ledger_path(out)),
+        force=force,
+        dry_run=dry_run,
+        dry_run_dir=out / "outbox",
+        allow_sample=allow_sample,
+        allow_stale=allow_stale,
+        view_url=view_url,
+    )
+    if report.failed:
+        raise DeliveryError(str(report))
+    return report
+
+
+def _pick_issue(out: Path, issue_date: str | None) -> Path:
+    if issue_date is None:
+        issues = list_issues(out)
+        if not issues:
+            raise DeliveryError(
+                f"{out / 'briefs'}: no built issues to send; run `smallcap-brief build` first"
+            )
+        return issues[0]
+    try:
+        day = date.fromisoformat(issue_date)
+    except ValueError as exc:
+        raise DeliveryError(f"--issue {issue_date!r} is not a date (YYYY-MM-DD)") from exc
+    folder = issue_dir(out, day)
+    if not (folder / "meta.json").is_file():
+        raise DeliveryError(f"{folder}: no issue built for {day.isoformat()}")
+    return folder
+
+
+def _env_recipients(environ: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(a.strip() for a in environ.get("SMALLCAP_BRIEF_TO", "").split(",") if a.strip())
+
+
+def send_issue(
+    issue_dir: Path,
+    settings: EmailSettings,
+    smtp: SmtpSettings,
+    recipients: Sequence[str],
+    *,
+    ledger: Ledger,
+    force: bool = False,
+    dry_run: bool = False,
+    dry_run_dir: Path | None = None,
+    allow_sample: bool = False,
+    allow_stale: bool = False,
+    view_url: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> SendReport:
+    """Send a built issue to each recipient once; see the module docstring.
+
+    Raises DeliveryError when the issue may not be sent, the server cannot be reached or
+    refuses the login, or the connection drops (run again to resume).  A recipient the
+    server rejects is recorded as failed and listed in the report; the others still get it.
+    """
+    meta = _read_meta(issue_dir)
+    _check_publishable(meta, allow_sample=allow_sample, allow_stale=allow_stale)
+    addresses = _unique([_check_address(r) for r in recipients])
+    if not addresses:
+        raise DeliveryError("no recipients: pass --to or set SMALLCAP_BRIEF_TO (a comma-separated list)")
+    skipped = tuple(a for a in addresses if not force and ledger.was_sent(meta.as_of, a))
+    pending = [a for a in addresses if a not in skipped]
+    messages = [(a, build_message(issue_dir, settings, to=a, view_url=view_url)) for a in pending]
+    if dry_run:
+        folder = dry_run_dir or issue_dir.parent.parent / "outbox"
+        written = tuple(_write_eml(folder, meta.as_of, a, m) for a, m in messages)
+        return SendReport(meta.as_of, skipped=skipped, written=written, dry_run=True)
+    if not messages:
+        log.info("issue %s: every recipient already has it; nothing to send", meta.as_of)
+        return SendReport(meta.as_of, skipped=skipped)
+    now = clock or (lambda: datetime.now(UTC))
+    sender = parseaddr(settings.sender)[1]
+    sent, failed = _deliver(meta.as_of, sender, smtp, messages, ledger, now)
+    return SendReport(meta.as_of, sent=sent, skipped=skipped, failed=failed)
+
+
+def _check_publishable(meta: IssueMeta, *, allow_sample: bool, allow_stale: bool) -> None:
+    day = meta.as_of.isoformat()
+    if meta.is_sample and not allow_sample:
+        raise DeliveryError(f"issue {day} was built from the sample data; not sending it (--allow-sample)")
+    if meta.is_stale and not allow_stale:
+        raise DeliveryError(f"issue {day} is flagged stale (its benchmark data is old); not sending it")
+
+
+def _unique(addresses: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for address in addresses:
+        seen.setdefault(normalize_recipient(address), address)
+    return list(seen.values())
+
+
+def _write_eml(folder: Path, as_of: date, address: str, msg: EmailMessage) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9@._-]", "_", address)
+    path = folder / f"{as_of.isoformat()}-{safe}.eml"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(msg.as_bytes(policy=policy.SMTP))
+    except OSError as exc:
+        raise DeliveryError(f"{path}: cannot write the dry-run message ({exc.strerror})") from exc
+    log.info("dry run: wrote %s", path)
+    return path
+
+
+def _deliver(
+    as_of: date,
+    sender: str,
+    smtp: SmtpSettings,
+    messages: list[tuple[str, EmailMessage]],
+    ledger: Ledger,
+    now: Callable[[], datetime],
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    sent: list[str] = []
+    failed: list[tuple[str, str]] = []
+    conn = _connect(smtp)
+    try:
+        for address, msg in messages:
+            message_id = str(msg["Message-ID"])
+            try:
+                rejection = _send_one(conn, msg, sender, address, smtp)
+            except _Dropped as exc:
+                raise DeliveryError(
+                    f"SMTP server {smtp.where} dropped the connection while sending to {address} "
+                    f"({len(sent)} of {len(messages)} sent; {exc}); run send again to deliver the rest: "
+                    f"the ledger {ledger.path} prevents duplicates"
+                ) from None
+            if rejection:
+                log.warning("issue %s: %s rejected %s: %s", as_of, smtp.where, address, rejection)
+                ledger.record(as_of, address, message_id, now(), FAILED, rejection)
+                failed.append((address, rejection))
+            else:
+                ledger.record(as_of, address, message_id, now(), SENT)
+                sent.append(address)
+                log.info("issue %s: sent to %s", as_of, address)
+    finally:
+        _quit(conn)
+    return tuple(sent), tuple(failed)
+
+
+class _Dropped(Exception):
+    """The connection is gone; the message may be retried on the next run."""
+
+
+def _send_one(conn: smtplib.SMTP, msg: EmailMessage, sender: str, address: str, smtp: SmtpSettings) -> str:
+    """Send one message; return "" when accepted or the server's reason for rejecting it."""
+    try:
+        conn.send_message(msg, from_addr=sender, to_addrs=[address])
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()), (0, b""))
+        if code == 421:  # "service not available, closing channel"
+            raise _Dropped(_reply(code, text)) from exc
+        return _reply(code, text)
+    except smtplib.SMTPDataError as exc:
+        if exc.smtp_code == 421:
+            raise _Dropped(_reply(exc.smtp_code, exc.smtp_error)) from exc
+        return _reply(exc.smtp_code, exc.smtp_error)
+    except smtplib.SMTPSenderRefused as exc:
+        raise DeliveryError(
+            f"SMTP server {smtp.where} refused the sender {sender}: {_reply(exc.smtp_code, exc.smtp_error)}"
+        ) from exc
+    except OSError as exc:  # SMTPServerDisconnected, connection resets, timeouts
+        raise _Dropped(str(exc) or exc.__class__.__name__) from exc
+    return ""
+
+
+def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    conn: smtplib.SMTP | None = None
+    try:
+        if smtp.security == "ssl":
+            context = ssl.create_default_context()
+            conn = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+        else:
+            conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+            if smtp.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+        if smtp.user:
+            if smtp.security == "none":
+                log.warning(
+                    "logging in to %s without TLS: the password crosses the network in clear", smtp.where
+                )
+            conn.login(smtp.user, smtp.password)
+        return conn
+    except Exception as exc:
+        if conn is not None:
+            _quit(conn)
+        raise DeliveryError(_scrub(_connect_failure(smtp, exc), smtp.password)) from None
+
+
+def _connect_failure(smtp: SmtpSettings, exc: Exception) -> str:
+    where = smtp.where
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        return f"SMTP server {where} refused authentication for user {smtp.user!r}: {reply}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"SMTP server {where} does not support what SMALLCAP_SMTP_SECURITY/USER ask for: {exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"cannot reach SMTP server {where}: connection refused (check SMALLCAP_SMTP_HOST and _PORT)"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"cannot reach SMTP server {where}: no answer within {smtp.timeout:g} s"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot reach SMTP server {where}: unknown host {smtp.host!r}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS with SMTP server {where} failed: {exc.reason or exc}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP server {where} refused the session: {_reply(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, OSError):
+        return f"cannot talk to SMTP server {where}: {exc.strerror or exc.__class__.__name__}"
+    return f"cannot talk to SMTP server {where}: {exc.__class__.__name__}"
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(words.split())}"
+
+
+def _scrub(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _quit(conn: smtplib.SMTP) -> None:
+    try:
+        conn.quit()
+    except (smtplib.SMTPException, OSError):
+        conn.close()

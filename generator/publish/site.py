@@ -1,0 +1,319 @@
+"""The static site: home page, one permanent page per issue, an Atom feed and a 404 page.
+
+site/
+    index.html                  the latest brief in full, then the archive (newest first)
+    404.html
+    feed.xml                    Atom, full content
+    assets/site.css             the site chrome
+    assets/brief.css            the brief's own styles (when templates/brief.css exists)
+    briefs/<as-of>/index.html   the issue's permanent page
+    briefs/<as-of>/brief.pdf, brief.md, charts/*.png
+
+Every link between pages is relative, so the site works at a domain root or under a
+GitHub Pages project path (/repo/).  ``base_url`` is used only where an absolute URL is
+required: Atom links and ids, canonical links, and the 404 page (served at any depth).
+
+Everything is read and checked before anything is written; the new site is built in a
+temporary folder beside the target and swapped in with renames, so a failed build leaves
+the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from feedgen.feed import FeedGenerator
+from markupsafe import Markup
+
+from generator.errors import PublishError
+from generator.formatting import fmt_long_date
+from generator.issue import CHARTS_DIR, FILES, list_issues, read_meta
+from generator.models import IssueMeta
+from generator.render import TEMPLATES_DIR, make_env
+
+log = logging.getLogger(__name__)
+
+MARKER = ".smallcap-brief-site"  # tells a later build that this folder may be replaced
+STYLESHEETS = (("brief.css", TEMPLATES_DIR / "brief.css"), ("site.css", TEMPLATES_DIR / "site" / "site.css"))
+DOWNLOADS = (("PDF", FILES["pdf"]), ("Markdown", FILES["md"]))
+_URL_ATTR = re.compile(r'(\s(?:src|href)=")([^"]*)(")')
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    path: Path  # the site folder
+    pages: tuple[str, ...]  # HTML pages written, relative to ``path``
+    issues: tuple[date, ...]  # issues included, newest first
+    feed: Path
+    warnings: tuple[str, ...] = ()  # things the reader of the build log should know
+
+
+@dataclass(frozen=True)
+class _Issue:
+    folder: Path
+    meta: IssueMeta
+    fragment: str
+    downloads: tuple[tuple[str, str], ...]  # (label, file name) present in the folder
+
+    @property
+    def slug(self) -> str:
+        return self.meta.as_of.isoformat()
+
+
+def build_site(
+    out: Path,
+    site_dir: Path,
+    *,
+    title: str,
+    base_url: str = "",
+    allow_sample: bool = False,
+    allow_stale: bool = False,
+) -> SiteResult:
+    """Build the site from every issue under ``out/briefs`` and atomically replace ``site_dir``.
+
+    Raises PublishError when there is nothing to publish, an issue may not be published
+    (sample or stale data, unless allowed), a file cannot be read or written, or
+    ``site_dir`` is not a folder this function may replace.
+    """
+    base = _normalize_base(base_url)
+    _check_target(out, site_dir)
+    issues, warnings = _load_issues(out, allow_sample=allow_sample, allow_stale=allow_stale)
+    stylesheets = [(name, path) for name, path in STYLESHEETS if path.is_file()]
+    if not any(name == "brief.css" for name, _ in stylesheets):
+        warnings.append("templates/brief.css not found: issue pages use the site stylesheet only")
+    for warning in warnings:
+        log.warning("site: %s", warning)
+    try:
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+    except OSError as exc:
+        raise PublishError(f"{site_dir.parent}: cannot create the site's staging folder ({exc})") from exc
+    try:
+        staging.chmod(0o755)
+        writer = _Writer(staging, title=title, base=base, stylesheets=[n for n, _ in stylesheets])
+        pages = writer.write_all(issues, stylesheets)
+        _swap(staging, site_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PublishError(f"{site_dir}: site build failed, previous site left in place ({exc})") from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("site: %d issues, %d pages in %s", len(issues), len(pages), site_dir)
+    return SiteResult(
+        site_dir, tuple(pages), tuple(i.meta.as_of for i in issues), site_dir / "feed.xml", tuple(warnings)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Reading and checking (nothing written yet)
+# ---------------------------------------------------------------------------
+
+
+def _normalize_base(base_url: str) -> str:
+    base = base_url.strip()
+    if not base:
+        return ""
+    if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
+        raise PublishError(f"site.base_url {base_url!r} must be an absolute http(s) URL")
+    return base if base.endswith("/") else base + "/"
+
+
+def _check_target(out: Path, site_dir: Path) -> None:
+    site, source = site_dir.resolve(), (out / "briefs").resolve()
+    if site == source or site in source.parents:
+        raise PublishError(f"{site_dir}: the site folder would contain the issues in {out / 'briefs'}")
+    if site_dir.exists() and not site_dir.is_dir():
+        raise PublishError(f"{site_dir}: exists and is not a folder")
+    if site_dir.is_dir() and any(site_dir.iterdir()) and not (site_dir / MARKER).is_file():
+        raise PublishError(f"{site_dir}: not empty and not a site built by smallcap-brief ({MARKER} missing)")
+
+
+def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[list[_Issue], list[str]]:
+    folders = list_issues(out)
+    if not folders:
+        raise PublishError(f"{out / 'briefs'}: no built issues to publish; run `smallcap-brief build` first")
+    issues: list[_Issue] = []
+    warnings: list[str] = []
+    for folder in folders:
+        meta = read_meta(folder)
+        day = meta.as_of.isoformat()
+        if folder.name != day:
+            raise PublishError(f"{folder}: folder name does not match meta.json as_of {day}")
+        if meta.is_sample and not allow_sample:
+            raise PublishError(
+                f"issue {day} was built from the sample data; not publishing it (--allow-sample)"
+            )
+        if meta.is_stale and not allow_stale:
+            raise PublishError(
+                f"issue {day} is flagged stale (old benchmark data); not publishing it (--allow-stale)"
+            )
+        fragment = _read_text(folder / FILES["fragment"])
+        downloads = tuple((label, name) for label, name in DOWNLOADS if (folder / name).is_file())
+        missing = [name for _, name in DOWNLOADS if not (folder / name).is_file()]
+        warnings.extend(f"issue {day}: {name} missing, no download link" for name in missing)
+        issues.append(_Issue(folder, meta, fragment, downloads))
+    return issues, warnings
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PublishError(f"{path}: cannot read ({exc})") from exc
+
+
+# ---------------------------------------------------------------------------
+# Writing (into the staging folder)
+# ---------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self, root: Path, *, title: str, base: str, stylesheets: list[str]) -> None:
+        self.root = root
+        self.title = title
+        self.base = base
+        self.stylesheets = stylesheets
+        self.env = make_env()
+        self.pages: list[str] = []
+
+    def write_all(self, issues: list[_Issue], stylesheets: list[tuple[str, Path]]) -> list[str]:
+        assets = self.root / "assets"
+        assets.mkdir()
+        for name, path in stylesheets:
+            shutil.copyfile(path, assets / name)
+        for index, issue in enumerate(issues):
+            newer = issues[index - 1] if index > 0 else None
+            older = issues[index + 1] if index + 1 < len(issues) else None
+            self.write_issue(issue, newer=newer, older=older)
+        self.write_home(issues)
+        self.write_404(issues)
+        write_feed(self.root / "feed.xml", issues, title=self.title, base=self.base)
+        (self.root / MARKER).write_text("Built by smallcap-brief; replaced whole by `smallcap-brief site`.\n")
+        return self.pages
+
+    def render(self, template: str, target: str, root: str, **context: object) -> None:
+        page = self.env.get_template(template).render(
+            site_title=self.title, root=root, stylesheets=self.stylesheets, **context
+        )
+        path = self.root / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+        self.pages.append(target)
+
+    def write_issue(self, issue: _Issue, *, newer: _Issue | None, older: _Issue | None) -> None:
+        folder = self.root / "briefs" / issue.slug
+        folder.mkdir(parents=True)
+        for _, name in issue.downloads:
+            shutil.copyfile(issue.folder / name, folder / name)
+        if (issue.folder / CHARTS_DIR).is_dir():
+            shutil.copytree(issue.folder / CHARTS_DIR, folder / CHARTS_DIR)
+        self.render(
+            "site/issue.html",
+            f"briefs/{issue.slug}/index.html",
+            root="../../",
+            page_title=f"{issue.meta.title}: week ending {fmt_long_date(issue.meta.as_of)}",
+            canonical=f"{self.base}briefs/{issue.slug}/" if self.base else None,
+            issue=issue,
+            fragment=Markup(_wrap_tables(issue.fragment)),  # noqa: S704 - our own rendered, escaped markup
+            newer=newer,
+            older=older,
+        )
+
+    def write_home(self, issues: list[_Issue]) -> None:
+        latest = issues[0]
+        fragment = _wrap_tables(rebase_links(latest.fragment, f"briefs/{latest.slug}/"))
+        self.render(
+            "site/index.html",
+            "index.html",
+            root="",
+            page_title=self.title,
+            canonical=self.base or None,
+            latest=latest,
+            fragment=Markup(fragment),  # noqa: S704 - our own rendered, escaped markup
+            archive=issues,
+        )
+
+    def write_404(self, issues: list[_Issue]) -> None:
+        # GitHub Pages serves 404.html at whatever depth was asked for, so relative links
+        # would break there: use the absolute base URL when there is one.
+        self.render(
+            "site/404.html",
+            "404.html",
+            root=self.base,
+            page_title="Page not found",
+            canonical=None,
+            recent=issues[:5],
+        )
+
+
+def rebase_links(fragment: str, prefix: str) -> str:
+    """Prefix every relative ``src``/``href`` in ``fragment`` (anchors, absolute and data: URLs untouched)."""
+
+    def fix(match: re.Match[str]) -> str:
+        url = match.group(2)
+        if not url or url.startswith(("#", "/")) or _SCHEME.match(url):
+            return match.group(0)
+        return f"{match.group(1)}{prefix}{url}{match.group(3)}"
+
+    return _URL_ATTR.sub(fix, fragment)
+
+
+def _wrap_tables(fragment: str) -> str:
+    """Wide tables scroll sideways on a phone instead of widening the page."""
+    return fragment.replace("<table", '<div class="table-scroll"><table').replace(
+        "</table>", "</table></div>"
+    )
+
+
+def write_feed(path: Path, issues: list[_Issue], *, title: str, base: str) -> None:
+    """An Atom feed with every issue in full; ids stay the same from build to build."""
+    feed = FeedGenerator()
+    feed.id(base or "tag:smallcap-brief,2024:feed")
+    feed.title(title)
+    feed.author({"name": title})
+    feed.language("en")
+    feed.link(href=f"{base}feed.xml", rel="self", type="application/atom+xml")
+    feed.link(href=base or "./", rel="alternate", type="text/html")
+    feed.updated(max(_aware(i.meta.built_at) for i in issues))
+    for issue in issues:
+        page = f"{base}briefs/{issue.slug}/"
+        entry = feed.add_entry(order="append")
+        entry.id(page if base else f"tag:smallcap-brief,{issue.slug}:brief")
+        entry.title(f"{issue.meta.title}: week ending {fmt_long_date(issue.meta.as_of)}")
+        entry.link(href=page, rel="alternate", type="text/html")
+        entry.updated(_aware(issue.meta.built_at))
+        entry.published(_aware(issue.meta.built_at))
+        entry.summary(f"{issue.meta.headline}. {issue.meta.summary}")
+        entry.content(rebase_links(issue.fragment, page), type="html")
+    feed.atom_file(str(path), pretty=True)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Put ``staging`` where ``target`` is with two renames; on failure put the old site back."""
+    old: Path | None = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, old)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,335 @@
+"""Fetching every news feed: concurrently, under one deadline, with a conditional-GET cache.
+
+Cache layout (one pair of files per feed, written atomically)::
+
+    <cache_dir>/feeds/<feed-name>.xml    the last good body, as fetched (decompressed)
+    <cache_dir>/feeds/<feed-name>.json   {"url", "etag", "last_modified", "fetched_at", "checked_at"}
+
+- 200: the body must parse as a feed; it is then cached and returned (status "ok", origin "live").
+- 304: the cached bytes are returned (status "not modified", origin "live": the server
+  confirmed them current).
+- Any failure: the cached bytes, if any, are returned with status "failed", origin "cache"
+  and the error; without a cache, an empty capture with status "failed".
+- Feeds without an answer by ``feed_deadline`` are reported failed ("no answer within 30 s")
+  and not waited for.  Their worker threads end by themselves within ``feed_timeout``.
+
+Only the worker threads touch the network; parsing, caching and health rows happen in
+the calling thread, so a late worker never writes anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from xml.sax import SAXParseException
+
+import feedparser
+
+from generator.errors import SourceError
+from generator.models import Feed, FeedCapture, NetworkSettings, SourceHealth
+from generator.sources.http import FetchResult, Resolver, fetch
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class CachedFeed:
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    fetched_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    count: int
+    newest: date | None
+    problem: str  # "" when the body is a feed
+
+
+class FeedCache:
+    """The last good body of each feed, with the validators for a conditional GET."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.root = cache_dir / "feeds"
+
+    def _paths(self, feed: Feed) -> tuple[Path, Path]:
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", feed.name).lstrip(".") or "feed"
+        return self.root / f"{stem}.xml", self.root / f"{stem}.json"
+
+    def load(self, feed: Feed) -> CachedFeed | None:
+        """The cached copy, or None when absent, unreadable, or cached for another URL."""
+        body_path, meta_path = self._paths(feed)
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            body = body_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("feed %s: cache unreadable (%s); fetching without it", feed.name, exc)
+            return None
+        if not isinstance(meta, dict) or meta.get("url") != feed.url or not body:
+            return None
+        return CachedFeed(
+            body, meta.get("etag"), meta.get("last_modified"), _parse_time(meta.get("fetched_at"))
+        )
+
+    def store(self, feed: Feed, result: FetchResult, fetched_at: datetime) -> None:
+        body_path, meta_path = self._paths(feed)
+        meta = {
+            "url": feed.url,
+            "final_url": result.final_url,
+            "etag": result.etag,
+            "last_modified": result.last_modified,
+            "fetched_at": fetched_at.isoformat(),
+            "checked_at": fetched_at.isoformat(),
+        }
+        _write_atomic(body_path, result.body)
+        _write_atomic(meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+    def touch(self, feed: Feed, result: FetchResult, cached: CachedFeed, checked_at: datetime) -> None:
+        """Record a 304: keep the body, update the validators the server sent."""
+        meta = {
+            "url": feed.url,
+            "final_url": result.final_url,
+            "etag": result.etag or cached.etag,
+            "last_modified": result.last_modified or cached.last_modified,
+            "fetched_at": cached.fetched_at.isoformat() if cached.fetched_at else None,
+            "checked_at": checked_at.isoformat(),
+        }
+        _write_atomic(self._paths(feed)[1], (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def parse_bytes(body: bytes) -> Any:
+    """feedparser over the bytes only: given ``bytes`` it would first try them as a local path."""
+    return feedparser.parse(io.BytesIO(body))
+
+
+def _entry_date(entry: Any) -> date | None:
+    for key in ("published_parsed", "updated_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return date(parsed[0], parsed[1], parsed[2])  # feedparser gives UTC
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def inspect_feed(body: bytes) -> _Parsed:
+    """Count the entries and find the newest date; ``problem`` says why the body is not a feed."""
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return _Parsed(0, None, "not a feed (an HTML page)")
+    parsed = parse_bytes(body)
+    entries = parsed.entries
+    if not entries and (parsed.bozo or not parsed.get("version")):
+        detail = _xml_error(parsed.get("bozo_exception")) if parsed.bozo else "no RSS or Atom content"
+        return _Parsed(0, None, f"not a feed ({detail})")
+    dates = [d for d in (_entry_date(e) for e in entries) if d is not None]
+    return _Parsed(len(entries), max(dates, default=None), "")
+
+
+def _xml_error(exc: object) -> str:
+    if isinstance(exc, SAXParseException):
+        return f"XML error at line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {exc.getMessage()}"
+    return f"XML error: {exc}" if exc else "XML error"
+
+
+def _plain(exc: SourceError) -> str:
+    """The error's words without the source prefix SourceError adds."""
+    text = str(exc)
+    prefix = f"{exc.source}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _attempt(
+    feed: Feed, settings: NetworkSettings, cached: CachedFeed | None, resolver: Resolver | None
+) -> FetchResult | SourceError:
+    """Runs in a worker thread: the network part only."""
+    try:
+        return fetch(
+            feed.url,
+            settings,
+            etag=cached.etag if cached else None,
+            last_modified=cached.last_modified if cached else None,
+            resolver=resolver,
+        )
+    except SourceError as exc:
+        return exc
+    except Exception as exc:  # one broken feed must not stop the others
+        log.exception("feed %s: unexpected error", feed.name)
+        return SourceError(feed.url, f"unexpected error: {exc}")
+
+
+def fetch_feeds(
+    feeds: Sequence[Feed],
+    settings: NetworkSettings,
+    cache_dir: Path,
+    *,
+    now: datetime,
+    resolver: Resolver | None = None,
+) -> tuple[dict[str, FeedCapture], list[SourceHealth]]:
+    """Fetch every feed; returns the captures by feed name and one health row per feed (config order)."""
+    cache = FeedCache(cache_dir)
+    cached = {feed.name: cache.load(feed) for feed in feeds}
+    outcomes = _run_all(feeds, settings, cached, resolver)
+    captures: dict[str, FeedCapture] = {}
+    health: list[SourceHealth] = []
+    for feed in feeds:
+        outcome = outcomes.get(feed.name) or SourceError(
+            feed.url, f"no answer within {settings.feed_deadline:g} s"
+        )
+        capture, row = _settle(feed, outcome, cached[feed.name], cache, now)
+        captures[feed.name] = capture
+        health.append(row)
+        _log_row(row)
+    failed = sum(row.status == "failed" for row in health)
+    log.info("feeds: %d fetched, %d failed", len(health) - failed, failed)
+    return captures, health
+
+
+def cached_feeds(feeds: Sequence[Feed], cache_dir: Path) -> tuple[dict[str, FeedCapture], list[SourceHealth]]:
+    """The cached copy of every feed, without the network (``--data cache``).
+
+    A cached feed has status "cached" and origin "cache"; a feed without a cache is failed ("not cached").
+    """
+    cache = FeedCache(cache_dir)
+    captures: dict[str, FeedCapture] = {}
+    health: list[SourceHealth] = []
+    for feed in feeds:
+        cached = cache.load(feed)
+        if cached is None:
+            captures[feed.name] = FeedCapture(feed.name, feed.url, b"", "cache", None, "failed", "not cached")
+            health.append(
+                SourceHealth("feed", feed.name, "failed", "none", error="not cached", provider=feed.outlet)
+            )
+            continue
+        info = inspect_feed(cached.body)
+        captures[feed.name] = FeedCapture(feed.name, feed.url, cached.body, "cache", cached.fetched_at, "ok")
+        health.append(
+            SourceHealth("feed", feed.name, "cached", "cache", info.count, info.newest, "", feed.outlet)
+        )
+    return captures, health
+
+
+def _run_all(
+    feeds: Sequence[Feed],
+    settings: NetworkSettings,
+    cached: dict[str, CachedFeed | None],
+    resolver: Resolver | None,
+) -> dict[str, FetchResult | SourceError]:
+    """Run the fetches concurrently; whatever has not answered by the deadline is left out."""
+    outcomes: dict[str, FetchResult | SourceError] = {}
+    if not feeds:
+        return outcomes
+    deadline = time.monotonic() + settings.feed_deadline
+    pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(feeds)), thread_name_prefix="feed")
+    try:
+        futures: dict[Future[FetchResult | SourceError], Feed] = {
+            pool.submit(_attempt, feed, settings, cached[feed.name], resolver): feed for feed in feeds
+        }
+        pending = set(futures)
+        log.info("feeds: fetching %d feeds (deadline %g s)", len(feeds), settings.feed_deadline)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcomes[futures[future].name] = future.result()
+        for future in pending:
+            log.warning("feed %s: no answer within %g s", futures[future].name, settings.feed_deadline)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return outcomes
+
+
+def _settle(
+    feed: Feed,
+    outcome: FetchResult | SourceError,
+    cached: CachedFeed | None,
+    cache: FeedCache,
+    now: datetime,
+) -> tuple[FeedCapture, SourceHealth]:
+    """Turn one fetch outcome into the capture and its health row, using or updating the cache."""
+    if isinstance(outcome, SourceError):
+        return _failed(feed, _plain(outcome), cached, now)
+    if outcome.not_modified:
+        if cached is None:
+            return _failed(feed, "HTTP 304 Not Modified but no cached copy to reuse", None, now)
+        _quietly(lambda: cache.touch(feed, outcome, cached, now), feed)
+        info = inspect_feed(cached.body)
+        capture = FeedCapture(feed.name, feed.url, cached.body, "live", now, "not modified")
+        row = SourceHealth(
+            "feed", feed.name, "not modified", "live", info.count, info.newest, "", feed.outlet
+        )
+        return capture, row
+    info = inspect_feed(outcome.body)
+    if info.problem:
+        return _failed(feed, info.problem, cached, now)
+    _quietly(lambda: cache.store(feed, outcome, now), feed)
+    capture = FeedCapture(feed.name, feed.url, outcome.body, "live", now, "ok")
+    return capture, SourceHealth("feed", feed.name, "ok", "live", info.count, info.newest, "", feed.outlet)
+
+
+def _failed(
+    feed: Feed, error: str, cached: CachedFeed | None, now: datetime
+) -> tuple[FeedCapture, SourceHealth]:
+    if cached is None:
+        capture = FeedCapture(feed.name, feed.url, b"", "live", now, "failed", error)
+        return capture, SourceHealth("feed", feed.name, "failed", "none", 0, None, error, feed.outlet)
+    info = inspect_feed(cached.body)
+    when = f" from {cached.fetched_at:%Y-%m-%d %H:%M} UTC" if cached.fetched_at else ""
+    note = f"{error}; using the cached copy{when}"
+    capture = FeedCapture(feed.name, feed.url, cached.body, "cache", cached.fetched_at, "failed", error)
+    row = SourceHealth("feed", feed.name, "failed", "cache", info.count, info.newest, note, feed.outlet)
+    return capture, row
+
+
+def _quietly(action: Callable[[], None], feed: Feed) -> None:
+    """Cache writes must not fail the build: a read-only cache only costs the next conditional GET."""
+    try:
+        action()
+    except OSError as exc:
+        log.warning("feed %s: cannot write the cache (%s)", feed.name, exc)
+
+
+def _log_row(row: SourceHealth) -> None:
+    newest = row.newest.isoformat() if row.newest else "no dates"
+    if row.status == "failed":
+        log.warning("feed %s: failed (%s)", row.name, row.error)
+    else:
+        log.info("feed %s: %s, %d items, newest %s", row.name, row.status, row.count, newest)

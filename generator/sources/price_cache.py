@@ -1,0 +1,254 @@
+"""The incremental on-disk price cache: one SQLite file, daily bars per symbol.
+
+A live fetch reads the last cached complete bar of each symbol, asks Yahoo only for what
+comes after it, and stores the new bars here.  ``--data cache`` builds from this file alone.
+
+Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
+
+    bars                          one row per symbol and trading day
+      symbol     TEXT  NOT NULL   as written in feeds.yaml: ^RUT, IWM
+      date       TEXT  NOT NULL   ISO date of the session (exchange calendar): 2026-11-20
+      open, high, low REAL        may be NULL
+      close      REAL  NOT NULL   > 0
+      adj_close  REAL             NULL when the provider gives no adjusted close
+      volume     REAL             NULL when unknown; 0 for indices without volume
+      PRIMARY KEY (symbol, date)
+
+    symbols                       one row per cached symbol
+      symbol             TEXT PRIMARY KEY
+      provider           TEXT     "Yahoo Finance (yfinance)"
+      fetched_at         TEXT     ISO timestamp (UTC) of the last store
+      last_complete_bar  TEXT     ISO date of the newest complete bar in ``bars``
+
+Only complete bars are stored (the caller leaves out an unfinished bar for the current day).
+Storing a bar for a date already cached replaces it.  Opening a file written by an older run
+is safe: tables and columns it lacks are added; nothing is dropped.  A file that is not a
+SQLite database at all is moved aside (``<name>.corrupt``) and a fresh cache is started.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import pandas as pd
+
+from generator.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DEFAULT_PROVIDER = "Yahoo Finance (yfinance)"
+
+# column in the DataFrame -> column in ``bars``
+_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Open", "open"),
+    ("High", "high"),
+    ("Low", "low"),
+    ("Close", "close"),
+    ("Adj Close", "adj_close"),
+    ("Volume", "volume"),
+)
+_TABLES = {
+    "bars": (
+        "CREATE TABLE IF NOT EXISTS bars ("
+        " symbol TEXT NOT NULL, date TEXT NOT NULL, close REAL NOT NULL,"
+        " PRIMARY KEY (symbol, date))"
+    ),
+    "symbols": "CREATE TABLE IF NOT EXISTS symbols (symbol TEXT PRIMARY KEY)",
+}
+_SELECT_BARS = (
+    "SELECT date, open, high, low, close, adj_close, volume FROM bars WHERE symbol = ? ORDER BY date"
+)
+_UPSERT_BARS = (
+    "INSERT INTO bars (symbol, date, open, high, low, close, adj_close, volume) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(symbol, date) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low, "
+    "close = excluded.close, adj_close = excluded.adj_close, volume = excluded.volume"
+)
+_UPSERT_SYMBOL = (
+    "INSERT INTO symbols (symbol, provider, fetched_at, last_complete_bar) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(symbol) DO UPDATE SET provider = excluded.provider, fetched_at = excluded.fetched_at, "
+    "last_complete_bar = excluded.last_complete_bar"
+)
+# columns added on open when an older file lacks them (all nullable)
+_ADDED_COLUMNS = {
+    "bars": (("open", "REAL"), ("high", "REAL"), ("low", "REAL"), ("adj_close", "REAL"), ("volume", "REAL")),
+    "symbols": (("provider", "TEXT"), ("fetched_at", "TEXT"), ("last_complete_bar", "TEXT")),
+}
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What the cache knows about one symbol besides its bars."""
+
+    symbol: str
+    provider: str
+    fetched_at: datetime | None
+    last_complete_bar: date | None
+
+
+class PriceCache:
+    """Daily bars per symbol in one SQLite file.  Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn = self._open()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+                raise SourceError(str(self.path), f"cannot open the price cache: {exc}") from exc
+            aside = self.path.with_name(self.path.name + ".corrupt")
+            log.warning(
+                "%s: not a readable price cache (%s); moved to %s, starting afresh", self.path, exc, aside
+            )
+            self.path.replace(aside)
+            try:
+                return self._connect()
+            except sqlite3.DatabaseError as again:
+                raise SourceError(str(self.path), f"cannot create the price cache: {again}") from again
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path)
+        try:
+            with conn:
+                for ddl in _TABLES.values():
+                    conn.execute(ddl)
+                for table, wanted in _ADDED_COLUMNS.items():
+                    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                    for name, kind in wanted:
+                        if name not in have:
+                            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> PriceCache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def symbols(self) -> list[str]:
+        """Every symbol with at least one cached bar, sorted."""
+        rows = self._conn.execute("SELECT DISTINCT symbol FROM bars ORDER BY symbol").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def last_bar(self, symbol: str) -> date | None:
+        """The newest cached (complete) bar of ``symbol``, or None when nothing is cached."""
+        row = self._conn.execute("SELECT MAX(date) FROM bars WHERE symbol = ?", (symbol,)).fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    def entry(self, symbol: str) -> CacheEntry | None:
+        """Provider, fetch time and last complete bar of ``symbol``; None when it has no bars."""
+        last = self.last_bar(symbol)
+        if last is None:
+            return None
+        row = self._conn.execute(
+            "SELECT provider, fetched_at FROM symbols WHERE symbol = ?", (symbol,)
+        ).fetchone()
+        provider, fetched = (row[0], row[1]) if row else (None, None)
+        return CacheEntry(symbol, provider or DEFAULT_PROVIDER, _parse_time(fetched), last)
+
+    def load(self, symbol: str) -> pd.DataFrame | None:
+        """All cached bars of ``symbol`` in the Series frame layout, or None when nothing is cached.
+
+        The index is a tz-naive DatetimeIndex named "Date"; columns are Open, High, Low, Close,
+        Adj Close (only when cached for some bar) and Volume, all float.
+        """
+        rows = self._conn.execute(_SELECT_BARS, (symbol,)).fetchall()
+        if not rows:
+            return None
+        frame = pd.DataFrame([r[1:] for r in rows], columns=[c for c, _ in _COLUMNS], dtype=float).set_index(
+            pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows]), name="Date").as_unit("ns")
+        )
+        if frame["Adj Close"].isna().all():
+            frame = frame.drop(columns="Adj Close")
+        elif frame["Adj Close"].isna().any():
+            frame["Adj Close"] = frame["Adj Close"].fillna(frame["Close"])
+        for col in ("Open", "High", "Low"):
+            frame[col] = frame[col].fillna(frame["Close"])
+        return frame
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def store(
+        self,
+        symbol: str,
+        frame: pd.DataFrame,
+        fetched_at: datetime,
+        provider: str = DEFAULT_PROVIDER,
+    ) -> int:
+        """Upsert the bars of ``frame`` for ``symbol``; a bar replaces any cached bar of the same date.
+
+        ``frame`` follows the Series layout (date index; Close required, other columns optional).
+        Rows without a positive Close are skipped.  Returns the number of bars written.
+        """
+        if "Close" not in frame.columns:
+            raise SourceError(symbol, "cannot cache bars without a Close column")
+        rows = _rows(symbol, frame)
+        with self._conn:
+            self._conn.executemany(_UPSERT_BARS, rows)
+            last = self._conn.execute("SELECT MAX(date) FROM bars WHERE symbol = ?", (symbol,)).fetchone()[0]
+            if last is not None:
+                self._conn.execute(_UPSERT_SYMBOL, (symbol, provider, _iso_time(fetched_at), last))
+        return len(rows)
+
+
+def _rows(symbol: str, frame: pd.DataFrame) -> list[tuple[object, ...]]:
+    """Rows for ``bars``: non-finite numbers become NULL; rows without a date or a Close > 0 are left out."""
+    dates = pd.DatetimeIndex(frame.index)
+    values = pd.DataFrame(
+        {
+            col: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            if name in frame.columns
+            else np.full(len(frame), np.nan)
+            for name, col in _COLUMNS
+        }
+    )
+    values = values.where(np.isfinite(values.to_numpy()))
+    keep = (values["close"] > 0).to_numpy() & ~np.asarray(dates.isna())
+    days = [d.date().isoformat() for d in dates[keep]]
+    cells = values[keep].astype(object).where(values[keep].notna(), None)
+    return [
+        (symbol, day, *row) for day, row in zip(days, cells.itertuples(index=False, name=None), strict=True)
+    ]
+
+
+def _iso_time(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

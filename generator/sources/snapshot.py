@@ -1,0 +1,512 @@
+"""The snapshot format: read it, write it, and clean every price frame on the way in.
+
+snapshot/
+    manifest.json         format, as_of, built_at, provider, notes, per-file provenance and sha256,
+                          health rows, valuation
+    prices/<SYMBOL>.csv   Date,Open,High,Low,Close[,Adj Close],Volume (one file per symbol, "^RUT.csv")
+    news/<feed>.xml       the raw bytes of each feed
+
+A plain folder of CSV files without a manifest is also a snapshot (provider "local files").
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from generator.errors import SourceError
+from generator.models import PRICE_COLUMNS, FeedCapture, Series, Snapshot, SourceHealth
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+EXCHANGE_TZ = "America/New_York"
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
+SAMPLE_PROVIDER = "sample (illustrative, not market data)"
+SAMPLE_NOTE = "SAMPLE DATA — illustrative, not market data"
+LOCAL_PROVIDER = "local files"
+
+_PRICE_FIELDS = ("Open", "High", "Low", "Close", "Adj Close")
+_ALIASES = {  # lower-cased, "_" read as " "
+    "date": "Date", "datetime": "Date", "timestamp": "Date", "open": "Open", "high": "High", "low": "Low",
+    "close": "Close", "adj close": "Adj Close", "adjclose": "Adj Close", "adjusted close": "Adj Close",
+    "volume": "Volume",
+}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- hygiene
+
+
+def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
+    """Normalize one symbol's bars: dates, column names, order, duplicates, missing and bad prices.
+
+    Raises SourceError naming the symbol when there is no Close column or no usable row.
+    """
+    df = _canonical_columns(frame, symbol)
+    if "Close" not in df.columns:
+        raise SourceError(symbol, f"no Close column (columns: {', '.join(map(str, frame.columns))})")
+    if "Date" in df.columns:
+        dates = _to_dates(pd.Index(df["Date"]))
+    elif pd.api.types.is_integer_dtype(df.index.dtype):
+        raise SourceError(symbol, "no Date column")
+    else:
+        dates = _to_dates(df.index)
+    cols = [c for c in PRICE_COLUMNS if c in df.columns]
+    values = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in cols}
+    prices = np.column_stack([values[c] for c in cols if c in _PRICE_FIELDS])
+    keep = _keep(
+        np.asarray(dates.isna()), dates, symbol, "without a readable date", np.ones(len(dates), bool)
+    )
+    keep = _keep(np.isnan(values["Close"]), dates, symbol, "with no close", keep)
+    keep = _keep(np.asarray((prices <= 0).any(axis=1)), dates, symbol, "with non-positive prices", keep)
+    if not keep.any():
+        raise SourceError(symbol, "no usable rows")
+    stamps = dates.to_numpy()[keep]
+    order = np.argsort(stamps, kind="stable")
+    stamps = stamps[order]
+    last = np.append(stamps[1:] != stamps[:-1], True)  # duplicate dates: the last one wins
+    rows = np.flatnonzero(keep)[order][last]
+    close = values["Close"][rows]
+    out = {c: _filled(values.get(c), rows, close) for c in ("Open", "High", "Low")}
+    out["Close"] = close
+    if "Adj Close" in values:
+        out["Adj Close"] = _filled(values["Adj Close"], rows, close)
+    out["Volume"] = values["Volume"][rows] if "Volume" in values else np.full(len(rows), np.nan)
+    return pd.DataFrame(out, index=pd.DatetimeIndex(stamps[last], name="Date"))
+
+
+def _filled(column: np.ndarray | None, rows: np.ndarray, close: np.ndarray) -> np.ndarray:
+    if column is None:
+        return close.copy()
+    picked = column[rows]
+    return np.where(np.isnan(picked), close, picked)
+
+
+def _keep(bad: np.ndarray, dates: pd.DatetimeIndex, symbol: str, why: str, keep: np.ndarray) -> np.ndarray:
+    dropped = bad & keep
+    if dropped.any():
+        first = dates[np.flatnonzero(dropped)[0]]
+        when = "unknown date" if pd.isna(first) else first.date().isoformat()
+        log.warning("%s: dropped %d row(s) %s (first: %s)", symbol, int(dropped.sum()), why, when)
+    return keep & ~bad
+
+
+def _canonical_columns(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
+    df = frame
+    if isinstance(df.columns, pd.MultiIndex):  # yfinance download: (Price, Ticker)
+        level = df.columns.get_level_values(-1)
+        df = (df.loc[:, level == symbol] if symbol in set(level) else df).droplevel(-1, axis=1)
+    if not isinstance(df.index, pd.DatetimeIndex) and str(df.index.name).strip().lower() in _ALIASES:
+        df = df.reset_index()
+    names = {c: _ALIASES.get(" ".join(str(c).replace("_", " ").split()).lower()) for c in df.columns}
+    chosen: dict[Any, str] = {}
+    for col, name in names.items():
+        if name is not None and name not in chosen.values():
+            chosen[col] = name
+    return df[list(chosen)].rename(columns=chosen)
+
+
+def _to_dates(index: pd.Index) -> pd.DatetimeIndex:
+    """Exchange dates at midnight, tz-naive.
+
+    Tz-aware stamps that are all at local midnight are date labels and keep their wall date; other
+    tz-aware stamps are converted to New York time first.
+    """
+    if isinstance(index, pd.DatetimeIndex):
+        idx = index
+    else:
+        try:
+            idx = pd.DatetimeIndex(pd.to_datetime(index, errors="coerce"))
+        except (ValueError, TypeError):  # mixed UTC offsets (daylight saving)
+            idx = pd.DatetimeIndex(pd.to_datetime(index, errors="coerce", utc=True))
+    if idx.tz is not None:
+        wall = idx.tz_localize(None)
+        labels = bool((wall.dropna() == wall.dropna().normalize()).all())
+        idx = wall if labels else idx.tz_convert(EXCHANGE_TZ).tz_localize(None)
+    return pd.DatetimeIndex(idx.normalize().as_unit("ns"), name="Date")
+
+
+# --------------------------------------------------------------------------- CSV files
+
+
+def read_prices_csv(path: Path, symbol: str) -> pd.DataFrame:
+    """One symbol's CSV in any accepted layout, cleaned.  Errors name the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SourceError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    return _parse_prices(str(path), data, symbol)
+
+
+def _parse_prices(source: str, data: bytes, symbol: str) -> pd.DataFrame:
+    try:
+        text = data.decode("utf-8-sig")
+        head = list(csv.reader(text.splitlines()[:3]))
+        if len(head) == 3 and {tuple(head[0][:1]), tuple(head[1][:1])} == {("Price",), ("Ticker",)}:
+            frame = _read_multiheader(text, head, symbol, source)
+        else:
+            frame = pd.read_csv(io.StringIO(text))
+        return clean_frame(frame, symbol)
+    except UnicodeDecodeError as exc:
+        raise SourceError(source, f"not UTF-8 text: {exc.reason}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        raise SourceError(source, f"not a readable CSV: {exc}") from exc
+    except SourceError as exc:
+        raise SourceError(source, str(exc)) from exc
+
+
+def _read_multiheader(text: str, head: list[list[str]], symbol: str, source: str) -> pd.DataFrame:
+    """yfinance's 3-row header: ``Price,Close,...`` / ``Ticker,IWM,...`` / ``Date,,...`` (either order)."""
+    fields, tickers = (head[0], head[1]) if head[0][0] == "Price" else (head[1], head[0])
+    distinct = {t for t in tickers[1:] if t}
+    wanted = [
+        i
+        for i in range(1, len(fields))
+        if len(distinct) <= 1 or (i < len(tickers) and tickers[i] in (symbol, symbol.lstrip("^")))
+    ]
+    if not wanted:
+        raise SourceError(source, f"no columns for {symbol} (tickers: {', '.join(sorted(distinct))})")
+    body = pd.read_csv(io.StringIO(text), header=None, skiprows=3)
+    if body.shape[1] != len(fields):
+        raise SourceError(source, f"{body.shape[1]} columns in rows but {len(fields)} in the header")
+    frame = body.iloc[:, [0, *wanted]]
+    frame.columns = pd.Index(["Date", *(fields[i] for i in wanted)])
+    return frame
+
+
+def symbol_from_filename(name: str) -> str:
+    """``^RUT.csv`` → ^RUT, ``IDX_RUT.csv`` → ^RUT, ``ES_F.csv`` → ES=F."""
+    stem = name[:-4] if name.lower().endswith(".csv") else name
+    if stem.startswith("IDX_"):
+        stem = "^" + stem[4:]
+    if stem.endswith("_F"):
+        stem = stem[:-2] + "=F"
+    return stem
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    cols = [c for c in PRICE_COLUMNS if c in frame.columns]
+    values = frame[cols].to_numpy(dtype=float)
+    cells = [
+        [_fmt_volume(v) for v in values[:, j]] if c == "Volume" else [_fmt_price(v) for v in values[:, j]]
+        for j, c in enumerate(cols)
+    ]
+    dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
+    lines = ["Date," + ",".join(cols)]
+    lines += [",".join(row) for row in zip(dates, *cells, strict=True)]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def _fmt_price(value: float) -> str:
+    if math.isnan(value):
+        return ""
+    text = f"{value:.6f}".rstrip("0")
+    return text[:-1] if text.endswith(".") else text
+
+
+def _fmt_volume(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.0f}"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """A snapshot directory (with manifest.json), or a plain folder of CSVs (provider "local files")."""
+    root = Path(path)
+    if not root.is_dir():
+        raise SourceError(str(root), "not a directory")
+    if not (root / MANIFEST).is_file() and (root / "snapshot" / MANIFEST).is_file():
+        root = root / "snapshot"  # an issue folder: its snapshot sits beside the brief
+    if (root / MANIFEST).is_file():
+        return _read_manifested(root)
+    return _read_plain(root)
+
+
+def load_sample() -> Snapshot:
+    """The bundled sample snapshot (illustrative, not market data)."""
+    snap = read_snapshot(SAMPLE_DIR)
+    series = {s: replace(v, provider=SAMPLE_PROVIDER, origin="sample") for s, v in snap.series.items()}
+    feeds = {n: replace(f, origin="sample") for n, f in snap.feeds.items()}
+    notes = snap.notes if SAMPLE_NOTE in snap.notes else (SAMPLE_NOTE, *snap.notes)
+    return replace(snap, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER, notes=notes)
+
+
+def _read_manifested(root: Path) -> Snapshot:
+    where = str(root / MANIFEST)
+    try:
+        doc = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(where, f"unreadable manifest: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SourceError(where, f"format must be {FORMAT}")
+    provider = str(doc.get("provider") or "")
+    series: dict[str, Series] = {}
+    for symbol, entry in _entries(doc, "series", where):
+        data = _verified(root, entry, f"series.{symbol}", where)
+        frame = _parse_prices(str(root / entry["file"]), data, symbol)
+        origin = str(entry.get("origin") or "snapshot")
+        fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
+        series[symbol] = Series(symbol, frame, str(entry.get("provider") or provider), origin, fetched)
+    feeds: dict[str, FeedCapture] = {}
+    for name, entry in _entries(doc, "feeds", where):
+        body = _verified(root, entry, f"feeds.{name}", where) if entry.get("file") else b""
+        fetched = _datetime(entry.get("fetched_at"), f"feeds.{name}.fetched_at", where)
+        feeds[name] = FeedCapture(
+            name, str(entry.get("url") or ""), body, str(entry.get("origin") or "snapshot"), fetched,
+            str(entry.get("status") or "ok"), str(entry.get("error") or ""),
+        )  # fmt: skip
+    if "health" in doc:
+        health = tuple(_health_from(row, where) for row in doc["health"])
+    else:
+        health = _derive_health(series, feeds)
+    try:
+        as_of = date.fromisoformat(str(doc["as_of"]))
+        built_at = _datetime(doc["built_at"], "built_at", where)
+    except (KeyError, ValueError) as exc:
+        raise SourceError(where, f"as_of and built_at are required ISO dates ({exc})") from exc
+    return Snapshot(
+        as_of=as_of, built_at=built_at or datetime.min.replace(tzinfo=UTC), series=series, feeds=feeds,
+        is_sample=bool(doc.get("is_sample", False)), provider=provider, health=health,
+        valuation=_valuation(doc.get("valuation") or {}, where),
+        notes=tuple(map(str, doc.get("notes") or ())),
+    )  # fmt: skip
+
+
+def _entries(doc: Mapping[str, Any], key: str, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
+    block = doc.get(key) or {}
+    if not isinstance(block, dict):
+        raise SourceError(where, f"{key} must be an object")
+    for name, entry in block.items():
+        _check_name(name, f"{key}.{name}", where)
+        if not isinstance(entry, dict):
+            raise SourceError(where, f"{key}.{name} must be an object")
+        yield name, entry
+
+
+def _verified(root: Path, entry: Mapping[str, Any], key: str, where: str) -> bytes:
+    rel = entry.get("file")
+    if not isinstance(rel, str) or not rel or "\\" in rel or rel.startswith("/"):
+        raise SourceError(where, f"{key}.file: unsafe or missing file name {rel!r}")
+    if any(part in ("", ".", "..") for part in rel.split("/")):
+        raise SourceError(where, f"{key}.file: unsafe file name {rel!r}")
+    target = root / rel
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise SourceError(str(target), "points outside the snapshot folder")
+    try:
+        data = target.read_bytes()
+    except OSError as exc:
+        raise SourceError(str(target), f"cannot read: {exc.strerror or exc}") from exc
+    expected = entry.get("sha256")
+    if not isinstance(expected, str):
+        raise SourceError(where, f"{key}.sha256 is missing")
+    if hashlib.sha256(data).hexdigest() != expected.lower():
+        raise SourceError(str(target), "sha256 does not match the manifest (file changed or corrupt)")
+    return data
+
+
+def _read_plain(root: Path) -> Snapshot:
+    prices = root / "prices" if (root / "prices").is_dir() and not any(root.glob("*.csv")) else root
+    series: dict[str, Series] = {}
+    failed: list[SourceHealth] = []
+    mtimes: list[float] = []
+    for file in _files(root, prices, ".csv"):
+        symbol = symbol_from_filename(file.name)
+        if symbol in series:
+            log.warning("%s: %s is a second file for this symbol; ignored", symbol, file)
+            continue
+        try:
+            frame = read_prices_csv(file, symbol)
+        except SourceError as exc:
+            log.warning("%s", exc)
+            failed.append(
+                SourceHealth("symbol", symbol, "failed", "local", error=str(exc), provider=LOCAL_PROVIDER)
+            )
+            continue
+        mtimes.append(file.stat().st_mtime)
+        series[symbol] = Series(symbol, frame, LOCAL_PROVIDER, "local", _mtime(file))
+    if not series:
+        raise SourceError(str(root), "no manifest.json and no readable price CSV files")
+    feeds: dict[str, FeedCapture] = {}
+    for file in _files(root, root / "news", ".xml"):
+        mtimes.append(file.stat().st_mtime)
+        feeds[file.stem] = FeedCapture(file.stem, "", file.read_bytes(), "local", _mtime(file))
+    return Snapshot(
+        as_of=max(s.last_bar for s in series.values()),
+        built_at=datetime.fromtimestamp(max(mtimes), tz=UTC),
+        series=series,
+        feeds=feeds,
+        provider=LOCAL_PROVIDER,
+        health=_derive_health(series, feeds) + tuple(failed),
+    )
+
+
+def _files(root: Path, folder: Path, suffix: str) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    real_root = root.resolve()
+    found = []
+    for file in sorted(folder.iterdir()):
+        if file.suffix.lower() != suffix or "\\" in file.name or not file.is_file():
+            continue
+        if not file.resolve().is_relative_to(real_root):
+            log.warning("%s: points outside %s; ignored", file, root)
+            continue
+        found.append(file)
+    return found
+
+
+def _derive_health(
+    series: Mapping[str, Series], feeds: Mapping[str, FeedCapture]
+) -> tuple[SourceHealth, ...]:
+    rows = [
+        SourceHealth("symbol", s.symbol, "ok", s.origin, len(s.frame), s.last_bar, provider=s.provider)
+        for s in series.values()
+    ]
+    rows += [SourceHealth("feed", f.name, f.status, f.origin, error=f.error) for f in feeds.values()]
+    return tuple(rows)
+
+
+def _health_from(row: Any, where: str) -> SourceHealth:
+    try:
+        newest = date.fromisoformat(row["newest"]) if row.get("newest") else None
+        return SourceHealth(
+            str(row["kind"]), str(row["name"]), str(row["status"]), str(row["origin"]),
+            int(row.get("count", 0)), newest, str(row.get("error") or ""), str(row.get("provider") or ""),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SourceError(where, f"health: bad row {row!r} ({exc})") from exc
+
+
+def _valuation(block: Any, where: str) -> dict[str, dict[str, float]]:
+    if not isinstance(block, dict):
+        raise SourceError(where, "valuation must be an object")
+    out: dict[str, dict[str, float]] = {}
+    for symbol, fields in block.items():
+        if isinstance(fields, dict):
+            out[str(symbol)] = {str(k): float(v) for k, v in fields.items() if isinstance(v, int | float)}
+    return out
+
+
+def _datetime(value: Any, key: str, where: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise SourceError(where, f"{key}: not an ISO timestamp: {value!r}") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _mtime(file: Path) -> datetime:
+    return datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
+    """Write ``snapshot`` to the directory ``path`` atomically, with deterministic bytes."""
+    target = Path(path)
+    is_snapshot = (target / MANIFEST).is_file() or (target.is_dir() and not any(target.iterdir()))
+    if target.exists() and not is_snapshot:
+        raise SourceError(str(target), "exists and is not a snapshot; refusing to replace it")
+    for symbol in snapshot.series:
+        _check_name(symbol, f"series.{symbol}", str(target))
+    for name in snapshot.feeds:
+        _check_name(name, f"feeds.{name}", str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        tmp.chmod(0o755)
+        _write_into(snapshot, tmp)
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_into(snapshot: Snapshot, folder: Path) -> None:
+    (folder / "prices").mkdir()
+    (folder / "news").mkdir()
+    series = {}
+    for symbol in sorted(snapshot.series):
+        s = snapshot.series[symbol]
+        data = _csv_bytes(s.frame)
+        (folder / "prices" / f"{symbol}.csv").write_bytes(data)
+        series[symbol] = {
+            "file": f"prices/{symbol}.csv", "provider": s.provider, "origin": s.origin,
+            "fetched_at": _iso(s.fetched_at), "first_bar": s.first_bar.isoformat(),
+            "last_bar": s.last_bar.isoformat(), "rows": len(s.frame),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }  # fmt: skip
+    feeds = {}
+    for name in sorted(snapshot.feeds):
+        f = snapshot.feeds[name]
+        entry: dict[str, Any] = {
+            "file": None, "url": f.url, "origin": f.origin, "fetched_at": _iso(f.fetched_at),
+            "status": f.status, "error": f.error, "sha256": None,
+        }  # fmt: skip
+        if f.body or f.status != "failed":
+            (folder / "news" / f"{name}.xml").write_bytes(f.body)
+            entry.update(file=f"news/{name}.xml", sha256=hashlib.sha256(f.body).hexdigest())
+        feeds[name] = entry
+    manifest = {
+        "format": FORMAT, "as_of": snapshot.as_of.isoformat(), "built_at": _iso(snapshot.built_at),
+        "is_sample": snapshot.is_sample, "provider": snapshot.provider, "notes": list(snapshot.notes),
+        "series": series, "feeds": feeds, "health": [_health_dict(h) for h in snapshot.health],
+        "valuation": {s: {k: float(v) for k, v in sorted(fields.items()) if math.isfinite(v)}
+                      for s, fields in sorted(snapshot.valuation.items())},
+    }  # fmt: skip
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    (folder / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _health_dict(h: SourceHealth) -> dict[str, Any]:
+    return {**asdict(h), "newest": h.newest.isoformat() if h.newest else None}
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+def _check_name(name: Any, key: str, where: str) -> None:
+    """Symbols and feed names become file names: no separators, no traversal, no control characters."""
+    text = str(name)
+    unsafe = not text or text.startswith(".") or any(bad in text for bad in ("/", "\\", ".."))
+    if not isinstance(name, str) or unsafe or any(ord(ch) < 32 for ch in text):
+        raise SourceError(where, f"{key}: {text!r} is not safe as a file name")

@@ -1,0 +1,179 @@
+"""A loopback HTTP(S) server for feed tests, with routes configured per test.
+
+Use the ``feed_server`` fixture (import it into a test module, or list this module in
+``pytest_plugins``)::
+
+    def test_ok(feed_server):
+        url = feed_server.serve("/feed.xml", body=b"<rss ...>", etag='"v1"')
+        ...
+        assert feed_server.requests[-1].headers["If-None-Match"] == '"v1"'
+
+A route can answer with a body (optionally gzip-encoded), a status, a redirect, 304 when
+the client's If-None-Match / If-Modified-Since match, never answer (``hang``: it waits
+until the server stops), or send its body one byte at a time forever (``trickle``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str | None = "application/rss+xml; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None  # sent with the body; a matching If-None-Match gets 304
+    last_modified: str | None = None  # sent with the body; an equal If-Modified-Since gets 304
+    location: str | None = None  # Location header (for 3xx)
+    gzip: bool = False  # Content-Encoding: gzip
+    declare_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+    hang: bool = False  # accept the request, never answer
+    trickle: bool = False  # send headers, then one byte every 50 ms until the client leaves
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class FeedServer:
+    """A threaded server on 127.0.0.1, port 0.  ``tls=(certfile, keyfile)`` makes it HTTPS."""
+
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Seen] = []
+        self.stopping = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.feeds = self  # type: ignore[attr-defined]
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
+        self.port: int = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="feedserver", daemon=True
+        )
+
+    def start(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FeedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def serve(self, path: str, body: bytes | str = b"", **options: object) -> str:
+        """Add (or replace) a route; returns its URL."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.routes[path] = Route(body=data, **options)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        return self.serve(path, status=status, location=location, content_type=None)
+
+    def chain(self, prefix: str, hops: int, final: str, status: int = 301) -> str:
+        """``hops`` redirects: prefix0 → prefix1 → ... → ``final`` (a path or URL); returns the first URL."""
+        for i in range(hops):
+            target = f"{prefix}{i + 1}" if i + 1 < hops else final
+            self.redirect(f"{prefix}{i}", target, status)
+        return self.url(f"{prefix}0")
+
+    def hits(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.path == path)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "feedserver/1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        feeds: FeedServer = self.server.feeds  # type: ignore[attr-defined]
+        path = self.path.split("?")[0]
+        feeds.requests.append(Seen("GET", self.path, dict(self.headers.items())))
+        route = feeds.routes.get(path)
+        if route is None:
+            self._answer(Route(status=404, body=b"not found", content_type="text/plain"))
+        elif route.hang:
+            feeds.stopping.wait()
+        elif self._not_modified(route):
+            self._head(304, {"ETag": route.etag} if route.etag else {})
+        elif route.trickle:
+            self._trickle(route, feeds.stopping)
+        else:
+            self._answer(route)
+
+    def _not_modified(self, route: Route) -> bool:
+        etag_hit = route.etag is not None and self.headers.get("If-None-Match") == route.etag
+        date_hit = (
+            route.last_modified is not None and self.headers.get("If-Modified-Since") == route.last_modified
+        )
+        return etag_hit or date_hit
+
+    def _head(self, status: int, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _answer(self, route: Route) -> None:
+        body = gzip.compress(route.body) if route.gzip else route.body
+        headers = {"Content-Length": str(len(body))} if route.declare_length else {}
+        headers.update(route.headers)
+        if route.content_type:
+            headers["Content-Type"] = route.content_type
+        if route.gzip:
+            headers["Content-Encoding"] = "gzip"
+        if route.etag:
+            headers["ETag"] = route.etag
+        if route.last_modified:
+            headers["Last-Modified"] = route.last_modified
+        if route.location:
+            headers["Location"] = route.location
+        self._head(route.status, headers)
+        with contextlib.suppress(OSError):
+            self.wfile.write(body)
+
+    def _trickle(self, route: Route, stopping: threading.Event) -> None:
+        self._head(200, {"Content-Type": route.content_type or "application/rss+xml"})
+        try:
+            while not stopping.wait(0.05):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A started :class:`FeedServer`, stopped after the test."""
+    with FeedServer() as server:
+        yield server

@@ -1,0 +1,194 @@
+"""Hand-built briefs and issue folders for the site and email tests.
+
+``write_issue`` lays out a folder exactly as generator/issue.py describes it, with real
+files: a PDF made by weasyprint, PNG charts drawn by matplotlib, and email.html /
+email.txt from :func:`generator.publish.email.render_email`.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from generator.issue import CHARTS_DIR, FILES, issue_dir, meta_for, write_meta
+from generator.models import (
+    Brief,
+    ChartSpec,
+    Figure,
+    Headline,
+    Provenance,
+    Section,
+    SourceHealth,
+    Topic,
+)
+from generator.publish.email import render_email
+
+PROVIDER = "Yahoo Finance (yfinance)"
+
+
+def figure(
+    key: str, label: str, value: float | None, unit: str = "pct", *, as_of: date, stale: bool = False
+) -> Figure:
+    symbol = key.split(".")[1] if key.count(".") >= 2 else "^RUT"
+    prov = Provenance((symbol,), "1W", as_of, PROVIDER, "Close-to-close change over the week.")
+    return Figure(key, label, value, unit, prov, stale=stale)
+
+
+def headline(n: int, as_of: date, *, title: str | None = None, link: str | None = "auto") -> Headline:
+    url = f"https://news.example.com/markets/{as_of.isoformat()}/story-{n}" if link == "auto" else link
+    return Headline(
+        feed="example-markets",
+        outlet="Example News",
+        title=title or f"Small caps story number {n} of the week",
+        link=url,
+        published=datetime(as_of.year, as_of.month, as_of.day, 14, 0, tzinfo=UTC) - timedelta(days=n % 5),
+        summary="A short summary of the story.",
+        themes=("small_caps",),
+        score=1.0 / (n + 1),
+    )
+
+
+def chart(key: str, as_of: date) -> ChartSpec:
+    days = tuple((as_of - timedelta(days=d)).isoformat() for d in range(5, -1, -1))
+    return ChartSpec(
+        key=key,
+        title=f"Chart {key}",
+        alt=f"Line chart {key}: the Russell 2000 rose 1.2% over the week",
+        kind="line",
+        x=days,
+        series=(("Russell 2000", (100.0, 100.4, 99.8, 100.9, 101.0, 101.2)),),
+        source=f"Source: {PROVIDER}, last bar {as_of.isoformat()}",
+    )
+
+
+def make_brief(
+    as_of: date,
+    *,
+    is_sample: bool = False,
+    stale: bool = False,
+    rich: bool = False,
+    chart_keys: tuple[str, ...] = ("rut-vs-spx",),
+    headlines: tuple[Headline, ...] | None = None,
+) -> Brief:
+    """A plausible brief; ``rich`` makes every part as large as a real week can be."""
+    week_start = as_of - timedelta(days=as_of.weekday())
+    main = figure("return.^RUT.1W", "Russell 2000, 1 week", 1.234 + as_of.day / 100, as_of=as_of, stale=stale)
+    n_fig = 14 if rich else 4
+    key_figures = tuple(
+        figure(f"return.SYM{i}.1W", f"Instrument {i}, 1 week", i * 0.37 - 2, as_of=as_of)
+        for i in range(n_fig)
+    )
+    n_topics = 6 if rich else 2
+    reading = (
+        "Small caps outpaced large caps as yields eased and credit spreads narrowed; breadth improved and "
+        "the advance was led by regional banks and industrials. "
+    ) * (4 if rich else 1)
+    sections = tuple(
+        Section(
+            key=key,
+            title=key.title(),
+            lede=f"The {key} section in one sentence.",
+            topics=tuple(
+                Topic(
+                    key=f"{key}-{t}",
+                    title=f"{key.title()} topic {t}",
+                    reading=reading,
+                    figures=key_figures[:2],
+                )
+                for t in range(n_topics)
+            ),
+        )
+        for key in ("performance", "drivers", "risks", "outlook", "sources")
+    )
+    keys = chart_keys if not rich else tuple(f"chart-{i}" for i in range(6))
+    items = (
+        headlines if headlines is not None else tuple(headline(i, as_of) for i in range(12 if rich else 3))
+    )
+    return Brief(
+        title="Small-Cap Weekly",
+        as_of=as_of,
+        week_start=week_start,
+        week_end=as_of,
+        built_at=datetime(as_of.year, as_of.month, as_of.day, 22, 15, tzinfo=UTC),
+        is_sample=is_sample,
+        summary=f"Small caps rose in the week to {as_of.isoformat()} as yields eased.",
+        headline_figure=main,
+        key_figures=key_figures,
+        sections=sections,
+        charts=tuple(chart(k, as_of) for k in keys),
+        headlines=items,
+        health=(SourceHealth("symbol", "^RUT", "ok", "live", 2500, as_of),),
+        warnings=("One feed failed this week: example-feed (timeout).",) if rich else (),
+        disclaimer="For information only; not investment advice.",
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_pdf() -> bytes:
+    import weasyprint
+
+    return bytes(weasyprint.HTML(string="<h1>Small-Cap Weekly</h1><p>Test issue.</p>").write_pdf())
+
+
+def png_chart(seed: int = 0) -> bytes:
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(3, 1.5), dpi=60)
+    ax = fig.subplots()
+    ax.plot([0, 1, 2, 3], [1, 3 + seed % 3, 2, 4])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def fragment_html(brief: Brief) -> str:
+    rows = "".join(f"<tr><td>{f.label}</td><td>{f.value:.2f}%</td></tr>" for f in brief.key_figures)
+    images = "".join(
+        f'<figure><img src="{CHARTS_DIR}/{c.key}.png" alt="{c.alt}">'
+        f"<figcaption>{c.title}</figcaption></figure>"
+        for c in brief.charts
+    )
+    return (
+        f'<article class="brief" id="brief-{brief.as_of.isoformat()}">\n'
+        f"<h1>{brief.title}: week ending {brief.as_of.isoformat()}</h1>\n"
+        f'<p class="summary">{brief.summary}</p>\n'
+        '<table class="figures"><thead><tr><th>Figure</th><th>Value</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>\n"
+        f"{images}\n"
+        '<p><a href="#sources">Sources and methods</a></p>\n'
+        '<section id="sources"><h2>Sources and methods</h2><p>Yahoo Finance (yfinance).</p></section>\n'
+        "</article>\n"
+    )
+
+
+def write_issue(
+    out: Path,
+    as_of: date,
+    *,
+    is_sample: bool = False,
+    stale: bool = False,
+    brief: Brief | None = None,
+    view_url: str | None = None,
+) -> Path:
+    """Write a complete issue folder under ``out/briefs/<as_of>`` and return it."""
+    brief = brief or make_brief(as_of, is_sample=is_sample, stale=stale)
+    folder = issue_dir(out, as_of)
+    (folder / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
+    fragment = fragment_html(brief)
+    (folder / FILES["fragment"]).write_text(fragment, encoding="utf-8")
+    (folder / FILES["html"]).write_text(
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{brief.title}</title></head>"
+        f"<body>{fragment}</body></html>\n",
+        encoding="utf-8",
+    )
+    (folder / FILES["md"]).write_text(f"# {brief.title}\n\n{brief.summary}\n", encoding="utf-8")
+    (folder / FILES["pdf"]).write_bytes(tiny_pdf())
+    for index, spec in enumerate(brief.charts):
+        (folder / CHARTS_DIR / f"{spec.key}.png").write_bytes(png_chart(index))
+    html, text = render_email(brief, view_url=view_url)
+    (folder / FILES["email_html"]).write_text(html, encoding="utf-8")
+    (folder / FILES["email_txt"]).write_text(text, encoding="utf-8")
+    write_meta(meta_for(brief, dict(FILES)), folder)
+    return folder

@@ -1,0 +1,244 @@
+"""The assembled brief on real series: structure, staleness, missing data, determinism, sectors and credit.
+
+Sector and credit ETFs are not in the shared data, so real index and futures series stand in for them
+(Dow, S&P / Nasdaq / Russell e-mini futures); the expected numbers are again computed from CSV rows.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from test_analysis_figures import (
+    AS_OF,
+    FILES,
+    PROVIDER,
+    UNIVERSE,
+    close_on,
+    csv_closes,
+    find,
+    make_config,
+    make_snapshot,
+)
+
+from generator.analysis import analyse
+from generator.errors import DataUnavailableError
+from generator.formatting import fmt
+from generator.models import Brief, Headline, Instrument, Slots, SourceHealth
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("changes", "performance", "drivers", "risks", "valuation", "outlook")
+STAND_INS = {"XDJI": "IDX_DJI.csv", "XES": "ES_F.csv", "XNQ": "NQ_F.csv", "XRTY": "RTY_F.csv"}
+SECTOR_UNIVERSE = (
+    *UNIVERSE,
+    *(Instrument(sym, f"{sym} stand-in", ("sector",), sector=f"Sector {sym}") for sym in STAND_INS),
+)
+
+
+@pytest.fixture(scope="module")
+def brief(shared_data: Path) -> Brief:
+    return analyse(make_snapshot(shared_data), make_config(), (), as_of=AS_OF)
+
+
+def test_structure_and_key_figures(brief: Brief) -> None:
+    assert tuple(s.key for s in brief.sections) == SECTIONS
+    perf = brief.section("performance")
+    assert perf is not None
+    assert [t.key for t in perf.topics] == [
+        "returns", "spreads", "cap-ladder", "style", "streak", "records", "best-worst-week",
+    ]  # fmt: skip
+    assert [t.key for t in brief.section("drivers").topics] == [
+        "rates", "rotation", "style-size", "credit", "sectors", "technicals", "seasonality", "volume",
+    ]  # fmt: skip
+    assert [t.key for t in brief.section("risks").topics] == [
+        "momentum", "volatility", "drawdown", "rate-shock", "dispersion", "data-quality",
+    ]  # fmt: skip
+    assert [t.key for t in brief.section("outlook").topics] == ["bull-case", "bear-case", "watch"]
+    keys = [f.key for f in brief.key_figures]
+    assert keys == [
+        "return.^RUT.1W", "spread.^RUT-^GSPC.1W", "return.^RUT.YTD", "yield.^TNX", "change.^TNX.1W",
+        "vix.level", "rsi14.^RUT",
+    ]  # fmt: skip
+    assert all(f.provenance.last_bar == AS_OF for f in brief.key_figures if f.available)
+    assert brief.glossary and "Not investment advice" in brief.disclaimer
+    assert brief.built_at == datetime(2026, 2, 23, 22, 0, tzinfo=UTC) and not brief.is_sample
+    for section in brief.sections:
+        assert section.lede
+        for topic in section.topics:
+            assert topic.reading, (section.key, topic.key)
+
+
+def test_every_figure_has_provenance(brief: Brief) -> None:
+    for fig in brief.figures():
+        p = fig.provenance
+        assert fig.key and fig.label and p.method.endswith("."), fig.key
+        if fig.available:
+            assert p.symbols and p.provider == PROVIDER and p.last_bar is not None, fig.key
+        else:
+            assert fig.note or fig.stale, fig.key
+
+
+def test_stale_ten_year_is_not_reported_as_this_weeks(brief: Brief) -> None:
+    # ^TNX's last bar is 2026-02-13, before the week of 2026-02-16: stale.
+    tnx = find(brief, "yield.^TNX")
+    assert tnx.stale and tnx.value is None and fmt(tnx) == "not available (stale)"
+    assert tnx.provenance.last_bar == date(2026, 2, 13)
+    assert any("^TNX" in w and "2026-02-13" in w for w in brief.warnings)
+    rates = brief.section("drivers").topics[0]
+    assert "not available (stale)" in rates.reading
+    quality = brief.section("risks").topics[-1]
+    assert quality.flag == "warning" and any(r[0] == "^TNX" and r[1] == "stale" for r in quality.table.rows)
+
+
+def test_series_cut_two_weeks_early_is_stale(shared_data: Path) -> None:
+    snap = make_snapshot(shared_data, IWM=date(2026, 2, 6))
+    brief = analyse(snap, make_config(), (), as_of=AS_OF)
+    week = find(brief, "return.IWM.1W")
+    assert week.stale and not week.available and fmt(week) == "not available (stale)"
+    assert week.provenance.last_bar == date(2026, 2, 6)
+    assert find(brief, "return.IWM.YTD").stale  # no window of a stale series is this week's
+    assert find(brief, "volume.IWM.ratio").stale
+    assert any(w.startswith("IWM") and "2026-02-06" in w for w in brief.warnings)
+    assert not brief.is_stale and find(brief, "return.^RUT.1W").available
+
+
+def test_stale_benchmark_builds_a_stale_brief(shared_data: Path) -> None:
+    brief = analyse(make_snapshot(shared_data, IDX_RUT=date(2026, 2, 13)), make_config(), (), as_of=AS_OF)
+    assert brief.is_stale and brief.as_of == date(2026, 2, 13)
+    assert "stale" in brief.summary and fmt(brief.headline_figure) == "not available (stale)"
+    assert find(brief, "rsi14.^RUT").stale and find(brief, "spread.^RUT-^GSPC.1W").stale
+
+
+def test_missing_optional_symbols_do_not_break_the_brief(shared_data: Path) -> None:
+    symbols = {k: v for k, v in FILES.items() if k not in ("^IXIC", "^VIX")}
+    brief = analyse(make_snapshot(shared_data, symbols), make_config(), (), as_of=AS_OF)
+    spread = find(brief, "spread.^RUT-^IXIC.1W")
+    assert spread.value is None and not spread.stale and "no data for ^IXIC" in spread.note
+    assert find(brief, "vix.level").value is None
+    assert any("^IXIC" in w and "^VIX" in w for w in brief.warnings)
+    vix_check = next(c for c in brief.section("outlook").topics[0].checks if c.condition == "VIX below 20")
+    assert vix_check.met is None
+    assert "not available from this data" in brief.section("risks").topics[1].reading
+
+
+def test_missing_benchmark_raises(shared_data: Path) -> None:
+    symbols = {k: v for k, v in FILES.items() if k != "^RUT"}
+    with pytest.raises(DataUnavailableError) as err:
+        analyse(make_snapshot(shared_data, symbols), make_config(), (), as_of=AS_OF)
+    assert err.value.source == "^RUT"
+
+
+def test_default_universe_with_most_symbols_missing(shared_data: Path) -> None:
+    from generator.config import load_config
+
+    config = load_config(ROOT / "feeds.yaml")
+    health = (SourceHealth("feed", "cnbc-investing", "failed", "none", error="HTTP 503"),)
+    snap = replace(make_snapshot(shared_data), health=health, notes=("Built from local test files.",))
+    brief = analyse(snap, config, (), as_of=AS_OF)
+    assert tuple(s.key for s in brief.sections) == SECTIONS
+    assert brief.warnings[0] == "Built from local test files."
+    assert any("cnbc-investing" in w and "HTTP 503" in w for w in brief.warnings)
+    missing = next(w for w in brief.warnings if w.startswith("No data for"))
+    for sym in ("^SP600", "IJR", "PSCT", "KRE", "HYG", "^RVX"):
+        assert sym in missing
+    assert find(brief, "return.^RUT.1W").available
+    assert brief.section("valuation").topics[0].reading.startswith("Valuation is not available from this data")
+    assert {c.key for c in brief.charts} == {"rut-vs-spx", "relative-strength", "cap-ladder"}
+
+
+def test_deterministic(shared_data: Path, brief: Brief) -> None:
+    again = analyse(make_snapshot(shared_data), make_config(), (), as_of=AS_OF)
+    assert again == brief and repr(again) == repr(brief)
+
+
+def test_changes_compare_with_last_weeks_brief(shared_data: Path, brief: Brief) -> None:
+    last_week = analyse(make_snapshot(shared_data), make_config(), (), as_of=date(2026, 2, 13))
+    moved = brief.section("changes").topics[0]
+    assert moved.table is not None and moved.table.columns == ("Figure", "Last week", "This week", "Change")
+    assert len(moved.table.rows) >= 5
+    for _, before, now, change in moved.table.rows:
+        key = now.key
+        assert before.key == f"lastweek.{key}"
+        assert before.value == pytest.approx(find(last_week, key).value), key
+        assert before.provenance.last_bar <= date(2026, 2, 13) and now.provenance.last_bar == AS_OF
+        assert change.value is not None
+    # The VIX closed 20.60 on 2026-02-13 and 19.09 on 2026-02-20: it crossed below 20.
+    thresholds = brief.section("changes").topics[1]
+    assert "VIX fell below 20 to 19.09" in thresholds.reading
+
+
+def test_outlook_checks_read_the_figures(brief: Brief) -> None:
+    bull, bear, watch = brief.section("outlook").topics
+    checks = {c.condition: c for c in (*bull.checks, *bear.checks)}
+    assert checks["VIX below 20"].met is True and checks["VIX below 20"].figure.value == pytest.approx(19.09)
+    above = checks["Russell 2000 above its 200-day average"]
+    assert above.met is (above.figure.value > 0)
+    assert checks["Russell 2000 RSI(14) at or above 70 (overbought)"].met is False
+    assert checks["10-year yield up 25 bp or more over 1 month"].met is None  # ^TNX is stale
+    met = sum(c.met is True for c in bull.checks)
+    assert bull.reading.startswith(f"{met} of ")
+    assert "VIX 19.09, 0.91 points from 20" in watch.reading
+
+
+def test_charts(shared_data: Path, brief: Brief) -> None:
+    charts = {c.key: c for c in brief.charts}
+    chart = charts["rut-vs-spx"]
+    assert chart.kind == "line" and chart.x[-1] == AS_OF.isoformat() and chart.x[0] > "2025-02-20"
+    rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), csv_closes(shared_data, "SPY.csv")
+    start = date.fromisoformat(chart.x[0])
+    expected = close_on(rut, AS_OF) / close_on(rut, start) * 100
+    assert chart.series[0][1][0] == 100.0 and chart.series[0][1][-1] == pytest.approx(expected, abs=1e-4)
+    assert chart.series[1][1][-1] == pytest.approx(close_on(spy, AS_OF) / close_on(spy, start) * 100, abs=1e-4)
+    assert chart.source == f"Source: {PROVIDER}, last bar 2026-02-20"
+    assert "Russell 2000" in chart.alt and f"{expected:.1f}" in chart.alt
+    rs = charts["relative-strength"]
+    assert [s[0] for s in rs.series] == ["^RUT / ^GSPC", "50-day average"] and len(rs.series[0][1]) == len(rs.x)
+    assert "rates" not in charts  # only a stale 10-year: no rates chart
+    topic_charts = {t.chart for s in brief.sections for t in s.topics if t.chart}
+    assert topic_charts <= set(charts)
+
+
+def test_sector_leaders_breadth_dispersion_and_credit(shared_data: Path) -> None:
+    slots = Slots(high_yield="XRTY", treasury="XES")
+    snap = make_snapshot(shared_data, {**FILES, **STAND_INS})
+    brief = analyse(snap, make_config(SECTOR_UNIVERSE, slots), (), as_of=AS_OF)
+    weekly, above50 = {}, 0
+    for sym, file in STAND_INS.items():
+        rows = [r for r in csv_closes(shared_data, file) if r[0] <= AS_OF]
+        weekly[sym] = (close_on(rows, AS_OF) / close_on(rows, date(2026, 2, 13)) - 1) * 100
+        above50 += rows[-1][1] > sum(c for _, c in rows[-50:]) / 50
+    sectors = brief.section("drivers").topics[4]
+    order = sorted(weekly, key=lambda s: -weekly[s])
+    assert [row[0] for row in sectors.table.rows] == [f"Sector {s} ({s})" for s in order]
+    assert [row[1].value for row in sectors.table.rows] == pytest.approx([weekly[s] for s in order])
+    assert f"Sector {order[0]} ({order[0]})" in sectors.reading.split("Laggards")[0]
+    assert find(brief, "breadth.50d").value == above50 and find(brief, "breadth.50d").text == "of 4"
+    assert find(brief, "dispersion.sectors.1W").value == pytest.approx(statistics.pstdev(weekly.values()))
+    assert {c.key for c in brief.charts} >= {"sectors-week"}
+    rty, es = csv_closes(shared_data, "RTY_F.csv"), csv_closes(shared_data, "ES_F.csv")
+    ratio = {d: close_on(rty, d) / close_on(es, d) for d in (AS_OF, date(2026, 2, 13))}
+    credit = find(brief, "credit.XRTY-XES.1W")
+    assert credit.value == pytest.approx((ratio[AS_OF] / ratio[date(2026, 2, 13)] - 1) * 100)
+
+
+def _headline(title: str, themes: tuple[str, ...], score: float) -> Headline:
+    published = datetime(2026, 2, 19, 12, 0, tzinfo=UTC)
+    return Headline("f", "Outlet", title, "https://example.com/" + title[:5], published, themes=themes, score=score)
+
+
+def test_headlines_are_routed_by_theme(shared_data: Path) -> None:
+    news = tuple(
+        [_headline(f"Small caps story {i}", ("small_caps",), 1.0 + i) for i in range(9)]
+        + [_headline("Fed holds rates, minutes next week", ("fed", "rates"), 5.0)]
+    )
+    brief = analyse(make_snapshot(shared_data), make_config(), news, as_of=AS_OF)
+    assert len(brief.headlines) == 8 and brief.headlines[0].title == "Small caps story 8"
+    assert [h.score for h in brief.headlines] == sorted((h.score for h in brief.headlines), reverse=True)
+    rates = brief.section("drivers").topics[0]
+    assert [h.title for h in rates.headlines] == ["Fed holds rates, minutes next week"]
+    watch = brief.section("outlook").topics[2]
+    assert [h.title for h in watch.headlines] == ["Fed holds rates, minutes next week"]
+    assert brief.section("drivers").topics[6].headlines == ()  # seasonality takes none

@@ -1,0 +1,100 @@
+"""The build stage list: degraded inputs, no look-ahead, atomic issue folders, backfill."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from generator.backfill import backfill
+from generator.build import build_from_snapshot, past_week_ends, snapshot_until
+from generator.config import load_config
+from generator.issue import read_meta
+from generator.models import Config, FeedCapture, Snapshot, SourceHealth
+from generator.sources.snapshot import load_sample, read_snapshot
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(ROOT / "feeds.yaml")
+
+
+@pytest.fixture(scope="module")
+def sample() -> Snapshot:
+    return load_sample()
+
+
+def test_past_week_ends_are_fridays_oldest_first() -> None:
+    ends = past_week_ends(date(2026, 11, 22), 3, "friday")
+    assert ends == [date(2026, 11, 6), date(2026, 11, 13), date(2026, 11, 20)]
+
+
+def test_snapshot_until_drops_every_later_bar(sample: Snapshot) -> None:
+    cut = snapshot_until(sample, date(2026, 6, 5))
+    assert cut.as_of == date(2026, 6, 5)
+    assert all(s.last_bar <= date(2026, 6, 5) for s in cut.series.values())
+    assert cut.series["^RUT"].last_bar == date(2026, 6, 5)
+
+
+def test_degraded_sources_are_named_and_their_figures_left_out(
+    config: Config, sample: Snapshot, tmp_path: Path
+) -> None:
+    """A failed feed and a stale non-essential symbol: the brief builds and says so."""
+    series = dict(sample.series)
+    series["PSCE"] = series["PSCE"].until(date(2026, 10, 30))  # stale: two weeks old
+    feeds = dict(sample.feeds)
+    failed_feed = "fed-press"
+    feeds[failed_feed] = FeedCapture(failed_feed, feeds[failed_feed].url, b"", "live", None, "failed", "HTTP 500")
+    health = (
+        *[h for h in sample.health if h.name != failed_feed],
+        SourceHealth("feed", failed_feed, "failed", "live", 0, None, "HTTP 500 Internal Server Error"),
+    )
+    snapshot = replace(sample, series=series, feeds=feeds, health=health)
+    result = build_from_snapshot(config, snapshot, as_of=sample.as_of, out=tmp_path, formats=["html", "md"])
+    brief = result.brief
+    assert any("PSCE" in w for w in brief.warnings)
+    psce = [f for f in brief.figures() if "PSCE" in f.provenance.symbols]
+    assert psce and all(not f.available for f in psce)
+    html = (result.folder / "brief.html").read_text(encoding="utf-8")
+    assert failed_feed in html and "HTTP 500" in html
+    md = (result.folder / "brief.md").read_text(encoding="utf-8")
+    assert "PSCE" in md and "stale" in md
+
+
+def test_issue_folder_holds_a_rebuildable_snapshot(config: Config, sample: Snapshot, tmp_path: Path) -> None:
+    result = build_from_snapshot(config, sample, as_of=sample.as_of, out=tmp_path, formats=["md"])
+    meta = read_meta(result.folder)
+    assert meta.is_sample and meta.as_of == date(2026, 11, 20)
+    again = read_snapshot(result.folder / "snapshot")
+    assert set(again.series) == set(sample.series)
+    assert again.as_of == sample.as_of and again.built_at == sample.built_at
+
+
+def test_a_failed_render_leaves_no_half_written_issue(
+    config: Config, sample: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generator.render
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(generator.render, "write_outputs", boom)
+    with pytest.raises(RuntimeError):
+        build_from_snapshot(config, sample, as_of=sample.as_of, out=tmp_path, formats=["md"])
+    leftovers = list((tmp_path / "briefs").iterdir())
+    assert leftovers == []
+
+
+def test_backfill_builds_each_week_without_look_ahead(config: Config, sample: Snapshot, tmp_path: Path) -> None:
+    ends = past_week_ends(sample.as_of, 3, "friday")
+    items = backfill(config, sample, ends, out=tmp_path, formats=["md"], jobs=2)
+    assert [i.week_end for i in items] == ends
+    assert not [i for i in items if i.error]
+    for end in ends:
+        folder = tmp_path / "briefs" / end.isoformat()
+        snap = read_snapshot(folder / "snapshot")
+        assert max(s.last_bar for s in snap.series.values()) <= end
+        assert read_meta(folder).as_of == end

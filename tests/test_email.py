@@ -1,0 +1,499 @@
+"""The weekly email: rendering, MIME structure, and delivery to a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from publish_fixtures import headline, make_brief, write_issue
+
+from generator.errors import DeliveryError
+from generator.models import Config, EmailSettings, SiteSettings
+from generator.publish.email import (
+    MAX_HTML_BYTES,
+    SmtpSettings,
+    build_message,
+    render_email,
+    send_command,
+    send_issue,
+)
+from generator.publish.ledger import FAILED, SENT, Ledger
+
+AS_OF = date(2026, 11, 20)
+SETTINGS = EmailSettings(
+    sender="Small-Cap Weekly <brief@news.example.com>",
+    subject_prefix="Small-Cap Weekly",
+    list_unsubscribe="<mailto:unsubscribe@news.example.com>, <https://news.example.com/unsubscribe>",
+)
+VIEW = "https://example.org/smallcap-brief/briefs/2026-11-20/"
+PEOPLE = ("ann@example.com", "bob@example.com", "cy@example.com")
+USER, PASSWORD = "mailer", "s3cret-Pa55word"
+CLOCK = lambda: datetime(2026, 11, 21, 7, 0, tzinfo=UTC)  # noqa: E731
+
+
+# ---------------------------------------------------------------------------
+# A real SMTP server on loopback
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Collector:
+    """aiosmtpd handler: keeps each accepted envelope; can reject or drop on cue."""
+
+    reject: set[str] = field(default_factory=set)
+    drop_on: str | None = None
+    envelopes: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.reject:
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.drop_on in envelope.rcpt_tos:
+            self.drop_on = None
+            server.transport.close()  # the server goes away mid-message
+            return "421 4.3.0 closing connection"
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 accepted"
+
+    @property
+    def recipients(self) -> list[str]:
+        return [r for _, rcpts, _ in self.envelopes for r in rcpts]
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    ok = (
+        isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Collector, SmtpSettings]]:
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield handler, SmtpSettings(host="127.0.0.1", port=controller.port, security="none", timeout=5)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def auth_server() -> Iterator[tuple[Collector, SmtpSettings]]:
+    handler = Collector()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=_authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        settings = SmtpSettings("127.0.0.1", controller.port, "none", USER, PASSWORD, timeout=5)
+        yield handler, settings
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def issue(tmp_path: Path) -> Path:
+    brief = make_brief(AS_OF, chart_keys=("rut-vs-spx", "size-ladder"))
+    return write_issue(tmp_path / "out", AS_OF, brief=brief, view_url=VIEW)
+
+
+def send(issue: Path, smtp: SmtpSettings, ledger: Ledger, **kwargs: Any) -> Any:
+    recipients = kwargs.pop("recipients", PEOPLE)
+    return send_issue(issue, SETTINGS, smtp, recipients, ledger=ledger, view_url=VIEW, clock=CLOCK, **kwargs)
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+
+
+class _Styles(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.styles: list[tuple[str, str]] = []
+        self.srcs: list[str] = []
+        self.links: list[str] = []
+        self.first_body_child: tuple[str, str] | None = None
+        self._in_body = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if self._in_body and self.first_body_child is None:
+            self.first_body_child = (tag, values.get("style", ""))
+        self._in_body = self._in_body or tag == "body"
+        if "style" in values:
+            self.styles.append((tag, values["style"]))
+        if "src" in values:
+            self.srcs.append(values["src"])
+        if tag == "a":
+            self.links.append(values.get("href", ""))
+
+
+def test_rich_email_html_is_small_inlined_and_dark_mode_safe() -> None:
+    nasty = headline(0, AS_OF, title='<script>alert("x")</script> Banks & "small caps"')
+    brief = make_brief(AS_OF, rich=True, headlines=(nasty, *[headline(i, AS_OF) for i in range(1, 12)]))
+    html, text = render_email(brief, view_url=VIEW)
+    assert len(html.encode("utf-8")) < MAX_HTML_BYTES
+    assert len(brief.charts) == 6 and len(brief.key_figures) == 14
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert '<meta name="supported-color-schemes" content="light dark">' in html
+    assert "<link" not in html and "@import" not in html
+    page = _Styles()
+    page.feed(html)
+    # the preheader is the first thing in the body, hidden, and carries the summary
+    assert page.first_body_child is not None and "display:none" in page.first_body_child[1]
+    assert re.search(r'<div class="pre"[^>]*>Small caps rose in the week', html)
+    # CSS is inlined, and every text colour comes with its own background
+    assert len(page.styles) > 50
+    for tag, style in page.styles:
+        if re.search(r"(^|;)color:", style):
+            assert "background-color:" in style, f"<{tag} style={style!r}> sets a colour without a background"
+    assert page.srcs == [f"cid:chart-chart-{i}" for i in range(6)]
+    assert page.links[0] == VIEW and VIEW in page.links
+    assert "&lt;script&gt;" in html and "<script" not in html
+    assert all(link.startswith(("https://", "http://")) for link in page.links)
+    assert 'role="presentation"' in html and "One feed failed this week" in html
+    assert "+1.43%" in html  # the headline figure, formatted by fmt
+    assert "For information only; not investment advice." in html
+    assert "SAMPLE" not in html
+    assert not re.search(r"<(p|div|table|td|a|br|span|h[1-6])\b", text)  # the text part is plain
+    assert '<script>alert("x")</script> Banks & "small caps"' in text  # verbatim: nothing renders it
+    assert "View in your browser: " + VIEW in text and "+1.43%" in text
+    assert "https://news.example.com/markets/2026-11-20/story-1" in text
+
+
+def test_sample_brief_carries_the_banner_and_no_view_link_without_url() -> None:
+    html, text = render_email(make_brief(AS_OF, is_sample=True), view_url=None)
+    assert "SAMPLE: built from the bundled illustrative data" in html
+    assert "*** SAMPLE" in text
+    assert "View in your browser" not in html and "View in your browser" not in text
+
+
+# ---------------------------------------------------------------------------
+# The message
+# ---------------------------------------------------------------------------
+
+
+def _tree(part: EmailMessage) -> Any:
+    if part.is_multipart():
+        return (part.get_content_type(), [_tree(p) for p in part.iter_parts()])  # type: ignore[arg-type]
+    return part.get_content_type()
+
+
+def test_message_structure_and_headers(issue: Path) -> None:
+    msg = build_message(issue, SETTINGS, to="ann@example.com", view_url=VIEW)
+    assert _tree(msg) == (
+        "multipart/mixed",
+        [
+            (
+                "multipart/related",
+                [("multipart/alternative", ["text/plain", "text/html"]), "image/png", "image/png"],
+            ),
+            "application/pdf",
+        ],
+    )
+    raw = msg.as_bytes(policy=policy.SMTP)
+    assert b"image/svg" not in raw.lower()
+    again = parsed(raw)
+    html = again.get_body(("html",))
+    assert html is not None
+    refs = re.findall(r'src="cid:([^"]+)"', html.get_content())
+    images = [p for p in again.walk() if p.get_content_type() == "image/png"]
+    assert (
+        [p["Content-ID"] for p in images]
+        == [f"<{r}>" for r in refs]
+        == ["<chart-rut-vs-spx>", "<chart-size-ladder>"]
+    )
+    assert all(p.get_content_disposition() == "inline" for p in images)
+    assert all(p.get_content()[:8] == b"\x89PNG\r\n\x1a\n" for p in images)
+    pdf = next(p for p in again.walk() if p.get_content_type() == "application/pdf")
+    assert (
+        pdf.get_content_disposition() == "attachment"
+        and pdf.get_filename() == "smallcap-brief-2026-11-20.pdf"
+    )
+    assert pdf.get_content() == (issue / "brief.pdf").read_bytes()
+    assert again["Subject"] == "Small-Cap Weekly — week of Nov 16, 2026: Russell 2000, 1 week +1.43%"
+    assert again["From"] == SETTINGS.sender and again["To"] == "ann@example.com"
+    assert again["Date"] == format_datetime(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))
+    assert again["List-Unsubscribe"].strip() == SETTINGS.list_unsubscribe  # folded after the colon
+    assert again["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert again["Archived-At"] == f"<{VIEW}>"
+    same = build_message(issue, SETTINGS, to="ann@example.com", view_url=VIEW)
+    other = build_message(issue, SETTINGS, to="bob@example.com", view_url=VIEW)
+    assert same["Message-ID"] == msg["Message-ID"] != other["Message-ID"]
+    assert str(msg["Message-ID"]).endswith("@news.example.com>")
+
+
+def test_message_without_unsubscribe_settings_and_bad_inputs(issue: Path) -> None:
+    plain = EmailSettings(sender="brief@example.com")
+    msg = build_message(issue, plain, to="ann@example.com", view_url=None)
+    assert (
+        msg["List-Unsubscribe"] is None
+        and msg["List-Unsubscribe-Post"] is None
+        and msg["Archived-At"] is None
+    )
+    with pytest.raises(DeliveryError, match="not a plain e-mail address"):
+        build_message(issue, plain, to="ann@example.com\r\nBcc: eve@example.com", view_url=None)
+    (issue / "charts" / "size-ladder.png").unlink()
+    with pytest.raises(DeliveryError, match=r"size-ladder\.png"):
+        build_message(issue, plain, to="ann@example.com", view_url=None)
+
+
+# ---------------------------------------------------------------------------
+# SMTP settings
+# ---------------------------------------------------------------------------
+
+
+def test_smtp_settings_from_env() -> None:
+    with pytest.raises(DeliveryError, match="SMALLCAP_SMTP_HOST"):
+        SmtpSettings.from_env({})
+    env = {
+        "SMALLCAP_SMTP_HOST": "smtp.example.com",
+        "SMALLCAP_SMTP_SECURITY": "ssl",
+        "SMALLCAP_SMTP_USER": USER,
+        "SMALLCAP_SMTP_PASSWORD": PASSWORD,
+        "SMALLCAP_BRIEF_TO": "ann@example.com, bob@example.com,",
+    }
+    smtp = SmtpSettings.from_env(env)
+    assert (smtp.host, smtp.port, smtp.security, smtp.user) == ("smtp.example.com", 465, "ssl", USER)
+    assert smtp.to == ("ann@example.com", "bob@example.com")
+    assert PASSWORD not in repr(smtp) and PASSWORD not in str(smtp)
+    assert SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h", "SMALLCAP_SMTP_PORT": "2525"}).port == 2525
+    assert SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h"}).port == 587
+    with pytest.raises(DeliveryError, match="SMALLCAP_SMTP_SECURITY"):
+        SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h", "SMALLCAP_SMTP_SECURITY": "tls1"})
+    with pytest.raises(DeliveryError, match="SMALLCAP_SMTP_PORT"):
+        SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h", "SMALLCAP_SMTP_PORT": "smtp"})
+    with pytest.raises(DeliveryError, match="SMALLCAP_SMTP_USER") as excinfo:
+        SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h", "SMALLCAP_SMTP_PASSWORD": PASSWORD})
+    assert PASSWORD not in str(excinfo.value)
+
+
+# ---------------------------------------------------------------------------
+# Delivery
+# ---------------------------------------------------------------------------
+
+
+def test_send_delivers_each_recipient_once_then_nothing(
+    issue: Path, smtp_server: tuple[Collector, SmtpSettings], tmp_path: Path
+) -> None:
+    server, smtp = smtp_server
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    report = send(issue, smtp, ledger)
+    assert report.sent == PEOPLE and report.ok and not report.skipped
+    assert [rcpts for _, rcpts, _ in server.envelopes] == [[p] for p in PEOPLE]  # one envelope each
+    mail_from, _, raw = server.envelopes[1]
+    assert mail_from == "brief@news.example.com"
+    msg = parsed(raw)
+    assert msg["To"] == "bob@example.com" and _tree(msg)[0] == "multipart/mixed"
+    assert all(Ledger(ledger.path).was_sent(AS_OF, p) for p in PEOPLE)  # on disk, not just in memory
+    # a second run sends nothing, and does not even connect
+    closed = SmtpSettings("127.0.0.1", free_port(), "none", timeout=2)
+    again = send(issue, closed, Ledger(ledger.path))
+    assert again.sent == () and again.skipped == PEOPLE and len(server.envelopes) == 3
+    forced = send(issue, smtp, Ledger(ledger.path), force=True, recipients=("ANN@example.com",))
+    assert forced.sent == ("ANN@example.com",) and server.recipients[-1] == "ANN@example.com"
+
+
+def test_dropped_connection_resumes_without_duplicates(
+    issue: Path, smtp_server: tuple[Collector, SmtpSettings], tmp_path: Path
+) -> None:
+    server, smtp = smtp_server
+    server.drop_on = "bob@example.com"
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    with pytest.raises(
+        DeliveryError, match=r"dropped the connection while sending to bob@example\.com \(1 of 3"
+    ):
+        send(issue, smtp, ledger)
+    assert server.recipients == ["ann@example.com"]
+    assert ledger.was_sent(AS_OF, "ann@example.com") and not ledger.was_sent(AS_OF, "bob@example.com")
+    report = send(issue, smtp, Ledger(ledger.path))
+    assert report.skipped == ("ann@example.com",) and report.sent == ("bob@example.com", "cy@example.com")
+    assert sorted(server.recipients) == sorted(PEOPLE)  # everyone exactly once
+
+
+def test_rejected_recipient_is_recorded_and_the_rest_still_get_it(
+    issue: Path, smtp_server: tuple[Collector, SmtpSettings], tmp_path: Path
+) -> None:
+    server, smtp = smtp_server
+    server.reject = {"bob@example.com"}
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    report = send(issue, smtp, ledger)
+    assert report.sent == ("ann@example.com", "cy@example.com") and not report.ok
+    assert [(r, reason[:3]) for r, reason in report.failed] == [("bob@example.com", "550")]
+    assert "mailbox unavailable" in report.failed[0][1]
+    statuses = {e.recipient: e.status for e in Ledger(ledger.path).entries(AS_OF)}
+    assert statuses == {"ann@example.com": SENT, "bob@example.com": FAILED, "cy@example.com": SENT}
+    retry = send(issue, smtp, Ledger(ledger.path))  # only the failed one is tried again
+    assert retry.skipped == ("ann@example.com", "cy@example.com") and [r for r, _ in retry.failed] == [
+        "bob@example.com"
+    ]
+    assert server.recipients == ["ann@example.com", "cy@example.com"]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_auth_good_and_bad_credentials_never_leak_the_password(
+    issue: Path, auth_server: tuple[Collector, SmtpSettings], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server, smtp = auth_server
+    report = send(issue, smtp, Ledger(tmp_path / "good.jsonl"), recipients=PEOPLE[:1])
+    assert report.sent == PEOPLE[:1] and server.recipients == ["ann@example.com"]
+    wrong = SmtpSettings(smtp.host, smtp.port, "none", USER, PASSWORD + "-wrong", timeout=5)
+    ledger = Ledger(tmp_path / "bad.jsonl")
+    with pytest.raises(DeliveryError, match="refused authentication for user 'mailer': 535") as excinfo:
+        send(issue, wrong, ledger)
+    assert PASSWORD not in str(excinfo.value) and PASSWORD not in repr(excinfo.value)
+    assert ledger.entries() == [] and server.recipients == ["ann@example.com"]
+    no_login = SmtpSettings(smtp.host, smtp.port, "none", timeout=5)  # the server requires AUTH
+    with pytest.raises(DeliveryError, match="refused the sender"):
+        send(issue, no_login, ledger)
+    assert PASSWORD not in caplog.text
+    assert "without TLS" in caplog.text
+
+
+def test_unreachable_server_is_a_clear_error(issue: Path, tmp_path: Path) -> None:
+    port = free_port()
+    smtp = SmtpSettings("127.0.0.1", port, "starttls", timeout=2)
+    with pytest.raises(
+        DeliveryError, match=rf"cannot reach SMTP server 127\.0\.0\.1:{port}: connection refused"
+    ):
+        send(issue, smtp, Ledger(tmp_path / "sent.jsonl"))
+    assert not (tmp_path / "sent.jsonl").exists()
+
+
+def test_starttls_refused_by_a_plain_server(issue: Path, smtp_server: tuple[Collector, SmtpSettings]) -> None:
+    server, smtp = smtp_server
+    tls = SmtpSettings(smtp.host, smtp.port, "starttls", timeout=5)
+    with pytest.raises(DeliveryError, match="does not support"):
+        send(issue, tls, Ledger(issue / "never.jsonl"))
+    assert server.envelopes == [] and not (issue / "never.jsonl").exists()
+
+
+def test_dry_run_writes_eml_and_sends_nothing(issue: Path, tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    closed = SmtpSettings("127.0.0.1", free_port(), "none", timeout=2)
+    report = send(issue, closed, ledger, dry_run=True, dry_run_dir=tmp_path / "outbox")
+    assert report.dry_run and report.sent == () and len(report.written) == 3
+    assert [p.name for p in report.written] == [f"2026-11-20-{p}.eml" for p in PEOPLE]
+    msg = parsed(report.written[0].read_bytes())
+    assert msg["To"] == "ann@example.com" and _tree(msg)[0] == "multipart/mixed"
+    assert not ledger.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "allow", "words"), [("is_sample", "allow_sample", "sample"), ("stale", "allow_stale", "stale")]
+)
+def test_refuses_sample_or_stale_issue(
+    tmp_path: Path, smtp_server: tuple[Collector, SmtpSettings], flag: str, allow: str, words: str
+) -> None:
+    server, smtp = smtp_server
+    folder = write_issue(tmp_path / "out", AS_OF, **{flag: True})  # type: ignore[arg-type]
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    with pytest.raises(DeliveryError, match=rf"2026-11-20.*{words}"):
+        send(folder, smtp, ledger)
+    assert server.envelopes == []
+    report = send(folder, smtp, ledger, recipients=PEOPLE[:1], **{allow: True})
+    assert report.sent == PEOPLE[:1]
+    if flag == "is_sample":
+        assert parsed(server.envelopes[0][2])["Subject"].startswith("[SAMPLE] Small-Cap Weekly")
+
+
+def test_no_recipients_is_an_error(issue: Path, tmp_path: Path) -> None:
+    with pytest.raises(DeliveryError, match="SMALLCAP_BRIEF_TO"):
+        send(issue, SmtpSettings("127.0.0.1"), Ledger(tmp_path / "l.jsonl"), recipients=())
+
+
+def test_send_command_picks_issue_recipients_and_ledger(
+    issue: Path, smtp_server: tuple[Collector, SmtpSettings]
+) -> None:
+    server, smtp = smtp_server
+    out = issue.parent.parent
+    write_issue(out, date(2026, 11, 13))  # an older issue: the latest is picked by default
+    config = Config(
+        path="feeds.yaml",
+        universe=(),
+        feeds=(),
+        site=SiteSettings(base_url="https://example.org/smallcap-brief"),
+        email=EmailSettings(sender="brief@news.example.com", to=("config@example.com",)),
+    )
+    dry = send_command(config, out, issue_date=None, to=(), environ={}, dry_run=True)
+    assert [p.name for p in dry.written] == ["2026-11-20-config@example.com.eml"]
+    assert dry.written[0].parent == out / "outbox" and "dry run, wrote 1 .eml" in str(dry)
+    assert parsed(dry.written[0].read_bytes())["Archived-At"] == f"<{VIEW}>"
+    environ = {
+        "SMALLCAP_SMTP_HOST": "127.0.0.1",
+        "SMALLCAP_SMTP_PORT": str(smtp.port),
+        "SMALLCAP_SMTP_SECURITY": "none",
+        "SMALLCAP_BRIEF_TO": "ann@example.com,bob@example.com",
+    }
+    server.reject = {"bob@example.com"}
+    with pytest.raises(DeliveryError, match=r"issue 2026-11-20: sent 1, .*failed bob@example\.com: 550"):
+        send_command(config, out, issue_date=None, to=(), environ=environ)
+    assert Ledger(out / "cache" / "sent.jsonl").was_sent(AS_OF, "ann@example.com")
+    older = send_command(config, out, issue_date="2026-11-13", to=("cy@example.com",), environ=environ)
+    assert str(older) == "issue 2026-11-13: sent 1, skipped 0 already sent"
+    assert server.recipients == ["ann@example.com", "cy@example.com"]
+    with pytest.raises(DeliveryError, match="no issue built for 2026-10-02"):
+        send_command(config, out, issue_date="2026-10-02", to=(), environ=environ)
+    with pytest.raises(DeliveryError, match="not a date"):
+        send_command(config, out, issue_date="last friday", to=(), environ=environ)
+    with pytest.raises(DeliveryError, match="SMALLCAP_SMTP_HOST"):
+        send_command(config, out, issue_date=None, to=(), environ={})
+
+
+# ---------------------------------------------------------------------------
+# The ledger
+# ---------------------------------------------------------------------------
+
+
+def test_ledger_is_durable_case_insensitive_and_survives_a_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "sent.jsonl"
+    ledger = Ledger(path)
+    ledger.record(AS_OF, "Ann@Example.com", "<m1@x>", CLOCK(), SENT)
+    ledger.record(AS_OF, "bob@example.com", "<m2@x>", CLOCK(), FAILED, "550 no")
+    with path.open("a") as handle:
+        handle.write('{"issue": "2026-11-20", "recip')  # a crash mid-write
+    reopened = Ledger(path)
+    assert reopened.was_sent(AS_OF, "ann@example.com") and not reopened.was_sent(AS_OF, "bob@example.com")
+    assert not reopened.was_sent(date(2026, 11, 13), "ann@example.com")
+    reopened.record(AS_OF, "bob@example.com", "<m2@x>", CLOCK(), SENT)
+    final = Ledger(path)
+    assert final.was_sent(AS_OF, "bob@example.com")
+    assert [e.message_id for e in final.entries(AS_OF)] == ["<m1@x>", "<m2@x>"]
+    with pytest.raises(DeliveryError, match="unknown ledger status"):
+        final.record(AS_OF, "cy@example.com", "<m3@x>", CLOCK(), "maybe")

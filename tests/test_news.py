@@ -1,0 +1,217 @@
+"""generator.sources.news.fetch_feeds: concurrency, deadline, conditional GET, cache fallback, health."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from feedserver import FeedServer
+
+from generator.models import Feed, NetworkSettings
+from generator.sources.news import cached_feeds, fetch_feeds, inspect_feed
+
+NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
+SETTINGS = NetworkSettings(
+    allow_hosts=("127.0.0.1",), feed_timeout=0.5, feed_deadline=3.0, max_feed_bytes=500_000
+)
+RSS = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    b"<item><title>Small caps rally</title><link>https://example.com/a</link>"
+    b"<pubDate>Fri, 06 Mar 2026 20:00:00 GMT</pubDate></item>"
+    b"<item><title>Fed holds</title><link>https://example.com/b</link>"
+    b"<pubDate>Wed, 04 Mar 2026 15:00:00 GMT</pubDate></item></channel></rss>"
+)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+def feed(server: FeedServer, name: str, path: str | None = None) -> Feed:
+    return Feed(name=name, url=server.url(path or f"/{name}.xml"), outlet=name.title())
+
+
+def test_ok_feed_is_returned_cached_and_reported(server: FeedServer, tmp_path: Path) -> None:
+    server.serve("/a.xml", RSS, etag='"v1"', last_modified="Fri, 06 Mar 2026 20:00:00 GMT")
+    captures, health = fetch_feeds([feed(server, "a")], SETTINGS, tmp_path, now=NOW)
+    capture = captures["a"]
+    assert (capture.body, capture.status, capture.origin, capture.fetched_at) == (RSS, "ok", "live", NOW)
+    (row,) = health
+    assert (row.kind, row.name, row.status, row.origin, row.count, row.newest, row.error) == (
+        "feed", "a", "ok", "live", 2, date(2026, 3, 6), ""
+    )  # fmt: skip
+    assert (tmp_path / "feeds" / "a.xml").read_bytes() == RSS
+    meta = json.loads((tmp_path / "feeds" / "a.json").read_text())
+    assert meta["etag"] == '"v1"' and meta["last_modified"] == "Fri, 06 Mar 2026 20:00:00 GMT"
+
+
+def test_etag_round_trip_reuses_the_cached_bytes(server: FeedServer, tmp_path: Path) -> None:
+    server.serve("/a.xml", RSS, etag='"v1"')
+    fetch_feeds([feed(server, "a")], SETTINGS, tmp_path, now=NOW)
+    server.serve("/a.xml", b"", etag='"v1"')  # would be an empty body, were it not for the 304
+    captures, health = fetch_feeds([feed(server, "a")], SETTINGS, tmp_path, now=LATER)
+    assert server.requests[-1].headers["If-None-Match"] == '"v1"'
+    assert captures["a"].body == RSS
+    assert (captures["a"].status, captures["a"].origin) == ("not modified", "live")
+    assert (health[0].status, health[0].count, health[0].newest) == ("not modified", 2, date(2026, 3, 6))
+    meta = json.loads((tmp_path / "feeds" / "a.json").read_text())
+    assert meta["fetched_at"] == NOW.isoformat() and meta["checked_at"] == LATER.isoformat()
+
+
+def test_failure_falls_back_to_the_cache_and_says_so(server: FeedServer, tmp_path: Path) -> None:
+    server.serve("/a.xml", RSS)
+    fetch_feeds([feed(server, "a")], SETTINGS, tmp_path, now=NOW)
+    server.serve("/a.xml", b"down", status=500, content_type="text/plain")
+    captures, health = fetch_feeds([feed(server, "a")], SETTINGS, tmp_path, now=LATER)
+    capture = captures["a"]
+    assert (capture.body, capture.status, capture.origin) == (RSS, "failed", "cache")
+    assert capture.fetched_at == NOW
+    assert capture.error == "HTTP 500 Internal Server Error"
+    assert (health[0].status, health[0].origin, health[0].count) == ("failed", "cache", 2)
+    assert (
+        health[0].error == "HTTP 500 Internal Server Error; using the cached copy from 2026-03-09 12:00 UTC"
+    )
+
+
+def test_failure_without_a_cache_gives_an_empty_capture(server: FeedServer, tmp_path: Path) -> None:
+    captures, health = fetch_feeds([feed(server, "gone")], SETTINGS, tmp_path, now=NOW)
+    assert (captures["gone"].body, captures["gone"].status) == (b"", "failed")
+    assert captures["gone"].error == "HTTP 404 Not Found"
+    assert (health[0].status, health[0].origin, health[0].count, health[0].newest) == (
+        "failed",
+        "none",
+        0,
+        None,
+    )
+    assert not (tmp_path / "feeds" / "gone.xml").exists()
+
+
+def test_cache_of_another_url_is_not_used(server: FeedServer, tmp_path: Path) -> None:
+    server.serve("/a.xml", RSS, etag='"v1"')
+    fetch_feeds([feed(server, "a")], SETTINGS, tmp_path, now=NOW)
+    moved = Feed("a", server.url("/new.xml"), "A")
+    captures, health = fetch_feeds([moved], SETTINGS, tmp_path, now=LATER)
+    assert "If-None-Match" not in server.requests[-1].headers
+    assert (captures["a"].body, health[0].origin) == (b"", "none")
+
+
+def test_the_overall_deadline_does_not_wait_for_a_hung_feed(server: FeedServer, tmp_path: Path) -> None:
+    server.serve("/ok.xml", RSS)
+    server.serve("/hung.xml", hang=True)
+    patient = NetworkSettings(allow_hosts=("127.0.0.1",), feed_timeout=60.0, feed_deadline=0.5)
+    captures, health = fetch_feeds([feed(server, "ok"), feed(server, "hung")], patient, tmp_path, now=NOW)
+    by_name = {row.name: row for row in health}
+    assert by_name["ok"].status == "ok"
+    assert (by_name["hung"].status, by_name["hung"].error) == ("failed", "no answer within 0.5 s")
+    assert captures["hung"].body == b""
+
+
+def test_one_health_row_per_feed_in_config_order(server: FeedServer, tmp_path: Path) -> None:
+    html = b"<!DOCTYPE html><html><body>Please enable JavaScript</body></html>"
+    server.serve("/rss.xml", RSS)
+    server.serve("/page.xml", html, content_type="text/html")
+    server.serve("/plain.xml", html, content_type="text/plain")
+    server.serve("/broken.xml", b"<rss><channel><title>no items, no end", content_type="text/xml")
+    recoverable = (
+        b"<rss><channel><item><title>Small caps</title><pubDate>Fri, 06 Mar 2026 20:00:00 GMT</pubDate>"
+    )
+    server.serve("/recovered.xml", recoverable, content_type="text/xml")
+    server.serve("/gone.xml", status=410, content_type="text/plain")
+    server.serve("/slow.xml", hang=True)
+    names = ["gone", "page", "rss", "broken", "slow", "plain", "missing", "recovered"]
+    feeds = [feed(server, n) for n in names]
+    captures, health = fetch_feeds(feeds, SETTINGS, tmp_path, now=NOW)
+    assert [row.name for row in health] == names
+    assert list(captures) == names
+    errors = {row.name: row.error for row in health}
+    assert errors["rss"] == ""
+    assert errors["gone"] == "HTTP 410 Gone"
+    assert errors["page"] == "not a feed (content-type text/html, an HTML page)"
+    assert errors["plain"] == "not a feed (content-type text/plain, an HTML page)"
+    assert re.fullmatch(
+        r"not a feed \(XML error at line \d+, column \d+: no element found\)", errors["broken"]
+    )
+    assert errors["slow"] == "timed out after 0.5 s"
+    assert errors["missing"] == "HTTP 404 Not Found"
+    recovered = health[-1]
+    assert (recovered.status, recovered.count, recovered.newest) == ("ok", 1, date(2026, 3, 6))
+
+
+def test_refused_hosts_are_reported_not_fetched(tmp_path: Path) -> None:
+    feeds = [Feed("local", "http://127.0.0.1:9/feed.xml", "Local"), Feed("ftp", "ftp://example.com/f", "F")]
+    _, health = fetch_feeds(feeds, NetworkSettings(feed_timeout=0.5), tmp_path, now=NOW)
+    assert [row.error for row in health] == [
+        "refused: a loopback address 127.0.0.1",
+        "refused: only http and https URLs are fetched, not ftp",
+    ]
+
+
+def test_cached_feeds_reads_the_cache_without_the_network(server: FeedServer, tmp_path: Path) -> None:
+    server.serve("/a.xml", RSS)
+    feeds = [feed(server, "a"), feed(server, "b")]
+    fetch_feeds(feeds[:1], SETTINGS, tmp_path, now=NOW)
+    seen = len(server.requests)
+    captures, health = cached_feeds(feeds, tmp_path)
+    assert len(server.requests) == seen
+    assert (captures["a"].body, captures["a"].origin, captures["a"].fetched_at) == (RSS, "cache", NOW)
+    assert (health[0].status, health[0].origin, health[0].count, health[0].provider) == (
+        "cached",
+        "cache",
+        2,
+        "A",
+    )
+    assert (captures["b"].body, health[1].status, health[1].error) == (b"", "failed", "not cached")
+
+
+def test_no_feeds(tmp_path: Path) -> None:
+    assert fetch_feeds([], SETTINGS, tmp_path, now=NOW) == ({}, [])
+
+
+# --- real captures ---------------------------------------------------------------------------------
+
+REAL = {
+    "cnbc": ("real/cnbc_international_top_news_2026-03-08.xml", 30, date(2026, 3, 8)),
+    "seekingalpha": ("real/seekingalpha_AAPL_2026-03-08.xml", 20, None),
+    "nytimes": ("real/nytimes_business_2026-03-09.xml", 50, None),
+    "google": ("real/googlenews_site-reuters-markets_2026-03-15.xml", 100, None),
+    "economist": ("real_malformed/economist_finance-economics_2023-11_python-repr-mojibake.xml", 100, None),
+}
+
+
+def test_real_captures_over_http(server: FeedServer, tmp_path: Path, shared_data: Path) -> None:
+    rss = shared_data / "rss"
+    for name, (path, _, _) in REAL.items():
+        server.serve(f"/{name}.xml", (rss / path).read_bytes(), gzip=name == "nytimes")
+    bloomberg = (rss / "real/bloomberg_news_sitemap_2026-03-15.xml").read_bytes()
+    server.serve("/bloomberg.xml", bloomberg, content_type="application/xml")
+    feeds = [feed(server, name) for name in [*REAL, "bloomberg"]]
+    captures, health = fetch_feeds(feeds, SETTINGS, tmp_path, now=NOW)
+    rows = {row.name: row for row in health}
+    for name, (path, count, newest) in REAL.items():
+        assert (rows[name].status, rows[name].count) == ("ok", count), name
+        assert captures[name].body == (rss / path).read_bytes()
+        if newest is not None:
+            assert rows[name].newest == newest
+    assert rows["bloomberg"].status == "failed"
+    assert rows["bloomberg"].error == "not a feed (no RSS or Atom content)"
+
+
+def test_feedparser_corpus_never_crashes(shared_data: Path) -> None:
+    folders = ["feedparser_illformed", "feedparser_wellformed", "real_malformed"]
+    files = sorted(p for f in folders for p in (shared_data / "rss" / f).glob("*.xml"))
+    assert len(files) > 20
+    verdicts = {p.name: inspect_feed(p.read_bytes()) for p in files}
+    assert verdicts["illformed_rss_empty_document.xml"].problem.startswith("not a feed")
+    assert verdicts["dailyfx_news_sitemap_2023-12-01_python-repr.xml"].problem.startswith("not a feed")
+    assert verdicts["illformed_rss_incomplete_cdata.xml"].count == 1  # bozo but recovered
+    assert verdicts["wellformed_rss_channel_pubDate.xml"].problem == ""  # a valid feed with no items
+    for name, verdict in verdicts.items():
+        if name.startswith("wellformed"):
+            assert verdict.problem == "", name

@@ -1,0 +1,364 @@
+"""The static site: structure, links, Atom, publishing safety, atomic replace, and a real browser."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import struct
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import date
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
+
+import feedparser
+import pytest
+from publish_fixtures import write_issue
+
+from generator.errors import PublishError
+from generator.publish import site as site_module
+from generator.publish.site import MARKER, build_site
+
+DATES = (date(2026, 11, 6), date(2026, 11, 13), date(2026, 11, 20))
+TITLE = "Small-Cap Weekly"
+
+
+class _Refs(HTMLParser):
+    """Every URL a page refers to, and every id it defines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []  # (tag, attribute, url)
+        self.ids: set[str] = set()
+        self.scripts = 0
+        self.archive: list[str] = []
+        self._in_archive_date = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if "id" in values:
+            self.ids.add(values["id"])
+        if tag == "script":
+            self.scripts += 1
+        for attr in ("href", "src"):
+            if attr in values:
+                self.refs.append((tag, attr, values[attr]))
+        if tag == "a" and values.get("class") == "archive-date":
+            self.archive.append(values["href"])
+
+
+def parse(path: Path) -> _Refs:
+    refs = _Refs()
+    refs.feed(path.read_text(encoding="utf-8"))
+    return refs
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("issues")
+    for day in DATES:
+        write_issue(root, day)
+    return root
+
+
+@pytest.fixture(scope="module")
+def site(out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("built") / "site"
+    build_site(out, target, title=TITLE)
+    return target
+
+
+def test_structure_and_result(out: Path, tmp_path: Path) -> None:
+    result = build_site(out, tmp_path / "site", title=TITLE, base_url="https://example.org/smallcap-brief")
+    root = tmp_path / "site"
+    assert result.path == root
+    assert result.issues == tuple(sorted(DATES, reverse=True))
+    assert set(result.pages) == {"index.html", "404.html"} | {f"briefs/{d}/index.html" for d in DATES}
+    for name in ("index.html", "404.html", "feed.xml", "assets/site.css", MARKER):
+        assert (root / name).is_file(), name
+    for day in DATES:
+        folder = root / "briefs" / day.isoformat()
+        source = out / "briefs" / day.isoformat()
+        assert (folder / "brief.pdf").read_bytes() == (source / "brief.pdf").read_bytes()
+        assert (folder / "brief.md").read_text() == (source / "brief.md").read_text()
+        assert (folder / "charts" / "rut-vs-spx.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert not (folder / "snapshot").exists() and not (folder / "email.html").exists()
+    issue_page = (root / "briefs" / "2026-11-13" / "index.html").read_text()
+    assert '<link rel="canonical" href="https://example.org/smallcap-brief/briefs/2026-11-13/">' in issue_page
+    assert 'href="brief.pdf"' in issue_page and 'href="brief.md"' in issue_page
+    assert (
+        'rel="prev" href="../2026-11-06/"' in issue_page and 'rel="next" href="../2026-11-20/"' in issue_page
+    )
+
+
+def test_home_has_latest_in_full_and_archive_newest_first(site: Path, out: Path) -> None:
+    home = (site / "index.html").read_text()
+    refs = parse(site / "index.html")
+    assert refs.archive == [f"briefs/{d.isoformat()}/" for d in sorted(DATES, reverse=True)]
+    assert "Small caps rose in the week to 2026-11-20" in home  # the latest fragment, in full
+    assert 'id="sources"' in home and "Sources and methods" in home
+    assert "week ending 2026-11-13</h1>" not in home  # older issues only in the archive
+    for day in DATES:
+        assert (
+            f"Small caps rose in the week to {day.isoformat()} as yields eased." in home
+        )  # one-line summary
+    assert "Russell 2000, 1 week +1.43%" in home  # headline figure in the archive
+    # the fragment's relative chart path is rebased onto the issue folder
+    assert 'src="briefs/2026-11-20/charts/rut-vs-spx.png"' in home
+
+
+def test_every_relative_link_resolves_and_nothing_is_external(site: Path) -> None:
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) == 5
+    for page in pages:
+        refs = parse(page)
+        assert refs.scripts == 0, f"{page}: no scripts on the site"
+        assert 'name="viewport"' in page.read_text()
+        for tag, attr, url in refs.refs:
+            if url.startswith("data:"):
+                continue
+            assert not urlsplit(url).scheme and not url.startswith("//"), (
+                f"{page}: {tag} {attr}={url} not relative"
+            )
+            target, anchor = urldefrag(url)
+            if not target:
+                assert anchor in refs.ids, f"{page}: anchor #{anchor} has no target"
+                continue
+            resolved = (page.parent / target).resolve()
+            if target.endswith("/"):
+                resolved = resolved / "index.html"
+            assert resolved.is_file(), f"{page.relative_to(site)}: {url} does not resolve"
+            assert site.resolve() in resolved.parents, f"{page}: {url} leaves the site"
+    css = (site / "assets" / "site.css").read_text()
+    assert "@import" not in css and "http" not in css and "url(" not in css
+
+
+def test_atom_feed_parses_with_full_content(site: Path, out: Path, tmp_path: Path) -> None:
+    parsed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.feed.title == TITLE
+    entries = parsed.entries
+    assert [e.link for e in entries] == [f"briefs/{d.isoformat()}/" for d in sorted(DATES, reverse=True)]
+    assert [e.id for e in entries] == [
+        f"tag:smallcap-brief,{d.isoformat()}:brief" for d in sorted(DATES, reverse=True)
+    ]
+    newest = entries[0]
+    assert newest.updated_parsed[:5] == (2026, 11, 20, 22, 15)
+    content = newest.content[0].value
+    assert "Small caps rose in the week to 2026-11-20" in content
+    assert "<table" in content and "Sources and methods" in content
+    assert "briefs/2026-11-20/charts/rut-vs-spx.png" in content
+    # ids are stable from build to build; with a base URL they are the permanent pages
+    build_site(out, tmp_path / "again", title=TITLE, base_url="https://example.org/scb/")
+    again = feedparser.parse((tmp_path / "again" / "feed.xml").read_bytes())
+    assert again.entries[0].id == "https://example.org/scb/briefs/2026-11-20/"
+    assert (
+        "https://example.org/scb/briefs/2026-11-20/charts/rut-vs-spx.png" in again.entries[0].content[0].value
+    )
+    assert again.feed.updated_parsed == parsed.feed.updated_parsed
+
+
+@pytest.mark.parametrize(("flag", "words"), [("is_sample", "sample data"), ("stale", "stale")])
+def test_refuses_sample_or_stale_issue_before_writing(tmp_path: Path, flag: str, words: str) -> None:
+    out = tmp_path / "out"
+    write_issue(out, date(2026, 11, 13))
+    write_issue(out, date(2026, 11, 20), **{flag: True})  # type: ignore[arg-type]
+    target = tmp_path / "public" / "site"
+    with pytest.raises(PublishError, match=rf"2026-11-20.*{words}"):
+        build_site(out, target, title=TITLE)
+    assert not (tmp_path / "public").exists()  # refused before anything was created
+    allowed = {"allow_sample": True} if flag == "is_sample" else {"allow_stale": True}
+    result = build_site(out, target, title=TITLE, **allowed)  # type: ignore[arg-type]
+    assert result.issues == (date(2026, 11, 20), date(2026, 11, 13))
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_failed_build_leaves_previous_site_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_issue(out, date(2026, 11, 13))
+    target = tmp_path / "public" / "site"
+    build_site(out, target, title=TITLE)
+    before = _snapshot(target)
+    newer = write_issue(out, date(2026, 11, 20))  # written first into the staging folder
+    older = out / "briefs" / "2026-11-13" / "charts"
+    (older / "gone.png").symlink_to(tmp_path / "does-not-exist.png")  # copying it fails midway
+    with pytest.raises(PublishError, match="previous site left in place"):
+        build_site(out, target, title=TITLE)
+    assert _snapshot(target) == before
+    assert sorted(p.name for p in (tmp_path / "public").iterdir()) == ["site"]  # no staging or old folders
+    (older / "gone.png").unlink()
+    result = build_site(out, target, title=TITLE)
+    assert result.issues[0] == date(2026, 11, 20)
+    assert (target / "briefs" / "2026-11-20" / "index.html").is_file() and newer.is_dir()
+    assert sorted(p.name for p in (tmp_path / "public").iterdir()) == ["site"]
+
+
+def test_refuses_to_replace_a_folder_it_did_not_build(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_issue(out, date(2026, 11, 20))
+    foreign = tmp_path / "docs"
+    foreign.mkdir()
+    (foreign / "precious.txt").write_text("keep me")
+    with pytest.raises(PublishError, match="not a site built by smallcap-brief"):
+        build_site(out, foreign, title=TITLE)
+    assert (foreign / "precious.txt").read_text() == "keep me"
+    with pytest.raises(PublishError, match="would contain the issues"):
+        build_site(out, out, title=TITLE)
+
+
+def test_no_issues_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="no built issues"):
+        build_site(tmp_path, tmp_path / "site", title=TITLE)
+
+
+def test_brief_stylesheet_is_copied_when_present(
+    out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brief_css = tmp_path / "brief.css"
+    brief_css.write_text("article.brief { color: #111; }\n")
+    site_css = site_module.TEMPLATES_DIR / "site" / "site.css"
+    monkeypatch.setattr(site_module, "STYLESHEETS", (("brief.css", brief_css), ("site.css", site_css)))
+    result = build_site(out, tmp_path / "site", title=TITLE)
+    assert (tmp_path / "site" / "assets" / "brief.css").read_text() == brief_css.read_text()
+    page = (tmp_path / "site" / "briefs" / "2026-11-20" / "index.html").read_text()
+    assert page.index("../../assets/brief.css") < page.index("../../assets/site.css")
+    assert not any("brief.css" in w for w in result.warnings)
+    monkeypatch.setattr(
+        site_module, "STYLESHEETS", (("brief.css", tmp_path / "nope.css"), ("site.css", site_css))
+    )
+    result = build_site(out, tmp_path / "site", title=TITLE)
+    assert any("brief.css not found" in w for w in result.warnings)
+    assert not (tmp_path / "site" / "assets" / "brief.css").exists()
+
+
+# ---------------------------------------------------------------------------
+# A real browser
+# ---------------------------------------------------------------------------
+
+CHROMIUM = Path(os.environ.get("SMALLCAP_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("SMALLCAP_CHROMEDRIVER", "/usr/bin/chromedriver"))
+PREFIX = "/smallcap-brief/"
+
+
+class _LoggingHandler(SimpleHTTPRequestHandler):
+    requests: list[tuple[str, int]]
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.requests.append((self.path, int(code)))
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(site: Path, tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """The site served on loopback under a project-style sub-path."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / PREFIX.strip("/")).symlink_to(site, target_is_directory=True)
+    log: list[tuple[str, int]] = []
+    handler = type("Handler", (_LoggingHandler,), {"requests": log})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(www)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", log
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _driver(profile: Path):  # type: ignore[no-untyped-def]
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.skip(
+            f"browser test needs {CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium, chromium-driver)"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=390,844",  # a phone
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+
+
+def _page_urls(driver) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(
+        driver.execute_script(
+            "return [...document.querySelectorAll('a[href]')].map(a => a.href)"
+            ".concat([...document.querySelectorAll('link[href]')].map(l => l.href))"
+            ".concat([...document.querySelectorAll('img[src]')].map(i => i.src));"
+        )
+    )
+
+
+def _check_page(driver, origin: str) -> None:  # type: ignore[no-untyped-def]
+    images = driver.execute_script(
+        "return [...document.images].map(i => [i.src, i.complete && i.naturalWidth > 0]);"
+    )
+    assert images and all(ok for _, ok in images), images
+    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
+    assert overflow <= 1, f"{driver.current_url}: page is {overflow}px wider than a phone screen"
+    for url in _page_urls(driver):
+        if url.startswith("data:"):
+            continue
+        assert url.startswith(origin + PREFIX), f"{driver.current_url}: {url} leaves the site"
+        with urllib.request.urlopen(urldefrag(url)[0], timeout=5) as response:
+            assert response.status == 200, url
+
+
+def test_site_in_headless_chromium(served: tuple[str, list[tuple[str, int]]], tmp_path: Path) -> None:
+    origin, server_log = served
+    driver = _driver(tmp_path / "profile")
+    try:
+        driver.get(origin + PREFIX)
+        assert driver.title == TITLE
+        _check_page(driver, origin)
+        driver.save_screenshot(str(tmp_path / "home.png"))
+        driver.find_element("css selector", "a.archive-date").click()
+        assert driver.current_url == f"{origin}{PREFIX}briefs/2026-11-20/"
+        assert "week ending 2026-11-20" in driver.find_element("css selector", "article.brief h1").text
+        _check_page(driver, origin)
+        driver.save_screenshot(str(tmp_path / "issue.png"))
+        driver.find_element("css selector", "a[rel=prev]").click()
+        assert driver.current_url == f"{origin}{PREFIX}briefs/2026-11-13/"
+        driver.find_element("css selector", "a.site-title").click()
+        assert driver.current_url == f"{origin}{PREFIX}"
+        console = driver.get_log("browser")
+        requested = [
+            json.loads(entry["message"])["message"]["params"]["request"]["url"]
+            for entry in driver.get_log("performance")
+            if '"Network.requestWillBeSent"' in entry["message"]
+        ]
+    finally:
+        driver.quit()
+    assert not [e for e in console if e["level"] == "SEVERE"], console
+    network = [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss", "ftp")]
+    assert network and all(urlsplit(u).hostname == "127.0.0.1" for u in network), network
+    assert [r for r in server_log if r[1] >= 400] == []
+    assert any(path.endswith("/charts/rut-vs-spx.png") for path, _ in server_log)
+    for shot in ("home.png", "issue.png"):
+        data = (tmp_path / shot).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+        width, height = struct.unpack(">II", data[16:24])
+        assert width >= 300 and height >= 500

@@ -1,0 +1,479 @@
+"""The snapshot format, input hygiene, the real CSV layouts and the bundled sample."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import ModuleType
+
+import feedparser
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from generator.errors import SourceError
+from generator.models import FeedCapture, Series, Snapshot, SourceHealth
+from generator.sources.snapshot import (
+    SAMPLE_DIR,
+    SAMPLE_NOTE,
+    SAMPLE_PROVIDER,
+    clean_frame,
+    load_sample,
+    read_prices_csv,
+    read_snapshot,
+    symbol_from_filename,
+    write_snapshot,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def _frame(rows: list[tuple[str, float, float, float, float, float]], adj: bool = False) -> pd.DataFrame:
+    index = pd.DatetimeIndex([pd.Timestamp(r[0]) for r in rows], name="Date")
+    frame = pd.DataFrame(
+        [r[1:] for r in rows], index=index, columns=["Open", "High", "Low", "Close", "Volume"]
+    )
+    if adj:
+        frame.insert(4, "Adj Close", frame["Close"] * 0.98)
+    return frame
+
+
+def _snapshot() -> Snapshot:
+    rut = _frame(
+        [
+            ("2026-11-18", 2382.46, 2396.79, 2375.29, 2394.84, 8366650432),
+            ("2026-11-19", 2394.92, 2418.01, 2391.52, 2408.14, 5845711325),
+            ("2026-11-20", 2416.91, 2430.08, 2411.51, 2430.0, 5054716291),
+        ]
+    )
+    iwm = _frame(
+        [
+            ("2026-11-19", 240.1, 241.5, 239.8, 240.9, 3.1e7),
+            ("2026-11-20", 241.0, 242.2, 240.5, 241.78, 3.5e7),
+        ]
+    )
+    iwm = clean_frame(iwm.assign(Volume=[np.nan, 3.5e7]), "IWM")
+    iwm.insert(4, "Adj Close", [240.123456, 241.5])
+    return Snapshot(
+        as_of=date(2026, 11, 20),
+        built_at=BUILT,
+        series={
+            "^RUT": Series("^RUT", clean_frame(rut, "^RUT"), "Yahoo Finance (yfinance)", "live", BUILT),
+            "IWM": Series("IWM", iwm, "Yahoo Finance (yfinance)", "cache", None),
+        },
+        feeds={
+            "fed-press": FeedCapture(
+                "fed-press", "https://example.com/fed.xml", b"<rss version='2.0'/>", "live", BUILT
+            ),
+            "broken": FeedCapture(
+                "broken", "https://example.com/b.xml", b"", "live", BUILT, "failed", "timed out"
+            ),
+        },
+        provider="Yahoo Finance (yfinance)",
+        health=(
+            SourceHealth(
+                "symbol", "^RUT", "ok", "live", 3, date(2026, 11, 20), provider="Yahoo Finance (yfinance)"
+            ),
+            SourceHealth("feed", "broken", "failed", "live", error="timed out"),
+        ),
+        valuation={"IWM": {"trailingPE": 17.8}},
+        notes=("a note",),
+    )
+
+
+def _days(frame: pd.DataFrame) -> list[str]:
+    return [day.date().isoformat() for day in pd.DatetimeIndex(frame.index)]
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- write / read
+
+
+def test_round_trip_keeps_every_field_and_rewrites_identical_bytes(tmp_path: Path) -> None:
+    original = _snapshot()
+    first = write_snapshot(original, tmp_path / "a")
+    again = read_snapshot(first)
+
+    assert again.as_of == original.as_of and again.built_at == original.built_at
+    assert again.provider == original.provider and again.notes == original.notes
+    assert again.health == original.health
+    assert dict(again.valuation) == {"IWM": {"trailingPE": 17.8}}
+    for symbol, series in original.series.items():
+        pd.testing.assert_frame_equal(again.series[symbol].frame, series.frame)
+        assert (again.series[symbol].provider, again.series[symbol].origin) == (
+            series.provider,
+            series.origin,
+        )
+        assert again.series[symbol].fetched_at == series.fetched_at
+    assert again.feeds["fed-press"] == original.feeds["fed-press"]
+    assert again.feeds["broken"] == original.feeds["broken"]
+
+    second = write_snapshot(again, tmp_path / "b")
+    assert _tree(first) == _tree(second)
+
+
+def test_written_files_follow_the_documented_layout(tmp_path: Path) -> None:
+    path = write_snapshot(_snapshot(), tmp_path / "snap")
+    assert (path / "prices" / "^RUT.csv").read_text().splitlines() == [
+        "Date,Open,High,Low,Close,Volume",
+        "2026-11-18,2382.46,2396.79,2375.29,2394.84,8366650432",
+        "2026-11-19,2394.92,2418.01,2391.52,2408.14,5845711325",
+        "2026-11-20,2416.91,2430.08,2411.51,2430,5054716291",
+    ]
+    assert (path / "prices" / "IWM.csv").read_text().splitlines()[
+        1
+    ] == "2026-11-19,240.1,241.5,239.8,240.9,240.123456,"
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["format"] == 1 and manifest["built_at"] == "2026-11-21T12:00:00Z"
+    assert manifest["series"]["^RUT"]["file"] == "prices/^RUT.csv"
+    assert manifest["series"]["^RUT"]["rows"] == 3 and manifest["series"]["^RUT"]["last_bar"] == "2026-11-20"
+    assert manifest["feeds"]["broken"] == {
+        "error": "timed out", "fetched_at": "2026-11-21T12:00:00Z", "file": None, "origin": "live",
+        "sha256": None, "status": "failed", "url": "https://example.com/b.xml",
+    }  # fmt: skip
+    assert list(manifest) == sorted(manifest)
+
+
+def test_rewrite_replaces_the_folder_and_leaves_no_temporary_folders(tmp_path: Path) -> None:
+    write_snapshot(_snapshot(), tmp_path / "snap")
+    smaller = _snapshot()
+    smaller = Snapshot(smaller.as_of, smaller.built_at, {"^RUT": smaller.series["^RUT"]}, {})
+    write_snapshot(smaller, tmp_path / "snap")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
+    assert sorted(p.name for p in (tmp_path / "snap" / "prices").iterdir()) == ["^RUT.csv"]
+
+
+@pytest.mark.parametrize("symbol", ["../etc", "a/b", "..", "", ".hidden", "a\\b"])
+def test_write_refuses_symbols_that_are_not_safe_file_names(tmp_path: Path, symbol: str) -> None:
+    snap = _snapshot()
+    bad = Snapshot(snap.as_of, snap.built_at, {symbol: snap.series["^RUT"]}, {})
+    with pytest.raises(SourceError, match="not safe as a file name"):
+        write_snapshot(bad, tmp_path / "snap")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_refuses_to_replace_a_folder_that_is_not_a_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(SourceError, match="not a snapshot"):
+        write_snapshot(_snapshot(), tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_changed_file_fails_its_sha256_check(tmp_path: Path) -> None:
+    path = write_snapshot(_snapshot(), tmp_path / "snap")
+    csv = path / "prices" / "^RUT.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"2430.08", b"2431.08"))
+    with pytest.raises(SourceError, match="sha256") as err:
+        read_snapshot(path)
+    assert err.value.source.endswith("prices/^RUT.csv")
+
+
+def test_manifest_paths_may_not_leave_the_folder(tmp_path: Path) -> None:
+    path = write_snapshot(_snapshot(), tmp_path / "snap")
+    (tmp_path / "outside.csv").write_text("Date,Close\n2026-11-20,1\n")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["series"]["^RUT"]["file"] = "../outside.csv"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SourceError, match="unsafe file name"):
+        read_snapshot(path)
+    manifest["series"]["^RUT"]["file"] = "prices/link.csv"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / "prices" / "link.csv").symlink_to(tmp_path / "outside.csv")
+    with pytest.raises(SourceError, match="outside the snapshot"):
+        read_snapshot(path)
+
+
+# --------------------------------------------------------------------------- real CSV layouts
+
+
+def test_reads_the_modern_yfinance_layout(shared_data: Path) -> None:
+    frame = read_prices_csv(shared_data / "prices/yfinance_alitalbi/IDX_RUT.csv", "^RUT")
+    assert list(frame.columns) == ["Open", "High", "Low", "Close", "Volume"]
+    assert len(frame) == 2801 and frame.index.name == "Date"
+    first = frame.loc["2015-01-02"]
+    # 2015-01-02,1198.800048828125,1212.800048828125,1189.1600341796875,1209.97998046875,2708700000
+    assert first["Close"] == 1198.800048828125 and first["Open"] == 1209.97998046875
+    assert first["High"] == 1212.800048828125 and first["Low"] == 1189.1600341796875
+    assert first["Volume"] == 2708700000
+    assert frame.index[-1] == pd.Timestamp("2026-02-23") and frame["Close"].iloc[-1] == 2620.988525390625
+
+
+def test_reads_the_yfinance_three_row_header(shared_data: Path) -> None:
+    frame = read_prices_csv(shared_data / "prices/weekly_and_fred/yfinance_multiheader_IWM_close.csv", "IWM")
+    assert len(frame) == 506
+    assert frame.index[0] == pd.Timestamp("2024-06-26") and frame["Close"].iloc[0] == 195.7347869873047
+    assert frame.loc["2026-07-02", "Close"] == 297.5799865722656
+    row = frame.loc["2024-06-27"]  # Close only: Open/High/Low repeat it, no volume
+    assert row["Open"] == row["High"] == row["Low"] == row["Close"] == 197.72122192382812
+    assert np.isnan(row["Volume"])
+
+
+def test_reads_alpha_vantage_newest_first(shared_data: Path) -> None:
+    frame = read_prices_csv(shared_data / "prices/alphavantage_compact/IWM.csv", "IWM")
+    assert len(frame) == 100 and frame.index.is_monotonic_increasing
+    # 2026-03-31,243.0400,248.9200,242.2400,248.0000,58660823 (the file's last line)
+    assert frame.iloc[0].tolist() == [243.04, 248.92, 242.24, 248.0, 58660823]
+    assert frame.index[-1] == pd.Timestamp("2026-08-21") and frame["Close"].iloc[-1] == 299.94
+
+
+def test_reads_a_plain_folder_of_real_csvs(shared_data: Path) -> None:
+    snap = read_snapshot(shared_data / "prices/yfinance_alitalbi")
+    assert {"^RUT", "^VIX", "^TNX", "IWM", "SPY", "ES=F", "RTY=F"} <= set(snap.series)
+    assert snap.provider == "local files" and not snap.is_sample
+    assert snap.as_of == date(2026, 2, 23)
+    assert snap.series["^TNX"].last_bar == date(2026, 2, 13)
+    assert all(s.origin == "local" and s.provider == "local files" for s in snap.series.values())
+
+
+def test_multiheader_with_several_tickers_picks_the_symbol(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "Price,Close,Close,Volume,Volume\nTicker,IWM,SPY,IWM,SPY\nDate,,,,\n2026-11-20,241.5,670.1,100,200\n"
+    )
+    frame = read_prices_csv(path, "IWM")
+    assert frame.iloc[0][["Close", "Volume"]].tolist() == [241.5, 100]
+    path.write_text("Ticker,SPY,SPY\nPrice,Close,Volume\nDate,,\n2026-11-20,670.1,200\n")  # group_by="ticker"
+    assert read_prices_csv(path, "SPY").iloc[0][["Close", "Volume"]].tolist() == [670.1, 200]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "not a readable CSV"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"Date,Open\n2026-11-20,1\n", "no Close"),
+    ],
+)
+def test_unreadable_csv_names_the_file(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=message) as err:
+        read_prices_csv(path, "IWM")
+    assert err.value.source == str(path)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(SourceError) as err:
+        read_prices_csv(tmp_path / "nope.csv", "IWM")
+    assert err.value.source == str(tmp_path / "nope.csv")
+
+
+# --------------------------------------------------------------------------- hygiene
+
+
+def test_hygiene_sorts_dedupes_and_drops_bad_rows(caplog: pytest.LogCaptureFixture) -> None:
+    raw = pd.DataFrame(
+        {
+            "date": ["2026-11-19", "2026-11-17", "2026-11-18", "2026-11-18", "2026-11-16", "2026-11-20"],
+            "CLOSE": ["10.5", "10.0", "11", "12.25", None, "-1"],
+            "volume": [5, 6, 7, 8, 9, 10],
+        }
+    )
+    with caplog.at_level(logging.WARNING):
+        frame = clean_frame(raw, "IWM")
+    assert _days(frame) == ["2026-11-17", "2026-11-18", "2026-11-19"]
+    assert frame["Close"].tolist() == [10.0, 12.25, 10.5]  # the later 2026-11-18 row wins
+    assert frame["Open"].tolist() == frame["Close"].tolist()  # no Open/High/Low: filled from Close
+    assert frame["Volume"].tolist() == [6.0, 8.0, 5.0]
+    assert list(frame.columns) == ["Open", "High", "Low", "Close", "Volume"]
+    assert "IWM: dropped 1 row(s) with non-positive prices (first: 2026-11-20)" in caplog.text
+    assert "IWM: dropped 1 row(s) with no close (first: 2026-11-16)" in caplog.text
+
+
+def test_hygiene_converts_timezones_to_exchange_dates() -> None:
+    utc = pd.DatetimeIndex(["2024-03-08 21:00", "2024-03-09 02:30", "2024-03-11 20:00"], tz="UTC")
+    frame = clean_frame(pd.DataFrame({"Close": [1.0, 2.0, 3.0]}, index=utc), "^RUT")
+    # 02:30 UTC on the 9th is 21:30 on the 8th in New York: the same session, and the later row wins
+    assert list(frame.index) == [pd.Timestamp("2024-03-08"), pd.Timestamp("2024-03-11")]
+    assert frame["Close"].tolist() == [2.0, 3.0]
+    assert pd.DatetimeIndex(frame.index).tz is None and frame.index.dtype == "datetime64[ns]"
+
+    labels = pd.DatetimeIndex(["2024-03-08", "2024-03-11"], tz="UTC")  # date labels at UTC midnight
+    assert _days(clean_frame(pd.DataFrame({"Close": [1.0, 2.0]}, index=labels), "X")) == [
+        "2024-03-08",
+        "2024-03-11",
+    ]
+
+
+def test_hygiene_reads_mixed_utc_offsets_from_text() -> None:
+    raw = pd.DataFrame(
+        {"Date": ["2024-03-08 00:00:00-05:00", "2024-03-11 00:00:00-04:00"], "Close": [1.0, 2.0]}
+    )
+    assert _days(clean_frame(raw, "X")) == ["2024-03-08", "2024-03-11"]
+
+
+def test_hygiene_keeps_adj_close_and_names_columns_case_insensitively() -> None:
+    raw = pd.DataFrame(
+        {
+            "Timestamp": ["2026-11-20"],
+            "OPEN": [1.0],
+            "high": [2.0],
+            "Low": [0.5],
+            "close": [1.5],
+            "adj_close": [1.4],
+        }
+    )
+    frame = clean_frame(raw, "X")
+    assert list(frame.columns) == ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+    assert frame.iloc[0, :5].tolist() == [1.0, 2.0, 0.5, 1.5, 1.4]
+
+
+def test_hygiene_without_close_or_rows_names_the_symbol() -> None:
+    with pytest.raises(SourceError, match="no Close column") as err:
+        clean_frame(pd.DataFrame({"Date": ["2026-11-20"], "Open": [1.0]}), "^RVX")
+    assert err.value.source == "^RVX"
+    with pytest.raises(SourceError, match="no usable rows"):
+        clean_frame(pd.DataFrame({"Date": ["2026-11-20"], "Close": [0.0]}), "^RVX")
+
+
+def test_yfinance_download_columns_are_accepted() -> None:
+    columns = pd.MultiIndex.from_product([["Close", "Volume"], ["IWM"]], names=["Price", "Ticker"])
+    raw = pd.DataFrame(
+        [[241.5, 100]], index=pd.DatetimeIndex(["2026-11-20"], tz="America/New_York"), columns=columns
+    )
+    frame = clean_frame(raw, "IWM")
+    assert frame.index[0] == pd.Timestamp("2026-11-20") and frame["Close"].iloc[0] == 241.5
+
+
+# --------------------------------------------------------------------------- plain folders
+
+
+def test_plain_folder_maps_file_names_and_reports_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "IDX_RUT.csv").write_text("Date,Close\n2026-11-19,2408.14\n2026-11-20,2430\n")
+    (tmp_path / "ES_F.csv").write_text("Date,Close\n2026-11-18,6700\n")
+    (tmp_path / "breadth.csv").write_text("week_ending,pct\n2026-11-20,55\n")
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "fed-press.xml").write_bytes(b"<rss/>")
+    os.utime(tmp_path / "IDX_RUT.csv", (1_763_700_000, 1_763_700_000))
+    os.utime(tmp_path / "ES_F.csv", (1_763_600_000, 1_763_600_000))
+    os.utime(tmp_path / "news" / "fed-press.xml", (1_763_500_000, 1_763_500_000))
+
+    snap = read_snapshot(tmp_path)
+    assert sorted(snap.series) == ["ES=F", "^RUT"]
+    assert snap.as_of == date(2026, 11, 20)
+    assert snap.built_at == datetime.fromtimestamp(1_763_700_000, tz=UTC)
+    assert snap.feeds["fed-press"].body == b"<rss/>" and snap.feeds["fed-press"].origin == "local"
+    failed = [h for h in snap.health if h.status == "failed"]
+    assert [h.name for h in failed] == ["breadth"] and "no Close column" in failed[0].error
+    assert {h.name: h.status for h in snap.health if h.kind == "symbol"}["^RUT"] == "ok"
+
+
+def test_plain_folder_ignores_links_that_leave_it(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "SPY.csv").write_text("Date,Close\n2026-11-20,670\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "IWM.csv").write_text("Date,Close\n2026-11-20,241\n")
+    (folder / "SPY.csv").symlink_to(outside / "SPY.csv")
+    assert list(read_snapshot(folder).series) == ["IWM"]
+
+
+def test_folder_without_prices_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no readable price CSV"):
+        read_snapshot(tmp_path)
+    with pytest.raises(SourceError, match="not a directory"):
+        read_snapshot(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [("^RUT.csv", "^RUT"), ("IDX_RUT.csv", "^RUT"), ("RTY_F.csv", "RTY=F"), ("IWM.csv", "IWM")],
+)
+def test_symbol_from_filename(name: str, symbol: str) -> None:
+    assert symbol_from_filename(name) == symbol
+
+
+# --------------------------------------------------------------------------- the bundled sample
+
+
+@pytest.fixture(scope="module")
+def sample() -> Snapshot:
+    return load_sample()
+
+
+@pytest.fixture(scope="module")
+def feeds_yaml() -> dict[str, object]:
+    doc = yaml.safe_load((ROOT / "feeds.yaml").read_text(encoding="utf-8"))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_sample_covers_the_default_universe(
+    sample: Snapshot, feeds_yaml: dict[str, list[dict[str, str]]]
+) -> None:
+    symbols = [u["symbol"] for u in feeds_yaml["universe"]]
+    assert set(symbols) == set(sample.series)
+    assert sample.is_sample and sample.provider == SAMPLE_PROVIDER and SAMPLE_NOTE in sample.notes
+    assert sample.as_of == date(2026, 11, 20) and sample.as_of.weekday() == 4
+    for series in sample.series.values():
+        assert series.last_bar == date(2026, 11, 20), series.symbol
+        assert (series.last_bar - series.first_bar).days >= 3 * 365, series.symbol
+        assert series.provider == SAMPLE_PROVIDER and series.origin == "sample"
+        f = series.frame
+        assert (f["High"] >= f[["Open", "Close"]].max(axis=1)).all(), series.symbol
+        assert (f["Low"] <= f[["Open", "Close"]].min(axis=1)).all(), series.symbol
+    assert {"IWM", "IJR"} <= set(sample.valuation)
+
+
+def test_sample_levels_and_story_are_plausible(sample: Snapshot) -> None:
+    last = {s: v.frame["Close"].iloc[-1] for s, v in sample.series.items()}
+    assert 2000 < last["^RUT"] < 3000 and 5000 < last["^GSPC"] < 8000
+    assert 0.09 < last["IWM"] / last["^RUT"] < 0.11
+    assert all(1 < last[s] < 8 for s in ("^IRX", "^FVX", "^TNX", "^TYX"))
+    assert (sample.series["^VIX"].frame["Volume"] == 0).all()
+    rut, spx = sample.series["^RUT"].frame["Close"], sample.series["^GSPC"].frame["Close"]
+    assert rut.iloc[-1] == rut.max()  # a record close on the last day
+    beat = (rut.pct_change() - spx.pct_change()).iloc[-8:] > 0
+    assert beat.iloc[1:].all() and not beat.iloc[0]  # a seven-session streak
+
+
+def test_sample_feeds_parse_and_exercise_deduplication(
+    sample: Snapshot, feeds_yaml: dict[str, list[dict[str, str]]]
+) -> None:
+    assert set(sample.feeds) == {f["name"] for f in feeds_yaml["news"]}
+    guids: dict[str, list[str]] = {}
+    for name, capture in sample.feeds.items():
+        parsed = feedparser.parse(capture.body)
+        assert not parsed.bozo, name
+        assert (
+            "SAMPLE — illustrative" in parsed.feed.title
+            and "SAMPLE — illustrative" in parsed.feed.description
+        )
+        assert 4 <= len(parsed.entries) <= 8, name
+        for entry in parsed.entries:
+            assert entry.link.startswith("https://example.com/sample/")
+            assert date(2026, 11, 16) <= date(*entry.published_parsed[:3]) <= date(2026, 11, 21)
+            guids.setdefault(entry.id, []).append(name)
+    assert any(len(feeds) > 1 for feeds in guids.values())  # one item appears in two feeds
+
+
+def _load_make_sample() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_sample", ROOT / "scripts" / "make_sample.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_make_sample_is_deterministic_and_matches_the_bundled_files(tmp_path: Path) -> None:
+    make_sample = _load_make_sample()
+    one = make_sample.write_sample(tmp_path / "one")
+    two = make_sample.write_sample(tmp_path / "two")
+    assert _tree(one) == _tree(two)
+    assert _tree(one) == _tree(SAMPLE_DIR), "the bundled sample is out of date: run `make sample`"

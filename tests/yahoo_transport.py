@@ -1,0 +1,252 @@
+"""A requests transport that answers yfinance's Yahoo Finance requests from local bodies.
+
+yfinance 1.7 accepts a curl_cffi ``Session`` (its default backend) or a ``requests.Session``
+(``yfinance/_http.py::is_supported_session``) for ``yf.download(session=...)`` and
+``yf.Ticker(symbol, session=...)``.  :meth:`YahooTransport.session` gives a curl_cffi Session
+whose ``request()`` is answered here, so yfinance runs exactly its production code path (same
+response and exception classes); :meth:`YahooTransport.requests_session` gives a
+``requests.Session`` with this transport mounted as its adapter.  Either way yfinance's own
+request, cookie/crumb and parsing code runs on the recorded bytes and nothing leaves the process.
+
+What it answers:
+
+- ``fc.yahoo.com`` (cookie): 404 without a cookie, as Yahoo does for an unknown client;
+  ``/v1/test/getcrumb``: a fixed crumb; ``guce.yahoo.com`` consent pages: 404.
+- ``/v8/finance/chart/SYM``: the body given for SYM, cut to ``[period1, period2)`` like Yahoo
+  does (``range=1d``, yfinance's time-zone probe, gets the last bar).  An unknown symbol gets
+  Yahoo's 404 "No data found, symbol may be delisted" body.
+- ``/v10/finance/quoteSummary/SYM``, ``/v7/finance/quote`` and the fundamentals timeseries:
+  the body given for SYM, or Yahoo's "not found" answers.
+
+A symbol can also be made to fail (any status, e.g. 429) or to hang until :attr:`release` is set.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+import requests
+from curl_cffi import requests as curl_requests
+from requests.adapters import BaseAdapter
+
+CRUMB = "offline-crumb"
+NOT_FOUND = {
+    "chart": {
+        "result": None,
+        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
+    }
+}
+HANG_LIMIT = 30.0  # seconds a hung request waits at most, should a test forget to release it
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request the transport answered."""
+
+    method: str
+    host: str
+    path: str
+    params: dict[str, str]
+
+    @property
+    def symbol(self) -> str:
+        return unquote(self.path.rsplit("/", 1)[-1]) if "/finance/" in self.path else ""
+
+    @property
+    def is_history(self) -> bool:
+        """A chart request for bars (not yfinance's ``range=1d`` time-zone probe)."""
+        return self.path.startswith("/v8/finance/chart/") and "period1" in self.params
+
+
+def load_body(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_bytes())  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json;charset=utf-8"
+
+
+class YahooTransport:
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.seen: list[Seen] = []
+        self._charts: dict[str, dict[str, Any]] = {}
+        self._summaries: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, Reply] = {}
+        self._hangs: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def session(self) -> curl_requests.Session:  # type: ignore[type-arg]
+        """A curl_cffi Session (yfinance's default backend) answered by this transport."""
+        return _OfflineCurlSession(self)
+
+    def requests_session(self) -> requests.Session:
+        """A requests.Session with this transport mounted as its adapter."""
+        s = requests.Session()
+        s.mount("https://", _Adapter(self))
+        s.mount("http://", _Adapter(self))
+        return s
+
+    # -- setting up ---------------------------------------------------------------------------
+
+    def chart(self, symbol: str, body: dict[str, Any] | Path) -> None:
+        """Serve this chart-API body for ``symbol``'s chart requests."""
+        self._charts[symbol.upper()] = load_body(body) if isinstance(body, Path) else body
+
+    def summary(self, symbol: str, body: dict[str, Any] | Path) -> None:
+        """Serve this quoteSummary body for ``symbol``."""
+        self._summaries[symbol.upper()] = load_body(body) if isinstance(body, Path) else body
+
+    def fail(self, symbol: str, status: int = 429, body: bytes = b"Too Many Requests\r\n") -> None:
+        """Answer every request naming ``symbol`` with ``status`` until :meth:`heal`."""
+        self._failures[symbol.upper()] = Reply(status, body, "text/plain")
+
+    def heal(self, symbol: str) -> None:
+        self._failures.pop(symbol.upper(), None)
+
+    def hang(self, symbol: str) -> None:
+        """Never answer ``symbol`` (until :attr:`release` is set; then answer 503)."""
+        self._hangs.add(symbol.upper())
+
+    def history_requests(self, symbol: str) -> list[Seen]:
+        with self._lock:
+            return [r for r in self.seen if r.is_history and r.symbol == symbol.upper()]
+
+    # -- answering ----------------------------------------------------------------------------
+
+    def answer(self, method: str, url: str) -> Reply:
+        parts = urlsplit(url)
+        seen = Seen(method.upper(), parts.hostname or "", parts.path, dict(parse_qsl(parts.query)))
+        with self._lock:
+            self.seen.append(seen)
+        if seen.symbol and seen.symbol in self._hangs:
+            self.release.wait(HANG_LIMIT)
+            return Reply(503, b"Service Unavailable", "text/plain")
+        if seen.symbol and seen.symbol in self._failures:
+            return self._failures[seen.symbol]
+        if seen.path.endswith("/v1/test/getcrumb"):
+            return Reply(200, CRUMB.encode(), "text/plain")
+        if seen.path.startswith("/v8/finance/chart/"):
+            body = self._charts.get(seen.symbol)
+            return _json(200, _cut(body, seen.params)) if body is not None else _json(404, NOT_FOUND)
+        if seen.path.startswith("/v10/finance/quoteSummary/"):
+            found = self._summaries.get(seen.symbol)
+            if found is None:
+                missing = {"code": "Not Found", "description": f"Quote not found for symbol: {seen.symbol}"}
+                return _json(404, {"quoteSummary": {"result": None, "error": missing}})
+            return _json(200, found)
+        if seen.path.startswith("/v7/finance/quote"):
+            return _json(200, {"quoteResponse": {"result": [], "error": None}})
+        if "fundamentals-timeseries" in seen.path:
+            return _json(200, {"timeseries": {"result": [], "error": None}})
+        return Reply(404, b"Not Found", "text/html")  # fc.yahoo.com (cookie), consent pages
+
+
+REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}
+
+
+class _OfflineCurlSession(curl_requests.Session):  # type: ignore[type-arg]
+    """A curl_cffi Session whose requests are answered by a :class:`YahooTransport`, never sent."""
+
+    def __init__(self, transport: YahooTransport) -> None:
+        super().__init__()
+        self._transport = transport
+
+    def request(self, method: Any, url: str, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        full = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}" if params else url
+        reply = self._transport.answer(str(method), full)
+        response = curl_requests.Response()
+        response.url = full
+        response.status_code = reply.status
+        response.reason = REASONS.get(reply.status, "")
+        response.ok = reply.status < 400
+        response.content = reply.body
+        response.headers["Content-Type"] = reply.content_type
+        return response
+
+
+class _Adapter(BaseAdapter):
+    """The same transport as a requests adapter."""
+
+    def __init__(self, transport: YahooTransport) -> None:
+        super().__init__()
+        self._transport = transport
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        reply = self._transport.answer(request.method or "GET", request.url or "")
+        response = requests.Response()
+        response.status_code = reply.status
+        response._content = reply.body
+        response.headers["Content-Type"] = reply.content_type
+        response.encoding = "utf-8"
+        response.url = request.url or ""
+        response.request = request
+        response.reason = REASONS.get(reply.status, "")
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _cut(body: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    """The body with only the bars Yahoo would send for these parameters."""
+    result = body["chart"]["result"][0]
+    stamps: list[int] = result.get("timestamp", [])
+    if not stamps:
+        return body
+    if params.get("range") == "1d":
+        keep = [len(stamps) - 1]
+    else:
+        start, end = int(params.get("period1", stamps[0])), int(params.get("period2", stamps[-1] + 1))
+        keep = [i for i, t in enumerate(stamps) if start <= t < end]
+    out = copy.deepcopy(body)
+    cut = out["chart"]["result"][0]
+    cut["timestamp"] = [stamps[i] for i in keep]
+    for block in ("quote", "adjclose"):
+        for series in cut["indicators"].get(block, []):
+            for key, values in series.items():
+                series[key] = [values[i] for i in keep]
+    if not keep:
+        del cut["timestamp"]
+        cut["indicators"] = {"quote": [{}]}
+    return out
+
+
+def _json(status: int, doc: dict[str, Any]) -> Reply:
+    return Reply(status, json.dumps(doc).encode())
+
+
+def isolate_yfinance(monkeypatch: Any) -> None:
+    """Give yfinance a clean process state for one test: no on-disk caches, no remembered crumb.
+
+    yfinance keeps a process-wide ``YfData`` (session, cookie, crumb), an in-memory response
+    cache, and time-zone / cookie caches on disk under the user's cache folder.
+    """
+    import yfinance.base as yf_base
+    import yfinance.cache as yf_cache
+    import yfinance.data as yf_data
+
+    monkeypatch.setattr(yf_cache._TzCacheManager, "_tz_cache", yf_cache._TzCacheDummy())
+    monkeypatch.setattr(yf_cache._CookieCacheManager, "_Cookie_cache", yf_cache._CookieCacheDummy())
+    monkeypatch.setattr(yf_cache._ISINCacheManager, "_isin_cache", yf_cache._ISINCacheDummy())
+    monkeypatch.setattr(yf_base, "_tz_info_fetch_ctr", 0)
+    yf_data.SingletonMeta._instances.pop(yf_data.YfData, None)
+    yf_data.YfData.cache_get.cache_clear()
+
+
+def join_market_threads(prefix: str, timeout: float = 10.0) -> None:
+    """Wait for worker threads a deadline left behind, so they cannot reach into the next test."""
+    for thread in threading.enumerate():
+        if thread.name.startswith(prefix):
+            thread.join(timeout)
