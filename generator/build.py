@@ -108,6 +108,7 @@ def build_from_snapshot(
             charts = render_charts(brief.charts)
         files = _write_formats(brief, charts, staging, formats, timings, write_outputs)
         with timings.stage("email"):
+            _write_chart_pngs(charts, staging / issue.CHARTS_DIR)  # the email embeds them by cid
             html, text = render_email(brief, view_url=_view_url(config, brief.as_of))
             (staging / issue.FILES["email_html"]).write_text(html, encoding="utf-8")
             (staging / issue.FILES["email_txt"]).write_text(text, encoding="utf-8")
@@ -129,6 +130,14 @@ def _write_formats(brief, charts, folder: Path, formats, timings: Timings, write
         with timings.stage(fmt):
             files.update(write_outputs(brief, charts, folder, [fmt]))
     return files
+
+
+def _write_chart_pngs(charts: dict, folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    for key, chart in sorted(charts.items()):
+        path = folder / f"{key}.png"
+        if not path.exists():
+            path.write_bytes(chart.png)
 
 
 def _view_url(config: Config, as_of: date) -> str | None:

@@ -99,7 +99,8 @@ def render_charts(specs: Sequence[ChartSpec]) -> dict[str, RenderedChart]:
 
 def render_chart(spec: ChartSpec) -> RenderedChart:
     _validate(spec)
-    with matplotlib.rc_context({**STYLE, "svg.hashsalt": f"smallcap-brief:{spec.key}"}):
+    style: Any = {**STYLE, "svg.hashsalt": f"smallcap-brief:{spec.key}"}  # ids depend on the key only
+    with matplotlib.rc_context(style):
         fig = _draw(spec)
         svg_buf = io.StringIO()
         fig.savefig(svg_buf, format="svg", metadata=SVG_METADATA)
@@ -117,14 +118,18 @@ def render_chart(spec: ChartSpec) -> RenderedChart:
 
 def _validate(spec: ChartSpec) -> None:
     if spec.kind not in KINDS:
-        raise RenderError(f"chart {spec.key!r}: unknown kind {spec.kind!r} (expected one of {', '.join(KINDS)})")
+        raise RenderError(
+            f"chart {spec.key!r}: unknown kind {spec.kind!r} (expected one of {', '.join(KINDS)})"
+        )
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", spec.key):
         raise RenderError(f"chart {spec.key!r}: key must be file-safe (letters, digits, - and _)")
     if not spec.series:
         raise RenderError(f"chart {spec.key!r}: no series")
     for label, values in spec.series:
         if len(values) != len(spec.x):
-            raise RenderError(f"chart {spec.key!r}: series {label!r} has {len(values)} values for {len(spec.x)} x")
+            raise RenderError(
+                f"chart {spec.key!r}: series {label!r} has {len(values)} values for {len(spec.x)} x"
+            )
 
 
 def _draw(spec: ChartSpec) -> MplFigure:
@@ -187,7 +192,7 @@ class _TickFormatter(Formatter):
         self.suffix = suffix
         self.decimals = 0
 
-    def set_locs(self, locs: Sequence[float]) -> None:
+    def set_locs(self, locs: list[float]) -> None:
         super().set_locs(locs)
         values = [float(v) for v in locs]
         self.decimals = next(
@@ -207,7 +212,7 @@ def _value_axis(axis: Any, percent: bool) -> None:
 def _reference(ax: Axes, spec: ChartSpec, *, vertical: bool = False) -> None:
     if spec.reference is None:
         return
-    style = {"color": MUTED, "linewidth": 0.9, "zorder": 1.5}
+    style: dict[str, Any] = {"color": MUTED, "linewidth": 0.9, "zorder": 1.5}
     style["linestyle"] = "--" if spec.kind == "line" else "-"
     if vertical:
         ax.axvline(spec.reference, **style)
@@ -240,7 +245,9 @@ def _draw_bar(ax: Axes, spec: ChartSpec, percent: bool) -> None:
         offsets = positions - 0.4 + width * (i + 0.5)
         arr = _values(values)
         present = ~np.isnan(arr)
-        ax.bar(offsets[present], arr[present], width=width * 0.92, label=label, color=PALETTE[i % len(PALETTE)])
+        ax.bar(
+            offsets[present], arr[present], width=width * 0.92, label=label, color=PALETTE[i % len(PALETTE)]
+        )
         for x in offsets[~present]:
             ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7.5, color=MUTED, rotation=90)
     ax.set_xticks(positions, list(spec.x))
@@ -258,7 +265,12 @@ def _draw_hbar(ax: Axes, spec: ChartSpec, percent: bool) -> None:
     ypos = np.arange(len(names), dtype=float)[::-1]  # largest at the top
     colours = [NEGATIVE if v < 0 else POSITIVE for v in np.nan_to_num(arr)]
     present = ~np.isnan(arr)
-    ax.barh(ypos[present], arr[present], height=0.66, color=[c for c, p in zip(colours, present, strict=True) if p])
+    ax.barh(
+        ypos[present],
+        arr[present],
+        height=0.66,
+        color=[c for c, p in zip(colours, present, strict=True) if p],
+    )
     unit = "pct" if percent else "level"
     span = float(np.nanmax(np.abs(arr))) if present.any() else 1.0
     for y, v in zip(ypos, arr, strict=True):

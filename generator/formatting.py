@@ -44,14 +44,14 @@ def fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
         return f"{value:{plus}.2f}×"
     if unit in ("days", "weeks", "count"):
         word = {"days": " days", "weeks": " weeks", "count": ""}[unit]
-        n = int(round(value))
+        n = round(value)
         if unit == "days" and n == 1:
             word = " day"
         if unit == "weeks" and n == 1:
             word = " week"
         return f"{n:{plus},d}{word}"
     if unit == "pctile":
-        n = int(round(value))
+        n = round(value)
         suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
         return f"{n}{suffix} percentile"
     if unit == "index":
@@ -65,7 +65,20 @@ def fmt_date(day: date | None) -> str:
 
 def fmt_long_date(day: date) -> str:
     """``November 20, 2026``: locale-independent."""
-    months = ("January February March April May June July August September October November December").split()
+    months = (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    )
     return f"{months[day.month - 1]} {day.day}, {day.year}"
 
 

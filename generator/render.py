@@ -8,6 +8,7 @@ The "Sources and methods" rows and the footnote numbers beside every figure come
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import re
@@ -20,7 +21,6 @@ from urllib.parse import quote, urlsplit
 from urllib.request import url2pathname
 
 import jinja2
-from markupsafe import Markup
 
 from generator import formatting
 from generator.charts import RenderedChart
@@ -161,7 +161,14 @@ def _window_rank(window: str) -> tuple[int, int, str]:
 
 def _source_order(key: SourceKey) -> tuple[Any, ...]:
     symbols, window, last_bar, provider, method = key
-    return (tuple(s.lstrip("^") for s in symbols), symbols, _window_rank(window), last_bar or date.min, provider, method)
+    return (
+        tuple(s.lstrip("^") for s in symbols),
+        symbols,
+        _window_rank(window),
+        last_bar or date.min,
+        provider,
+        method,
+    )
 
 
 def source_rows(brief: Brief) -> tuple[tuple[SourceRow, ...], dict[SourceKey, int]]:
@@ -218,17 +225,22 @@ def brief_css() -> str:
         raise RenderError(f"{TEMPLATES_DIR / CSS_TEMPLATE}: cannot read the stylesheet ({exc})") from exc
 
 
+@functools.cache
+def _env() -> jinja2.Environment:
+    """The environment the renderers share (templates compile once per process)."""
+    return make_env()
+
+
 def _render(template: str, context: Mapping[str, Any]) -> str:
     try:
-        return make_env().get_template(template).render(context)
+        return _env().get_template(template).render(context)
     except jinja2.TemplateError as exc:
         raise RenderError(f"{template}: {exc}") from exc
 
 
 def render_html(brief: Brief, charts: Mapping[str, RenderedChart], *, for_pdf: bool = False) -> str:
     """Standalone HTML: inline CSS, inline SVG charts, no external requests."""
-    css = Markup(brief_css())  # our own stylesheet, not feed text
-    return _render("brief.html", _context(brief, charts, css=css, for_pdf=for_pdf))
+    return _render("brief.html", _context(brief, charts, css=brief_css(), for_pdf=for_pdf))
 
 
 def render_fragment(brief: Brief, charts: Mapping[str, RenderedChart]) -> str:
@@ -325,7 +337,9 @@ def write_outputs(
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
-        raise RenderError(f"--formats: unknown format(s) {', '.join(unknown)} (expected {', '.join(FORMATS)})")
+        raise RenderError(
+            f"--formats: unknown format(s) {', '.join(unknown)} (expected {', '.join(FORMATS)})"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     if "html" in formats:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 
 from generator.analysis import analyse, reporting_week
 from generator.errors import ConfigError
-from generator.models import Brief, Config, Figure, Instrument, Series, Slots, Snapshot
+from generator.models import Brief, Config, Figure, Instrument, Series, Slots, Snapshot, Topic
 
 AS_OF = date(2026, 2, 20)
 PROVIDER = "Yahoo Finance (yfinance)"
@@ -51,7 +52,7 @@ def folder(shared_data: Path) -> Path:
     return shared_data / "prices" / "yfinance_alitalbi"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_frame(path: str) -> pd.DataFrame:
     raw = pd.read_csv(path, parse_dates=["Date"], index_col="Date")
     frame = raw[["Open", "High", "Low", "Close", "Volume"]].astype(float)
@@ -83,6 +84,27 @@ def make_snapshot(shared_data: Path, symbols: dict[str, str] | None = None, **cu
 
 def make_config(universe: tuple[Instrument, ...] = UNIVERSE, slots: Slots | None = None) -> Config:
     return Config(path="test", universe=universe, feeds=(), slots=slots or Slots())
+
+
+def topics(brief: Brief, section: str) -> tuple[Topic, ...]:
+    found = brief.section(section)
+    assert found is not None, section
+    return found.topics
+
+
+def topic(brief: Brief, section: str, key: str) -> Topic:
+    return next(t for t in topics(brief, section) if t.key == key)
+
+
+def figure_rows(t: Topic) -> list[tuple[Figure, ...]]:
+    """The figure cells of each row of a topic's table (text cells dropped)."""
+    assert t.table is not None, t.key
+    return [tuple(c for c in row if isinstance(c, Figure)) for row in t.table.rows]
+
+
+def value(fig: Figure) -> float:
+    assert fig.value is not None, fig.key
+    return fig.value
 
 
 def find(brief: Brief, key: str) -> Figure:
@@ -140,8 +162,8 @@ def test_no_figure_uses_the_row_after_as_of(shared_data: Path, brief: Brief) -> 
     vix = csv_closes(shared_data, "IDX_VIX.csv")
     assert find(brief, "vix.level").value == pytest.approx(close_on(vix, AS_OF))
     # The same brief from series that physically end on as_of is identical.
-    cut = {s: AS_OF for s in ("IDX_RUT", "SPY", "QQQ", "IDX_VIX", "IWM")}
-    assert analyse(make_snapshot(shared_data, **cut), make_config(), (), as_of=AS_OF) == brief
+    cut = make_snapshot(shared_data, IDX_RUT=AS_OF, SPY=AS_OF, QQQ=AS_OF, IDX_VIX=AS_OF, IWM=AS_OF)
+    assert analyse(cut, make_config(), (), as_of=AS_OF) == brief
 
 
 def test_weekly_return_and_spread(shared_data: Path, brief: Brief, rut: list[tuple[date, float]]) -> None:
@@ -178,7 +200,7 @@ def _streak(a: list[tuple[date, float]], b: list[tuple[date, float]]) -> tuple[i
     bmap = dict(b)
     common = [(d, c, bmap[d]) for d, c in a if d in bmap]
     days, signs = [], []
-    for (_, a0, b0), (d1, a1, b1) in zip(common, common[1:], strict=False):
+    for (_, a0, b0), (d1, a1, b1) in itertools.pairwise(common):
         diff = (a1 / a0 - 1) - (b1 / b0 - 1)
         days.append(d1)
         signs.append((diff > 0) - (diff < 0))
@@ -238,8 +260,8 @@ def test_record_and_52_week_range(brief: Brief, rut: list[tuple[date, float]]) -
 
 
 def _wilder_rsi(closes: list[float], n: int = 14) -> float:
-    gains = [max(b - a, 0.0) for a, b in zip(closes, closes[1:], strict=False)]
-    losses = [max(a - b, 0.0) for a, b in zip(closes, closes[1:], strict=False)]
+    gains = [max(b - a, 0.0) for a, b in itertools.pairwise(closes)]
+    losses = [max(a - b, 0.0) for a, b in itertools.pairwise(closes)]
     avg_gain, avg_loss = sum(gains[:n]) / n, sum(losses[:n]) / n
     for g, lo in zip(gains[n:], losses[n:], strict=True):
         avg_gain = (avg_gain * (n - 1) + g) / n
@@ -250,9 +272,9 @@ def _wilder_rsi(closes: list[float], n: int = 14) -> float:
 def test_rsi14_wilder(brief: Brief, rut: list[tuple[date, float]]) -> None:
     rsi = find(brief, "rsi14.^RUT")
     assert rsi.value == pytest.approx(_wilder_rsi([c for _, c in rut]), abs=1e-9)
-    assert rsi.text == "neutral" and 30 < rsi.value < 70
-    momentum = brief.section("risks").topics[0]
-    assert momentum.key == "momentum" and f"{rsi.value:.1f}" in momentum.reading and momentum.flag == ""
+    assert rsi.text == "neutral" and 30 < value(rsi) < 70
+    momentum = topic(brief, "risks", "momentum")
+    assert f"{value(rsi):.1f}" in momentum.reading and momentum.flag == ""
 
 
 def test_best_week_since(brief: Brief, rut: list[tuple[date, float]]) -> None:
@@ -287,11 +309,15 @@ def test_ten_year_change_and_curve_in_basis_points(shared_data: Path) -> None:
     tnx = csv_closes(shared_data, "IDX_TNX.csv")
     change = find(brief, "change.^TNX.1W")
     assert change.unit == "bp"
-    assert change.value == pytest.approx((close_on(tnx, date(2026, 2, 13)) - close_on(tnx, date(2026, 2, 6))) * 100)
+    assert change.value == pytest.approx(
+        (close_on(tnx, date(2026, 2, 13)) - close_on(tnx, date(2026, 2, 6))) * 100
+    )
     assert find(brief, "yield.^TNX").value == pytest.approx(close_on(tnx, date(2026, 2, 13)))
     slots = Slots(rate_3m="^FVX")
     brief = analyse(make_snapshot(shared_data), make_config(slots=slots), (), as_of=date(2025, 11, 14))
     fvx = csv_closes(shared_data, "IDX_FVX.csv")
     curve = find(brief, "curve.10y-3m")
     expected = (close_on(tnx, date(2025, 11, 14)) - close_on(fvx, date(2025, 11, 14))) * 100
-    assert curve.value == pytest.approx(expected) and curve.text == ("inverted" if expected < 0 else "positive")
+    assert curve.value == pytest.approx(expected) and curve.text == (
+        "inverted" if expected < 0 else "positive"
+    )

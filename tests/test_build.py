@@ -47,7 +47,9 @@ def test_degraded_sources_are_named_and_their_figures_left_out(
     series["PSCE"] = series["PSCE"].until(date(2026, 10, 30))  # stale: two weeks old
     feeds = dict(sample.feeds)
     failed_feed = "fed-press"
-    feeds[failed_feed] = FeedCapture(failed_feed, feeds[failed_feed].url, b"", "live", None, "failed", "HTTP 500")
+    feeds[failed_feed] = FeedCapture(
+        failed_feed, feeds[failed_feed].url, b"", "live", None, "failed", "HTTP 500"
+    )
     health = (
         *[h for h in sample.health if h.name != failed_feed],
         SourceHealth("feed", failed_feed, "failed", "live", 0, None, "HTTP 500 Internal Server Error"),
@@ -88,7 +90,9 @@ def test_a_failed_render_leaves_no_half_written_issue(
     assert leftovers == []
 
 
-def test_backfill_builds_each_week_without_look_ahead(config: Config, sample: Snapshot, tmp_path: Path) -> None:
+def test_backfill_builds_each_week_without_look_ahead(
+    config: Config, sample: Snapshot, tmp_path: Path
+) -> None:
     ends = past_week_ends(sample.as_of, 3, "friday")
     items = backfill(config, sample, ends, out=tmp_path, formats=["md"], jobs=2)
     assert [i.week_end for i in items] == ends

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from brief_factory import make_chart_specs
 
 from generator.charts import FIGSIZE, PNG_DPI, RenderedChart, inline_svg, render_chart, render_charts
 from generator.errors import RenderError
 from generator.models import ChartSpec
-from brief_factory import make_chart_specs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -105,8 +105,12 @@ def test_none_values_render_as_gaps_and_na_labels() -> None:
     x = ("2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20")
     line = ChartSpec("gaps", "Gaps", "A line with gaps.", "line", x, (("A", (1.0, None, 3.0, None, 2.0)),))
     empty = ChartSpec("empty", "Empty", "No values at all.", "line", x, (("A", (None,) * 5),))
-    bar = ChartSpec("bar-na", "Bars", "Bars with a gap.", "bar", ("a", "b"), (("1W", (1.0, None)),), "Return (%)")
-    hbar = ChartSpec("hbar-na", "Sectors", "All missing.", "hbar", ("a", "b"), (("1W", (None, None)),), "Return (%)")
+    bar = ChartSpec(
+        "bar-na", "Bars", "Bars with a gap.", "bar", ("a", "b"), (("1W", (1.0, None)),), "Return (%)"
+    )
+    hbar = ChartSpec(
+        "hbar-na", "Sectors", "All missing.", "hbar", ("a", "b"), (("1W", (None, None)),), "Return (%)"
+    )
     for spec in (line, empty, bar, hbar):
         chart = render_chart(spec)
         assert chart.svg.startswith("<svg") and chart.png.startswith(PNG_SIGNATURE)
@@ -119,7 +123,11 @@ def test_percent_axes_and_signed_bar_labels(charts: dict[str, RenderedChart]) ->
     sectors = charts["sectors"].svg
     assert ">+3.42%</text>" in sectors and ">-1.21%</text>" in sectors
     # sorted: the largest value is drawn first (top), the missing one last
-    assert sectors.index(">Financials</text>") < sectors.index(">Energy</text>") < sectors.index(">Utilities</text>")
+    assert (
+        sectors.index(">Financials</text>")
+        < sectors.index(">Energy</text>")
+        < sectors.index(">Utilities</text>")
+    )
 
 
 @pytest.mark.parametrize(

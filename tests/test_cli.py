@@ -82,7 +82,15 @@ def test_sample_build_writes_every_format_with_the_banner(
     assert "SAMPLE" in result.stderr  # said loudly on the console
     folder = issue_folder(out)
     assert folder.name == "2026-11-20"
-    for name in ("brief.html", "brief.md", "brief.pdf", "fragment.html", "email.html", "email.txt", "meta.json"):
+    for name in (
+        "brief.html",
+        "brief.md",
+        "brief.pdf",
+        "fragment.html",
+        "email.html",
+        "email.txt",
+        "meta.json",
+    ):
         assert (folder / name).is_file(), name
     assert (folder / "snapshot" / "manifest.json").is_file()
     assert list((folder / "charts").glob("*.png"))
@@ -98,7 +106,9 @@ def test_rebuild_from_the_issue_snapshot_is_byte_identical(
 ) -> None:
     out, _ = sample_build
     folder = issue_folder(out)
-    result = run("build", "--from-snapshot", str(folder / "snapshot"), "--out", str(tmp_path), "--formats", "html,md")
+    result = run(
+        "build", "--from-snapshot", str(folder / "snapshot"), "--out", str(tmp_path), "--formats", "html,md"
+    )
     assert result.returncode == 0, result.stderr
     again = issue_folder(tmp_path)
     for name in ("brief.html", "brief.md"):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -402,6 +405,59 @@ def test_starttls_refused_by_a_plain_server(issue: Path, smtp_server: tuple[Coll
     with pytest.raises(DeliveryError, match="does not support"):
         send(issue, tls, Ledger(issue / "never.jsonl"))
     assert server.envelopes == [] and not (issue / "never.jsonl").exists()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the TLS tests need the openssl command to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_tls_modes_verify_the_certificate(
+    issue: Path, tmp_path: Path, tls_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, security: str
+) -> None:
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = Collector()
+    # aiosmtpd does not count implicit TLS (ssl_context) as TLS when deciding whether to offer AUTH
+    tls: dict[str, Any] = (
+        {"tls_context": context, "require_starttls": True}
+        if security == "starttls"
+        else {"ssl_context": context, "auth_require_tls": False}
+    )
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=_authenticator,
+        auth_required=True,
+        **tls,
+    )
+    controller.start()
+    try:
+        smtp = SmtpSettings("127.0.0.1", controller.port, security, USER, PASSWORD, timeout=5)
+        with pytest.raises(
+            DeliveryError, match=r"TLS with SMTP server 127\.0\.0\.1:\d+ failed: CERTIFICATE_VERIFY_FAILED"
+        ):
+            send(issue, smtp, Ledger(tmp_path / "untrusted.jsonl"), recipients=PEOPLE[:1])
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the client trusts the test certificate
+        report = send(issue, smtp, Ledger(tmp_path / "sent.jsonl"), recipients=PEOPLE[:1])
+    finally:
+        controller.stop()
+    assert report.sent == PEOPLE[:1] and handler.recipients == ["ann@example.com"]
 
 
 def test_dry_run_writes_eml_and_sends_nothing(issue: Path, tmp_path: Path) -> None:

@@ -20,17 +20,11 @@ import pytest
 import yfinance  # noqa: F401  (imported before any test: its import adds a warnings filter)
 from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads, load_body
 
-from generator.models import Instrument, NetworkSettings
-from generator.sources.market import (
-    PROVIDER,
-    THREAD_PREFIX,
-    MarketResult,
-    fetch_market,
-    fetch_valuation,
-    last_complete_session,
-    valuation_fields,
-)
+from generator.models import Instrument, NetworkSettings, SourceHealth
+from generator.sources.calendar import last_complete_session
+from generator.sources.market import PROVIDER, THREAD_PREFIX, MarketResult, _classify, fetch_market
 from generator.sources.price_cache import PriceCache
+from generator.sources.valuation import fetch_valuation, valuation_fields
 
 # yfinance 1.7 still passes inplace=True to pandas 3, which warns; not our code
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
@@ -81,7 +75,7 @@ def run(
     )
 
 
-def health(result: MarketResult, symbol: str) -> Any:
+def health(result: MarketResult, symbol: str) -> SourceHealth:
     return next(h for h in result.health if h.name == symbol)
 
 
@@ -133,7 +127,7 @@ def test_recorded_qqq_body_parses_into_a_series(
     assert row["Close"] == 216.16000366210938
     assert row["Adj Close"] == 209.6380615234375
     assert row["Volume"] == 30969400
-    assert health(result, "QQQ") == health(result, "QQQ").__class__(
+    assert health(result, "QQQ") == SourceHealth(
         "symbol", "QQQ", "ok", "live", 1, date(2020, 1, 2), "", PROVIDER
     )
     pd.testing.assert_frame_equal(cached(cache, "QQQ"), s.frame)
@@ -293,6 +287,44 @@ def test_server_error_is_retried(yahoo: YahooTransport, cache: PriceCache) -> No
     result = run(yahoo, cache, ["IWM"], FRI_20_EVENING, sleep=sleep)
     assert len(pauses) == 1
     assert health(result, "IWM").status == "ok"
+
+
+def test_connection_error_is_retried_then_the_cache_is_served(
+    yahoo: YahooTransport, cache: PriceCache
+) -> None:
+    yahoo.chart("^RUT", RUT)
+    run(yahoo, cache, ["^RUT"], FRI_13_EVENING)
+    yahoo.drop("^RUT")
+    pauses: list[float] = []
+    result = run(yahoo, cache, ["^RUT"], FRI_20_EVENING, sleep=pauses.append, max_tries=2)
+    assert len(pauses) == 1
+    row = health(result, "^RUT")
+    assert (row.status, row.newest) == ("cached", date(2026, 11, 13))
+    assert row.error == "^RUT: network or server error (tried 2 times); serving cached bars up to 2026-11-13"
+
+
+@pytest.mark.parametrize(
+    ("message", "retry", "words"),
+    [  # messages as yfinance 1.7 logs them
+        (
+            "['IWM']: YFRateLimitError('Too Many Requests. Rate limited. Try after a while.')",
+            True,
+            "HTTP 429",
+        ),
+        (
+            "Failed to get ticker 'IWM' reason: Failed to perform, curl: (28) Operation timed out",
+            True,
+            "in time",
+        ),
+        ("Failed to get ticker 'IWM' reason: Expecting value: line 1 column 1 (char 0)", True, "error page"),
+        ("['IWM']: possibly delisted; no timezone found", False, "not found"),
+        ("$IWM: No data found, symbol may be delisted", False, "not found"),
+        ("['IWM']: possibly delisted; no price data found  (1d 2026-11-13 -> 2026-11-22)", False, "no data"),
+    ],
+)
+def test_logged_yfinance_errors_are_read(message: str, retry: bool, words: str) -> None:
+    assert _classify([message], known=False)[0] is retry
+    assert words in _classify([message], known=False)[1]
 
 
 def test_hang_past_the_deadline_returns_with_the_symbols_failed(
@@ -468,6 +500,41 @@ def test_fetch_market_reports_valuation_for_etfs_only(yahoo: YahooTransport, cac
     result = run(yahoo, cache, ["^RUT", "IWM"], FRI_20_EVENING, valuation=True)
     assert result.valuation == {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
     assert not [r for r in yahoo.seen if "quoteSummary" in r.path and r.symbol == "^RUT"]
+
+
+def summary_requests(yahoo: YahooTransport) -> list[str]:
+    return [r.symbol for r in yahoo.seen if r.path.startswith("/v10/finance/quoteSummary/")]
+
+
+def test_valuation_is_cached_for_the_day(yahoo: YahooTransport, cache: PriceCache, tmp_path: Path) -> None:
+    yahoo.chart("IWM", IWM)
+    yahoo.chart("HYG", OWN / "chart-HYG-2026-10-05-to-2026-10-30.body.json")
+    yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")  # HYG: Yahoo has no quote summary
+    expected = {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
+    assert run(yahoo, cache, ["IWM", "HYG"], FRI_20_EVENING, valuation=True).valuation == expected
+    assert sorted(set(summary_requests(yahoo))) == ["HYG", "IWM"]
+    doc = json.loads((tmp_path / "valuation.json").read_text())
+    assert doc["IWM"]["day"] == doc["HYG"]["day"] == "2026-11-20"
+    assert doc["HYG"]["fields"] == {}  # answered without fields: not asked again today either
+    yahoo.seen.clear()
+    later = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # still Friday in New York
+    assert run(yahoo, cache, ["IWM", "HYG"], later, valuation=True).valuation == expected
+    assert summary_requests(yahoo) == []
+    assert run(yahoo, cache, ["IWM", "HYG"], SATURDAY, valuation=True).valuation == expected
+    assert sorted(set(summary_requests(yahoo))) == ["HYG", "IWM"]  # a new day: asked again
+
+
+def test_failed_valuation_request_is_not_cached(yahoo: YahooTransport, cache: PriceCache) -> None:
+    yahoo.chart("IWM", IWM)
+    yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
+    run(yahoo, cache, ["IWM"], FRI_20_EVENING)  # bars cached; no valuation asked
+    yahoo.fail("IWM", 500, b"<html>Internal Server Error</html>")
+    assert run(yahoo, cache, ["IWM"], FRI_20_EVENING, valuation=True).valuation == {}
+    yahoo.heal("IWM")
+    yahoo.seen.clear()
+    result = run(yahoo, cache, ["IWM"], FRI_20_EVENING, valuation=True)
+    assert result.valuation == {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
+    assert "IWM" in summary_requests(yahoo)
 
 
 def test_valuation_hang_returns_what_arrived(yahoo: YahooTransport) -> None:

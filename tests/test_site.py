@@ -331,7 +331,12 @@ def test_site_in_headless_chromium(served: tuple[str, list[tuple[str, int]]], tm
     origin, server_log = served
     driver = _driver(tmp_path / "profile")
     try:
+        driver.execute_cdp_cmd(  # a phone-sized viewport (headless windows are at least 500 px wide)
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 375, "height": 812, "deviceScaleFactor": 1, "mobile": True},
+        )
         driver.get(origin + PREFIX)
+        assert driver.execute_script("return window.innerWidth;") == 375
         assert driver.title == TITLE
         _check_page(driver, origin)
         driver.save_screenshot(str(tmp_path / "home.png"))

@@ -1,4 +1,4 @@
-"""A requests transport that answers yfinance's Yahoo Finance requests from local bodies.
+"""A local transport that answers yfinance's Yahoo Finance requests from recorded bodies.
 
 yfinance 1.7 accepts a curl_cffi ``Session`` (its default backend) or a ``requests.Session``
 (``yfinance/_http.py::is_supported_session``) for ``yf.download(session=...)`` and
@@ -18,7 +18,8 @@ What it answers:
 - ``/v10/finance/quoteSummary/SYM``, ``/v7/finance/quote`` and the fundamentals timeseries:
   the body given for SYM, or Yahoo's "not found" answers.
 
-A symbol can also be made to fail (any status, e.g. 429) or to hang until :attr:`release` is set.
+A symbol can also be made to fail (any status, e.g. 429), to lose its connection, or to hang
+until :attr:`release` is set.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class Seen:
 
     @property
     def symbol(self) -> str:
-        return unquote(self.path.rsplit("/", 1)[-1]) if "/finance/" in self.path else ""
+        if self.path.endswith("/finance/quote"):  # v7 quote names its symbols in the query
+            return self.params.get("symbols", "").upper()
+        return unquote(self.path.rsplit("/", 1)[-1]).upper() if "/finance/" in self.path else ""
 
     @property
     def is_history(self) -> bool:
@@ -83,6 +86,7 @@ class YahooTransport:
         self._summaries: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, Reply] = {}
         self._hangs: set[str] = set()
+        self._drops: set[str] = set()
         self._lock = threading.Lock()
 
     # -- sessions -----------------------------------------------------------------------------
@@ -112,8 +116,13 @@ class YahooTransport:
         """Answer every request naming ``symbol`` with ``status`` until :meth:`heal`."""
         self._failures[symbol.upper()] = Reply(status, body, "text/plain")
 
+    def drop(self, symbol: str) -> None:
+        """Fail every request naming ``symbol`` with a connection error until :meth:`heal`."""
+        self._drops.add(symbol.upper())
+
     def heal(self, symbol: str) -> None:
         self._failures.pop(symbol.upper(), None)
+        self._drops.discard(symbol.upper())
 
     def hang(self, symbol: str) -> None:
         """Never answer ``symbol`` (until :attr:`release` is set; then answer 503)."""
@@ -133,6 +142,8 @@ class YahooTransport:
         if seen.symbol and seen.symbol in self._hangs:
             self.release.wait(HANG_LIMIT)
             return Reply(503, b"Service Unavailable", "text/plain")
+        if seen.symbol and seen.symbol in self._drops:
+            return DROPPED
         if seen.symbol and seen.symbol in self._failures:
             return self._failures[seen.symbol]
         if seen.path.endswith("/v1/test/getcrumb"):
@@ -153,6 +164,8 @@ class YahooTransport:
         return Reply(404, b"Not Found", "text/html")  # fc.yahoo.com (cookie), consent pages
 
 
+DROPPED = Reply(0, b"")  # the connection failed: each session raises its own error type
+CONNECT_ERROR = "Failed to perform, curl: (7) Failed to connect to query2.finance.yahoo.com port 443"
 REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}
 
 
@@ -166,6 +179,8 @@ class _OfflineCurlSession(curl_requests.Session):  # type: ignore[type-arg]
     def request(self, method: Any, url: str, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
         full = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}" if params else url
         reply = self._transport.answer(str(method), full)
+        if reply is DROPPED:
+            raise curl_requests.exceptions.ConnectionError(CONNECT_ERROR)
         response = curl_requests.Response()
         response.url = full
         response.status_code = reply.status
@@ -174,6 +189,9 @@ class _OfflineCurlSession(curl_requests.Session):  # type: ignore[type-arg]
         response.content = reply.body
         response.headers["Content-Type"] = reply.content_type
         return response
+
+    def _request_once(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a test session tried to reach the network")
 
 
 class _Adapter(BaseAdapter):
@@ -185,6 +203,8 @@ class _Adapter(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         reply = self._transport.answer(request.method or "GET", request.url or "")
+        if reply is DROPPED:
+            raise requests.ConnectionError(CONNECT_ERROR)
         response = requests.Response()
         response.status_code = reply.status
         response._content = reply.body

@@ -1,7 +1,7 @@
 """The analysis stage: pure functions from a Snapshot to a Brief.
 
 ``analyse`` is the entry point; ``reporting_week`` says which Monday..Friday a date belongs to.
-Nothing in this package touches the network, the clock, the environment or the file system.
+Nothing :func:`analyse` calls touches the network, the clock, the environment or the file system.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
-from generator.analysis.common import Context, join_words, ok, val
+from generator.analysis.common import Context, ok, val
 from generator.analysis.risks import OVERBOUGHT, OVERSOLD
 from generator.formatting import fmt
 from generator.models import Figure, Provenance, Section, Table, Topic
@@ -29,6 +29,7 @@ SCALES: dict[str, tuple[str, float, bool]] = {
     "ratio": ("pct", 1.0, True),
     "x": ("level", 0.25, False),
 }
+VOL_LEVELS = ("vix.level", "rvx.level", "rvol20.")
 FLOW_WINDOWS = {"1W", "1M", "3M", "QTD", "1Y", "weekly", "monthly", "daily"}
 
 
@@ -46,8 +47,13 @@ def collect(sections: Iterable[Section]) -> dict[str, Figure]:
     return out
 
 
-def _trackable(fig: Figure) -> bool:
+def _trackable(fig: Figure, benchmark: str) -> bool:
+    """State-like figures only: levels, distances, ratios; returns only for the benchmark's year to date."""
     if fig.unit not in SCALES or fig.key.startswith(("change.", "volume.", "season.", "bestweek.")):
+        return False
+    if fig.key.startswith(("return.", "spread.")) and not fig.key.startswith(
+        (f"return.{benchmark}.", f"spread.{benchmark}-")
+    ):
         return False
     return fig.provenance.window not in FLOW_WINDOWS
 
@@ -63,6 +69,8 @@ class Mover:
 
 def _change(prev: Figure, now: Figure, week_end: date) -> tuple[float, Figure]:
     unit, scale, relative = SCALES[now.unit]
+    if now.key.startswith(VOL_LEVELS):  # volatility levels move in (percentage) points
+        unit, scale, relative = "pp", 1.0, False
     a, b = val(prev), val(now)
     if relative:
         delta = (b / a - 1.0) * 100.0 if a else 0.0
@@ -79,16 +87,25 @@ def _change(prev: Figure, now: Figure, week_end: date) -> tuple[float, Figure]:
     return abs(delta) / scale, fig
 
 
-def movers(prev: Mapping[str, Figure], now: Mapping[str, Figure], week_end: date) -> list[Mover]:
+def movers(
+    prev: Mapping[str, Figure], now: Mapping[str, Figure], week_end: date, benchmark: str
+) -> list[Mover]:
     out = []
     for key, fig in now.items():
         old = prev.get(key)
-        if old is None or not (ok(fig) and ok(old)) or not _trackable(fig):
+        if old is None or not (ok(fig) and ok(old)) or not _trackable(fig, benchmark):
             continue
         score, change = _change(old, fig, week_end)
         out.append(Mover(key, score, old, fig, change))
     out.sort(key=lambda m: (-m.score, m.key))
-    return out[:TOP_MOVERS]
+    seen: set[tuple[str, float, float]] = set()  # the same number under two names is shown once
+    unique = []
+    for m in out:
+        ident = (m.now.unit, round(val(m.prev), 9), round(val(m.now), 9))
+        if ident not in seen:
+            seen.add(ident)
+            unique.append(m)
+    return unique[:TOP_MOVERS]
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +199,7 @@ def changes_section(
     if prev_ctx is None or not prev:
         topic = Topic("moved-most", "Biggest moves", "Last week's figures are not available from this data.")
         return Section("changes", title, "Last week's figures are not available from this data.", (topic,))
-    top = movers(prev, now, ctx.week_end)
+    top = movers(prev, now, ctx.week_end, ctx.slots.benchmark)
     rows = tuple((m.now.label, replace(m.prev, key=f"lastweek.{m.key}"), m.now, m.change) for m in top)
     table = Table(
         f"Week ending {prev_ctx.week_end.isoformat()} against week ending {ctx.week_end.isoformat()}",
@@ -198,7 +215,7 @@ def changes_section(
         moved_reading = "No figure can be compared with last week."
     crossed = thresholds(ctx, prev, now)
     if crossed:
-        cross_reading = join_words([c[0] for c in crossed]) + "."
+        cross_reading = ". ".join(c[0] for c in crossed) + "."
     else:
         cross_reading = "No tracked threshold was crossed this week."
     topics = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -107,7 +108,7 @@ def rates_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
     y3, c3w, _ = cells(ctx.slots.rate_3m)
     curve = curve_figure(ctx)
     if ok(y10):
-        reading = f"The 10-year yield {moved(c10w)} this week to {fmt(y10)} (1 month: {show(c10m)})."
+        reading = f"The 10-year yield {moved(c10w)} this week to {fmt(y10)} ({show(c10m)} over 1 month)."
     else:
         reading = f"The 10-year yield is {show(y10)}."
     reading += f" The 3-month bill yield is {show(y3)}."
@@ -386,6 +387,11 @@ def volume_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
     return topic("volume", "Volume", reading, figs, headlines)
 
 
+def first_clause(text: str) -> str:
+    """The text up to its first sentence or colon break, as a sentence."""
+    return re.split(r"(?<=[.:])\s", text, maxsplit=1)[0].rstrip(".:") + "."
+
+
 def drivers_section(ctx: Context, headlines: Sequence[Headline]) -> Section:
     topics = (
         rates_topic(ctx, headlines),
@@ -397,5 +403,5 @@ def drivers_section(ctx: Context, headlines: Sequence[Headline]) -> Section:
         seasonality_topic(ctx),
         volume_topic(ctx, headlines),
     )
-    lede = f"{topics[0].reading.split('. ')[0].rstrip('.')}. {topics[1].reading.split(': ')[0]}."
+    lede = " ".join(first_clause(t.reading) for t in topics[:2])
     return Section("drivers", "Drivers", lede, topics)

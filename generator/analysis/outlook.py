@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator.analysis.common import NA_TEXT, Context, Maker, ok, val
 from generator.analysis.risks import OVERBOUGHT, OVERSOLD, breadth_counts
@@ -31,9 +31,14 @@ class Rule:
 
 
 def _get(ctx: Context, figures: Mapping[str, Figure], key: str, label: str) -> Figure:
+    """The figure under ``key``; else why its family is not available (e.g. credit.HYG-IEF for .1M)."""
     fig = figures.get(key)
     if fig is not None:
         return fig
+    family = ".".join(key.split(".")[:2])
+    kin = next((f for k, f in figures.items() if k == family or k.startswith(family + ".")), None)
+    if kin is not None and not ok(kin):
+        return replace(kin, key=key, label=label, value=None, text="")
     return Maker(ctx, (), "", "Not computed for this brief.").na(key, label, "text", "not in this data")
 
 
@@ -125,14 +130,13 @@ def watch_rows(ctx: Context, figures: Mapping[str, Figure]) -> list[tuple[str, F
         r = val(rsi)
         for level, word in ((OVERBOUGHT, "overbought"), (OVERSOLD, "oversold")):
             if _near(r, level, 5):
-                side = "below" if r < level else "at or above"
-                rows.append(
-                    (
-                        f"RSI {fmt(rsi)}, {abs(level - r):.1f} points {side} {word} ({level:.0f})",
-                        rsi,
-                        f"{level:.0f}",
-                    )
-                )
+                high = word == "overbought"
+                gap = f"{abs(level - r):.1f} points"
+                if (r >= level) if high else (r <= level):
+                    text = f"RSI {fmt(rsi)}, {word}: {gap} {'above' if high else 'below'} {level:.0f}"
+                else:
+                    text = f"RSI {fmt(rsi)}, {gap} {'below' if high else 'above'} {word} ({level:.0f})"
+                rows.append((text, rsi, f"{level:.0f}"))
     for n in (50, 200):
         if (dist := fig(f"ma{n}.{b}.dist")) is not None and abs(val(dist)) <= 2:
             move = "fall" if val(dist) > 0 else "rise"

@@ -284,11 +284,13 @@ def records_topic(ctx: Context) -> Topic:
     else:
         below = fmt_value(abs(val(rec[2])), "pct", signed=False)
         reading = f"The {name} is {below} below its record close of {fmt(rec[0])} set on {rec[1].text}."
-    reading += (
-        f" Over 52 weeks it ranged from {fmt(lo[0])} ({lo[1].text}) to {fmt(hi[0])} ({hi[1].text}); "
-        f"it is {fmt_value(abs(val(hi[2])), 'pct', signed=False)} below the high and "
-        f"{fmt_value(abs(val(lo[2])), 'pct', signed=False)} above the low."
+    reading += f" Over 52 weeks it ranged from {fmt(lo[0])} ({lo[1].text}) to {fmt(hi[0])} ({hi[1].text}); "
+    high = (
+        "at the high"
+        if hi[1].text == closes.index[-1].date().isoformat()
+        else (f"{fmt_value(abs(val(hi[2])), 'pct', signed=False)} below the high")
     )
+    reading += f"it is {high} and {fmt_value(abs(val(lo[2])), 'pct', signed=False)} above the low."
     return Topic("records", title, reading, (*rec, this_week, *hi, *lo), flag="positive" if set_now else "")
 
 

@@ -325,22 +325,31 @@ def dispersion_topic(ctx: Context) -> Topic:
 
 
 def data_quality_topic(ctx: Context, health: Sequence[SourceHealth]) -> Topic:
-    rows: list[tuple[str, str, str]] = []
+    found: dict[str, tuple[str, str, str]] = {}
     for sym, last in sorted(ctx.stale.items()):
-        rows.append(
-            (sym, "stale", f"last bar {last.isoformat()} is before the week of {ctx.week_start.isoformat()}")
+        found[sym] = (
+            sym,
+            "stale",
+            f"last bar {last.isoformat()}, before the week of {ctx.week_start.isoformat()}",
         )
     for sym in ctx.missing:
-        rows.append((sym, "missing", f"no data for {sym} in the snapshot"))
+        found[sym] = (sym, "missing", f"no data for {sym} in the snapshot")
     for h in health:
-        if h.status in ("failed", "stale") and not any(r[0] == h.name for r in rows):
+        if h.status == "failed" or (h.status == "stale" and h.name not in found):
             detail = h.error or (f"newest {h.newest.isoformat()}" if h.newest else "no detail")
-            rows.append((f"{h.kind} {h.name}", h.status, detail))
+            name = h.name if h.kind == "symbol" else f"{h.kind} {h.name}"
+            found[h.name] = (name, h.status, detail)
+    rows = list(found.values())
     if not rows:
         return Topic("data-quality", "Data quality", "None: every source was present and fresh.")
     table = Table("Data problems", ("Source", "Status", "Detail"), tuple(rows))
+    groups = [
+        f"{status}: {', '.join(r[0] for r in rows if r[1] == status)}"
+        for status in dict.fromkeys(r[1] for r in rows)
+    ]
     reading = (
-        f"{len(rows)} data problem{'s' if len(rows) != 1 else ''}: figures built on them read '{NA_TEXT}'."
+        f"{len(rows)} data problem{'s' if len(rows) != 1 else ''} ({'; '.join(groups)}). "
+        f"Figures that need them read '{NA_TEXT}' or 'not available (stale)'."
     )
     return Topic("data-quality", "Data quality", reading, table=table, flag="warning")
 

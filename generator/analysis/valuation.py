@@ -103,4 +103,4 @@ def valuation_section(ctx: Context, data: Mapping[str, Mapping[str, float]], pro
         )
         figures = ()
     topic = Topic("valuation", "Valuation", reading, figures, table=table)
-    return Section("valuation", "Valuation", reading.split(":")[0] + ".", (topic,))
+    return Section("valuation", "Valuation", reading.split(":")[0].split(";")[0].rstrip(".") + ".", (topic,))

@@ -366,7 +366,9 @@ def _check_publishable(meta: IssueMeta, *, allow_sample: bool, allow_stale: bool
     if meta.is_sample and not allow_sample:
         raise DeliveryError(f"issue {day} was built from the sample data; not sending it (--allow-sample)")
     if meta.is_stale and not allow_stale:
-        raise DeliveryError(f"issue {day} is flagged stale (its benchmark data is old); not sending it")
+        raise DeliveryError(
+            f"issue {day} is flagged stale (old benchmark data); not sending it (--allow-stale)"
+        )
 
 
 def _unique(addresses: list[str]) -> list[str]:

@@ -57,6 +57,11 @@ class SiteResult:
     feed: Path
     warnings: tuple[str, ...] = ()  # things the reader of the build log should know
 
+    def __str__(self) -> str:
+        newest = self.issues[0].isoformat() if self.issues else "none"
+        pages = f"{len(self.pages)} pages and feed.xml in {self.path}"
+        return f"{len(self.issues)} issue(s), newest {newest}; {pages}"
+
 
 @dataclass(frozen=True)
 class _Issue:

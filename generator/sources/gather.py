@@ -9,16 +9,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
 from generator.errors import DataUnavailableError
 from generator.models import Config, FeedCapture, Series, Snapshot, SourceHealth
+from generator.sources.http import Resolver
 
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "live", "cache", "sample")
+
+
+@dataclass(frozen=True)
+class Transport:
+    """What live fetching talks through; None means the real network."""
+
+    session: object | None = None  # a yfinance-compatible HTTP session
+    resolver: Resolver | None = None  # host, port -> addresses, for the feed fetcher
+
+
 SAMPLE_WARNING = (
     "NO LIVE OR CACHED DATA: this brief is built from the bundled SAMPLE snapshot. "
     "SAMPLE DATA — illustrative, not market data."
@@ -37,34 +48,38 @@ def gather(
     now: datetime,
     cache_dir: Path,
     week_start: date,
+    transport: Transport | None = None,
 ) -> Snapshot:
-    """Return the snapshot a build of the week starting ``week_start`` should use."""
+    """Return the snapshot a build of the week starting ``week_start`` should use.
+
+    ``transport`` replaces the network for tests and the benchmark (a yfinance session and a
+    DNS resolver); by default the real network is used.
+    """
     if mode == "sample":
-        return _sample()
+        return load_sample()
     if mode == "cache":
         snapshot = _from_cache(config, cache_dir, now=now)
         if config.slots.benchmark not in snapshot.series:
             raise DataUnavailableError(config.slots.benchmark, f"not in the cache at {cache_dir}")
         return snapshot
-    snapshot = _live(config, cache_dir, today=today, now=now)
+    snapshot = _live(config, cache_dir, today=today, now=now, transport=transport or Transport())
     if mode == "live":
         _require_fresh(config, snapshot, week_start)
         return snapshot
     if config.slots.benchmark in snapshot.series:
         return snapshot
     log.warning("%s", SAMPLE_WARNING)
-    return _sample()
+    sample = load_sample()
+    return replace(sample, notes=(SAMPLE_WARNING, *sample.notes))
 
 
-def _sample() -> Snapshot:
-    from generator.sources.snapshot import load_sample
+def load_sample() -> Snapshot:
+    from generator.sources.snapshot import load_sample as load
 
-    snapshot = load_sample()
-    notes = snapshot.notes if SAMPLE_WARNING in snapshot.notes else (*snapshot.notes, SAMPLE_WARNING)
-    return replace(snapshot, notes=notes)
+    return load()
 
 
-def _live(config: Config, cache_dir: Path, *, today: date, now: datetime) -> Snapshot:
+def _live(config: Config, cache_dir: Path, *, today: date, now: datetime, transport: Transport) -> Snapshot:
     from generator.sources.market import fetch_market
     from generator.sources.news import fetch_feeds
     from generator.sources.price_cache import PriceCache
@@ -78,8 +93,11 @@ def _live(config: Config, cache_dir: Path, *, today: date, now: datetime) -> Sna
             today=today,
             now=now,
             history_years=config.brief.history_years,
+            session=transport.session,
         )
-    feeds, feed_health = fetch_feeds(config.feeds, config.network, cache_dir, now=now)
+    feeds, feed_health = fetch_feeds(
+        config.feeds, config.network, cache_dir, now=now, resolver=transport.resolver
+    )
     return _assemble(config, market.series, feeds, (*market.health, *feed_health), market.valuation, now)
 
 

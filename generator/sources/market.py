@@ -3,7 +3,7 @@
 One :func:`fetch_market` call:
 
 1. Takes the last *complete* session: the latest NYSE trading day whose 16:00 New York close plus
-   a settling margin has passed at ``now``, and not after ``today``.
+   a settling margin has passed at ``now``, and not after ``today`` (:mod:`generator.sources.calendar`).
 2. Skips symbols whose cache already holds it (status ok, origin cache).  The rest are grouped by
    where their cache ends, so the universe is a few batched ``yf.download`` calls: new symbols
    get ``period="max"``, the others ``start=`` their last cached bar.  That one overlapping bar
@@ -21,8 +21,11 @@ One :func:`fetch_market` call:
 5. Cleans new bars (:func:`generator.sources.snapshot.clean_frame`), leaves out bars after the last
    complete session (today's unfinished bar) and a zero-volume last bar of a symbol that normally
    has volume, keeps the newest of duplicate rows, merges into the cache, and serves each series
-   trimmed to ``history_years``.  When live fails for a cached symbol, its cached bars are served
-   with status "cached" and their real last bar, so the analysis can flag them stale.
+   trimmed to ``history_years`` (the cache keeps everything).  A live series that still lacks the
+   last complete session gets status "stale".  When live fails for a cached symbol, its cached
+   bars are served with status "cached" and their real last bar, so the analysis can flag them.
+6. Adds the equity ETFs' valuation fields (:mod:`generator.sources.valuation`), cached per symbol
+   per day beside the price cache, so a rebuild on the same day asks Yahoo nothing.
 """
 
 from __future__ import annotations
@@ -33,33 +36,29 @@ import re
 import secrets
 import threading
 import time as _time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache, partial
+from datetime import date, datetime
+from functools import partial
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 import pandas as pd
-from pandas.tseries import holiday as hol
 
 from generator.errors import BriefError
 from generator.models import Instrument, NetworkSettings, Series, SourceHealth
+from generator.sources.calendar import last_complete_session
 from generator.sources.price_cache import PriceCache
+from generator.sources.snapshot import clean_frame
+from generator.sources.valuation import CACHE_NAME, ValuationCache, valuation_for, wants_valuation
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "Yahoo Finance (yfinance)"
-EXCHANGE_TZ = ZoneInfo("America/New_York")
-CLOSE = time(16, 0)
-SETTLE_MARGIN = timedelta(hours=1)  # a daily bar is taken as final one hour after the close
 REQUEST_TIMEOUT = 20.0  # seconds per request inside yfinance (our deadline bounds the whole)
 MAX_TRIES = 4
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 8.0  # seconds: first pause, longest pause (before jitter)
 SPLIT_TOLERANCE = 0.02  # the overlap bar's Close moved more than this: Yahoo re-based prices
 THREAD_PREFIX = "market-fetch"
-VALUATION_FIELDS = ("trailingPE", "forwardPE", "priceToBook", "yield")  # yield is a fraction: 0.0123
-VALUATION_ROLES = ("small_cap", "size_ladder", "style", "large_cap", "sector")
 
 _T = TypeVar("_T")
 
@@ -71,54 +70,10 @@ class MarketResult:
     valuation: dict[str, dict[str, float]]  # ETF → Yahoo field → value; a missing field stays missing
 
 
-# -- trading calendar: NYSE full-day holidays (early closes count as full days) -------------------
-
-
-class _NyseHolidays(hol.AbstractHolidayCalendar):
-    rules = [  # noqa: RUF012 (pandas reads this plain class attribute)
-        hol.Holiday("New Year's Day", month=1, day=1, observance=hol.sunday_to_monday),
-        hol.USMartinLutherKingJr,
-        hol.USPresidentsDay,
-        hol.GoodFriday,
-        hol.USMemorialDay,
-        hol.Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=hol.nearest_workday),
-        hol.Holiday("Independence Day", month=7, day=4, observance=hol.nearest_workday),
-        hol.USLaborDay,
-        hol.USThanksgivingDay,
-        hol.Holiday("Christmas Day", month=12, day=25, observance=hol.nearest_workday),
-    ]
-
-
-@lru_cache(maxsize=128)
-def _holidays(year: int) -> frozenset[date]:
-    stamps = _NyseHolidays().holidays(pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31))
-    return frozenset(s.date() for s in stamps)
-
-
-def is_trading_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
-
-
-def previous_trading_day(day: date) -> date:
-    day -= timedelta(days=1)
-    while not is_trading_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def last_complete_session(now: datetime) -> date:
-    """The latest trading day whose daily bar is final at ``now`` (a naive ``now`` is UTC)."""
-    local = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(EXCHANGE_TZ)
-    settled = datetime.combine(local.date(), CLOSE, EXCHANGE_TZ) + SETTLE_MARGIN
-    if is_trading_day(local.date()) and local >= settled:
-        return local.date()
-    return previous_trading_day(local.date())
-
-
 # -- deadline, retries, and the errors yfinance logs instead of raising --------------------------
 
 
-class _NoAnswer(Exception):
+class NoAnswer(Exception):
     """The worker did not finish before the deadline."""
 
 
@@ -143,10 +98,10 @@ class _Retry:
         return span / 2 + self.rand() * span / 2
 
 
-def _run_with_deadline(work: Callable[[], _T], timeout: float, name: str) -> _T:
-    """Run ``work`` in a daemon thread; raise :class:`_NoAnswer` when it is not done in ``timeout`` s."""
+def run_with_deadline(work: Callable[[], _T], timeout: float, name: str) -> _T:
+    """Run ``work`` in a daemon thread; raise :class:`NoAnswer` when it is not done in ``timeout`` s."""
     if timeout <= 0:
-        raise _NoAnswer
+        raise NoAnswer
     box: dict[str, Any] = {}
     done = threading.Event()
 
@@ -160,7 +115,7 @@ def _run_with_deadline(work: Callable[[], _T], timeout: float, name: str) -> _T:
 
     threading.Thread(target=run, name=f"{THREAD_PREFIX}-{name}", daemon=True).start()
     if not done.wait(timeout):
-        raise _NoAnswer
+        raise NoAnswer
     if "error" in box:
         raise box["error"]
     return cast(_T, box["value"])
@@ -187,11 +142,19 @@ class _LoggedErrors(logging.Handler):
 
 
 _KINDS = (  # (worth retrying, pattern in yfinance's message, the error in plain words)
-    (True, r"\b429\b|too many requests|rate.?limit", "rate limited by Yahoo Finance (HTTP 429)"),
+    (True, r"too many requests|rate.?limit|error 429|429 client", "rate limited by Yahoo Finance (HTTP 429)"),
     (True, r"timed? ?out|timeout", "Yahoo Finance did not answer in time"),
-    (True, r"connection|curl: \(|resolve|network|\b5\d\d\b|currently down", "network or server error"),
+    (
+        True,
+        r"connection|curl: \(|resolve|network|error 5\d\d|5\d\d server|unavailable",
+        "network or server error",
+    ),
     (True, r"expecting value|jsondecode", "Yahoo Finance sent an error page instead of data"),
-    (False, r"\b404\b|not found|no timezone|may be delisted", "symbol not found on Yahoo Finance"),
+    (
+        False,
+        r"error 404|404 client|not found|no timezone|may be delisted",
+        "symbol not found on Yahoo Finance",
+    ),
 )
 
 
@@ -208,7 +171,7 @@ def _classify(messages: Sequence[str], known: bool) -> tuple[bool, str]:
     return known, "no data returned by Yahoo Finance"
 
 
-def _forget_responses() -> None:
+def forget_responses() -> None:
     """yfinance memoizes some responses (errors too) for the life of the process; a retry must ask anew."""
     try:
         from yfinance.data import YfData
@@ -257,8 +220,6 @@ def _column(data: Any, symbol: str) -> pd.DataFrame | None:
     frame.columns = [str(c) for c in frame.columns]
     if frame.empty or "Close" not in frame.columns or frame["Close"].isna().all():
         return None
-    from generator.sources.snapshot import clean_frame
-
     try:
         return clean_frame(frame, symbol)
     except BriefError as exc:
@@ -276,8 +237,8 @@ def _fetch_batch(
             outcomes[s].tries = attempt
         try:
             work = partial(_download, tuple(pending), start, session)
-            data, errors = _run_with_deadline(work, deadline.remaining(), "prices")
-        except _NoAnswer:
+            data, errors = run_with_deadline(work, deadline.remaining(), "prices")
+        except NoAnswer:
             for s in pending:
                 outcomes[s].error = f"no answer within {deadline.seconds:g} s"
             return outcomes
@@ -290,7 +251,7 @@ def _fetch_batch(
             break
         log.info("Yahoo Finance: retrying %s in %.1f s (try %d)", ", ".join(pending), pause, attempt + 1)
         retry.sleep(pause)
-        _forget_responses()
+        forget_responses()
     for outcome in outcomes.values():
         if outcome.frame is None and outcome.tries > 1:
             outcome.error += f" (tried {outcome.tries} times)"
@@ -376,7 +337,8 @@ class _Serving:
     health: list[SourceHealth] = field(default_factory=list)
 
     def serve(self, symbol: str, frame: pd.DataFrame, origin: str, fetched_at: datetime | None) -> Series:
-        self.series[symbol] = Series(symbol, frame.loc[self.since :], PROVIDER, origin, fetched_at)
+        recent = frame.loc[self.since :]  # all of it when even the newest bar is older than that
+        self.series[symbol] = Series(symbol, frame if recent.empty else recent, PROVIDER, origin, fetched_at)
         return self.series[symbol]
 
     def report(self, symbol: str, status: str, origin: str, s: Series | None, error: str = "") -> None:
@@ -401,7 +363,9 @@ def fetch_market(
     """Fetch what the cache lacks for ``instruments``, merge it in, and serve every symbol.
 
     ``session`` goes to yfinance (None: yfinance makes its own).  ``sleep`` and ``rand`` drive
-    the retry backoff.  ``valuation=False`` skips the ETF valuation requests.
+    the retry backoff.  ``valuation=False`` skips the ETF valuation fields; otherwise they come
+    from today's answers cached beside the price cache (:mod:`generator.sources.valuation`), and
+    Yahoo is asked only for the ETFs not answered yet today (and not at all after a rate limit).
     """
     deadline = _Deadline(settings.market_deadline)
     retry = _Retry(max(1, max_tries), sleep, rand or secrets.SystemRandom().random)
@@ -414,15 +378,14 @@ def fetch_market(
     for symbol in symbols:
         _settle(symbol, outcomes.get(symbol), serving)
     values: dict[str, dict[str, float]] = {}
-    if valuation and not any("HTTP 429" in o.error for o in outcomes.values()):  # don't add to a rate limit
-        etfs = [i.symbol for i in instruments if _wants_valuation(i) and i.symbol in serving.series]
-        values = fetch_valuation(list(dict.fromkeys(etfs)), session, deadline.remaining())
+    if valuation:
+        etfs = [i.symbol for i in instruments if wants_valuation(i) and i.symbol in serving.series]
+        limited = any("HTTP 429" in o.error for o in outcomes.values())  # don't add to a rate limit
+        store = ValuationCache(cache.path.with_name(CACHE_NAME))
+        values = valuation_for(
+            etfs, session, deadline.remaining(), store, day=today, now=now, ask=not limited
+        )
     return MarketResult(serving.series, serving.health, values)
-
-
-def _wants_valuation(instrument: Instrument) -> bool:
-    """Equity ETFs (not indices, not bond or volatility products)."""
-    return not instrument.symbol.startswith("^") and bool(set(instrument.roles) & set(VALUATION_ROLES))
 
 
 def _plan(symbols: Sequence[str], cache: PriceCache, cutoff: date) -> list[tuple[date | None, list[str]]]:
@@ -462,50 +425,3 @@ def _settle(symbol: str, outcome: _Outcome | None, serving: _Serving) -> None:
         serving.report(
             symbol, "cached", "cache", s, f"{symbol}: {why}; serving cached bars up to {s.last_bar}"
         )
-
-
-# -- valuation ------------------------------------------------------------------------------------
-
-
-def valuation_fields(info: Mapping[str, object]) -> dict[str, float]:
-    """The :data:`VALUATION_FIELDS` of a Yahoo ``info`` dict that hold a finite number."""
-    out: dict[str, float] = {}
-    for key in VALUATION_FIELDS:
-        value = info.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            out[key] = float(value)
-    return out
-
-
-def fetch_valuation(
-    symbols: Sequence[str], session: object | None, deadline: float
-) -> dict[str, dict[str, float]]:
-    """Valuation fields per ETF from ``yf.Ticker(symbol).info``, within ``deadline`` seconds.
-
-    Failures are logged and left out, so a missing field stays "not available".  What arrived
-    before the deadline is kept.
-    """
-    found: dict[str, dict[str, float]] = {}
-    lock = threading.Lock()
-
-    def work() -> None:
-        import yfinance as yf
-
-        for symbol in symbols:
-            try:
-                info = yf.Ticker(symbol, session=session).info
-            except Exception as exc:  # one ETF's failure must not cost the others
-                log.warning("%s: valuation not available from Yahoo Finance: %s", symbol, exc)
-                continue
-            with lock:
-                found[symbol] = valuation_fields(info if isinstance(info, Mapping) else {})
-
-    try:
-        if symbols:
-            _run_with_deadline(work, deadline, "valuation")
-    except _NoAnswer:
-        log.warning("valuation: no answer within the market deadline; the rest is not available")
-    except Exception as exc:
-        log.warning("valuation not available from Yahoo Finance: %s", exc)
-    with lock:
-        return {k: dict(v) for k, v in found.items() if v}

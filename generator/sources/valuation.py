@@ -1,0 +1,170 @@
+"""ETF valuation fields from Yahoo Finance (``yf.Ticker(symbol).info``), cached per symbol per day.
+
+Only equity ETFs are asked (:func:`wants_valuation`); indices, bond and volatility products have
+no P/E.  A field Yahoo does not send, or sends as something other than a finite number, stays
+missing, so the brief says "not available" for it.
+
+Cache: ``valuation.json`` beside the price cache (``<cache_dir>/valuation.json``), one entry
+per symbol, written atomically::
+
+    {"IWM": {"day": "2026-11-21", "fetched_at": "2026-11-21T14:00:00+00:00",
+             "fields": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}}
+
+An entry counts only on its ``day`` (the build's ``today``): a rebuild on the same day asks
+Yahoo nothing for the symbols already answered, a build on a later day asks again.  A symbol
+Yahoo answered without any valuation field is cached too (empty ``fields``); a symbol whose
+request failed is not, so the next run asks again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from generator.models import Instrument
+
+log = logging.getLogger(__name__)
+
+VALUATION_FIELDS = ("trailingPE", "forwardPE", "priceToBook", "yield")  # yield is a fraction: 0.0123
+VALUATION_ROLES = ("small_cap", "size_ladder", "style", "large_cap", "sector")
+CACHE_NAME = "valuation.json"
+
+Fields = dict[str, float]
+
+
+def wants_valuation(instrument: Instrument) -> bool:
+    """Equity ETFs (not indices, not bond or volatility products)."""
+    return not instrument.symbol.startswith("^") and bool(set(instrument.roles) & set(VALUATION_ROLES))
+
+
+def valuation_fields(info: Mapping[str, object]) -> Fields:
+    """The :data:`VALUATION_FIELDS` of a Yahoo ``info`` dict that hold a finite number."""
+    out: Fields = {}
+    for key in VALUATION_FIELDS:
+        value = info.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            out[key] = float(value)
+    return out
+
+
+def fetch_valuation(symbols: Sequence[str], session: object | None, deadline: float) -> dict[str, Fields]:
+    """Valuation fields per ETF, within ``deadline`` seconds; ETFs without any field are left out.
+
+    Failures are logged and left out, so a missing field stays "not available".  What arrived
+    before the deadline is kept.
+    """
+    return {k: v for k, v in _ask(symbols, session, deadline).items() if v}
+
+
+def _ask(symbols: Sequence[str], session: object | None, deadline: float) -> dict[str, Fields]:
+    """Every symbol Yahoo answered before the deadline → its fields (possibly none)."""
+    from generator.sources.market import NoAnswer, forget_responses, run_with_deadline  # (imports us)
+
+    forget_responses()  # an error yfinance memoized earlier in this process must not answer for Yahoo
+    found: dict[str, Fields] = {}
+    lock = threading.Lock()
+
+    def work() -> None:
+        import yfinance as yf  # slow to import; only live fetching needs it
+
+        for symbol in symbols:
+            try:
+                info = yf.Ticker(symbol, session=session).info
+            except Exception as exc:  # one ETF's failure must not cost the others
+                log.warning("%s: valuation not available from Yahoo Finance: %s", symbol, exc)
+                continue
+            with lock:
+                found[symbol] = valuation_fields(info if isinstance(info, Mapping) else {})
+
+    try:
+        if symbols:
+            run_with_deadline(work, deadline, "valuation")
+    except NoAnswer:
+        log.warning("valuation: no answer within the market deadline; the rest is not available")
+    except Exception as exc:
+        log.warning("valuation not available from Yahoo Finance: %s", exc)
+    with lock:
+        return {k: dict(v) for k, v in found.items()}
+
+
+class ValuationCache:
+    """Yahoo's answers per symbol for one day, in ``valuation.json``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _read(self) -> dict[str, object]:
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("%s: valuation cache unreadable (%s); asking Yahoo again", self.path, exc)
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def load(self, day: date) -> dict[str, Fields]:
+        """The symbols answered on ``day`` → their fields (possibly none)."""
+        out: dict[str, Fields] = {}
+        for symbol, entry in self._read().items():
+            if isinstance(entry, dict) and entry.get("day") == day.isoformat():
+                fields = entry.get("fields")
+                out[symbol] = valuation_fields(fields) if isinstance(fields, dict) else {}
+        return out
+
+    def store(self, answers: Mapping[str, Fields], day: date, fetched_at: datetime) -> None:
+        """Record today's answers; other symbols' entries are kept.  A failed write only costs requests."""
+        if not answers:
+            return
+        doc = self._read()
+        stamp = (fetched_at if fetched_at.tzinfo else fetched_at.replace(tzinfo=UTC)).astimezone(UTC)
+        for symbol, fields in answers.items():
+            doc[symbol] = {"day": day.isoformat(), "fetched_at": stamp.isoformat(), "fields": dict(fields)}
+        try:
+            _write_atomic(self.path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            log.warning("%s: cannot write the valuation cache (%s)", self.path, exc)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def valuation_for(
+    symbols: Sequence[str],
+    session: object | None,
+    deadline: float,
+    cache: ValuationCache,
+    *,
+    day: date,
+    now: datetime,
+    ask: bool = True,
+) -> dict[str, Fields]:
+    """Valuation fields per ETF: today's cached answers, and Yahoo's for the rest (unless ``ask`` is False).
+
+    ETFs without any field are left out, as in :func:`fetch_valuation`.
+    """
+    known = cache.load(day)
+    wanted = [s for s in dict.fromkeys(symbols) if s not in known]
+    if wanted and ask:
+        fresh = _ask(wanted, session, deadline)
+        cache.store(fresh, day, now)
+        known.update(fresh)
+    elif wanted:
+        log.info("valuation: not asking Yahoo for %s (rate limited)", ", ".join(wanted))
+    return {s: dict(known[s]) for s in dict.fromkeys(symbols) if known.get(s)}

@@ -1,0 +1,462 @@
+"""Degraded live builds end to end, offline, through the real fetchers and the real build.
+
+yfinance runs its own request and parsing code against a local Yahoo transport
+(tests/yahoo_transport.py) that serves chart-API bodies written here from a synthetic series;
+the feed client fetches the bundled sample feeds from a loopback server (tests/feedserver.py).
+``now`` is Saturday 2026-11-21, so the reporting week (2026-11-16 to 2026-11-20) is complete.
+
+:func:`chart_body` and :func:`synthetic_bars` are also used by scripts/bench_live.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+import yfinance  # noqa: F401  (imported before any test: its import adds a warnings filter)
+from feedserver import FeedServer
+from yahoo_transport import NOT_FOUND, YahooTransport, isolate_yfinance, join_market_threads
+
+from generator.analysis import reporting_week
+from generator.build import BuildResult, build_from_snapshot
+from generator.config import load_config
+from generator.errors import DataUnavailableError
+from generator.models import Config, Figure, Snapshot, SourceHealth
+from generator.sources.calendar import trading_days
+from generator.sources.gather import SAMPLE_WARNING, Transport, gather, price_cache_path
+from generator.sources.market import THREAD_PREFIX
+from generator.sources.price_cache import PriceCache
+from tests.conftest import ROOT
+
+# yfinance 1.7 still passes inplace=True to pandas 3, which warns; not our code
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
+
+NY = ZoneInfo("America/New_York")
+FRIDAY = date(2026, 11, 20)
+WEEK_START = date(2026, 11, 16)
+NOW = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)  # Saturday morning in New York
+LATER = NOW + timedelta(hours=1)
+PREVIOUS_SATURDAY = NOW - timedelta(days=7)
+FIRST_BAR = date(2025, 6, 2)
+YAHOO_BODIES = ROOT / "tests" / "data" / "yahoo"
+SAMPLE_NEWS = ROOT / "generator" / "sources" / "sample" / "news"
+
+EXTRA = ("IJR", "PSCE", "PSCT")  # optional symbols beyond the ones feeds.yaml's analysis block names
+FEEDS = ("cnbc-investing", "cnbc-economy", "marketwatch-top", "yahoo-iwm", "fed-press")
+LEVELS = {"^RUT": 2400.0, "^GSPC": 6500.0, "^IXIC": 21000.0, "^RUI": 3600.0, "^SP600": 1400.0}
+LEVELS |= {"^IRX": 4.0, "^FVX": 4.1, "^TNX": 4.3, "^TYX": 4.6, "^VIX": 17.0, "^RVX": 22.0}
+NO_VOLUME = ("^IRX", "^FVX", "^TNX", "^TYX", "^VIX", "^RVX")  # Yahoo sends volume 0 for these
+
+
+# -- chart-API bodies -------------------------------------------------------------------------------
+
+
+def synthetic_bars(symbol: str, first: date = FIRST_BAR, last: date = FRIDAY) -> pd.DataFrame:
+    """A deterministic random walk per symbol, one bar per NYSE session (illustrative, not market data)."""
+    days = trading_days(first, last)
+    rng = np.random.default_rng(zlib.crc32(symbol.encode()))
+    close = LEVELS.get(symbol, 100.0) * np.exp(np.cumsum(rng.normal(0.0003, 0.01, len(days))))
+    spread = np.abs(rng.normal(0, 0.004, len(days))) * close
+    volume = np.zeros(len(days)) if symbol in NO_VOLUME else rng.integers(1_000_000, 9_000_000, len(days))
+    frame = pd.DataFrame(
+        {
+            "Open": close * (1 + rng.normal(0, 0.002, len(days))),
+            "High": close + 2 * spread,
+            "Low": close - 2 * spread,
+            "Close": close,
+            "Adj Close": close * 0.99,
+            "Volume": volume.astype(float),
+        },
+        index=pd.DatetimeIndex(pd.to_datetime(days), name="Date"),
+    )
+    frame["High"] = frame[["Open", "High", "Close"]].max(axis=1)
+    frame["Low"] = frame[["Open", "Low", "Close"]].min(axis=1)
+    return frame.round(4)
+
+
+def _stamp(day: date, at: time) -> int:
+    return int(datetime.combine(day, at, NY).timestamp())
+
+
+def chart_body(symbol: str, frame: pd.DataFrame) -> dict[str, Any]:
+    """A Yahoo chart-API (v8) body for daily ``frame`` (Date index; Open..Close, Volume, Adj Close optional).
+
+    Bars are stamped 09:30 New York time, as Yahoo stamps daily bars.
+    """
+    days = [d.date() for d in pd.DatetimeIndex(frame.index)]
+    close = [float(v) for v in frame["Close"]]
+    adj = frame["Adj Close"] if "Adj Close" in frame.columns else frame["Close"]
+    session = {"timezone": "EST", "gmtoffset": -18000}
+    last = days[-1]
+    meta = {
+        "currency": "USD",
+        "symbol": symbol,
+        "exchangeName": "SNP" if symbol.startswith("^") else "PCX",
+        "instrumentType": "INDEX" if symbol.startswith("^") else "ETF",
+        "firstTradeDate": _stamp(days[0], time(9, 30)),
+        "regularMarketTime": _stamp(last, time(16, 0)),
+        "hasPrePostMarketData": not symbol.startswith("^"),
+        "gmtoffset": -18000,
+        "timezone": "EST",
+        "exchangeTimezoneName": "America/New_York",
+        "regularMarketPrice": close[-1],
+        "chartPreviousClose": close[0],
+        "priceHint": 2,
+        "currentTradingPeriod": {
+            "pre": {**session, "start": _stamp(last, time(4, 0)), "end": _stamp(last, time(9, 30))},
+            "regular": {**session, "start": _stamp(last, time(9, 30)), "end": _stamp(last, time(16, 0))},
+            "post": {**session, "start": _stamp(last, time(16, 0)), "end": _stamp(last, time(20, 0))},
+        },
+        "dataGranularity": "1d",
+        "range": "",
+        "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
+    }
+    quote = {
+        "open": [float(v) for v in frame["Open"]],
+        "high": [float(v) for v in frame["High"]],
+        "low": [float(v) for v in frame["Low"]],
+        "close": close,
+        "volume": [int(v) for v in frame["Volume"]],
+    }
+    result = {
+        "meta": meta,
+        "timestamp": [_stamp(d, time(9, 30)) for d in days],
+        "indicators": {"quote": [quote], "adjclose": [{"adjclose": [float(v) for v in adj]}]},
+    }
+    return {"chart": {"result": [result], "error": None}}
+
+
+def empty_body(symbol: str) -> dict[str, Any]:
+    """What Yahoo sends for a symbol it knows but has no bars for in the range."""
+    body = copy.deepcopy(_body(symbol, FRIDAY))
+    result = body["chart"]["result"][0]
+    del result["timestamp"]
+    result["indicators"] = {"quote": [{}]}
+    return body
+
+
+@lru_cache(maxsize=64)
+def _cached_body(symbol: str, last: date) -> str:
+    return json.dumps(chart_body(symbol, synthetic_bars(symbol, last=last)))
+
+
+def _body(symbol: str, last: date) -> dict[str, Any]:
+    """A fresh copy of the body for ``symbol``'s synthetic bars up to ``last``."""
+    body: dict[str, Any] = json.loads(_cached_body(symbol, last))
+    return body
+
+
+# -- the rig: config, Yahoo transport, feed server, cache -------------------------------------------
+
+
+def write_config(path: Path, server: FeedServer) -> Config:
+    """feeds.yaml cut to the analysis' symbols plus :data:`EXTRA`, and to :data:`FEEDS` on loopback.
+
+    Written to ``path`` and read back by ``load_config``, so it is a valid configuration and the
+    command line can load the very same one.
+    """
+    doc = yaml.safe_load((ROOT / "feeds.yaml").read_text(encoding="utf-8"))
+    analysis = doc["analysis"]
+    named = {v for k, v in analysis.items() if k != "ladder_labels" and isinstance(v, str)}
+    keep = named | set(analysis["ladder"]) | set(EXTRA)
+    doc["universe"] = [u for u in doc["universe"] if u["symbol"] in keep]
+    doc["news"] = [{**n, "url": server.url(f"/{n['name']}.xml")} for n in doc["news"] if n["name"] in FEEDS]
+    doc["network"] |= {"allow_hosts": ["127.0.0.1"], "feed_timeout": 5, "feed_deadline": 10}
+    doc["network"] |= {"market_deadline": 30}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return load_config(path)
+
+
+def no_dns(host: str, port: int) -> list[str]:
+    raise OSError(f"no name lookups in tests ({host})")
+
+
+@dataclass
+class Rig:
+    config: Config
+    yahoo: YahooTransport
+    feeds: FeedServer
+    root: Path
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    def gather(self, mode: str = "auto", now: datetime = NOW, config: Config | None = None) -> Snapshot:
+        today = now.astimezone(NY).date()
+        week_start = reporting_week(today, self.config.brief.week_ends_on)[0]
+        return gather(
+            config or self.config,
+            mode,
+            today=today,
+            now=now,
+            cache_dir=self.cache_dir,
+            week_start=week_start,
+            transport=Transport(session=self.yahoo.session(), resolver=no_dns),
+        )
+
+    def build(
+        self, snapshot: Snapshot, out: str = "out", formats: tuple[str, ...] = ("html",)
+    ) -> BuildResult:
+        return build_from_snapshot(
+            self.config,
+            snapshot,
+            as_of=NOW.date(),
+            out=self.root / out,
+            formats=formats,
+            seen_path=self.cache_dir / "headlines.json",
+        )
+
+    def with_network(self, **changes: Any) -> Config:
+        return replace(self.config, network=replace(self.config.network, **changes))
+
+
+@pytest.fixture
+def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    isolate_yfinance(monkeypatch)
+    yahoo = YahooTransport()
+    with FeedServer() as server:
+        config = write_config(tmp_path / "feeds.yaml", server)
+        for symbol in config.symbols:
+            yahoo.chart(symbol, _body(symbol, FRIDAY))
+        yahoo.summary("IWM", YAHOO_BODIES / "quoteSummary-IWM.body.json")
+        yahoo.summary("IJR", YAHOO_BODIES / "quoteSummary-IJR.body.json")
+        for feed in config.feeds:
+            body = (SAMPLE_NEWS / f"{feed.name}.xml").read_bytes()
+            server.serve(f"/{feed.name}.xml", body, etag=f'"{feed.name}-v1"')
+        yield Rig(config, yahoo, server, tmp_path)
+        yahoo.release.set()
+    join_market_threads(THREAD_PREFIX)
+
+
+def rows(snapshot_or_brief: Any, kind: str | None = None) -> dict[str, SourceHealth]:
+    return {h.name: h for h in snapshot_or_brief.health if kind is None or h.kind == kind}
+
+
+def figures_of(result: BuildResult, symbol: str) -> list[Figure]:
+    return [f for f in result.brief.figures() if symbol in f.provenance.symbols]
+
+
+def assert_dated_the_reporting_friday(figures: Iterable[Figure]) -> None:
+    """Every available figure uses the reporting Friday's bar, but for comparisons with earlier weeks."""
+    dated = [f for f in figures if f.available and f.provenance.last_bar is not None]
+    assert len(dated) > 50 and max(f.provenance.last_bar for f in dated) == FRIDAY  # type: ignore[type-var]
+    earlier = {f.key.split(".")[0] for f in dated if f.provenance.last_bar != FRIDAY}
+    assert earlier <= {"lastweek", "bestweek"}, earlier
+
+
+def html_of(result: BuildResult) -> str:
+    return (result.folder / "brief.html").read_text(encoding="utf-8")
+
+
+def health_row(html: str, name: str) -> str:
+    """The HTML of ``name``'s row in the source-health table."""
+    table = html.split('id="source-health"', 1)[1].split("</table>", 1)[0]
+    found = [row for row in table.split("<tr")[1:] if f">{escape(name)}<" in row]
+    assert len(found) == 1, f"{name} has {len(found)} rows in the source-health table"
+    return found[0]
+
+
+# -- every source answers ---------------------------------------------------------------------------
+
+
+def test_all_sources_fine_builds_a_fresh_brief_dated_the_reporting_friday(rig: Rig) -> None:
+    snapshot = rig.gather("live")
+    assert {(h.kind, h.status, h.origin) for h in snapshot.health} == {
+        ("symbol", "ok", "live"),
+        ("feed", "ok", "live"),
+    }
+    assert len(snapshot.health) == len(rig.config.universe) + len(rig.config.feeds)
+    assert snapshot.as_of == FRIDAY and not snapshot.is_sample
+    result = rig.build(snapshot, formats=("html", "md"))
+    brief = result.brief
+    assert (brief.as_of, brief.week_start, brief.week_end) == (FRIDAY, WEEK_START, FRIDAY)
+    assert brief.warnings == ()
+    assert all(h.status == "ok" for h in brief.health)
+    assert {f.provenance.last_bar for f in (brief.headline_figure, *brief.key_figures)} == {FRIDAY}
+    assert_dated_the_reporting_friday(brief.figures())
+    assert not any(f.stale for f in brief.figures())
+    pe = next(f for f in brief.figures() if f.key == "valuation.IWM.trailingPE")
+    assert pe.value == 18.74 and "Yahoo Finance" in pe.provenance.provider
+    assert {h.feed for h in brief.headlines} <= set(FEEDS) and brief.headlines
+    assert "not available (stale)" not in html_of(result)
+
+
+# -- feeds fail -------------------------------------------------------------------------------------
+
+
+def test_failed_and_hung_feeds_are_named_in_plain_words_and_the_brief_still_builds(rig: Rig) -> None:
+    rig.feeds.serve("/cnbc-economy.xml", b"Internal error", status=500, content_type="text/plain")
+    rig.feeds.serve("/marketwatch-top.xml", hang=True)
+    config = rig.with_network(feed_timeout=10.0, feed_deadline=1.0)
+    snapshot = rig.gather("auto", config=config)
+    feeds = rows(snapshot, "feed")
+    assert (feeds["cnbc-economy"].status, feeds["cnbc-economy"].error) == (
+        "failed",
+        "HTTP 500 Internal Server Error",
+    )
+    assert (feeds["marketwatch-top"].status, feeds["marketwatch-top"].error) == (
+        "failed",
+        "no answer within 1 s",
+    )
+    assert {feeds[n].status for n in ("cnbc-investing", "yahoo-iwm", "fed-press")} == {"ok"}
+    result = rig.build(snapshot)
+    health = rows(result.brief, "feed")
+    assert health["cnbc-economy"].error == "HTTP 500 Internal Server Error"
+    assert health["marketwatch-top"].error == "no answer within 1 s"
+    assert "The feed cnbc-economy failed: HTTP 500 Internal Server Error." in result.brief.warnings
+    assert "The feed marketwatch-top failed: no answer within 1 s." in result.brief.warnings
+    assert not {h.feed for h in result.brief.headlines} & {"cnbc-economy", "marketwatch-top"}
+    html = html_of(result)
+    for name, error in (("cnbc-economy", "HTTP 500 Internal Server Error"), ("marketwatch-top", "no answer")):
+        row = health_row(html, name)
+        assert ">failed<" in row and error in row
+    assert result.brief.as_of == FRIDAY
+
+
+# -- an optional symbol fails -----------------------------------------------------------------------
+
+
+def test_failed_optional_symbols_are_named_and_their_figures_are_not_available(rig: Rig) -> None:
+    rig.yahoo.fail("IJR", 404, json.dumps(NOT_FOUND).encode())  # Yahoo: "symbol may be delisted"
+    rig.yahoo.chart("PSCT", empty_body("PSCT"))  # Yahoo knows PSCT but sends no bars
+    errors = {
+        "IJR": "IJR: symbol not found on Yahoo Finance",
+        "PSCT": "PSCT: no data returned by Yahoo Finance",
+    }
+    snapshot = rig.gather("live")  # both are optional: --data live still builds
+    result = rig.build(snapshot, formats=("html", "md"))
+    brief, html = result.brief, html_of(result)
+    for symbol, error in errors.items():
+        assert symbol not in snapshot.series
+        row = rows(snapshot)[symbol]
+        assert (row.status, row.origin, row.count, row.error) == ("failed", "none", 0, error)
+        assert f"The symbol {symbol} failed: {error}." in brief.warnings
+        figures = figures_of(result, symbol)
+        assert figures and not any(f.available for f in figures)
+        assert all(f.value is None for f in figures if f.provenance.symbols == (symbol,))
+        html_row = health_row(html, symbol)
+        assert ">failed<" in html_row and error in html_row
+    assert any("No data for 2 symbols: IJR, PSCT" in w for w in brief.warnings)
+    assert all(h.status == "ok" for h in brief.health if h.name not in errors)
+    assert brief.as_of == FRIDAY
+
+
+def test_optional_symbol_without_this_weeks_bars_is_flagged_stale_never_shown_as_current(rig: Rig) -> None:
+    rig.yahoo.chart("PSCE", _body("PSCE", FRIDAY - timedelta(days=7)))  # Yahoo has nothing after 11-13
+    rig.gather("auto", now=PREVIOUS_SATURDAY)  # last week's run: every cache ends on 2026-11-13
+    snapshot = rig.gather("auto")
+    (ask,) = rig.yahoo.history_requests("PSCE")[-1:]
+    assert int(ask.params["period1"]) == int(datetime(2026, 11, 13, tzinfo=NY).timestamp())
+    row = rows(snapshot)["PSCE"]
+    assert (row.status, row.newest) == ("stale", date(2026, 11, 13))
+    assert row.error == "PSCE: newest complete bar is 2026-11-13, expected 2026-11-20"
+    assert snapshot.series["PSCE"].last_bar == date(2026, 11, 13)
+    assert snapshot.series["^RUT"].last_bar == FRIDAY
+    result = rig.build(snapshot, formats=("html", "md"))
+    psce = figures_of(result, "PSCE")
+    assert psce and not any(f.available for f in psce)
+    own = [f for f in psce if f.provenance.symbols == ("PSCE",)]
+    assert own and all(f.stale and "2026-11-13" in f.note for f in own)
+    assert any(w.startswith("PSCE (") and "is stale: last bar 2026-11-13" in w for w in result.brief.warnings)
+    html = html_of(result)
+    assert "not available (stale)" in html
+    html_row = health_row(html, "PSCE")
+    assert ">stale<" in html_row and "newest complete bar is 2026-11-13" in html_row
+    assert_dated_the_reporting_friday(f for f in result.brief.figures() if "PSCE" not in f.provenance.symbols)
+
+
+# -- data modes -------------------------------------------------------------------------------------
+
+
+def test_live_mode_fails_naming_the_required_symbol_that_failed(rig: Rig) -> None:
+    rig.yahoo.fail("IWM", 404, json.dumps(NOT_FOUND).encode())
+    with pytest.raises(DataUnavailableError) as caught:
+        rig.gather("live")
+    assert caught.value.source == "IWM"
+    assert "required data is not fresh (IWM: IWM: symbol not found on Yahoo Finance)" in str(caught.value)
+    degraded = rig.gather("auto")  # auto builds without it
+    assert "IWM" not in degraded.series and rows(degraded)["IWM"].status == "failed"
+
+
+def test_auto_with_every_source_failing_and_no_cache_falls_back_to_the_sample(rig: Rig) -> None:
+    for symbol in rig.config.symbols:
+        rig.yahoo.hang(symbol)
+    rig.feeds.routes.clear()  # every feed: 404
+    snapshot = rig.gather("auto", config=rig.with_network(market_deadline=1.0))
+    assert snapshot.is_sample
+    assert SAMPLE_WARNING in snapshot.notes
+    assert snapshot.as_of == FRIDAY  # the bundled sample's last close
+    with PriceCache(price_cache_path(rig.cache_dir)) as cache:
+        assert cache.symbols() == []
+
+
+# -- a warm second run ------------------------------------------------------------------------------
+
+
+def test_warm_second_run_asks_nothing_new_and_gives_the_same_brief(rig: Rig) -> None:
+    first = rig.build(rig.gather("live"), out="first")
+    served = len(rig.feeds.requests)
+    rig.yahoo.seen.clear()
+    snapshot = rig.gather("live", now=LATER)
+    assert rig.yahoo.seen == []  # no bars (every cache is current) and no valuation (asked today)
+    warm = rig.feeds.requests[served:]
+    assert sorted(r.path for r in warm) == sorted(f"/{f.name}.xml" for f in rig.config.feeds)
+    assert all(r.headers.get("If-None-Match") == f'"{r.path[1:-4]}-v1"' for r in warm)
+    assert {(h.status, h.origin) for h in rows(snapshot, "feed").values()} == {("not modified", "live")}
+    assert {(h.status, h.origin) for h in rows(snapshot, "symbol").values()} == {("ok", "cache")}
+    assert snapshot.valuation == first.snapshot.valuation and "IWM" in snapshot.valuation
+    second = rig.build(snapshot, out="second")
+    assert second.brief.health != first.brief.health  # where the data came from differs ...
+    assert replace(second.brief, health=(), built_at=NOW) == replace(first.brief, health=(), built_at=NOW)
+    for name in ("^RUT", "IWM", "PSCE"):
+        pd.testing.assert_frame_equal(second.snapshot.series[name].frame, first.snapshot.series[name].frame)
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+
+def test_cli_build_from_the_cache_after_a_live_run(rig: Rig) -> None:
+    rig.gather("live")
+    served = len(rig.feeds.requests)
+    out = rig.root / "cli-out"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "generator", "build", "--config", str(rig.root / "feeds.yaml")),
+            *("--data", "cache", "--cache-dir", str(rig.cache_dir), "--out", str(out)),
+            *("--as-of", FRIDAY.isoformat(), "--formats", "html,md"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    folder = out / "briefs" / FRIDAY.isoformat()
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert meta["is_sample"] is False and meta["as_of"] == FRIDAY.isoformat()
+    manifest = json.loads((folder / "snapshot" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["as_of"] == FRIDAY.isoformat()
+    md = (folder / "brief.md").read_text(encoding="utf-8")
+    assert "SAMPLE" not in md
+    assert "| symbol | ^RUT | cached | cache |" in md.replace("  ", " ")
+    assert "source symbol | ^RUT | cached | cache" in done.stderr
+    assert "source feed | fed-press | cached | cache" in done.stderr
+    assert len(rig.feeds.requests) == served  # --data cache: no network
