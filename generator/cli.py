@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import wraps
@@ -38,10 +39,14 @@ def _setup_logging(verbose: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not verbose:
+        # yfinance logs every failed symbol at ERROR; our own health table says it in plain words.
+        handler.addFilter(lambda record: not record.name.startswith("yfinance"))
+        warnings.filterwarnings("ignore", module="yfinance")
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("matplotlib", "fontTools", "weasyprint", "PIL", "urllib3", "yfinance", "peewee"):
+    for noisy in ("matplotlib", "fontTools", "weasyprint", "PIL", "urllib3", "peewee"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -44,8 +44,12 @@ def bench_sample_build(config, out: Path, runs: int) -> dict:
         if n:
             results.append((wall, dict(timings.stages)))
     best = min(results, key=lambda r: r[0])
-    return {"wall_s": round(best[0], 3), "stages_s": {k: round(v, 3) for k, v in best[1].items()},
-            "runs": runs, "peak_rss_mb": round(peak_rss_mb(), 1)}
+    return {
+        "wall_s": round(best[0], 3),
+        "stages_s": {k: round(v, 3) for k, v in best[1].items()},
+        "runs": runs,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
 
 
 def bench_live_rebuild(config, out: Path) -> dict:
@@ -64,12 +68,18 @@ def bench_backfill(config, out: Path, weeks: int) -> dict:
     week_ends = past_week_ends(snapshot.as_of, weeks, config.brief.week_ends_on)
     items = backfill(config, snapshot, week_ends, out=out)
     wall = time.perf_counter() - start
-    return {"weeks": weeks, "wall_s": round(wall, 2), "failed": sum(1 for i in items if i.error),
-            "per_issue_s": round(wall / max(1, weeks), 3)}
+    return {
+        "weeks": weeks,
+        "wall_s": round(wall, 2),
+        "failed": sum(1 for i in items if i.error),
+        "per_issue_s": round(wall / max(1, weeks), 3),
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3, help="timed warm builds (best is reported)")
     parser.add_argument("--weeks", type=int, default=52, help="weeks to backfill")
     parser.add_argument("--skip", action="append", default=[], choices=["build", "live", "backfill"])

@@ -14,5 +14,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def shared_data() -> Path:
     """The read-only real data beside the project (../shared/data); skips when absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent: real-data tests need the shared data folder beside the project")
+        pytest.skip(
+            "../shared/data is absent: real-data tests need the shared data folder beside the project"
+        )
     return SHARED_DATA

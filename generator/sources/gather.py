@@ -68,9 +68,19 @@ def gather(
         return snapshot
     if config.slots.benchmark in snapshot.series:
         return snapshot
-    log.warning("%s", SAMPLE_WARNING)
+    failed = [h for h in snapshot.health if h.status == "failed"]
+    why = f" Live and cached sources failed: {_summarise(failed)}." if failed else ""
+    log.warning("%s%s", SAMPLE_WARNING, why)
     sample = load_sample()
-    return replace(sample, notes=(SAMPLE_WARNING, *sample.notes))
+    return replace(sample, notes=(SAMPLE_WARNING + why, *sample.notes))
+
+
+def _summarise(failed: list[SourceHealth]) -> str:
+    """``32 symbols and 8 feeds (first: ^RUT — cannot resolve host ...)``"""
+    symbols = sum(1 for h in failed if h.kind == "symbol")
+    feeds = len(failed) - symbols
+    first = failed[0]
+    return f"{symbols} symbols and {feeds} feeds (first: {first.name} — {first.error or first.status})"
 
 
 def load_sample() -> Snapshot:
