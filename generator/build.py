@@ -28,9 +28,12 @@ class Timings:
     """Seconds spent per stage, in the order the stages ran."""
 
     stages: dict[str, float] = field(default_factory=dict)
+    on_stage: Callable[[str], None] | None = None  # told each stage's name as it starts (progress)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self.on_stage is not None:
+            self.on_stage(name)
         start = time.perf_counter()
         try:
             yield

@@ -151,8 +151,8 @@ def build(
         smallcap-brief build --data live --strict --as-of 2026-11-20
     """
     from generator.analysis import reporting_week
-    from generator.build import build_from_snapshot
-    from generator.console import report_build
+    from generator.build import Timings, build_from_snapshot
+    from generator.console import progress, report_build
     from generator.sources.gather import gather
 
     config = _load(config_path)
@@ -168,13 +168,20 @@ def build(
     else:
         day = as_of.date() if as_of else _today(config.brief.timezone, now)
         week = reporting_week(day, config.brief.week_ends_on)
-        log.info("gathering data (mode %s) for the week %s to %s", data, *week)
-        snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
+        with progress(f"Gathering data ({data}) for the week {week[0]} to {week[1]}"):
+            snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
         if snapshot.is_sample and not as_of:
             day = snapshot.as_of
-    result = build_from_snapshot(
-        config, snapshot, as_of=day, out=out_dir, formats=wanted, seen_path=cache / "headlines.json"
-    )
+    with progress("Building the brief") as update:
+        result = build_from_snapshot(
+            config,
+            snapshot,
+            as_of=day,
+            out=out_dir,
+            formats=wanted,
+            seen_path=cache / "headlines.json",
+            timings=Timings(on_stage=update),
+        )
     degraded = report_build(result)
     if strict and degraded:
         click.echo(f"error: degraded build under --strict: {degraded[0]}", err=True)

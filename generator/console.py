@@ -6,7 +6,11 @@ A table on a terminal, plain lines in CI logs.  Returns the degradations so that
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -19,6 +23,26 @@ if TYPE_CHECKING:
     from generator.build import BuildResult
 
 GOOD = ("ok", "not modified", "sample", "local")
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def progress(label: str, *, stream=None) -> Iterator[Callable[[str], None]]:
+    """Live status on a terminal (a spinner naming the current stage); plain log lines in CI.
+
+    Yields a callback that reports the current step, e.g. ``update("pdf")``.
+    """
+    stream = stream or sys.stderr
+    start = time.perf_counter()
+    if stream.isatty():
+        from rich.console import Console
+
+        with Console(file=stream).status(label) as status:
+            yield lambda step: status.update(f"{label}: {step}")
+    else:
+        log.info("%s", label)
+        yield lambda step: log.info("%s: %s", label, step)
+    log.info("%s: done in %.1f s", label, time.perf_counter() - start)
 
 
 def degradations(brief: Brief) -> list[str]:

@@ -104,5 +104,6 @@ def list_issues(out: Path) -> list[Path]:
     root = out / "briefs"
     if not root.is_dir():
         return []
-    folders = [p for p in root.iterdir() if p.is_dir() and (p / META).is_file()]
+    # Dot folders are staging areas of builds in progress (or interrupted): never issues.
+    folders = [p for p in root.iterdir() if not p.name.startswith(".") and (p / META).is_file()]
     return sorted(folders, key=lambda p: p.name, reverse=True)
