@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import config as cfg
+from generator import config_schema as cfg
 from generator.config import default_config_path, describe, load_config
 from generator.errors import ConfigError
 from generator.models import (

@@ -27,13 +27,13 @@ from generator.errors import DeliveryError
 from generator.models import Config, EmailSettings, SiteSettings
 from generator.publish.email import (
     MAX_HTML_BYTES,
-    SmtpSettings,
     build_message,
     render_email,
     send_command,
     send_issue,
 )
 from generator.publish.ledger import FAILED, SENT, Ledger
+from generator.publish.smtp import SmtpSettings
 
 AS_OF = date(2026, 11, 20)
 SETTINGS = EmailSettings(

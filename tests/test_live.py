@@ -401,7 +401,9 @@ def test_auto_with_every_source_failing_and_no_cache_falls_back_to_the_sample(ri
     rig.feeds.routes.clear()  # every feed: 404
     snapshot = rig.gather("auto", config=rig.with_network(market_deadline=1.0))
     assert snapshot.is_sample
-    assert SAMPLE_WARNING in snapshot.notes
+    assert snapshot.notes[0].startswith(SAMPLE_WARNING)
+    n = len(rig.config.universe)
+    assert f"Live and cached sources failed: {n} symbols and {len(FEEDS)} feeds" in snapshot.notes[0]
     assert snapshot.as_of == FRIDAY  # the bundled sample's last close
     with PriceCache(price_cache_path(rig.cache_dir)) as cache:
         assert cache.symbols() == []

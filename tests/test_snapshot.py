@@ -19,13 +19,12 @@ import yaml
 
 from generator.errors import SourceError
 from generator.models import FeedCapture, Series, Snapshot, SourceHealth
+from generator.sources.prices_csv import clean_frame, read_prices_csv
 from generator.sources.snapshot import (
     SAMPLE_DIR,
     SAMPLE_NOTE,
     SAMPLE_PROVIDER,
-    clean_frame,
     load_sample,
-    read_prices_csv,
     read_snapshot,
     symbol_from_filename,
     write_snapshot,

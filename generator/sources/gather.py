@@ -58,7 +58,7 @@ def gather(
     if mode == "sample":
         return load_sample()
     if mode == "cache":
-        snapshot = _from_cache(config, cache_dir, now=now)
+        snapshot = _from_cache(config, cache_dir, now=now, week_start=week_start)
         if config.slots.benchmark not in snapshot.series:
             raise DataUnavailableError(config.slots.benchmark, f"not in the cache at {cache_dir}")
         return snapshot
@@ -111,9 +111,10 @@ def _live(config: Config, cache_dir: Path, *, today: date, now: datetime, transp
     return _assemble(config, market.series, feeds, (*market.health, *feed_health), market.valuation, now)
 
 
-def _from_cache(config: Config, cache_dir: Path, *, now: datetime) -> Snapshot:
+def _from_cache(config: Config, cache_dir: Path, *, now: datetime, week_start: date) -> Snapshot:
     from generator.sources.news import cached_feeds
     from generator.sources.price_cache import PriceCache
+    from generator.sources.valuation import CACHE_NAME, ValuationCache
 
     series: dict[str, Series] = {}
     health: list[SourceHealth] = []
@@ -135,7 +136,8 @@ def _from_cache(config: Config, cache_dir: Path, *, now: datetime) -> Snapshot:
                     )
                 )
     feeds, feed_health = cached_feeds(config.feeds, cache_dir)
-    return _assemble(config, series, feeds, (*health, *feed_health), {}, now)
+    valuation = ValuationCache(cache_dir / CACHE_NAME).since(week_start)
+    return _assemble(config, series, feeds, (*health, *feed_health), valuation, now)
 
 
 def _assemble(

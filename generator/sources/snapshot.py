@@ -1,4 +1,4 @@
-"""The snapshot format: read it, write it, and clean every price frame on the way in.
+"""The snapshot format: read it and write it (price CSVs themselves: :mod:`generator.sources.prices_csv`).
 
 snapshot/
     manifest.json         format, as_of, built_at, provider, notes, per-file provenance and sha256,
@@ -11,9 +11,7 @@ A plain folder of CSV files without a manifest is also a snapshot (provider "loc
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import math
@@ -26,168 +24,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from generator.errors import SourceError
-from generator.models import PRICE_COLUMNS, FeedCapture, Series, Snapshot, SourceHealth
+from generator.models import FeedCapture, Series, Snapshot, SourceHealth
+from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
+from generator.sources.prices_csv import parse_prices, prices_csv_bytes
+from generator.sources.prices_csv import read_prices_csv as read_prices_csv  # re-exported
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1
 MANIFEST = "manifest.json"
-EXCHANGE_TZ = "America/New_York"
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_PROVIDER = "sample (illustrative, not market data)"
 SAMPLE_NOTE = "SAMPLE DATA — illustrative, not market data"
 LOCAL_PROVIDER = "local files"
-
-_PRICE_FIELDS = ("Open", "High", "Low", "Close", "Adj Close")
-_ALIASES = {  # lower-cased, "_" read as " "
-    "date": "Date", "datetime": "Date", "timestamp": "Date", "open": "Open", "high": "High", "low": "Low",
-    "close": "Close", "adj close": "Adj Close", "adjclose": "Adj Close", "adjusted close": "Adj Close",
-    "volume": "Volume",
-}  # fmt: skip
-
-
-# --------------------------------------------------------------------------- hygiene
-
-
-def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
-    """Normalize one symbol's bars: dates, column names, order, duplicates, missing and bad prices.
-
-    Raises SourceError naming the symbol when there is no Close column or no usable row.
-    """
-    df = _canonical_columns(frame, symbol)
-    if "Close" not in df.columns:
-        raise SourceError(symbol, f"no Close column (columns: {', '.join(map(str, frame.columns))})")
-    if "Date" in df.columns:
-        dates = _to_dates(pd.Index(df["Date"]))
-    elif pd.api.types.is_integer_dtype(df.index.dtype):
-        raise SourceError(symbol, "no Date column")
-    else:
-        dates = _to_dates(df.index)
-    cols = [c for c in PRICE_COLUMNS if c in df.columns]
-    values = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in cols}
-    prices = np.column_stack([values[c] for c in cols if c in _PRICE_FIELDS])
-    keep = _keep(
-        np.asarray(dates.isna()), dates, symbol, "without a readable date", np.ones(len(dates), bool)
-    )
-    keep = _keep(np.isnan(values["Close"]), dates, symbol, "with no close", keep)
-    keep = _keep(np.asarray((prices <= 0).any(axis=1)), dates, symbol, "with non-positive prices", keep)
-    if not keep.any():
-        raise SourceError(symbol, "no usable rows")
-    stamps = dates.to_numpy()[keep]
-    order = np.argsort(stamps, kind="stable")
-    stamps = stamps[order]
-    last = np.append(stamps[1:] != stamps[:-1], True)  # duplicate dates: the last one wins
-    rows = np.flatnonzero(keep)[order][last]
-    close = values["Close"][rows]
-    out = {c: _filled(values.get(c), rows, close) for c in ("Open", "High", "Low")}
-    out["Close"] = close
-    if "Adj Close" in values:
-        out["Adj Close"] = _filled(values["Adj Close"], rows, close)
-    out["Volume"] = values["Volume"][rows] if "Volume" in values else np.full(len(rows), np.nan)
-    return pd.DataFrame(out, index=pd.DatetimeIndex(stamps[last], name="Date"))
-
-
-def _filled(column: np.ndarray | None, rows: np.ndarray, close: np.ndarray) -> np.ndarray:
-    if column is None:
-        return close.copy()
-    picked = column[rows]
-    return np.where(np.isnan(picked), close, picked)
-
-
-def _keep(bad: np.ndarray, dates: pd.DatetimeIndex, symbol: str, why: str, keep: np.ndarray) -> np.ndarray:
-    dropped = bad & keep
-    if dropped.any():
-        first = dates[np.flatnonzero(dropped)[0]]
-        when = "unknown date" if pd.isna(first) else first.date().isoformat()
-        log.warning("%s: dropped %d row(s) %s (first: %s)", symbol, int(dropped.sum()), why, when)
-    return keep & ~bad
-
-
-def _canonical_columns(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
-    df = frame
-    if isinstance(df.columns, pd.MultiIndex):  # yfinance download: (Price, Ticker)
-        level = df.columns.get_level_values(-1)
-        df = (df.loc[:, level == symbol] if symbol in set(level) else df).droplevel(-1, axis=1)
-    if not isinstance(df.index, pd.DatetimeIndex) and str(df.index.name).strip().lower() in _ALIASES:
-        df = df.reset_index()
-    names = {c: _ALIASES.get(" ".join(str(c).replace("_", " ").split()).lower()) for c in df.columns}
-    chosen: dict[Any, str] = {}
-    for col, name in names.items():
-        if name is not None and name not in chosen.values():
-            chosen[col] = name
-    return df[list(chosen)].rename(columns=chosen)
-
-
-def _to_dates(index: pd.Index) -> pd.DatetimeIndex:
-    """Exchange dates at midnight, tz-naive.
-
-    Tz-aware stamps that are all at local midnight are date labels and keep their wall date; other
-    tz-aware stamps are converted to New York time first.
-    """
-    if isinstance(index, pd.DatetimeIndex):
-        idx = index
-    else:
-        try:
-            idx = pd.DatetimeIndex(pd.to_datetime(index, errors="coerce"))
-        except (ValueError, TypeError):  # mixed UTC offsets (daylight saving)
-            idx = pd.DatetimeIndex(pd.to_datetime(index, errors="coerce", utc=True))
-    if idx.tz is not None:
-        wall = idx.tz_localize(None)
-        labels = bool((wall.dropna() == wall.dropna().normalize()).all())
-        idx = wall if labels else idx.tz_convert(EXCHANGE_TZ).tz_localize(None)
-    return pd.DatetimeIndex(idx.normalize().as_unit("ns"), name="Date")
-
-
-# --------------------------------------------------------------------------- CSV files
-
-
-def read_prices_csv(path: Path, symbol: str) -> pd.DataFrame:
-    """One symbol's CSV in any accepted layout, cleaned.  Errors name the file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SourceError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    return _parse_prices(str(path), data, symbol)
-
-
-def _parse_prices(source: str, data: bytes, symbol: str) -> pd.DataFrame:
-    try:
-        text = data.decode("utf-8-sig")
-        head = list(csv.reader(text.splitlines()[:3]))
-        if len(head) == 3 and {tuple(head[0][:1]), tuple(head[1][:1])} == {("Price",), ("Ticker",)}:
-            frame = _read_multiheader(text, head, symbol, source)
-        else:
-            frame = pd.read_csv(io.StringIO(text))
-        return clean_frame(frame, symbol)
-    except UnicodeDecodeError as exc:
-        raise SourceError(source, f"not UTF-8 text: {exc.reason}") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-        raise SourceError(source, f"not a readable CSV: {exc}") from exc
-    except SourceError as exc:
-        raise SourceError(source, str(exc)) from exc
-
-
-def _read_multiheader(text: str, head: list[list[str]], symbol: str, source: str) -> pd.DataFrame:
-    """yfinance's 3-row header: ``Price,Close,...`` / ``Ticker,IWM,...`` / ``Date,,...`` (either order)."""
-    fields, tickers = (head[0], head[1]) if head[0][0] == "Price" else (head[1], head[0])
-    distinct = {t for t in tickers[1:] if t}
-    wanted = [
-        i
-        for i in range(1, len(fields))
-        if len(distinct) <= 1 or (i < len(tickers) and tickers[i] in (symbol, symbol.lstrip("^")))
-    ]
-    if not wanted:
-        raise SourceError(source, f"no columns for {symbol} (tickers: {', '.join(sorted(distinct))})")
-    body = pd.read_csv(io.StringIO(text), header=None, skiprows=3)
-    if body.shape[1] != len(fields):
-        raise SourceError(source, f"{body.shape[1]} columns in rows but {len(fields)} in the header")
-    frame = body.iloc[:, [0, *wanted]]
-    frame.columns = pd.Index(["Date", *(fields[i] for i in wanted)])
-    return frame
 
 
 def symbol_from_filename(name: str) -> str:
@@ -198,30 +48,6 @@ def symbol_from_filename(name: str) -> str:
     if stem.endswith("_F"):
         stem = stem[:-2] + "=F"
     return stem
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    cols = [c for c in PRICE_COLUMNS if c in frame.columns]
-    values = frame[cols].to_numpy(dtype=float)
-    cells = [
-        [_fmt_volume(v) for v in values[:, j]] if c == "Volume" else [_fmt_price(v) for v in values[:, j]]
-        for j, c in enumerate(cols)
-    ]
-    dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
-    lines = ["Date," + ",".join(cols)]
-    lines += [",".join(row) for row in zip(dates, *cells, strict=True)]
-    return ("\n".join(lines) + "\n").encode("ascii")
-
-
-def _fmt_price(value: float) -> str:
-    if math.isnan(value):
-        return ""
-    text = f"{value:.6f}".rstrip("0")
-    return text[:-1] if text.endswith(".") else text
-
-
-def _fmt_volume(value: float) -> str:
-    return "" if math.isnan(value) else f"{value:.0f}"
 
 
 # --------------------------------------------------------------------------- reading
@@ -260,7 +86,7 @@ def _read_manifested(root: Path) -> Snapshot:
     series: dict[str, Series] = {}
     for symbol, entry in _entries(doc, "series", where):
         data = _verified(root, entry, f"series.{symbol}", where)
-        frame = _parse_prices(str(root / entry["file"]), data, symbol)
+        frame = parse_prices(str(root / entry["file"]), data, symbol)
         origin = str(entry.get("origin") or "snapshot")
         fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
         series[symbol] = Series(symbol, frame, str(entry.get("provider") or provider), origin, fetched)
@@ -449,7 +275,7 @@ def _write_into(snapshot: Snapshot, folder: Path) -> None:
     series = {}
     for symbol in sorted(snapshot.series):
         s = snapshot.series[symbol]
-        data = _csv_bytes(s.frame)
+        data = prices_csv_bytes(s.frame)
         (folder / "prices" / f"{symbol}.csv").write_bytes(data)
         series[symbol] = {
             "file": f"prices/{symbol}.csv", "provider": s.provider, "origin": s.origin,

@@ -119,6 +119,16 @@ class ValuationCache:
                 out[symbol] = valuation_fields(fields) if isinstance(fields, dict) else {}
         return out
 
+    def since(self, day: date) -> dict[str, Fields]:
+        """Fields answered on ``day`` or later (for ``--data cache``: this week's answers only)."""
+        out: dict[str, Fields] = {}
+        for symbol, entry in self._read().items():
+            if isinstance(entry, dict) and str(entry.get("day", "")) >= day.isoformat():
+                fields = entry.get("fields")
+                if isinstance(fields, dict) and (kept := valuation_fields(fields)):
+                    out[symbol] = kept
+        return out
+
     def store(self, answers: Mapping[str, Fields], day: date, fetched_at: datetime) -> None:
         """Record today's answers; other symbols' entries are kept.  A failed write only costs requests."""
         if not answers:
