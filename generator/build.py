@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from generator import issue
+from generator.fsutil import swap_in
 from generator.models import Brief, Config, Series, Snapshot
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def build_from_snapshot(
         names = {fmt: path.name for fmt, path in files.items()}
         issue.write_meta(issue.meta_for(brief, names), staging)
         final = issue.issue_dir(out, brief.as_of)
-        _replace_dir(staging, final)
+        swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -148,18 +149,6 @@ def _view_url(config: Config, as_of: date) -> str | None:
     if not base:
         return None
     return f"{base.rstrip('/')}/briefs/{as_of.isoformat()}/"
-
-
-def _replace_dir(staging: Path, final: Path) -> None:
-    """Swap the staged issue folder into place; the old one is removed only after the swap."""
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def _remember(seen_path: Path, headlines, week_start: date) -> None:

@@ -107,3 +107,13 @@ def list_issues(out: Path) -> list[Path]:
     # Dot folders are staging areas of builds in progress (or interrupted): never issues.
     folders = [p for p in root.iterdir() if not p.name.startswith(".") and (p / META).is_file()]
     return sorted(folders, key=lambda p: p.name, reverse=True)
+
+
+def publish_refusal(meta: IssueMeta, action: str, *, allow_sample: bool, allow_stale: bool) -> str | None:
+    """Why an issue must not be published or sent (``action``: "publishing", "sending"), or None."""
+    day = meta.as_of.isoformat()
+    if meta.is_sample and not allow_sample:
+        return f"issue {day} was built from the sample data; not {action} it (--allow-sample)"
+    if meta.is_stale and not allow_stale:
+        return f"issue {day} is flagged stale (old benchmark data); not {action} it (--allow-stale)"
+    return None

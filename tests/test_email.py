@@ -269,7 +269,7 @@ def test_message_without_unsubscribe_settings_and_bad_inputs(issue: Path) -> Non
         and msg["List-Unsubscribe-Post"] is None
         and msg["Archived-At"] is None
     )
-    with pytest.raises(DeliveryError, match="not a plain e-mail address"):
+    with pytest.raises(DeliveryError, match="not an e-mail address"):
         build_message(issue, plain, to="ann@example.com\r\nBcc: eve@example.com", view_url=None)
     (issue / "charts" / "size-ladder.png").unlink()
     with pytest.raises(DeliveryError, match=r"size-ladder\.png"):
@@ -553,3 +553,12 @@ def test_ledger_is_durable_case_insensitive_and_survives_a_torn_line(tmp_path: P
     assert [e.message_id for e in final.entries(AS_OF)] == ["<m1@x>", "<m2@x>"]
     with pytest.raises(DeliveryError, match="unknown ledger status"):
         final.record(AS_OF, "cy@example.com", "<m3@x>", CLOCK(), "maybe")
+
+
+def test_named_recipients_are_sent_to_their_bare_address() -> None:
+    from generator.publish.email import _check_address
+
+    assert _check_address("Ann Reader <ann@example.com>") == "ann@example.com"
+    for bad in ("ann@example.com, eve@example.com", "Ann <ann@example.com> eve@example.com", "nobody"):
+        with pytest.raises(DeliveryError):
+            _check_address(bad)

@@ -32,7 +32,7 @@ from typing import cast
 import css_inline
 
 from generator.errors import BriefError, DeliveryError
-from generator.issue import CHARTS_DIR, FILES, issue_dir, list_issues, read_meta
+from generator.issue import CHARTS_DIR, FILES, issue_dir, list_issues, publish_refusal, read_meta
 from generator.models import Brief, Config, EmailSettings, IssueMeta
 from generator.publish.ledger import Ledger, default_ledger_path, normalize_recipient
 from generator.publish.smtp import SmtpSettings as SmtpSettings  # re-exported (the send command's settings)
@@ -161,7 +161,10 @@ def _read_meta(issue_dir: Path) -> IssueMeta:
 
 
 def _read_text(path: Path) -> str:
-    return _read_bytes(path).decode("utf-8")
+    try:
+        return _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeliveryError(f"{path}: not UTF-8 text ({exc.reason}); rebuild the issue") from exc
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -172,10 +175,12 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _check_address(raw: str) -> str:
+    """The bare address of ``raw`` ("ann@example.com" or "Ann <ann@example.com>")."""
     address = raw.strip()
     _name, addr = parseaddr(address)
-    if not addr or "@" not in addr or any(c in address for c in "\r\n") or addr != address:
-        raise DeliveryError(f"recipient {raw!r} is not a plain e-mail address (name@example.com)")
+    bare_or_named = addr == address or address.endswith(f"<{addr}>")
+    if not addr or "@" not in addr or any(c in address for c in "\r\n,;") or not bare_or_named:
+        raise DeliveryError(f"recipient {raw!r} is not an e-mail address (name@example.com)")
     return addr
 
 
@@ -312,13 +317,9 @@ def send_issue(
 
 
 def _check_publishable(meta: IssueMeta, *, allow_sample: bool, allow_stale: bool) -> None:
-    day = meta.as_of.isoformat()
-    if meta.is_sample and not allow_sample:
-        raise DeliveryError(f"issue {day} was built from the sample data; not sending it (--allow-sample)")
-    if meta.is_stale and not allow_stale:
-        raise DeliveryError(
-            f"issue {day} is flagged stale (old benchmark data); not sending it (--allow-stale)"
-        )
+    refusal = publish_refusal(meta, "sending", allow_sample=allow_sample, allow_stale=allow_stale)
+    if refusal:
+        raise DeliveryError(refusal)
 
 
 def _unique(addresses: list[str]) -> list[str]:

@@ -21,11 +21,9 @@ the previous site as it was.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,7 +34,8 @@ from markupsafe import Markup
 
 from generator.errors import PublishError
 from generator.formatting import fmt_long_date
-from generator.issue import CHARTS_DIR, FILES, list_issues, read_meta
+from generator.fsutil import swap_in
+from generator.issue import CHARTS_DIR, FILES, list_issues, publish_refusal, read_meta
 from generator.models import IssueMeta
 from generator.render import TEMPLATES_DIR, make_env
 
@@ -107,7 +106,7 @@ def build_site(
         staging.chmod(0o755)
         writer = _Writer(staging, title=title, base=base, stylesheets=[n for n, _ in stylesheets])
         pages = writer.write_all(issues, stylesheets)
-        _swap(staging, site_dir)
+        swap_in(staging, site_dir)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(f"{site_dir}: site build failed, previous site left in place ({exc})") from exc
@@ -155,14 +154,9 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         day = meta.as_of.isoformat()
         if folder.name != day:
             raise PublishError(f"{folder}: folder name does not match meta.json as_of {day}")
-        if meta.is_sample and not allow_sample:
-            raise PublishError(
-                f"issue {day} was built from the sample data; not publishing it (--allow-sample)"
-            )
-        if meta.is_stale and not allow_stale:
-            raise PublishError(
-                f"issue {day} is flagged stale (old benchmark data); not publishing it (--allow-stale)"
-            )
+        refusal = publish_refusal(meta, "publishing", allow_sample=allow_sample, allow_stale=allow_stale)
+        if refusal:
+            raise PublishError(refusal)
         fragment = _read_text(folder / FILES["fragment"])
         downloads = tuple((label, name) for label, name in DOWNLOADS if (folder / name).is_file())
         missing = [name for _, name in DOWNLOADS if not (folder / name).is_file()]
@@ -306,19 +300,3 @@ def write_feed(path: Path, issues: list[_Issue], *, title: str, base: str) -> No
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Put ``staging`` where ``target`` is with two renames; on failure put the old site back."""
-    old: Path | None = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, old)
-    try:
-        os.replace(staging, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import SourceError
+from generator.fsutil import swap_in
 from generator.models import FeedCapture, Series, Snapshot, SourceHealth
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
 from generator.sources.prices_csv import parse_prices, prices_csv_bytes
@@ -262,7 +262,7 @@ def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
     try:
         tmp.chmod(0o755)
         _write_into(snapshot, tmp)
-        _swap_in(tmp, target)
+        swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -303,20 +303,6 @@ def _write_into(snapshot: Snapshot, folder: Path) -> None:
     }  # fmt: skip
     text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(new, target)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except OSError:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _health_dict(h: SourceHealth) -> dict[str, Any]:
