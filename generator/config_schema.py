@@ -19,9 +19,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.models import ROLES, BriefSettings, EmailSettings, NetworkSettings, SiteSettings, Slots
+from generator.models import (
+    ROLES,
+    WEEKDAYS,
+    BriefSettings,
+    EmailSettings,
+    NetworkSettings,
+    SiteSettings,
+    Slots,
+)
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Feed topics: the theme keys of generator.analysis.headlines (a topic adds to that theme's score).
 TOPICS = (
     *("small_caps", "rates", "fed", "rotation", "credit", "banks", "sectors"),

@@ -40,6 +40,8 @@ ROLES: tuple[str, ...] = (
     "sector",
 )
 
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
 
 @dataclass(frozen=True)
 class Instrument:

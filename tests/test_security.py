@@ -601,7 +601,8 @@ def test_crlf_in_the_headline_never_becomes_a_header(hostile: BuildResult, tmp_p
         "ann@example.com\r\nBcc: evil@example.com",
         "ann@example.com\nevil@example.com",
         "ann@example.com, evil@example.com",
-        "Ann <ann@example.com>",
+        "Ann <ann@example.com>, evil@example.com",
+        "ann@example.com;evil@example.com",
         "ann@example.com>\r\nX: y",
         "",
     ],
@@ -620,7 +621,7 @@ def test_recipient_injection_is_refused(recipient: str, hostile: BuildResult, tm
 def test_recipient_injection_through_the_environment_is_refused(hostile: BuildResult, tmp_path: Path) -> None:
     _tampered_issue(hostile, tmp_path)
     environ = {"SMALLCAP_BRIEF_TO": "ann@example.com\r\nBcc: evil@example.com"}
-    with pytest.raises(DeliveryError, match="not a plain e-mail address"):
+    with pytest.raises(DeliveryError, match="recipient"):
         send_command(
             load_config(ROOT / "feeds.yaml"), tmp_path / "out", issue_date=None, to=(), environ=environ,
             dry_run=True, allow_sample=True,
@@ -669,7 +670,12 @@ FIRST_FEED = "https://www.cnbc.com/id/15839069/device/rss/rss.html"
 @pytest.mark.parametrize(
     ("old", "new", "words"),
     [
-        ("brief:\n", "brief: !!python/object/apply:os.system ['touch {marker}']\n", "unsafe YAML"),
+        ("brief:\n", "evil: !!python/object/apply:os.system ['touch {marker}']\nbrief:\n", "unsafe YAML"),
+        (
+            "  title: Small-Cap Weekly\n",
+            "  title: !!python/object/apply:os.system ['touch {marker}']\n",
+            "unsafe",
+        ),
         ("brief:\n", "evil: !!python/name:os.system\nbrief:\n", "unsafe YAML"),
         (FIRST_FEED, "file:///etc/passwd", "scheme must be http or https"),
         (FIRST_FEED, "javascript:alert(1)", "scheme must be http or https"),
@@ -905,9 +911,7 @@ def test_direct_urls_to_local_targets_are_refused(url: str) -> None:
     with FeedServer() as server:
         server.serve("/secret", rss(item("secret", "https://e.com/s", "s", "s")))
         with pytest.raises(SourceError, match="refused"):
-            fetch(
-                url.replace("{port}", str(server.port)),
-                NetworkSettings(feed_timeout=5),
-                resolver=_resolver(SNEAKY),
-            )
+            url = url.replace("{port}", str(server.port))
+            resolve = _resolver(SNEAKY) if any(h in url for h in SNEAKY) else None
+            fetch(url, NetworkSettings(feed_timeout=5), resolver=resolve)
         assert server.requests == []

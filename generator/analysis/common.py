@@ -19,11 +19,10 @@ import pandas as pd
 
 from generator.errors import ConfigError
 from generator.formatting import fmt
-from generator.models import Config, Figure, Provenance, Series, Slots, Snapshot
+from generator.models import WEEKDAYS, Config, Figure, Provenance, Series, Slots, Snapshot
 
 SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
 Cell = Figure | str
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WINDOWS = ("1W", "1M", "3M", "QTD", "YTD", "1Y")
 WINDOW_LABELS = {
     "1W": "1 week",
