@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from email.utils import parseaddr
 from typing import Any
@@ -107,6 +108,8 @@ def text(*checks: Check, empty: bool = False) -> Converter:
             return _BAD
         value = str(node.value)
         problem = "must not be empty" if not (empty or value.strip()) else None
+        if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+            problem = problem or "must not contain control characters (line breaks, tabs, bidi marks)"
         for check in checks:
             problem = problem or check(value)
         if problem:

@@ -69,12 +69,14 @@ def report_build(result: BuildResult, *, stream=None) -> list[str]:
     header = ("kind", "source", "status", "origin", "items", "newest", "error")
     if stream.isatty():
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title="Source health", header_style="bold")
         for name in header:
             table.add_column(name)
         for row in rows:
+            row = tuple(escape(cell) for cell in row)  # error texts come from servers: no markup
             style = "" if row[2] in GOOD else "yellow" if row[2] in ("cached", "stale") else "red"
             table.add_row(*row, style=style)
         Console(file=stream).print(table)

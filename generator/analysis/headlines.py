@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -159,8 +160,14 @@ def plain_text(raw: object, limit: int) -> str:
     text = html.unescape(nh3.clean(str(raw or ""), tags=set()))
     if re.search(r"<[A-Za-z!/]", text):  # double-escaped markup: strip the decoded tags too
         text = html.unescape(nh3.clean(text, tags=set()))
-    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
+    text = strip_controls(text)
     return _truncate(re.sub(r"\s+", " ", text).strip(), limit)
+
+
+def strip_controls(text: str) -> str:
+    """Drop control and format characters (Unicode Cc, Cf: NUL, ESC, bidi overrides and isolates),
+    keeping tabs and newlines (collapsed later) and the zero-width joiner used by emoji."""
+    return "".join(c for c in text if c in "\t\n\u200d" or unicodedata.category(c) not in ("Cc", "Cf"))
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -175,7 +182,7 @@ def _truncate(text: str, limit: int) -> str:
 def safe_link(raw: object) -> str | None:
     """The link when it is an absolute http(s) URL; None for javascript:, data:, file:, relative, ..."""
     link = str(raw or "").strip()
-    if not link or len(link) > MAX_LINK or re.search(r"[\s\x00-\x1f\x7f<>\"']", link):
+    if not link or len(link) > MAX_LINK or re.search(r"[\s\x00-\x1f\x7f<>\"'`\\]", link):
         return None
     try:
         parts = urlsplit(link)

@@ -131,7 +131,11 @@ def _with_headers(
 ) -> EmailMessage:
     """An empty message with every header, in a fixed order."""
     msg = EmailMessage()
-    msg["Subject"] = subject_for(meta, settings)
+    subject = subject_for(meta, settings)
+    for field, value in (("Subject", subject), ("From", settings.sender), ("To", address)):
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise DeliveryError(f"{field} header would contain a control character: {value!r}")
+    msg["Subject"] = subject
     msg["From"] = settings.sender
     msg["To"] = address
     built_at = meta.built_at if meta.built_at.tzinfo else meta.built_at.replace(tzinfo=UTC)

@@ -362,8 +362,8 @@ def _looks_like_html(body: bytes) -> bool:
 def _status_words(response: requests.Response) -> str:
     try:
         phrase = HTTPStatus(response.status_code).phrase
-    except ValueError:
-        phrase = response.reason or "unknown status"
+    except ValueError:  # a non-standard code: the server's own reason text is not trusted
+        phrase = "non-standard status"
     return f"HTTP {response.status_code} {phrase}"
 
 
