@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from generator.errors import ConfigError
-from generator.formatting import fmt
+from generator.formatting import fmt, fmt_value
 from generator.models import WEEKDAYS, Config, Figure, Provenance, Series, Slots, Snapshot
 
 SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
@@ -382,11 +382,14 @@ def rounded_sign(fig: Figure) -> int:
 
 
 def moved(fig: Figure, up: str = "rose", down: str = "fell", flat: str = "was flat at") -> str:
-    """ "rose +1.23%" / "fell -0.40%" / "was flat at +0.00%" / "not available from this data"."""
+    """ "rose 1.23%" / "fell 0.40%" / "was flat at 0.00%" / "not available from this data".
+
+    The verb carries the sign, so the magnitude is shown unsigned ("fell 14 bp", not "fell -14 bp").
+    """
     if not ok(fig):
         return NA_TEXT if not fig.stale else fmt(fig)
     word = {1: up, -1: down, 0: flat}[rounded_sign(fig)]
-    return f"{word} {fmt(fig)}"
+    return f"{word} {fmt_value(abs(val(fig)), fig.unit, signed=False)}"
 
 
 def show(fig: Figure) -> str:
