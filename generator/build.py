@@ -110,7 +110,8 @@ def build_from_snapshot(
             brief = analyse(snapshot, config, headlines, as_of=as_of)
         with timings.stage("charts"):
             charts = render_charts(brief.charts)
-        files = _write_formats(brief, charts, staging, formats, timings, write_outputs)
+        names = {i.symbol: i.name for i in config.universe}
+        files = _write_formats(brief, charts, staging, formats, timings, write_outputs, names)
         with timings.stage("email"):
             _write_chart_pngs(charts, staging / issue.CHARTS_DIR)  # the email embeds them by cid
             html, text = render_email(brief, view_url=_view_url(config, brief.as_of))
@@ -128,11 +129,13 @@ def build_from_snapshot(
     return BuildResult(brief, snapshot, final, {k: final / v.name for k, v in files.items()}, timings)
 
 
-def _write_formats(brief, charts, folder: Path, formats, timings: Timings, write_outputs: Callable) -> dict:
+def _write_formats(
+    brief, charts, folder: Path, formats, timings: Timings, write_outputs: Callable, names: dict[str, str]
+) -> dict:
     files: dict[str, Path] = {}
     for fmt in formats:
         with timings.stage(fmt):
-            files.update(write_outputs(brief, charts, folder, [fmt]))
+            files.update(write_outputs(brief, charts, folder, [fmt], names=names))
     return files
 
 

@@ -4,6 +4,10 @@ matplotlib's object API only (no pyplot state), the Agg canvas, and every style 
 inside ``matplotlib.rc_context`` so importing this module changes nothing.  Output bytes
 are deterministic: no dates or software versions in the files, and SVG ids are derived
 from a fixed salt and the chart key (so several charts can sit in one HTML page).
+
+Speed (five charts in about a third of a second): fixed margins instead of tight layout,
+unhinted text, and the PNG written as RGB with light zlib compression (the charts sit on
+white, so an alpha channel would carry nothing).
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ import matplotlib.dates as mdates
 import numpy as np
 from cycler import cycler
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
+from matplotlib.font_manager import FontProperties, findfont, get_font
 from matplotlib.ticker import Formatter, MaxNLocator
+from PIL import Image
 
 from generator.errors import RenderError
 from generator.formatting import fmt_value
@@ -35,6 +42,7 @@ log = logging.getLogger(__name__)
 KINDS = ("line", "bar", "hbar")
 FIGSIZE = (5.6, 3.3)  # inches; one size for every chart
 PNG_DPI = 200  # 1120 px wide: sharp at ~560 px in an email (2x)
+PNG_COMPRESSION = 2  # zlib level: ~30% faster than the default 6 for ~6% more bytes
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
@@ -69,13 +77,13 @@ STYLE: dict[str, Any] = {
     "legend.fontsize": 10,
     "lines.linewidth": 1.6,
     "svg.fonttype": "none",  # text stays text: small, selectable, searchable
+    "text.hinting": "no_hinting",  # the autohinter is most of the raster time; at 200 dpi it buys nothing
     "path.simplify": True,
     "path.simplify_threshold": 0.3,
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
 }
 SVG_METADATA: dict[str, Any] = {"Date": None, "Creator": None, "Format": None, "Type": None}
-PNG_METADATA: dict[str, Any] = {"Software": None}
 
 
 @dataclass(frozen=True)
@@ -104,11 +112,22 @@ def render_chart(spec: ChartSpec) -> RenderedChart:
         fig = _draw(spec)
         svg_buf = io.StringIO()
         fig.savefig(svg_buf, format="svg", metadata=SVG_METADATA)
-        png_buf = io.BytesIO()
-        fig.savefig(png_buf, format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
+        png = _png(fig)
     svg = inline_svg(svg_buf.getvalue(), spec.key, spec.alt)
-    log.debug("chart %s: %d bytes SVG, %d bytes PNG", spec.key, len(svg), png_buf.tell())
-    return RenderedChart(spec.key, spec.title, spec.alt, svg, png_buf.getvalue())
+    log.debug("chart %s: %d bytes SVG, %d bytes PNG", spec.key, len(svg), len(png))
+    return RenderedChart(spec.key, spec.title, spec.alt, svg, png)
+
+
+def _png(fig: MplFigure) -> bytes:
+    """The figure as an RGB PNG at :data:`PNG_DPI`: no text chunks, no time stamp."""
+    fig.set_dpi(PNG_DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="png", compress_level=PNG_COMPRESSION)
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------
@@ -161,7 +180,7 @@ def _draw(spec: ChartSpec) -> MplFigure:
 
 
 def _margins(ax: Axes, spec: ChartSpec) -> dict[str, float]:
-    """Fixed margins (fast and deterministic); the left one fits the longest tick label."""
+    """Fixed margins (fast and deterministic); the left one fits the widest tick label."""
     margins = dict(MARGINS)
     if len(spec.series) == 1:
         margins["top"] = 0.84  # no legend row
@@ -170,10 +189,20 @@ def _margins(ax: Axes, spec: ChartSpec) -> dict[str, float]:
     else:
         axis = ax.yaxis
         labels = axis.get_major_formatter().format_ticks(list(axis.get_majorticklocs()))
-    longest = max((len(label) for label in labels), default=0)
-    label_inches = longest * 0.6 * STYLE["ytick.labelsize"] / 72 + 0.16
-    margins["left"] = min(0.4, max(margins["left"], label_inches / FIGSIZE[0]))
+    label_inches = _text_inches(labels, STYLE["ytick.labelsize"]) + 0.16
+    margins["left"] = min(0.55, max(margins["left"], label_inches / FIGSIZE[0]))
     return margins
+
+
+def _text_inches(labels: Sequence[str], size: float) -> float:
+    """The width of the widest label in inches, measured with the chart font (no drawing)."""
+    font = get_font(findfont(FontProperties(family=FONTS)))
+    font.set_size(size, 72)  # 72 dpi: one pixel is one point
+    widest = 0.0
+    for label in labels:
+        font.set_text(label, 0.0)
+        widest = max(widest, font.get_width_height()[0] / 64)  # 26.6 fixed point
+    return widest / 72
 
 
 def _is_percent(label: str) -> bool:

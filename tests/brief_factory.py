@@ -36,6 +36,25 @@ RETURN_METHOD = "Close-to-close change of the adjusted close over the window."
 LAST_CLOSE = "Last close."
 LAST_QUOTE = "Last quote, percent."
 DISCLAIMER = "For information only; not investment advice. Past performance does not predict future returns."
+# Display names, as feeds.yaml would give them (IWM and the sector funds are left out on purpose).
+NAMES = {
+    "^RUT": "Russell 2000",
+    "^SP600": "S&P SmallCap 600",
+    "^GSPC": "S&P 500",
+    "^IXIC": "Nasdaq Composite",
+    "^TNX": "10-year Treasury yield",
+    "^IRX": "13-week Treasury bill yield",
+    "^VIX": "Cboe Volatility Index",
+    "^RVX": "Cboe Russell 2000 Volatility Index",
+}
+# The first bar a return uses, by window (the last close before the window starts).
+FIRST_BARS = {
+    "1W": date(2026, 11, 13),
+    "1M": date(2026, 10, 20),
+    "3M": date(2026, 8, 20),
+    "YTD": date(2025, 12, 31),
+    "1Y": date(2025, 11, 20),
+}
 
 # key: (label, value, unit, symbols separated by spaces, window, method)
 CATALOGUE: dict[str, tuple[str, float | None, str, str, str, str]] = {
@@ -84,7 +103,7 @@ class _Figures:
         return Figure(key, label, value, unit, prov, text=text, stale=stale, note=note)
 
     def ret(self, symbol: str, name: str, window: str, value: float | None) -> Figure:
-        prov = Provenance((symbol,), window, AS_OF, self.provider, RETURN_METHOD)
+        prov = Provenance((symbol,), window, AS_OF, self.provider, RETURN_METHOD, FIRST_BARS[window])
         return Figure(f"return.{symbol}.{window}", f"{name}, {window}", value, "pct", prov)
 
     def stale(self, key: str) -> Figure:
@@ -101,7 +120,7 @@ def _performance(f: _Figures) -> Section:
         "^GSPC": ("S&P 500", (0.87, 2.31, 5.18, 16.42, 19.87)),
         "^IXIC": ("Nasdaq Composite", (0.42, 1.95, -6.03, 21.15, 25.62)),
     }
-    rows = tuple(
+    rows: tuple[tuple[Figure | str, ...], ...] = tuple(
         (name, *(f.ret(sym, name, w, v) for w, v in zip(windows, values, strict=True)))
         for sym, (name, values) in series.items()
     )
@@ -285,6 +304,7 @@ def _health() -> tuple[SourceHealth, ...]:
         SourceHealth("symbol", "^RVX", "stale", "cache", 2998, STALE_BAR, "last bar before the week", YF),
         SourceHealth("symbol", "PSCU", "failed", "none", 0, None, "HTTP 429 Too Many Requests", YF),
         SourceHealth("feed", "cnbc-markets", "ok", "live", 30, date(2026, 11, 20)),
+        SourceHealth("feed", "marketwatch", "ok", "live", 25, date(2026, 11, 19)),
         SourceHealth("feed", "fed-press", "not modified", "cache", 12, date(2026, 11, 19)),
         SourceHealth("feed", "reuters-biz", "failed", "none", 0, None, "timed out after 10 s"),
     )
@@ -402,10 +422,13 @@ def make_chart_specs() -> tuple[ChartSpec, ...]:
 
 
 def golden_outputs() -> dict[str, str]:
-    """The golden files' contents: ``brief.html`` and ``brief.md`` of :func:`make_brief`."""
+    """The golden files: ``brief.html`` and ``brief.md`` of :func:`make_brief`, with :data:`NAMES`."""
     from generator.charts import render_charts
     from generator.render import render_html, render_markdown
 
     brief = make_brief()
     charts = render_charts(brief.charts)
-    return {"brief.html": render_html(brief, charts), "brief.md": render_markdown(brief, charts)}
+    return {
+        "brief.html": render_html(brief, charts, names=NAMES),
+        "brief.md": render_markdown(brief, charts, names=NAMES),
+    }

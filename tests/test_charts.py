@@ -9,12 +9,24 @@ import sys
 import zlib
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pytest
 from brief_factory import make_chart_specs
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextPath
 
-from generator.charts import FIGSIZE, PNG_DPI, RenderedChart, inline_svg, render_chart, render_charts
+from generator.charts import (
+    FIGSIZE,
+    FONTS,
+    PNG_DPI,
+    STYLE,
+    RenderedChart,
+    inline_svg,
+    render_chart,
+    render_charts,
+)
 from generator.errors import RenderError
 from generator.models import ChartSpec
 
@@ -165,3 +177,18 @@ def test_global_matplotlib_state_is_untouched() -> None:
 def test_inline_svg_refuses_non_svg() -> None:
     with pytest.raises(RenderError, match="no <svg>"):
         inline_svg("<html></html>", "k", "alt")
+
+
+def test_long_category_labels_fit_left_of_the_bars() -> None:
+    label = "Utilities & Communication (PSCU)"
+    spec = ChartSpec(
+        "long-labels", "Sectors", "Bars with a long label.", "hbar", ("Energy (PSCE)", label),
+        (("1W", (1.0, 2.0)),), "Return (%)",
+    )  # fmt: skip
+    svg = render_chart(spec).svg
+    anchor = re.search(r'x="([\d.]+)"[^>]*>' + re.escape(label.replace("&", "&amp;")) + "</text>", svg)
+    assert anchor, "label not drawn as text"
+    style: Any = STYLE
+    with matplotlib.rc_context(style):
+        width = TextPath((0, 0), label, size=STYLE["ytick.labelsize"], prop=FontProperties(family=FONTS))
+    assert float(anchor.group(1)) >= width.get_extents().width  # right-aligned label starts inside the figure

@@ -15,25 +15,26 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from brief_factory import HOSTILE_TITLE, golden_outputs, make_brief
+from brief_factory import HOSTILE_TITLE, NAMES, STALE_BAR, golden_outputs, make_brief
+from markupsafe import escape
 from pypdf import PdfReader
 
 from generator.charts import RenderedChart, render_charts
+from generator.citations import Sources, health, sources, superscript
 from generator.errors import RenderError
-from generator.formatting import fmt
-from generator.models import Brief
+from generator.formatting import fmt, source_line
+from generator.models import Brief, Figure, SourceHealth
 from generator.render import (
     SAMPLE_BANNER,
     fetch_allowed,
     make_url_fetcher,
     md_escape,
+    provenance_title,
     render_fragment,
     render_html,
     render_markdown,
     render_pdf,
     safe_link,
-    source_key,
-    source_rows,
     write_outputs,
 )
 
@@ -52,17 +53,22 @@ def charts(brief: Brief) -> dict[str, RenderedChart]:
 
 @pytest.fixture(scope="module")
 def page(brief: Brief, charts: dict[str, RenderedChart]) -> str:
-    return render_html(brief, charts)
+    return render_html(brief, charts, names=NAMES)
 
 
 @pytest.fixture(scope="module")
 def markdown(brief: Brief, charts: dict[str, RenderedChart]) -> str:
-    return render_markdown(brief, charts)
+    return render_markdown(brief, charts, names=NAMES)
+
+
+@pytest.fixture(scope="module")
+def found(brief: Brief) -> Sources:
+    return sources(brief, NAMES)
 
 
 @pytest.fixture(scope="module")
 def pdf(brief: Brief, charts: dict[str, RenderedChart]) -> bytes:
-    return render_pdf(render_html(brief, charts, for_pdf=True))
+    return render_pdf(render_html(brief, charts, for_pdf=True, names=NAMES))
 
 
 class Links(HTMLParser):
@@ -102,8 +108,9 @@ def test_golden_files_match(name: str) -> None:
 
 
 def test_rendering_is_deterministic(brief: Brief, charts: dict[str, RenderedChart], page: str) -> None:
-    assert render_html(brief, render_charts(brief.charts)) == page
+    assert render_html(brief, render_charts(brief.charts), names=NAMES) == page
     assert render_markdown(brief, charts) == render_markdown(make_brief(), charts)
+    assert render_html(brief, charts, for_pdf=True) == render_html(make_brief(), charts, for_pdf=True)
 
 
 # ---------------------------------------------------------------------------
@@ -152,30 +159,127 @@ def test_dates_and_build_time(page: str, markdown: str) -> None:
         assert "2026-11-21 06:15 UTC" in text
 
 
-def test_every_figure_appears_formatted_with_its_reference(brief: Brief, page: str) -> None:
-    rows, numbers = source_rows(brief)
+def source_row_html(page: str, number: int) -> str:
+    match = re.search(rf'<tr id="src-{number}"[^>]*>(.*?)</tr>', page)
+    assert match, f"no source row {number}"
+    return match.group(1)
+
+
+def test_every_figure_marker_resolves_to_its_data_source(brief: Brief, found: Sources, page: str) -> None:
+    """Each figure: formatted, then a marker linking to a row naming its symbols, last bar and provider."""
     for figure in brief.figures():
-        number = numbers[source_key(figure.provenance)]
-        expected = f'>{html.escape(fmt(figure))}</span><sup class="ref"><a href="#src-{number}"'
+        number = found.ref(figure)
+        title = str(escape(provenance_title(figure)))
+        expected = f'>{escape(fmt(figure))}</span><sup class="ref"><a href="#src-{number}" title="{title}">'
         assert expected in page, figure.key
+        assert title.startswith(str(escape(source_line(figure))))  # symbols · window · last bar · provider
+        p = figure.provenance
+        row = source_row_html(page, number)
+        assert html.escape(", ".join(p.symbols)) in row, figure.key
+        assert html.escape(p.provider) in row, figure.key
+        assert (p.last_bar.isoformat() if p.last_bar else "not available") in row, figure.key
     assert "not available (stale)" in page
-    assert f'<tr id="src-{len(rows)}"' in page
 
 
-def test_sources_table_has_one_row_per_distinct_provenance(brief: Brief, page: str, markdown: str) -> None:
-    distinct = {
-        (p.symbols, p.window, p.last_bar, p.provider, p.method)
-        for p in (f.provenance for f in brief.figures())
+def test_markdown_markers_resolve_to_data_source_rows(brief: Brief, found: Sources, markdown: str) -> None:
+    section = markdown.split("### Data sources")[1].split("### Methods")[0]
+    rows = {int(m.group(1)): m.group(0) for m in re.finditer(r"^\| (\d+) \|.*$", section, flags=re.M)}
+    assert sorted(rows) == list(range(1, len(found.rows) + 1))
+    for figure in brief.figures():
+        number = found.ref(figure)
+        assert f"{md_escape(fmt(figure))}<sup>{number}</sup>" in markdown, figure.key
+        p = figure.provenance
+        for part in (", ".join(p.symbols), p.provider, p.last_bar.isoformat() if p.last_bar else ""):
+            assert md_escape(part) in rows[number], (figure.key, part)
+
+
+def test_data_sources_one_row_per_symbols_provider_and_last_bar(brief: Brief, found: Sources) -> None:
+    figures = list(brief.figures())
+    distinct = {(f.provenance.symbols, f.provenance.provider, f.provenance.last_bar) for f in figures}
+    assert len(found.rows) == len(distinct)
+    assert [r.number for r in found.rows] == list(range(1, len(found.rows) + 1))
+    # numbered in reading order of first use: the headline figure is 1, new numbers only ever grow by one
+    seen: list[int] = []
+    for figure in figures:
+        if found.ref(figure) not in seen:
+            seen.append(found.ref(figure))
+    assert seen == list(range(1, len(found.rows) + 1))
+    assert found.ref(brief.headline_figure) == 1
+    assert sum(r.figures for r in found.rows) == len(figures)
+    rut = found.rows[0]
+    assert (rut.label, rut.name, rut.first_bar, rut.last_bar) == (
+        "^RUT",
+        "Russell 2000",
+        "2025-11-20",
+        "2026-11-20",
+    )
+    assert [(r.label, r.last_bar) for r in found.rows if r.stale] == [("^RVX", STALE_BAR.isoformat())]
+    two = next(r for r in found.rows if r.symbols == ("^RUT", "^GSPC"))
+    assert (two.name, two.first_bar) == ("", "")  # no single name; no figure says where its bars start
+    iwm = next(r for r in found.rows if r.symbols == ("IWM",))
+    assert iwm.name == ""  # no display name given
+    old_rows = {
+        (p.symbols, p.window, p.last_bar, p.provider, p.method) for p in (f.provenance for f in figures)
     }
-    rows, _ = source_rows(brief)
-    assert len(rows) == len(distinct) == len(re.findall(r'<tr id="src-\d+"', page))
-    assert [r.number for r in rows] == list(range(1, len(rows) + 1))
-    stale = [r for r in rows if r.stale]
-    assert [(r.symbols, r.last_bar) for r in stale] == [("^RVX", "2026-10-30")]
+    assert len(found.rows) + len(found.methods) < len(old_rows)
+
+
+def test_methods_cover_every_distinct_method_once_with_its_windows(
+    brief: Brief, found: Sources, page: str, markdown: str
+) -> None:
+    windows: dict[str, set[str]] = {}
+    for figure in brief.figures():
+        windows.setdefault(figure.provenance.method, set()).add(figure.provenance.window)
+    assert {m.method: set(m.windows) for m in found.methods} == windows
+    assert len(found.methods) == len(windows)
+    first_windows = [m.windows[0] for m in found.methods]  # grouped by the shortest window
+    assert first_windows.index("1D") < first_windows.index("1W") < first_windows.index("1M")
+    methods_html = page.split('id="methods"')[1].split("</table>")[0]
+    methods_md = markdown.split("### Methods")[1].split("\n## ")[0]
+    for m in found.methods:
+        assert methods_html.count(f"<td>{escape(m.method)}</td>") == 1, m.method
+        assert methods_md.count(f"| {md_escape(m.method)} |") == 1, m.method
+        assert f"<tr><td>{', '.join(m.windows)}</td>" in methods_html
+
+
+def test_stale_source_is_marked(page: str, markdown: str) -> None:
     assert '2026-10-30 <span class="stale-tag">(stale)</span>' in page
-    assert "| 2026-10-30 (stale) |" in markdown
-    section = markdown.split("## Sources and methods")[1]
-    assert len(re.findall(r"^\| \d+ \|", section, flags=re.M)) == len(rows)
+    assert "| 2026-10-30 **(stale)** |" in markdown
+
+
+def test_health_puts_problems_first_and_condenses_the_rest(brief: Brief) -> None:
+    view = health(brief.health)
+    assert [r.name for r in view.problems] == ["^RVX", "PSCU", "reuters-biz"]
+    assert view.rows[: len(view.problems)] == view.problems and set(view.rows) == set(brief.health)
+    assert view.summary == "4 symbols and 4 feeds: 3 problems, listed first."
+    symbols, fresh, cached = view.groups
+    assert (symbols.heading, symbols.count, symbols.newest, symbols.members) == (
+        "2 symbols, ok",
+        "3,021 bars each",
+        "2026-11-20",
+        ("^RUT", "^GSPC"),
+    )
+    assert (fresh.heading, fresh.count, fresh.newest) == ("2 feeds, ok", "", "")
+    assert fresh.members == ("cnbc-markets (30 items, 2026-11-20)", "marketwatch (25 items, 2026-11-19)")
+    assert (cached.heading, cached.origin, cached.count, cached.members) == (
+        "1 feed, not modified",
+        "cache",
+        "12 items",
+        ("fed-press",),
+    )
+    quiet = health((SourceHealth("symbol", "^RUT", "sample", "sample", 10, None),))
+    assert quiet.summary == "1 symbol and 0 feeds: no problems." and quiet.groups[0].newest == "—"
+    from_cache = health(  # --data cache: "cached" is healthy, unless the source reports an error
+        (
+            SourceHealth("symbol", "^RUT", "cached", "cache", 10, None),
+            SourceHealth("symbol", "IWM", "cached", "cache", 9, None, "live fetch failed: HTTP 429"),
+        )
+    )
+    assert [r.name for r in from_cache.problems] == ["IWM"] and from_cache.groups[0].members == ("^RUT",)
+
+
+def test_superscript() -> None:
+    assert superscript(1) == "¹" and superscript(40) == "⁴⁰" and superscript(123) == "¹²³"
 
 
 def test_sections_topics_headlines_health_glossary(brief: Brief, page: str) -> None:
@@ -191,6 +295,8 @@ def test_sections_topics_headlines_health_glossary(brief: Brief, page: str) -> N
     assert page.count('<svg xmlns:xlink="http://www.w3.org/1999/xlink"') == len(brief.charts)
     assert page.count('<tr class="status-failed">') == 2
     assert "HTTP 429 Too Many Requests" in page
+    health_table = page.split('id="source-health"')[1].split("</table>")[0]
+    assert health_table.index(">PSCU<") < health_table.index(">^RUT<")  # problems first
     assert all(html.escape(term) in page for term, _ in brief.glossary)
     assert html.escape(brief.disclaimer) in page
     # a headline without a link is plain text, the others are links
@@ -200,7 +306,7 @@ def test_sections_topics_headlines_health_glossary(brief: Brief, page: str) -> N
 def test_fragment_is_the_article_of_the_page(
     brief: Brief, charts: dict[str, RenderedChart], page: str
 ) -> None:
-    fragment = render_fragment(brief, charts)
+    fragment = render_fragment(brief, charts, names=NAMES)
     assert fragment.lstrip().startswith("<article") and fragment.rstrip().endswith("</article>")
     assert fragment in page
     assert "<html" not in fragment and "<style" not in fragment
@@ -208,10 +314,27 @@ def test_fragment_is_the_article_of_the_page(
 
 def test_pdf_html_embeds_charts_as_data_urls(brief: Brief, charts: dict[str, RenderedChart]) -> None:
     for_pdf = render_html(brief, charts, for_pdf=True)
-    sources = [v for tag, name, v in parse(for_pdf).urls if name == "src"]
-    assert len(sources) == len(brief.charts)
-    assert all(s.startswith("data:image/svg+xml;base64,") for s in sources)
+    images = [v for tag, name, v in parse(for_pdf).urls if name == "src"]
+    assert len(images) == len(brief.charts)
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in images)
     assert 'class="brief-page pdf"' in for_pdf
+
+
+def test_print_markup_is_light(brief: Brief, charts: dict[str, RenderedChart], found: Sources) -> None:
+    """Print: markers are superscript digits (no <sup>); a table row with one source is marked once."""
+    for_pdf = render_html(brief, charts, for_pdf=True)
+    assert "<sup" not in for_pdf and "<nav" not in for_pdf and 'class="topic"' not in for_pdf
+    returns = next(t for t in brief.sections[0].topics if t.key == "returns")
+    assert returns.table is not None
+    for row in returns.table.rows:
+        number = found.row_ref(row)
+        assert number is not None
+        label = html.escape(str(row[0]))
+        assert f'<th scope="row">{label}{superscript(number)}</th>' in for_pdf
+        cells = [c for c in row if isinstance(c, Figure)]
+        assert all(f">{html.escape(fmt(c))}</td>" in for_pdf for c in cells)
+    headline = brief.headline_figure
+    assert f"{html.escape(fmt(headline))}</span>{superscript(found.ref(headline))}" in for_pdf
 
 
 def test_a_bare_brief_renders(brief: Brief) -> None:
@@ -338,9 +461,22 @@ def test_pdf_text_pages_and_headers(brief: Brief, pdf: bytes) -> None:
     ):
         assert needle in text, needle
     assert "Page 1 of" in pages[0]
-    rows, _ = source_rows(brief)
-    assert text.count(" · last bar ") == len(rows)  # one line per distinct source
-    assert "^RVX · 1D · last bar 2026-10-30 (stale)" in text
+    flat = " ".join(text.split())
+    found = sources(brief, NAMES)
+    for row in found.rows:  # one line per data source, numbered as the markers
+        assert f"{row.number} {row.label}" in flat, row.label
+    rvx = next(r for r in found.rows if r.stale)
+    assert (
+        f"{rvx.number} ^RVX · Cboe Russell 2000 Volatility Index · sample (illustrative) · "
+        f"last bar 2026-10-30 · {rvx.figures} figures · stale"
+    ) in flat
+    assert "+2.14%¹" in flat  # the headline figure's marker, as plain superscript text
+    for m in found.methods:
+        assert " ".join(m.method.split()) in flat, m.method
+    for entry in brief.health:  # every source-health row is in the print, problems with their errors
+        assert entry.name in flat, entry.name
+    assert "HTTP 429 Too Many Requests" in flat and "timed out after 10 s" in flat
+    assert "2 symbols, ok · origin live · 3,021 bars each · newest 2026-11-20: ^RUT, ^GSPC" in flat
     for number, page_text in enumerate(pages, start=1):
         assert SAMPLE_BANNER in page_text, f"page {number} has no sample banner in its header"
         assert f"Page {number} of {len(pages)}" in page_text

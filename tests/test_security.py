@@ -415,11 +415,6 @@ def test_markdown_tables_keep_their_shape(hostile: BuildResult) -> None:
     assert {len(row.findall("td")) for row in health.iter("tr") if row.findall("td")} == {7}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="md_escape (generator/render.py _MD_LEADING) leaves a summary of '===' or '---' unescaped; "
-    "on the line under a headline in brief.md it is a setext underline and turns the headline into <h1>/<h2>",
-)
 def test_markdown_summary_cannot_turn_a_headline_into_a_heading(hostile: BuildResult) -> None:
     rendered = markdown_html(outputs(hostile)["md"])
     headings = re.findall(r"<h[1-6]>(.*?)</h[1-6]>", rendered, flags=re.S)

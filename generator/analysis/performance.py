@@ -51,7 +51,8 @@ def returns_topic(ctx: Context) -> Topic:
         f"This week the {ctx.name(bench)} {moved(b1w)} and the {ctx.name(large)} {moved(l1w)}. "
         f"Year to date: {ctx.name(bench)} {show(bytd)}, {ctx.name(large)} {show(lytd)}."
     )
-    return Topic("returns", "Returns", reading, (b1w, l1w, bytd, lytd), table=table)
+    figures = (b1w, l1w, bytd, lytd)
+    return Topic("returns", "Returns", reading, figures, table=table, chart="rut-vs-spx")
 
 
 def spread_reading(ctx: Context, other: str, window: str = "1W") -> str:

@@ -1,0 +1,207 @@
+"""Citations: the "Sources and methods" and "Source health" sections, computed from the brief.
+
+Every figure's footnote marker points to one data source row: the symbols, provider and
+last bar it uses (its window is in its label).  Methods are listed once per distinct
+sentence, with the windows they are used for.  Source health puts problems first and
+condenses the healthy rows.  Templates only format these values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from generator import formatting
+from generator.models import Brief, Figure, Provenance, SourceHealth
+
+SourceKey = tuple[tuple[str, ...], str, "date | None"]  # (symbols, provider, last bar)
+# A source is healthy in these states unless it reports an error; "cached" is what --data cache asks for.
+HEALTHY = ("ok", "not modified", "sample", "cached")
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One data source: the symbols, provider and last bar that a group of figures use."""
+
+    number: int  # the footnote marker of every figure that uses it
+    symbols: tuple[str, ...]
+    name: str  # display name of a single symbol, when known
+    provider: str
+    first_bar: str  # the earliest first bar its figures say they use, or "" when none says
+    last_bar: str
+    figures: int  # how many figures in the brief cite it
+    stale: bool  # any of its figures is stale
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.symbols) or "—"
+
+
+@dataclass(frozen=True)
+class MethodRow:
+    """One distinct method sentence and the windows it is used for."""
+
+    method: str
+    windows: tuple[str, ...]
+    figures: int
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The brief's data sources and methods; ``ref`` gives a figure's footnote number."""
+
+    rows: tuple[SourceRow, ...]  # numbered 1.. in reading order of first use
+    methods: tuple[MethodRow, ...]  # by shortest window, then in reading order of first use
+    numbers: Mapping[SourceKey, int]
+
+    def ref(self, figure: Figure) -> int:
+        """The number of the source row ``figure`` points to."""
+        return self.numbers[source_key(figure.provenance)]
+
+    def row_ref(self, row: Sequence[Figure | str]) -> int | None:
+        """The one source every figure of a table row uses, when the row starts with a text label.
+
+        Print marks such a row once, on its label, instead of every cell.
+        """
+        refs = {self.ref(cell) for cell in row if isinstance(cell, Figure)}
+        return refs.pop() if len(refs) == 1 and row and isinstance(row[0], str) else None
+
+
+def source_key(provenance: Provenance) -> SourceKey:
+    return (provenance.symbols, provenance.provider, provenance.last_bar)
+
+
+_WINDOW_ORDER = (
+    "1D", "last close", "daily", "1W", "week over week", "weekly", "1M", "monthly",
+    "3M", "QTD", "YTD", "1Y", "52W",
+)  # fmt: skip
+
+
+def _window_rank(window: str) -> tuple[int, int, str]:
+    """Short windows first: 1D, 1W, 1M, 3M, QTD, YTD, 1Y, 52W, then 14d, 50d, 200d..., then the rest."""
+    if window in _WINDOW_ORDER:
+        return (_WINDOW_ORDER.index(window), 0, window)
+    days = re.fullmatch(r"(\d+)d", window)
+    return (len(_WINDOW_ORDER), int(days.group(1)), window) if days else (len(_WINDOW_ORDER) + 1, 0, window)
+
+
+def sources(brief: Brief, names: Mapping[str, str] | None = None) -> Sources:
+    """Data sources (symbols, provider, last bar) numbered in reading order of first use, and methods.
+
+    Methods are grouped by their shortest window (so a reader who knows a figure's window from
+    its label finds its method among a few), then in reading order.
+    """
+    figures: dict[SourceKey, list[Figure]] = {}
+    methods: dict[str, list[Figure]] = {}
+    for figure in brief.figures():
+        figures.setdefault(source_key(figure.provenance), []).append(figure)
+        methods.setdefault(figure.provenance.method, []).append(figure)
+    rows = tuple(_source_row(n, key, group, names or {}) for n, (key, group) in enumerate(figures.items(), 1))
+    method_rows = sorted(
+        (
+            MethodRow(
+                method, tuple(sorted({f.provenance.window for f in group}, key=_window_rank)), len(group)
+            )
+            for method, group in methods.items()
+        ),
+        key=lambda m: _window_rank(m.windows[0]),  # stable: reading order within a window
+    )
+    return Sources(rows, tuple(method_rows), {key: n for n, key in enumerate(figures, 1)})
+
+
+def _source_row(number: int, key: SourceKey, group: list[Figure], names: Mapping[str, str]) -> SourceRow:
+    symbols, provider, last_bar = key
+    firsts = [f.provenance.first_bar for f in group if f.provenance.first_bar is not None]
+    name = names.get(symbols[0], "") if len(symbols) == 1 else ""
+    return SourceRow(
+        number=number,
+        symbols=symbols,
+        name="" if name == symbols[0] else name,
+        provider=provider,
+        first_bar=formatting.fmt_date(min(firsts)) if firsts else "",
+        last_bar=formatting.fmt_date(last_bar),
+        figures=len(group),
+        stale=any(f.stale for f in group),
+    )
+
+
+def superscript(number: int) -> str:
+    """``12`` → ``¹²``: a footnote marker as plain text (no element to lay out in print)."""
+    return str(number).translate(_SUPERSCRIPT)
+
+
+# ---------------------------------------------------------------------------
+# Source health
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthGroup:
+    """Healthy rows of one kind, status and origin, condensed to one line."""
+
+    heading: str  # "32 symbols, sample"
+    origin: str
+    newest: str  # shared newest date, or "" when the members differ
+    count: str  # shared count ("1,018 bars each"), or "" when the members differ
+    members: tuple[str, ...]  # "IWM", or "cnbc-markets (6 items, 2026-11-20)" where they differ
+
+
+@dataclass(frozen=True)
+class Health:
+    rows: tuple[SourceHealth, ...]  # every row, problems first
+    problems: tuple[SourceHealth, ...]  # failed, stale, or reporting an error
+    groups: tuple[HealthGroup, ...]  # the healthy rows, condensed
+    summary: str  # "32 symbols and 8 feeds: no problems."
+
+
+def health(rows: Sequence[SourceHealth]) -> Health:
+    """The source-health rows: problems first and alone, healthy ones grouped by kind, status and origin."""
+    problems = tuple(r for r in rows if is_problem(r))
+    healthy = tuple(r for r in rows if not is_problem(r))
+    grouped: dict[tuple[str, str, str], list[SourceHealth]] = {}
+    for row in healthy:
+        grouped.setdefault((row.kind, row.status, row.origin), []).append(row)
+    symbols = sum(1 for r in rows if r.kind == "symbol")
+    counted = f"{_count(symbols, 'symbol')} and {_count(len(rows) - symbols, 'feed')}"
+    verdict = f"{_count(len(problems), 'problem')}, listed first." if problems else "no problems."
+    return Health(
+        rows=problems + healthy,
+        problems=problems,
+        groups=tuple(_health_group(key, members) for key, members in grouped.items()),
+        summary=f"{counted}: {verdict}",
+    )
+
+
+def is_problem(row: SourceHealth) -> bool:
+    """Failed, stale or erroring sources: listed first, with their errors."""
+    return row.status not in HEALTHY or bool(row.error)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _health_group(key: tuple[str, str, str], rows: list[SourceHealth]) -> HealthGroup:
+    unit = "bars" if key[0] == "symbol" else "items"
+    newest = {_day(r.newest) for r in rows}
+    counts = {r.count for r in rows}
+    members = []
+    for r in rows:
+        details = ([f"{r.count:,} {unit}"] if len(counts) > 1 else []) + (
+            [_day(r.newest)] if len(newest) > 1 else []
+        )
+        members.append(f"{r.name} ({', '.join(details)})" if details else r.name)
+    return HealthGroup(
+        heading=f"{_count(len(rows), key[0])}, {key[1]}",
+        origin=key[2],
+        newest=newest.pop() if len(newest) == 1 else "",
+        count=f"{counts.pop():,} {unit}{' each' if len(rows) > 1 else ''}" if len(counts) == 1 else "",
+        members=tuple(members),
+    )
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else "—"
