@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 CSS_TEMPLATE = "brief.css"
+SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
 FORMATS = ("html", "md", "pdf")
 SIGNED_UNITS = ("pct", "pp", "bp")
@@ -159,12 +160,16 @@ def _context(
 # ---------------------------------------------------------------------------
 
 
-def brief_css() -> str:
-    """The screen + print stylesheet (also used by the site)."""
-    try:
-        return (TEMPLATES_DIR / CSS_TEMPLATE).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RenderError(f"{TEMPLATES_DIR / CSS_TEMPLATE}: cannot read the stylesheet ({exc})") from exc
+def brief_css(*, for_pdf: bool = False) -> str:
+    """The brief's stylesheet (also used by the site); the screen-only rules are left out of the PDF."""
+    names = (CSS_TEMPLATE,) if for_pdf else (CSS_TEMPLATE, SCREEN_CSS_TEMPLATE)
+    parts = []
+    for name in names:
+        try:
+            parts.append((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise RenderError(f"{TEMPLATES_DIR / name}: cannot read the stylesheet ({exc})") from exc
+    return "\n".join(parts)
 
 
 @functools.cache
@@ -192,7 +197,7 @@ def render_html(
     ``for_pdf`` renders the print variant (charts as data: URLs, lighter markup for
     weasyprint); ``names`` maps symbols to display names for "Sources and methods".
     """
-    context = _context(brief, charts, names, css=brief_css(), for_pdf=for_pdf)
+    context = _context(brief, charts, names, css=brief_css(for_pdf=for_pdf), for_pdf=for_pdf)
     return _render("brief.html", context)
 
 

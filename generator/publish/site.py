@@ -42,7 +42,11 @@ from generator.render import TEMPLATES_DIR, make_env
 log = logging.getLogger(__name__)
 
 MARKER = ".smallcap-brief-site"  # tells a later build that this folder may be replaced
-STYLESHEETS = (("brief.css", TEMPLATES_DIR / "brief.css"), ("site.css", TEMPLATES_DIR / "site" / "site.css"))
+STYLESHEETS = (
+    ("brief.css", TEMPLATES_DIR / "brief.css"),
+    ("brief-screen.css", TEMPLATES_DIR / "brief-screen.css"),
+    ("site.css", TEMPLATES_DIR / "site" / "site.css"),
+)
 DOWNLOADS = (("PDF", FILES["pdf"]), ("Markdown", FILES["md"]))
 _URL_ATTR = re.compile(r'(\s(?:src|href)=")([^"]*)(")')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
