@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from generator import __version__
-from generator.errors import BriefError, ConfigError
+from generator.errors import BriefError, ConfigError, DataUnavailableError
 
 log = logging.getLogger("generator")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -340,11 +340,17 @@ def backfill(
     config = _load(config_path)
     out_dir = Path(out)
     cache = Path(cache_dir) if cache_dir else out_dir / "cache"
-    mode = data
-    if mode == "auto":
-        mode = "cache" if price_cache_path(cache).exists() else "sample"
     now = _now()
-    snapshot = gather(config, mode, today=now.date(), now=now, cache_dir=cache, week_start=now.date())
+    today = _today(config.brief.timezone, now)
+    if data == "auto" and price_cache_path(cache).exists():
+        try:
+            snapshot = gather(config, "cache", today=today, now=now, cache_dir=cache, week_start=today)
+        except DataUnavailableError as exc:
+            log.warning("the cache has no usable history (%s); backfilling from the bundled SAMPLE", exc)
+            snapshot = gather(config, "sample", today=today, now=now, cache_dir=cache, week_start=today)
+    else:
+        mode = "sample" if data == "auto" else data
+        snapshot = gather(config, mode, today=today, now=now, cache_dir=cache, week_start=today)
     newest = as_of.date() if as_of else snapshot.as_of
     week_ends = past_week_ends(newest, weeks, config.brief.week_ends_on)
     items = run_backfill(config, snapshot, week_ends, out=out_dir, formats=_parse_formats(formats), jobs=jobs)

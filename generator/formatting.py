@@ -25,6 +25,14 @@ def fmt(figure: Figure, *, signed: bool | None = None) -> str:
 
 
 def fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
+    text = _fmt_value(value, unit, signed=signed)
+    # A value that rounds to zero has no sign: "0.00%", not "+0.00%" or "-0.00%".
+    if text[:1] in "+-" and not any(c in "123456789" for c in text):
+        return text[1:]
+    return text
+
+
+def _fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
     sign_default = unit in ("pct", "pp", "bp")
     use_sign = sign_default if signed is None else signed
     plus = "+" if use_sign else ""

@@ -163,3 +163,18 @@ def test_send_dry_run_writes_eml_and_refuses_sample_by_default(
     body = emls[0].read_bytes()
     assert b"List-Unsubscribe" in body or b"Subject:" in body
     assert b"image/svg" not in body
+
+
+def test_backfill_auto_falls_back_to_the_sample_when_the_cache_is_empty(tmp_path: Path) -> None:
+    """An offline `build` leaves an empty price cache behind; backfill must not trip on it."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    import sqlite3
+
+    sqlite3.connect(cache / "prices.sqlite").close()
+    result = run(
+        "backfill", "--weeks", "2", "--out", str(tmp_path), "--formats", "md", "--cache-dir", str(cache)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SAMPLE" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "briefs").iterdir()) == ["2026-11-13", "2026-11-20"]

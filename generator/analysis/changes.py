@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
 
 from generator.analysis.common import Context, ok, val
 from generator.analysis.risks import OVERBOUGHT, OVERSOLD
@@ -30,7 +29,32 @@ SCALES: dict[str, tuple[str, float, bool]] = {
     "x": ("level", 0.25, False),
 }
 VOL_LEVELS = ("vix.level", "rvx.level", "rvol20.")
-FLOW_WINDOWS = {"1W", "1M", "3M", "QTD", "1Y", "weekly", "monthly", "daily"}
+
+
+def tracked_keys(ctx: Context) -> dict[str, float]:
+    """The figures a reader follows week to week, each with the change that counts as one unit of move.
+
+    Year-to-date return and spread, momentum, the 10-year yield and the curve, volatility, credit and
+    trend distances.  Range bookkeeping (52-week high/low levels and distances, average levels) is
+    left out: it moves with the index and would crowd out the figures that carry news.
+    """
+    s = ctx.slots
+    b, large = s.benchmark, s.large_cap
+    return {
+        f"return.{b}.YTD": 1.0,
+        f"spread.{b}-{large}.YTD": 1.0,
+        f"rsi14.{b}": 5.0,
+        f"yield.{s.rate_10y}": 10.0,
+        "curve.10y-3m": 10.0,
+        "vix.level": 2.0,
+        "rvx.level": 2.0,
+        f"rvol20.{b}": 5.0,
+        f"credit.{s.high_yield}-{s.treasury}": 0.5,
+        f"rs.{b}-{large}.vs50": 1.0,
+        f"ma50.{b}.dist": 1.5,
+        f"ma200.{b}.dist": 1.5,
+        f"drawdown.{b}.record": 1.5,
+    }
 
 
 def collect(sections: Iterable[Section]) -> dict[str, Figure]:
@@ -47,17 +71,6 @@ def collect(sections: Iterable[Section]) -> dict[str, Figure]:
     return out
 
 
-def _trackable(fig: Figure, benchmark: str) -> bool:
-    """State-like figures only: levels, distances, ratios; returns only for the benchmark's year to date."""
-    if fig.unit not in SCALES or fig.key.startswith(("change.", "volume.", "season.", "bestweek.")):
-        return False
-    if fig.key.startswith(("return.", "spread.")) and not fig.key.startswith(
-        (f"return.{benchmark}.", f"spread.{benchmark}-")
-    ):
-        return False
-    return fig.provenance.window not in FLOW_WINDOWS
-
-
 @dataclass(frozen=True)
 class Mover:
     key: str
@@ -67,10 +80,10 @@ class Mover:
     change: Figure
 
 
-def _change(prev: Figure, now: Figure, week_end: date) -> tuple[float, Figure]:
-    unit, scale, relative = SCALES[now.unit]
+def _change(prev: Figure, now: Figure, scale: float) -> tuple[float, Figure]:
+    unit, _, relative = SCALES[now.unit]
     if now.key.startswith(VOL_LEVELS):  # volatility levels move in (percentage) points
-        unit, scale, relative = "pp", 1.0, False
+        unit, relative = "pp", False
     a, b = val(prev), val(now)
     if relative:
         delta = (b / a - 1.0) * 100.0 if a else 0.0
@@ -82,20 +95,19 @@ def _change(prev: Figure, now: Figure, week_end: date) -> tuple[float, Figure]:
         delta = b - a
         how = "This week's value minus last week's."
     p = now.provenance
-    prov = Provenance(p.symbols, "week over week", week_end, p.provider, how, prev.provenance.last_bar)
+    prov = Provenance(p.symbols, "week over week", p.last_bar, p.provider, how, prev.provenance.last_bar)
     fig = Figure(f"wow.{now.key}", f"{now.label}, change on the week", delta, unit, prov)
     return abs(delta) / scale, fig
 
 
-def movers(
-    prev: Mapping[str, Figure], now: Mapping[str, Figure], week_end: date, benchmark: str
-) -> list[Mover]:
+def movers(ctx: Context, prev: Mapping[str, Figure], now: Mapping[str, Figure]) -> list[Mover]:
+    """The tracked figures that moved most this week, largest first (in units of :func:`tracked_keys`)."""
     out = []
-    for key, fig in now.items():
-        old = prev.get(key)
-        if old is None or not (ok(fig) and ok(old)) or not _trackable(fig, benchmark):
+    for key, scale in tracked_keys(ctx).items():
+        fig, old = now.get(key), prev.get(key)
+        if fig is None or old is None or not (ok(fig) and ok(old)) or fig.unit not in SCALES:
             continue
-        score, change = _change(old, fig, week_end)
+        score, change = _change(old, fig, scale)
         out.append(Mover(key, score, old, fig, change))
     out.sort(key=lambda m: (-m.score, m.key))
     seen: set[tuple[str, float, float]] = set()  # the same number under two names is shown once
@@ -188,8 +200,21 @@ def _streak_change(
     if same and val(b) > val(a):
         return [(f"The {b.text} streak against the {large} extended from {fmt(a)} to {fmt(b)}", b)]
     if not same and val(a) >= 2:
-        return [(f"The {fmt(a)} {a.text} streak against the {large} ended; now {fmt(b)} {b.text}", b)]
+        run = fmt(a).replace(" days", "-day").replace(" day", "-day")
+        return [(f"The {run} {a.text} streak against the {large} ended; now {fmt(b)} {b.text}", b)]
     return []
+
+
+def _move_words(m: Mover) -> str:
+    return f"{m.now.label} from {fmt(m.prev)} to {fmt(m.now)}"
+
+
+def _moves_reading(top: list[Mover]) -> str:
+    if not top:
+        return "No figure can be compared with last week."
+    words = [_move_words(m) for m in top[:3]]
+    head = "Largest moves, scaled by how much each figure usually moves" if len(words) > 1 else "Largest move"
+    return f"{head}: {'; '.join(words)}."
 
 
 def changes_section(
@@ -199,20 +224,14 @@ def changes_section(
     if prev_ctx is None or not prev:
         topic = Topic("moved-most", "Biggest moves", "Last week's figures are not available from this data.")
         return Section("changes", title, "Last week's figures are not available from this data.", (topic,))
-    top = movers(prev, now, ctx.week_end, ctx.slots.benchmark)
+    top = movers(ctx, prev, now)
     rows = tuple((m.now.label, replace(m.prev, key=f"lastweek.{m.key}"), m.now, m.change) for m in top)
     table = Table(
         f"Week ending {prev_ctx.week_end.isoformat()} against week ending {ctx.week_end.isoformat()}",
         ("Figure", "Last week", "This week", "Change"),
         rows,
     )
-    if top:
-        biggest = top[0]
-        moved_reading = (
-            f"The biggest move: {biggest.now.label}, from {fmt(biggest.prev)} to {fmt(biggest.now)}."
-        )
-    else:
-        moved_reading = "No figure can be compared with last week."
+    moved_reading = _moves_reading(top)
     crossed = thresholds(ctx, prev, now)
     if crossed:
         cross_reading = ". ".join(c[0] for c in crossed) + "."
@@ -222,5 +241,7 @@ def changes_section(
         Topic("moved-most", "Biggest moves", moved_reading, table=table),
         Topic("thresholds", "Thresholds crossed", cross_reading, tuple(c[1] for c in crossed)),
     )
-    lede = f"{len(crossed)} threshold{'s' if len(crossed) != 1 else ''} crossed. {moved_reading}"
+    lede = f"{len(crossed)} threshold{'s' if len(crossed) != 1 else ''} crossed."
+    if top:
+        lede += f" The largest move: {_move_words(top[0])}."
     return Section("changes", title, lede, topics)

@@ -42,6 +42,19 @@ WINDOW_BASES = {
 }
 MAX_BASE_GAP_DAYS = 10  # a base close further than this before its anchor day is a data gap
 NA_TEXT = "not available from this data"
+# Methods name neither the symbols nor the window: both are recorded in the figure's provenance.
+RETURN_METHOD = (
+    "Close-to-close return using adjusted closes where present, from the last close on or before the"
+    " window's start date to the last close of the reporting week."
+)
+SPREAD_METHOD = (
+    "First return minus second return, in percentage points; each a close-to-close return from the last"
+    " close on or before the window's start date to the last close of the reporting week."
+)
+BP_CHANGE_METHOD = (
+    "Yield at the last close of the reporting week minus the yield at the last close on or before the"
+    " window's start date; quoted in percent, so 1 bp = 0.01."
+)
 
 
 def reporting_week(as_of: date, week_ends_on: str = "friday") -> tuple[date, date]:
@@ -292,7 +305,7 @@ def series_move(ctx: Context, closes: pd.Series, window: str, name: str) -> Move
 
 def return_figure(ctx: Context, symbol: str, window: str) -> Figure:
     key, label = f"return.{symbol}.{window}", f"{ctx.name(symbol)}, {WINDOW_LABELS[window]}"
-    method = f"Percent change from {WINDOW_BASES[window]} to the last close of the reporting week."
+    method = RETURN_METHOD
     mk = Maker(ctx, (symbol,), window, method)
     stop = mk.blocked(key, label, "pct")
     move = window_move(ctx, symbol, window) if stop is None else ""
@@ -304,10 +317,7 @@ def return_figure(ctx: Context, symbol: str, window: str) -> Figure:
 def spread_figure(ctx: Context, a: str, b: str, window: str) -> Figure:
     key = f"spread.{a}-{b}.{window}"
     label = f"{ctx.name(a)} minus {ctx.name(b)}, {WINDOW_LABELS[window]}"
-    method = (
-        f"Return of {a} minus return of {b} in percentage points, each from {WINDOW_BASES[window]}"
-        " to the last close of the reporting week."
-    )
+    method = SPREAD_METHOD
     mk = Maker(ctx, (a, b), window, method)
     ra, rb = return_figure(ctx, a, window), return_figure(ctx, b, window)
     if not (ok(ra) and ok(rb)):
@@ -320,10 +330,7 @@ def spread_figure(ctx: Context, a: str, b: str, window: str) -> Figure:
 def bp_change_figure(ctx: Context, symbol: str, window: str) -> Figure:
     """Change of a rate quoted in percent (Yahoo's ^IRX/^FVX/^TNX/^TYX), in basis points."""
     key, label = f"change.{symbol}.{window}", f"{ctx.name(symbol)}, change over {WINDOW_LABELS[window]}"
-    method = (
-        f"Yield at the last close of the reporting week minus the yield at {WINDOW_BASES[window]};"
-        " quoted in percent, so 1 bp = 0.01."
-    )
+    method = BP_CHANGE_METHOD
     mk = Maker(ctx, (symbol,), window, method)
     stop = mk.blocked(key, label, "bp")
     move = window_move(ctx, symbol, window) if stop is None else ""

@@ -88,9 +88,7 @@ def yield_figure(ctx: Context, symbol: str) -> Figure:
 def curve_figure(ctx: Context) -> Figure:
     long, short = ctx.slots.rate_10y, ctx.slots.rate_3m
     key, label = "curve.10y-3m", "Yield curve, 10-year minus 3-month"
-    mk = Maker(
-        ctx, (long, short), "last close", f"{long} minus {short} at their last closes, in basis points."
-    )
+    mk = Maker(ctx, (long, short), "last close", CURVE_METHOD)
     stop = mk.blocked(key, label, "bp")
     if stop is not None:
         return stop
@@ -124,7 +122,7 @@ def rates_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
 def rs_figures(ctx: Context) -> tuple[Figure, ...]:
     bench, large = ctx.slots.benchmark, ctx.slots.large_cap
     key, label = f"rs.{bench}-{large}", f"Relative strength, {ctx.name(bench)} / {ctx.name(large)}"
-    method = f"Close of {bench} divided by close of {large} on common dates; average over the last 50."
+    method = RS_METHOD
     mk = Maker(ctx, (bench, large), "50d", method)
     stop = mk.blocked(key, label, "ratio")
     if stop is not None:
@@ -189,14 +187,14 @@ def style_size_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
 def credit_figures(ctx: Context) -> tuple[Figure, ...]:
     hy, tr = ctx.slots.high_yield, ctx.slots.treasury
     key, label = f"credit.{hy}-{tr}", f"Credit ratio {hy}/{tr}"
-    mk = Maker(ctx, (hy, tr), "last close", f"Close of {hy} divided by close of {tr} on common dates.")
+    mk = Maker(ctx, (hy, tr), "last close", CREDIT_METHOD)
     stop = mk.blocked(key, label, "ratio")
     if stop is not None:
         return (stop,)
     ratio = ratio_series(ctx, hy, tr)
     figs = [mk(key, label, float(ratio.iloc[-1]), "ratio")]
     for window in ("1W", "1M"):
-        wmk = Maker(ctx, (hy, tr), window, f"Percent change of the {hy}/{tr} ratio over {window}.")
+        wmk = Maker(ctx, (hy, tr), window, CREDIT_CHANGE_METHOD)
         wkey, wlabel = f"{key}.{window}", f"{label}, change over {window}"
         mv = series_move(ctx, ratio, window, f"{hy}/{tr}")
         if isinstance(mv, str):
@@ -287,15 +285,29 @@ def technicals_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
     return topic("technicals", "Technicals and breadth", reading, figures, headlines)
 
 
+CURVE_METHOD = "Longer-tenor yield minus shorter-tenor yield at their last closes, in basis points."
+RS_METHOD = (
+    "Close of the first series divided by close of the second on the dates both have; the"
+    " average is over the last 50 of those dates."
+)
+CREDIT_METHOD = "Close of the high-yield fund divided by close of the Treasury fund on the dates both have."
+CREDIT_CHANGE_METHOD = (
+    "Percent change of the high-yield/Treasury ratio from its last value on or before the"
+    " window's start date to its last value of the reporting week."
+)
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")  # fmt: skip
+
+
+def _plural(month: str) -> str:
+    return month + ("es" if month.endswith("ch") else "s")
 
 
 def seasonality_figures(ctx: Context) -> tuple[Figure, ...]:
     sym, month = ctx.slots.benchmark, ctx.anchor.month
     key, label = f"season.{sym}.{month:02d}", f"{ctx.name(sym)}, average {MONTHS[month - 1]} return"
     method = (
-        f"Mean of {MONTHS[month - 1]} returns (last close of the month over the last close of the month"
+        "Mean of the calendar month's returns (last close of the month over the last close of the month"
         " before) in the years before this one that have both closes."
     )
     mk = Maker(ctx, (sym,), "monthly", method)
@@ -315,10 +327,11 @@ def seasonality_figures(ctx: Context) -> tuple[Figure, ...]:
     if len(rets) < 2:
         return (mk.na(key, label, "pct", "fewer than 2 past years"),)
     first = date(years[0], month, 1)
-    up_method = f"Past {MONTHS[month - 1]}s with a gain, out of the years used ({years[0]}–{years[-1]})."
+    up_method = "Past years in which the calendar month had a gain, out of the years with both closes."
     return (
         mk(key, label, float(np.mean(rets)), "pct", first_bar=first),
-        mk(f"{key}.up", f"{ctx.name(sym)}, {MONTHS[month - 1]}s with a gain", sum(r > 0 for r in rets),
+        mk(f"{key}.up", f"{ctx.name(sym)}, {_plural(MONTHS[month - 1])} with a gain",
+           sum(r > 0 for r in rets),
            "count", method=up_method, first_bar=first, text=f"of {len(rets)} years"),
     )  # fmt: skip
 

@@ -183,8 +183,8 @@ def streak_figures(ctx: Context) -> tuple[Figure, ...]:
     bench, large = ctx.slots.benchmark, ctx.slots.large_cap
     key, label = f"streak.{bench}-{large}", f"{ctx.name(bench)} vs {ctx.name(large)}, daily streak"
     method = (
-        f"Consecutive trading days, up to the last close, on which the daily return of {bench} was above"
-        f" (or below) that of {large}, on dates both have; a tie ends a streak."
+        "Consecutive trading days, up to the last close, on which the daily return of the first series was"
+        " above (or below) that of the second, on dates both have; a tie ends a streak."
     )
     mk = Maker(ctx, (bench, large), "daily", method)
     stop = mk.blocked(key, label, "days")

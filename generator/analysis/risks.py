@@ -19,6 +19,7 @@ from generator.analysis.common import (
     bp_change_figure,
     join_words,
     level_figure,
+    moved,
     ok,
     one_year,
     percentile_of_last,
@@ -32,6 +33,7 @@ from generator.models import Figure, Section, SourceHealth, Table, Topic
 
 OVERBOUGHT, OVERSOLD = 70.0, 30.0
 SHOCK_1W_BP, SHOCK_1M_BP = 20.0, 50.0
+SECTOR_ROLE = "sector ETFs (none configured)"  # provenance symbol when the universe has no sector ETF
 
 # ---------------------------------------------------------------------------
 # Indicators
@@ -134,7 +136,7 @@ def breadth_figures(ctx: Context, n: int) -> Figure:
     method = f"Count of small-cap sector ETFs whose last close is above their {n}-day simple average."
     above, total, syms = breadth_counts(ctx, n)
     if total == 0:
-        sectors = tuple(i.symbol for i in ctx.config.with_role("sector"))
+        sectors = tuple(i.symbol for i in ctx.config.with_role("sector")) or (SECTOR_ROLE,)
         return Maker(ctx, sectors, f"{n}d", method).na(key, label, "count", "no fresh sector ETF data")
     return Maker(ctx, syms, f"{n}d", method)(key, label, above, "count", text=f"of {total}")
 
@@ -274,7 +276,7 @@ def rate_shock_topic(ctx: Context) -> Topic:
     if not ok(w):
         return Topic("rate-shock", "Rate shock", f"The 10-year yield change is {show(w)}.", (w, m))
     shock = abs(val(w)) >= SHOCK_1W_BP or (ok(m) and abs(val(m)) >= SHOCK_1M_BP)
-    reading = f"The 10-year yield moved {fmt(w)} this week and {show(m)} over a month"
+    reading = f"The 10-year yield {moved(w)} this week and {moved(m)} over a month"
     if shock:
         reading += (
             f": a rate shock (thresholds: {SHOCK_1W_BP:.0f} bp a week or {SHOCK_1M_BP:.0f} bp a month)."
@@ -294,7 +296,7 @@ def dispersion_figures(ctx: Context) -> tuple[Figure, ...]:
     frame = pd.DataFrame(weekly)
     std = frame.std(axis=1, ddof=0)[frame.count(axis=1) >= 3] if len(sectors) >= 3 else pd.Series(dtype=float)
     if std.empty or std.index[-1].date() != ctx.week_end:
-        all_sectors = tuple(i.symbol for i in ctx.config.with_role("sector"))
+        all_sectors = tuple(i.symbol for i in ctx.config.with_role("sector")) or (SECTOR_ROLE,)
         return (
             Maker(ctx, all_sectors, "1W", method).na(key, label, "level", "fewer than 3 fresh sector ETFs"),
         )
