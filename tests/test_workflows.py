@@ -99,7 +99,10 @@ def test_publish_steps_run_in_a_safe_order() -> None:
     market = [p for p in cache_paths if "prices.sqlite" in p]
     assert len(market) == 2 and all("output/cache/feeds" in p for p in market)
     assert not any("sent.jsonl" in p for p in market)
-    assert index("actions/cache/restore") < index("smallcap-brief send") < index("actions/cache/save")
+    ledger = [i for i, s in enumerate(steps) if s.get("with", {}).get("path") == "output/cache/sent.jsonl"]
+    assert ledger[0] < index("smallcap-brief send") < ledger[1]
+    assert steps[ledger[0]]["uses"].startswith("actions/cache/restore@")
+    assert steps[ledger[1]]["uses"].startswith("actions/cache/save@")
     assert job["environment"]["name"] == "github-pages"
 
 
