@@ -320,6 +320,7 @@ def best_week_figures(ctx: Context) -> tuple[Figure, ...]:
     best = values[-1] >= 0
     earlier = np.flatnonzero(values[:-1] >= values[-1] if best else values[:-1] <= values[-1])
     word, first = "best" if best else "worst", weekly.index[0].date()
+    label = f"{ctx.name(sym)}, {word} week in"
     if not len(earlier):
         text = f"{word} week in the history at hand (weekly returns since {first.isoformat()})"
         main = mk(key, label, len(values), "weeks", first_bar=first, text=text)
