@@ -33,7 +33,7 @@ def fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
 
 
 def _fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
-    sign_default = unit in ("pct", "pp", "bp")
+    sign_default = unit in ("pct", "pp", "bp", "points")
     use_sign = sign_default if signed is None else signed
     plus = "+" if use_sign else ""
     if unit == "pct":
@@ -42,6 +42,8 @@ def _fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
         return f"{value:{plus},.2f} pp"
     if unit == "bp":
         return f"{value:{plus},.0f} bp"
+    if unit == "points":
+        return f"{value:{plus},.2f} pts"
     if unit == "yield":
         return f"{value:{plus}.2f}%"
     if unit == "level":

@@ -247,6 +247,7 @@ Unit = Literal[
     "count",  # a plain count
     "pctile",  # a percentile 0–100
     "index",  # an oscillator such as RSI 0–100
+    "points",  # a signed change of an index or multiple, in its own points (RSI +15.81 pts)
     "date",  # value is None; text holds an ISO date
     "text",  # value is None; text holds a short word ("above", "golden cross")
 ]

@@ -42,7 +42,7 @@ CSS_TEMPLATE = "brief.css"
 SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
 FORMATS = ("html", "md", "pdf")
-SIGNED_UNITS = ("pct", "pp", "bp")
+SIGNED_UNITS = ("pct", "pp", "bp", "points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~])")
 _MD_ENTITY = re.compile(r"&(?=#?\w+;)")

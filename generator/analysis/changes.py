@@ -22,11 +22,11 @@ SCALES: dict[str, tuple[str, float, bool]] = {
     "pp": ("pp", 1.0, False),
     "bp": ("bp", 10.0, False),
     "yield": ("bp", 10.0, False),  # yields change in bp: ×100 below
-    "index": ("level", 5.0, False),
+    "index": ("points", 5.0, False),
     "pctile": ("pp", 10.0, False),
     "level": ("pct", 1.0, True),
     "ratio": ("pct", 1.0, True),
-    "x": ("level", 0.25, False),
+    "x": ("points", 0.25, False),
 }
 VOL_LEVELS = ("vix.level", "rvx.level", "rvol20.")
 
