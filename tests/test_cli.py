@@ -178,3 +178,16 @@ def test_backfill_auto_falls_back_to_the_sample_when_the_cache_is_empty(tmp_path
     assert result.returncode == 0, result.stderr
     assert "SAMPLE" in result.stderr
     assert sorted(p.name for p in (tmp_path / "briefs").iterdir()) == ["2026-11-13", "2026-11-20"]
+
+
+def test_build_from_a_plain_folder_of_real_csvs(shared_data: Path, tmp_path: Path) -> None:
+    """A user's folder of yfinance CSVs (no manifest): provider "local files", missing symbols named."""
+    folder = shared_data / "prices" / "yfinance_alitalbi"
+    result = run("build", "--from-snapshot", str(folder), "--out", str(tmp_path), "--formats", "md")
+    assert result.returncode == 0, result.stderr
+    # the last row (Monday 2026-02-23, an intraday snapshot) is after the reporting week: never used
+    md = (tmp_path / "briefs" / "2026-02-20" / "brief.md").read_text(encoding="utf-8")
+    assert "2026-02-23" not in md.split("## Source health")[0]
+    assert "local files" in md
+    assert "^TNX" in md and "stale" in md  # its last bar is 2026-02-13
+    assert "No data for" in result.stderr and "^GSPC" in result.stderr
