@@ -7,10 +7,10 @@ ARGS ?=
 
 .PHONY: brief test lint bench site golden clean sample
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 ## brief: build this week's brief (live data, else cache, else the bundled sample) into output/
