@@ -206,8 +206,12 @@ def volatility_topic(ctx: Context) -> Topic:
     )
     parts = []
     if len(rv) == 4:
+        pct = round(val(rv[3])) if ok(rv[3]) else None
+        where = (
+            {0: "at the bottom", 100: "at the top"}.get(pct, f"the {fmt(rv[3])}") if pct is not None else ""
+        )
         parts.append(
-            f"20-day realized volatility is {fmt(rv[0])}% annualized, the {fmt(rv[3])} of its 1-year range "
+            f"20-day realized volatility is {fmt(rv[0])}% annualized, {where} of its 1-year range "
             f"({fmt(rv[1])} to {fmt(rv[2])})"
         )
     parts.append(f"the VIX is {show(vix)}" + (f" ({fmt(vixp)})" if ok(vixp) else ""))
