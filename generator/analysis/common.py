@@ -304,14 +304,8 @@ def series_move(ctx: Context, closes: pd.Series, window: str, name: str) -> Move
 
 
 def return_figure(ctx: Context, symbol: str, window: str) -> Figure:
-    key, label = f"return.{symbol}.{window}", f"{ctx.name(symbol)}, {WINDOW_LABELS[window]}"
-    method = RETURN_METHOD
-    mk = Maker(ctx, (symbol,), window, method)
-    stop = mk.blocked(key, label, "pct")
-    move = window_move(ctx, symbol, window) if stop is None else ""
-    if not isinstance(move, Move):
-        return stop or mk.na(key, label, "pct", move)
-    return mk(key, label, move.pct, "pct", last_bar=move.last_bar, first_bar=move.first_bar)
+    label = f"{ctx.name(symbol)}, {WINDOW_LABELS[window]}"
+    return _move_figure(ctx, f"return.{symbol}.{window}", label, symbol, window, "pct")
 
 
 def spread_figure(ctx: Context, a: str, b: str, window: str) -> Figure:
@@ -329,14 +323,20 @@ def spread_figure(ctx: Context, a: str, b: str, window: str) -> Figure:
 
 def bp_change_figure(ctx: Context, symbol: str, window: str) -> Figure:
     """Change of a rate quoted in percent (Yahoo's ^IRX/^FVX/^TNX/^TYX), in basis points."""
-    key, label = f"change.{symbol}.{window}", f"{ctx.name(symbol)}, change over {WINDOW_LABELS[window]}"
-    method = BP_CHANGE_METHOD
+    label = f"{ctx.name(symbol)}, change over {WINDOW_LABELS[window]}"
+    return _move_figure(ctx, f"change.{symbol}.{window}", label, symbol, window, "bp")
+
+
+def _move_figure(ctx: Context, key: str, label: str, symbol: str, window: str, unit: str) -> Figure:
+    """A window's move of one symbol: a return in percent ("pct") or a rate change in bp ("bp")."""
+    method = RETURN_METHOD if unit == "pct" else BP_CHANGE_METHOD
     mk = Maker(ctx, (symbol,), window, method)
-    stop = mk.blocked(key, label, "bp")
+    stop = mk.blocked(key, label, unit)
     move = window_move(ctx, symbol, window) if stop is None else ""
     if not isinstance(move, Move):
-        return stop or mk.na(key, label, "bp", move)
-    return mk(key, label, move.bp, "bp", last_bar=move.last_bar, first_bar=move.first_bar)
+        return stop or mk.na(key, label, unit, move)
+    value = move.pct if unit == "pct" else move.bp
+    return mk(key, label, value, unit, last_bar=move.last_bar, first_bar=move.first_bar)
 
 
 def level_figure(ctx: Context, key: str, symbol: str, unit: str, label: str, method: str) -> Figure:
