@@ -352,6 +352,39 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Cite:
+    """A number inside prose: the narrative's wording of a figure ("14 bp"), shown with its source marker."""
+
+    figure: Figure
+    text: str
+
+
+Prose = tuple[str | Cite, ...]  # a sentence or paragraph: plain text and cited figures, in order
+
+
+@dataclass(frozen=True)
+class Takeaway:
+    """One key takeaway at the top of the brief, chosen by news value."""
+
+    kind: str  # the event kind it reports (newsvalue.EventKind)
+    prose: Prose
+    score: float  # news value: how unusual, in standard-deviation-like units
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One section of the brief's body: short paragraphs, at most one chart, a few bullet items."""
+
+    key: str  # SectionKey
+    title: str
+    paragraphs: tuple[Prose, ...]
+    items: tuple[Prose, ...] = ()  # a short list (the outlook's watch list)
+    chart: str | None = None  # ChartSpec.key
+    table: Table | None = None
+    headlines: tuple[Headline, ...] = ()
+
+
+@dataclass(frozen=True)
 class Brief:
     title: str
     as_of: date  # the last close the brief reports on
@@ -369,6 +402,11 @@ class Brief:
     warnings: tuple[str, ...] = ()  # degraded sources, stale series, sample data; shown at the top
     glossary: tuple[tuple[str, str], ...] = ()
     disclaimer: str = ""
+    lead: Prose = ()  # the headline sentence
+    takeaways: tuple[Takeaway, ...] = ()  # 3–5, by news value, biggest first
+    body: tuple[Passage, ...] = ()  # the narrative body; ``sections`` hold the full figures (appendix)
+    not_covered: tuple[str, ...] = ()  # "Not covered this week: …" items, each with its reason
+    session_count: int = 5  # sessions of the reporting week in the data (fewer: a partial week)
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -377,6 +415,8 @@ class Brief:
         """Every figure the brief shows, in reading order (duplicates included)."""
         yield self.headline_figure
         yield from self.key_figures
+        for prose in self.prose():
+            yield from (part.figure for part in prose if isinstance(part, Cite))
         for section in self.sections:
             for topic in section.topics:
                 yield from topic.figures
@@ -384,6 +424,14 @@ class Brief:
                     for row in topic.table.rows:
                         yield from (c for c in row if isinstance(c, Figure))
                 yield from (c.figure for c in topic.checks)
+
+    def prose(self) -> Iterator[Prose]:
+        """Every piece of narrative, in reading order: lead, takeaways, body paragraphs and items."""
+        yield self.lead
+        yield from (t.prose for t in self.takeaways)
+        for passage in self.body:
+            yield from passage.paragraphs
+            yield from passage.items
 
     @property
     def is_stale(self) -> bool:

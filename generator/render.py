@@ -18,6 +18,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ CSS_TEMPLATE = "brief.css"
 SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
 FORMATS = ("html", "md", "pdf")
+APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page in the PDF)
 SIGNED_UNITS = ("pct", "pp", "bp", "points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~])")
@@ -281,8 +283,24 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class PdfResult:
+    data: bytes
+    pages: int
+    body_pages: int  # pages before the appendix starts (all pages when there is none)
+
+    @property
+    def appendix_pages(self) -> int:
+        return self.pages - self.body_pages
+
+
 def render_pdf(html: str, *, base_dir: Path | None = None) -> bytes:
-    """The PDF of ``html`` (from :func:`render_html` with ``for_pdf=True``).
+    """The PDF of ``html`` (from :func:`render_html` with ``for_pdf=True``)."""
+    return render_pdf_document(html, base_dir=base_dir).data
+
+
+def render_pdf_document(html: str, *, base_dir: Path | None = None) -> PdfResult:
+    """The PDF of ``html`` with its page counts (body and appendix).
 
     ``base_dir`` resolves relative URLs; whatever it is, only data: URLs and files in
     the project's asset folder are ever loaded.
@@ -294,13 +312,16 @@ def render_pdf(html: str, *, base_dir: Path | None = None) -> bytes:
         with gc_paused():
             document = weasyprint.HTML(
                 string=html, base_url=base.as_uri() + "/", url_fetcher=make_url_fetcher()
-            )
+            ).render()
+            pages = document.pages
+            appendix = next((i for i, page in enumerate(pages) if APPENDIX_ANCHOR in page.anchors), None)
             pdf = document.write_pdf()
     except Exception as exc:  # weasyprint raises many kinds; name the output
         raise RenderError(f"brief.pdf: weasyprint failed: {exc}") from exc
     if not pdf:
         raise RenderError("brief.pdf: weasyprint produced no output")
-    return bytes(pdf)
+    pages = len(document.pages)
+    return PdfResult(bytes(pdf), pages, appendix if appendix is not None else pages)
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 
+import pandas as pd
+
 from generator.analysis.changes import changes_section, collect
 from generator.analysis.charts_data import build_charts
 from generator.analysis.common import (
@@ -22,13 +24,15 @@ from generator.analysis.common import (
     val,
 )
 from generator.analysis.drivers import drivers_section
-from generator.analysis.outlook import outlook_section
+from generator.analysis.newsvalue import week_events
+from generator.analysis.outlook import case_topics, outlook_section
 from generator.analysis.performance import performance_section
 from generator.analysis.risks import risks_section
 from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
 from generator.formatting import fmt, fmt_value
 from generator.models import Brief, Config, Figure, Headline, Section, Snapshot, SourceHealth
+from generator.narrative import WeekFacts, narrate, plain
 
 TOP_HEADLINES = 8
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
@@ -83,6 +87,7 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     sections = drop_missing_charts(sections, {c.key for c in charts})
     headline = return_figure(ctx, bench, "1W")
     headline = replace(headline, label=f"{ctx.name(bench)}, week")
+    story = narrate(week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines))
     return Brief(
         title=config.brief.title,
         as_of=ctx.series[bench].last_bar,
@@ -90,7 +95,7 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         week_end=week_end,
         built_at=snapshot.built_at,
         is_sample=snapshot.is_sample,
-        summary=summary_line(ctx, figures),
+        summary=plain(story.lead),
         headline_figure=headline,
         key_figures=key_figures(ctx, figures, headline),
         sections=sections,
@@ -100,7 +105,56 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         warnings=warnings(ctx, snapshot),
         glossary=GLOSSARY,
         disclaimer=DISCLAIMER,
+        lead=story.lead,
+        takeaways=story.takeaways,
+        body=story.body,
+        not_covered=not_covered(ctx),
+        session_count=sessions(ctx),
     )
+
+
+def sessions(ctx: Context) -> int:
+    """Sessions of the reporting week the benchmark has bars for (fewer than five: a short week)."""
+    closes = ctx.closes.get(ctx.slots.benchmark)
+    if closes is None:
+        return 0
+    return int(
+        ((closes.index >= pd.Timestamp(ctx.week_start)) & (closes.index <= pd.Timestamp(ctx.week_end))).sum()
+    )
+
+
+def week_facts(
+    ctx: Context,
+    prev_ctx: Context | None,
+    figures: dict[str, Figure],
+    prev_figures: dict[str, Figure],
+    sections: Sequence[Section],
+    headlines: Sequence[Headline],
+) -> WeekFacts:
+    bull, bear = case_topics(ctx, figures)
+    prev_bull, prev_bear = case_topics(prev_ctx, prev_figures) if prev_ctx is not None else (None, None)
+    valuation = collect(s for s in sections if s.key == "valuation")
+    return WeekFacts(
+        ctx=ctx,
+        figures={**collect(sections), **figures},
+        events=week_events(ctx, figures, prev_figures),
+        sessions=sessions(ctx),
+        bull=bull.checks,
+        bear=bear.checks,
+        prev_bull=prev_bull.checks if prev_bull else (),
+        prev_bear=prev_bear.checks if prev_bear else (),
+        valuation=tuple(valuation.values()),
+    )
+
+
+def not_covered(ctx: Context) -> tuple[str, ...]:
+    """What this week's brief cannot say, once each, with the reason."""
+    out = []
+    for sym in ctx.missing:
+        out.append(f"{ctx.name(sym)} ({sym}): no data")
+    for sym, last in sorted(ctx.stale.items()):
+        out.append(f"{ctx.name(sym)} ({sym}): stale, last bar {last.isoformat()}")
+    return tuple(out)
 
 
 def core_sections(

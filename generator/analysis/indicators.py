@@ -1,0 +1,133 @@
+"""Shared indicators over dated series: weekly returns, relative runs, drawdowns, percentiles, records.
+
+Pure functions of pandas / numpy values; no figures and no words.  The sections and the news-value
+scoring build on them, so "the longest run" or "the first record since" is computed in one way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from generator.models import WEEKDAYS
+
+
+def week_key(day: date, week_ends_on: str = "friday") -> date:
+    """The last day of the reporting week ``day`` belongs to (groups daily bars into weeks)."""
+    end_wd = WEEKDAYS.index(week_ends_on.strip().lower())
+    return day + timedelta(days=(end_wd - day.weekday()) % 7)
+
+
+def weekly_closes(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:
+    """The last close of each reporting week, indexed by the week's last day."""
+    keys = pd.DatetimeIndex([pd.Timestamp(week_key(d.date(), week_ends_on)) for d in closes.index])
+    return closes.groupby(keys).last()
+
+
+def weekly_returns(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:
+    """Return of each week in percent: its last close over the previous week's last close."""
+    last = weekly_closes(closes, week_ends_on)
+    return (last / last.shift(1) - 1.0).dropna() * 100.0
+
+
+def daily_returns(closes: pd.Series) -> pd.Series:
+    """Close-to-close daily returns in percent."""
+    return (closes / closes.shift(1) - 1.0).dropna() * 100.0
+
+
+def zscore(value: float, history: np.ndarray) -> float | None:
+    """How many of its own standard deviations ``value`` is from zero, measured on ``history``.
+
+    Zero, not the mean, is the reference: a week's return is judged against "no move".
+    """
+    clean = history[np.isfinite(history)]
+    if len(clean) < 30:
+        return None
+    sd = float(np.std(clean, ddof=1))
+    return value / sd if sd > 0 else None
+
+
+def percentile_of_last(values: np.ndarray) -> float:
+    """Share of ``values`` at or below the last one, in percent (0–100)."""
+    return float(np.mean(values <= values[-1]) * 100.0)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of consecutive days with the same sign (+1 ahead, -1 behind)."""
+
+    sign: int
+    start: date
+    end: date
+    length: int
+
+
+def relative_runs(a: pd.Series, b: pd.Series) -> list[Run]:
+    """Runs of days on which ``a``'s daily return beat (+1) or lagged (-1) ``b``'s; a tie ends a run."""
+    joined = pd.concat([a, b], axis=1, join="inner").dropna()
+    if len(joined) < 3:
+        return []
+    values = joined.to_numpy(dtype=float)
+    diff = values[1:, 0] / values[:-1, 0] - values[1:, 1] / values[:-1, 1]
+    signs = np.sign(diff).astype(int)
+    days = [d.date() for d in joined.index[1:]]
+    runs: list[Run] = []
+    start = 0
+    for i in range(1, len(signs) + 1):
+        if i == len(signs) or signs[i] != signs[start] or signs[i] == 0:
+            if signs[start] != 0:
+                runs.append(Run(int(signs[start]), days[start], days[i - 1], i - start))
+            start = i
+    return runs
+
+
+def longest_since(runs: list[Run], run: Run) -> Run | None:
+    """The latest earlier run of the same sign at least as long as ``run`` (None: the longest in the data)."""
+    return next(
+        (r for r in reversed(runs) if r.end < run.start and r.sign == run.sign and r.length >= run.length),
+        None,
+    )
+
+
+def tail_share(lengths: np.ndarray, length: int) -> float:
+    """Share of runs at least ``length`` long (the rarity of a run of that length)."""
+    return float(np.mean(lengths >= length)) if len(lengths) else 1.0
+
+
+def running_record(closes: pd.Series) -> pd.Series:
+    """The highest close up to and including each day."""
+    return closes.cummax()
+
+
+def drawdown(closes: pd.Series) -> pd.Series:
+    """Each close relative to the highest close before or on it, in percent (0 at a record)."""
+    return (closes / closes.cummax() - 1.0) * 100.0
+
+
+def previous_record_day(closes: pd.Series, before: date) -> date | None:
+    """The day of the last record close strictly before ``before`` (None when there is none)."""
+    part = closes.loc[: pd.Timestamp(before - timedelta(days=1))]
+    if part.empty:
+        return None
+    is_record = part >= part.cummax()
+    return part.index[np.flatnonzero(is_record.to_numpy())[-1]].date()  # type: ignore[no-any-return]
+
+
+def years_between(first: date, last: date) -> float:
+    return (last - first).days / 365.25
+
+
+def rarity_score(share: float) -> float:
+    """A tail share expressed like a one-sided normal deviate: 2.5% → about 2.0."""
+    from statistics import NormalDist
+
+    share = min(max(share, 1e-6), 0.5)
+    return -NormalDist().inv_cdf(share) if share < 0.5 else 0.0
+
+
+def finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

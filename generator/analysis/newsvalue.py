@@ -1,0 +1,351 @@
+"""News value: what is unusual this week, measured against each series' own history.
+
+Every event is a fact (figures with provenance, a kind, dates) with a score on one scale:
+roughly "how many standard deviations" — a move's size in its own standard deviations, or a
+rank (a streak's length among past streaks, the best week in N weeks) turned into the normal
+deviate of the same rarity.  Records, 52-week extremes and threshold crossings get fixed scores
+on that scale.  No words here: :mod:`generator.narrative` writes the takeaways.
+
+Claims of the kind "longest since", "first since" or "best week since" carry the history they
+were measured on (``history_from``) and are only made when that history is long enough.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from generator.analysis import indicators as ind
+from generator.analysis import thresholds as th
+from generator.analysis.common import Context, Maker, ok, return_figure, spread_figure, val
+from generator.models import Figure
+
+
+class EventKind(StrEnum):
+    WEEK_MOVE = "week-move"
+    DAY_MOVE = "day-move"
+    SPREAD = "spread"
+    STREAK = "streak"
+    STREAK_ENDED = "streak-ended"
+    RECORD = "record"
+    HIGH_52W = "high-52w"
+    LOW_52W = "low-52w"
+    DRAWDOWN = "drawdown"
+    VIX = "vix"
+    RSI = "rsi"
+    TREND = "trend"
+    RATES = "rates"
+
+
+# Fixed scores for facts that are news by definition, on the same scale as a z-score.
+SCORES = {
+    EventKind.RECORD: 2.6,
+    EventKind.HIGH_52W: 2.0,
+    EventKind.LOW_52W: 2.3,
+    EventKind.RSI: 1.6,
+    EventKind.TREND: 1.8,
+}
+CROSSING_SCORES = {th.CORRECTION: 2.6, th.BEAR_MARKET: 3.2, th.VIX_ELEVATED: 2.0, th.VIX_STRESS: 2.8}
+DAILY_DISCOUNT = 0.9  # a one-day move is noisier than a week's: the same z counts a little less
+
+
+@dataclass(frozen=True)
+class Event:
+    """One unusual fact of the week."""
+
+    kind: EventKind
+    score: float
+    figure: Figure  # the main number
+    direction: int = 0  # +1 up / ahead / into the zone, -1 down / behind / out of it
+    day: date | None = None  # the session it happened on, when it is one day
+    since: date | None = None  # "first since", "longest since", "best since": the earlier date
+    history_from: date | None = None  # the first bar the claim was measured on
+    level: float | None = None  # the threshold crossed
+    extra: tuple[Figure, ...] = ()  # supporting figures (the other side of a spread, the prior record)
+
+
+def _history_ok(first: date, last: date) -> bool:
+    return ind.years_between(first, last) >= th.MIN_HISTORY_YEARS
+
+
+def week_move(ctx: Context, symbol: str) -> Event | None:
+    fig = return_figure(ctx, symbol, "1W")
+    if not ok(fig):
+        return None
+    weekly = ind.weekly_returns(ctx.closes[symbol], ctx.config.brief.week_ends_on)
+    if weekly.empty or weekly.index[-1].date() != ctx.week_end:
+        return None
+    past = weekly.to_numpy()[:-1]
+    z = ind.zscore(val(fig), past)
+    score = abs(z) if z is not None else 0.0
+    first = weekly.index[0].date()
+    best = val(fig) >= 0
+    earlier = np.flatnonzero(past >= val(fig) if best else past <= val(fig))
+    since = weekly.index[int(earlier[-1])].date() if len(earlier) else None
+    if since is None and not _history_ok(first, ctx.week_end):
+        return Event(EventKind.WEEK_MOVE, score, fig, 1 if best else -1)
+    n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
+    score = max(score, ind.rarity_score(1.0 / max(n_weeks, 1)))
+    return Event(EventKind.WEEK_MOVE, score, fig, 1 if best else -1, since=since, history_from=first)
+
+
+def day_move(ctx: Context, symbol: str) -> Event | None:
+    closes = ctx.closes[symbol]
+    if not ctx.has(symbol) or len(closes) < 60:
+        return None
+    daily = ind.daily_returns(closes)
+    week = daily.loc[pd.Timestamp(ctx.week_start) :]
+    if week.empty:
+        return None
+    pos = int(np.argmax(np.abs(week.to_numpy())))
+    value, day = float(week.iloc[pos]), week.index[pos].date()
+    z = ind.zscore(value, daily.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))].to_numpy()[-756:])
+    if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
+        return None
+    method = "Close-to-close return of one session over the session before, in percent."
+    fig = Maker(ctx, (symbol,), "1D", method)(
+        f"day.{symbol}", f"{ctx.name(symbol)}, one-day move", value, "pct", last_bar=day
+    )
+    return Event(EventKind.DAY_MOVE, abs(z) * DAILY_DISCOUNT, fig, 1 if value > 0 else -1, day=day)
+
+
+def spread_move(ctx: Context, a: str, b: str) -> Event | None:
+    fig = spread_figure(ctx, a, b, "1W")
+    if not ok(fig):
+        return None
+    wa = ind.weekly_returns(ctx.closes[a], ctx.config.brief.week_ends_on)
+    wb = ind.weekly_returns(ctx.closes[b], ctx.config.brief.week_ends_on)
+    spreads = (wa - wb).dropna()
+    if spreads.empty or spreads.index[-1].date() != ctx.week_end:
+        return None
+    z = ind.zscore(val(fig), spreads.to_numpy()[:-1])
+    if z is None:
+        return None
+    return Event(EventKind.SPREAD, abs(z), fig, 1 if val(fig) > 0 else -1)
+
+
+STREAK_METHOD = (
+    "Consecutive trading days on which the daily return of the first series was above (or below) that of"
+    " the second, on dates both have; a tie ends a streak."
+)
+
+
+def streak_events(ctx: Context) -> list[Event]:
+    """The running relative streak when long, and a long one that ended this week, at its full length."""
+    a, b = ctx.slots.benchmark, ctx.slots.large_cap
+    if not (ctx.has(a) and ctx.has(b)):
+        return []
+    runs = ind.relative_runs(ctx.closes[a], ctx.closes[b])
+    if not runs:
+        return []
+    first, last_day = runs[0].start, min(ctx.series[a].last_bar, ctx.series[b].last_bar)
+    mk = Maker(ctx, (a, b), "daily", STREAK_METHOD)
+    label = f"{ctx.name(a)} vs {ctx.name(b)}, daily streak"
+    events = []
+    for run in runs[-3:]:
+        running = run.end == last_day
+        ended_this_week = (
+            not running
+            and run.end >= ctx.week_start - timedelta(days=3)
+            and any(r.start > run.end and r.start >= ctx.week_start for r in runs)
+        )
+        if run.length < th.MIN_STREAK_DAYS or not (running or ended_this_week):
+            continue
+        if running and run is not runs[-1]:
+            continue
+        same = np.array([r.length for r in runs if r.sign == run.sign and r is not run])
+        score = ind.rarity_score(ind.tail_share(same, run.length))
+        prior = ind.longest_since(runs, run)
+        history_ok = _history_ok(first, last_day)
+        since = prior.end if prior is not None and history_ok else None
+        kind = EventKind.STREAK if running else EventKind.STREAK_ENDED
+        key = "streak" if running else "streak-ended"
+        fig = mk(
+            f"{key}.{a}-{b}",
+            label,
+            run.length,
+            "days",
+            first_bar=run.start,
+            last_bar=run.end,
+            text="outperforming" if run.sign > 0 else "underperforming",
+        )
+        events.append(
+            Event(
+                kind,
+                score,
+                fig,
+                run.sign,
+                day=run.end,
+                since=since,
+                history_from=first if history_ok else None,
+            )
+        )
+    return events
+
+
+def extreme_events(ctx: Context) -> list[Event]:
+    """A record close this week (first since when), else a 52-week high or low close."""
+    sym = ctx.slots.benchmark
+    if not ctx.has(sym):
+        return []
+    closes = ctx.closes[sym]
+    week = closes.loc[pd.Timestamp(ctx.week_start) :]
+    before = closes.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))]
+    if week.empty or len(before) < 200:
+        return []
+    first = closes.index[0].date()
+    hi_day = week.index[int(np.argmax(week.to_numpy()))].date()
+    if float(week.max()) > float(before.max()):
+        prev = ind.previous_record_day(closes, ctx.week_start)
+        mk = Maker(ctx, (sym,), "history", "Highest close in the history at hand.")
+        fig = mk(
+            f"event.record.{sym}",
+            f"{ctx.name(sym)}, record close",
+            float(week.max()),
+            "level",
+            last_bar=hi_day,
+        )
+        gap = ind.years_between(prev, hi_day) if prev else 0.0
+        return [
+            Event(
+                EventKind.RECORD,
+                SCORES[EventKind.RECORD] + min(gap, 2.0),
+                fig,
+                1,
+                day=hi_day,
+                since=prev if gap >= 0.25 else None,
+                history_from=first,
+            )
+        ]
+    year = closes.loc[pd.Timestamp(ctx.anchor - timedelta(days=365)) :]
+    prior_year = year.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))]
+    mk = Maker(ctx, (sym,), "52W", "Highest (lowest) close of the last year, set during the reporting week.")
+    if float(week.max()) > float(prior_year.max()):
+        fig = mk(
+            f"event.high52.{sym}",
+            f"{ctx.name(sym)}, 52-week high",
+            float(week.max()),
+            "level",
+            last_bar=hi_day,
+        )
+        return [Event(EventKind.HIGH_52W, SCORES[EventKind.HIGH_52W], fig, 1, day=hi_day)]
+    if float(week.min()) < float(prior_year.min()):
+        lo_day = week.index[int(np.argmin(week.to_numpy()))].date()
+        fig = mk(
+            f"event.low52.{sym}", f"{ctx.name(sym)}, 52-week low", float(week.min()), "level", last_bar=lo_day
+        )
+        return [Event(EventKind.LOW_52W, SCORES[EventKind.LOW_52W], fig, -1, day=lo_day)]
+    return []
+
+
+def crossing(now: float, before: float, level: float) -> int:
+    """+1 when ``now`` went to or beyond ``level`` from below, -1 when it fell back under, else 0."""
+    if before < level <= now:
+        return 1
+    if now < level <= before:
+        return -1
+    return 0
+
+
+def drawdown_event(ctx: Context) -> Event | None:
+    """Crossing into (or out of) a correction or a bear market this week."""
+    sym = ctx.slots.benchmark
+    if not ctx.has(sym):
+        return None
+    dd = ind.drawdown(ctx.closes[sym])
+    before = dd.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))]
+    if before.empty:
+        return None
+    now, prev = float(dd.iloc[-1]), float(before.iloc[-1])
+    for level in (th.BEAR_MARKET, th.CORRECTION):
+        # Falling below a negative level is "into" the zone: compare the negated values.
+        direction = crossing(-now, -prev, -level)
+        if direction:
+            method = "Last close relative to the highest close before it, in percent."
+            fig = Maker(ctx, (sym,), "history", method)(
+                f"event.drawdown.{sym}", f"{ctx.name(sym)}, drawdown from record", now, "pct"
+            )
+            return Event(EventKind.DRAWDOWN, CROSSING_SCORES[level], fig, direction, level=level)
+    return None
+
+
+def vix_event(ctx: Context) -> Event | None:
+    sym = ctx.slots.vix
+    if not ctx.has(sym):
+        return None
+    closes = ctx.closes[sym]
+    before = closes.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))]
+    if before.empty:
+        return None
+    now, prev = float(closes.iloc[-1]), float(before.iloc[-1])
+    method = "Last close of the index minus its last close of the week before, in index points."
+    fig = Maker(ctx, (sym,), "1W", method)(
+        f"event.vix.{sym}", f"{ctx.name(sym)}, change over the week", now - prev, "points"
+    )
+    for level in (th.VIX_STRESS, th.VIX_ELEVATED):
+        direction = crossing(now, prev, level)
+        if direction:
+            return Event(EventKind.VIX, CROSSING_SCORES[level], fig, direction, level=level)
+    weekly = ind.weekly_closes(closes, ctx.config.brief.week_ends_on).diff().dropna().to_numpy()
+    z = ind.zscore(now - prev, weekly[:-1]) if len(weekly) else None
+    if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
+        return None
+    return Event(EventKind.VIX, abs(z) * DAILY_DISCOUNT, fig, 1 if now > prev else -1)
+
+
+def rates_event(ctx: Context) -> Event | None:
+    sym = ctx.slots.rate_10y
+    if not ctx.has(sym):
+        return None
+    weekly = ind.weekly_closes(ctx.closes[sym], ctx.config.brief.week_ends_on)
+    if len(weekly) < 31 or weekly.index[-1].date() != ctx.week_end:
+        return None
+    changes = weekly.diff().dropna().to_numpy() * 100.0
+    z = ind.zscore(float(changes[-1]), changes[:-1])
+    if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
+        return None
+    method = "Yield at the last close of the week minus the yield a week earlier, in basis points."
+    fig = Maker(ctx, (sym,), "1W", method)(
+        f"event.rates.{sym}", f"{ctx.name(sym)}, change over the week", float(changes[-1]), "bp"
+    )
+    return Event(EventKind.RATES, abs(z), fig, 1 if changes[-1] > 0 else -1)
+
+
+def level_crossing(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure]) -> list[Event]:
+    """RSI into or out of overbought / oversold; the benchmark crossing its 200-day average."""
+    b = ctx.slots.benchmark
+    out: list[Event] = []
+    rsi, rsi_prev = figures.get(f"rsi14.{b}"), prev.get(f"rsi14.{b}")
+    if rsi is not None and ok(rsi) and ok(rsi_prev):
+        for level in (th.RSI_OVERBOUGHT, th.RSI_OVERSOLD):
+            direction = crossing(val(rsi), val(rsi_prev), level)
+            if direction:
+                out.append(Event(EventKind.RSI, SCORES[EventKind.RSI], rsi, direction, level=level))
+    dist, dist_prev = figures.get(f"ma200.{b}.dist"), prev.get(f"ma200.{b}.dist")
+    if dist is not None and ok(dist) and ok(dist_prev):
+        direction = crossing(val(dist), val(dist_prev), 0.0)
+        if direction:
+            out.append(Event(EventKind.TREND, SCORES[EventKind.TREND], dist, direction, level=0.0))
+    return out
+
+
+def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure]) -> tuple[Event, ...]:
+    """Every event of the week, most newsworthy first (ties: in the order computed)."""
+    s = ctx.slots
+    found: list[Event | None] = [
+        week_move(ctx, s.benchmark),
+        day_move(ctx, s.benchmark),
+        spread_move(ctx, s.benchmark, s.large_cap),
+        *streak_events(ctx),
+        *extreme_events(ctx),
+        drawdown_event(ctx),
+        vix_event(ctx),
+        rates_event(ctx),
+        *level_crossing(ctx, figures, prev),
+    ]
+    events = [e for e in found if e is not None]
+    return tuple(sorted(events, key=lambda e: -e.score))

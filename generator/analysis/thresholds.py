@@ -1,0 +1,48 @@
+"""Editorial thresholds: every level the brief judges a figure against, in one place.
+
+The analysis uses them to decide facts (a crossing, a bear market); the narrative uses them to
+choose words ("in line", "normal volume").  Changing a threshold here changes both.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Volatility (VIX / RVX, index points)
+VIX_ELEVATED: Final = 20.0
+VIX_STRESS: Final = 30.0
+VIX_LEVELS: Final = (VIX_ELEVATED, VIX_STRESS)
+
+# Momentum (Wilder RSI, 14 days)
+RSI_OVERBOUGHT: Final = 70.0
+RSI_OVERSOLD: Final = 30.0
+
+# Drawdown from the record close, percent
+CORRECTION: Final = -10.0
+BEAR_MARKET: Final = -20.0
+PULLBACK: Final = -5.0
+
+# Rates, basis points
+RATE_SHOCK_1W_BP: Final = 20.0
+RATE_SHOCK_1M_BP: Final = 50.0
+RATE_BEAR_1M_BP: Final = 25.0
+
+# Noise bands: differences smaller than these read as "in line" / "flat" / "normal"
+IN_LINE_PP: Final = 0.25  # a return spread under a quarter point is "in line"
+FLAT_PCT: Final = 0.10  # a return under a tenth of a percent is "little changed"
+FLAT_BP: Final = 2.0  # a yield change under 2 bp is "unchanged"
+FLAT_VIX_POINTS: Final = 0.5
+NORMAL_VOLUME: Final = (0.85, 1.15)  # volume within ±15% of its average is "normal volume"
+NEAR_AVERAGE_PCT: Final = 1.0  # within 1% of a moving average is "at" it
+
+# News value
+MIN_TAKEAWAYS: Final = 3
+MAX_TAKEAWAYS: Final = 5
+NOTEWORTHY: Final = 1.5  # an event scoring below this is not a takeaway unless needed to reach the minimum
+UNUSUAL_MOVE_SD: Final = 2.0  # a move of two of its own standard deviations is unusual
+MIN_HISTORY_YEARS: Final = 3.0  # "since" / "longest" / "best week" claims need this much history
+MIN_STREAK_DAYS: Final = 5  # a relative streak shorter than this is not news
+WATCH_RSI_REACH: Final = 5.0
+WATCH_VIX_REACH: Final = 2.0
+WATCH_MA_REACH_PCT: Final = 2.0
+WATCH_CURVE_REACH_BP: Final = 15.0

@@ -1,0 +1,410 @@
+"""The body of the brief: one short passage per section, each number said once with its context.
+
+Full tables (every window, every series) live in the appendix; a passage cites what a reader
+needs to understand the week and leaves the rest there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from generator.analysis import thresholds as th
+from generator.analysis.common import Context, ok, val
+from generator.analysis.drivers import sector_rows
+from generator.models import Check, Figure, Passage, Prose
+from generator.narrative import keys as K
+from generator.narrative.words import (
+    Facts,
+    cite,
+    clauses,
+    gap,
+    join,
+    level,
+    moved,
+    percentile_words,
+    prose,
+    size,
+    volume_words,
+)
+
+
+def performance(ctx: Context, facts: Facts, sessions: int) -> Passage:
+    s = ctx.slots
+    b, large, name = s.benchmark, s.large_cap, ctx.name(s.benchmark)
+    paragraphs: list[Prose] = []
+    week = facts.get(K.ret(b, "1W"))
+    if week is not None:
+        when = f"in a {sessions}-session week" if sessions < 5 else "this week"
+        first = [prose(f"The {name} ", moved(week), f" {when}")]
+        for other in dict.fromkeys((large, s.nasdaq)):
+            fig = facts.get(K.spread(b, other, "1W"))
+            if fig is not None:
+                first.append(
+                    gap(
+                        fig,
+                        f"beating the {ctx.name(other)}",
+                        f"trailing the {ctx.name(other)}",
+                        f"in line with the {ctx.name(other)}",
+                    )
+                )
+        ytd, ytd_spread = facts.get(K.ret(b, "YTD")), facts.get(K.spread(b, large, "YTD"))
+        text = prose(join(first), ".")
+        if ytd is not None:
+            text = prose(text, " Year to date it is ", cite(ytd))
+            if ytd_spread is not None:
+                text = prose(
+                    text,
+                    ", ",
+                    gap(
+                        ytd_spread,
+                        f"ahead of the {ctx.name(large)}",
+                        f"behind the {ctx.name(large)}",
+                        f"level with the {ctx.name(large)}",
+                    ),
+                )
+            text = prose(text, ".")
+        paragraphs.append(text)
+    tilt = _tilt(ctx, facts)
+    if tilt:
+        paragraphs.append(tilt)
+    place = _range(ctx, facts)
+    if place:
+        paragraphs.append(place)
+    return Passage("performance", "Performance", tuple(paragraphs), chart="rut-vs-spx")
+
+
+def _tilt(ctx: Context, facts: Facts) -> Prose:
+    s = ctx.slots
+    parts: list[Prose] = []
+    if len(s.ladder) >= 2:
+        fig = facts.get(K.spread(s.ladder[0], s.ladder[-1], "1W"))
+        if fig is not None:
+            small, big = s.ladder_labels[0].lower(), s.ladder_labels[len(s.ladder) - 1].lower()
+            parts.append(
+                prose(
+                    f"{small.capitalize()} caps ({s.ladder[0]}) ",
+                    gap(
+                        fig,
+                        f"beat {big} caps ({s.ladder[-1]})",
+                        f"lagged {big} caps ({s.ladder[-1]})",
+                        f"moved in line with {big} caps ({s.ladder[-1]})",
+                    ),
+                )
+            )
+    fig = facts.get(K.spread(s.value, s.growth, "1W"))
+    if fig is not None:
+        parts.append(
+            prose(
+                "value ",
+                gap(fig, "beat growth", "lagged growth", "moved in line with growth"),
+                f" ({s.value} against {s.growth})",
+            )
+        )
+    return clauses(parts)
+
+
+def _range(ctx: Context, facts: Facts) -> Prose:
+    b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
+    dist, rec = facts.get(K.record(b, "distance")), facts.get(K.record(b))
+    low = facts.get(K.low52(b, "distance"))
+    if dist is None or rec is None:
+        return ()
+    when = facts.get(K.record(b, "date"))
+    if abs(val(dist)) < 0.005:
+        text = prose(f"The {name} ends the week at its record close")
+    else:
+        text = prose(f"The {name} is ", size(dist), " below its record close of ", level(rec))
+        if when is not None:
+            text = prose(text, f" ({when.text})")
+        dd = val(dist)
+        if dd <= th.BEAR_MARKET:
+            text = prose(text, f": a bear market ({abs(th.BEAR_MARKET):.0f}% or more below)")
+        elif dd <= th.CORRECTION:
+            text = prose(text, f": a correction ({abs(th.CORRECTION):.0f}% or more below)")
+    if low is not None:
+        text = prose(text, " and ", size(low), " above its 52-week low")
+    return prose(text, ".")
+
+
+def drivers(ctx: Context, facts: Facts) -> Passage:
+    s = ctx.slots
+    paragraphs: list[Prose] = []
+    ten, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
+    if ten is not None:
+        text = prose(
+            "The 10-year Treasury yield ",
+            moved(ten_1w, "rose", "fell", "was unchanged") if ten_1w else "is",
+            " to " if ten_1w else " ",
+            level(ten),
+        )
+        curve = facts.get(K.CURVE)
+        if curve is not None:
+            shape = "inverted" if val(curve) < 0 else "positively sloped"
+            text = prose(text, "; the 10-year minus 3-month curve is ", cite(curve), f", {shape}")
+        paragraphs.append(prose(text, "."))
+    rotation: list[Prose] = []
+    rs = facts.get(K.rs_vs50(s.benchmark, s.large_cap))
+    if rs is not None:
+        side = "above" if val(rs) > 0 else "below"
+        rotation.append(
+            prose(
+                f"The {ctx.name(s.benchmark)}/{ctx.name(s.large_cap)} ratio is ",
+                size(rs),
+                f" {side} its 50-day average",
+            )
+        )
+    ew = facts.get(K.spread(s.equal_weight, s.cap_weight, "1W"))
+    if ew is not None:
+        rotation.append(
+            prose(
+                "equal weight ",
+                gap(ew, "beat cap weight", "lagged cap weight", "moved in line with cap weight"),
+            )
+        )
+    cr = facts.get(K.credit(s.high_yield, s.treasury, "1W"))
+    if cr is not None:
+        rotation.append(
+            prose(
+                f"high yield against Treasuries ({s.high_yield}/{s.treasury}) ",
+                moved(cr, "gained", "lost", "was flat"),
+            )
+        )
+    if rotation:
+        paragraphs.append(clauses(rotation))
+    sectors = _sectors(ctx, facts)
+    if sectors:
+        paragraphs.append(sectors)
+    return Passage("drivers", "Drivers", tuple(paragraphs), chart="sectors-week")
+
+
+def _sectors(ctx: Context, facts: Facts) -> Prose:
+    live = [r for r in sector_rows(ctx) if ok(r[2])]
+    if len(live) < 2:
+        return ()
+    best, worst = live[0], live[-1]
+    text = prose(
+        f"Among small-cap sectors {best[0]} led at ",
+        cite(best[2]),
+        f" and {worst[0]} trailed at ",
+        cite(worst[2]),
+    )
+    b50 = facts.get(K.BREADTH_50)
+    if b50 is not None:
+        text = prose(
+            text,
+            "; ",
+            cite(b50, f"{int(val(b50))} {b50.text}"),
+            " sector funds are above their 50-day average",
+        )
+    return prose(text, ".")
+
+
+def risks(ctx: Context, facts: Facts) -> Passage:
+    b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
+    paragraphs: list[Prose] = []
+    trend: list[Prose] = []
+    for n in (50, 200):
+        dist = facts.get(K.ma_dist(b, n))
+        if dist is not None:
+            side = "above" if val(dist) > 0 else "below"
+            trend.append(prose(size(dist), f" {side} its {n}-day average"))
+    rsi = facts.get(K.rsi(b))
+    text: Prose = prose(f"The {name} is ", join(trend), ".") if trend else ()
+    if rsi is not None:
+        zone = (
+            f", overbought ({th.RSI_OVERBOUGHT:.0f} or above)"
+            if val(rsi) >= th.RSI_OVERBOUGHT
+            else f", oversold ({th.RSI_OVERSOLD:.0f} or below)"
+            if val(rsi) <= th.RSI_OVERSOLD
+            else ", neither overbought nor oversold"
+        )
+        text = prose(text, " " if text else "", "Its 14-day RSI is ", cite(rsi), zone, ".")
+    if text:
+        paragraphs.append(text)
+    vol = _volatility(ctx, facts)
+    if vol:
+        paragraphs.append(vol)
+    volume = facts.optional(K.volume_ratio("IWM"))
+    disp, disp_pct = facts.optional(K.DISPERSION), facts.optional(K.DISPERSION_PCTILE)
+    extra: list[Prose] = []
+    if volume is not None:
+        extra.append(prose("IWM traded on ", volume_words(volume)))
+    if disp is not None and disp_pct is not None:
+        extra.append(
+            prose(
+                "sector dispersion was ",
+                cite(disp, f"{val(disp):.2f} pp"),
+                ", ",
+                cite(disp_pct, percentile_words(val(disp_pct))),
+                " the past year",
+            )
+        )
+    if extra:
+        paragraphs.append(clauses(extra))
+    return Passage("risks", "Risks", tuple(paragraphs))
+
+
+def _volatility(ctx: Context, facts: Facts) -> Prose:
+    vix, pct = facts.get(K.VIX_LEVEL), facts.get(K.VIX_PCTILE)
+    parts: list[Prose] = []
+    if vix is not None:
+        zone = (
+            f"stress territory ({th.VIX_STRESS:.0f} or above)"
+            if val(vix) >= th.VIX_STRESS
+            else f"elevated ({th.VIX_ELEVATED:.0f} or above)"
+            if val(vix) >= th.VIX_ELEVATED
+            else f"below {th.VIX_ELEVATED:.0f}"
+        )
+        text = prose("The VIX closed at ", level(vix), f", {zone}")
+        if pct is not None:
+            text = prose(
+                text,
+                ", at ",
+                cite(pct, percentile_words(val(pct)).removeprefix("the ").removesuffix(" of")),
+                " of its past year",
+            )
+        parts.append(text)
+    rvx = facts.get(K.RVX_LEVEL)
+    if rvx is not None:
+        parts.append(prose("the small-cap RVX ", level(rvx)))
+    b = ctx.slots.benchmark
+    rv, lo, hi = facts.get(K.rvol(b)), facts.get(K.rvol(b, "min1y")), facts.get(K.rvol(b, "max1y"))
+    if rv is not None and lo is not None and hi is not None:
+        where = (
+            "at the bottom of"
+            if val(rv) <= val(lo) + 0.05
+            else "at the top of"
+            if val(rv) >= val(hi) - 0.05
+            else "within"
+        )
+        parts.append(
+            prose(
+                "20-day realized volatility ",
+                cite(rv, f"{val(rv):.1f}%"),
+                f" is {where} its 1-year range (",
+                cite(lo, f"{val(lo):.1f}"),
+                "–",
+                cite(hi, f"{val(hi):.1f}%"),
+                ")",
+            )
+        )
+    return clauses(parts)
+
+
+def valuation(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Passage | None:
+    """Fund multiples as reported, with the provider's definition; the gap with both numbers."""
+    rel = next((f for f in figures if f.key.endswith(".trailingPE") and "-" in f.key.split(".")[1]), None)
+    if rel is None or not ok(rel):
+        return None
+    small, large = rel.provenance.symbols
+    ps, pl = (
+        facts.optional(K.valuation(small, "trailingPE")),
+        facts.optional(K.valuation(large, "trailingPE")),
+    )
+    if ps is None or pl is None:
+        return None
+    day = ps.provenance.last_bar
+    text = prose(
+        f"{ctx.name(small)} trades at ",
+        cite(ps, f"{val(ps):.1f}×"),
+        " trailing earnings against ",
+        cite(pl, f"{val(pl):.1f}×"),
+        f" for {ctx.name(large)}{' as of ' + day.isoformat() if day else ''}: ",
+        cite(rel, f"{val(rel):.2f}×"),
+        " the multiple, as the provider reports it (fund-level, so loss-makers are left out).",
+    )
+    return Passage("valuation", "Valuation", (text,))
+
+
+def outlook(
+    ctx: Context,
+    bull: Sequence[Check],
+    bear: Sequence[Check],
+    prev_bull: Sequence[Check],
+    prev_bear: Sequence[Check],
+    watch: Sequence[Prose],
+) -> Passage:
+    counts = prose(_count("Bull case", bull), " ", _count("Bear case", bear), " Conditions, not forecasts.")
+    changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
+    paragraphs = [counts]
+    if changed:
+        paragraphs.append(prose("Since last week: ", join(changed, "; ", "; "), "."))
+    elif prev_bull or prev_bear:
+        paragraphs.append(("No condition changed since last week.",))
+    items = tuple(watch) or (("No tracked figure is close to a threshold.",),)
+    return Passage("outlook", "Outlook", tuple(paragraphs), items=items)
+
+
+def _count(label: str, checks: Sequence[Check]) -> str:
+    met = sum(c.met is True for c in checks)
+    unknown = sum(c.met is None for c in checks)
+    known = len(checks) - unknown
+    return f"{label}: {met} of {known} known conditions met ({unknown} unknown)."
+
+
+def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[Prose]:
+    was = {c.condition: c.met for c in before}
+    out: list[Prose] = []
+    for c in now:
+        if (
+            c.condition in was
+            and was[c.condition] is not None
+            and c.met is not None
+            and was[c.condition] != c.met
+        ):
+            verb = "now met" if c.met else "no longer met"
+            out.append(prose(f"{case} condition “{c.condition}” is {verb}"))
+    return out
+
+
+def watch_items(ctx: Context, facts: Facts, said: set[str]) -> list[Prose]:
+    """Figures close to a threshold, for next week; a number the body already said is not repeated."""
+    b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
+
+    def now(fig: Figure) -> Prose:
+        return () if fig.key in said else prose(" (now ", cite(fig), ")")
+
+    items: list[Prose] = []
+    rsi = facts.get(K.rsi(b))
+    if rsi is not None:
+        for lvl, word in ((th.RSI_OVERBOUGHT, "overbought"), (th.RSI_OVERSOLD, "oversold")):
+            if abs(val(rsi) - lvl) <= th.WATCH_RSI_REACH:
+                inside = val(rsi) >= lvl if word == "overbought" else val(rsi) <= lvl
+                where = f"in {word} territory" if inside else f"close to {word}"
+                items.append(
+                    prose(
+                        f"RSI(14) {where}, within {th.WATCH_RSI_REACH:.0f} points of {lvl:.0f}", now(rsi), "."
+                    )
+                )
+    for n in (50, 200):
+        dist = facts.get(K.ma_dist(b, n))
+        if dist is not None and abs(val(dist)) <= th.WATCH_MA_REACH_PCT:
+            items.append(
+                prose(
+                    f"The {name} within {th.WATCH_MA_REACH_PCT:.0f}% of its {n}-day average", now(dist), "."
+                )
+            )
+    vix = facts.get(K.VIX_LEVEL)
+    if vix is not None:
+        for lvl in th.VIX_LEVELS:
+            if abs(val(vix) - lvl) <= th.WATCH_VIX_REACH:
+                items.append(
+                    prose(f"The VIX within {th.WATCH_VIX_REACH:.0f} points of {lvl:.0f}", now(vix), ".")
+                )
+    curve = facts.get(K.CURVE)
+    if curve is not None and abs(val(curve)) <= th.WATCH_CURVE_REACH_BP:
+        items.append(
+            prose(f"The 10y−3m curve within {th.WATCH_CURVE_REACH_BP:.0f} bp of turning", now(curve), ".")
+        )
+    dd = facts.get(K.record(b, "distance"))
+    if dd is not None:
+        for lvl, word in ((th.CORRECTION, "correction"), (th.BEAR_MARKET, "bear-market")):
+            if 0 < val(dd) - lvl <= 2.0:
+                items.append(
+                    prose(
+                        f"The {name} within 2 points of the {word} line ({abs(lvl):.0f}% below record)",
+                        now(dd),
+                        ".",
+                    )
+                )
+    return items

@@ -1,0 +1,84 @@
+"""Figure keys the narrative reads, spelled in one place.
+
+The analysis names each figure with a stable key ("return.^RUT.1W"); these functions build the same
+keys, so a typo is one place to fix and a key the analysis does not produce fails the tests
+(:class:`generator.narrative.words.Facts` raises for an unknown key).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+def ret(symbol: str, window: str) -> str:
+    return f"return.{symbol}.{window}"
+
+
+def spread(a: str, b: str, window: str) -> str:
+    return f"spread.{a}-{b}.{window}"
+
+
+def yield_level(symbol: str) -> str:
+    return f"yield.{symbol}"
+
+
+def change(symbol: str, window: str) -> str:
+    return f"change.{symbol}.{window}"
+
+
+def record(symbol: str, part: str = "") -> str:
+    return f"record.{symbol}{'.' + part if part else ''}"
+
+
+def low52(symbol: str, part: str = "") -> str:
+    return f"low52.{symbol}{'.' + part if part else ''}"
+
+
+def high52(symbol: str, part: str = "") -> str:
+    return f"high52.{symbol}{'.' + part if part else ''}"
+
+
+def rs_vs50(a: str, b: str) -> str:
+    return f"rs.{a}-{b}.vs50"
+
+
+def credit(hy: str, treasury: str, window: str = "") -> str:
+    return f"credit.{hy}-{treasury}{'.' + window if window else ''}"
+
+
+def ma_dist(symbol: str, n: int) -> str:
+    return f"ma{n}.{symbol}.dist"
+
+
+def cross(symbol: str) -> str:
+    return f"cross.{symbol}"
+
+
+def rsi(symbol: str) -> str:
+    return f"rsi14.{symbol}"
+
+
+def rvol(symbol: str, part: str = "") -> str:
+    return f"rvol20.{symbol}{'.' + part if part else ''}"
+
+
+def drawdown(symbol: str) -> str:
+    return f"drawdown.{symbol}.record"
+
+
+def volume_ratio(symbol: str) -> str:
+    return f"volume.{symbol}.ratio"
+
+
+def valuation(symbol: str, field: str) -> str:
+    return f"valuation.{symbol}.{field}"
+
+
+VIX_LEVEL: Final = "vix.level"
+VIX_PCTILE: Final = "vix.pctile1y"
+RVX_LEVEL: Final = "rvx.level"
+CURVE: Final = "curve.10y-3m"
+BREADTH_50: Final = "breadth.50d"
+BREADTH_200: Final = "breadth.200d"
+DISPERSION: Final = "dispersion.sectors.1W"
+DISPERSION_PCTILE: Final = "dispersion.sectors.pctile1y"

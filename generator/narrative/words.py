@@ -1,0 +1,182 @@
+"""The words for numbers: the only code that formats figures into prose.
+
+A piece of prose is a tuple of plain strings and :class:`~generator.models.Cite` parts; the
+templates render each cite with its source marker.  Noise is named here: a spread inside the
+"in line" band reads "in line", volume near its average reads "normal volume".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from generator.analysis import thresholds as th
+from generator.formatting import fmt, fmt_value
+from generator.models import Cite, Figure, Prose
+
+Part = str | Cite | Prose | None
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ORDINAL_WORDS = {
+    2: "second",
+    3: "third",
+    4: "fourth",
+    5: "fifth",
+    6: "sixth",
+    7: "seventh",
+    8: "eighth",
+    9: "ninth",
+}
+
+
+class MissingFact(KeyError):
+    """The narrative asked for a figure key the analysis never produces: a programming error."""
+
+
+class Facts:
+    """The week's figures by key.  Asking for a key that was never computed raises :class:`MissingFact`.
+
+    A figure that was computed but is not available (missing or stale data) is returned as it is;
+    :meth:`get` returns None for it, so a sentence is left out rather than written with a gap.
+    """
+
+    def __init__(self, figures: Mapping[str, Figure], *, strict: bool = True) -> None:
+        self._figures = dict(figures)
+        self.strict = strict
+        self.used: set[str] = set()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._figures
+
+    def __getitem__(self, key: str) -> Figure:
+        if key not in self._figures:
+            raise MissingFact(key)
+        self.used.add(key)
+        return self._figures[key]
+
+    def get(self, key: str) -> Figure | None:
+        """The figure when it is available; None when it is not, or (not strict) when never computed."""
+        if key not in self._figures and not self.strict:
+            return None
+        fig = self[key]
+        return fig if fig.available and (fig.value is not None or fig.unit in ("date", "text")) else None
+
+    def optional(self, key: str) -> Figure | None:
+        """A figure that only some snapshots carry (valuation, volume): None when absent."""
+        return self.get(key) if key in self._figures else None
+
+    def figures(self) -> dict[str, Figure]:
+        return dict(self._figures)
+
+
+def prose(*parts: Part) -> Prose:
+    """Flatten parts into prose, joining adjacent strings and dropping empty ones."""
+    out: list[str | Cite] = []
+    for part in parts:
+        if part is None or part == "":
+            continue
+        items: Iterable[str | Cite] = part if isinstance(part, tuple) else (part,)
+        for item in items:
+            if isinstance(item, str) and out and isinstance(out[-1], str):
+                out[-1] += item
+            elif item != "":
+                out.append(item)
+    return tuple(out)
+
+
+def join(items: list[Prose], last: str = " and ", sep: str = ", ") -> Prose:
+    """``a``, ``a and b``, ``a, b and c``; ``join(items, "; ", "; ")`` for clauses."""
+    parts: list[Part] = []
+    for i, item in enumerate(items):
+        if i:
+            parts.append(last if i == len(items) - 1 else sep)
+        parts.append(item)
+    return prose(*parts)
+
+
+def clauses(items: list[Prose]) -> Prose:
+    """Independent clauses joined by semicolons, the first capitalised, ending with a full stop."""
+    if not items:
+        return ()
+    first = items[0]
+    if first and isinstance(first[0], str):
+        first = (first[0][:1].upper() + first[0][1:], *first[1:])
+    return prose(join([first, *items[1:]], "; ", "; "), ".")
+
+
+def plain(p: Prose) -> str:
+    """The prose as plain text (the email subject, the archive summary, the Atom title)."""
+    return "".join(part if isinstance(part, str) else part.text for part in p)
+
+
+def cite(fig: Figure, text: str | None = None) -> Cite:
+    return Cite(fig, text if text is not None else fmt(fig))
+
+
+def size(fig: Figure) -> Cite:
+    """The figure's magnitude without its sign ("14 bp", "3.69%"): the verb carries the direction."""
+    assert fig.value is not None
+    return Cite(fig, fmt_value(abs(fig.value), fig.unit, signed=False))
+
+
+def level(fig: Figure) -> Cite:
+    return Cite(fig, fmt(fig, signed=False))
+
+
+def moved(fig: Figure, up: str = "rose", down: str = "fell", flat: str = "was little changed") -> Prose:
+    """``rose 3.69%`` / ``fell 14 bp`` / ``was little changed (+0.04%)``."""
+    assert fig.value is not None
+    band = th.FLAT_BP if fig.unit == "bp" else th.FLAT_VIX_POINTS if fig.unit == "points" else th.FLAT_PCT
+    if abs(fig.value) < band:
+        return prose(f"{flat} (", cite(fig), ")")
+    return prose(f"{up if fig.value > 0 else down} ", size(fig))
+
+
+def gap(fig: Figure, ahead: str, behind: str, even: str = "in line with") -> Prose:
+    """A spread read as a verb: ``beat … by 2.71 pp``; inside the noise band, ``in line with``."""
+    assert fig.value is not None
+    if abs(fig.value) < th.IN_LINE_PP:
+        return prose(f"{even} (", cite(fig), ")")
+    return prose(ahead if fig.value > 0 else behind, " by ", size(fig))
+
+
+def volume_words(fig: Figure) -> Prose:
+    assert fig.value is not None
+    low, high = th.NORMAL_VOLUME
+    if low <= fig.value <= high:
+        return prose("normal volume (", cite(fig), " its 20-day average)")
+    word = "heavy" if fig.value > high else "light"
+    return prose(f"{word} volume, ", cite(fig), " its 20-day average")
+
+
+def weekday(day: date) -> str:
+    return WEEKDAY_NAMES[day.weekday()]
+
+
+def on_day(day: date) -> str:
+    return f"on {weekday(day)} {day.isoformat()}"
+
+
+def ordinal(n: int) -> str:
+    if n in ORDINAL_WORDS:
+        return ORDINAL_WORDS[n]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def data_from(first: date | None) -> str:
+    """The history a claim was measured on: " (data from 1987-09-10)"."""
+    return f" (data from {first.isoformat()})" if first else ""
+
+
+def sigma(score: float) -> str:
+    return f"{score:.1f} standard deviations"
+
+
+def percentile_words(value: float) -> str:
+    n = round(value)
+    if n <= 0:
+        return "the lowest of"
+    if n >= 100:
+        return "the highest of"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"the {n}{suffix} percentile of"
