@@ -87,8 +87,8 @@ def build_from_snapshot(
     """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``."""
     from generator.analysis import analyse, reporting_week
     from generator.charts import render_charts
-    from generator.publish.email import render_email
     from generator.render import write_outputs
+    from generator.render_email import render_email
     from generator.sources.snapshot import read_snapshot
     from generator.sources.snapshot import write_snapshot as save_snapshot
 

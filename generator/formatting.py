@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from generator.models import Figure
+from generator.models import Figure, Prose
 
 NOT_AVAILABLE = "not available"
 
@@ -97,3 +97,8 @@ def source_line(figure: Figure) -> str:
     p = figure.provenance
     parts = [", ".join(p.symbols) or "—", p.window, f"last bar {fmt_date(p.last_bar)}", p.provider]
     return " · ".join(part for part in parts if part)
+
+
+def plain(p: Prose) -> str:
+    """Prose as plain text: numbers as the narrative worded them, no footnote markers."""
+    return "".join(part if isinstance(part, str) else part.text for part in p)

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from generator.errors import PublishError
-from generator.formatting import fmt
+from generator.formatting import fmt, plain
 from generator.models import Brief, IssueMeta
 
 META = "meta.json"
@@ -40,6 +40,9 @@ def issue_dir(out: Path, as_of: date) -> Path:
 
 
 def headline_text(brief: Brief) -> str:
+    """The top takeaway (the email subject carries it); the benchmark's week when there is none."""
+    if brief.takeaways:
+        return plain(brief.takeaways[0].prose).rstrip(".")
     figure = brief.headline_figure
     return f"{figure.label} {fmt(figure)}"
 
@@ -52,6 +55,7 @@ def meta_for(brief: Brief, files: dict[str, str]) -> IssueMeta:
         title=brief.title,
         summary=brief.summary,
         headline=headline_text(brief),
+        takeaways=tuple(plain(t.prose) for t in brief.takeaways),
         is_sample=brief.is_sample,
         is_stale=brief.is_stale,
         built_at=brief.built_at,
@@ -67,6 +71,7 @@ def write_meta(meta: IssueMeta, folder: Path) -> Path:
         "title": meta.title,
         "summary": meta.summary,
         "headline": meta.headline,
+        "takeaways": list(meta.takeaways),
         "is_sample": meta.is_sample,
         "is_stale": meta.is_stale,
         "built_at": meta.built_at.isoformat(),
@@ -88,6 +93,7 @@ def read_meta(folder: Path) -> IssueMeta:
             title=str(data["title"]),
             summary=str(data["summary"]),
             headline=str(data["headline"]),
+            takeaways=tuple(str(t) for t in data.get("takeaways", ())),
             is_sample=bool(data["is_sample"]),
             is_stale=bool(data["is_stale"]),
             built_at=datetime.fromisoformat(data["built_at"]),

@@ -448,8 +448,9 @@ class IssueMeta:
     week_end: date
     title: str
     summary: str
-    headline: str  # formatted headline figure, e.g. "Russell 2000 +1.23% on the week"
+    headline: str  # the top takeaway in plain text (the email subject carries it)
     is_sample: bool
     is_stale: bool
     built_at: datetime
     files: Mapping[str, str] = field(default_factory=dict)  # format → file name in the issue folder
+    takeaways: tuple[str, ...] = ()  # the key takeaways in plain text (site, Atom, email lead with them)

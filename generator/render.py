@@ -68,6 +68,8 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["provenance"] = provenance_title
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
+    env.filters["md_part"] = md_part
+    env.filters["plain"] = formatting.plain
     env.filters["safe_link"] = safe_link
     env.filters["sign_class"] = sign_class
     env.filters["flag_class"] = lambda flag: f"flag-{flag}" if flag in FLAG_LABELS else ""
@@ -98,6 +100,16 @@ def md_escape(text: object) -> str:
     escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
     escaped = _MD_ENTITY.sub(r"\\&", escaped)
     return _MD_LEADING.sub(r"\1\\\2", escaped)
+
+
+def md_part(text: object) -> str:
+    """A piece of a Markdown sentence: escaped like :func:`md_escape`, keeping its edge spaces."""
+    raw = str(text)
+    if not raw.strip():
+        return " " if raw else ""
+    lead = " " if raw[:1].isspace() else ""
+    tail = " " if raw[-1:].isspace() else ""
+    return lead + md_escape(raw) + tail
 
 
 def md_url(url: str) -> str:

@@ -234,8 +234,8 @@ def summary_line(ctx: Context, figures: Mapping[str, Figure]) -> str:
 
 def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
     out: list[str] = list(snapshot.notes)
-    if snapshot.is_sample and not any("sample" in n.lower() for n in out):
-        out.append(SAMPLE_WARNING)
+    # The sample banner already says so at the top: the warnings do not repeat it.
+    out = [n for n in out if not (snapshot.is_sample and n.rstrip(".") == SAMPLE_WARNING.rstrip("."))]
     order = {sym: i for i, sym in enumerate(ctx.config.symbols)}
     for sym, last in sorted(ctx.stale.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
         out.append(

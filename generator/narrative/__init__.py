@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from generator.analysis.common import Context
 from generator.analysis.newsvalue import Event
+from generator.formatting import plain
 from generator.models import Check, Cite, Figure, Headline, Passage, Prose, Takeaway
 from generator.narrative import body, lead
-from generator.narrative.words import Facts, plain
+from generator.narrative.words import Facts
 
 __all__ = ["Narrative", "narrate", "plain"]
 

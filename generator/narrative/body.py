@@ -21,8 +21,8 @@ from generator.narrative.words import (
     join,
     level,
     moved,
-    percentile_words,
     prose,
+    rank,
     size,
     volume_words,
 )
@@ -235,7 +235,7 @@ def risks(ctx: Context, facts: Facts) -> Passage:
                 "sector dispersion was ",
                 cite(disp, f"{val(disp):.2f} pp"),
                 ", ",
-                cite(disp_pct, percentile_words(val(disp_pct))),
+                rank(disp_pct),
                 " the past year",
             )
         )
@@ -257,12 +257,7 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
         )
         text = prose("The VIX closed at ", level(vix), f", {zone}")
         if pct is not None:
-            text = prose(
-                text,
-                ", at ",
-                cite(pct, percentile_words(val(pct)).removeprefix("the ").removesuffix(" of")),
-                " of its past year",
-            )
+            text = prose(text, ", ", rank(pct), " its past year")
         parts.append(text)
     rvx = facts.get(K.RVX_LEVEL)
     if rvx is not None:

@@ -103,11 +103,6 @@ def clauses(items: list[Prose]) -> Prose:
     return prose(join([first, *items[1:]], "; ", "; "), ".")
 
 
-def plain(p: Prose) -> str:
-    """The prose as plain text (the email subject, the archive summary, the Atom title)."""
-    return "".join(part if isinstance(part, str) else part.text for part in p)
-
-
 def cite(fig: Figure, text: str | None = None) -> Cite:
     return Cite(fig, text if text is not None else fmt(fig))
 
@@ -172,11 +167,13 @@ def sigma(score: float) -> str:
     return f"{score:.1f} standard deviations"
 
 
-def percentile_words(value: float) -> str:
-    n = round(value)
+def rank(fig: Figure) -> Prose:
+    """A percentile in its window: ``at the 36th percentile of``, ``the lowest of``, ``the highest of``."""
+    assert fig.value is not None
+    n = round(fig.value)
     if n <= 0:
-        return "the lowest of"
+        return prose("the ", Cite(fig, "lowest"), " of")
     if n >= 100:
-        return "the highest of"
+        return prose("the ", Cite(fig, "highest"), " of")
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"the {n}{suffix} percentile of"
+    return prose("at the ", Cite(fig, f"{n}{suffix} percentile"), " of")

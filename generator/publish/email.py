@@ -29,57 +29,19 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import cast
 
-import css_inline
-
 from generator.errors import BriefError, DeliveryError
 from generator.issue import CHARTS_DIR, FILES, issue_dir, list_issues, publish_refusal, read_meta
-from generator.models import Brief, Config, EmailSettings, IssueMeta
+from generator.models import Config, EmailSettings, IssueMeta
 from generator.publish.ledger import Ledger, default_ledger_path, normalize_recipient
 from generator.publish.smtp import SmtpSettings as SmtpSettings  # re-exported (the send command's settings)
 from generator.publish.smtp import deliver, env_recipients
-from generator.render import make_env
+from generator.render_email import MAX_HTML_BYTES as MAX_HTML_BYTES  # re-exported
+from generator.render_email import render_email as render_email  # re-exported
 
 log = logging.getLogger(__name__)
 
-MAX_HTML_BYTES = 102_000  # Gmail clips HTML bodies larger than about 102 KB
-EMAIL_SECTIONS = ("performance", "drivers", "risks", "outlook")
-MAX_HEADLINES = 8
-DEFAULT_DISCLAIMER = (
-    "For information only, not investment advice. Every figure is sourced and dated in the web edition; "
-    "past performance does not predict future returns."
-)
 _CID_REF = re.compile(r"cid:chart-([A-Za-z0-9_.-]+)")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-# ---------------------------------------------------------------------------
-# Rendering
-# ---------------------------------------------------------------------------
-
-
-def render_email(brief: Brief, *, view_url: str | None) -> tuple[str, str]:
-    """The email body as ``(html, text)``: HTML with its CSS inlined, and the plain-text alternative."""
-    env = make_env()
-    sections = [s for s in brief.sections if s.key in EMAIL_SECTIONS]
-    context = {
-        "brief": brief,
-        "view_url": view_url if view_url and view_url.startswith(("https://", "http://")) else None,
-        "sections": sections,
-        "charts": brief.charts,
-        "headlines": brief.headlines[:MAX_HEADLINES],
-        "default_disclaimer": DEFAULT_DISCLAIMER,
-        "preheader_pad": "\u200c\u00a0" * 80,  # keeps clients from padding the preview with body text
-    }
-    raw_html = env.get_template("email.html").render(context)
-    text = env.get_template("email.txt").render(context)
-    inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True, minify_css=True)
-    html = inliner.inline(raw_html)
-    size = len(html.encode("utf-8"))
-    if size > MAX_HTML_BYTES:
-        log.warning(
-            "email for %s is %d bytes of HTML; Gmail clips above %d", brief.as_of, size, MAX_HTML_BYTES
-        )
-    return html, text
 
 
 # ---------------------------------------------------------------------------
