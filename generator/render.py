@@ -43,6 +43,8 @@ CSS_TEMPLATE = "brief.css"
 SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
 FORMATS = ("html", "md", "pdf")
+PDF_VARIANT = "pdf/ua-1"  # tagged for screen readers: structure tree, /Lang, title shown
+PDF_AUTHOR = "smallcap-brief"  # when the HTML has no <meta name="author">
 APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page in the PDF)
 SIGNED_UNITS = ("pct", "pp", "bp", "points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
@@ -325,9 +327,11 @@ def render_pdf_document(html: str, *, base_dir: Path | None = None) -> PdfResult
             document = weasyprint.HTML(
                 string=html, base_url=base.as_uri() + "/", url_fetcher=make_url_fetcher()
             ).render()
+            document.metadata.authors = document.metadata.authors or [PDF_AUTHOR]
+            document.metadata.lang = document.metadata.lang or "en"
             pages = document.pages
             appendix = next((i for i, page in enumerate(pages) if APPENDIX_ANCHOR in page.anchors), None)
-            pdf = document.write_pdf()
+            pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
     except Exception as exc:  # weasyprint raises many kinds; name the output
         raise RenderError(f"brief.pdf: weasyprint failed: {exc}") from exc
     if not pdf:
