@@ -91,7 +91,7 @@ def test_bom_duplicates_and_unreadable_rows(caplog: pytest.LogCaptureFixture) ->
         (b"day,DGS2\n2026-07-23,4.37\n", "no observation_date or DATE column"),
         (b"observation_date,DGS10\n2026-07-23,4.71\n", "no DGS2 column"),
         (b"observation_date,DGS2\n2026-07-23,.\n", "no observations"),
-        (b"", "no observation_date"),
+        (b"", "empty file"),
     ],
 )
 def test_failures_name_the_series(body: bytes, message: str) -> None:

@@ -22,6 +22,7 @@ from datetime import date
 import pandas as pd
 
 from generator.errors import SourceError
+from generator.sources.ishares import decode_download
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def parse_fredgraph(data: bytes, series_id: str) -> FredSeries:
     one WARNING; duplicate dates keep the last row.
     """
     source = f"FRED {series_id}"
-    text = _decode(data, source)
+    text = decode_download(data, source, "the CSV")
     reader = csv.reader(io.StringIO(text))
     header = [c.strip() for c in next(reader, [])]
     lowered = [c.lower() for c in header]
@@ -137,16 +138,6 @@ def parse_fredgraph(data: bytes, series_id: str) -> FredSeries:
         raise SourceError(source, "no observations in the file")
     days = sorted(found)
     return FredSeries(series_id, tuple(days), tuple(found[d] for d in days), missing)
-
-
-def _decode(data: bytes, source: str) -> str:
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype", b"<html", b"<head", b"<body")) or b"<html" in head:
-        raise SourceError(source, "the server answered with an HTML page, not the CSV")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceError(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _observation(row: list[str], date_col: int, value_col: int) -> tuple[date | None, float | None]:

@@ -118,7 +118,7 @@ def parse_holdings(
     date, header or members, a date without holdings and a truncated file.
     Every dropped row is counted and the counts are logged once as a WARNING.
     """
-    text = _decode(data, source)
+    text = decode_download(data, source, "the holdings CSV")
     rows = csv.reader(io.StringIO(text), strict=True)
     as_of, header = _preamble(rows, source)
     columns = _columns(header, source)
@@ -226,11 +226,17 @@ def read_membership(path: Path) -> Membership:
 # --- parsing helpers ------------------------------------------------------------------
 
 
-def _decode(data: bytes, source: str) -> str:
+def decode_download(data: bytes, source: str, expected: str) -> str:
+    """A downloaded text body (UTF-8, BOM or not); SourceError when it is empty, HTML or not UTF-8.
+
+    Servers that block scripts or moved a link often answer 200 with an HTML page, so the
+    content decides, not the status or the content type.  ``expected`` names what should
+    have come ("the holdings CSV").
+    """
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml")) or b"<html" in head:
-        raise SourceError(source, "the server answered with an HTML page, not the holdings CSV")
-    if not data.strip():
+    if head.startswith((b"<!doctype", b"<html", b"<head", b"<body")) or b"<html" in head:
+        raise SourceError(source, f"the server answered with an HTML page, not {expected}")
+    if not head:
         raise SourceError(source, "empty file")
     try:
         return data.decode("utf-8-sig")

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from generator.errors import SourceError
+from generator.sources.ishares import decode_download
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def parse_fed_calendar(data: bytes, start: date, end: date) -> tuple[CalendarEve
 
 def parse_bls_ics(data: bytes, start: date, end: date) -> tuple[CalendarEvent, ...]:
     """CPI, Employment Situation and PPI releases dated ``start``..``end`` in the BLS ICS."""
-    text = _text(data, BLS)
+    text = decode_download(data, BLS, "the calendar (blocked?)")
     if "BEGIN:VCALENDAR" not in text:
         raise SourceError(BLS, "not an iCalendar file (no BEGIN:VCALENDAR)")
     events, bad = [], 0
@@ -179,19 +180,9 @@ def gather_calendar(
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _text(data: bytes, source: str) -> str:
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype", b"<html", b"<head", b"<body")) or b"<html" in head:
-        raise SourceError(source, "the server answered with an HTML page, not the calendar (blocked?)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceError(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
 def _json(data: bytes, source: str) -> object:
     try:
-        return json.loads(_text(data, source))
+        return json.loads(decode_download(data, source, "the calendar (blocked?)"))
     except json.JSONDecodeError as exc:
         raise SourceError(source, f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
