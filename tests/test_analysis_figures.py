@@ -180,7 +180,7 @@ def test_weekly_return_and_spread(shared_data: Path, brief: Brief, rut: list[tup
     spread = find(brief, "spread.^RUT-^GSPC.1W")
     assert spread.unit == "pp" and spread.value == pytest.approx(expected - spy_week, abs=1e-9)
     # The summary states the sign the numbers have: the Russell 2000 lagged SPY that week.
-    assert expected < spy_week and "lagging the S&P 500" in brief.summary
+    assert expected < spy_week and "lagged the S&P 500" in brief.summary
 
 
 def test_calendar_windows(brief: Brief, rut: list[tuple[date, float]]) -> None:

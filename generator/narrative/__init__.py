@@ -44,7 +44,8 @@ class WeekFacts:
 
 
 def narrate(week: WeekFacts) -> Narrative:
-    ctx, facts = week.ctx, Facts(week.figures)
+    ctx = week.ctx
+    facts = Facts(week.figures, unavailable=(*ctx.missing, *ctx.stale))
     passages: list[Passage | None] = [
         body.performance(ctx, facts, week.sessions),
         body.drivers(ctx, facts),

@@ -166,7 +166,9 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, sessions: int)
     s = ctx.slots
     week = facts.get(K.ret(s.benchmark, "1W"))
     if week is None:
-        return prose(f"No figures for this week: the {ctx.name(s.benchmark)} has no data for it.")
+        last = ctx.stale.get(s.benchmark)
+        why = f"its data is stale (last bar {last.isoformat()})" if last else "it has no data for the week"
+        return prose(f"No figures for this week: the {ctx.name(s.benchmark)} is not reported because {why}.")
     partial = f" in a {sessions}-session week" if sessions < 5 else " this week"
     spread = facts.get(K.spread(s.benchmark, s.large_cap, "1W"))
     versus = (

@@ -39,9 +39,9 @@ class Facts:
     :meth:`get` returns None for it, so a sentence is left out rather than written with a gap.
     """
 
-    def __init__(self, figures: Mapping[str, Figure], *, strict: bool = True) -> None:
+    def __init__(self, figures: Mapping[str, Figure], unavailable: Iterable[str] = ()) -> None:
         self._figures = dict(figures)
-        self.strict = strict
+        self._unavailable = frozenset(unavailable)  # symbols missing or stale this week
         self.used: set[str] = set()
 
     def __contains__(self, key: object) -> bool:
@@ -54,11 +54,31 @@ class Facts:
         return self._figures[key]
 
     def get(self, key: str) -> Figure | None:
-        """The figure when it is available; None when it is not, or (not strict) when never computed."""
-        if key not in self._figures and not self.strict:
-            return None
+        """The figure when it is available; None when it is not or its data is missing or stale.
+
+        When a whole family is unavailable the analysis computes one "not available" figure under
+        the family's key ("credit.HYG-IEF" for "credit.HYG-IEF.1W"): that also reads as None.
+        """
+        if key not in self._figures:
+            family = self._family(key)
+            if family is not None and not family.available:
+                return None
+            if self._needs_unavailable(key):
+                return None  # not computed because its data is missing or stale: said in "Not covered"
         fig = self[key]
         return fig if fig.available and (fig.value is not None or fig.unit in ("date", "text")) else None
+
+    def _needs_unavailable(self, key: str) -> bool:
+        parts = key.split(".")
+        return len(parts) > 1 and any(sym in self._unavailable for sym in parts[1].split("-"))
+
+    def _family(self, key: str) -> Figure | None:
+        parts = key.split(".")
+        for n in range(len(parts) - 1, 1, -1):
+            found = self._figures.get(".".join(parts[:n]))
+            if found is not None:
+                return found
+        return None
 
     def optional(self, key: str) -> Figure | None:
         """A figure that only some snapshots carry (valuation, volume): None when absent."""
