@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
 import struct
 import threading
 import urllib.request
+import urllib.robotparser
 from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
+from xml.etree import ElementTree
 
 import feedparser
 import pytest
-from publish_fixtures import write_issue
+from publish_fixtures import make_brief, write_issue
 
 from generator.errors import PublishError
 from generator.publish import site as site_module
-from generator.publish.site import MARKER, build_site
+from generator.publish.site import MARKER, SITE_DESCRIPTION, build_site
 
 DATES = (date(2026, 11, 6), date(2026, 11, 13), date(2026, 11, 20))
 TITLE = "Small-Cap Weekly"
+BASE = "https://example.org/smallcap-brief/"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 class _Refs(HTMLParser):
@@ -236,6 +241,170 @@ def test_brief_stylesheet_is_copied_when_present(
     result = build_site(out, tmp_path / "site", title=TITLE)
     assert any("brief.css not found" in w for w in result.warnings)
     assert not (tmp_path / "site" / "assets" / "brief.css").exists()
+
+
+# ---------------------------------------------------------------------------
+# What search engines and link previews read: head tags, robots.txt, sitemap.xml
+# ---------------------------------------------------------------------------
+
+
+class _Head(HTMLParser):
+    """A page's <meta name|property> contents, its canonical links and its <title>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meta: dict[str, list[str]] = {}
+        self.canonical: list[str] = []
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "meta" and ("name" in values or "property" in values):
+            key = values.get("name") or values["property"]
+            self.meta.setdefault(key, []).append(values.get("content", ""))
+        if tag == "link" and values.get("rel") == "canonical":
+            self.canonical.append(values["href"])
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def one(self, key: str) -> str:
+        values = self.meta.get(key, [])
+        assert len(values) == 1, f"{key}: {values}"
+        return values[0]
+
+
+def head(path: Path) -> _Head:
+    parsed = _Head()
+    parsed.feed(path.read_text(encoding="utf-8"))
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def based_site(out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("based") / "site"
+    result = build_site(out, target, title=TITLE, base_url=BASE.rstrip("/"))
+    assert not any("base_url" in w for w in result.warnings)
+    return target
+
+
+def _site_file(site: Path, url: str) -> Path:
+    assert url.startswith(BASE), url
+    return site / url.removeprefix(BASE)
+
+
+def test_issue_page_head_for_search_and_share(based_site: Path) -> None:
+    page = head(based_site / "briefs" / "2026-11-13" / "index.html")
+    summary = "Small caps rose in the week to 2026-11-13 as yields eased."
+    assert page.one("description") == page.one("og:description") == page.one("twitter:description") == summary
+    assert page.one("og:title") == page.one("twitter:title") == page.title
+    assert page.title == "Small-Cap Weekly: week ending November 13, 2026"
+    assert page.canonical == [f"{BASE}briefs/2026-11-13/"] == page.meta["og:url"]
+    assert page.one("og:type") == "article" and page.one("article:published_time") == "2026-11-13"
+    assert page.one("og:site_name") == TITLE
+    image = page.one("og:image")
+    assert image == page.one("twitter:image") == f"{BASE}briefs/2026-11-13/charts/rut-vs-spx.png"
+    assert _site_file(based_site, image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # published with the page
+    assert page.one("og:image:type") == "image/png" and page.one("twitter:card") == "summary_large_image"
+    assert "robots" not in page.meta
+
+
+def test_home_page_head_describes_the_site_and_shows_the_latest_chart(based_site: Path) -> None:
+    page = head(based_site / "index.html")
+    assert page.one("description") == page.one("og:description") == SITE_DESCRIPTION
+    assert page.canonical == [BASE] and page.one("og:type") == "website"
+    assert page.one("og:title") == page.title == TITLE
+    assert page.one("og:image") == f"{BASE}briefs/2026-11-20/charts/rut-vs-spx.png"
+    not_found = head(based_site / "404.html")
+    assert not_found.one("robots") == "noindex" and not_found.canonical == []
+
+
+def test_robots_and_sitemap_with_a_base_url(based_site: Path) -> None:
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse((based_site / "robots.txt").read_text().splitlines())
+    assert robots.site_maps() == [f"{BASE}sitemap.xml"]
+    for path in ("", "briefs/2026-11-20/", "briefs/2026-11-20/brief.pdf", "feed.xml"):
+        assert robots.can_fetch("Googlebot", BASE + path), path
+    data = (based_site / "sitemap.xml").read_bytes()
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    urls = ElementTree.fromstring(data).findall(f"{SITEMAP}url")
+    listed = [(u.findtext(f"{SITEMAP}loc"), u.findtext(f"{SITEMAP}lastmod")) for u in urls]
+    newest_first = [d.isoformat() for d in sorted(DATES, reverse=True)]
+    assert listed == [(BASE, newest_first[0])] + [(f"{BASE}briefs/{d}/", d) for d in newest_first]
+    for loc, _ in listed:
+        assert (_site_file(based_site, loc or "") / "index.html").is_file(), loc
+
+
+def test_without_base_url_relative_files_and_a_warning(
+    out: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="generator.publish.site"):
+        result = build_site(out, tmp_path / "site", title=TITLE)
+    warned = [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "base_url" in r.getMessage()
+    ]
+    assert len(warned) == 1 and "absolute URLs cannot be produced" in warned[0]
+    assert any("absolute URLs cannot be produced" in w for w in result.warnings)
+    page = head(tmp_path / "site" / "briefs" / "2026-11-20" / "index.html")
+    assert page.one("description") == "Small caps rose in the week to 2026-11-20 as yields eased."
+    assert page.canonical == [] and "og:image" not in page.meta and "og:url" not in page.meta
+    assert page.one("twitter:card") == "summary"
+    robots = (tmp_path / "site" / "robots.txt").read_text()
+    assert "User-agent: *" in robots and "Sitemap:" not in robots.replace("# No Sitemap", "")
+    urls = ElementTree.parse(tmp_path / "site" / "sitemap.xml").getroot().findall(f"{SITEMAP}url")
+    locs = [u.findtext(f"{SITEMAP}loc") for u in urls]
+    assert locs == ["./"] + [f"briefs/{d.isoformat()}/" for d in sorted(DATES, reverse=True)]
+    for loc in locs:
+        assert (tmp_path / "site" / (loc or "") / "index.html").is_file()
+
+
+def test_head_tags_escape_hostile_summaries_and_titles(tmp_path: Path) -> None:
+    day = date(2026, 11, 20)
+    hostile = 'Yields "eased" <script>alert(1)</script> & spreads\nnarrowed'
+    write_issue(tmp_path / "out", day, brief=dataclasses.replace(make_brief(day), summary=hostile))
+    title = 'Desk "A" <b>&</b>'
+    build_site(tmp_path / "out", tmp_path / "site", title=title, base_url=BASE)
+    for name in ("index.html", "briefs/2026-11-20/index.html"):
+        text = (tmp_path / "site" / name).read_text()
+        head_html = text[: text.index("</head>")]
+        assert "<script" not in head_html and "<b>" not in head_html
+        page = head(tmp_path / "site" / name)
+        assert page.one("og:site_name") == title
+    issue = head(tmp_path / "site" / "briefs" / "2026-11-20" / "index.html")
+    assert issue.one("description") == 'Yields "eased" <script>alert(1)</script> & spreads narrowed'
+
+
+def test_top_chart_is_the_first_chart_shown_that_has_a_png(tmp_path: Path) -> None:
+    day = date(2026, 11, 20)
+    folder = write_issue(tmp_path / "out", day, brief=make_brief(day, chart_keys=("rut-vs-spx", "sectors")))
+    fragment = folder / "fragment.html"
+    shown = (
+        '<figure class="chart" id="chart-rates"></figure><figure class="chart" id="chart-sectors"></figure>'
+    )
+    fragment.write_text(shown + fragment.read_text())  # "rates" comes first but has no PNG
+    build_site(tmp_path / "out", tmp_path / "site", title=TITLE, base_url=BASE)
+    page = head(tmp_path / "site" / "briefs" / "2026-11-20" / "index.html")
+    assert page.one("og:image") == f"{BASE}briefs/2026-11-20/charts/sectors.png"
+    (folder / "charts" / "sectors.png").unlink()
+    (folder / "charts" / "rut-vs-spx.png").unlink()
+    build_site(tmp_path / "out", tmp_path / "site", title=TITLE, base_url=BASE)
+    page = head(tmp_path / "site" / "briefs" / "2026-11-20" / "index.html")
+    assert "og:image" not in page.meta and page.one("twitter:card") == "summary"
+
+
+@pytest.mark.parametrize(
+    "base", ["https://example.org/x\nDisallow: /", 'https://example.org/"><script>', "https://exa mple.org/"]
+)
+def test_base_url_that_would_break_out_of_a_file_is_refused(out: Path, tmp_path: Path, base: str) -> None:
+    with pytest.raises(PublishError, match=r"site\.base_url"):
+        build_site(out, tmp_path / "site", title=TITLE, base_url=base)
+    assert not (tmp_path / "site").exists()
 
 
 # ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ site/
     index.html                  the latest brief in full, then the archive (newest first)
     404.html
     feed.xml                    Atom, full content
+    robots.txt, sitemap.xml     for crawlers: every page may be indexed; the home page and every issue
     assets/site.css             the site chrome
     assets/brief.css            the brief's own styles (when templates/brief.css exists)
     briefs/<as-of>/index.html   the issue's permanent page
@@ -11,7 +12,12 @@ site/
 
 Every link between pages is relative, so the site works at a domain root or under a
 GitHub Pages project path (/repo/).  ``base_url`` is used only where an absolute URL is
-required: Atom links and ids, canonical links, and the 404 page (served at any depth).
+required: Atom links and ids, canonical links, the share image (Open Graph / Twitter card),
+the sitemap's locations and robots.txt's Sitemap line, and the 404 page (served at any depth).
+Without it the site still works: pages carry no canonical link or share image, robots.txt
+names no sitemap, and sitemap.xml lists paths relative to the site's root (a WARNING says so).
+Crawlers read robots.txt only at a domain's root; under a project path it is a hint for
+whoever serves the domain.
 
 Everything is read and checked before anything is written; the new site is built in a
 temporary folder beside the target and swapped in with renames, so a failed build leaves
@@ -27,7 +33,8 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+from xml.etree import ElementTree
 
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
@@ -48,6 +55,18 @@ STYLESHEETS = (
     ("site.css", TEMPLATES_DIR / "site" / "site.css"),
 )
 DOWNLOADS = (("PDF", FILES["pdf"]), ("Markdown", FILES["md"]))
+SITE_DESCRIPTION = (
+    "A sourced, dated weekly brief on U.S. small-cap stocks: the latest issue in full, "
+    "every past issue, an Atom feed and PDFs to download."
+)
+NO_BASE_URL = (
+    "site.base_url is not set: absolute URLs cannot be produced, so pages have no canonical link "
+    "or share image, robots.txt names no sitemap, and sitemap.xml lists paths relative to the site"
+)
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f\"'<>\\]")
+# The first chart the fragment shows: a figure id (the brief's own markup) or an <img> of a PNG.
+_CHART_REF = re.compile(r'(?:\bid="chart-|\bsrc="' + CHARTS_DIR + r"/)([A-Za-z0-9_-]+)")
 _URL_ATTR = re.compile(r'(\s(?:src|href)=")([^"]*)(")')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -72,10 +91,24 @@ class _Issue:
     meta: IssueMeta
     fragment: str
     downloads: tuple[tuple[str, str], ...]  # (label, file name) present in the folder
+    top_chart: str | None = None  # the first chart's PNG, relative to the issue folder
+    description: str = ""  # one line for search results and share cards
 
     @property
     def slug(self) -> str:
         return self.meta.as_of.isoformat()
+
+
+@dataclass(frozen=True)
+class _PageMeta:
+    """What a page tells search engines and link previews (escaped by the template)."""
+
+    description: str
+    canonical: str | None = None  # absolute; None without a base URL
+    image: str | None = None  # absolute URL of a PNG; None without a base URL or chart
+    kind: str = "website"  # og:type
+    published: str | None = None  # article:published_time (ISO date)
+    index: bool = True  # False: robots noindex (the 404 page)
 
 
 def build_site(
@@ -96,6 +129,8 @@ def build_site(
     base = _normalize_base(base_url)
     _check_target(out, site_dir)
     issues, warnings = _load_issues(out, allow_sample=allow_sample, allow_stale=allow_stale)
+    if not base:
+        warnings.append(NO_BASE_URL)
     stylesheets = [(name, path) for name, path in STYLESHEETS if path.is_file()]
     if not any(name == "brief.css" for name, _ in stylesheets):
         warnings.append("templates/brief.css not found: issue pages use the site stylesheet only")
@@ -134,6 +169,8 @@ def _normalize_base(base_url: str) -> str:
         return ""
     if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
         raise PublishError(f"site.base_url {base_url!r} must be an absolute http(s) URL")
+    if _UNSAFE_IN_URL.search(base):  # it is written into robots.txt, XML and HTML attributes
+        raise PublishError(f"site.base_url {base_url!r} has spaces, control characters, quotes or <>")
     return base if base.endswith("/") else base + "/"
 
 
@@ -165,8 +202,21 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         downloads = tuple((label, name) for label, name in DOWNLOADS if (folder / name).is_file())
         missing = [name for _, name in DOWNLOADS if not (folder / name).is_file()]
         warnings.extend(f"issue {day}: {name} missing, no download link" for name in missing)
-        issues.append(_Issue(folder, meta, fragment, downloads))
+        description = " ".join(meta.summary.split())
+        if not description:
+            warnings.append(f"issue {day}: meta.json has no summary; its page description is the headline")
+            description = " ".join(f"{meta.title}: {meta.headline}".split())
+        issues.append(_Issue(folder, meta, fragment, downloads, _top_chart(folder, fragment), description))
     return issues, warnings
+
+
+def _top_chart(folder: Path, fragment: str) -> str | None:
+    """The PNG of the first chart in the fragment that has one in the issue folder."""
+    for match in _CHART_REF.finditer(fragment):
+        name = f"{CHARTS_DIR}/{match.group(1)}.png"
+        if (folder / name).is_file():
+            return name
+    return None
 
 
 def _read_text(path: Path) -> str:
@@ -202,12 +252,14 @@ class _Writer:
         self.write_home(issues)
         self.write_404(issues)
         write_feed(self.root / "feed.xml", issues, title=self.title, base=self.base)
+        write_robots(self.root / "robots.txt", base=self.base)
+        write_sitemap(self.root / "sitemap.xml", issues, base=self.base)
         (self.root / MARKER).write_text("Built by smallcap-brief; replaced whole by `smallcap-brief site`.\n")
         return self.pages
 
-    def render(self, template: str, target: str, root: str, **context: object) -> None:
+    def render(self, template: str, target: str, root: str, meta: _PageMeta, **context: object) -> None:
         page = self.env.get_template(template).render(
-            site_title=self.title, root=root, stylesheets=self.stylesheets, **context
+            site_title=self.title, root=root, stylesheets=self.stylesheets, meta=meta, **context
         )
         path = self.root / target
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,8 +277,8 @@ class _Writer:
             "site/issue.html",
             f"briefs/{issue.slug}/index.html",
             root="../../",
+            meta=self.page_meta(issue.description, f"briefs/{issue.slug}/", issue, kind="article"),
             page_title=f"{issue.meta.title}: week ending {fmt_long_date(issue.meta.as_of)}",
-            canonical=f"{self.base}briefs/{issue.slug}/" if self.base else None,
             issue=issue,
             fragment=Markup(_wrap_tables(issue.fragment)),  # noqa: S704 - our own rendered, escaped markup
             newer=newer,
@@ -240,8 +292,8 @@ class _Writer:
             "site/index.html",
             "index.html",
             root="",
+            meta=self.page_meta(SITE_DESCRIPTION, "", latest),
             page_title=self.title,
-            canonical=self.base or None,
             latest=latest,
             fragment=Markup(fragment),  # noqa: S704 - our own rendered, escaped markup
             archive=issues,
@@ -254,10 +306,19 @@ class _Writer:
             "site/404.html",
             "404.html",
             root=self.base,
+            meta=_PageMeta(SITE_DESCRIPTION, index=False),
             page_title="Page not found",
-            canonical=None,
             recent=issues[:5],
         )
+
+    def page_meta(self, description: str, path: str, issue: _Issue, *, kind: str = "website") -> _PageMeta:
+        """Canonical URL and share image for the page at ``path`` (relative to the site root)."""
+        if not self.base:
+            return _PageMeta(description, kind=kind)
+        chart = issue.top_chart
+        image = f"{self.base}briefs/{issue.slug}/{quote(chart)}" if chart else None
+        published = issue.slug if kind == "article" else None
+        return _PageMeta(description, f"{self.base}{path}", image, kind, published)
 
 
 def rebase_links(fragment: str, prefix: str) -> str:
@@ -300,6 +361,25 @@ def write_feed(path: Path, issues: list[_Issue], *, title: str, base: str) -> No
         entry.summary(f"{issue.meta.headline}. {issue.meta.summary}")
         entry.content(rebase_links(issue.fragment, page), type="html")
     feed.atom_file(str(path), pretty=True)
+
+
+def write_robots(path: Path, *, base: str) -> None:
+    """Every page may be crawled; the Sitemap line needs an absolute URL, so only with a base URL."""
+    sitemap = f"Sitemap: {base}sitemap.xml" if base else "# No Sitemap line: site.base_url is not set."
+    path.write_text(f"User-agent: *\nAllow: /\n\n{sitemap}\n", encoding="utf-8")
+
+
+def write_sitemap(path: Path, issues: list[_Issue], *, base: str) -> None:
+    """The home page (last changed with the newest issue) and every issue page, dated by issue."""
+    urlset = ElementTree.Element("urlset", xmlns=SITEMAP_NS)
+    pages = [(base or "./", issues[0].slug)] + [(f"{base}briefs/{i.slug}/", i.slug) for i in issues]
+    for loc, lastmod in pages:
+        url = ElementTree.SubElement(urlset, "url")
+        ElementTree.SubElement(url, "loc").text = loc
+        ElementTree.SubElement(url, "lastmod").text = lastmod
+    ElementTree.indent(urlset)
+    body = ElementTree.tostring(urlset, encoding="unicode")
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n', encoding="utf-8")
 
 
 def _aware(moment: datetime) -> datetime:
