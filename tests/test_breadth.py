@@ -189,3 +189,19 @@ def test_top_five_each_way() -> None:
 
 def test_the_method_states_the_survivorship_caveat() -> None:
     assert "today's members" in METHOD and "survivorship" in METHOD
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 50, 200, 251])
+def test_rolling_helpers_match_pandas(window: int) -> None:
+    from generator.analysis.breadth import _rolling_extreme, _rolling_mean
+
+    rng = np.random.default_rng(window)
+    values = rng.normal(100, 5, (300, 7))
+    values[rng.random(values.shape) < 0.01] = NAN
+    values[:40, 3] = NAN  # a late listing
+    frame = pd.DataFrame(values)
+    rolling = frame.rolling(window, min_periods=window)
+    np.testing.assert_allclose(_rolling_mean(values, window), rolling.mean().to_numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(_rolling_extreme(values, window, np.maximum), rolling.max().to_numpy())
+    np.testing.assert_array_equal(_rolling_extreme(values, window, np.minimum), rolling.min().to_numpy())
+    assert np.isnan(_rolling_mean(values[:3], 5)).all()

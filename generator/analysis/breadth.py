@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,11 +126,37 @@ class Attribution:
 def daily_breadth(closes: pd.DataFrame) -> pd.DataFrame:
     """One row per session: advancers, decliners, unchanged, net, ad_line, mcclellan,
     above_50, eligible_50, above_200, eligible_200, new_highs, new_lows, high_low_eligible."""
-    frame = closes.sort_index().astype(float)
-    values = frame.to_numpy()
-    change = np.full_like(values, np.nan)
-    change[1:] = values[1:] - values[:-1]
-    out = pd.DataFrame(index=frame.index)
+    panel = closes.sort_index().astype(float)
+    return _table(_Stats(panel.to_numpy()), panel.index)
+
+
+@dataclass(frozen=True, eq=False)
+class _Stats:
+    """Per session and member (sessions × members arrays), computed once per panel."""
+
+    values: np.ndarray
+
+    @cached_property
+    def change(self) -> np.ndarray:
+        change = np.full_like(self.values, np.nan)
+        change[1:] = self.values[1:] - self.values[:-1]
+        return change
+
+    def average(self, window: int) -> np.ndarray:
+        return _rolling_mean(self.values, window)
+
+    @cached_property
+    def prior_high(self) -> np.ndarray:
+        return _shift(_rolling_extreme(self.values, HIGH_LOW_SESSIONS - 1, np.maximum))
+
+    @cached_property
+    def prior_low(self) -> np.ndarray:
+        return _shift(_rolling_extreme(self.values, HIGH_LOW_SESSIONS - 1, np.minimum))
+
+
+def _table(stats: _Stats, index: pd.Index) -> pd.DataFrame:
+    values, change = stats.values, stats.change
+    out = pd.DataFrame(index=index)
     out["advancers"] = (change > 0).sum(axis=1)
     out["decliners"] = (change < 0).sum(axis=1)
     out["unchanged"] = (change == 0).sum(axis=1)
@@ -141,15 +169,14 @@ def daily_breadth(closes: pd.DataFrame) -> pd.DataFrame:
     warm = np.arange(1, len(net)) >= MCCLELLAN_SLOW  # 39 sessions of net advances before the first value
     out["mcclellan"] = (fast - slow).where(warm)
     for window in AVERAGE_WINDOWS:
-        average = frame.rolling(window, min_periods=window).mean().to_numpy()
+        average = stats.average(window)
         eligible = np.isfinite(average) & np.isfinite(values)
         out[f"above_{window}"] = (eligible & (values > average)).sum(axis=1)
         out[f"eligible_{window}"] = eligible.sum(axis=1)
-    prior = frame.shift(1).rolling(HIGH_LOW_SESSIONS - 1, min_periods=HIGH_LOW_SESSIONS - 1)
-    prior_high, prior_low = prior.max().to_numpy(), prior.min().to_numpy()
-    out["new_highs"] = (values > prior_high).sum(axis=1)
-    out["new_lows"] = (values < prior_low).sum(axis=1)
-    out["high_low_eligible"] = (np.isfinite(prior_high) & np.isfinite(values)).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        out["new_highs"] = (values > stats.prior_high).sum(axis=1)
+        out["new_lows"] = (values < stats.prior_low).sum(axis=1)
+    out["high_low_eligible"] = (np.isfinite(stats.prior_high) & np.isfinite(values)).sum(axis=1)
     return out
 
 
@@ -159,23 +186,25 @@ def compute_breadth(
     week_start: date,
     week_end: date,
     members: Sequence[str],
-    daily: pd.DataFrame | None = None,
 ) -> Breadth | None:
     """The week's breadth over ``members`` (the symbols of the membership).
 
-    ``closes`` may lack some members (not fetched) and hold other columns (ignored).  Pass
-    ``daily`` when :func:`daily_breadth` was already computed for the same panel.  Returns
-    None when the panel has no session in the week or none before it.
+    ``closes`` may lack some members (not fetched) and hold other columns (ignored).
+    Returns None when the panel has no session in the week or none before it.
     """
     panel = _member_panel(closes, members)
     window = _week(panel.index, week_start, week_end)
     if window is None:
         return None
     base_row, last_row = window
-    table = daily_breadth(panel) if daily is None else daily.reindex(panel.index)
+    stats = _Stats(panel.to_numpy())
+    table = _table(stats, panel.index)
     returns = _returns(panel, base_row, last_row)
     covered = np.isfinite(returns)
-    flags = _high_low_flags(panel, base_row, last_row)
+    week = slice(base_row + 1, last_row + 1)
+    with np.errstate(invalid="ignore"):
+        new_highs = (stats.values[week] > stats.prior_high[week]).any(axis=0)
+        new_lows = (stats.values[week] < stats.prior_low[week]).any(axis=0)
     week_rows = table.iloc[base_row + 1 : last_row + 1]
     return Breadth(
         week_start=week_start,
@@ -184,8 +213,8 @@ def compute_breadth(
         last=panel.index[last_row].date(),
         coverage=Coverage(len(members), int(covered.sum())),
         above=tuple(_share_above(table, w, base_row, last_row) for w in AVERAGE_WINDOWS),
-        new_highs=int(flags[0].sum()),
-        new_lows=int(flags[1].sum()),
+        new_highs=int(new_highs.sum()),
+        new_lows=int(new_lows.sum()),
         high_low_eligible=int(table["high_low_eligible"].iloc[last_row]),
         week=DayCount(
             panel.index[last_row].date(),
@@ -275,16 +304,47 @@ def _returns(panel: pd.DataFrame, base_row: int, last_row: int) -> np.ndarray:
     return returns
 
 
-def _high_low_flags(panel: pd.DataFrame, base_row: int, last_row: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per member: a new 52-week closing high (low) on any session of the week."""
-    first = max(0, base_row + 1 - (HIGH_LOW_SESSIONS - 1))
-    recent = panel.iloc[first : last_row + 1]
-    prior = recent.shift(1).rolling(HIGH_LOW_SESSIONS - 1, min_periods=HIGH_LOW_SESSIONS - 1)
-    values = recent.to_numpy()
-    week = slice(base_row + 1 - first, None)
-    highs = np.asarray((values > prior.max().to_numpy())[week].any(axis=0), dtype=bool)
-    lows = np.asarray((values < prior.min().to_numpy())[week].any(axis=0), dtype=bool)
-    return highs, lows
+def _rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` rows (this one included); NaN unless all of them are numbers."""
+    finite = np.isfinite(values)
+    sums = np.cumsum(np.where(finite, values, 0.0), axis=0)
+    counts = np.cumsum(finite, axis=0)
+    out = np.full_like(values, np.nan)
+    if len(values) < window:
+        return out
+    total = sums[window - 1 :].copy()
+    total[1:] -= sums[:-window]
+    count = counts[window - 1 :].copy()
+    count[1:] -= counts[:-window]
+    out[window - 1 :] = np.where(count == window, total / window, np.nan)
+    return out
+
+
+def _rolling_extreme(values: np.ndarray, window: int, pick: Any) -> np.ndarray:
+    """Max (``pick=np.maximum``) or min of the last ``window`` rows, by doubling spans.
+
+    ``np.maximum`` / ``np.minimum`` propagate NaN, so a gap anywhere in the window leaves it NaN.
+    """
+    out = np.full_like(values, np.nan)
+    n = len(values)
+    if n < window:
+        return out
+    span, spans = 1, values  # spans[t] = extreme of values[t : t + span]
+    while span * 2 <= window:
+        spans = pick(spans[:-span], spans[span:]) if span < len(spans) else spans[:0]
+        span *= 2
+    # extreme of values[t : t + window] = extreme of two overlapping spans
+    head = spans[: n - window + 1]
+    tail = spans[window - span : window - span + n - window + 1]
+    out[window - 1 :] = pick(head, tail)
+    return out
+
+
+def _shift(values: np.ndarray) -> np.ndarray:
+    """Each row takes the previous row's value (the first row NaN)."""
+    out = np.full_like(values, np.nan)
+    out[1:] = values[:-1]
+    return out
 
 
 def _share_above(table: pd.DataFrame, window: int, base_row: int, last_row: int) -> ShareAbove:
