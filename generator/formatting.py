@@ -1,4 +1,4 @@
-"""How figures read as text: one place, used by the analysis' readings and by the templates."""
+"""How figures read as text: one place, used by the narrative and by the templates."""
 
 from __future__ import annotations
 

@@ -84,6 +84,7 @@ class Feed:
     url: str  # http or https
     outlet: str  # display name: "CNBC"
     topics: tuple[str, ...] = ()  # hints for theme scoring: "fed", "small_caps", ...
+    weight: float = 1.0  # multiplies the relevance score of this feed's headlines (0 mutes the feed)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,11 @@ class BriefSettings:
     timezone: str = "America/New_York"
     week_ends_on: str = "friday"  # reporting weeks end on this weekday
     history_years: int = 12  # how much history a live fetch keeps
+
+
+@dataclass(frozen=True)
+class HeadlineSettings:
+    min_score: float = 1.0  # headlines scoring below this relevance floor are left out
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,7 @@ class Config:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     site: SiteSettings = field(default_factory=SiteSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    headlines: HeadlineSettings = field(default_factory=HeadlineSettings)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -311,6 +318,7 @@ class Headline:
     themes: tuple[str, ...] = ()  # theme keys this headline speaks to, best first
     score: float = 0.0  # relevance to small caps
     is_new: bool = True  # not seen in an earlier week
+    also: tuple[str, ...] = ()  # other outlets that carried the same story
 
 
 @dataclass(frozen=True)
@@ -330,24 +338,23 @@ class ChartSpec:
 
 @dataclass(frozen=True)
 class Topic:
-    """One block of a section: a plain-English reading backed by figures."""
+    """One block of a section's facts: figures, and the full table a checker wants (no prose)."""
 
     key: str  # "rates", "rotation", "rsi", ...
     title: str
-    reading: str  # plain English; numbers in it come from ``figures`` via formatting.fmt
     figures: tuple[Figure, ...] = ()
     table: Table | None = None
     checks: tuple[Check, ...] = ()
     chart: str | None = None  # ChartSpec.key
     headlines: tuple[Headline, ...] = ()
-    flag: str = ""  # "", "positive", "negative", "warning": a badge beside the title
 
 
 @dataclass(frozen=True)
 class Section:
-    key: str  # performance | drivers | risks | outlook | changes | valuation | headlines | sources
+    """A section's facts; the narrative writes its prose (``Brief.body``), the appendix shows its tables."""
+
+    key: str  # performance | drivers | risks | outlook | changes | valuation
     title: str
-    lede: str  # one or two sentences summing the section up
     topics: tuple[Topic, ...] = ()
 
 
@@ -393,8 +400,7 @@ class Brief:
     built_at: datetime  # from the snapshot, so a rebuild is byte-identical
     is_sample: bool
     summary: str  # one line for the archive and the email preheader
-    headline_figure: Figure  # e.g. Russell 2000 1W return, for the email subject
-    key_figures: tuple[Figure, ...]  # "the week at a glance"
+    headline_figure: Figure  # the benchmark's week: whether the brief is stale hangs on it
     sections: tuple[Section, ...]
     charts: tuple[ChartSpec, ...]
     headlines: tuple[Headline, ...]  # top small-cap headlines of the week
@@ -414,7 +420,6 @@ class Brief:
     def figures(self) -> Iterator[Figure]:
         """Every figure the brief shows, in reading order (duplicates included)."""
         yield self.headline_figure
-        yield from self.key_figures
         for prose in self.prose():
             yield from (part.figure for part in prose if isinstance(part, Cite))
         for section in self.sections:

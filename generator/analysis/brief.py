@@ -6,7 +6,7 @@ reporting week's end before anything is computed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -17,11 +17,8 @@ from generator.analysis.charts_data import build_charts
 from generator.analysis.common import (
     Context,
     make_context,
-    ok,
     reporting_week,
     return_figure,
-    spread_figure,
-    val,
 )
 from generator.analysis.drivers import drivers_section
 from generator.analysis.newsvalue import week_events
@@ -30,7 +27,6 @@ from generator.analysis.performance import performance_section
 from generator.analysis.risks import risks_section
 from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
-from generator.formatting import fmt, fmt_value
 from generator.models import Brief, Config, Figure, Headline, Section, Snapshot, SourceHealth
 from generator.narrative import WeekFacts, narrate, plain
 
@@ -74,14 +70,14 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     bench = config.slots.benchmark
     if bench not in ctx.series:
         raise DataUnavailableError(bench, f"no data for the benchmark on or before {week_end.isoformat()}")
-    core = core_sections(ctx, headlines, snapshot.health)
+    core = core_sections(ctx, snapshot.health)
     figures = collect(core)
     prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
     sections = (
         changes_section(ctx, prev_ctx, prev_figures, figures),
         *core,
         valuation_section(ctx, snapshot.valuation, snapshot.provider),
-        outlook_section(ctx, figures, headlines),
+        outlook_section(ctx, figures),
     )
     charts = build_charts(ctx, figures)
     sections = drop_missing_charts(sections, {c.key for c in charts})
@@ -97,7 +93,6 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         is_sample=snapshot.is_sample,
         summary=plain(story.lead),
         headline_figure=headline,
-        key_figures=key_figures(ctx, figures, headline),
         sections=sections,
         charts=charts,
         headlines=top_headlines(headlines),
@@ -157,10 +152,8 @@ def not_covered(ctx: Context) -> tuple[str, ...]:
     return tuple(out)
 
 
-def core_sections(
-    ctx: Context, headlines: Sequence[Headline], health: Sequence[SourceHealth]
-) -> tuple[Section, ...]:
-    return performance_section(ctx), drivers_section(ctx, headlines), risks_section(ctx, health)
+def core_sections(ctx: Context, health: Sequence[SourceHealth]) -> tuple[Section, ...]:
+    return performance_section(ctx), drivers_section(ctx), risks_section(ctx, health)
 
 
 def previous_week(
@@ -171,7 +164,7 @@ def previous_week(
     ctx = make_context(snapshot, config, start, end)
     if config.slots.benchmark not in ctx.series:
         return None, {}
-    return ctx, collect(core_sections(ctx, (), ()))
+    return ctx, collect(core_sections(ctx, ()))
 
 
 def drop_missing_charts(sections: Sequence[Section], built: set[str]) -> tuple[Section, ...]:
@@ -185,70 +178,10 @@ def drop_missing_charts(sections: Sequence[Section], built: set[str]) -> tuple[S
     return tuple(out)
 
 
-def key_figures(ctx: Context, figures: Mapping[str, Figure], headline: Figure) -> tuple[Figure, ...]:
-    s = ctx.slots
-    keys = (
-        f"spread.{s.benchmark}-{s.large_cap}.1W",
-        f"return.{s.benchmark}.YTD",
-        f"yield.{s.rate_10y}",
-        f"change.{s.rate_10y}.1W",
-        "vix.level",
-        f"rsi14.{s.benchmark}",
-    )
-    return (headline, *(figures[k] for k in keys if k in figures))
-
-
-def summary_line(ctx: Context, figures: Mapping[str, Figure]) -> str:
-    s = ctx.slots
-    name, large = ctx.name(s.benchmark), ctx.name(s.large_cap)
-    week = return_figure(ctx, s.benchmark, "1W")
-    if week.stale:
-        return (
-            f"{name} data is stale (last bar {ctx.stale[s.benchmark].isoformat()}): no figures for this week."
-        )
-    if not ok(week):
-        return f"{name} weekly return not available from this data."
-    text = f"Small caps {fmt(week)} on the week"
-    spread = spread_figure(ctx, s.benchmark, s.large_cap, "1W")
-    if ok(spread):
-        gap = fmt_value(abs(val(spread)), "pp", signed=False)
-        sign = round(val(spread), 2)
-        text += (
-            f", beating the {large} by {gap}"
-            if sign > 0
-            else f", lagging the {large} by {gap}"
-            if sign < 0
-            else (f", level with the {large}")
-        )
-    record = figures.get(f"record.{s.benchmark}.distance")
-    if ok(record):
-        below = -val(record)
-        at_record = f"; {name} at a record high"
-        text += (
-            at_record
-            if below < 0.005
-            else f"; {name} {fmt_value(below, 'pct', signed=False)} below its record"
-        )
-    return text + "."
-
-
 def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
     out: list[str] = list(snapshot.notes)
     # The sample banner already says so at the top: the warnings do not repeat it.
     out = [n for n in out if not (snapshot.is_sample and n.rstrip(".") == SAMPLE_WARNING.rstrip("."))]
-    order = {sym: i for i, sym in enumerate(ctx.config.symbols)}
-    for sym, last in sorted(ctx.stale.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
-        out.append(
-            f"{sym} ({ctx.name(sym)}) is stale: last bar {last.isoformat()}, before the reporting week "
-            f"{ctx.week_start.isoformat()} to {ctx.week_end.isoformat()}; "
-            "its figures are shown as not available."
-        )
-    if ctx.missing:
-        n = len(ctx.missing)
-        out.append(
-            f"No data for {n} symbol{'s' if n != 1 else ''}: {', '.join(ctx.missing)}; "
-            "figures that need them are shown as not available."
-        )
     for h in snapshot.health:
         if h.status == "failed":
             detail = f": {h.error}" if h.error else ""

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from generator.errors import ConfigError
-from generator.formatting import fmt, fmt_value
 from generator.models import WEEKDAYS, Config, Figure, Provenance, Series, Slots, Snapshot
+from generator.sources.calendar import is_trading_day
 
 SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
 Cell = Figure | str
@@ -41,7 +41,6 @@ WINDOW_BASES = {
     "1Y": "the last close on or before the same day one year earlier",
 }
 MAX_BASE_GAP_DAYS = 10  # a base close further than this before its anchor day is a data gap
-NA_TEXT = "not available from this data"
 # Methods name neither the symbols nor the window: both are recorded in the figure's provenance.
 RETURN_METHOD = (
     "Close-to-close return using adjusted closes where present, from the last close on or before the"
@@ -58,11 +57,26 @@ BP_CHANGE_METHOD = (
 
 
 def reporting_week(as_of: date, week_ends_on: str = "friday") -> tuple[date, date]:
-    """The Monday..``week_ends_on`` week containing the last ``week_ends_on`` on or before ``as_of``."""
+    """The Monday..``week_ends_on`` week being reported on at ``as_of``.
+
+    That is the week containing the last ``week_ends_on`` on or before ``as_of`` — unless ``as_of``
+    is the last session of a holiday-shortened week (a Thursday before Good Friday), which then
+    reports its own week: the brief of that Thursday is that week's issue.
+    """
     name = week_ends_on.strip().lower()
     if name not in WEEKDAYS:
         raise ConfigError("brief.week_ends_on", [f"brief.week_ends_on: unknown weekday {week_ends_on!r}"])
-    end = as_of - timedelta(days=(as_of.weekday() - WEEKDAYS.index(name)) % 7)
+    ahead = as_of + timedelta(days=(WEEKDAYS.index(name) - as_of.weekday()) % 7)
+    rest = [as_of + timedelta(days=n) for n in range(1, (ahead - as_of).days + 1)]
+    if (
+        rest
+        and ahead.weekday() > as_of.weekday()
+        and is_trading_day(as_of)
+        and not any(map(is_trading_day, rest))
+    ):
+        end = ahead
+    else:
+        end = as_of - timedelta(days=(as_of.weekday() - WEEKDAYS.index(name)) % 7)
     return end - timedelta(days=end.weekday()), end
 
 
@@ -379,39 +393,6 @@ def one_year(series: SeriesOrFrame, anchor: date) -> SeriesOrFrame:
 # ---------------------------------------------------------------------------
 
 
-def rounded_sign(fig: Figure) -> int:
-    """The sign of the value as displayed (so words never contradict the printed number)."""
-    if not ok(fig):
-        return 0
-    decimals = {"bp": 0, "index": 1, "ratio": 4}.get(fig.unit, 2)
-    r = round(val(fig), decimals)
-    return (r > 0) - (r < 0)
-
-
-def moved(fig: Figure, up: str = "rose", down: str = "fell", flat: str = "was flat at") -> str:
-    """ "rose 1.23%" / "fell 0.40%" / "was flat at 0.00%" / "not available from this data".
-
-    The verb carries the sign, so the magnitude is shown unsigned ("fell 14 bp", not "fell -14 bp").
-    """
-    if not ok(fig):
-        return NA_TEXT if not fig.stale else fmt(fig)
-    word = {1: up, -1: down, 0: flat}[rounded_sign(fig)]
-    return f"{word} {fmt_value(abs(val(fig)), fig.unit, signed=False)}"
-
-
-def show(fig: Figure) -> str:
-    """fmt(fig), or "not available from this data" when missing (stale keeps its own wording)."""
-    if fig.stale or ok(fig) or (fig.unit in ("date", "text") and fig.text):
-        return fmt(fig)
-    return NA_TEXT
-
-
 def row(label: str, *cells: Cell) -> tuple[Cell, ...]:
     """One table row: a text label, then figure (or text) cells."""
     return (label, *cells)
-
-
-def join_words(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -2,73 +2,25 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from generator.analysis.common import (
-    NA_TEXT,
     Context,
     Maker,
     bp_change_figure,
-    join_words,
     level_figure,
-    moved,
     ok,
     ratio_series,
     return_figure,
-    rounded_sign,
     row,
     series_move,
-    show,
     spread_figure,
-    val,
 )
 from generator.analysis.risks import breadth_figures, cross_figure, ma_figures
-from generator.formatting import fmt
-from generator.models import Figure, Headline, Section, Table, Topic
-
-THEMES = {
-    "rates": ("rates", "fed"),
-    "rotation": ("rotation",),
-    "style-size": ("small_caps",),
-    "credit": ("credit", "banks"),
-    "sectors": ("sectors", "banks", "earnings"),
-    "technicals": ("technicals",),
-    "seasonality": (),
-    "volume": ("volatility",),
-}
-
-
-def related(headlines: Sequence[Headline], themes: Sequence[str], n: int = 3) -> tuple[Headline, ...]:
-    """Up to ``n`` headlines for the first themes that have any, without repeats."""
-    try:
-        from generator.analysis.headlines import headlines_for
-    except ImportError:  # pragma: no cover - the headlines stage is optional for the analysis
-        headlines_for = _headlines_for_fallback
-    picked: dict[tuple[str, str], Headline] = {}
-    for theme in themes:
-        for h in headlines_for(theme, headlines, n):
-            picked.setdefault((h.guid or h.link or "", h.title), h)
-    return tuple(picked.values())[:n]
-
-
-def topic(
-    key: str, title: str, reading: str, figures: tuple[Figure, ...], headlines: Sequence[Headline], **kw: Any
-) -> Topic:
-    """A driver topic with the headlines of its themes attached."""
-    return Topic(key, title, reading, figures, headlines=related(headlines, THEMES[key]), **kw)
-
-
-def _headlines_for_fallback(theme: str, headlines: Sequence[Headline], n: int = 3) -> tuple[Headline, ...]:
-    chosen = [h for h in headlines if theme in h.themes]
-    chosen.sort(key=lambda h: (-h.score, h.title))
-    return tuple(chosen[:n])
-
+from generator.models import Figure, Section, Table, Topic
 
 # ---------------------------------------------------------------------------
 # Rates
@@ -96,7 +48,7 @@ def curve_figure(ctx: Context) -> Figure:
     return mk(key, label, value, "bp", text="inverted" if value < 0 else "positive")
 
 
-def rates_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
+def rates_topic(ctx: Context) -> Topic:
     def cells(sym: str) -> tuple[Figure, Figure, Figure]:
         return yield_figure(ctx, sym), bp_change_figure(ctx, sym, "1W"), bp_change_figure(ctx, sym, "1M")
 
@@ -104,19 +56,8 @@ def rates_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
     table = Table("Treasury yields", ("Tenor", "Yield", "1W change", "1M change"), rows)
     y10, c10w, c10m = cells(ctx.slots.rate_10y)
     y3, c3w, _ = cells(ctx.slots.rate_3m)
-    curve = curve_figure(ctx)
-    if ok(y10):
-        reading = f"The 10-year yield {moved(c10w)} this week to {fmt(y10)} ({show(c10m)} over 1 month)."
-    else:
-        reading = f"The 10-year yield is {show(y10)}."
-    reading += f" The 3-month bill yield is {show(y3)}."
-    if ok(curve):
-        shape = "inverted (short rates above long rates)" if val(curve) < 0 else "positively sloped"
-        reading += f" The 10y−3m curve is {fmt(curve)}: {shape}."
-    else:
-        reading += f" The 10y−3m curve is {show(curve)}."
-    figures = (y10, c10w, c10m, y3, c3w, curve)
-    return topic("rates", "Rates", reading, figures, headlines, table=table, chart="rates")
+    figures = (y10, c10w, c10m, y3, c3w, curve_figure(ctx))
+    return Topic("rates", "Rates", figures, table=table, chart="rates")
 
 
 def rs_figures(ctx: Context) -> tuple[Figure, ...]:
@@ -142,46 +83,18 @@ def rs_figures(ctx: Context) -> tuple[Figure, ...]:
     )  # fmt: skip
 
 
-def rotation_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
-    rs = rs_figures(ctx)
+def rotation_topic(ctx: Context) -> Topic:
     eq, cw = ctx.slots.equal_weight, ctx.slots.cap_weight
     ew1w, ew1m = spread_figure(ctx, eq, cw, "1W"), spread_figure(ctx, eq, cw, "1M")
-    bench, large = ctx.name(ctx.slots.benchmark), ctx.name(ctx.slots.large_cap)
-    if len(rs) == 3:
-        side = "above" if rs[2].text == "above" else "below"
-        lean = "toward" if side == "above" else "away from"
-        reading = (
-            f"The {bench}/{large} ratio is {side} its 50-day average ({fmt(rs[2])}): "
-            f"money is rotating {lean} small caps on this measure."
-        )
-    else:
-        reading = f"The {bench}/{large} ratio is {show(rs[0])}."
-    if ok(ew1w):
-        word = {1: "beat", -1: "lagged", 0: "matched"}[rounded_sign(ew1w)]
-        reading += f" Equal weight {word} cap weight this week ({fmt(ew1w)}; 1 month {show(ew1m)})."
-    else:
-        reading += f" Equal weight against cap weight is {show(ew1w)}."
-    return topic("rotation", "Rotation", reading, (*rs, ew1w, ew1m), headlines, chart="relative-strength")
+    return Topic("rotation", "Rotation", (*rs_figures(ctx), ew1w, ew1m), chart="relative-strength")
 
 
-def style_size_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
+def style_size_topic(ctx: Context) -> Topic:
     s = ctx.slots
     vg1w, vg1m = spread_figure(ctx, s.value, s.growth, "1W"), spread_figure(ctx, s.value, s.growth, "1M")
     small, big = (s.ladder[0], s.ladder[-1]) if s.ladder else (s.benchmark, s.large_cap)
     mm1w, mm1m = spread_figure(ctx, small, big, "1W"), spread_figure(ctx, small, big, "1M")
-    parts = []
-    if ok(vg1w):
-        parts.append(f"{'value over growth' if val(vg1w) >= 0 else 'growth over value'} ({fmt(vg1w)})")
-    if ok(mm1w):
-        parts.append(f"{'micro over mega' if val(mm1w) >= 0 else 'mega over micro'} ({fmt(mm1w)})")
-    if parts:
-        reading = (
-            f"This week's tilt: {join_words(parts)}. "
-            f"Over 1 month: value−growth {show(vg1m)}, micro−mega {show(mm1m)}."
-        )
-    else:
-        reading = f"Style and size spreads are {NA_TEXT}."
-    return topic("style-size", "Style and size tilt", reading, (vg1w, vg1m, mm1w, mm1m), headlines)
+    return Topic("style-size", "Style and size tilt", (vg1w, vg1m, mm1w, mm1m))
 
 
 def credit_figures(ctx: Context) -> tuple[Figure, ...]:
@@ -204,19 +117,9 @@ def credit_figures(ctx: Context) -> tuple[Figure, ...]:
     return tuple(figs)
 
 
-def credit_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
-    figs = credit_figures(ctx)
-    hy = ctx.slots.high_yield
-    hy1w = return_figure(ctx, hy, "1W")
-    if len(figs) == 3 and ok(figs[1]):
-        tone = {1: "improved", -1: "weakened", 0: "held steady"}[rounded_sign(figs[1])]
-        reading = (
-            f"Credit {tone} this week: high yield against Treasuries {fmt(figs[1])} "
-            f"(1 month {show(figs[2])}); {hy} itself {moved(hy1w)}."
-        )
-    else:
-        reading = f"Credit (high yield against Treasuries) is {show(figs[0])}."
-    return topic("credit", "Credit", reading, (*figs, hy1w), headlines)
+def credit_topic(ctx: Context) -> Topic:
+    hy1w = return_figure(ctx, ctx.slots.high_yield, "1W")
+    return Topic("credit", "Credit", (*credit_figures(ctx), hy1w))
 
 
 # ---------------------------------------------------------------------------
@@ -236,23 +139,18 @@ def sector_rows(ctx: Context) -> list[tuple[str, str, Figure, Figure]]:
     return rows
 
 
-def sectors_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
+def sectors_topic(ctx: Context) -> Topic:
     rows = sector_rows(ctx)
     caption = "Small-cap sector ETFs, sorted by 1-week return"
     table = (
         Table(caption, ("Sector", "1W", "1M"), tuple(row(r[0], r[2], r[3]) for r in rows)) if rows else None
     )
     live = [r for r in rows if ok(r[2])]
-    if len(live) >= 2:
-        k = min(2, len(live) // 2)
-        lead = join_words([f"{r[0]} {fmt(r[2])}" for r in live[:k]])
-        lag = join_words([f"{r[0]} {fmt(r[2])}" for r in reversed(live[-k:])])
-        reading = f"Leaders this week: {lead}. Laggards: {lag}."
-        figures = tuple(r[2] for r in (*live[:k], *live[-k:]))
-    else:
-        reading, figures = f"Sector returns are {NA_TEXT}.", tuple(r[2] for r in rows[:1])
+    figures = (
+        tuple(r[2] for r in (*live[:2], *live[-2:])) if len(live) >= 2 else tuple(r[2] for r in rows[:1])
+    )
     title = "Sector leaders and laggards"
-    return topic("sectors", title, reading, figures, headlines, table=table, chart="sectors-week")
+    return Topic("sectors", title, figures, table=table, chart="sectors-week")
 
 
 # ---------------------------------------------------------------------------
@@ -260,29 +158,12 @@ def sectors_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
 # ---------------------------------------------------------------------------
 
 
-def technicals_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
-    name = ctx.name(ctx.slots.benchmark)
-    ma50, ma200 = ma_figures(ctx, 50), ma_figures(ctx, 200)
-    cross = cross_figure(ctx)
-    b50, b200 = breadth_figures(ctx, 50), breadth_figures(ctx, 200)
-    parts = []
-    for figs, n in ((ma50, 50), (ma200, 200)):
-        dist = figs[-1]
-        parts.append(
-            f"{dist.text} its {n}-day average ({fmt(dist)})" if ok(dist) else f"{n}-day: {show(dist)}"
-        )
-    reading = f"The {name} is {join_words(parts)}."
-    if cross.available:
-        reading += f" Last 50/200-day cross: {cross.text}."
-    if ok(b50):
-        reading += (
-            f" Breadth: {fmt(b50)} {b50.text} sector ETFs above their 50-day average, "
-            f"{show(b200)} {b200.text} above their 200-day."
-        )
-    else:
-        reading += f" Sector breadth is {NA_TEXT}."
-    figures = (*ma50, *ma200, cross, b50, b200)
-    return topic("technicals", "Technicals and breadth", reading, figures, headlines)
+def technicals_topic(ctx: Context) -> Topic:
+    figures = (
+        *ma_figures(ctx, 50), *ma_figures(ctx, 200), cross_figure(ctx), breadth_figures(ctx, 50),
+        breadth_figures(ctx, 200),
+    )  # fmt: skip
+    return Topic("technicals", "Technicals and breadth", figures)
 
 
 CURVE_METHOD = "Longer-tenor yield minus shorter-tenor yield at their last closes, in basis points."
@@ -337,17 +218,7 @@ def seasonality_figures(ctx: Context) -> tuple[Figure, ...]:
 
 
 def seasonality_topic(ctx: Context) -> Topic:
-    figs = seasonality_figures(ctx)
-    name = ctx.name(ctx.slots.benchmark)
-    month = MONTHS[ctx.anchor.month - 1]
-    if ok(figs[0]):
-        reading = (
-            f"In the history at hand, {month} returned {fmt(figs[0])} on average for the {name}, "
-            f"with a gain in {fmt(figs[1])} {figs[1].text}. A base rate, not a forecast."
-        )
-    else:
-        reading = f"Seasonality for {month} is {show(figs[0])}."
-    return Topic("seasonality", f"Seasonality: {month}", reading, figs)
+    return Topic("seasonality", f"Seasonality: {MONTHS[ctx.anchor.month - 1]}", seasonality_figures(ctx))
 
 
 def volume_symbol(ctx: Context) -> str:
@@ -386,35 +257,19 @@ def volume_figures(ctx: Context) -> tuple[Figure, ...]:
     )
 
 
-def volume_topic(ctx: Context, headlines: Sequence[Headline]) -> Topic:
-    figs = volume_figures(ctx)
-    ratio = figs[0]
-    sym = ratio.provenance.symbols[0] if ratio.provenance.symbols else ""
-    if ok(ratio):
-        pace = "above" if val(ratio) > 1.0 else "below" if val(ratio) < 1.0 else "in line with"
-        reading = (
-            f"{sym} traded {fmt(ratio)} its 20-day average daily volume this week: activity {pace} normal."
-        )
-    else:
-        reading = f"Volume against its 20-day average is {show(ratio)}."
-    return topic("volume", "Volume", reading, figs, headlines)
+def volume_topic(ctx: Context) -> Topic:
+    return Topic("volume", "Volume", volume_figures(ctx))
 
 
-def first_clause(text: str) -> str:
-    """The text up to its first sentence or colon break, as a sentence."""
-    return re.split(r"(?<=[.:])\s", text, maxsplit=1)[0].rstrip(".:") + "."
-
-
-def drivers_section(ctx: Context, headlines: Sequence[Headline]) -> Section:
+def drivers_section(ctx: Context) -> Section:
     topics = (
-        rates_topic(ctx, headlines),
-        rotation_topic(ctx, headlines),
-        style_size_topic(ctx, headlines),
-        credit_topic(ctx, headlines),
-        sectors_topic(ctx, headlines),
-        technicals_topic(ctx, headlines),
+        rates_topic(ctx),
+        rotation_topic(ctx),
+        style_size_topic(ctx),
+        credit_topic(ctx),
+        sectors_topic(ctx),
+        technicals_topic(ctx),
         seasonality_topic(ctx),
-        volume_topic(ctx, headlines),
+        volume_topic(ctx),
     )
-    lede = " ".join(first_clause(t.reading) for t in topics[:2])
-    return Section("drivers", "Drivers", lede, topics)
+    return Section("drivers", "Drivers", topics)

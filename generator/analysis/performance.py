@@ -9,24 +9,16 @@ import numpy as np
 import pandas as pd
 
 from generator.analysis.common import (
-    NA_TEXT,
-    WINDOW_LABELS,
     WINDOWS,
     Context,
     Maker,
     blocked,
-    moved,
-    ok,
     one_year,
     return_figure,
-    rounded_sign,
     row,
-    show,
     spread_figure,
-    val,
     week_key,
 )
-from generator.formatting import fmt, fmt_value
 from generator.models import Figure, Section, Table, Topic
 
 LADDER_WINDOWS = ("1W", "1M", "YTD")
@@ -40,35 +32,13 @@ def compared_symbols(ctx: Context) -> tuple[str, ...]:
 
 
 def returns_topic(ctx: Context) -> Topic:
-    bench, large = ctx.slots.benchmark, ctx.slots.large_cap
     rows = tuple(
         row(ctx.name(sym), *(return_figure(ctx, sym, w) for w in WINDOWS)) for sym in compared_symbols(ctx)
     )
     table = Table("Returns by window (percent)", ("Series", *WINDOWS), rows)
-    b1w, l1w = return_figure(ctx, bench, "1W"), return_figure(ctx, large, "1W")
-    bytd, lytd = return_figure(ctx, bench, "YTD"), return_figure(ctx, large, "YTD")
-    reading = (
-        f"This week the {ctx.name(bench)} {moved(b1w)} and the {ctx.name(large)} {moved(l1w)}. "
-        f"Year to date: {ctx.name(bench)} {show(bytd)}, {ctx.name(large)} {show(lytd)}."
-    )
-    figures = (b1w, l1w, bytd, lytd)
-    return Topic("returns", "Returns", reading, figures, table=table, chart="rut-vs-spx")
-
-
-def spread_reading(ctx: Context, other: str, window: str = "1W") -> str:
-    bench = ctx.slots.benchmark
-    spread = spread_figure(ctx, bench, other, window)
-    rb, ro = return_figure(ctx, bench, window), return_figure(ctx, other, window)
-    if not ok(spread):
-        return f"The {ctx.name(bench)} versus {ctx.name(other)} spread is {show(spread)}."
-    sign = rounded_sign(spread)
-    verb = {1: "beat", -1: "lagged", 0: "matched"}[sign]
-    when = "this week" if window == "1W" else WINDOW_LABELS[window]
-    gap = f" by {fmt_value(abs(val(spread)), 'pp', signed=False)}" if sign else ""
-    return (
-        f"The {ctx.name(bench)} {verb} the {ctx.name(other)}{gap} {when}: "
-        f"{fmt(rb)} against {fmt(ro)} ({fmt(spread)})."
-    )
+    bench, large = ctx.slots.benchmark, ctx.slots.large_cap
+    figures = tuple(return_figure(ctx, sym, w) for w in ("1W", "YTD") for sym in (bench, large))
+    return Topic("returns", "Returns", figures, table=table, chart="rut-vs-spx")
 
 
 def spreads_topic(ctx: Context) -> Topic:
@@ -79,9 +49,8 @@ def spreads_topic(ctx: Context) -> Topic:
         for o in others
     )
     table = Table("Spread of the benchmark over large caps (percentage points)", ("Spread", *WINDOWS), rows)
-    reading = " ".join(spread_reading(ctx, o) for o in others)
-    figures = tuple(spread_figure(ctx, bench, o, "1W") for o in others)
-    return Topic("spreads", "Small caps against large caps", reading, figures, table=table)
+    figures = tuple(spread_figure(ctx, bench, o, w) for o in others for w in ("1W", "YTD"))
+    return Topic("spreads", "Small caps against large caps", figures, table=table)
 
 
 def ladder_topic(ctx: Context) -> Topic:
@@ -92,23 +61,8 @@ def ladder_topic(ctx: Context) -> Topic:
         for label, sym in zip(labels, s.ladder, strict=False)
     )
     table = Table("Returns across the cap ladder, micro to mega (percent)", ("Size", *LADDER_WINDOWS), rows)
-    if len(s.ladder) >= 2:
-        small, big = s.ladder[0], s.ladder[-1]
-        spread = spread_figure(ctx, small, big, "1W")
-        if ok(spread):
-            lead = {1: "smaller end led", -1: "larger end led", 0: "two ends matched"}[rounded_sign(spread)]
-            reading = (
-                f"The {lead} this week: {labels[0].lower()} caps ({small}) "
-                f"{moved(return_figure(ctx, small, '1W'))}, "
-                f"{labels[len(s.ladder) - 1].lower()} caps ({big}) {moved(return_figure(ctx, big, '1W'))}, "
-                f"a spread of {fmt(spread)}."
-            )
-        else:
-            reading = f"The micro-versus-mega spread is {show(spread)}."
-        figures: tuple[Figure, ...] = (spread,)
-    else:
-        reading, figures = f"The cap ladder is {NA_TEXT}.", ()
-    return Topic("cap-ladder", "The cap ladder", reading, figures, table=table, chart="cap-ladder")
+    figures = (spread_figure(ctx, s.ladder[0], s.ladder[-1], "1W"),) if len(s.ladder) >= 2 else ()
+    return Topic("cap-ladder", "The cap ladder", figures, table=table, chart="cap-ladder")
 
 
 def style_topic(ctx: Context) -> Topic:
@@ -119,17 +73,7 @@ def style_topic(ctx: Context) -> Topic:
         row("Value minus growth", *(spread_figure(ctx, value, growth, w) for w in WINDOWS)),
     )
     table = Table("Small-cap value against growth", ("Style", *WINDOWS), rows)
-    spread = spread_figure(ctx, value, growth, "1W")
-    if ok(spread):
-        lead = {1: "Value led growth", -1: "Growth led value", 0: "Value and growth matched"}[
-            rounded_sign(spread)
-        ]
-        reading = f"{lead} this week: value minus growth {fmt(spread)}."
-        ytd = spread_figure(ctx, value, growth, "YTD")
-        reading += f" Year to date the spread is {show(ytd)}."
-    else:
-        reading = f"Value against growth is {show(spread)}."
-    return Topic("style", "Value against growth", reading, (spread,), table=table)
+    return Topic("style", "Value against growth", (spread_figure(ctx, value, growth, "1W"),), table=table)
 
 
 # ---------------------------------------------------------------------------
@@ -209,29 +153,7 @@ def streak_figures(ctx: Context) -> tuple[Figure, ...]:
 
 
 def streak_topic(ctx: Context) -> Topic:
-    figs = streak_figures(ctx)
-    bench, large = ctx.name(ctx.slots.benchmark), ctx.name(ctx.slots.large_cap)
-    main = figs[0]
-    if not ok(main):
-        reading = f"The daily streak against the {large} is {show(main)}."
-    elif val(main) == 0:
-        reading = f"The {bench} and the {large} returned the same on the last day, so no streak is running."
-    elif val(main) == 1:
-        verb = "beat" if main.text == "outperforming" else "lagged"
-        reading = (
-            f"The {bench} {verb} the {large} on the last trading day ({figs[1].text}) only: no streak yet."
-        )
-    else:
-        verb = "beaten" if main.text == "outperforming" else "lagged"
-        reading = f"The {bench} has {verb} the {large} for {fmt(main)} in a row, since {figs[1].text}."
-        if ok(figs[3]):
-            reading += (
-                f" That is the longest such run since {figs[2].text}, when a longer one ended"
-                f" ({int(val(figs[3]))} trading days ago)."
-            )
-        else:
-            reading += f" No longer run of that sign in the history at hand ({figs[2].text})."
-    return Topic("streak", "Daily relative streak", reading, figs)
+    return Topic("streak", "Daily relative streak", streak_figures(ctx))
 
 
 # ---------------------------------------------------------------------------
@@ -267,7 +189,7 @@ def records_topic(ctx: Context) -> Topic:
     name, title = ctx.name(sym), "Records and the 52-week range"
     stop = blocked(ctx, f"record.{sym}", f"{name}, record high", "level", (sym,), "history", "Highest close.")
     if stop is not None:
-        return Topic("records", title, f"Records are {show(stop)}.", (stop,))
+        return Topic("records", title, (stop,))
     closes = ctx.closes[sym]
     year = one_year(closes, ctx.anchor)
     rec, hi, lo = (
@@ -280,19 +202,7 @@ def records_topic(ctx: Context) -> Topic:
         f"record.{sym}.week", f"{name}, record set this week", None, "text",
         text=f"new record on {rec[1].text}" if set_now else "no new record this week",
     )  # fmt: skip
-    if set_now:
-        reading = f"The {name} closed at a record {fmt(rec[0])} on {rec[1].text}, the highest in the history."
-    else:
-        below = fmt_value(abs(val(rec[2])), "pct", signed=False)
-        reading = f"The {name} is {below} below its record close of {fmt(rec[0])} set on {rec[1].text}."
-    reading += f" Over 52 weeks it ranged from {fmt(lo[0])} ({lo[1].text}) to {fmt(hi[0])} ({hi[1].text}); "
-    high = (
-        "at the high"
-        if hi[1].text == closes.index[-1].date().isoformat()
-        else (f"{fmt_value(abs(val(hi[2])), 'pct', signed=False)} below the high")
-    )
-    reading += f"it is {high} and {fmt_value(abs(val(lo[2])), 'pct', signed=False)} above the low."
-    return Topic("records", title, reading, (*rec, this_week, *hi, *lo), flag="positive" if set_now else "")
+    return Topic("records", title, (*rec, this_week, *hi, *lo))
 
 
 def weekly_returns(closes: pd.Series, week_ends_on: str) -> pd.Series:
@@ -337,25 +247,11 @@ def best_week_figures(ctx: Context) -> tuple[Figure, ...]:
 
 def best_week_topic(ctx: Context) -> Topic:
     figs = best_week_figures(ctx)
-    main, name = figs[0], ctx.name(ctx.slots.benchmark)
-    week = return_figure(ctx, ctx.slots.benchmark, "1W")
-    if not ok(main):
-        return Topic("best-worst-week", "Best or worst week", f"The weekly ranking is {show(main)}.", figs)
-    word = "best" if main.text.startswith("best") else "worst"
-    n = int(val(main))
-    if ok(figs[1]) and n == 1:
-        cmp = "smaller gain" if word == "best" else "smaller loss"
-        reading = f"The {name}'s {show(week)} this week was a {cmp} than the previous week's {fmt(figs[1])}."
-    elif ok(figs[1]):
-        reading = (
-            f"The {name}'s {show(week)} was its {word} week in {fmt(main)}: "
-            f"the last {'better' if word == 'best' else 'worse'}"
-            f" one was the week ending {figs[1].provenance.last_bar} ({fmt(figs[1])})."
-        )
-    else:
-        reading = f"The {name}'s {show(week)} was its {main.text}."
-    flag = "positive" if word == "best" and n >= 13 else "negative" if word == "worst" and n >= 13 else ""
-    return Topic("best-worst-week", "Best or worst week", reading, (main, week, figs[1]), flag=flag)
+    return Topic(
+        "best-worst-week",
+        "Best or worst week",
+        (figs[0], return_figure(ctx, ctx.slots.benchmark, "1W"), *figs[1:]),
+    )
 
 
 def performance_section(ctx: Context) -> Section:
@@ -368,5 +264,4 @@ def performance_section(ctx: Context) -> Section:
         records_topic(ctx),
         best_week_topic(ctx),
     )
-    lede = spread_reading(ctx, ctx.slots.large_cap)
-    return Section("performance", "Performance", lede, topics)
+    return Section("performance", "Performance", topics)

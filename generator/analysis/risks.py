@@ -12,27 +12,21 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from generator.analysis import thresholds as th
 from generator.analysis.common import (
-    NA_TEXT,
     Context,
     Maker,
     bp_change_figure,
-    join_words,
     level_figure,
-    moved,
-    ok,
     one_year,
     percentile_of_last,
-    show,
     sma,
     val,
 )
 from generator.analysis.performance import weekly_returns
-from generator.formatting import fmt, fmt_value
 from generator.models import Figure, Section, SourceHealth, Table, Topic
 
-OVERBOUGHT, OVERSOLD = 70.0, 30.0
-SHOCK_1W_BP, SHOCK_1M_BP = 20.0, 50.0
+OVERBOUGHT, OVERSOLD = th.RSI_OVERBOUGHT, th.RSI_OVERSOLD
 SECTOR_ROLE = "sector ETFs (none configured)"  # provenance symbol when the universe has no sector ETF
 
 # ---------------------------------------------------------------------------
@@ -147,17 +141,7 @@ def breadth_figures(ctx: Context, n: int) -> Figure:
 
 
 def momentum_topic(ctx: Context) -> Topic:
-    rsi = rsi_figure(ctx)
-    name = ctx.name(ctx.slots.benchmark)
-    if not ok(rsi):
-        return Topic("momentum", "Momentum (RSI)", f"RSI is {show(rsi)}.", (rsi,))
-    if rsi.text == "overbought":
-        reading, flag = f"The {name}'s 14-day RSI is {fmt(rsi)}, at or above 70: overbought.", "warning"
-    elif rsi.text == "oversold":
-        reading, flag = f"The {name}'s 14-day RSI is {fmt(rsi)}, at or below 30: oversold.", "warning"
-    else:
-        reading, flag = f"The {name}'s 14-day RSI is {fmt(rsi)}, between 30 and 70: neither stretched.", ""
-    return Topic("momentum", "Momentum (RSI)", reading, (rsi,), flag=flag)
+    return Topic("momentum", "Momentum (RSI)", (rsi_figure(ctx),))
 
 
 def realized_vol_figures(ctx: Context) -> tuple[Figure, ...]:
@@ -201,31 +185,10 @@ def volatility_topic(ctx: Context) -> Topic:
     rvx, rvxp = implied_vol_figures(ctx, ctx.slots.rvx, "rvx")
     gap_method = "RVX minus VIX at their last closes, in volatility points."
     gmk = Maker(ctx, (ctx.slots.rvx, ctx.slots.vix), "last close", gap_method)
-    gap = gmk.blocked("vol.rvx-vix", "RVX minus VIX", "pp") or gmk(
-        "vol.rvx-vix", "RVX minus VIX", val(rvx) - val(vix), "pp"
+    gap = gmk.blocked("vol.rvx-vix", "RVX minus VIX", "points") or gmk(
+        "vol.rvx-vix", "RVX minus VIX", val(rvx) - val(vix), "points"
     )
-    parts = []
-    if len(rv) == 4:
-        pct = round(val(rv[3])) if ok(rv[3]) else None
-        where = (
-            {0: "at the bottom", 100: "at the top"}.get(pct, f"the {fmt(rv[3])}") if pct is not None else ""
-        )
-        parts.append(
-            f"20-day realized volatility is {fmt(rv[0])}% annualized, {where} of its 1-year range "
-            f"({fmt(rv[1])} to {fmt(rv[2])})"
-        )
-    parts.append(f"the VIX is {show(vix)}" + (f" ({fmt(vixp)})" if ok(vixp) else ""))
-    parts.append(f"the RVX is {show(rvx)}" + (f" ({fmt(rvxp)})" if ok(rvxp) else ""))
-    reading = join_words(parts)
-    reading = reading[0].upper() + reading[1:] + "."
-    if ok(gap):
-        reading += f" Small-cap implied volatility runs {fmt(gap)} over the VIX."
-    flag = ""
-    if ok(vix) and val(vix) >= 30:
-        flag = "negative"
-    elif (ok(vix) and val(vix) >= 20) or (len(rv) == 4 and ok(rv[3]) and val(rv[3]) >= 80):
-        flag = "warning"
-    return Topic("volatility", "Volatility", reading, (*rv, vix, vixp, rvx, rvxp, gap), flag=flag)
+    return Topic("volatility", "Volatility", (*rv, vix, vixp, rvx, rvxp, gap))
 
 
 def drawdown_figures(ctx: Context) -> tuple[Figure, ...]:
@@ -257,39 +220,14 @@ def drawdown_figures(ctx: Context) -> tuple[Figure, ...]:
 
 
 def drawdown_topic(ctx: Context) -> Topic:
-    rec, w52 = drawdown_figures(ctx)
-    name = ctx.name(ctx.slots.benchmark)
-    if not ok(rec):
-        return Topic("drawdown", "Drawdown", f"Drawdown is {show(rec)}.", (rec, w52))
-    if val(rec) >= -0.005:
-        reading = f"The {name} is at its record close: no drawdown."
-    else:
-        reading = (
-            f"The {name} is {fmt_value(-val(rec), 'pct', signed=False)} below its record close and "
-            f"{fmt_value(-val(w52), 'pct', signed=False)} below its 52-week high."
-        )
-    flag = "negative" if val(rec) <= -10 else "warning" if val(rec) <= -5 else ""
-    if flag == "negative":
-        reading += " A drawdown beyond 10% is a correction."
-    return Topic("drawdown", "Drawdown", reading, (rec, w52), flag=flag)
+    return Topic("drawdown", "Drawdown", drawdown_figures(ctx))
 
 
 def rate_shock_topic(ctx: Context) -> Topic:
     ten = ctx.slots.rate_10y
-    w, m = bp_change_figure(ctx, ten, "1W"), bp_change_figure(ctx, ten, "1M")
-    if not ok(w):
-        return Topic("rate-shock", "Rate shock", f"The 10-year yield change is {show(w)}.", (w, m))
-    shock = abs(val(w)) >= SHOCK_1W_BP or (ok(m) and abs(val(m)) >= SHOCK_1M_BP)
-    reading = f"The 10-year yield {moved(w)} this week and {moved(m)} over a month"
-    if shock:
-        reading += (
-            f": a rate shock (thresholds: {SHOCK_1W_BP:.0f} bp a week or {SHOCK_1M_BP:.0f} bp a month)."
-        )
-    else:
-        reading += (
-            f", within the shock thresholds ({SHOCK_1W_BP:.0f} bp a week, {SHOCK_1M_BP:.0f} bp a month)."
-        )
-    return Topic("rate-shock", "Rate shock", reading, (w, m), flag="warning" if shock else "")
+    return Topic(
+        "rate-shock", "Rate shock", (bp_change_figure(ctx, ten, "1W"), bp_change_figure(ctx, ten, "1M"))
+    )
 
 
 def dispersion_figures(ctx: Context) -> tuple[Figure, ...]:
@@ -317,20 +255,11 @@ def dispersion_figures(ctx: Context) -> tuple[Figure, ...]:
 
 
 def dispersion_topic(ctx: Context) -> Topic:
-    figs = dispersion_figures(ctx)
-    if len(figs) < 3 or not ok(figs[0]):
-        return Topic("dispersion", "Sector dispersion", f"Sector dispersion is {show(figs[0])}.", figs)
-    high = ok(figs[2]) and val(figs[2]) >= 80
-    reading = (
-        f"Sector ETF weekly returns were spread {fmt(figs[0])} pp apart (standard deviation), "
-        "against a typical "
-        f"{show(figs[1])} pp over the last year ({fmt(figs[2])})."
-    )
-    reading += " High dispersion: the sectors are moving apart." if high else ""
-    return Topic("dispersion", "Sector dispersion", reading, figs, flag="warning" if high else "")
+    return Topic("dispersion", "Sector dispersion", dispersion_figures(ctx))
 
 
 def data_quality_topic(ctx: Context, health: Sequence[SourceHealth]) -> Topic:
+    """Every stale, missing or failed source with its reason (a table for the appendix)."""
     found: dict[str, tuple[str, str, str]] = {}
     for sym, last in sorted(ctx.stale.items()):
         found[sym] = (
@@ -345,19 +274,9 @@ def data_quality_topic(ctx: Context, health: Sequence[SourceHealth]) -> Topic:
             detail = h.error or (f"newest {h.newest.isoformat()}" if h.newest else "no detail")
             name = h.name if h.kind == "symbol" else f"{h.kind} {h.name}"
             found[h.name] = (name, h.status, detail)
-    rows = list(found.values())
-    if not rows:
-        return Topic("data-quality", "Data quality", "None: every source was present and fresh.")
-    table = Table("Data problems", ("Source", "Status", "Detail"), tuple(rows))
-    groups = [
-        f"{status}: {', '.join(r[0] for r in rows if r[1] == status)}"
-        for status in dict.fromkeys(r[1] for r in rows)
-    ]
-    reading = (
-        f"{len(rows)} data problem{'s' if len(rows) != 1 else ''} ({'; '.join(groups)}). "
-        f"Figures that need them read '{NA_TEXT}' or 'not available (stale)'."
-    )
-    return Topic("data-quality", "Data quality", reading, table=table, flag="warning")
+    rows = tuple(found.values())
+    table = Table("Data problems", ("Source", "Status", "Detail"), rows) if rows else None
+    return Topic("data-quality", "Data quality", table=table)
 
 
 def risks_section(ctx: Context, health: Sequence[SourceHealth]) -> Section:
@@ -369,6 +288,4 @@ def risks_section(ctx: Context, health: Sequence[SourceHealth]) -> Section:
         dispersion_topic(ctx),
         data_quality_topic(ctx, health),
     )
-    flagged = [t.title for t in topics if t.flag in ("warning", "negative")]
-    lede = f"Flags raised: {join_words(flagged)}." if flagged else "No risk flag is raised this week."
-    return Section("risks", "Risks", lede, topics)
+    return Section("risks", "Risks", topics)

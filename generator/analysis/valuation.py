@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from generator.analysis.common import NA_TEXT, Context, row
-from generator.formatting import fmt
+from generator.analysis.common import Context, row
 from generator.models import Figure, Provenance, Section, Table, Topic
 
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -71,13 +70,7 @@ def valuation_section(ctx: Context, data: Mapping[str, Mapping[str, float]], pro
     provider = provider or DEFAULT_PROVIDER
     symbols = [s for s in _ordered(ctx, data) if any(_number(data, s, f) is not None for f, _ in FIELDS)]
     if not symbols:
-        topic = Topic(
-            "valuation",
-            "Valuation",
-            f"Valuation is {NA_TEXT}: the snapshot carries no valuation fields,"
-            " and this brief does not estimate them.",
-        )
-        return Section("valuation", "Valuation", f"Valuation: {NA_TEXT}.", (topic,))
+        return Section("valuation", "Valuation", ())
     rows = tuple(
         row(f"{ctx.name(s)} ({s})", *(valuation_figure(ctx, data, s, f, provider) for f, _ in FIELDS))
         for s in symbols
@@ -86,21 +79,5 @@ def valuation_section(ctx: Context, data: Mapping[str, Mapping[str, float]], pro
         "Valuation multiples reported in the snapshot", ("Fund", *(label for _, label in FIELDS)), rows
     )
     rel = relative_pe(ctx, data, provider)
-    if rel is not None:
-        small, large = rel.provenance.symbols
-        cheaper = "cheaper" if (rel.value or 0) < 1 else "dearer"
-        reading = (
-            f"{ctx.name(small)} trades at "
-            f"{fmt(valuation_figure(ctx, data, small, 'trailingPE', provider))} trailing "
-            f"earnings against {fmt(valuation_figure(ctx, data, large, 'trailingPE', provider))} for "
-            f"{ctx.name(large)}: {fmt(rel)} the multiple, {cheaper} on this measure."
-        )
-        figures: tuple[Figure, ...] = (rel,)
-    else:
-        reading = (
-            "Only the multiples below are in this data;"
-            " a small- against large-cap comparison is not available."
-        )
-        figures = ()
-    topic = Topic("valuation", "Valuation", reading, figures, table=table)
-    return Section("valuation", "Valuation", reading.split(":")[0].split(";")[0].rstrip(".") + ".", (topic,))
+    figures: tuple[Figure, ...] = (rel,) if rel is not None else ()
+    return Section("valuation", "Valuation", (Topic("valuation", "Valuation", figures, table=table),))
