@@ -30,7 +30,7 @@ from test_analysis_figures import (
 
 from generator.analysis import analyse
 from generator.errors import DataUnavailableError
-from generator.formatting import fmt
+from generator.formatting import fmt, plain
 from generator.models import Brief, Headline, Instrument, Slots, SourceHealth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,17 @@ def brief(shared_data: Path) -> Brief:
     return analyse(make_snapshot(shared_data), make_config(), (), as_of=AS_OF)
 
 
-def test_structure_and_key_figures(brief: Brief) -> None:
+def body_text(brief: Brief, key: str | None = None) -> str:
+    """The plain text of the body (or of one passage), paragraphs and items."""
+    return "\n".join(
+        plain(p)
+        for passage in brief.body
+        if key in (None, passage.key)
+        for p in (*passage.paragraphs, *passage.items)
+    )
+
+
+def test_structure_lead_takeaways_and_body(brief: Brief) -> None:
     assert tuple(s.key for s in brief.sections) == SECTIONS
     assert [t.key for t in topics(brief, "performance")] == [
         "returns", "spreads", "cap-ladder", "style", "streak", "records", "best-worst-week",
@@ -58,19 +68,15 @@ def test_structure_and_key_figures(brief: Brief) -> None:
     assert [t.key for t in topics(brief, "risks")] == [
         "momentum", "volatility", "drawdown", "rate-shock", "dispersion", "data-quality",
     ]  # fmt: skip
-    assert [t.key for t in topics(brief, "outlook")] == ["bull-case", "bear-case", "watch"]
-    keys = [f.key for f in brief.key_figures]
-    assert keys == [
-        "return.^RUT.1W", "spread.^RUT-^GSPC.1W", "return.^RUT.YTD", "yield.^TNX", "change.^TNX.1W",
-        "vix.level", "rsi14.^RUT",
-    ]  # fmt: skip
-    assert all(f.provenance.last_bar == AS_OF for f in brief.key_figures if f.available)
+    assert [t.key for t in topics(brief, "outlook")] == ["bull-case", "bear-case"]
+    # Presidents' Day (2026-02-16) left four sessions: the week is labelled with its session count.
+    assert brief.session_count == 4 and "in a 4-session week" in plain(brief.lead)
+    assert 3 <= len(brief.takeaways) <= 5
+    assert [t.score for t in brief.takeaways] == sorted((t.score for t in brief.takeaways), reverse=True)
+    assert [p.key for p in brief.body] == ["performance", "drivers", "risks", "outlook"]
+    assert "not available" not in body_text(brief) and "not available" not in plain(brief.lead)
     assert brief.glossary and "Not investment advice" in brief.disclaimer
     assert brief.built_at == datetime(2026, 2, 23, 22, 0, tzinfo=UTC) and not brief.is_sample
-    for section in brief.sections:
-        assert section.lede
-        for t in section.topics:
-            assert t.reading, (section.key, t.key)
 
 
 def test_every_figure_has_provenance(brief: Brief) -> None:
@@ -88,11 +94,11 @@ def test_stale_ten_year_is_not_reported_as_this_weeks(brief: Brief) -> None:
     tnx = find(brief, "yield.^TNX")
     assert tnx.stale and tnx.value is None and fmt(tnx) == "not available (stale)"
     assert tnx.provenance.last_bar == date(2026, 2, 13)
-    assert any("^TNX" in w and "2026-02-13" in w for w in brief.warnings)
-    rates = topic(brief, "drivers", "rates")
-    assert "not available (stale)" in rates.reading
+    # Said once, with the reason, in "Not covered this week"; the body says nothing about the 10-year.
+    assert "10-year Treasury yield (^TNX): stale, last bar 2026-02-13" in brief.not_covered
+    assert "10-year" not in body_text(brief, "drivers")
     quality = topic(brief, "risks", "data-quality")
-    assert quality.flag == "warning" and quality.table is not None
+    assert quality.table is not None
     assert ("^TNX", "stale", "last bar 2026-02-13, before the week of 2026-02-16") in quality.table.rows
 
 
@@ -104,7 +110,10 @@ def test_series_cut_two_weeks_early_is_stale(shared_data: Path) -> None:
     assert week.provenance.last_bar == date(2026, 2, 6)
     assert find(brief, "return.IWM.YTD").stale  # no window of a stale series is this week's
     assert find(brief, "volume.IWM.ratio").stale
-    assert any(w.startswith("IWM") and "2026-02-06" in w for w in brief.warnings)
+    assert any(
+        w.startswith("iShares Russell 2000 ETF (IWM)") and "2026-02-06" in w for w in brief.not_covered
+    )
+    assert "IWM traded" not in body_text(brief, "risks")
     assert not brief.is_stale and find(brief, "return.^RUT.1W").available
 
 
@@ -121,10 +130,14 @@ def test_missing_optional_symbols_do_not_break_the_brief(shared_data: Path) -> N
     spread = find(brief, "spread.^RUT-^IXIC.1W")
     assert spread.value is None and not spread.stale and "no data for ^IXIC" in spread.note
     assert find(brief, "vix.level").value is None
-    assert any("^IXIC" in w and "^VIX" in w for w in brief.warnings)
+    assert {"Nasdaq Composite (^IXIC): no data", "CBOE Volatility Index (^VIX): no data"} <= set(
+        brief.not_covered
+    )
     vix_check = next(c for c in topic(brief, "outlook", "bull-case").checks if c.condition == "VIX below 20")
     assert vix_check.met is None
-    assert "not available from this data" in topic(brief, "risks", "volatility").reading
+    assert "VIX" not in body_text(brief, "risks") and "Nasdaq" not in body_text(brief, "performance")
+    assert "not available" not in body_text(brief)
+    assert "Bull case: 2 of 2 known conditions met (4 unknown)." in body_text(brief, "outlook")
 
 
 def test_missing_benchmark_raises(shared_data: Path) -> None:
@@ -144,13 +157,12 @@ def test_default_universe_with_most_symbols_missing(shared_data: Path) -> None:
     assert tuple(s.key for s in brief.sections) == SECTIONS
     assert brief.warnings[0] == "Built from local test files."
     assert any("cnbc-investing" in w and "HTTP 503" in w for w in brief.warnings)
-    missing = next(w for w in brief.warnings if w.startswith("No data for"))
+    missing = " ".join(brief.not_covered)
     for sym in ("^SP600", "IJR", "PSCT", "KRE", "HYG", "^RVX"):
-        assert sym in missing
+        assert f"({sym}): no data" in missing
     assert find(brief, "return.^RUT.1W").available
-    assert topic(brief, "valuation", "valuation").reading.startswith(
-        "Valuation is not available from this data"
-    )
+    valuation = brief.section("valuation")
+    assert valuation is not None and valuation.topics == () and "valuation" not in [p.key for p in brief.body]
     assert {c.key for c in brief.charts} == {"rut-vs-spx", "relative-strength", "cap-ladder"}
 
 
@@ -169,13 +181,14 @@ def test_changes_compare_with_last_weeks_brief(shared_data: Path, brief: Brief) 
         assert before.value == pytest.approx(find(last_week, now.key).value), now.key
         assert before.provenance.last_bar == date(2026, 2, 13) and now.provenance.last_bar == AS_OF
         assert change.value is not None and change.key == f"wow.{now.key}"
-    # The VIX closed 20.60 on 2026-02-13 and 19.09 on 2026-02-20: it crossed below 20.
-    thresholds = topic(brief, "changes", "thresholds")
-    assert "VIX fell below 20 to 19.09" in thresholds.reading
+    # The VIX closed 20.60 on 2026-02-13 and 19.09 on 2026-02-20: it crossed below 20, in points.
+    vix = next(plain(t.prose) for t in brief.takeaways if t.kind == "vix")
+    assert vix == "The VIX fell 1.51 pts to 19.09, back below 20."
+    assert plain(brief.lead).endswith("; the VIX fell below 20.")
 
 
 def test_outlook_checks_read_the_figures(brief: Brief) -> None:
-    bull, bear, watch = topics(brief, "outlook")
+    bull, bear = topics(brief, "outlook")
     checks = {c.condition: c for c in (*bull.checks, *bear.checks)}
     assert checks["VIX below 20"].met is True and checks["VIX below 20"].figure.value == pytest.approx(19.09)
     above = checks["Russell 2000 above its 200-day average"]
@@ -183,8 +196,12 @@ def test_outlook_checks_read_the_figures(brief: Brief) -> None:
     assert checks["Russell 2000 RSI(14) at or above 70 (overbought)"].met is False
     assert checks["10-year yield up 25 bp or more over 1 month"].met is None  # ^TNX is stale
     met = sum(c.met is True for c in bull.checks)
-    assert bull.reading.startswith(f"{met} of ")
-    assert "VIX 19.09, 0.91 points from 20" in watch.reading
+    unknown = sum(c.met is None for c in bull.checks)
+    known = len(bull.checks) - unknown
+    outlook = body_text(brief, "outlook")
+    assert f"Bull case: {met} of {known} known conditions met ({unknown} unknown)." in outlook
+    # The VIX level is said in Risks: the watch list names the threshold without repeating it.
+    assert "The VIX within 2 points of 20." in outlook and "19.09" not in outlook
 
 
 def test_charts(shared_data: Path, brief: Brief) -> None:
@@ -223,7 +240,7 @@ def test_sector_leaders_breadth_dispersion_and_credit(shared_data: Path) -> None
     assert sectors.table is not None
     assert [row[0] for row in sectors.table.rows] == [f"Sector {s} ({s})" for s in order]
     assert [row[0].value for row in figure_rows(sectors)] == pytest.approx([weekly[s] for s in order])
-    assert f"Sector {order[0]} ({order[0]})" in sectors.reading.split("Laggards")[0]
+    assert f"Among small-cap sectors Sector {order[0]} ({order[0]}) led" in body_text(brief, "drivers")
     assert find(brief, "breadth.50d").value == above50 and find(brief, "breadth.50d").text == "of 4"
     assert find(brief, "dispersion.sectors.1W").value == pytest.approx(statistics.pstdev(weekly.values()))
     assert {c.key for c in brief.charts} >= {"sectors-week"}
@@ -248,8 +265,3 @@ def test_headlines_are_routed_by_theme(shared_data: Path) -> None:
     brief = analyse(make_snapshot(shared_data), make_config(), news, as_of=AS_OF)
     assert len(brief.headlines) == 8 and brief.headlines[0].title == "Small caps story 8"
     assert [h.score for h in brief.headlines] == sorted((h.score for h in brief.headlines), reverse=True)
-    rates = topic(brief, "drivers", "rates")
-    assert [h.title for h in rates.headlines] == ["Fed holds rates, minutes next week"]
-    watch = topic(brief, "outlook", "watch")
-    assert [h.title for h in watch.headlines] == ["Fed holds rates, minutes next week"]
-    assert topic(brief, "drivers", "seasonality").headlines == ()  # seasonality takes none

@@ -19,6 +19,7 @@ import pytest
 
 from generator.analysis import analyse, reporting_week
 from generator.errors import ConfigError
+from generator.formatting import plain
 from generator.models import Brief, Config, Figure, Instrument, Series, Slots, Snapshot, Topic
 
 AS_OF = date(2026, 2, 20)
@@ -273,8 +274,8 @@ def test_rsi14_wilder(brief: Brief, rut: list[tuple[date, float]]) -> None:
     rsi = find(brief, "rsi14.^RUT")
     assert rsi.value == pytest.approx(_wilder_rsi([c for _, c in rut]), abs=1e-9)
     assert rsi.text == "neutral" and 30 < value(rsi) < 70
-    momentum = topic(brief, "risks", "momentum")
-    assert f"{value(rsi):.1f}" in momentum.reading and momentum.flag == ""
+    risks = next(p for p in brief.body if p.key == "risks")
+    assert any(f"RSI is {value(rsi):.1f}" in plain(para) for para in risks.paragraphs)
 
 
 def test_best_week_since(brief: Brief, rut: list[tuple[date, float]]) -> None:
