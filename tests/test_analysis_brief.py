@@ -183,7 +183,7 @@ def test_changes_compare_with_last_weeks_brief(shared_data: Path, brief: Brief) 
         assert change.value is not None and change.key == f"wow.{now.key}"
     # The VIX closed 20.60 on 2026-02-13 and 19.09 on 2026-02-20: it crossed below 20, in points.
     vix = next(plain(t.prose) for t in brief.takeaways if t.kind == "vix")
-    assert vix == "The VIX fell 1.51 pts to 19.09, back below 20."
+    assert vix == "The VIX fell 1.51 points to 19.09, back below 20."
     assert plain(brief.lead).endswith("; the VIX fell below 20.")
 
 

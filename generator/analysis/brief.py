@@ -29,6 +29,7 @@ from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
 from generator.models import Brief, Config, Figure, Headline, Section, Snapshot, SourceHealth
 from generator.narrative import WeekFacts, narrate, plain
+from generator.sources.calendar import trading_days
 
 TOP_HEADLINES = 8
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
@@ -103,7 +104,7 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         lead=story.lead,
         takeaways=story.takeaways,
         body=story.body,
-        not_covered=not_covered(ctx),
+        not_covered=story.not_covered,
         session_count=sessions(ctx),
     )
 
@@ -134,22 +135,13 @@ def week_facts(
         figures={**collect(sections), **figures},
         events=week_events(ctx, figures, prev_figures),
         sessions=sessions(ctx),
+        expected_sessions=len(trading_days(ctx.week_start, ctx.week_end)),
         bull=bull.checks,
         bear=bear.checks,
         prev_bull=prev_bull.checks if prev_bull else (),
         prev_bear=prev_bear.checks if prev_bear else (),
         valuation=tuple(valuation.values()),
     )
-
-
-def not_covered(ctx: Context) -> tuple[str, ...]:
-    """What this week's brief cannot say, once each, with the reason."""
-    out = []
-    for sym in ctx.missing:
-        out.append(f"{ctx.name(sym)} ({sym}): no data")
-    for sym, last in sorted(ctx.stale.items()):
-        out.append(f"{ctx.name(sym)} ({sym}): stale, last bar {last.isoformat()}")
-    return tuple(out)
 
 
 def core_sections(ctx: Context, health: Sequence[SourceHealth]) -> tuple[Section, ...]:

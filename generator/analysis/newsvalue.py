@@ -173,18 +173,16 @@ def streak_events(ctx: Context) -> list[Event]:
             last_bar=run.end,
             text="outperforming" if run.sign > 0 else "underperforming",
         )
-        events.append(
-            Event(
-                kind,
-                score,
-                fig,
-                run.sign,
-                day=run.end,
-                since=since,
-                history_from=first if history_ok else None,
-            )
-        )
+        # A running streak is dated by its last session; an ended one by the session that broke it.
+        day = run.end if running else _next_session(ctx.closes[a], run.end)
+        history = first if history_ok else None
+        events.append(Event(kind, score, fig, run.sign, day=day, since=since, history_from=history))
     return events
+
+
+def _next_session(closes: pd.Series, day: date) -> date:
+    later = closes.index[closes.index > pd.Timestamp(day)]
+    return later[0].date() if len(later) else day  # type: ignore[no-any-return]
 
 
 def extreme_events(ctx: Context) -> list[Event]:

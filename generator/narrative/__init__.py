@@ -15,7 +15,7 @@ from generator.analysis.newsvalue import Event
 from generator.formatting import plain
 from generator.models import Check, Cite, Figure, Headline, Passage, Prose, Takeaway
 from generator.narrative import body, lead
-from generator.narrative.words import Facts
+from generator.narrative.words import Facts, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
 
@@ -25,6 +25,7 @@ class Narrative:
     lead: Prose
     takeaways: tuple[Takeaway, ...]
     body: tuple[Passage, ...]
+    not_covered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class WeekFacts:
     ctx: Context
     figures: Mapping[str, Figure]
     events: Sequence[Event]
-    sessions: int
+    sessions: int  # sessions of the week with a bar
+    expected_sessions: int = 5  # sessions the exchange calendar has in the week
     bull: Sequence[Check] = ()
     bear: Sequence[Check] = ()
     prev_bull: Sequence[Check] = ()
@@ -45,9 +47,10 @@ class WeekFacts:
 
 def narrate(week: WeekFacts) -> Narrative:
     ctx = week.ctx
+    when = week_phrase(week.sessions, week.expected_sessions, ctx.last_bar(ctx.slots.benchmark))
     facts = Facts(week.figures, unavailable=(*ctx.missing, *ctx.stale))
     passages: list[Passage | None] = [
-        body.performance(ctx, facts, week.sessions),
+        body.performance(ctx, facts, when),
         body.drivers(ctx, facts),
         body.risks(ctx, facts),
         body.valuation(ctx, facts, week.valuation),
@@ -69,7 +72,22 @@ def narrate(week: WeekFacts) -> Narrative:
 
         found = tuple(replace(p, headlines=week.headlines.get(p.key, ())) for p in found)
     return Narrative(
-        lead=lead.headline(ctx, week.events, facts, week.sessions),
+        lead=lead.headline(ctx, week.events, facts, when),
         takeaways=lead.takeaways(ctx, week.events, facts),
         body=found,
+        not_covered=not_covered(ctx, week),
     )
+
+
+def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
+    """What this week's brief cannot say, once each, with the reason."""
+    out = []
+    last = ctx.last_bar(ctx.slots.benchmark)
+    if week.sessions < week.expected_sessions and last is not None:
+        out.append(f"the week's last sessions (the data stops on {last.isoformat()})")
+    out += [f"{ctx.name(sym)} ({sym}): no data" for sym in ctx.missing]
+    out += [
+        f"{ctx.name(sym)} ({sym}): stale, last bar {day.isoformat()}"
+        for sym, day in sorted(ctx.stale.items())
+    ]
+    return tuple(out)

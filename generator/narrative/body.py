@@ -28,13 +28,12 @@ from generator.narrative.words import (
 )
 
 
-def performance(ctx: Context, facts: Facts, sessions: int) -> Passage:
+def performance(ctx: Context, facts: Facts, when: str) -> Passage:
     s = ctx.slots
     b, large, name = s.benchmark, s.large_cap, ctx.name(s.benchmark)
     paragraphs: list[Prose] = []
     week = facts.get(K.ret(b, "1W"))
     if week is not None:
-        when = f"in a {sessions}-session week" if sessions < 5 else "this week"
         first = [prose(f"The {name} ", moved(week), f" {when}")]
         for other in dict.fromkeys((large, s.nasdaq)):
             fig = facts.get(K.spread(b, other, "1W"))

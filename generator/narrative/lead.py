@@ -64,11 +64,9 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
     )
     if e.kind is EventKind.STREAK_ENDED:
         assert e.day is not None
-        return prose(
-            "A ",
-            cite(e.figure, f"{n}-session"),
-            f" run {side} the {large} ended after {on_day(e.day)}{since}.",
-        )
+        run = cite(e.figure, f"{n}-session run")
+        name = ctx.name(ctx.slots.benchmark)
+        return prose(f"The {name}'s ", run, f" {side} the {large} ended {on_day(e.day)}{since}.")
     name = ctx.name(ctx.slots.benchmark)
     verb = "beat" if e.direction > 0 else "lagged"
     return prose(
@@ -161,7 +159,7 @@ def takeaways(ctx: Context, events: Sequence[Event], facts: Facts) -> tuple[Take
     return tuple(Takeaway(str(e.kind), WRITERS[e.kind](ctx, e, facts), e.score) for e in pick(events))
 
 
-def headline(ctx: Context, events: Sequence[Event], facts: Facts, sessions: int) -> Prose:
+def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> Prose:
     """One sentence: how small caps did against large caps, and the week's biggest other event."""
     s = ctx.slots
     week = facts.get(K.ret(s.benchmark, "1W"))
@@ -169,7 +167,6 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, sessions: int)
         last = ctx.stale.get(s.benchmark)
         why = f"its data is stale (last bar {last.isoformat()})" if last else "it has no data for the week"
         return prose(f"No figures for this week: the {ctx.name(s.benchmark)} is not reported because {why}.")
-    partial = f" in a {sessions}-session week" if sessions < 5 else " this week"
     spread = facts.get(K.spread(s.benchmark, s.large_cap, "1W"))
     versus = (
         prose(
@@ -188,7 +185,7 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, sessions: int)
     tail: Prose = ()
     if top is not None and top.score >= th.NOTEWORTHY:
         tail = prose("; ", _short(ctx, top))
-    return prose("Small caps ", moved(week), partial, versus, tail, ".")
+    return prose("Small caps ", moved(week), " ", when, versus, tail, ".")
 
 
 def _short(ctx: Context, e: Event) -> str:

@@ -130,6 +130,8 @@ def cite(fig: Figure, text: str | None = None) -> Cite:
 def size(fig: Figure) -> Cite:
     """The figure's magnitude without its sign ("14 bp", "3.69%"): the verb carries the direction."""
     assert fig.value is not None
+    if fig.unit == "points":  # index points read in full in a sentence: "fell 1.51 points"
+        return Cite(fig, f"{abs(fig.value):,.2f} point{'' if round(abs(fig.value), 2) == 1 else 's'}")
     return Cite(fig, fmt_value(abs(fig.value), fig.unit, signed=False))
 
 
@@ -197,3 +199,18 @@ def rank(fig: Figure) -> Prose:
         return prose("the ", Cite(fig, "highest"), " of")
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return prose("at the ", Cite(fig, f"{n}{suffix} percentile"), " of")
+
+
+def week_phrase(sessions: int, expected: int, last: date | None) -> str:
+    """How the reporting week is named in a sentence: its session count whenever it is not a full week.
+
+    ``expected`` is the number of sessions the exchange calendar has in the week; fewer bars than
+    that means the data stops early, and the sentence says to which day.
+    """
+    if sessions < expected and last is not None:
+        return (
+            f"in the {sessions} session{'s' if sessions != 1 else ''} to {weekday(last)} {last.isoformat()}"
+        )
+    if sessions < 5:
+        return f"in a {sessions}-session week"
+    return "this week"
