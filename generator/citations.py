@@ -17,8 +17,6 @@ from generator import formatting
 from generator.models import Brief, Figure, Provenance, SourceHealth
 
 SourceKey = tuple[tuple[str, ...], str, "date | None"]  # (symbols, provider, last bar)
-# A source is healthy in these states unless it reports an error; "cached" is what --data cache asks for.
-HEALTHY = ("ok", "not modified", "sample", "cached")
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -177,7 +175,7 @@ def health(rows: Sequence[SourceHealth]) -> Health:
 
 def is_problem(row: SourceHealth) -> bool:
     """Failed, stale or erroring sources: listed first, with their errors."""
-    return row.status not in HEALTHY or bool(row.error)
+    return not row.healthy
 
 
 def _count(n: int, noun: str) -> str:

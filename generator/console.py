@@ -17,12 +17,11 @@ import click
 
 from generator.formatting import fmt_date
 from generator.issue import headline_text
-from generator.models import Brief, SourceHealth
+from generator.models import HEALTHY_STATUSES, Brief, SourceHealth
 
 if TYPE_CHECKING:
     from generator.build import BuildResult
 
-GOOD = ("ok", "not modified", "sample", "local")
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +49,7 @@ def degradations(brief: Brief) -> list[str]:
     problems = [
         f"{h.kind} {h.name}: {h.status}{' — ' + h.error if h.error else ''}"
         for h in brief.health
-        if h.status not in GOOD
+        if not h.healthy
     ]
     problems.extend(w for w in brief.warnings if w not in problems)
     return problems
@@ -77,7 +76,7 @@ def report_build(result: BuildResult, *, stream=None) -> list[str]:
             table.add_column(name)
         for row in rows:
             row = tuple(escape(cell) for cell in row)  # error texts come from servers: no markup
-            style = "" if row[2] in GOOD else "yellow" if row[2] in ("cached", "stale") else "red"
+            style = "" if row[2] in HEALTHY_STATUSES else "red" if row[2] == "failed" else "yellow"
             table.add_row(*row, style=style)
         Console(file=stream).print(table)
     else:

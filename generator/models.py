@@ -205,7 +205,10 @@ class FeedCapture:
     error: str = ""
 
 
-SourceStatusName = Literal["ok", "stale", "failed", "not modified", "cached", "sample"]
+SourceStatusName = Literal["ok", "stale", "failed", "not modified", "cached", "sample", "repaired"]
+# The one definition of "healthy" (health table, console, --strict): these statuses, without an error.
+# "repaired" (a feed the parser had to fix: usable, but degraded), "stale" and "failed" are not.
+HEALTHY_STATUSES = frozenset({"ok", "not modified", "sample", "cached"})
 
 
 @dataclass(frozen=True)
@@ -214,12 +217,16 @@ class SourceHealth:
 
     kind: str  # "symbol" | "feed"
     name: str  # the symbol or the feed name
-    status: str  # ok | stale | failed | not modified | cached | sample
+    status: str  # ok | stale | failed | not modified | cached | sample | repaired
     origin: str  # live | cache | sample | local | snapshot | none
     count: int = 0  # bars or items
     newest: date | None = None  # last bar date / newest item date
     error: str = ""  # plain words; empty when ok
     provider: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.status in HEALTHY_STATUSES and not self.error
 
 
 @dataclass(frozen=True, eq=False)
