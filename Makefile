@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check generator tests scripts
 	$(BIN)/ruff format --check generator tests scripts
 	$(BIN)/mypy
-	$(BIN)/python scripts/lint_workflows.py .github/workflows
+	$(BIN)/python scripts/lint_workflows.py
 
 ## bench: time a warm build stage by stage, the warm live rebuild and the 52-week backfill
 bench: $(STAMP)

@@ -1,8 +1,14 @@
-"""The GitHub Actions workflows and their parser-based lint (scripts/lint_workflows.py)."""
+"""The GitHub Actions workflows and their checks (scripts/lint_workflows.py).
+
+zizmor, actionlint and shellcheck run for real: on the repository's workflows, which must pass,
+and on small broken workflows written here, which each must fail for the right reason.
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPT = ROOT / "scripts" / "lint_workflows.py"
+CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
 
 
 def _lint_module() -> ModuleType:
@@ -28,10 +35,16 @@ def _lint_module() -> ModuleType:
 lint = _lint_module()
 
 
-def run_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *map(str, paths)], capture_output=True, text=True, check=False, cwd=ROOT
-    )
+@pytest.fixture(scope="module")
+def tools() -> None:
+    """The checkers are installed; a missing one skips locally and fails under CI=true."""
+    for name in lint.TOOLS:
+        try:
+            lint.tool(name)
+        except lint.MissingTool as exc:
+            if os.environ.get("CI") == "true":
+                pytest.fail(str(exc))
+            pytest.skip(str(exc))
 
 
 def load(name: str) -> dict[Any, Any]:
@@ -40,16 +53,42 @@ def load(name: str) -> dict[Any, Any]:
     return data
 
 
-def test_real_workflows_pass_the_lint() -> None:
-    result = run_lint(WORKFLOWS)
+# ---------------------------------------------------------------------------
+# The real workflows
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tools")
+def test_real_workflows_pass_zizmor_actionlint_and_policy() -> None:
+    assert lint.zizmor(ROOT) == []
+    assert lint.actionlint(lint.workflow_files(ROOT), ROOT) == []
+    assert lint.policy(ROOT) == []
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT)], capture_output=True, text=True, check=False, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 workflow file(s) OK" in result.stdout
+
+
+def test_every_action_is_pinned_by_commit_with_its_version() -> None:
+    texts = [p.read_text() for p in [*WORKFLOWS.glob("*.yml"), *ROOT.glob(".github/actions/*/action.yml")]]
+    uses = [
+        line.split("uses:", 1)[1].strip() for text in texts for line in text.splitlines() if "uses:" in line
+    ]
+    remote = [u for u in uses if not u.startswith("./")]
+    assert len(remote) >= 12
+    for ref in remote:
+        action, _, rest = ref.partition("@")
+        sha, _, comment = rest.partition(" # ")
+        assert action.startswith("actions/") and len(sha) == 40 and int(sha, 16) >= 0, ref
+        assert comment.startswith("v") and comment.count(".") == 2, ref
 
 
 def test_ci_runs_make_test_on_push_and_pull_request() -> None:
     ci = load("ci.yml")
     assert {"push", "pull_request"} <= set(ci[True])  # YAML reads `on` as true
     job = ci["jobs"]["test"]
+    assert job["permissions"] == {"contents": "read"}
     assert job["container"]["image"].startswith("python:3.11")
     runs = "\n".join(step.get("run", "") for step in job["steps"])
     for package in ("chromium", "chromium-driver", "poppler-utils", "libpango-1.0-0", "fonts-dejavu-core"):
@@ -57,153 +96,167 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
     assert job["steps"][-1]["run"] == "make test"
 
 
-def test_publish_steps_run_in_a_safe_order() -> None:
-    publish = load("publish.yml")
-    triggers = publish[True]
-    assert triggers["schedule"] == [{"cron": "30 23 * * 5"}] and "workflow_dispatch" in triggers
-    assert publish["permissions"] == {"contents": "write", "pages": "write", "id-token": "write"}
-    assert publish["concurrency"]["cancel-in-progress"] is False
-    job = publish["jobs"]["publish"]
-    steps = job["steps"]
-    names = [s.get("uses", s.get("run", "")).split("@")[0] for s in steps]
-
-    def index(fragment: str) -> int:
-        return next(i for i, n in enumerate(names) if fragment in n)
-
-    build = index('make brief ARGS="--data live"')
-    commit = next(i for i, s in enumerate(steps) if "git add -f" in s.get("run", ""))
-    order = [build, commit, index("actions/configure-pages"), index("smallcap-brief site")]
-    order += [
-        index("actions/upload-pages-artifact"),
-        index("actions/deploy-pages"),
-        index("smallcap-brief send"),
+def test_publish_job_rights_are_split() -> None:
+    jobs = load("publish.yml")["jobs"]
+    assert jobs["build"]["permissions"] == {"contents": "write", "pages": "read"}
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert jobs["send"]["permissions"] == {"contents": "read"}
+    checkouts = [
+        s for job in jobs.values() for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")
     ]
-    assert order == sorted(order)
-    assert "output/cache/headlines.json" in steps[commit]["run"]  # "new this week" survives between runs
-    assert index("actions/upload-artifact") > build
-    # nothing after the build may run when it fails, except saving caches (the market cache and the
-    # ledger of a send that ran): none of those publishes anything
-    for step in steps[build + 1 :]:
-        assert "continue-on-error" not in step
-        condition = str(step.get("if", ""))
-        if "always()" in condition:
-            assert step.get("uses", "").startswith("actions/cache/save@"), step
-    send = steps[index("smallcap-brief send")]
-    assert set(send["env"]) >= {"SMALLCAP_SMTP_HOST", "SMALLCAP_SMTP_PASSWORD", "SMALLCAP_BRIEF_TO"}
-    assert all(value.startswith("${{ secrets.") for value in send["env"].values())
-    assert steps[index("actions/upload-artifact")]["with"]["path"].endswith("/brief.pdf")
-    # the send ledger (subscribers' addresses) is kept in the private Actions cache, not in git
-    cache_paths = [s["with"]["path"] for s in steps if s.get("uses", "").startswith("actions/cache/")]
-    assert cache_paths.count("output/cache/sent.jsonl") == 2
-    # the market cache (prices, feed ETags, valuation) is restored before the build and saved after it
-    market = [p for p in cache_paths if "prices.sqlite" in p]
-    assert len(market) == 2 and all("output/cache/feeds" in p for p in market)
-    assert not any("sent.jsonl" in p for p in market)
-    ledger = [i for i, s in enumerate(steps) if s.get("with", {}).get("path") == "output/cache/sent.jsonl"]
-    assert ledger[0] < index("smallcap-brief send") < ledger[1]
-    assert steps[ledger[0]]["uses"].startswith("actions/cache/restore@")
-    assert steps[ledger[1]]["uses"].startswith("actions/cache/save@")
-    assert job["environment"]["name"] == "github-pages"
+    assert len(checkouts) == 2 and all(s["with"]["persist-credentials"] is False for s in checkouts)
+    commit = next(s for s in jobs["build"]["steps"] if "push origin" in s.get("run", ""))
+    assert commit["env"]["PUSH_TOKEN"] == "${{ github.token }}"
 
 
-BASE = """\
+# ---------------------------------------------------------------------------
+# The tools catch what they are there for
+# ---------------------------------------------------------------------------
+
+GOOD = f"""\
 name: sample
 on:
-  push:
-permissions:
-  contents: read
+  pull_request:
+permissions: {{}}
 jobs:
   build:
-    runs-on: ubuntu-latest
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
     steps:
-      - uses: actions/checkout@v4
+      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
       - id: hello
-        run: |
-          echo one
-          echo two
+        env:
+          TITLE: ${{{{ github.event.pull_request.title }}}}
+        run: echo "$TITLE"
 """
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "sample.yml"
-    path.write_text(text)
-    return path
+def _repo(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "sample.yml").write_text(text)
+    return tmp_path
 
 
-def test_base_sample_is_clean(tmp_path: Path) -> None:
-    assert lint.lint_file(_write(tmp_path, BASE)) == []
+def _findings(root: Path) -> list[str]:
+    return [*lint.zizmor(root), *lint.actionlint(lint.workflow_files(root), root)]
 
 
-BROKEN = [
-    ("missing on", BASE.replace("on:\n  push:\n", ""), 1, "missing top-level key 'on'"),
-    ("no runs-on", BASE.replace("    runs-on: ubuntu-latest\n", ""), 7, "job 'build' has no 'runs-on'"),
-    ("typo steps", BASE.replace("    steps:", "    step:"), 9, "unknown key 'step'"),
-    ("uses and run", BASE.replace("actions/checkout@v4\n", "a/b@v1\n        run: ls\n"), 10,
-     "exactly one of 'uses' or 'run'"),
-    ("neither", BASE.replace("      - uses: actions/checkout@v4\n", "      - name: nothing\n"),
-     10, "exactly one of 'uses' or 'run'"),
-    ("unpinned", BASE.replace("actions/checkout@v4", "actions/checkout"), 10, "is not pinned"),
-    ("branch ref", BASE.replace("actions/checkout@v4", "actions/checkout@main"), 10, "pinned to 'main'"),
-    ("unbalanced", BASE.replace("echo two", "echo ${{ github.sha }"), 14, "unbalanced '${{'"),
-    ("unknown context", BASE.replace("echo two", "echo ${{ secret.TOKEN }}"), 14, "unknown context 'secret'"),
-    ("unknown function", BASE.replace("echo two", "echo ${{ contain(github.ref, 'x') }}"), 14,
-     "unknown function contain()"),
-    ("missing dollar", BASE.replace("echo two", "echo {{ github.sha }}"), 14, "missing its '$'"),
-    ("echo secret", BASE.replace("echo two", "echo ${{ secrets.SMTP_PASSWORD }}"), 14, "a secret is echoed"),
-    ("inline secret", BASE.replace("echo two", "curl -u ${{ secrets.TOKEN }} x"), 14, "through env:"),
-    ("bad step ref", BASE + "      - if: steps.nope.outcome == 'success'\n        run: ls\n", 15,
-     "steps.nope refers to no earlier step"),
-    ("bad bare if", BASE + "      - if: sucess()\n        run: ls\n", 15, "unknown function sucess()"),
-    ("cron minute", BASE.replace("  push:\n", "  schedule:\n    - cron: '61 23 * * 5'\n"), 4,
-     "minute '61': out of range 0-59"),
-    ("cron fields", BASE.replace("  push:\n", "  schedule:\n    - cron: '30 23 * *'\n"), 4, "needs 5 fields"),
-    ("cron weekday", BASE.replace("  push:\n", "  schedule:\n    - cron: '0 0 * * 7'\n"), 4,
-     "day of week '7': out of range 0-6"),
-    ("cron backwards", BASE.replace("  push:\n", "  schedule:\n    - cron: '0 0 * * FRI-MON'\n"), 4,
-     "range runs backwards"),
-    ("pages perms", BASE + "      - uses: actions/deploy-pages@v4\n", 7, "lacks 'permissions: pages: write'"),
-    ("pages env", BASE + "      - uses: actions/deploy-pages@v4\n", 7, "without 'environment: github-pages'"),
-    ("duplicate key", BASE.replace("name: sample\n", "name: sample\nname: again\n"), 2,
-     "duplicate key 'name'"),
-    ("unknown needs", BASE.replace("    runs-on:", "    needs: setup\n    runs-on:"), 8,
-     "needs unknown job 'setup'"),
-    ("bad permission", BASE.replace("contents: read", "contents: admin"), 5,
-     "'admin' is not read, write or none"),
-    ("invalid yaml", BASE.replace("      - id: hello", "     - id: hello"), 11, "invalid YAML"),
+@pytest.mark.usefixtures("tools")
+def test_good_sample_is_clean(tmp_path: Path) -> None:
+    assert _findings(_repo(tmp_path, GOOD)) == []
+
+
+BAD = [
+    ("unpinned action", GOOD.replace(CHECKOUT, "actions/checkout@v7"), 11, "zizmor[unpinned-uses]"),
+    ("branch-pinned action", GOOD.replace(CHECKOUT, "actions/checkout@main"), 11, "zizmor[unpinned-uses]"),
+    ("template injection", GOOD.replace('"$TITLE"', '"${{ github.event.pull_request.title }}"'), 17,
+     "zizmor[template-injection]"),
+    ("write-all permissions", GOOD.replace("permissions:\n      contents: read", "permissions: write-all"), 8,
+     "zizmor[excessive-permissions]"),
+    ("credentials kept", GOOD.replace("        with:\n          persist-credentials: false\n", ""), 11,
+     "zizmor[artipacked]"),
+    ("untrusted input in run", GOOD.replace('"$TITLE"', '"${{ github.event.pull_request.title }}"'), 17,
+     "actionlint[expression]"),
+    ("unknown step output", GOOD.replace('"$TITLE"', '"${{ steps.nope.outputs.x }}"'), 17,
+     "actionlint[expression]"),
+    ("bad cron", GOOD.replace("  pull_request:\n", "  schedule:\n    - cron: '61 23 * * 5'\n"), 4,
+     "actionlint[events]"),
+    ("unquoted variable", GOOD.replace('"$TITLE"', "$TITLE"), 17, "actionlint[shellcheck]"),
+    ("unknown runner", GOOD.replace("ubuntu-24.04", "ubuntu-2404"), 7, "actionlint[runner-label]"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("case", "text", "line", "message"), BROKEN, ids=[b[0] for b in BROKEN])
-def test_broken_samples_are_reported_with_file_and_line(
-    tmp_path: Path, case: str, text: str, line: int, message: str
+@pytest.mark.usefixtures("tools")
+@pytest.mark.parametrize(("case", "text", "line", "rule"), BAD, ids=[b[0] for b in BAD])
+def test_broken_samples_fail_for_the_right_reason(
+    tmp_path: Path, case: str, text: str, line: int, rule: str
 ) -> None:
-    path = _write(tmp_path, text)
-    problems = lint.lint_file(path)
-    assert any(p.startswith(f"{path}:{line}: ") and message in p for p in problems), problems
+    findings = _findings(_repo(tmp_path, text))
+    assert any(f.startswith(f".github/workflows/sample.yml:{line}: {rule}") for f in findings), findings
 
 
-def test_cli_exits_non_zero_with_file_line_messages(tmp_path: Path) -> None:
-    bad = _write(tmp_path, BASE.replace("actions/checkout@v4", "actions/checkout@master"))
-    result = run_lint(bad)
-    assert result.returncode == 1
-    assert result.stdout.startswith(
-        f"{bad}:10: job 'build', step 1: 'actions/checkout@master' is pinned to 'master'"
+@pytest.mark.usefixtures("tools")
+def test_script_exits_non_zero_on_findings(tmp_path: Path) -> None:
+    root = _repo(tmp_path, GOOD.replace(CHECKOUT, "actions/checkout@v7"))
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(root)], capture_output=True, text=True, check=False
     )
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    assert run_lint(empty).returncode == 1
+    assert result.returncode == 1
+    assert ".github/workflows/sample.yml:11: zizmor[unpinned-uses]" in result.stdout
+    assert "publish.yml: missing" in result.stdout
 
 
-def test_cron_parser_accepts_valid_forms() -> None:
-    for cron in ("30 23 * * 5", "*/15 0-6 1,15 JAN-MAR mon-fri", "0 12 * * SUN", "5 4 * 1/2 0"):
-        assert lint.cron_problems(cron) == [], cron
+def test_missing_tool_is_reported() -> None:
+    with pytest.raises(lint.MissingTool, match="no-such-checker is not installed"):
+        lint.tool("no-such-checker")
 
 
-def test_uses_pins() -> None:
-    assert lint.uses_problem("actions/checkout@v4") == ""
-    assert lint.uses_problem("actions/checkout@v4.1.7") == ""
-    assert lint.uses_problem("actions/cache/save@v4") == ""
-    assert lint.uses_problem("actions/checkout@" + "a" * 40) == ""
-    assert lint.uses_problem("./.github/actions/local") == ""
-    assert "no image tag" in lint.uses_problem("docker://alpine")
-    assert "not pinned" in lint.uses_problem("actions/checkout")
+# ---------------------------------------------------------------------------
+# Project policy the tools do not know
+# ---------------------------------------------------------------------------
+
+
+def _publish_steps(doc: dict[Any, Any], job: str) -> list[dict[str, Any]]:
+    steps = doc["jobs"][job]["steps"]
+    assert isinstance(steps, list)
+    return steps
+
+
+def _mutated(change: str) -> dict[Any, Any]:
+    doc = copy.deepcopy(load("publish.yml"))
+    build, send = _publish_steps(doc, "build"), _publish_steps(doc, "send")
+    if change == "cron":
+        doc[True]["schedule"] = [{"cron": "0 12 * * 1"}]
+    elif change == "no market restore":
+        build[:] = [s for s in build if not s.get("uses", "").startswith("actions/cache/restore@")]
+    elif change == "market save not always":
+        next(s for s in build if s.get("uses", "").startswith("actions/cache/save@")).pop("if")
+    elif change == "no ledger save":
+        send[:] = [s for s in send if not s.get("uses", "").startswith("actions/cache/save@")]
+    elif change == "ledger in git":
+        commit = next(s for s in build if "git add" in s.get("run", ""))
+        commit["run"] += "\ngit add -f -- output/cache/sent.jsonl\n"
+    elif change == "secret in run":
+        send[-2]["run"] = ".venv/bin/smallcap-brief send --to ${{ secrets.SMALLCAP_BRIEF_TO }}"
+    elif change == "pages rights in build":
+        doc["jobs"]["build"]["permissions"]["pages"] = "write"
+    elif change == "send before deploy":
+        doc["jobs"]["send"]["needs"] = "build"
+    elif change == "any branch":
+        doc["jobs"]["build"].pop("if")
+    elif change == "default permissions":
+        doc["permissions"] = {"contents": "write"}
+    return doc
+
+
+POLICY = [
+    ("cron", "must run on cron '30 23 * * 5'"),
+    (
+        "no market restore",
+        "output/cache/prices.sqlite must be restored from the Actions cache before the build",
+    ),
+    ("market save not always", "output/cache/prices.sqlite must be saved with if: always()"),
+    ("no ledger save", "output/cache/sent.jsonl must be restored from the Actions cache before the send"),
+    ("ledger in git", "output/cache/sent.jsonl holds subscribers' addresses and must stay out of git"),
+    ("secret in run", "jobs.send.steps[4].run reads a secret; pass secrets to steps through env: only"),
+    ("pages rights in build", "job build must not get write access to pages"),
+    ("send before deploy", "jobs must run build, then deploy, then send"),
+    ("any branch", "the build job must run only on the default branch"),
+    ("default permissions", "set `permissions: {}` at the top"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), POLICY, ids=[p[0] for p in POLICY])
+def test_policy_catches_a_changed_publish_workflow(change: str, message: str) -> None:
+    doc = _mutated(change)
+    problems = lint.workflow_policy(doc) + lint.publish_policy(doc)
+    assert any(message in p for p in problems), problems
+
+
+def test_policy_passes_the_real_publish_workflow() -> None:
+    doc = load("publish.yml")
+    assert lint.workflow_policy(doc) == [] and lint.publish_policy(doc) == []
