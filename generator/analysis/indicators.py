@@ -23,9 +23,16 @@ def week_key(day: date, week_ends_on: str = "friday") -> date:
 
 
 def weekly_closes(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:
-    """The last close of each reporting week, indexed by the week's last day."""
+    """The last close of each reporting week, indexed by that close's date (the week's last session).
+
+    A week cut short by a holiday is named by its last session (Thursday 2025-04-17 before Good
+    Friday), the same date its issue carries.
+    """
     keys = pd.DatetimeIndex([pd.Timestamp(week_key(d.date(), week_ends_on)) for d in closes.index])
-    return closes.groupby(keys).last()
+    dated = pd.Series(closes.index, index=closes.index)
+    last = closes.groupby(keys).last()
+    last.index = pd.DatetimeIndex(dated.groupby(keys).last().to_numpy())
+    return last
 
 
 def weekly_returns(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:

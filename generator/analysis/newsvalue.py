@@ -77,7 +77,7 @@ def week_move(ctx: Context, symbol: str) -> Event | None:
     if not ok(fig):
         return None
     weekly = ind.weekly_returns(ctx.closes[symbol], ctx.config.brief.week_ends_on)
-    if weekly.empty or weekly.index[-1].date() != ctx.week_end:
+    if weekly.empty or weekly.index[-1].date() < ctx.week_start:
         return None
     past = weekly.to_numpy()[:-1]
     z = ind.zscore(val(fig), past)
@@ -120,7 +120,7 @@ def spread_move(ctx: Context, a: str, b: str) -> Event | None:
     wa = ind.weekly_returns(ctx.closes[a], ctx.config.brief.week_ends_on)
     wb = ind.weekly_returns(ctx.closes[b], ctx.config.brief.week_ends_on)
     spreads = (wa - wb).dropna()
-    if spreads.empty or spreads.index[-1].date() != ctx.week_end:
+    if spreads.empty or spreads.index[-1].date() < ctx.week_start:
         return None
     z = ind.zscore(val(fig), spreads.to_numpy()[:-1])
     if z is None:
@@ -300,7 +300,7 @@ def rates_event(ctx: Context) -> Event | None:
     if not ctx.has(sym):
         return None
     weekly = ind.weekly_closes(ctx.closes[sym], ctx.config.brief.week_ends_on)
-    if len(weekly) < 31 or weekly.index[-1].date() != ctx.week_end:
+    if len(weekly) < 31 or weekly.index[-1].date() < ctx.week_start:
         return None
     changes = weekly.diff().dropna().to_numpy() * 100.0
     z = ind.zscore(float(changes[-1]), changes[:-1])

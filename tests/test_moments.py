@@ -1,0 +1,176 @@
+"""The weeks that matter, on real series: records, crashes, ended streaks, holidays, resets, short data.
+
+Every expectation is recomputed here from the CSV rows with plain loops (csv module), not with the
+analysis code: the first record close since 2021, the worst week since March 2020, the full length
+of a streak that ended mid-week, a holiday-shortened week, the first week of a year.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_analysis_figures import close_on, csv_closes, make_config, make_snapshot
+
+from generator.analysis import analyse, reporting_week
+from generator.analysis.indicators import weekly_returns
+from generator.formatting import plain
+from generator.models import Brief, Snapshot
+
+
+def build(shared_data: Path, as_of: date, snapshot: Snapshot | None = None) -> Brief:
+    return analyse(snapshot or make_snapshot(shared_data), make_config(), (), as_of=as_of)
+
+
+def takeaway(brief: Brief, kind: str) -> str:
+    found = [plain(t.prose) for t in brief.takeaways if t.kind == kind]
+    assert found, (kind, [t.kind for t in brief.takeaways])
+    return found[0]
+
+
+def body(brief: Brief) -> str:
+    return "\n".join(plain(p) for passage in brief.body for p in (*passage.paragraphs, *passage.items))
+
+
+def weekly(rows: list[tuple[date, float]]) -> list[tuple[date, float]]:
+    """(last session of each Mon–Fri week, its return in percent), by plain grouping."""
+    last: dict[date, tuple[date, float]] = {}
+    for day, close in rows:
+        friday = day + timedelta(days=(4 - day.weekday()) % 7)
+        last[friday] = (day, close)
+    ends = [last[k] for k in sorted(last)]
+    return [(b[0], (b[1] / a[1] - 1) * 100) for a, b in itertools.pairwise(ends)]
+
+
+def test_first_record_close_since_2021_is_the_top_takeaway(shared_data: Path) -> None:
+    rut = csv_closes(shared_data, "IDX_RUT.csv")
+    before = [r for r in rut if r[0] < date(2025, 9, 15)]
+    old_high = max(c for _, c in before)
+    old_day = max(d for d, c in before if c == old_high)
+    week = [r for r in rut if date(2025, 9, 15) <= r[0] <= date(2025, 9, 19)]
+    best_day, best = max(week, key=lambda r: r[1])
+    assert best > old_high and old_day == date(2021, 11, 8)
+    brief = build(shared_data, date(2025, 9, 19))
+    assert brief.takeaways[0].kind == "record"
+    text = takeaway(brief, "record")
+    assert f"closed at a record {best:,.2f} on Thursday {best_day.isoformat()}" in text
+    assert text.endswith(f"the first record since {old_day.isoformat()}.")
+    assert "closed at a record" in plain(brief.lead)
+
+
+def test_tariff_crash_week_worst_since_march_2020_and_a_bear_market(shared_data: Path) -> None:
+    rut = csv_closes(shared_data, "IDX_RUT.csv")
+    weeks = weekly([r for r in rut if r[0] <= date(2025, 4, 4)])
+    end, ret = weeks[-1]
+    assert end == date(2025, 4, 4)
+    worse = [d for d, r in weeks[:-1] if r <= ret]
+    daily = [(b[0], (b[1] / a[1] - 1) * 100) for a, b in itertools.pairwise(rut)]
+    day, move = min((r for r in daily if date(2025, 3, 31) <= r[0] <= end), key=lambda r: r[1])
+    peak = max(c for d, c in rut if d <= end)
+    drawdown = (close_on(rut, end) / peak - 1) * 100
+
+    brief = build(shared_data, end)
+    week = takeaway(brief, "week-move")
+    assert week.startswith(f"The Russell 2000 fell {abs(ret):.2f}% on the week")
+    assert week.endswith(f"its worst week since the week ending {worse[-1].isoformat()}.")
+    assert worse[-1] == date(2020, 3, 20)
+    assert takeaway(brief, "day-move").startswith(f"The Russell 2000 fell {abs(move):.2f}% on Thursday {day}")
+    # 20% or more below the record is a bear market, never "a correction".
+    assert drawdown <= -20
+    assert f"{abs(drawdown):.2f}% below its record close: a bear market" in takeaway(brief, "drawdown")
+    assert "correction" not in body(brief) and "correction" not in plain(brief.lead)
+    assert brief.takeaways[0].kind == "day-move" and "fell sharply on Thursday 2025-04-03" in plain(
+        brief.lead
+    )
+
+
+def test_a_streak_that_ended_is_reported_at_its_full_length(shared_data: Path) -> None:
+    rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), dict(csv_closes(shared_data, "SPY.csv"))
+    rows = [(d, c, spy[d]) for d, c in rut if d in spy and d <= date(2024, 7, 19)]
+    ahead = [(b[0], b[1] / a[1] > b[2] / a[2]) for a, b in itertools.pairwise(rows)]
+    # The run of days ahead that ended during the week of 2024-07-15, counted back from its last day.
+    ended = [i for i in range(len(ahead) - 1) if ahead[i][1] and not ahead[i + 1][1]]
+    last = max(i for i in ended if ahead[i][0] >= date(2024, 7, 15))
+    length = 0
+    while ahead[last - length][1]:
+        length += 1
+    broke = ahead[last + 1][0]
+    brief = build(shared_data, date(2024, 7, 19))
+    text = takeaway(brief, "streak-ended")
+    assert text.startswith(f"The Russell 2000's {length}-session run ahead of the S&P 500 ended on")
+    assert f"ended on {broke.strftime('%A')} {broke.isoformat()}" in text
+    # On Friday the running streak was a fresh one: the ended run is not reported at Friday's length.
+    assert length >= 5 and "the longest run since" in text and "(data from 2015-" in text
+
+
+def test_holiday_week_is_reported_by_its_last_session(shared_data: Path) -> None:
+    # Good Friday 2025-04-18: Thursday 2025-04-17 is the week's last session.
+    assert reporting_week(date(2025, 4, 17)) == (date(2025, 4, 14), date(2025, 4, 18))
+    assert reporting_week(date(2025, 4, 16)) == (date(2025, 4, 7), date(2025, 4, 11))
+    brief = build(shared_data, date(2025, 4, 17))
+    assert (brief.week_start, brief.week_end, brief.as_of, brief.session_count) == (
+        date(2025, 4, 14), date(2025, 4, 18), date(2025, 4, 17), 4,
+    )  # fmt: skip
+    rut = csv_closes(shared_data, "IDX_RUT.csv")
+    ret = (close_on(rut, date(2025, 4, 17)) / close_on(rut, date(2025, 4, 11)) - 1) * 100
+    assert plain(brief.lead).startswith(f"Small caps rose {ret:.2f}% in a 4-session week")
+    # Later issues refer to that week by its last session, the date its own issue carries.
+    weeks = weekly_returns(pd.Series([c for _, c in rut], index=pd.DatetimeIndex([d for d, _ in rut])))
+    assert (
+        pd.Timestamp(date(2025, 4, 17)) in weeks.index and pd.Timestamp(date(2025, 4, 18)) not in weeks.index
+    )
+    assert weeks[pd.Timestamp(date(2025, 4, 17))] == pytest.approx(ret)
+
+
+def test_partial_week_names_its_sessions_and_is_never_the_full_week(shared_data: Path) -> None:
+    cut = date(2026, 2, 18)
+    snap = make_snapshot(shared_data, IDX_RUT=cut, SPY=cut, QQQ=cut, IDX_VIX=cut, IWM=cut)
+    brief = build(shared_data, date(2026, 2, 20), snap)
+    assert brief.session_count == 2 and brief.as_of == cut
+    lead = plain(brief.lead)
+    assert "in the 2 sessions to Wednesday 2026-02-18" in lead and "this week" not in lead
+    assert "the week's last sessions (the data stops on 2026-02-18)" in brief.not_covered
+
+
+def test_first_week_of_january_is_not_a_year_to_date_move(shared_data: Path) -> None:
+    brief = build(shared_data, date(2025, 1, 3))
+    changes = brief.section("changes")
+    assert changes is not None and changes.topics
+    table = changes.topics[0].table
+    assert table is not None and table.rows
+    labels = [str(row[0]) for row in table.rows]
+    assert not any("year to date" in label for label in labels), labels
+    # A normal week keeps the year-to-date row.
+    mid = build(shared_data, date(2025, 1, 17))
+    mid_changes = mid.section("changes")
+    assert mid_changes is not None and mid_changes.topics[0].table is not None
+    assert any("year to date" in str(row[0]) for row in mid_changes.topics[0].table.rows)
+
+
+def test_claims_need_enough_history(shared_data: Path) -> None:
+    """Two months of data make no "since" or "longest" claim; the full history does, and says from when."""
+    full = build(shared_data, date(2024, 11, 8))
+    assert "best week since the week ending 2020-" in takeaway(full, "week-move")
+    start = pd.Timestamp(date(2024, 9, 1))
+    base = make_snapshot(shared_data)
+    short = replace(base, series={k: replace(v, frame=v.frame.loc[start:]) for k, v in base.series.items()})
+    brief = build(shared_data, date(2024, 11, 8), short)
+    text = " ".join(plain(t.prose) for t in brief.takeaways)
+    assert " since " not in text and "longest" not in text and "in the data" not in text
+    assert "record" not in text  # a two-month high is not a record
+
+
+@pytest.mark.parametrize("as_of", [date(2020, 3, 13), date(2024, 11, 8), date(2026, 2, 20)])
+def test_takeaways_are_three_to_five_biggest_first_and_lead_with_the_biggest_event(
+    shared_data: Path, as_of: date
+) -> None:
+    brief = build(shared_data, as_of)
+    scores = [t.score for t in brief.takeaways]
+    assert 3 <= len(scores) <= 5 and scores == sorted(scores, reverse=True)
+    assert "week-move" in [t.kind for t in brief.takeaways]
+    for t in brief.takeaways:
+        assert any(not isinstance(p, str) for p in t.prose), "every takeaway carries its number"
