@@ -185,8 +185,18 @@ def publish_policy(doc: dict[Any, Any]) -> list[str]:
 
 def policy(root: Path) -> list[str]:
     """What this project requires of its workflows beyond what zizmor and actionlint check."""
-    docs = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in workflow_files(root)}
-    problems = [f"{name}: {problem}" for name, doc in docs.items() for problem in workflow_policy(doc)]
+    docs: dict[str, dict[Any, Any]] = {}
+    problems = []
+    for path in workflow_files(root):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            doc = None
+        if isinstance(doc, dict):
+            docs[path.name] = doc
+        else:
+            problems.append(f"{path.name}: not a YAML mapping, so no policy was checked")
+    problems += [f"{name}: {problem}" for name, doc in docs.items() for problem in workflow_policy(doc)]
     if "publish.yml" not in docs:
         return [*problems, "publish.yml: missing"]
     return problems + [f"publish.yml: {problem}" for problem in publish_policy(docs["publish.yml"])]

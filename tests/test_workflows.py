@@ -190,6 +190,15 @@ def test_script_exits_non_zero_on_findings(tmp_path: Path) -> None:
     assert "publish.yml: missing" in result.stdout
 
 
+@pytest.mark.usefixtures("tools")
+def test_invalid_yaml_is_reported_by_every_check(tmp_path: Path) -> None:
+    root = _repo(tmp_path, GOOD.replace("      - id: hello", "     - id: hello"))
+    zizmor, actionlint = lint.zizmor(root), lint.actionlint(lint.workflow_files(root), root)
+    assert len(zizmor) == 1 and zizmor[0].startswith("zizmor failed") and "invalid YAML" in zizmor[0]
+    assert any(f.startswith(".github/workflows/sample.yml:14: actionlint[syntax-check]") for f in actionlint)
+    assert "sample.yml: not a YAML mapping, so no policy was checked" in lint.policy(root)
+
+
 def test_missing_tool_is_reported() -> None:
     with pytest.raises(lint.MissingTool, match="no-such-checker is not installed"):
         lint.tool("no-such-checker")
