@@ -16,8 +16,9 @@ from datetime import date
 from pathlib import Path
 
 from generator import issue
+from generator.errors import PublishError
 from generator.fsutil import swap_in
-from generator.models import Brief, Config, Series, Snapshot
+from generator.models import Brief, Config, IssueMeta, Series, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,19 @@ def headlines_for_week(snapshot: Snapshot, config: Config, week: tuple[date, dat
     from generator.analysis.headlines import load_memory, select_headlines
 
     seen = load_memory(seen_path) if seen_path is not None and seen_path.exists() else None
-    return select_headlines(snapshot.feeds, config.feeds, week_start=week[0], week_end=week[1], seen=seen)
+    bench = snapshot.series.get(config.slots.benchmark)
+    last_session = min(bench.last_bar, snapshot.as_of) if bench is not None else snapshot.as_of
+    return select_headlines(
+        snapshot.feeds,
+        config.feeds,
+        week_start=week[0],
+        week_end=week[1],
+        seen=seen,
+        universe=config.universe,
+        settings=config.headlines,
+        last_session=last_session,  # the stated close: news after it is not this week's
+        timezone=config.brief.timezone,
+    )
 
 
 def build_from_snapshot(
@@ -83,6 +96,7 @@ def build_from_snapshot(
     seen_path: Path | None = None,
     timings: Timings | None = None,
     write_snapshot: bool = True,
+    force: bool = False,
 ) -> BuildResult:
     """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``."""
     from generator.analysis import analyse, reporting_week
@@ -118,8 +132,11 @@ def build_from_snapshot(
             (staging / issue.FILES["email_html"]).write_text(html, encoding="utf-8")
             (staging / issue.FILES["email_txt"]).write_text(text, encoding="utf-8")
         names = {fmt: path.name for fmt, path in files.items()}
-        issue.write_meta(issue.meta_for(brief, names), staging)
+        meta = issue.meta_for(brief, names)
+        issue.write_meta(meta, staging)
         final = issue.issue_dir(out, brief.as_of)
+        if not force:
+            refuse_downgrade(final, meta)
         swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -127,6 +144,27 @@ def build_from_snapshot(
     if seen_path is not None:
         _remember(seen_path, headlines, week[0])
     return BuildResult(brief, snapshot, final, {k: final / v.name for k, v in files.items()}, timings)
+
+
+def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:
+    """A stale or sample build never replaces a good issue already in ``folder`` (``force`` does).
+
+    A stale brief is named by the benchmark's last bar, which is an earlier week: without this
+    check it would overwrite that week's good issue.
+    """
+    if not meta.is_stale and not meta.is_sample:
+        return
+    try:
+        existing = issue.read_meta(folder)
+    except PublishError:
+        return  # nothing there, or not an issue: nothing good to protect
+    if existing.is_stale or existing.is_sample:
+        return
+    why = "its benchmark data is stale" if meta.is_stale else "it was built from the sample data"
+    raise PublishError(
+        f"{folder}: holds a good issue of the week ending {existing.week_end}; this build is not written"
+        f" because {why} (--force replaces it)"
+    )
 
 
 def _write_formats(

@@ -130,6 +130,9 @@ def cli(verbose: bool) -> None:
 )
 @click.option("--cache-dir", default=None, help="Cache folder [default: <out>/cache].")
 @click.option("--strict", is_flag=True, help="Exit 1 when any source is degraded.")
+@click.option(
+    "--force", is_flag=True, help="Let a stale or sample build replace a good issue of the same week."
+)
 @_errors_to_exit
 def build(
     config_path: str,
@@ -140,6 +143,7 @@ def build(
     data: str,
     cache_dir: str | None,
     strict: bool,
+    force: bool,
 ) -> None:
     """Build the brief: HTML, Markdown and PDF in <out>/briefs/<as-of>/.
 
@@ -181,6 +185,7 @@ def build(
             formats=wanted,
             seen_path=cache / "headlines.json",
             timings=Timings(on_stage=update),
+            force=force,
         )
     degraded = report_build(result)
     if strict and degraded:

@@ -55,7 +55,8 @@ class RenderError(BriefError):
 
 
 class PublishError(BriefError):
-    """Raised by ``generator.publish.site`` when the site cannot be built or a brief may not be published."""
+    """Raised by ``generator.publish.site`` when the site cannot be built or a brief may not be published,
+    and by ``generator.build`` when a stale or sample build would replace a good issue."""
 
     exit_code = 5
 

@@ -11,6 +11,7 @@ import pytest
 from generator.backfill import backfill
 from generator.build import build_from_snapshot, past_week_ends, snapshot_until
 from generator.config import load_config
+from generator.errors import PublishError
 from generator.issue import read_meta
 from generator.models import Config, FeedCapture, Snapshot, SourceHealth
 from generator.sources.snapshot import load_sample, read_snapshot
@@ -57,7 +58,7 @@ def test_degraded_sources_are_named_and_their_figures_left_out(
     snapshot = replace(sample, series=series, feeds=feeds, health=health)
     result = build_from_snapshot(config, snapshot, as_of=sample.as_of, out=tmp_path, formats=["html", "md"])
     brief = result.brief
-    assert any("PSCE" in w for w in brief.warnings)
+    assert any(w.startswith("Invesco S&P SmallCap Energy ETF (PSCE): stale") for w in brief.not_covered)
     psce = [f for f in brief.figures() if "PSCE" in f.provenance.symbols]
     assert psce and all(not f.available for f in psce)
     html = (result.folder / "brief.html").read_text(encoding="utf-8")
@@ -73,6 +74,26 @@ def test_issue_folder_holds_a_rebuildable_snapshot(config: Config, sample: Snaps
     again = read_snapshot(result.folder / "snapshot")
     assert set(again.series) == set(sample.series)
     assert again.as_of == sample.as_of and again.built_at == sample.built_at
+
+
+def test_a_stale_build_never_replaces_a_good_issue_of_its_week(
+    config: Config, sample: Snapshot, tmp_path: Path
+) -> None:
+    """A stale brief is named by the benchmark's last bar, the week before: it must not overwrite that one."""
+    real = replace(sample, is_sample=False, notes=())
+    good = build_from_snapshot(config, real, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    assert good.folder.name == "2026-11-13" and not read_meta(good.folder).is_stale
+    before = (good.folder / "brief.md").read_bytes()
+    series = {k: v.until(date(2026, 11, 13)) if k == "^RUT" else v for k, v in real.series.items()}
+    stale = replace(real, series=series)
+    with pytest.raises(PublishError, match=r"holds a good issue of the week ending 2026-11-13.*--force"):
+        build_from_snapshot(config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"])
+    assert (good.folder / "brief.md").read_bytes() == before
+    assert [p.name for p in (tmp_path / "briefs").iterdir()] == ["2026-11-13"]  # no staging left behind
+    forced = build_from_snapshot(
+        config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"], force=True
+    )
+    assert forced.folder == good.folder and read_meta(forced.folder).is_stale
 
 
 def test_a_failed_render_leaves_no_half_written_issue(
