@@ -137,6 +137,8 @@ class Config:
     site: SiteSettings = field(default_factory=SiteSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     headlines: HeadlineSettings = field(default_factory=HeadlineSettings)
+    # index → ETF standing in for it when the index series is missing, stale or too short
+    proxies: tuple[tuple[str, str], ...] = (("^GSPC", "SPY"), ("^IXIC", "QQQ"), ("^RUT", "IWM"))
 
     @property
     def symbols(self) -> tuple[str, ...]:

@@ -174,3 +174,20 @@ def test_takeaways_are_three_to_five_biggest_first_and_lead_with_the_biggest_eve
     assert "week-move" in [t.kind for t in brief.takeaways]
     for t in brief.takeaways:
         assert any(not isinstance(p, str) for p in t.prose), "every takeaway carries its number"
+
+
+def test_an_etf_stands_in_for_a_missing_index_and_says_so(shared_data: Path) -> None:
+    """A snapshot with SPY but no ^GSPC still compares small with large caps, through SPY, labelled."""
+    base = make_snapshot(shared_data)
+    series = {k: v for k, v in base.series.items() if k != "^GSPC"}
+    series["SPY"] = replace(base.series["^GSPC"], symbol="SPY")
+    brief = build(shared_data, date(2025, 4, 4), replace(base, series=series))
+    spread = next(f for f in brief.figures() if f.key == "spread.^RUT-^GSPC.1W")
+    rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), csv_closes(shared_data, "SPY.csv")
+    expected = (close_on(rut, date(2025, 4, 4)) / close_on(rut, date(2025, 3, 28)) - 1) * 100 - (
+        close_on(spy, date(2025, 4, 4)) / close_on(spy, date(2025, 3, 28)) - 1
+    ) * 100
+    assert spread.value == pytest.approx(expected)
+    assert spread.provenance.provider.endswith("SPY as a proxy for ^GSPC")
+    assert "lagged the S&P 500 (SPY) by" in plain(brief.lead)
+    assert not any("^GSPC" in w for w in brief.not_covered)

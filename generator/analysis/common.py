@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, timedelta
 from typing import TypeVar
 
@@ -112,6 +113,7 @@ class Context:
     stale: Mapping[str, date]  # symbol → last bar, for series that end before week_start
     missing: tuple[str, ...]  # symbols the analysis wanted but the snapshot does not have
     default_provider: str
+    proxies: Mapping[str, str] = dataclass_field(default_factory=dict)  # index → the ETF standing in
 
     @property
     def slots(self) -> Slots:
@@ -122,7 +124,8 @@ class Context:
 
     def name(self, symbol: str) -> str:
         inst = self.config.instrument(symbol)
-        return inst.name if inst is not None else symbol
+        name = inst.name if inst is not None else symbol
+        return f"{name} ({self.proxies[symbol]})" if symbol in self.proxies else name
 
     def last_bar(self, symbol: str) -> date | None:
         s = self.series.get(symbol)
@@ -160,20 +163,47 @@ def wanted_symbols(config: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*config.symbols, *slot_symbols)))
 
 
+MIN_PROXY_GAP_BARS = 60  # an index this many bars shorter than its ETF is "too short": the ETF stands in
+
+
+def apply_proxies(series: dict[str, Series], config: Config, week_start: date) -> dict[str, str]:
+    """Let an ETF stand in for its index when the index is missing, stale or much shorter (in place).
+
+    Returns index → ETF for every proxy used.  The stand-in keeps the index's symbol (so every figure
+    and chart that wants the index finds it) and names itself in its provider, which every figure's
+    source line and the Sources and methods carry.
+    """
+    used: dict[str, str] = {}
+    for index, etf in config.proxies:
+        stand_in, own = series.get(etf), series.get(index)
+        if stand_in is None or stand_in.last_bar < week_start:
+            continue
+        missing = own is None
+        stale = own is not None and own.last_bar < week_start
+        short = own is not None and len(stand_in.frame) - len(own.frame) >= MIN_PROXY_GAP_BARS
+        if missing or stale or short:
+            provider = f"{stand_in.provider}; {etf} as a proxy for {index}"
+            series[index] = Series(index, stand_in.frame, provider, stand_in.origin, stand_in.fetched_at)
+            used[index] = etf
+    return used
+
+
 def make_context(snapshot: Snapshot, config: Config, week_start: date, week_end: date) -> Context:
     series: dict[str, Series] = {}
     for symbol in sorted(snapshot.series):
         cut = snapshot.series[symbol].until(week_end)
         if len(cut.frame):
             series[symbol] = cut
+    proxies = apply_proxies(series, config, week_start)
     closes = {sym: s.closes.astype(float) for sym, s in series.items()}
     stale = {sym: s.last_bar for sym, s in series.items() if s.last_bar < week_start}
     missing = tuple(sym for sym in wanted_symbols(config) if sym not in series)
     bench = series.get(config.slots.benchmark)
     anchor = bench.last_bar if bench is not None and bench.last_bar >= week_start else week_end
     return Context(
-        config, week_start, week_end, anchor, series, closes, stale, missing, snapshot.provider or "snapshot"
-    )
+        config, week_start, week_end, anchor, series, closes, stale, missing, snapshot.provider or "snapshot",
+        proxies,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
