@@ -1,0 +1,155 @@
+"""Lighthouse audits of the built site: SEO and accessibility, as search engines and readers see it.
+
+The bundled sample is built through the real command line, published with ``build_site``
+and served on loopback at the origin's root (so Lighthouse finds robots.txt where crawlers
+look for it); the base URL is the server's own, so canonical links and the sitemap point at
+the pages being audited.  Lighthouse (npm, pinned in package.json; ``npm ci`` installs it)
+drives Debian's Chromium headless, in a fresh, empty profile under the test's tmp folder.
+
+Needs node, node_modules/.bin/lighthouse and /usr/bin/chromium: without them the test skips,
+and under CI=true that skip is a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.publish.site import build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+LIGHTHOUSE = Path(os.environ.get("SMALLCAP_LIGHTHOUSE", ROOT / "node_modules" / ".bin" / "lighthouse"))
+CHROMIUM = Path(os.environ.get("SMALLCAP_CHROMIUM", "/usr/bin/chromium"))
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+TARGETS = {"seo": 0.95, "accessibility": 1.0}
+
+
+def _require(path: Path | None, what: str) -> Path:
+    if path is not None and path.exists():
+        return path
+    reason = f"Lighthouse test needs {what}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (under CI=true a missing tool is a failure)")
+    pytest.skip(reason)
+
+
+def _node() -> Path:
+    found = shutil.which("node")
+    return _require(Path(found) if found else None, "node (Debian package nodejs)")
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The sample issue built by the CLI, published as a site and served at a loopback origin's root.
+
+    Yields the origin's URL and the issue page's path.
+    """
+    _node()
+    _require(LIGHTHOUSE, f"{LIGHTHOUSE} (run `npm ci` in the project root)")
+    _require(CHROMIUM, f"{CHROMIUM} (Debian package chromium)")
+    work = tmp_path_factory.mktemp("lighthouse")
+    site = work / "site"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    built = subprocess.run(
+        [sys.executable, "-m", "generator", "build", "--data", "sample", "--out", str(work / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    result = build_site(work / "out", site, title="Small-Cap Weekly", base_url=base, allow_sample=True)
+    assert len(result.issues) == 1
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield base, f"briefs/{result.issues[0].isoformat()}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _audit(url: str, work: Path) -> dict[str, Any]:
+    """Run Lighthouse on ``url`` (SEO and accessibility only) and return its JSON report."""
+    report = work / "report.json"
+    # chrome-launcher makes a fresh, empty profile in TMPDIR and removes it after; a short path,
+    # since Chrome's profile lock is a Unix socket whose path must fit in 107 bytes
+    tmp = Path(tempfile.mkdtemp(prefix="lh-"))
+    command = [
+        str(_node()),
+        str(LIGHTHOUSE),
+        url,
+        "--only-categories=seo,accessibility",
+        "--output=json",
+        f"--output-path={report}",
+        f"--chrome-flags={' '.join(CHROME_FLAGS)}",
+        "--throttling-method=provided",  # nothing to simulate for these categories
+        "--disable-full-page-screenshot",
+        "--no-enable-error-reporting",
+        "--quiet",
+    ]
+    env = {**os.environ, "CHROME_PATH": str(CHROMIUM), "TMPDIR": str(tmp)}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=work)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(report.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _lost_points(report: dict[str, Any], category: str) -> list[str]:
+    """The audits that cost the category points: id, score and Lighthouse's title."""
+    audits = report["audits"]
+    lost = []
+    for ref in report["categories"][category]["auditRefs"]:
+        audit = audits[ref["id"]]
+        if ref["weight"] and audit["score"] is not None and audit["score"] < 1:
+            lost.append(f"{ref['id']} ({audit['score']}): {audit['title']}")
+    return lost
+
+
+@pytest.mark.parametrize("page", ["home", "issue"])
+def test_lighthouse_seo_and_accessibility(
+    origin: tuple[str, str], page: str, tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
+    base, issue_path = origin
+    url = base + (issue_path if page == "issue" else "")
+    report = _audit(url, tmp_path)
+    assert report["finalDisplayedUrl"] == url
+    assert not report.get("runtimeError"), report.get("runtimeError")
+    scores = {name: report["categories"][name]["score"] for name in TARGETS}
+    for name, score in scores.items():
+        record_property(f"lighthouse_{name}", score)
+    sys.stderr.write(f"lighthouse {page}: {scores}\n")
+    audits = report["audits"]
+    assert audits["robots-txt"]["score"] == 1  # served, parsed, valid
+    assert audits["meta-description"]["score"] == 1 and audits["canonical"]["score"] == 1
+    for name, target in TARGETS.items():
+        assert scores[name] >= target, f"{name} {scores[name]} < {target}: {_lost_points(report, name)}"
