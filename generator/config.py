@@ -266,7 +266,9 @@ def describe(config: Config) -> list[str]:
     lines.append(f"News feeds: {len(config.feeds)}")
     for feed in config.feeds:
         topics = f" [{', '.join(feed.topics)}]" if feed.topics else ""
-        lines.append(f"  {feed.name} ({feed.outlet}): {feed.url}{topics}")
+        weight = f" weight {feed.weight:g}" if feed.weight != 1 else ""
+        lines.append(f"  {feed.name} ({feed.outlet}): {feed.url}{topics}{weight}")
+    lines.append(f"Headlines: relevance floor {config.headlines.min_score:g}")
     hosts = ", ".join(n.allow_hosts) or "none"
     lines.append(
         f"Network: {n.feed_timeout:g} s per feed, {n.feed_deadline:g} s for all feeds, "

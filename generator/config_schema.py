@@ -25,6 +25,7 @@ from generator.models import (
     WEEKDAYS,
     BriefSettings,
     EmailSettings,
+    HeadlineSettings,
     NetworkSettings,
     SiteSettings,
     Slots,
@@ -35,7 +36,7 @@ TOPICS = (
     *("small_caps", "rates", "fed", "rotation", "credit", "banks", "sectors"),
     *("earnings", "economy", "volatility", "technicals", "valuation"),
 )
-SECTIONS = ("brief", "universe", "analysis", "news", "network", "site", "email")
+SECTIONS = ("brief", "universe", "analysis", "news", "headlines", "network", "site", "email")
 
 YAML_TAG = "tag:yaml.org,2002:"
 _TYPE_NAMES = {
@@ -265,6 +266,7 @@ FEED: Schema = {
     "outlet": (text(), True),
     "url": (text(_url), True),
     "topics": (text_list(_one_of(TOPICS, "topic")), False),
+    "weight": (number(zero=True), False),
 }
 ANALYSIS: Schema = {
     f.name: (text_list(_symbol, nonempty=True) if f.name == "ladder" else text(_symbol), False)
@@ -279,6 +281,7 @@ NETWORK: Schema = {
     "max_redirects": (number(whole=True, zero=True), False),
     "allow_hosts": (text_list(_pattern(_HOST, "a host name or IP address")), False),
 }
+HEADLINES: Schema = {"min_score": (number(zero=True), False)}
 SITE: Schema = {"title": (text(), False), "base_url": (text(_url, empty=True), False)}
 EMAIL: Schema = {
     "sender": (text(_address), False),
@@ -289,6 +292,7 @@ EMAIL: Schema = {
 }
 SETTINGS: Mapping[str, tuple[type, Schema]] = {
     "brief": (BriefSettings, BRIEF),
+    "headlines": (HeadlineSettings, HEADLINES),
     "network": (NetworkSettings, NETWORK),
     "site": (SiteSettings, SITE),
     "email": (EmailSettings, EMAIL),

@@ -14,6 +14,7 @@ from generator.models import (
     BriefSettings,
     EmailSettings,
     Feed,
+    HeadlineSettings,
     Instrument,
     NetworkSettings,
     SiteSettings,
@@ -264,11 +265,12 @@ def test_unknown_keys_at_every_level_say_what_is_allowed(tmp_path: Path) -> None
         + "news:\n  - {name: a, outlet: A, url: 'https://a.example', tags: []}\n"
     )
     assert problems(tmp_path, text) == [
-        f"feeds: unknown key (allowed: brief, universe, analysis, news, network, site, email) "
+        f"feeds: unknown key (allowed: brief, universe, analysis, news, headlines, network, site, email) "
         f"(line {line_of(text, 'feeds')})",
         f"brief.titel: unknown key (allowed: title, timezone, week_ends_on, history_years) "
         f"(line {line_of(text, 'titel')})",
-        f"news[0].tags: unknown key (allowed: name, outlet, url, topics) (line {line_of(text, 'tags')})",
+        f"news[0].tags: unknown key (allowed: name, outlet, url, topics, weight) "
+        f"(line {line_of(text, 'tags')})",
     ]
 
 
@@ -460,6 +462,39 @@ def test_feed_names_are_unique_and_file_safe(tmp_path: Path) -> None:
         f"news[3].name: 'a b' {safe} (line {line_of(text, 'a b')})",
         f"news[4].topics[1]: topic 'gossip' is not one of {topics} (line {line_of(text, 'gossip')})",
     ]
+
+
+def test_feed_weight_and_headline_floor(tmp_path: Path) -> None:
+    text = BASE + (
+        "headlines:\n  min_score: 2.5\n"
+        "news:\n"
+        "  - {name: a, outlet: A, url: 'https://a.example/rss', weight: 1.5}\n"
+        "  - {name: b, outlet: B, url: 'https://b.example/rss', weight: 0}\n"
+        "  - {name: c, outlet: C, url: 'https://c.example/rss'}\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.headlines == HeadlineSettings(min_score=2.5)
+    assert [f.weight for f in config.feeds] == [1.5, 0.0, 1.0]
+    assert load_config(write(tmp_path, BASE)).headlines == HeadlineSettings()
+
+
+def test_bad_feed_weight_and_headline_floor_name_key_and_line(tmp_path: Path) -> None:
+    text = BASE + (
+        "headlines:\n  min_score: high\n  max: 3\n"
+        "news:\n"
+        "  - {name: a, outlet: A, url: 'https://a.example/rss', weight: -1}\n"
+        "  - {name: b, outlet: B, url: 'https://b.example/rss', weight: '2'}\n"
+    )
+    quoted = line_of(text, "weight: '2'")
+    assert problems(tmp_path, text) == [
+        f"headlines.min_score: must be a number, not a string ('high') (line {line_of(text, 'min_score: high')})",
+        f"headlines.max: unknown key (allowed: min_score) (line {line_of(text, 'max:')})",
+        f"news[0].weight: must be zero or more, not -1 (line {line_of(text, '-1')})",
+        f"news[1].weight: must be a number, not a string ('2') (line {quoted})",
+    ]
+    assert single(tmp_path, BASE + "headlines: [1]\n") == (
+        f"headlines: must be a mapping with keys min_score, not a list (line {len(BASE.splitlines()) + 1})"
+    )
 
 
 def test_news_must_be_a_list(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""generator.analysis.headlines: untrusted feed text, the week's items, duplicates, scoring, memory."""
+"""generator.analysis.headlines: untrusted feed text, the week's window, relevance, drops, duplicates,
+placement and memory, on hand-written feeds and on real captures (tests/data/rss, see PROVENANCE.md)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,40 @@ import pytest
 
 from generator.analysis.headlines import (
     LEXICON,
+    SECTIONS,
     THEMES,
+    core_title,
+    for_passages,
     headline_keys,
     headlines_for,
     load_memory,
+    merge_duplicates,
+    news_window,
     normalize_link,
     parse_feed,
+    place_headlines,
     remember,
     save_memory,
     select_headlines,
+    similar_titles,
 )
-from generator.models import Feed, FeedCapture, Headline
+from generator.analysis.relevance import drop_reason, score_headline
+from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument
 
-WEEK_START, WEEK_END = date(2026, 3, 2), date(2026, 3, 6)  # Monday to Friday
+WEEK_START, WEEK_END = date(2026, 3, 2), date(2026, 3, 6)  # Monday to Friday (EST: close 21:00 UTC)
+MONDAY = "Mon, 02 Mar 2026 15:00:00 GMT"
 FRIDAY = "Fri, 06 Mar 2026 15:00:00 GMT"
+RSS = Path(__file__).parent / "data" / "rss"
+UNIVERSE = (
+    Instrument("^RUT", "Russell 2000", ("small_cap",)),
+    Instrument("IWM", "iShares Russell 2000 ETF", ("small_cap", "size_ladder")),
+    Instrument("^GSPC", "S&P 500", ("large_cap",)),
+    Instrument("^TNX", "10-year Treasury yield", ("rates",)),
+    Instrument("^VIX", "CBOE Volatility Index", ("volatility",)),
+    Instrument("HYG", "iShares iBoxx High Yield Corporate Bond ETF", ("credit",)),
+    Instrument("KRE", "SPDR S&P Regional Banking ETF", ("sector",), sector="Regional Banks"),
+)
+NO_FLOOR = HeadlineSettings(min_score=0.0)
 
 
 def rss(*items: dict[str, str]) -> bytes:
@@ -50,15 +71,30 @@ def capture(name: str, body: bytes) -> FeedCapture:
     return FeedCapture(name=name, url=f"https://example.com/{name}.xml", body=body)
 
 
-def feed(name: str, outlet: str = "", topics: tuple[str, ...] = ()) -> Feed:
+def feed(name: str, outlet: str = "", topics: tuple[str, ...] = (), weight: float = 1.0) -> Feed:
     return Feed(
-        name=name, url=f"https://example.com/{name}.xml", outlet=outlet or name.title(), topics=topics
+        name=name,
+        url=f"https://example.com/{name}.xml",
+        outlet=outlet or name.title(),
+        topics=topics,
+        weight=weight,
     )
 
 
 def select(feeds: dict[Feed, bytes], **kwargs: object) -> list[Headline]:
     captures = {f.name: capture(f.name, body) for f, body in feeds.items()}
     return select_headlines(captures, list(feeds), week_start=WEEK_START, week_end=WEEK_END, **kwargs)  # type: ignore[arg-type]
+
+
+def real(name: str) -> bytes:
+    return (RSS / name).read_bytes()
+
+
+def headline(title: str, when: datetime | None = None, **kw: object) -> Headline:
+    """A parsed-looking headline (for the functions that take headlines, not feeds)."""
+    fields: dict[str, object] = {"feed": "f", "outlet": "Outlet", "link": None, "published": when}
+    fields.update(kw)
+    return Headline(title=title, **fields)  # type: ignore[arg-type]
 
 
 # --- parsing untrusted text ----------------------------------------------------------------------
@@ -132,92 +168,150 @@ def test_empty_capture_gives_no_headlines() -> None:
     assert parse_feed(capture("x", b""), feed("x")) == []
 
 
-# --- the reporting week ------------------------------------------------------------------------------
-
-
-def test_only_dated_items_of_the_reporting_week_are_kept() -> None:
+def test_untitled_items_are_skipped_with_a_counted_warning_naming_the_feed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     body = rss(
-        item("Sunday before", "https://e.com/0", "Sun, 01 Mar 2026 23:59:00 GMT"),
-        item("Monday", "https://e.com/1", "Mon, 02 Mar 2026 00:00:00 GMT"),
-        item("Friday evening in New York", "https://e.com/2", "Sat, 07 Mar 2026 01:30:00 GMT"),
-        item("Saturday late", "https://e.com/3", "Sat, 07 Mar 2026 23:59:00 GMT"),
-        item("Sunday after", "https://e.com/4", "Sun, 08 Mar 2026 00:00:00 GMT"),
-        {"title": "Undated", "link": "https://e.com/5"},
+        item("Small caps rally", "https://e.com/1"),
+        {"link": "https://e.com/2", "pubDate": FRIDAY},
+        item("   ", "https://e.com/3"),
+        item("<b></b>", "https://e.com/4"),
     )
-    titles = {h.title for h in select({feed("x"): body})}
-    assert titles == {"Monday", "Friday evening in New York", "Saturday late"}
+    with caplog.at_level(logging.WARNING, logger="generator.analysis.headlines"):
+        parsed = parse_feed(capture("wire", body), feed("wire"))
+    assert [h.title for h in parsed] == ["Small caps rally"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["feed wire: 3 of 4 items have no title and were skipped"]
 
 
-# --- de-duplication -------------------------------------------------------------------------------------
+def test_an_aggregator_item_is_credited_to_its_source() -> None:
+    parsed = parse_feed(capture("g", real(GOOGLE)), feed("g", "Google News"))
+    assert parsed[0].title == "Canada's labor market dips sharply in February, unemployment rate up"
+    assert {h.outlet for h in parsed} == {"Reuters"}
+    assert "Transcript - Reuters" in {h.title for h in parsed}  # only the outlet's own suffix goes
 
 
-def test_duplicates_across_feeds_are_dropped() -> None:
-    first = rss(
-        item("Small caps rally as yields fall", "https://news.example.com/a?utm_source=rss#top", guid="id-1"),
-        item("Regional banks slide on deposit worries", "https://news.example.com/b", guid="g-b"),
-        item("Russell 2000 hits record: what it means", "https://one.example/r"),
-        item("IWM options traders bet on more gains", "https://one.example/iwm"),
-    )
-    second = rss(
-        item("Small caps rally as yields fall", "https://other.example/x", guid="urn:x"),  # same title
-        item("Regional banks slide on deposit worry", "https://two.example/b"),  # near-identical title
-        item("What it means: Russell 2000 hits record", "https://two.example/r"),  # same words
-        item(
-            "Completely different story about IWM", "https://news.example.com/a?utm_medium=feed"
-        ),  # same link
-        item(
-            "IWM options traders bet on more gains", "https://two.example/iwm2", guid="id-1"
-        ),  # guid, other outlet
-    )
-    kept = select({feed("one", "Outlet One"): first, feed("two", "Outlet Two"): second})
-    assert sorted(h.title for h in kept) == sorted(
-        [
-            "Small caps rally as yields fall",
-            "Regional banks slide on deposit worries",
-            "Russell 2000 hits record: what it means",
-            "IWM options traders bet on more gains",
-        ]
-    )
-    assert len({h.feed for h in kept}) == 1
+# --- the week's news window --------------------------------------------------------------------------
 
 
-def test_same_guid_within_one_outlet_is_a_duplicate() -> None:
-    a = rss(item("Fed holds rates steady", "https://cnbc.example/a", guid="108272353"))
-    b = rss(item("Powell says the Fed can wait", "https://cnbc.example/b", guid="108272353"))
-    kept = select({feed("cnbc-a", "CNBC"): a, feed("cnbc-b", "CNBC"): b})
-    assert len(kept) == 1
-
-
-def test_normalize_link() -> None:
-    assert normalize_link("HTTPS://News.Example.com/a/?utm_source=x&id=3&UTM_campaign=y#frag") == (
-        "https://news.example.com/a?id=3"
+def test_news_window_runs_from_the_previous_close_to_the_stated_close() -> None:
+    start, end = news_window(WEEK_END)
+    assert start == datetime(2026, 2, 27, 23, 0, tzinfo=UTC)  # Friday 16:00 EST plus two hours
+    assert end == datetime(2026, 3, 6, 23, 0, tzinfo=UTC)
+    assert news_window(WEEK_END, last_session=date(2026, 3, 4))[1] == datetime(2026, 3, 4, 23, 0, tzinfo=UTC)
+    assert news_window(date(2026, 7, 10))[1] == datetime(2026, 7, 10, 22, 0, tzinfo=UTC)  # EDT
+    assert news_window(date(2026, 7, 10), timezone="Europe/London")[1] == datetime(
+        2026, 7, 10, 17, 0, tzinfo=UTC
     )
 
 
-# --- scoring and themes -----------------------------------------------------------------------------------
-
-
-def test_scoring_order_on_hand_written_items() -> None:
+def test_headlines_dated_after_the_stated_close_are_not_this_weeks() -> None:
     body = rss(
-        item("Celebrity chef opens a new restaurant", "https://e.com/1"),
+        item("Small caps slip at last week's close", "https://e.com/0", "Fri, 27 Feb 2026 22:59:00 GMT"),
+        item(
+            "Small caps: weekend news for the week ahead", "https://e.com/1", "Sat, 28 Feb 2026 12:00:00 GMT"
+        ),
+        item("Small caps open the week higher", "https://e.com/2", MONDAY),
+        item("Small caps close the week higher", "https://e.com/3", "Fri, 06 Mar 2026 22:30:00 GMT"),
+        item("Small caps: a Friday evening take", "https://e.com/4", "Fri, 06 Mar 2026 23:30:00 GMT"),
+        item("Small caps weekend reading", "https://e.com/5", "Sat, 07 Mar 2026 14:00:00 GMT"),
+        {"title": "Small caps undated", "link": "https://e.com/6"},
+    )
+    assert {h.title for h in select({feed("x"): body})} == {
+        "Small caps: weekend news for the week ahead",
+        "Small caps open the week higher",
+        "Small caps close the week higher",
+    }
+
+
+def test_a_partial_week_stops_at_its_last_session() -> None:
+    body = rss(
+        item("Small caps fall on Wednesday", "https://e.com/w", "Wed, 04 Mar 2026 20:00:00 GMT"),
+        item("Small caps rally on Thursday", "https://e.com/t", "Thu, 05 Mar 2026 15:00:00 GMT"),
+    )
+    assert len(select({feed("x"): body})) == 2
+    partial = select({feed("x"): body}, last_session=date(2026, 3, 4))
+    assert [h.title for h in partial] == ["Small caps fall on Wednesday"]
+
+
+def test_the_build_passes_the_stated_close_of_the_sample() -> None:
+    from generator.build import headlines_for_week, snapshot_until
+    from generator.config import load_config
+    from generator.sources.snapshot import read_snapshot
+
+    config = load_config(ROOT / "feeds.yaml")
+    snapshot = read_snapshot(ROOT / "generator" / "sources" / "sample")
+    week = (date(2026, 11, 16), date(2026, 11, 20))
+    full = headlines_for_week(snapshot, config, week, None)
+    titles = {h.title for h in full}
+    assert sum(t.lower().startswith("russell 2000 closes at") for t in titles) == 1  # two outlets, one story
+    assert "Why the Stock Market's Little Guys Are Having a Moment" not in titles  # Saturday
+    assert max(h.published for h in full if h.published) <= datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
+    partial = headlines_for_week(snapshot_until(snapshot, date(2026, 11, 18)), config, week, None)
+    assert partial and len(partial) < len(full)
+    assert max(h.published for h in partial if h.published) <= datetime(2026, 11, 18, 23, 0, tzinfo=UTC)
+
+
+# --- relevance ---------------------------------------------------------------------------------------------
+
+
+def test_small_caps_outrank_markets_which_outrank_the_rest() -> None:
+    body = rss(
+        item("Local library extends its opening hours", "https://e.com/1"),
         item("Fed's Powell signals a rate cut as Treasury yields fall", "https://e.com/2"),
         item("Small-cap stocks jump; Russell 2000 beats the S&P 500", "https://e.com/3"),
         item("Regional banks lead as small caps rally", "https://e.com/4"),
         item("Oil prices climb", "https://e.com/5", description="The Russell 2000 slipped."),
     )
-    ranked = select({feed("x"): body})
-    assert [h.link for h in ranked] == [
-        "https://e.com/3",
-        "https://e.com/4",
-        "https://e.com/5",
-        "https://e.com/2",
-        "https://e.com/1",
-    ]
+    ranked = select({feed("x"): body}, settings=NO_FLOOR, universe=UNIVERSE)
+    assert [h.link for h in ranked] == [f"https://e.com/{n}" for n in (3, 4, 5, 2, 1)]
     by_link = {h.link: h for h in ranked}
     assert by_link["https://e.com/3"].themes[0] == "small_caps"
     assert set(by_link["https://e.com/2"].themes) >= {"fed", "rates"}
     assert set(by_link["https://e.com/4"].themes) >= {"small_caps", "banks"}
     assert by_link["https://e.com/1"].themes == () and by_link["https://e.com/1"].score == 0
+
+
+def test_naming_an_instrument_of_the_universe_adds_points() -> None:
+    hyg = headline("HYG slips as investors pull cash")
+    assert score_headline(hyg, universe=UNIVERSE).score == pytest.approx(score_headline(hyg).score + 1.5)
+    named = headline("Investors pull cash", summary="The SPDR S&P Regional Banking ETF fell.")
+    assert score_headline(named, universe=UNIVERSE).score == pytest.approx(score_headline(named).score + 0.75)
+    lower = headline("hyg is not a ticker in lower case")
+    assert score_headline(lower, universe=UNIVERSE).score == score_headline(lower).score
+
+
+def test_later_in_the_week_scores_higher_by_up_to_a_quarter() -> None:
+    body = rss(
+        item("Small caps rally", "https://e.com/mon", "Sat, 28 Feb 2026 00:00:00 GMT"),
+        item("Small caps rally", "https://e.com/fri", "Fri, 06 Mar 2026 22:59:00 GMT"),
+    )
+    late, early = select({feed("x"): body})  # the same title on other days: two stories
+    assert (late.link, early.link) == ("https://e.com/fri", "https://e.com/mon")
+    assert early.score / late.score == pytest.approx(0.8, abs=0.01)
+
+
+def test_feed_weight_scales_the_score_and_zero_mutes_the_feed() -> None:
+    body = rss(item("Small caps rally", "https://e.com/1"))
+    (one,) = select({feed("x"): body})
+    (two,) = select({feed("x", weight=2.0): body})
+    assert two.score == pytest.approx(2 * one.score, abs=0.002)
+    assert select({feed("x", weight=0.0): body}) == []
+
+
+def test_the_relevance_floor_is_configurable(caplog: pytest.LogCaptureFixture) -> None:
+    body = rss(
+        item("Oil climbs", "https://e.com/1"),
+        item("Local library extends its opening hours", "https://e.com/2"),
+        item("Small caps rally", "https://e.com/3"),
+    )
+    with caplog.at_level(logging.INFO, logger="generator.analysis.headlines"):
+        default = {h.title for h in select({feed("x"): body})}
+    assert default == {"Oil climbs", "Small caps rally"}
+    assert "headlines from x: kept 2 of 3; dropped 1 below the relevance floor (1)" in caplog.messages
+    high = select({feed("x"): body}, settings=HeadlineSettings(min_score=2.0))
+    assert [h.title for h in high] == ["Small caps rally"]
+    assert len(select({feed("x"): body}, settings=NO_FLOOR)) == 3
 
 
 @pytest.mark.parametrize(
@@ -238,12 +332,14 @@ def test_scoring_order_on_hand_written_items() -> None:
     ],
 )
 def test_themes_from_the_lexicon(title: str, theme: str) -> None:
-    (headline,) = select({feed("x"): rss(item(title, "https://e.com/a"))})
-    assert theme in headline.themes
+    (found,) = select({feed("x"): rss(item(title, "https://e.com/a"))}, settings=NO_FLOOR)
+    assert theme in found.themes
 
 
 def test_case_sensitive_acronyms() -> None:
-    (lower,) = select({feed("x"): rss(item("Fans fed up with ticket prices", "https://e.com/a"))})
+    (lower,) = select(
+        {feed("x"): rss(item("Fans fed up with ticket prices", "https://e.com/a"))}, settings=NO_FLOOR
+    )
     assert "fed" not in lower.themes
     (upper,) = select({feed("x"): rss(item("Fed keeps rates on hold", "https://e.com/b"))})
     assert "fed" in upper.themes
@@ -251,8 +347,8 @@ def test_case_sensitive_acronyms() -> None:
 
 def test_feed_topics_add_a_small_bonus_but_no_theme() -> None:
     body = rss(item("Markets wrap for the day", "https://e.com/a"))
-    (plain,) = select({feed("x"): body})
-    (topical,) = select({feed("x", topics=("small_caps",)): body})
+    (plain,) = select({feed("x"): body}, settings=NO_FLOOR)
+    (topical,) = select({feed("x", topics=("small_caps",)): body}, settings=NO_FLOOR)
     assert topical.score > plain.score
     assert topical.themes == ()
 
@@ -283,6 +379,254 @@ def test_headlines_for_puts_the_main_theme_first() -> None:
     assert all(h.themes[0] == "rates" for h in rates)
     assert headlines_for("credit", ranked) == ()
     assert len(headlines_for("small_caps", ranked, n=5)) == 2
+
+
+# --- promotions and unrelated topics ----------------------------------------------------------------------
+
+PROMOTIONS = [
+    "Register now: Applications open for the Small-Cap Investing Awards 2026",
+    "Join us for a webinar on small-cap investing",
+    "Sponsored: the small-cap ETF built for 2026",
+    "[Sponsored] Three Russell 2000 funds to consider",
+    "Listen: our markets podcast on why small caps lag",
+    "Sign up for the Morning Markets newsletter on small caps",
+    "Small-Cap Summit 2026: get your tickets now",
+    "Subscribe to our podcast for weekly Russell 2000 analysis",
+    "Nominations are now open for the Top Small-Cap CEOs list",
+    "Small investors: we want to hear from you",
+]
+
+
+@pytest.mark.parametrize("title", PROMOTIONS)
+def test_promotions_are_dropped_whatever_they_mention(title: str) -> None:
+    assert drop_reason(headline(title)) == "promotion"
+    assert select({feed("x"): rss(item(title, "https://e.com/p"))}, settings=NO_FLOOR) == []
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Fed's Powell speaks at a banking conference as small caps rally",
+        "Fewer applications for jobless benefits lift small caps",
+        "Government-sponsored mortgage lenders rally",
+        "Podcast giant Spotify shares jump",
+        "Listening to the bond market: yields fall",
+    ],
+)
+def test_news_that_only_sounds_like_a_promotion_is_kept(title: str) -> None:
+    assert drop_reason(headline(title)) is None
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("Chiefs win the Super Bowl in overtime", "sports"),
+        ("Celebrity couple splits after ten years", "celebrity"),
+        ("Easy weeknight dinner recipes", "food"),
+        ("Jane Doe, pioneering architect, dies at 88", "obituary"),
+        ("Questions smart parents ask their kids", "lifestyle"),
+    ],
+)
+def test_unrelated_topics_are_dropped(title: str, kind: str) -> None:
+    assert drop_reason(headline(title)) == kind
+    assert select({feed("x"): rss(item(title, "https://e.com/u"))}, settings=NO_FLOOR) == []
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Sports betting stocks rally as the Super Bowl nears", "Box office slump hits cinema stocks"],
+)
+def test_an_unrelated_word_in_market_news_is_no_reason_to_drop(title: str) -> None:
+    assert drop_reason(headline(title)) is None
+
+
+def test_drops_are_logged_per_feed_with_counts(caplog: pytest.LogCaptureFixture) -> None:
+    one = rss(
+        item(PROMOTIONS[0], "https://e.com/1"),
+        item(PROMOTIONS[1], "https://e.com/2"),
+        item("Chiefs win the Super Bowl in overtime", "https://e.com/3"),
+        item("Small caps rally", "https://e.com/4"),
+        item("Small caps rally last week", "https://e.com/5", "Mon, 23 Feb 2026 15:00:00 GMT"),
+    )
+    two = rss(item("Small caps rally again", "https://f.com/1"))
+    with caplog.at_level(logging.INFO, logger="generator.analysis.headlines"):
+        select({feed("one"): one, feed("two"): two})
+    assert caplog.messages == [
+        "headlines from one: kept 1 of 5; dropped 2 promotion, 1 before the week, 1 sports",
+        "headlines from two: kept 1 of 1",
+    ]
+
+
+# --- duplicates --------------------------------------------------------------------------------------------
+
+
+def test_the_same_link_is_one_story_led_by_the_best_scored_item() -> None:
+    a = rss(item("Small caps rally as yields fall", "https://news.example.com/a?utm_source=rss#top"))
+    b = rss(
+        item("Small caps climb while Treasury yields drop", "https://News.example.com/a/?utm_medium=feed")
+    )
+    kept = select({feed("one", "Outlet One"): a, feed("two", "Outlet Two", weight=2.0): b})
+    assert [(h.outlet, h.also) for h in kept] == [("Outlet Two", ("Outlet One",))]
+
+
+def test_the_same_title_is_one_story_on_the_same_day_only() -> None:
+    one = rss(item("Russell 2000 hits a record", "https://one.example/r", FRIDAY))
+    two = rss(item("Russell 2000 hits a record!", "https://two.example/r", "Fri, 06 Mar 2026 20:00:00 GMT"))
+    three = rss(item("Russell 2000 hits a record", "https://three.example/r", MONDAY))
+    kept = select({feed("one", "One"): one, feed("two", "Two"): two, feed("three", "Three"): three})
+    assert len(kept) == 2
+    friday = next(h for h in kept if h.published and h.published.day == 6)
+    assert {friday.outlet, *friday.also} == {"One", "Two"}
+    assert next(h for h in kept if h is not friday).also == ()
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Fed cuts rates by 25 bp", "Fed cuts rates by 50 bp"),
+        (
+            "Acme Industrial posts Q2 results above estimates",
+            "Acme Industrial posts Q3 results above estimates",
+        ),
+        ("Small caps gain 2% this week", "Small caps gain 3% this week"),
+        ("Russell 2000 falls 1.5% as yields rise", "Russell 2000 falls 2.5% as yields rise"),
+    ],
+)
+def test_titles_that_differ_only_by_a_number_are_different_stories(a: str, b: str) -> None:
+    assert not similar_titles(core_title(a), core_title(b))
+    kept = select(
+        {
+            feed("one", "One"): rss(item(a, "https://one.example/x")),
+            feed("two", "Two"): rss(item(b, "https://two.example/y")),
+        },
+        settings=NO_FLOOR,
+    )
+    assert sorted(h.title for h in kept) == sorted([a, b])
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Regional banks slide on deposit worries", "Regional banks slide on deposit worry"),
+        ("Russell 2000 hits record: what it means", "What it means: Russell 2000 hits record"),
+        (
+            "Russell 2000 Closes at Record as Small Caps Extend Winning Streak - Example Wire",
+            "Russell 2000 closes at a record as small caps extend winning streak",
+        ),
+    ],
+)
+def test_near_identical_titles_of_one_day_are_one_story(a: str, b: str) -> None:
+    kept = select(
+        {
+            feed("one", "One"): rss(item(a, "https://one.example/x")),
+            feed("two", "Two"): rss(item(b, "https://two.example/y")),
+        },
+        settings=NO_FLOOR,
+    )
+    assert len(kept) == 1 and {kept[0].outlet, *kept[0].also} == {"One", "Two"}
+
+
+def test_core_title_drops_only_a_trailing_outlet_name() -> None:
+    assert core_title("Stocks slip as oil jumps - Example Wire") == "stocks slip as oil jumps"
+    assert core_title("Q2 results - Acme Corp") == "q2 results acme corp"  # too short to split
+    assert core_title("Small caps rally - but breadth is thin") == "small caps rally but breadth is thin"
+
+
+def test_two_stories_sharing_one_guid_both_survive() -> None:
+    body = rss(
+        item("Fed holds rates steady", "https://cnbc.example/a", guid="108272353"),
+        item("Small caps rally after the Fed decision", "https://cnbc.example/b", guid="108272353"),
+    )
+    other = rss(item("Powell says the Fed can wait", "https://cnbc.example/c", guid="108272353"))
+    kept = select({feed("cnbc-a", "CNBC"): body, feed("cnbc-b", "CNBC"): other})
+    assert len(kept) == 3
+
+
+def test_a_home_page_link_is_no_evidence() -> None:
+    body = rss(
+        item("Small caps rally", "https://www.example.com/"),
+        item("Fed holds rates steady", "https://www.example.com"),
+    )
+    assert len(select({feed("x"): body})) == 2
+
+
+def test_merges_are_one_warning_with_counts(caplog: pytest.LogCaptureFixture) -> None:
+    one = rss(item("Small caps rally", "https://e.com/1"), item("Fed holds rates", "https://e.com/2"))
+    two = rss(
+        item("Small caps rally", "https://f.com/1"), item("Powell: the Fed will wait", "https://e.com/2")
+    )
+    with caplog.at_level(logging.WARNING, logger="generator.analysis.headlines"):
+        kept = select({feed("one", "One"): one, feed("two", "Two"): two})
+    assert len(kept) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        "headlines: 2 duplicate items merged into the stories they repeat "
+        "(1 same title and day, 1 same link; from one 1, two 1)"
+    ]
+
+
+def test_normalize_link() -> None:
+    assert normalize_link("HTTPS://News.Example.com/a/?utm_source=x&id=3&UTM_campaign=y#frag") == (
+        "https://news.example.com/a?id=3"
+    )
+
+
+# --- placement ---------------------------------------------------------------------------------------------
+
+PLACED = {
+    "performance": "Russell 2000 closes at a record high",
+    "rates": "Treasury yields jump as the Fed signals patience",
+    "rotation": "Investors rotate out of megacaps in a broadening rally",
+    "credit": "Junk bond spreads widen to a six-month high",
+    "sectors": "KRE jumps as regional bank earnings beat",
+    "volatility": "VIX spikes as the selloff deepens",
+    "valuation": "Small caps look cheap on a P/E basis",
+    "calendar": "Week ahead: CPI, retail sales and Fed minutes",
+}
+
+
+def scored(*titles: str) -> list[Headline]:
+    heads = [
+        score_headline(headline(t, link=f"https://e.com/{i}"), universe=UNIVERSE)
+        for i, t in enumerate(titles)
+    ]
+    return sorted(heads, key=lambda h: -h.score)
+
+
+def test_each_headline_goes_beside_the_facts_it_matches() -> None:
+    placed = place_headlines(scored(*PLACED.values()), universe=UNIVERSE)
+    assert {k: [h.title for h in v] for k, v in placed.items()} == {k: [t] for k, t in PLACED.items()}
+    assert tuple(placed) == SECTIONS
+
+
+def test_a_headline_is_placed_once_and_only_beside_this_weeks_facts() -> None:
+    heads = scored(
+        *PLACED.values(), "Small caps slip as Treasury yields jump", "Local library extends its hours"
+    )
+    placed = place_headlines(heads, sections=("performance", "rates"), universe=UNIVERSE)
+    assert set(placed) == {"performance", "rates"}
+    titles = [h.title for hs in placed.values() for h in hs]
+    assert len(titles) == len(set(titles))
+    assert "Small caps slip as Treasury yields jump" in titles
+    assert not {"VIX spikes as the selloff deepens", "Local library extends its hours"} & set(titles)
+
+
+def test_a_full_section_leaves_a_headline_out_unless_another_fits() -> None:
+    heads = scored(
+        "Treasury yields jump as the Fed signals patience", "Fed minutes show patience on rate cuts"
+    )
+    placed = place_headlines(heads, sections=("rates", "volatility"), per_section=1, universe=UNIVERSE)
+    assert {k: len(v) for k, v in placed.items()} == {"rates": 1}
+
+
+def test_placed_headlines_regroup_by_passage() -> None:
+    placed = place_headlines(scored(*PLACED.values()), universe=UNIVERSE)
+    passages = for_passages(placed, per_passage=3)
+    assert set(passages) == {"performance", "drivers", "risks", "valuation", "outlook"}
+    drivers = passages["drivers"]
+    assert len(drivers) == 3 and [h.score for h in drivers] == sorted(
+        (h.score for h in drivers), reverse=True
+    )
+    assert [h.title for h in passages["outlook"]] == [PLACED["calendar"]]
 
 
 # --- memory across weeks ----------------------------------------------------------------------------------
@@ -330,20 +674,25 @@ def test_unreadable_memory_is_empty_with_a_warning(tmp_path: Path, caplog: pytes
     assert "headline memory unreadable" in caplog.text
 
 
-# --- real captures ----------------------------------------------------------------------------------------
+# --- real captures (tests/data/rss) ------------------------------------------------------------------------
 
-REAL = {
-    "real/cnbc_international_top_news_2026-03-08.xml": 30,
-    "real/seekingalpha_AAPL_2026-03-08.xml": 20,
-    "real/nytimes_business_2026-03-09.xml": 50,
-    "real/googlenews_site-reuters-markets_2026-03-15.xml": 100,
-    "real/bloomberg_news_sitemap_2026-03-15.xml": 0,
-}
+CNBC = "cnbc_international_top_news_2026-03-08.xml"
+NYT = "nytimes_business_2026-03-09.xml"
+SA = "seekingalpha_AAPL_2026-03-08.xml"
+GOOGLE = "googlenews_site-reuters-markets_2026-03-15.xml"
+ROOT = Path(__file__).resolve().parent.parent
+REAL = {CNBC: 30, SA: 20, NYT: 50, GOOGLE: 100, "bloomberg_news_sitemap_2026-03-15.xml": 0}
+
+
+def real_config_universe() -> tuple[Instrument, ...]:
+    from generator.config import load_config
+
+    return load_config(ROOT / "feeds.yaml").universe
 
 
 @pytest.mark.parametrize(("path", "count"), REAL.items())
-def test_real_captures_parse(shared_data: Path, path: str, count: int) -> None:
-    headlines = parse_feed(capture("r", (shared_data / "rss" / path).read_bytes()), feed("r"))
+def test_real_captures_parse(path: str, count: int) -> None:
+    headlines = parse_feed(capture("r", real(path)), feed("r"))
     assert len(headlines) == count
     for h in headlines:
         assert h.title and "<" not in h.title and "<" not in h.summary
@@ -352,32 +701,123 @@ def test_real_captures_parse(shared_data: Path, path: str, count: int) -> None:
         assert len(h.summary) <= 300
 
 
-def test_google_news_html_descriptions_become_text(shared_data: Path) -> None:
-    body = (shared_data / "rss/real/googlenews_site-reuters-markets_2026-03-15.xml").read_bytes()
-    headlines = parse_feed(capture("g", body), feed("g", "Google News"))
-    assert headlines[0].title.endswith(" - Reuters")
+def test_google_news_html_descriptions_become_text() -> None:
+    headlines = parse_feed(capture("g", real(GOOGLE)), feed("g", "Google News"))
     assert all("&nbsp;" not in h.summary and "href" not in h.summary for h in headlines)
     assert headlines[0].summary == ""  # it only repeated the title
 
 
-def test_economist_malformed_capture_still_gives_entries(shared_data: Path) -> None:
-    path = shared_data / "rss/real_malformed/economist_finance-economics_2023-11_python-repr-mojibake.xml"
-    headlines = parse_feed(capture("e", path.read_bytes()), feed("e", "The Economist"))
+def test_economist_malformed_capture_still_gives_entries() -> None:
+    body = real("economist_finance-economics_2023-11_python-repr-mojibake.xml")
+    headlines = parse_feed(capture("e", body), feed("e", "The Economist"))
     assert len(headlines) == 100
     assert headlines[0].title == "Why economists are at war over inequality"
 
 
-def test_real_week_selection(shared_data: Path) -> None:
-    rss_dir = shared_data / "rss" / "real"
+def test_real_event_ad_is_dropped_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    ad = "Register now: Applications open for the World's Top Fintech Companies 2026"
+    parsed = parse_feed(capture("cnbc", real(CNBC)), feed("cnbc", "CNBC"))
+    assert drop_reason(next(h for h in parsed if h.title == ad)) == "promotion"
+    with caplog.at_level(logging.INFO, logger="generator.analysis.headlines"):
+        kept = select_headlines(
+            {"cnbc": capture("cnbc", real(CNBC))},
+            [feed("cnbc", "CNBC")],
+            week_start=date(2026, 2, 23),
+            week_end=date(2026, 2, 27),  # the week the ad ran in, with no floor at all
+            settings=NO_FLOOR,
+        )
+    assert kept == []
+    assert caplog.messages == ["headlines from cnbc: kept 0 of 30; dropped 29 after the close, 1 promotion"]
+
+
+def test_real_week_keeps_market_news_and_drops_the_rest(caplog: pytest.LogCaptureFixture) -> None:
     feeds = {
-        feed("cnbc", "CNBC"): (rss_dir / "cnbc_international_top_news_2026-03-08.xml").read_bytes(),
-        feed("nyt", "The New York Times"): (rss_dir / "nytimes_business_2026-03-09.xml").read_bytes(),
-        feed("sa", "Seeking Alpha"): (rss_dir / "seekingalpha_AAPL_2026-03-08.xml").read_bytes(),
+        feed("cnbc", "CNBC"): real(CNBC),
+        feed("nyt", "The New York Times", weight=0.8): real(NYT),
+        feed("sa", "Seeking Alpha"): real(SA),
     }
-    ranked = select(feeds)
-    assert ranked, "the week of 2026-03-02 has items in these captures"
-    assert all(WEEK_START <= h.published.date() <= date(2026, 3, 7) for h in ranked if h.published)
-    scores = [h.score for h in ranked]
-    assert scores == sorted(scores, reverse=True)
-    keys = [k for h in ranked for k in headline_keys(h)]
-    assert len(keys) == len(set(keys))
+    with caplog.at_level(logging.INFO, logger="generator.analysis.headlines"):
+        ranked = select(feeds, universe=real_config_universe())
+    titles = [h.title for h in ranked]
+    assert "Oil Jumps, Stocks Drop as Investors Grapple With Iran War’s Impact" in titles[:3]
+    assert (
+        "U.S. payrolls unexpectedly fell by 92,000 in February; unemployment rate rises to 4.4%" in titles[:5]
+    )
+    for kept in (
+        "U.S. payrolls unexpectedly fell by 92,000 in February; unemployment rate rises to 4.4%",
+        "Weak Jobs Data Underscores Fed’s Dilemma as War Stokes Inflation Risk",
+        "A Week of Turmoil Leaves Stocks in Negative Territory for 2026",
+        "Catalyst Watch: Eyes on oil prices, inflation reads, and Oracle earnings",
+    ):
+        assert kept in titles
+    for dropped in (
+        "Young and Looking for Work? We Want to Hear from You.",  # a reader call-out
+        "From 2004: Estée Lauder, Pursuer of Beauty and Cosmetics Titan, Dies at 97",  # an obituary
+        "Samsung reveals first details of its AI smart glasses to CNBC",  # below the floor
+        # after the close:
+        "Palantir rallies 15% for the week as Iran war boosts prospects, muting Anthropic concern",
+    ):
+        assert dropped not in titles
+    assert all(WEEK_START <= h.published.date() <= WEEK_END for h in ranked if h.published)
+    assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
+    nyt = next(m for m in caplog.messages if m.startswith("headlines from nyt:"))
+    assert "1 promotion" in nyt and "3 obituary" in nyt
+
+
+def test_real_off_topic_items_are_dropped() -> None:
+    parsed = parse_feed(capture("cnbc", real(CNBC)), feed("cnbc", "CNBC"))
+    parsed += parse_feed(capture("g", real(GOOGLE)), feed("g", "Google News"))
+    reasons = {h.title[:40]: drop_reason(h) for h in parsed}
+    assert reasons["I've studied over 200 kids—parents who r"] == "lifestyle"
+    assert reasons["Just the beginning, says pole record-set"] == "sports"
+    assert reasons["Stocks dip, Treasury yields jump as oil "] is None
+
+
+def test_real_duplicates_are_merged_and_different_stories_kept(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="generator.analysis.headlines"):
+        ranked = select_headlines(
+            {"g": capture("g", real(GOOGLE))},
+            [feed("g", "Google News")],
+            week_start=date(2026, 3, 9),
+            week_end=date(2026, 3, 13),
+        )
+    india = [h for h in ranked if "India inflation quickens in February" in h.title]
+    assert len(india) == 1
+    assert sum(h.title.startswith("Morning Bid:") for h in ranked) >= 2  # a daily column, not one story
+    assert "1 near-identical title" in caplog.text
+
+    nyt = [
+        h for h in parse_feed(capture("nyt", real(NYT)), feed("nyt")) if h.title.startswith("What to know")
+    ]
+    sa = [h for h in parse_feed(capture("sa", real(SA)), feed("sa")) if h.title.startswith("Quant Ratings")]
+    from zoneinfo import ZoneInfo
+
+    assert len(merge_duplicates(nyt, ZoneInfo("America/New_York"))) == 1  # the report / the jobs report
+    assert len(merge_duplicates(sa, ZoneInfo("America/New_York"))) == 2  # Growth Fund / Top Yield Fund
+
+
+def test_a_real_story_from_two_outlets_names_the_other() -> None:
+    cnbc = rss(
+        item(
+            "Stocks dip, Treasury yields jump as oil pushes higher",
+            "https://cnbc.example/s",
+            "Wed, 11 Mar 2026 21:30:00 GMT",
+        )
+    )
+    ranked = select_headlines(
+        {"g": capture("g", real(GOOGLE)), "c": capture("c", cnbc)},
+        [feed("g", "Google News"), feed("c", "CNBC")],
+        week_start=date(2026, 3, 9),
+        week_end=date(2026, 3, 13),
+    )
+    story = [h for h in ranked if h.title == "Stocks dip, Treasury yields jump as oil pushes higher"]
+    assert len(story) == 1 and {story[0].outlet, *story[0].also} == {"Reuters", "CNBC"}
+
+
+def test_real_headlines_are_placed_beside_matching_facts() -> None:
+    universe = real_config_universe()
+    feeds = {feed("g", "Google News"): real(GOOGLE)}
+    ranked = select(feeds, universe=universe)  # the week of 2026-03-02 in a feed captured 03-15
+    placed = {h.title: k for k, hs in place_headlines(ranked, universe=universe).items() for h in hs}
+    assert placed["Credit markets dented as Middle East war adds another worry for investors"] == "credit"
+    assert placed["Stocks slide as soaring oil prices and US job losses rattle markets"] == "performance"

@@ -1,4 +1,18 @@
-"""Headlines: parse captured feeds, keep the reporting week, de-duplicate, score and theme.
+"""Headlines: parse captured feeds, keep the week's relevant items, merge duplicates, rank them.
+
+:func:`select_headlines` runs, for one reporting week:
+
+1. parse every feed (an item without a title is skipped and counted in a WARNING naming the feed);
+2. keep the week's news window: after the previous week's close, up to this week's stated close
+   (the last session the data covers, at 16:00 in the exchange's time zone, plus
+   :data:`CLOSE_GRACE` for the closing reports);
+3. drop promotions, event ads and sign-up pitches, and items on unrelated topics;
+4. score each item (:mod:`generator.analysis.relevance`) and keep those at or above the floor;
+5. merge duplicates on evidence only: the same link, the same title on the same day, or a
+   near-identical title with the very same numbers on the same day.  The best-scored item stays
+   and names the other outlets in ``also``.  A shared GUID alone is not evidence.
+
+One INFO line per feed says what was kept and what was dropped, and why; merges are one WARNING.
 
 Pure functions: no network, no clock.  Feed text is untrusted, so every title and
 summary leaves this module as plain text (tags stripped with nh3, entities decoded;
@@ -16,121 +30,57 @@ import json
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import feedparser
 import nh3
 
-from generator.models import Feed, FeedCapture, Headline
+from generator.analysis.placement import SECTIONS, for_passages, place_headlines
+from generator.analysis.relevance import (
+    LEXICON,
+    THEMES,
+    drop_reason,
+    score_headline,
+    theme_points,
+)
+from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument
+
+__all__ = [
+    "LEXICON",
+    "SECTIONS",
+    "THEMES",
+    "for_passages",
+    "headline_keys",
+    "headlines_for",
+    "load_memory",
+    "news_window",
+    "normalize_link",
+    "parse_feed",
+    "place_headlines",
+    "remember",
+    "safe_link",
+    "save_memory",
+    "score_headline",
+    "select_headlines",
+    "theme_points",
+]
 
 log = logging.getLogger(__name__)
 
-THEMES: tuple[str, ...] = (
-    "small_caps",
-    "rates",
-    "fed",
-    "rotation",
-    "credit",
-    "banks",
-    "sectors",
-    "earnings",
-    "economy",
-    "volatility",
-    "technicals",
-    "valuation",
-)
-
-# The lexicon: one row per theme and weight, terms separated by "|".  Hyphens and spaces are
-# equivalent ("small-cap" == "small cap"), a trailing plural "s" is allowed, and a term with a
-# capital letter matches case-sensitively ("Fed", "CPI") while a lower-case term matches any case.
-LEXICON_TABLE = """
-small_caps  3.0  small cap | smallcap | micro cap | microcap | Russell 2000 | IWM | S&P 600 | SmallCap 600
-small_caps  2.5  IJR | small capitalization
-small_caps  2.0  small company | smaller companies
-small_caps  1.0  mid cap | small business
-fed         2.5  Federal Reserve | FOMC
-fed         2.0  Fed | Powell | rate cut | rate hike | fed funds
-fed         1.5  dot plot | Fed chair
-fed         1.0  central bank
-rates       2.5  treasury yield
-rates       2.0  bond yield | yield curve
-rates       1.5  10 year | 2 year | Treasuries | interest rate
-rates       1.0  rate cut | mortgage rate | yield
-rotation    2.5  rotation
-rotation    1.5  large cap | megacap | mega cap | Magnificent Seven | equal weight | broadening
-rotation    1.5  market breadth
-rotation    1.0  laggard
-credit      2.5  high yield | junk bond | credit spread
-credit      2.0  credit market | leveraged loan | private credit
-credit      1.0  default | refinancing
-banks       3.0  regional bank
-banks       2.5  community bank | KRE
-banks       1.5  bank stock | bank shares | bank earnings | banking sector | lender
-banks       1.0  deposit | bank failure
-sectors     1.5  sector | biotech | energy stock | tech stock | industrials | utilities | homebuilder
-sectors     1.0  semiconductor | retailer
-earnings    2.5  earnings
-earnings    2.0  guidance | quarterly results
-earnings    1.5  EPS | beats estimates | misses estimates
-earnings    1.0  profit | revenue
-economy     2.5  jobs report | payrolls | CPI | GDP
-economy     2.0  unemployment | inflation | recession | retail sales | PMI | jobless claims
-economy     1.5  consumer spending | tariff
-economy     1.0  economy
-volatility  2.5  VIX | volatility
-volatility  2.0  selloff | sell off | fear gauge
-volatility  1.5  rout | correction | turmoil
-volatility  1.0  plunge | tumble
-technicals  2.5  moving average | overbought | oversold | death cross | golden cross
-technicals  2.0  200 day | 50 day | breakout | RSI
-technicals  1.5  record high | all time high | support level
-technicals  1.0  resistance
-valuation   2.5  P/E | price to earnings | valuation
-valuation   2.0  forward earnings | undervalued | overvalued
-valuation   1.0  cheap | expensive | multiple
-"""
-
-
-def _lexicon(table: str) -> dict[str, tuple[tuple[str, float], ...]]:
-    lexicon: dict[str, list[tuple[str, float]]] = {theme: [] for theme in THEMES}
-    for row in table.strip().splitlines():
-        theme, weight, terms = row.split(maxsplit=2)
-        lexicon[theme].extend((term.strip(), float(weight)) for term in terms.split("|"))
-    return {theme: tuple(terms) for theme, terms in lexicon.items()}
-
-
-LEXICON: Mapping[str, tuple[tuple[str, float], ...]] = _lexicon(LEXICON_TABLE)
-TITLE_WEIGHT = 2.0  # a term in the title counts twice as much as one in the summary
-THEME_MIN = 1.0  # a theme is assigned when its points reach this
-TOPIC_BONUS = 0.5  # per feed topic; nudges ranking, never assigns a theme by itself
-# Market-wide themes add to small-cap relevance, saturating below OTHER_THEMES_MAX points,
-# so a headline that mentions small caps outranks one that does not.
-OTHER_THEMES_MAX = 2.0
-OTHER_THEMES_HALF = 6.0  # theme points at which they add half of OTHER_THEMES_MAX
 MAX_TITLE = 200
 MAX_SUMMARY = 300
 MAX_LINK = 2000
-
-
-def _normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"(?<=\w)[-‐‑–—](?=\w)", " ", text)).strip()
-
-
-def _compile(term: str) -> re.Pattern[str]:
-    flags = 0 if any(c.isupper() for c in term) else re.IGNORECASE
-    return re.compile(r"(?<![\w&/])" + re.escape(_normalize(term)) + r"(?:s|es)?(?![\w&/])", flags)
-
-
-_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
-    (theme, _compile(term), weight) for theme, terms in LEXICON.items() for term, weight in terms
-)
-
+MARKET_CLOSE = time(16, 0)  # the exchange's close, in the reporting time zone
+CLOSE_GRACE = timedelta(hours=2)  # closing reports written just after the bell still count
+SIMILAR = 0.9  # SequenceMatcher ratio above which two titles of the same day read as one story
 
 # ---------------------------------------------------------------------------
 # Parsing
@@ -192,15 +142,23 @@ def safe_link(raw: object) -> str | None:
 
 
 def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
-    """Every entry of one captured feed as a :class:`Headline` (unscored, unfiltered)."""
+    """Every titled entry of one captured feed as a :class:`Headline` (unscored, unfiltered).
+
+    Items without a title are skipped and counted in one WARNING naming the feed.  An aggregator's
+    item that names its source (Google News: "Stocks slip - Reuters" with ``<source>Reuters``)
+    is credited to that outlet, and the suffix leaves the title.
+    """
     if not capture.body:
         return []
     parsed = parse_bytes(capture.body)
     headlines = []
+    untitled = 0
     for entry in parsed.entries:
         title = plain_text(entry.get("title"), MAX_TITLE)
         if not title:
+            untitled += 1
             continue
+        title, outlet = _credit_source(title, entry, feed.outlet)
         link = safe_link(entry.get("link"))
         summary = plain_text(entry.get("summary"), MAX_SUMMARY)
         if normalize_title(summary).startswith(normalize_title(title)):
@@ -208,7 +166,7 @@ def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
         headlines.append(
             Headline(
                 feed=feed.name,
-                outlet=feed.outlet,
+                outlet=outlet,
                 title=title,
                 link=link,
                 published=entry_published(entry),
@@ -216,43 +174,126 @@ def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
                 guid=str(entry.get("id") or link or "").strip()[:MAX_LINK],
             )
         )
+    if untitled:
+        log.warning(
+            "feed %s: %d of %d items have no title and were skipped", feed.name, untitled, len(parsed.entries)
+        )
     return headlines
 
 
+def _credit_source(title: str, entry: Mapping[str, Any], outlet: str) -> tuple[str, str]:
+    source = entry.get("source")
+    name = plain_text(source.get("title"), 80) if isinstance(source, Mapping) else ""
+    suffix = f" - {name}"
+    if name and title.endswith(suffix) and len(title) > len(suffix):
+        return title[: -len(suffix)].rstrip(), name
+    return title, outlet
+
+
 # ---------------------------------------------------------------------------
-# Scoring
+# Selection
 # ---------------------------------------------------------------------------
 
 
-def theme_points(title: str, summary: str, topics: Iterable[str] = ()) -> dict[str, float]:
-    """Points per theme: each matched term once, title matches weighted more; feed topics add a bonus."""
-    title_n, summary_n = _normalize(title), _normalize(summary)
-    points: dict[str, float] = {}
-    for theme, pattern, weight in _PATTERNS:
-        if pattern.search(title_n):
-            points[theme] = points.get(theme, 0.0) + weight * TITLE_WEIGHT
-        elif pattern.search(summary_n):
-            points[theme] = points.get(theme, 0.0) + weight
-    for topic in topics:
-        if topic in THEMES:
-            points[topic] = points.get(topic, 0.0) + TOPIC_BONUS
-    return points
+def news_window(
+    week_end: date, *, last_session: date | None = None, timezone: str = "America/New_York"
+) -> tuple[datetime, datetime]:
+    """The week's news window: from the previous week's close to the stated close, both plus the grace.
+
+    The stated close is ``last_session`` (the last session the data covers; ``week_end`` when it is
+    not given) at :data:`MARKET_CLOSE` in ``timezone``.  Consecutive weeks' windows meet, so every
+    item belongs to exactly one week, and news dated after the stated close is not this week's.
+    """
+    zone = ZoneInfo(timezone)
+    close_day = min(last_session or week_end, week_end)
+    start = datetime.combine(week_end - timedelta(days=7), MARKET_CLOSE, zone) + CLOSE_GRACE
+    end = datetime.combine(close_day, MARKET_CLOSE, zone) + CLOSE_GRACE
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def score_headline(headline: Headline, topics: Iterable[str] = ()) -> Headline:
-    """The headline with its themes (best first) and its small-cap relevance score."""
-    points = theme_points(headline.title, headline.summary, topics)
-    themes = sorted(
-        (t for t, p in points.items() if p >= THEME_MIN), key=lambda t: (-points[t], THEMES.index(t))
+def _place_in_week(headline: Headline, window: tuple[datetime, datetime]) -> str | None:
+    """None when the item is in the window, else why not."""
+    if headline.published is None:
+        return "undated"
+    if headline.published <= window[0]:
+        return "before the week"
+    return "after the close" if headline.published > window[1] else None
+
+
+def select_headlines(
+    captures: Mapping[str, FeedCapture],
+    feeds: Sequence[Feed],
+    *,
+    week_start: date,
+    week_end: date,
+    seen: Mapping[str, date] | None = None,
+    universe: Sequence[Instrument] = (),
+    settings: HeadlineSettings | None = None,
+    last_session: date | None = None,
+    timezone: str = "America/New_York",
+) -> list[Headline]:
+    """The reporting week's relevant headlines from every feed: scored, themed, merged, best first.
+
+    See the module's docstring for the steps.  ``universe`` supplies the symbols and names worth
+    points; ``settings.min_score`` is the relevance floor; ``last_session`` is the last session the
+    week's data covers (the stated close).  ``is_new`` is False when one of the item's keys was
+    seen in a week before ``week_start``.
+    """
+    settings = settings or HeadlineSettings()
+    window = news_window(week_end, last_session=last_session, timezone=timezone)
+    candidates: list[Headline] = []
+    for feed in feeds:
+        capture = captures.get(feed.name)
+        if capture is None:
+            continue
+        parsed = parse_feed(capture, feed)
+        kept, why = _filter(parsed, feed, window, universe, settings.min_score)
+        candidates.extend(kept)
+        _log_feed(feed.name, len(parsed), len(kept), why, settings.min_score)
+    stories = merge_duplicates(sorted(candidates, key=_sort_key), ZoneInfo(timezone))
+    kept_headlines = [story.headline() for story in stories]
+    if seen:
+        kept_headlines = [replace(h, is_new=not _seen_before(h, seen, week_start)) for h in kept_headlines]
+    return kept_headlines
+
+
+def _filter(
+    headlines: Sequence[Headline],
+    feed: Feed,
+    window: tuple[datetime, datetime],
+    universe: Sequence[Instrument],
+    floor: float,
+) -> tuple[list[Headline], Counter[str]]:
+    kept: list[Headline] = []
+    why: Counter[str] = Counter()
+    for headline in headlines:
+        reason = _place_in_week(headline, window) or drop_reason(headline, universe)
+        if reason is None:
+            headline = score_headline(
+                headline, feed.topics, universe=universe, window=window, weight=feed.weight
+            )
+            reason = "below the relevance floor" if headline.score < floor else None
+        if reason is None:
+            kept.append(headline)
+        else:
+            why[reason] += 1
+    return kept, why
+
+
+def _log_feed(name: str, total: int, kept: int, why: Counter[str], floor: float) -> None:
+    if not total:
+        return
+    reasons = ", ".join(
+        f"{n} {reason}" + (f" ({floor:g})" if reason == "below the relevance floor" else "")
+        for reason, n in sorted(why.items(), key=lambda item: (-item[1], item[0]))
     )
-    others = sum(p for t, p in points.items() if t != "small_caps")
-    market = OTHER_THEMES_MAX * others / (others + OTHER_THEMES_HALF)
-    score = round(points.get("small_caps", 0.0) + market, 3)
-    return replace(headline, themes=tuple(themes), score=score)
+    log.info(
+        "headlines from %s: kept %d of %d%s", name, kept, total, f"; dropped {reasons}" if reasons else ""
+    )
 
 
 # ---------------------------------------------------------------------------
-# Selection and de-duplication
+# Duplicates
 # ---------------------------------------------------------------------------
 
 
@@ -271,7 +312,7 @@ def normalize_title(title: str) -> str:
 
 
 def headline_keys(headline: Headline) -> tuple[str, ...]:
-    """The keys that identify a headline across feeds and weeks: its GUID and its normalized link."""
+    """The keys that identify a headline across weeks (the memory): its GUID and its normalized link."""
     keys = []
     guid = headline.guid
     if guid:
@@ -284,63 +325,108 @@ def headline_keys(headline: Headline) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _similar(a: str, b: str) -> bool:
+def _numbers(title: str) -> tuple[str, ...]:
+    """The tokens of a normalized title that hold a digit: "fed cuts 25 bp in q3" → ("25", "q3")."""
+    return tuple(sorted(t for t in title.split() if any(c.isdigit() for c in t)))
+
+
+def similar_titles(a: str, b: str) -> bool:
+    """Two normalized titles read as one story: the same words reordered, or nearly the same text;
+    never when their numbers differ ("Fed cuts 25 bp" / "Fed cuts 50 bp", "Q2" / "Q3")."""
+    if _numbers(a) != _numbers(b):
+        return False
     tokens_a, tokens_b = set(a.split()), set(b.split())
     if len(tokens_a) >= 4 and tokens_a == tokens_b:
         return True
     matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.real_quick_ratio() >= 0.9 and matcher.quick_ratio() >= 0.9 and matcher.ratio() >= 0.9
+    return (
+        matcher.real_quick_ratio() >= SIMILAR
+        and matcher.quick_ratio() >= SIMILAR
+        and matcher.ratio() >= SIMILAR
+    )
+
+
+def core_title(title: str) -> str:
+    """A title without a trailing outlet name ("Stocks slip as oil jumps - Example Wire"), normalized.
+
+    The tail is taken for an outlet name only when it is one to four capitalised words after a
+    dash or bar, and at least four words stay in front of it.
+    """
+    found = re.fullmatch(r"(.+?)\s+[-–—|]\s+((?:[A-Z][\w.&']*\s?){1,4})", title.strip())
+    if found and len(found.group(1).split()) >= 4:
+        return normalize_title(found.group(1))
+    return normalize_title(title)
+
+
+def _link_key(link: str | None) -> str | None:
+    """A normalized link that can identify a story (a site's home page cannot)."""
+    if not link:
+        return None
+    key = normalize_link(link)
+    return key if urlsplit(key).path not in ("", "/") else None
+
+
+@dataclass
+class Story:
+    """One story and the items that carried it: the first (best-ranked) item leads."""
+
+    items: list[Headline]
+    day: date | None
+    links: set[str] = field(default_factory=set)
+    titles: set[str] = field(default_factory=set)
+
+    def evidence(self, title: str, link: str | None, day: date | None) -> str | None:
+        """Why an item is this story ("same link", "same title and day", "near-identical title"), or None."""
+        if link is not None and link in self.links:
+            return "same link"
+        if day is None or day != self.day:
+            return None
+        if title in self.titles:
+            return "same title and day"
+        return "near-identical title" if any(similar_titles(title, t) for t in self.titles) else None
+
+    def add(self, headline: Headline, title: str, link: str | None) -> None:
+        self.items.append(headline)
+        self.titles.add(title)
+        if link is not None:
+            self.links.add(link)
+
+    def headline(self) -> Headline:
+        lead = self.items[0]
+        also = tuple(dict.fromkeys(h.outlet for h in self.items[1:] if h.outlet != lead.outlet))
+        return replace(lead, also=also) if also else lead
+
+
+def merge_duplicates(headlines: Sequence[Headline], zone: ZoneInfo) -> list[Story]:
+    """Group ``headlines`` (sorted best first) into stories on evidence; log one WARNING with counts."""
+    stories: list[Story] = []
+    merged: Counter[str] = Counter()
+    by_feed: Counter[str] = Counter()
+    for headline in headlines:
+        title, link = core_title(headline.title), _link_key(headline.link)
+        day = headline.published.astimezone(zone).date() if headline.published else None
+        match = next(((s, e) for s in stories if (e := s.evidence(title, link, day))), None)
+        if match is None:
+            story = Story([], day)
+            story.add(headline, title, link)
+            stories.append(story)
+            continue
+        match[0].add(headline, title, link)
+        merged[match[1]] += 1
+        by_feed[headline.feed] += 1
+    if merged:
+        log.warning(
+            "headlines: %d duplicate items merged into the stories they repeat (%s; from %s)",
+            sum(merged.values()),
+            ", ".join(f"{n} {why}" for why, n in merged.most_common()),
+            ", ".join(f"{feed} {n}" for feed, n in sorted(by_feed.items())),
+        )
+    return stories
 
 
 def _sort_key(headline: Headline) -> tuple[Any, ...]:
     stamp = headline.published.timestamp() if headline.published else 0.0
     return (-headline.score, -stamp, headline.title, headline.feed, headline.link or "")
-
-
-def _dedupe(headlines: Sequence[Headline]) -> list[Headline]:
-    """Keep the first of each group of duplicates (the input is sorted best first)."""
-    kept: list[Headline] = []
-    keys: set[str] = set()
-    titles: list[str] = []
-    for headline in headlines:
-        own = headline_keys(headline)
-        title = normalize_title(headline.title)
-        if any(k in keys for k in own) or any(_similar(title, t) for t in titles):
-            continue
-        kept.append(headline)
-        keys.update(own)
-        titles.append(title)
-    return kept
-
-
-def select_headlines(
-    captures: Mapping[str, FeedCapture],
-    feeds: Sequence[Feed],
-    *,
-    week_start: date,
-    week_end: date,
-    seen: Mapping[str, date] | None = None,
-) -> list[Headline]:
-    """The reporting week's headlines from every feed: scored, themed, de-duplicated, best first.
-
-    An item belongs to the week when its UTC date is between ``week_start`` and the day after
-    ``week_end`` (Friday-evening news in New York is Saturday in UTC).  Undated items are dropped.
-    ``is_new`` is False when one of the item's keys was seen in a week before ``week_start``.
-    """
-    last_day = week_end + timedelta(days=1)
-    candidates = []
-    for feed in feeds:
-        capture = captures.get(feed.name)
-        if capture is None:
-            continue
-        for headline in parse_feed(capture, feed):
-            if headline.published is None or not week_start <= headline.published.date() <= last_day:
-                continue
-            candidates.append(score_headline(headline, feed.topics))
-    kept = _dedupe(sorted(candidates, key=_sort_key))
-    if seen:
-        kept = [replace(h, is_new=not _seen_before(h, seen, week_start)) for h in kept]
-    return kept
 
 
 def _seen_before(headline: Headline, seen: Mapping[str, date], week_start: date) -> bool:
