@@ -10,7 +10,10 @@ Use the ``feed_server`` fixture (import it into a test module, or list this modu
 
 A route can answer with a body (optionally gzip-encoded), a status, a redirect, 304 when
 the client's If-None-Match / If-Modified-Since match, never answer (``hang``: it waits
-until the server stops), or send its body one byte at a time forever (``trickle``).
+until the server stops), send its body one byte at a time forever (``trickle``), or wait
+``delay`` seconds first.  ``queue(path, Route(...), ...)`` gives the next requests to a path
+those answers, in order, before its route answers again (a server failing, then healing).
+The server counts requests in progress per ``Host`` header and keeps the peak (``peak``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Route:
     declare_length: bool = True  # False: no Content-Length, the body ends when the connection closes
     hang: bool = False  # accept the request, never answer
     trickle: bool = False  # send headers, then one byte every 50 ms until the client leaves
+    delay: float = 0.0  # seconds to wait before answering
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,11 @@ class FeedServer:
 
     def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         self.routes: dict[str, Route] = {}
+        self.queued: dict[str, list[Route]] = {}
         self.requests: list[Seen] = []
+        self.active: dict[str, int] = {}  # requests in progress, by Host header
+        self.peak: dict[str, int] = {}  # the most at once, by Host header
+        self._lock = threading.Lock()
         self.stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -95,6 +103,26 @@ class FeedServer:
         self.routes[path] = Route(body=data, **options)  # type: ignore[arg-type]
         return self.url(path)
 
+    def queue(self, path: str, *answers: Route) -> None:
+        """The next ``len(answers)`` requests to ``path`` get these answers, in order."""
+        self.queued.setdefault(path, []).extend(answers)
+
+    def route_for(self, path: str) -> Route | None:
+        with self._lock:
+            waiting = self.queued.get(path)
+            return waiting.pop(0) if waiting else self.routes.get(path)
+
+    @contextlib.contextmanager
+    def counting(self, host: str) -> Iterator[None]:
+        with self._lock:
+            self.active[host] = self.active.get(host, 0) + 1
+            self.peak[host] = max(self.peak.get(host, 0), self.active[host])
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.active[host] -= 1
+
     def redirect(self, path: str, location: str, status: int = 302) -> str:
         return self.serve(path, status=status, location=location, content_type=None)
 
@@ -119,7 +147,12 @@ class _Handler(BaseHTTPRequestHandler):
         feeds: FeedServer = self.server.feeds  # type: ignore[attr-defined]
         path = self.path.split("?")[0]
         feeds.requests.append(Seen("GET", self.path, dict(self.headers.items())))
-        route = feeds.routes.get(path)
+        with feeds.counting(self.headers.get("Host", "")):
+            self._respond(feeds, feeds.route_for(path))
+
+    def _respond(self, feeds: FeedServer, route: Route | None) -> None:
+        if route is not None and route.delay:
+            feeds.stopping.wait(route.delay)
         if route is None:
             self._answer(Route(status=404, body=b"not found", content_type="text/plain"))
         elif route.hang:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from feedserver import FeedServer
+from feedserver import FeedServer, Route
 
 from generator.errors import SourceError
 from generator.models import NetworkSettings
-from generator.sources.http import blocked_reason, fetch
+from generator.sources.http import MAX_PER_HOST, RETRY_ATTEMPTS, blocked_reason, fetch
 
 RSS = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
@@ -122,6 +125,24 @@ def test_too_many_redirects(server: FeedServer) -> None:
     assert len(server.requests) == 6
 
 
+@pytest.mark.parametrize("status", [301, 308])
+def test_a_permanent_redirect_names_the_new_address(server: FeedServer, status: int) -> None:
+    server.serve("/new.xml", RSS)
+    result = fetch(server.redirect("/old.xml", "/new.xml", status), SETTINGS)
+    assert result.moved_to == server.url("/new.xml") == result.final_url
+
+
+def test_only_the_leading_permanent_redirects_count_as_a_move(server: FeedServer) -> None:
+    server.serve("/final.xml", RSS)
+    server.redirect("/moved", "/today", 301)
+    server.redirect("/today", "/final.xml", 302)  # today's copy, not a new address
+    assert fetch(server.url("/moved"), SETTINGS).moved_to == server.url("/today")
+    server.redirect("/temporary", "/moved-later", 302)
+    server.redirect("/moved-later", "/final.xml", 301)
+    assert fetch(server.url("/temporary"), SETTINGS).moved_to is None
+    assert fetch(server.url("/final.xml"), SETTINGS).moved_to is None
+
+
 def test_redirect_without_location(server: FeedServer) -> None:
     url = server.serve("/moved", status=302, content_type=None)
     assert error_of(url) == "HTTP 302 Found without a Location header"
@@ -150,6 +171,105 @@ def test_redirect_to_a_file_url_is_refused(server: FeedServer) -> None:
     assert error_of(url) == (
         "refused: only http and https URLs are fetched, not file (redirected to file:///etc/passwd)"
     )
+
+
+# --- retries: only what can heal within the run ------------------------------------------------
+
+RETRYING = NetworkSettings(allow_hosts=("127.0.0.1",), feed_timeout=0.5, feed_deadline=5.0)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_server_error_is_tried_again_and_can_heal(server: FeedServer, status: int) -> None:
+    url = server.serve("/feed.xml", RSS)
+    server.queue("/feed.xml", Route(status=status, body=b"busy", content_type="text/plain"))
+    assert fetch(url, RETRYING).body == RSS
+    assert server.hits("/feed.xml") == 2
+
+
+def test_server_errors_are_tried_a_bounded_number_of_times(
+    server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.serve("/feed.xml", b"down", status=503, content_type="text/plain")
+    caplog.set_level(logging.INFO, logger="generator.sources.http")
+    start = time.monotonic()
+    assert error_of(url, RETRYING) == "HTTP 503 Service Unavailable"
+    elapsed = time.monotonic() - start
+    assert server.hits("/feed.xml") == RETRY_ATTEMPTS == 3
+    assert 0.25 + 0.5 <= elapsed < 3  # backoff: 0.25 s, then 0.5 s
+    retries = [r.getMessage() for r in caplog.records if "trying again" in r.getMessage()]
+    assert len(retries) == 2 and retries[0].startswith(f"{url}: HTTP 503 Service Unavailable")
+
+
+def test_no_retry_starts_too_close_to_the_deadline(server: FeedServer) -> None:
+    url = server.serve("/feed.xml", b"down", status=503, content_type="text/plain")
+    tight = NetworkSettings(allow_hosts=("127.0.0.1",), feed_timeout=0.5, feed_deadline=0.7)
+    assert error_of(url, tight) == "HTTP 503 Service Unavailable"
+    assert server.hits("/feed.xml") == 1  # a second attempt would start with 0.45 s left
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 410, 501])
+def test_errors_that_cannot_heal_are_not_tried_again(server: FeedServer, status: int) -> None:
+    url = server.serve("/feed.xml", b"no", status=status, content_type="text/plain")
+    error_of(url, RETRYING)
+    assert server.hits("/feed.xml") == 1
+
+
+def test_an_unknown_host_fails_at_once_without_retry() -> None:
+    calls: list[str] = []
+
+    def offline(host: str, port: int) -> list[str]:
+        calls.append(host)
+        raise OSError("[Errno -2] Name or service not known")
+
+    start = time.monotonic()
+    words = error_of("https://feeds.example.com/rss", RETRYING, resolver=offline)
+    assert words == "cannot resolve host feeds.example.com: [Errno -2] Name or service not known"
+    assert calls == ["feeds.example.com"] and time.monotonic() - start < 0.2
+
+
+def test_a_refused_connection_fails_at_once_without_retry() -> None:
+    calls: list[str] = []
+    with FeedServer() as server:
+        url = server.url("/feed.xml", host="feeds.example.test")
+    settings = NetworkSettings(allow_hosts=("feeds.example.test",), feed_timeout=0.5, feed_deadline=5.0)
+    start = time.monotonic()
+    words = error_of(url, settings, resolver=resolver_for({"feeds.example.test": ["127.0.0.1"]}, calls))
+    assert words == "cannot connect to feeds.example.test (127.0.0.1): Connection refused"
+    assert calls == ["feeds.example.test"] and time.monotonic() - start < 0.2
+
+
+# --- at most two requests per host at a time ---------------------------------------------------
+
+
+def test_concurrent_requests_are_capped_per_host(server: FeedServer) -> None:
+    hosts = ("a.example.test", "b.example.test")
+    resolve = resolver_for(dict.fromkeys(hosts, ("127.0.0.1",)))
+    settings = NetworkSettings(allow_hosts=hosts, feed_timeout=2.0, feed_deadline=10.0)
+    server.serve("/slow.xml", RSS, delay=0.2)
+    urls = [server.url("/slow.xml", host=h) for h in hosts for _ in range(5)]
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        bodies = list(pool.map(lambda u: fetch(u, settings, resolver=resolve).body, urls))
+    assert bodies == [RSS] * 10
+    assert (
+        server.peak
+        == {f"{h}:{server.port}": MAX_PER_HOST for h in hosts}
+        == {f"{h}:{server.port}": 2 for h in hosts}
+    )
+
+
+def test_waiting_for_a_busy_host_is_bounded_by_the_deadline(server: FeedServer) -> None:
+    settings = NetworkSettings(allow_hosts=("127.0.0.1",), feed_timeout=2.0, feed_deadline=0.3)
+    hung = server.serve("/hung.xml", hang=True)
+    ok = server.serve("/ok.xml", RSS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        blockers = [pool.submit(fetch, hung, settings) for _ in range(MAX_PER_HOST)]
+        time.sleep(0.1)  # both slots of 127.0.0.1 are taken by requests that never get an answer
+        assert error_of(ok, settings) == "no free connection to 127.0.0.1 before the deadline"
+        assert server.hits("/ok.xml") == 0
+        server.stopping.set()  # let the hung requests end
+        for blocker in blockers:
+            with pytest.raises(SourceError):
+                blocker.result()
 
 
 # --- which hosts may be fetched --------------------------------------------------------------
@@ -302,6 +422,23 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         check=True, capture_output=True,
     )  # fmt: skip
     return cert, key
+
+
+def test_a_redirect_from_https_to_http_is_refused(certificate: tuple[Path, Path]) -> None:
+    resolve = resolver_for({"feeds.example.test": ["127.0.0.1"]})
+    settings = NetworkSettings(allow_hosts=("feeds.example.test", "127.0.0.1"), feed_timeout=2)
+    with FeedServer(tls=certificate) as secure, FeedServer() as plain:
+        plain.serve("/feed.xml", RSS)
+        secure.redirect("/feed.xml", plain.url("/feed.xml"), 301)
+        url = secure.url("/feed.xml", host="feeds.example.test")
+        words = error_of(url, settings, resolver=resolve, ca_bundle=str(certificate[0]))
+        assert words == f"refused: a redirect from https to http ({plain.url('/feed.xml')})"
+        assert plain.requests == []
+        secure.serve("/same.xml", RSS)  # https to https is followed
+        secure.redirect("/moved.xml", "/same.xml", 301)
+        moved = fetch(secure.url("/moved.xml", host="feeds.example.test"), settings, resolver=resolve,
+                      ca_bundle=str(certificate[0]))  # fmt: skip
+        assert moved.body == RSS
 
 
 def test_https_uses_the_host_name_for_sni_and_the_certificate(certificate: tuple[Path, Path]) -> None:

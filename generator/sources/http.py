@@ -10,7 +10,14 @@ paths.  :func:`fetch` is the project's only HTTP client for feeds:
 - the connection is pinned to the address that was checked (the URL names the IP,
   the ``Host`` header and TLS SNI / certificate check name the host), so a DNS
   answer that changes between the check and the connection cannot redirect it;
-- redirects are followed by hand, at most ``max_redirects``, each hop checked again;
+- redirects are followed by hand, at most ``max_redirects``, each hop checked again; a
+  redirect from https to http is refused; where the chain starts with permanent redirects
+  (301, 308), :attr:`FetchResult.moved_to` names the new address;
+- at most ``MAX_PER_HOST`` requests to one host at a time (all fetches in the process);
+- a 500, 502, 503 or 504 answer is tried again, at most ``RETRY_ATTEMPTS`` times in all, with
+  exponential backoff, and only while a new attempt can start well before ``deadline``;
+  failures that cannot heal within a run (an unknown host, a refused connection, a refusal
+  here, a timeout) are never retried;
 - one wall-clock bound (``feed_timeout``) for the whole fetch: it caps connect and
   read timeouts of every request and is checked again while the body streams;
 - the decompressed body is capped at ``max_feed_bytes``;
@@ -28,6 +35,7 @@ import ipaddress
 import logging
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +45,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import tenacity
 import urllib3
 from requests.adapters import HTTPAdapter
 
@@ -59,6 +68,13 @@ METADATA_ADDRESSES = frozenset(
 # Content types that may still carry a feed (servers mislabel feeds); the body decides.
 _SNIFFED_TYPES = frozenset({"", "text/html", "text/plain", "application/octet-stream"})
 _CHUNK = 64 * 1024
+PERMANENT_REDIRECTS = frozenset({301, 308})
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RETRY_ATTEMPTS = 3
+RETRY_WAIT = 0.25  # seconds before the second attempt; doubled before each next one
+RETRY_WAIT_MAX = 2.0
+MIN_ATTEMPT_TIME = 0.5  # no attempt starts with less time than this left before the deadline
+MAX_PER_HOST = 2
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,11 @@ class FetchResult:
     last_modified: str | None
     content_type: str
     not_modified: bool
+    moved_to: str | None = None  # where the leading permanent redirects (301, 308) point
+
+
+class ServerError(SourceError):
+    """A 5xx answer that may heal within the run (``RETRY_STATUSES``)."""
 
 
 @dataclass(frozen=True)
@@ -139,31 +160,102 @@ def fetch(
     last_modified: str | None = None,
     resolver: Resolver | None = None,
     ca_bundle: str | None = None,
+    deadline: float | None = None,
 ) -> FetchResult:
     """GET one feed under the rules in the module docstring.
 
-    ``ca_bundle`` replaces the default trusted certificates (a PEM file).
+    ``ca_bundle`` replaces the default trusted certificates (a PEM file).  ``deadline`` (a
+    ``time.monotonic()`` value, default ``feed_deadline`` from now) bounds retries and the wait
+    for a free connection to the host; each attempt is bounded by ``feed_timeout``.
     Raises :class:`SourceError` naming ``url`` with the reason in plain words.
     """
-    resolve = resolver or system_resolver
-    clock = _Clock(settings.feed_timeout)
+    end = time.monotonic() + settings.feed_deadline if deadline is None else deadline
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(ServerError),
+        wait=tenacity.wait_exponential(multiplier=RETRY_WAIT, max=RETRY_WAIT_MAX),
+        stop=tenacity.stop_after_attempt(RETRY_ATTEMPTS) | _TooLateForAnother(end),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
     headers = _request_headers(settings, etag, last_modified)
+    return retrying(_fetch_once, url, settings, headers, resolver or system_resolver, ca_bundle, end)
+
+
+class _TooLateForAnother(tenacity.stop.stop_base):
+    """Stop when the next attempt would start less than ``MIN_ATTEMPT_TIME`` before ``end``."""
+
+    def __init__(self, end: float) -> None:
+        self.end = end
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return time.monotonic() + retry_state.upcoming_sleep + MIN_ATTEMPT_TIME > self.end
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.info(
+        "%s; trying again in %.2g s (attempt %d of %d)",
+        error, state.upcoming_sleep, state.attempt_number + 1, RETRY_ATTEMPTS,
+    )  # fmt: skip
+
+
+def _fetch_once(
+    url: str,
+    settings: NetworkSettings,
+    headers: dict[str, str],
+    resolve: Resolver,
+    ca_bundle: str | None,
+    end: float,
+) -> FetchResult:
+    """One attempt: the request and its redirects, each hop checked and holding a slot of its host."""
+    clock: _Clock | None = None  # started once the first hop has its slot
     current = url
+    moved_to: str | None = None
+    leading_permanent = True
     for _hop in range(settings.max_redirects + 1):
         target = _check_target(url, current, settings, resolve)
-        with _pinned_session(target, ca_bundle) as session:
-            response = _send(session, target, headers, clock, url)
-            try:
-                if response.status_code not in REDIRECTS:
-                    return _finish(url, current, response, settings, clock)
-                location = response.headers.get("Location", "").strip()
-                if not location:
-                    raise SourceError(url, f"{_status_words(response)} without a Location header")
-            finally:
-                response.close()
+        with _host_slot(target.host, url, end, clock):
+            clock = clock or _Clock(settings.feed_timeout)
+            with _pinned_session(target, ca_bundle) as session:
+                response = _send(session, target, headers, clock, url)
+                try:
+                    if response.status_code not in REDIRECTS:
+                        return _finish(url, current, response, settings, clock, moved_to)
+                    location = response.headers.get("Location", "").strip()
+                    if not location:
+                        raise SourceError(url, f"{_status_words(response)} without a Location header")
+                    status = response.status_code
+                finally:
+                    response.close()
         log.debug("%s: %s redirects to %s", url, current, location)
-        current = urljoin(current, location)
+        following = urljoin(current, location)
+        if urlsplit(current).scheme.lower() == "https" and urlsplit(following).scheme.lower() == "http":
+            raise SourceError(url, f"refused: a redirect from https to http ({following})")
+        leading_permanent = leading_permanent and status in PERMANENT_REDIRECTS
+        moved_to = following if leading_permanent else moved_to
+        current = following
     raise SourceError(url, f"too many redirects ({settings.max_redirects + 1})")
+
+
+_HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_HOST_SLOTS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _host_slot(host: str, source: str, end: float, clock: _Clock | None) -> Iterator[None]:
+    """Hold one of the ``MAX_PER_HOST`` request slots of ``host``, waiting at most until ``end``
+    (or the attempt's own bound, once it runs)."""
+    with _HOST_SLOTS_LOCK:
+        slot = _HOST_SLOTS.setdefault(host, threading.BoundedSemaphore(MAX_PER_HOST))
+    until = end if clock is None else min(end, clock.end)
+    if not slot.acquire(timeout=max(0.0, until - time.monotonic())):
+        if clock is not None and clock.end <= end:
+            raise SourceError(source, clock.message)
+        raise SourceError(source, f"no free connection to {host} before the deadline")
+    try:
+        yield
+    finally:
+        slot.release()
 
 
 def _request_headers(
@@ -293,14 +385,21 @@ def _send(
 
 
 def _finish(
-    source: str, final_url: str, response: requests.Response, settings: NetworkSettings, clock: _Clock
+    source: str,
+    final_url: str,
+    response: requests.Response,
+    settings: NetworkSettings,
+    clock: _Clock,
+    moved_to: str | None,
 ) -> FetchResult:
     status = response.status_code
     etag = response.headers.get("ETag")
     last_modified = response.headers.get("Last-Modified")
     content_type = response.headers.get("Content-Type", "")
     if status == 304:
-        return FetchResult(source, final_url, 304, b"", etag, last_modified, content_type, True)
+        return FetchResult(source, final_url, 304, b"", etag, last_modified, content_type, True, moved_to)
+    if status in RETRY_STATUSES:
+        raise ServerError(source, _status_words(response))
     if status != 200:
         raise SourceError(source, _status_words(response))
     media = content_type.split(";")[0].strip().lower()
@@ -310,7 +409,7 @@ def _finish(
     body = _read_body(source, response, settings.max_feed_bytes, clock)
     if media in _SNIFFED_TYPES and _looks_like_html(body):
         raise SourceError(source, f"not a feed (content-type {media or 'missing'}, an HTML page)")
-    return FetchResult(source, final_url, 200, body, etag, last_modified, content_type, False)
+    return FetchResult(source, final_url, 200, body, etag, last_modified, content_type, False, moved_to)
 
 
 def _may_be_feed(media: str) -> bool:
