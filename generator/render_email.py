@@ -12,13 +12,14 @@ import logging
 
 import css_inline
 
+from generator.analysis.registry import email_sections
 from generator.models import Brief
 from generator.render import make_env
 
 log = logging.getLogger(__name__)
 
 MAX_HTML_BYTES = 102_000  # Gmail clips HTML bodies larger than about 102 KB
-EMAIL_SECTIONS = ("performance", "drivers", "risks", "valuation", "outlook")
+EMAIL_SECTIONS = email_sections()  # from the section registry
 MAX_HEADLINES = 5
 DEFAULT_DISCLAIMER = (
     "For information only, not investment advice. Every figure is sourced and dated in the web edition; "

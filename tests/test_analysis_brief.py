@@ -118,7 +118,10 @@ def test_series_cut_two_weeks_early_is_stale(shared_data: Path) -> None:
 
 
 def test_stale_benchmark_builds_a_stale_brief(shared_data: Path) -> None:
-    brief = analyse(make_snapshot(shared_data, IDX_RUT=date(2026, 2, 13)), make_config(), (), as_of=AS_OF)
+    # Without IWM to stand in for it, a stale ^RUT makes the whole brief stale.
+    no_etf = {k: v for k, v in FILES.items() if k != "IWM"}
+    snap = make_snapshot(shared_data, no_etf, IDX_RUT=date(2026, 2, 13))
+    brief = analyse(snap, make_config(), (), as_of=AS_OF)
     assert brief.is_stale and brief.as_of == date(2026, 2, 13)
     assert "stale" in brief.summary and fmt(brief.headline_figure) == "not available (stale)"
     assert find(brief, "rsi14.^RUT").stale and find(brief, "spread.^RUT-^GSPC.1W").stale
@@ -140,8 +143,18 @@ def test_missing_optional_symbols_do_not_break_the_brief(shared_data: Path) -> N
     assert "Bull case: 2 of 2 known conditions met (4 unknown)." in body_text(brief, "outlook")
 
 
+def test_stale_benchmark_with_its_etf_uses_the_etf_labelled(shared_data: Path) -> None:
+    brief = analyse(make_snapshot(shared_data, IDX_RUT=date(2026, 2, 13)), make_config(), (), as_of=AS_OF)
+    assert not brief.is_stale and brief.as_of == AS_OF
+    week = find(brief, "return.^RUT.1W")
+    iwm = csv_closes(shared_data, "IWM.csv")
+    assert week.value == pytest.approx((close_on(iwm, AS_OF) / close_on(iwm, date(2026, 2, 13)) - 1) * 100)
+    assert week.provenance.provider.endswith("IWM as a proxy for ^RUT")
+    assert plain(brief.lead).startswith("Small caps rose") and "Russell 2000 (IWM)" in body_text(brief)
+
+
 def test_missing_benchmark_raises(shared_data: Path) -> None:
-    symbols = {k: v for k, v in FILES.items() if k != "^RUT"}
+    symbols = {k: v for k, v in FILES.items() if k not in ("^RUT", "IWM")}
     with pytest.raises(DataUnavailableError) as err:
         analyse(make_snapshot(shared_data, symbols), make_config(), (), as_of=AS_OF)
     assert err.value.source == "^RUT"

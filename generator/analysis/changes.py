@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from generator.analysis import registry
 from generator.analysis.common import Context, ok, val
 from generator.models import Figure, Provenance, Section, Table, Topic
 
@@ -30,29 +31,8 @@ VOL_LEVELS = ("vix.level", "rvx.level", "rvol20.")
 
 
 def tracked_keys(ctx: Context) -> dict[str, float]:
-    """The figures a reader follows week to week, each with the change that counts as one unit of move.
-
-    Year-to-date return and spread, momentum, the 10-year yield and the curve, volatility, credit and
-    trend distances.  Range bookkeeping (52-week high/low levels and distances, average levels) is
-    left out: it moves with the index and would crowd out the figures that carry news.
-    """
-    s = ctx.slots
-    b, large = s.benchmark, s.large_cap
-    return {
-        f"return.{b}.YTD": 1.0,
-        f"spread.{b}-{large}.YTD": 1.0,
-        f"rsi14.{b}": 5.0,
-        f"yield.{s.rate_10y}": 10.0,
-        "curve.10y-3m": 10.0,
-        "vix.level": 2.0,
-        "rvx.level": 2.0,
-        f"rvol20.{b}": 5.0,
-        f"credit.{s.high_yield}-{s.treasury}": 0.5,
-        f"rs.{b}-{large}.vs50": 1.0,
-        f"ma50.{b}.dist": 1.5,
-        f"ma200.{b}.dist": 1.5,
-        f"drawdown.{b}.record": 1.5,
-    }
+    """The figures a reader follows week to week, as the section registry declares them."""
+    return registry.tracked_keys(ctx.slots)
 
 
 def collect(sections: Iterable[Section]) -> dict[str, Figure]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from generator.analysis import registry
 from generator.analysis.common import Context
 from generator.analysis.newsvalue import Event
 from generator.formatting import plain
@@ -66,7 +67,12 @@ def narrate(week: WeekFacts) -> Narrative:
     # A figure is said once in the body: the watch list names thresholds without repeating numbers.
     watch = body.watch_items(ctx, facts, said)
     passages.append(body.outlook(ctx, week.bull, week.bear, week.prev_bull, week.prev_bear, watch))
-    found = tuple(p for p in passages if p is not None and (p.paragraphs or p.items))
+    found = tuple(
+        sorted(
+            (p for p in passages if p is not None and (p.paragraphs or p.items)),
+            key=lambda p: registry.order(p.key),
+        )
+    )
     if week.headlines:
         from dataclasses import replace
 

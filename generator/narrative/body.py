@@ -7,10 +7,12 @@ needs to understand the week and leaves the rest there.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, ok, val
 from generator.analysis.drivers import sector_rows
+from generator.analysis.registry import SectionKey, spec
 from generator.models import Check, Figure, Passage, Prose
 from generator.narrative import keys as K
 from generator.narrative.words import (
@@ -26,6 +28,11 @@ from generator.narrative.words import (
     size,
     volume_words,
 )
+
+
+def passage(key: SectionKey, paragraphs: Sequence[Prose], **kw: Any) -> Passage:
+    """A body passage titled as the section registry names it."""
+    return Passage(key, spec(key).title, tuple(paragraphs), **kw)
 
 
 def performance(ctx: Context, facts: Facts, when: str) -> Passage:
@@ -69,7 +76,9 @@ def performance(ctx: Context, facts: Facts, when: str) -> Passage:
     place = _range(ctx, facts)
     if place:
         paragraphs.append(place)
-    return Passage("performance", "Performance", tuple(paragraphs), chart="rut-vs-spx")
+    return Passage(
+        SectionKey.PERFORMANCE, spec(SectionKey.PERFORMANCE).title, tuple(paragraphs), chart="rut-vs-spx"
+    )
 
 
 def _tilt(ctx: Context, facts: Facts) -> Prose:
@@ -173,7 +182,9 @@ def drivers(ctx: Context, facts: Facts) -> Passage:
     sectors = _sectors(ctx, facts)
     if sectors:
         paragraphs.append(sectors)
-    return Passage("drivers", "Drivers", tuple(paragraphs), chart="sectors-week")
+    return Passage(
+        SectionKey.DRIVERS, spec(SectionKey.DRIVERS).title, tuple(paragraphs), chart="sectors-week"
+    )
 
 
 def _sectors(ctx: Context, facts: Facts) -> Prose:
@@ -240,7 +251,7 @@ def risks(ctx: Context, facts: Facts) -> Passage:
         )
     if extra:
         paragraphs.append(clauses(extra))
-    return Passage("risks", "Risks", tuple(paragraphs))
+    return passage(SectionKey.RISKS, tuple(paragraphs))
 
 
 def _volatility(ctx: Context, facts: Facts) -> Prose:
@@ -307,7 +318,7 @@ def valuation(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Passage 
         cite(rel, f"{val(rel):.2f}×"),
         " the multiple, as the provider reports it (fund-level, so loss-makers are left out).",
     )
-    return Passage("valuation", "Valuation", (text,))
+    return passage(SectionKey.VALUATION, (text,))
 
 
 def outlook(
@@ -326,7 +337,7 @@ def outlook(
     elif prev_bull or prev_bear:
         paragraphs.append(("No condition changed since last week.",))
     items = tuple(watch) or (("No tracked figure is close to a threshold.",),)
-    return Passage("outlook", "Outlook", tuple(paragraphs), items=items)
+    return passage(SectionKey.OUTLOOK, tuple(paragraphs), items=items)
 
 
 def _count(label: str, checks: Sequence[Check]) -> str:
