@@ -17,6 +17,7 @@ from generator.analysis.charts_data import build_charts
 from generator.analysis.common import (
     Context,
     make_context,
+    ok,
     reporting_week,
     return_figure,
 )
@@ -24,6 +25,7 @@ from generator.analysis.drivers import drivers_section
 from generator.analysis.newsvalue import week_events
 from generator.analysis.outlook import case_topics, outlook_section
 from generator.analysis.performance import performance_section
+from generator.analysis.placement import SECTIONS, for_passages, place_headlines
 from generator.analysis.risks import risks_section
 from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
@@ -31,7 +33,7 @@ from generator.models import Brief, Config, Figure, Headline, Section, Snapshot,
 from generator.narrative import WeekFacts, narrate, plain
 from generator.sources.calendar import trading_days
 
-TOP_HEADLINES = 8
+TOP_HEADLINES = 5  # besides those placed in the body passages
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
 DISCLAIMER = (
     "Not investment advice. This brief describes past market data from the sources named in it; it makes"
@@ -84,7 +86,9 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     sections = drop_missing_charts(sections, {c.key for c in charts})
     headline = return_figure(ctx, bench, "1W")
     headline = replace(headline, label=f"{ctx.name(bench)}, week")
-    story = narrate(week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines))
+    facts = week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines)
+    story = narrate(facts)
+    placed = {h for hs in (facts.headlines or {}).values() for h in hs}
     return Brief(
         title=config.brief.title,
         as_of=ctx.series[bench].last_bar,
@@ -96,7 +100,7 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         headline_figure=headline,
         sections=sections,
         charts=charts,
-        headlines=top_headlines(headlines),
+        headlines=top_headlines([h for h in headlines if h not in placed]),
         health=snapshot.health,
         warnings=warnings(ctx, snapshot),
         glossary=GLOSSARY,
@@ -130,6 +134,8 @@ def week_facts(
     bull, bear = case_topics(ctx, figures)
     prev_bull, prev_bear = case_topics(prev_ctx, prev_figures) if prev_ctx is not None else (None, None)
     valuation = collect(s for s in sections if s.key == "valuation")
+    with_facts = [s for s in SECTIONS if s != "valuation" or any(ok(f) for f in valuation.values())]
+    placed = for_passages(place_headlines(headlines, with_facts, universe=ctx.config.universe))
     return WeekFacts(
         ctx=ctx,
         figures={**collect(sections), **figures},
@@ -141,6 +147,7 @@ def week_facts(
         prev_bull=prev_bull.checks if prev_bull else (),
         prev_bear=prev_bear.checks if prev_bear else (),
         valuation=tuple(valuation.values()),
+        headlines=placed,
     )
 
 
