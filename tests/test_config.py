@@ -485,9 +485,9 @@ def test_bad_feed_weight_and_headline_floor_name_key_and_line(tmp_path: Path) ->
         "  - {name: a, outlet: A, url: 'https://a.example/rss', weight: -1}\n"
         "  - {name: b, outlet: B, url: 'https://b.example/rss', weight: '2'}\n"
     )
-    quoted = line_of(text, "weight: '2'")
+    quoted, high = line_of(text, "weight: '2'"), line_of(text, "min_score: high")
     assert problems(tmp_path, text) == [
-        f"headlines.min_score: must be a number, not a string ('high') (line {line_of(text, 'min_score: high')})",
+        f"headlines.min_score: must be a number, not a string ('high') (line {high})",
         f"headlines.max: unknown key (allowed: min_score) (line {line_of(text, 'max:')})",
         f"news[0].weight: must be zero or more, not -1 (line {line_of(text, '-1')})",
         f"news[1].weight: must be a number, not a string ('2') (line {quoted})",

@@ -92,7 +92,8 @@ valuation   1.0  cheap | expensive | multiple
 # General market and macro words: they add to the market points but assign no theme.  The first
 # column is the brief section such a word points to (used by the placement, never by the score).
 MARKET_TABLE = """
-performance  1.5  stock market | Wall Street | Wall St | S&P 500 | Dow | Nasdaq | equities | equity market | stock
+performance  1.5  stock market | Wall Street | Wall St | S&P 500 | Dow | Nasdaq | equities | equity market
+performance  1.5  stock
 performance  1.0  stock index | share prices | weekly gain | weekly loss | investors | bourse
 performance  1.0  global markets | financial markets | emerging markets | stock exchange | futures
 rates        1.5  oil price | oil | crude | Brent | WTI | dollar | bond market | commodities | gold price
