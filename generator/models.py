@@ -15,6 +15,8 @@ from typing import Literal
 
 import pandas as pd
 
+from generator.redact import hide_local_paths
+
 # ---------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------
@@ -225,6 +227,10 @@ class SourceHealth:
     newest: date | None = None  # last bar date / newest item date
     error: str = ""  # plain words; empty when ok
     provider: str = ""
+
+    def __post_init__(self) -> None:
+        # Published in the brief, the email and the manifest: no path of the build machine.
+        object.__setattr__(self, "error", hide_local_paths(self.error))
 
     @property
     def healthy(self) -> bool:

@@ -985,3 +985,24 @@ def test_a_feed_server_cannot_put_control_characters_into_the_health_table(tmp_p
         _, [row] = fetch_feeds([feed], settings, tmp_path, now=datetime(2026, 11, 21, tzinfo=UTC))
     assert row.status == "failed" and "599" in row.error
     assert not C0.search(row.error)
+
+
+# ---------------------------------------------------------------------------
+# Absolute paths of the build machine
+# ---------------------------------------------------------------------------
+
+
+def test_no_absolute_path_of_the_build_machine_reaches_the_brief_or_the_email(tmp_path: Path) -> None:
+    config = load_config(ROOT / "feeds.yaml")
+    folder = tmp_path / "home" / "analyst" / "prices"
+    shutil.copytree(load_sample_csv().parent, folder)
+    (folder / "XLK.csv").write_text("garbage,more\n1,2\n", encoding="utf-8")  # fails, naming its file
+    snapshot = read_snapshot(folder)
+    result = build_from_snapshot(config, snapshot, as_of=snapshot.as_of, out=tmp_path / "out", formats=["md"])
+    published = [result.folder / FILES[name] for name in ("md", "email_html", "email_txt")]
+    published.append(result.folder / "snapshot" / "manifest.json")
+    texts = {path.name: path.read_text(encoding="utf-8") for path in published}
+    assert "XLK.csv: XLK: no Close column" in texts["brief.md"]  # the failure is shown, by its file name
+    assert "XLK.csv" in texts["email.txt"] and "XLK.csv" in texts["manifest.json"]
+    for name, text in texts.items():
+        assert str(tmp_path) not in text and "/home/analyst" not in text, name

@@ -66,7 +66,7 @@ METADATA_ADDRESSES = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 )
 # Content types that may still carry a feed (servers mislabel feeds); the body decides.
-_SNIFFED_TYPES = frozenset({"", "text/html", "text/plain", "application/octet-stream"})
+SNIFFED_TYPES = frozenset({"", "text/html", "text/plain", "application/octet-stream"})
 _CHUNK = 64 * 1024
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -407,13 +407,13 @@ def _finish(
         raise SourceError(source, f"not a feed (content-type {media})")
     _check_declared_length(source, response, settings.max_feed_bytes)
     body = _read_body(source, response, settings.max_feed_bytes, clock)
-    if media in _SNIFFED_TYPES and _looks_like_html(body):
+    if media in SNIFFED_TYPES and _looks_like_html(body):
         raise SourceError(source, f"not a feed (content-type {media or 'missing'}, an HTML page)")
     return FetchResult(source, final_url, 200, body, etag, last_modified, content_type, False, moved_to)
 
 
 def _may_be_feed(media: str) -> bool:
-    return media in _SNIFFED_TYPES or any(word in media for word in ("xml", "rss", "atom", "rdf", "json"))
+    return media in SNIFFED_TYPES or any(word in media for word in ("xml", "rss", "atom", "rdf", "json"))
 
 
 def _check_declared_length(source: str, response: requests.Response, cap: int) -> None:

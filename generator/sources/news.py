@@ -6,6 +6,13 @@ Cache layout (one pair of files per feed, written atomically)::
     <cache_dir>/feeds/<feed-name>.json   {"url", "etag", "last_modified", "fetched_at", "checked_at"}
 
 - 200: the body must parse as a feed; it is then cached and returned (status "ok", origin "live").
+- A feed accepted only after a repair is "repaired" (usable, but degraded), with a WARNING naming
+  it and the repair in the health row's error: feedparser's bozo signal (an undefined entity, a
+  document cut off mid-item, ...) or its encoding override (a mislabelled character set), and
+  invalid bytes in a UTF-8 feed.  Those are replaced one by one (U+FFFD) before parsing, so the
+  rest of the feed keeps its UTF-8 text instead of being read in a single-byte code page; the
+  captured body is the repaired one.
+- A permanent redirect (301, 308) and a feed served as HTML or plain text are WARNINGs too.
 - 304: the cached bytes are returned (status "not modified", origin "live": the server
   confirmed them current).
 - Any failure: the cached bytes, if any, are returned with status "failed", origin "cache"
@@ -38,7 +45,7 @@ import feedparser
 
 from generator.errors import SourceError
 from generator.models import Feed, FeedCapture, NetworkSettings, SourceHealth
-from generator.sources.http import FetchResult, Resolver, fetch
+from generator.sources.http import SNIFFED_TYPES, FetchResult, Resolver, fetch
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,8 @@ class _Parsed:
     count: int
     newest: date | None
     problem: str  # "" when the body is a feed
+    body: bytes = b""  # the body to keep: invalid UTF-8 bytes replaced
+    repairs: tuple[str, ...] = ()  # what had to be fixed to read it, in plain words
 
 
 class FeedCache:
@@ -149,23 +158,67 @@ def _entry_date(entry: Any) -> date | None:
 
 
 def inspect_feed(body: bytes) -> _Parsed:
-    """Count the entries and find the newest date; ``problem`` says why the body is not a feed."""
+    """Count the entries and find the newest date; ``problem`` says why the body is not a feed,
+    ``repairs`` what had to be fixed to read it."""
     head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html")):
-        return _Parsed(0, None, "not a feed (an HTML page)")
-    parsed = parse_bytes(body)
+        return _Parsed(0, None, "not a feed (an HTML page)", body)
+    fixed, replaced = repair_utf8(body)
+    parsed = parse_bytes(fixed)
     entries = parsed.entries
     if not entries and (parsed.bozo or not parsed.get("version")):
         detail = _xml_error(parsed.get("bozo_exception")) if parsed.bozo else "no RSS or Atom content"
-        return _Parsed(0, None, f"not a feed ({detail})")
+        return _Parsed(0, None, f"not a feed ({detail})", fixed)
+    repairs = []
+    if replaced:
+        repairs.append(f"{replaced} invalid UTF-8 byte sequence{'s' if replaced > 1 else ''} replaced")
+    if parsed.bozo:
+        repairs.append(_repair_words(parsed.get("bozo_exception")))
     dates = [d for d in (_entry_date(e) for e in entries) if d is not None]
-    return _Parsed(len(entries), max(dates, default=None), "")
+    return _Parsed(len(entries), max(dates, default=None), "", fixed, tuple(repairs))
+
+
+_XML_DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
+
+
+def repair_utf8(body: bytes) -> tuple[bytes, int]:
+    """A UTF-8 feed with invalid bytes, each bad sequence replaced by U+FFFD; and how many were.
+
+    Only for a body that declares UTF-8 (or nothing, which means UTF-8 in XML) and reads as
+    UTF-8 at least as often as it fails to: a feed in a single-byte code page mislabelled as
+    UTF-8 has no valid multi-byte sequences, and is left to feedparser, which re-reads it in
+    that code page (and says so).  Returns ``(body, 0)`` when nothing was replaced.
+    """
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return body, 0
+    declared = _XML_DECLARATION.match(body)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return body, 0
+    text = body.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd") - body.count("\ufffd".encode())
+    valid = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    if valid < replaced:
+        return body, 0
+    return text.encode("utf-8"), replaced
 
 
 def _xml_error(exc: object) -> str:
     if isinstance(exc, SAXParseException):
         return f"XML error at line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {exc.getMessage()}"
     return f"XML error: {exc}" if exc else "XML error"
+
+
+def _repair_words(exc: object) -> str:
+    """feedparser's bozo exception, as the repair it stands for."""
+    if isinstance(exc, feedparser.CharacterEncodingOverride):
+        return str(exc).replace("document declared", "character set declared")  # "... but parsed as ..."
+    if isinstance(exc, SAXParseException) and exc.getMessage() == "no element found":
+        return f"cut off: the document ends at line {exc.getLineNumber()} before its last element closes"
+    return f"{_xml_error(exc)}; read by the lenient parser"
 
 
 def _plain(exc: SourceError) -> str:
@@ -176,7 +229,11 @@ def _plain(exc: SourceError) -> str:
 
 
 def _attempt(
-    feed: Feed, settings: NetworkSettings, cached: CachedFeed | None, resolver: Resolver | None
+    feed: Feed,
+    settings: NetworkSettings,
+    cached: CachedFeed | None,
+    resolver: Resolver | None,
+    deadline: float,
 ) -> FetchResult | SourceError:
     """Runs in a worker thread: the network part only."""
     try:
@@ -186,6 +243,7 @@ def _attempt(
             etag=cached.etag if cached else None,
             last_modified=cached.last_modified if cached else None,
             resolver=resolver,
+            deadline=deadline,
         )
     except SourceError as exc:
         return exc
@@ -237,11 +295,10 @@ def cached_feeds(feeds: Sequence[Feed], cache_dir: Path) -> tuple[dict[str, Feed
                 SourceHealth("feed", feed.name, "failed", "none", error="not cached", provider=feed.outlet)
             )
             continue
-        info = inspect_feed(cached.body)
-        captures[feed.name] = FeedCapture(feed.name, feed.url, cached.body, "cache", cached.fetched_at, "ok")
-        health.append(
-            SourceHealth("feed", feed.name, "cached", "cache", info.count, info.newest, "", feed.outlet)
-        )
+        capture, row = _accepted(feed, inspect_feed(cached.body), "cached", "cache", cached.fetched_at)
+        captures[feed.name] = capture
+        health.append(row)
+        _log_row(row)
     return captures, health
 
 
@@ -259,7 +316,8 @@ def _run_all(
     pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(feeds)), thread_name_prefix="feed")
     try:
         futures: dict[Future[FetchResult | SourceError], Feed] = {
-            pool.submit(_attempt, feed, settings, cached[feed.name], resolver): feed for feed in feeds
+            pool.submit(_attempt, feed, settings, cached[feed.name], resolver, deadline): feed
+            for feed in feeds
         }
         pending = set(futures)
         log.info("feeds: fetching %d feeds (deadline %g s)", len(feeds), settings.feed_deadline)
@@ -287,22 +345,43 @@ def _settle(
     """Turn one fetch outcome into the capture and its health row, using or updating the cache."""
     if isinstance(outcome, SourceError):
         return _failed(feed, _plain(outcome), cached, now)
+    _warn_about_delivery(feed, outcome)
     if outcome.not_modified:
         if cached is None:
             return _failed(feed, "HTTP 304 Not Modified but no cached copy to reuse", None, now)
         _quietly(lambda: cache.touch(feed, outcome, cached, now), feed)
-        info = inspect_feed(cached.body)
-        capture = FeedCapture(feed.name, feed.url, cached.body, "live", now, "not modified")
-        row = SourceHealth(
-            "feed", feed.name, "not modified", "live", info.count, info.newest, "", feed.outlet
-        )
-        return capture, row
+        return _accepted(feed, inspect_feed(cached.body), "not modified", "live", now)
     info = inspect_feed(outcome.body)
     if info.problem:
         return _failed(feed, info.problem, cached, now)
-    _quietly(lambda: cache.store(feed, outcome, now), feed)
-    capture = FeedCapture(feed.name, feed.url, outcome.body, "live", now, "ok")
-    return capture, SourceHealth("feed", feed.name, "ok", "live", info.count, info.newest, "", feed.outlet)
+    _quietly(lambda: cache.store(feed, outcome, now), feed)  # as fetched: repaired again when read
+    return _accepted(feed, info, "ok", "live", now)
+
+
+def _accepted(
+    feed: Feed, info: _Parsed, status: str, origin: str, fetched_at: datetime | None
+) -> tuple[FeedCapture, SourceHealth]:
+    """A usable feed: "repaired" instead of ``status`` when reading it needed a repair."""
+    note = "; ".join(info.repairs)
+    status = "repaired" if note else status
+    capture = FeedCapture(feed.name, feed.url, info.body, origin, fetched_at, status, note)
+    row = SourceHealth("feed", feed.name, status, origin, info.count, info.newest, note, feed.outlet)
+    return capture, row
+
+
+def _warn_about_delivery(feed: Feed, result: FetchResult) -> None:
+    """What the feed's owner changed: a new address, or a content type that is not a feed's."""
+    if result.moved_to:
+        log.warning(
+            "feed %s: %s has moved permanently to %s; put the new address in feeds.yaml",
+            feed.name, feed.url, result.moved_to,
+        )  # fmt: skip
+    media = result.content_type.split(";")[0].strip().lower()
+    if not result.not_modified and media in SNIFFED_TYPES:
+        log.warning(
+            "feed %s: served as %s, not as a feed; read as a feed because its body is one",
+            feed.name, media or "a body without a content type",
+        )  # fmt: skip
 
 
 def _failed(
@@ -314,7 +393,7 @@ def _failed(
     info = inspect_feed(cached.body)
     when = f" from {cached.fetched_at:%Y-%m-%d %H:%M} UTC" if cached.fetched_at else ""
     note = f"{error}; using the cached copy{when}"
-    capture = FeedCapture(feed.name, feed.url, cached.body, "cache", cached.fetched_at, "failed", error)
+    capture = FeedCapture(feed.name, feed.url, info.body, "cache", cached.fetched_at, "failed", error)
     row = SourceHealth("feed", feed.name, "failed", "cache", info.count, info.newest, note, feed.outlet)
     return capture, row
 
@@ -331,5 +410,7 @@ def _log_row(row: SourceHealth) -> None:
     newest = row.newest.isoformat() if row.newest else "no dates"
     if row.status == "failed":
         log.warning("feed %s: failed (%s)", row.name, row.error)
+    elif row.status == "repaired":
+        log.warning("feed %s: repaired to be read, %d items (%s)", row.name, row.count, row.error)
     else:
         log.info("feed %s: %s, %d items, newest %s", row.name, row.status, row.count, newest)

@@ -1,0 +1,44 @@
+"""Published error texts carry no absolute path of the build machine (generator.redact)."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.models import SourceHealth
+from generator.redact import hide_local_paths
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("/home/ci/work/data/XLK.csv: XLK: no Close column", "XLK.csv: XLK: no Close column"),
+        ("cannot read /srv/brief/output/cache/prices.sqlite (Permission denied)",
+         "cannot read prices.sqlite (Permission denied)"),
+        ("invalid path: /opt/certs/ca.pem", "invalid path: ca.pem"),
+        ("cannot open /var/lib/brief/ either", "cannot open brief either"),
+        (r"C:\Users\ann\brief\feeds.yaml: bad", "feeds.yaml: bad"),
+        ("two: /a/b/one.csv and /c/d/two.csv", "two: one.csv and two.csv"),
+    ],
+)  # fmt: skip
+def test_absolute_paths_are_shown_by_their_name(text: str, shown: str) -> None:
+    assert hide_local_paths(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HTTP 404 Not Found",
+        "not a feed (content-type text/html, an HTML page)",
+        "refused: only http and https URLs are fetched, not file (redirected to file:///etc/passwd)",
+        "refused: a redirect from https to http (http://example.com/a/b.xml)",
+        "a 50/50 split and/or 1/2 of data/IWM.csv",
+        "",
+    ],
+)
+def test_urls_and_relative_paths_are_left_alone(text: str) -> None:
+    assert hide_local_paths(text) == text
+
+
+def test_a_health_row_never_holds_an_absolute_path() -> None:
+    row = SourceHealth("symbol", "XLK", "failed", "local", error="/tmp/pytest-7/XLK.csv: not a readable CSV")
+    assert row.error == "XLK.csv: not a readable CSV"
