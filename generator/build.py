@@ -5,6 +5,7 @@ load snapshot ─► headlines ─► analyse ─► charts ─► html / md / p
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -14,11 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator import issue
 from generator.errors import PublishError
 from generator.fsutil import swap_in
 from generator.models import Brief, Config, IssueMeta, Series, Snapshot
+
+if TYPE_CHECKING:
+    from generator.render import PdfResult
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,7 @@ def build_from_snapshot(
     timings: Timings | None = None,
     write_snapshot: bool = True,
     force: bool = False,
+    pdf_render: Callable[[str], PdfResult] | None = None,
 ) -> BuildResult:
     """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``."""
     from generator.analysis import analyse, reporting_week
@@ -125,7 +131,8 @@ def build_from_snapshot(
         with timings.stage("charts"):
             charts = render_charts(brief.charts)
         names = {i.symbol: i.name for i in config.universe}
-        files = _write_formats(brief, charts, staging, formats, timings, write_outputs, names)
+        writer = functools.partial(write_outputs, names=names, pdf_render=pdf_render)
+        files = _write_formats(brief, charts, staging, formats, timings, writer)
         with timings.stage("email"):
             _write_chart_pngs(charts, staging / issue.CHARTS_DIR)  # the email embeds them by cid
             html, text = render_email(brief, view_url=_view_url(config, brief.as_of))
@@ -167,13 +174,11 @@ def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:
     )
 
 
-def _write_formats(
-    brief, charts, folder: Path, formats, timings: Timings, write_outputs: Callable, names: dict[str, str]
-) -> dict:
+def _write_formats(brief, charts, folder: Path, formats, timings: Timings, write: Callable) -> dict:
     files: dict[str, Path] = {}
     for fmt in formats:
         with timings.stage(fmt):
-            files.update(write_outputs(brief, charts, folder, [fmt], names=names))
+            files.update(write(brief, charts, folder, [fmt]))
     return files
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 from urllib.request import url2pathname
 
@@ -29,11 +29,13 @@ import jinja2
 
 from generator import formatting
 from generator.analysis.headlines import safe_link as headline_link
-from generator.charts import RenderedChart
 from generator.citations import health, sources, superscript
 from generator.errors import RenderError
 from generator.issue import CHARTS_DIR, FILES
 from generator.models import Brief, Figure
+
+if TYPE_CHECKING:
+    from generator.charts import RenderedChart
 
 log = logging.getLogger(__name__)
 
@@ -359,8 +361,12 @@ def write_outputs(
     formats: Sequence[str],
     *,
     names: Mapping[str, str] | None = None,
+    pdf_render: Callable[[str], PdfResult] | None = None,
 ) -> dict[str, Path]:
     """Write the requested formats into the issue folder; returns format → path.
+
+    ``pdf_render`` turns the print HTML into the PDF (a :class:`~generator.pdfworker.PdfWorker`'s
+    ``render``); by default it is rendered in this process.
 
     "html" writes brief.html and fragment.html (key "fragment"); "md" writes brief.md and
     charts/<key>.png; "pdf" writes brief.pdf.  ``names``: symbol → display name.
@@ -386,6 +392,6 @@ def write_outputs(
         written["md"] = _write(folder / FILES["md"], render_markdown(brief, charts, names=names).encode())
     if "pdf" in formats:
         html = render_html(brief, charts, for_pdf=True, names=names)
-        written["pdf"] = _write(folder / FILES["pdf"], render_pdf(html))
+        written["pdf"] = _write(folder / FILES["pdf"], (pdf_render or render_pdf_document)(html).data)
     log.info("wrote %s into %s", ", ".join(sorted(written)), folder)
     return written
