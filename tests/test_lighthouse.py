@@ -20,10 +20,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -137,7 +139,7 @@ def _lost_points(report: dict[str, Any], category: str) -> list[str]:
 
 @pytest.mark.parametrize("page", ["home", "issue"])
 def test_lighthouse_seo_and_accessibility(
-    origin: tuple[str, str], page: str, tmp_path: Path, record_property: pytest.RecordProperty
+    origin: tuple[str, str], page: str, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     base, issue_path = origin
     url = base + (issue_path if page == "issue" else "")
@@ -153,3 +155,17 @@ def test_lighthouse_seo_and_accessibility(
     assert audits["meta-description"]["score"] == 1 and audits["canonical"]["score"] == 1
     for name, target in TARGETS.items():
         assert scores[name] >= target, f"{name} {scores[name]} < {target}: {_lost_points(report, name)}"
+
+
+def test_share_image_and_site_files_of_the_sample_are_served(origin: tuple[str, str]) -> None:
+    base, issue_path = origin
+    with urllib.request.urlopen(base + issue_path, timeout=10) as response:
+        page = response.read().decode("utf-8")
+    image = page.split('<meta property="og:image" content="', 1)[1].split('"', 1)[0]
+    assert image.startswith(urljoin(base, issue_path + "charts/")) and image.endswith(".png")
+    with urllib.request.urlopen(image, timeout=10) as response:
+        assert response.headers["Content-Type"] == "image/png" and response.read(8) == b"\x89PNG\r\n\x1a\n"
+    with urllib.request.urlopen(base + "robots.txt", timeout=10) as response:
+        assert f"Sitemap: {base}sitemap.xml" in response.read().decode("utf-8")
+    with urllib.request.urlopen(base + "sitemap.xml", timeout=10) as response:
+        assert f"<loc>{base}{issue_path}</loc>" in response.read().decode("utf-8")
