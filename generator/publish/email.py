@@ -163,6 +163,7 @@ class SendReport:
     failed: tuple[tuple[str, str], ...] = ()  # (recipient, reason)
     written: tuple[Path, ...] = ()  # .eml files of a dry run
     dry_run: bool = False
+    uncertain: tuple[str, ...] = ()  # skipped, but may not have received it (see the ledger)
 
     @property
     def ok(self) -> bool:
@@ -173,9 +174,19 @@ class SendReport:
         if self.dry_run:
             where = f" in {self.written[0].parent}" if self.written else ""
             wrote = f"wrote {len(self.written)} .eml file(s){where}"
-            return f"issue {day}: dry run, {wrote}; skipped {len(self.skipped)} already sent"
-        failed = "".join(f"; failed {r}: {why}" for r, why in self.failed)
+            return f"issue {day}: dry run, {wrote}; skipped {len(self.skipped)} already sent{self._unsure}"
+        failed = "".join(f"; failed {r}: {why}" for r, why in self.failed) + self._unsure
         return f"issue {day}: sent {len(self.sent)}, skipped {len(self.skipped)} already sent{failed}"
+
+    @property
+    def _unsure(self) -> str:
+        if not self.uncertain:
+            return ""
+        who = ", ".join(self.uncertain)
+        return (
+            f"; uncertain {who}: the connection was lost after the message went out, so it may or may not "
+            "have arrived; send --force --to ADDRESS sends it again"
+        )
 
 
 def send_command(
@@ -267,19 +278,20 @@ def send_issue(
     if not addresses:
         raise DeliveryError("no recipients: pass --to or set SMALLCAP_BRIEF_TO (a comma-separated list)")
     skipped = tuple(a for a in addresses if not force and ledger.was_sent(meta.as_of, a))
+    uncertain = tuple(a for a in skipped if ledger.is_uncertain(meta.as_of, a))
     pending = [a for a in addresses if a not in skipped]
     messages = [(a, build_message(issue_dir, settings, to=a, view_url=view_url)) for a in pending]
     if dry_run:
         folder = dry_run_dir or issue_dir.parent.parent / "outbox"
         written = tuple(_write_eml(folder, meta.as_of, a, m) for a, m in messages)
-        return SendReport(meta.as_of, skipped=skipped, written=written, dry_run=True)
+        return SendReport(meta.as_of, skipped=skipped, written=written, dry_run=True, uncertain=uncertain)
     if not messages:
         log.info("issue %s: every recipient already has it; nothing to send", meta.as_of)
-        return SendReport(meta.as_of, skipped=skipped)
+        return SendReport(meta.as_of, skipped=skipped, uncertain=uncertain)
     now = clock or (lambda: datetime.now(UTC))
     sender = parseaddr(settings.sender)[1]
     sent, failed = deliver(meta.as_of, sender, smtp, messages, ledger, now)
-    return SendReport(meta.as_of, sent=sent, skipped=skipped, failed=failed)
+    return SendReport(meta.as_of, sent=sent, skipped=skipped, failed=failed, uncertain=uncertain)
 
 
 def _check_publishable(meta: IssueMeta, *, allow_sample: bool, allow_stale: bool) -> None:

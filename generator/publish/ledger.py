@@ -2,8 +2,10 @@
 
 A JSON-lines file, one record per delivery attempt, appended and fsync'ed after
 every send so that a run that dies halfway resumes without sending twice.  The
-last record for an (issue, recipient) pair wins; only status ``sent`` counts as
-delivered, so a failed recipient is retried on the next run.
+last record for an (issue, recipient) pair wins.  Status ``sent`` counts as delivered;
+``uncertain`` (the connection was lost after the whole message went out, before the
+server confirmed it) may have been delivered: neither is sent again without ``--force``,
+and each send reports the uncertain ones.  A ``failed`` recipient is retried on the next run.
 
 The file holds recipients' addresses: keep it out of public places (the publish
 workflow keeps it in the private Actions cache, not in the repository).
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 LEDGER_NAME = "sent.jsonl"
 SENT = "sent"
 FAILED = "failed"
+UNCERTAIN = "uncertain"
+STATUSES = (SENT, FAILED, UNCERTAIN)
 
 
 def default_ledger_path(out: Path) -> Path:
@@ -43,7 +47,7 @@ class LedgerEntry:
     recipient: str
     message_id: str
     sent_at: datetime
-    status: str  # sent | failed
+    status: str  # sent | failed | uncertain
     error: str = ""
 
 
@@ -73,8 +77,14 @@ class Ledger:
             self._latest[(entry.issue.isoformat(), entry.recipient)] = entry
 
     def was_sent(self, issue: date, recipient: str) -> bool:
+        """Sent, or possibly sent (uncertain): either way not to be sent again without --force."""
         entry = self._latest.get((issue.isoformat(), normalize_recipient(recipient)))
-        return entry is not None and entry.status == SENT
+        return entry is not None and entry.status in (SENT, UNCERTAIN)
+
+    def is_uncertain(self, issue: date, recipient: str) -> bool:
+        """The connection was lost after the message went out: it may or may not have arrived."""
+        entry = self._latest.get((issue.isoformat(), normalize_recipient(recipient)))
+        return entry is not None and entry.status == UNCERTAIN
 
     def entries(self, issue: date | None = None) -> list[LedgerEntry]:
         """The latest entry per recipient, for one issue or all, in file order."""
@@ -90,7 +100,7 @@ class Ledger:
         error: str = "",
     ) -> LedgerEntry:
         """Append one record and flush it to disk before returning."""
-        if status not in (SENT, FAILED):
+        if status not in STATUSES:
             raise DeliveryError(f"{self.path}: unknown ledger status {status!r}")
         entry = LedgerEntry(issue, normalize_recipient(recipient), message_id, sent_at, status, error)
         line = json.dumps(_entry_to_json(entry), sort_keys=True, ensure_ascii=False) + "\n"

@@ -4,21 +4,33 @@
 the server accepts (or rejects) the message, so a run cut short can be resumed without sending
 twice.  Every failure becomes a :class:`~generator.errors.DeliveryError` naming the server, and the
 password never appears in one.
+
+- A 4xx reply to MAIL, RCPT, DATA or the message (greylisting's 450/451, a busy server's 421) is
+  tried again with backoff: ``attempts`` in all per recipient, and at most ``retry_budget`` seconds
+  of waiting in the whole run; after a 421 the next attempt reconnects.  Still refused, the recipient
+  is recorded as failed (a later run tries again).
+- A connection lost after the message's final dot leaves its fate unknown: the server may have
+  queued it.  The recipient is recorded as ``uncertain`` and not sent again without ``--force``.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 
+import tenacity
+
 from generator.errors import DeliveryError
-from generator.publish.ledger import FAILED, SENT, Ledger
+from generator.publish.ledger import FAILED, SENT, UNCERTAIN, Ledger
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +54,9 @@ class SmtpSettings:
     password: str = field(default="", repr=False)
     to: tuple[str, ...] = ()  # default recipients (SMALLCAP_BRIEF_TO)
     timeout: float = 20.0
+    attempts: int = 3  # per recipient, when the server answers 4xx (try again later)
+    retry_wait: float = 10.0  # seconds before the second attempt; doubled before each next one
+    retry_budget: float = 120.0  # seconds of waiting for retries in one run, all recipients together
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SmtpSettings:
@@ -103,17 +118,27 @@ def deliver(
     """
     sent: list[str] = []
     failed: list[tuple[str, str]] = []
-    conn = connect(smtp)
+    session = _Session(smtp)
+    session.open()
     try:
         for address, msg in messages:
             message_id = str(msg["Message-ID"])
+            done = f"{len(sent)} of {len(messages)} sent"
             try:
-                rejection = _send_one(conn, msg, sender, address, smtp)
+                rejection = session.send(msg, sender, address)
             except _Dropped as exc:
                 raise DeliveryError(
                     f"SMTP server {smtp.where} dropped the connection while sending to {address} "
-                    f"({len(sent)} of {len(messages)} sent; {exc}); run send again to deliver the rest: "
+                    f"({done}; {exc}); run send again to deliver the rest: "
                     f"the ledger {ledger.path} prevents duplicates"
+                ) from None
+            except _Uncertain as exc:
+                ledger.record(as_of, address, message_id, now(), UNCERTAIN, str(exc))
+                raise DeliveryError(
+                    f"SMTP server {smtp.where} dropped the connection after the whole message to {address} "
+                    f"was sent, before confirming it ({done}; {exc}): it may have been delivered. The ledger "
+                    f"{ledger.path} marks it uncertain, so send does not repeat it unless given "
+                    f"--force --to {address}; run send again to deliver the rest"
                 ) from None
             if rejection:
                 log.warning("issue %s: %s rejected %s: %s", as_of, smtp.where, address, rejection)
@@ -124,34 +149,138 @@ def deliver(
                 sent.append(address)
                 log.info("issue %s: sent to %s", as_of, address)
     finally:
-        _quit(conn)
+        session.close()
     return tuple(sent), tuple(failed)
 
 
 class _Dropped(Exception):
-    """The connection is gone; the message may be retried on the next run."""
+    """The connection is gone before the message was complete: it may be sent on the next run."""
+
+
+class _Uncertain(Exception):
+    """The connection was lost after the message's final dot, before the server's answer."""
+
+
+class _Transient(Exception):
+    """A 4xx reply: the server asks to try again later."""
+
+    def __init__(self, reply: str, closing: bool) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.closing = closing  # 421: the server closes the connection
+
+
+class _Session:
+    """One connection at a time, reopened after a 421, and the run's retry budget."""
+
+    def __init__(self, smtp: SmtpSettings) -> None:
+        self.smtp = smtp
+        self.conn: smtplib.SMTP | None = None
+        self.waited = 0.0
+
+    def open(self) -> smtplib.SMTP:
+        if self.conn is None:
+            self.conn = connect(self.smtp)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            _quit(self.conn)
+            self.conn = None
+
+    def send(self, msg: EmailMessage, sender: str, address: str) -> str:
+        """Send one message with bounded retries; return "" when accepted or why it was refused."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Transient),
+            wait=tenacity.wait_exponential(multiplier=self.smtp.retry_wait, max=8 * self.smtp.retry_wait),
+            stop=tenacity.stop_after_attempt(self.smtp.attempts) | _OverBudget(self),
+            before_sleep=lambda state: self._before_retry(state, address),
+        )
+        try:
+            return retrying(lambda: _send_one(self.open(), msg, sender, address, self.smtp))
+        except tenacity.RetryError as exc:
+            last = exc.last_attempt.exception()
+            assert isinstance(last, _Transient)
+            if last.closing:
+                self.close()
+            tries = exc.last_attempt.attempt_number
+            return f"{last.reply} (tried {tries} time{'s' if tries > 1 else ''})"
+
+    def _before_retry(self, state: tenacity.RetryCallState, address: str) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        assert isinstance(error, _Transient)
+        if error.closing:
+            self.close()
+        self.waited += state.upcoming_sleep
+        log.warning(
+            "%s answered %s for %s; trying again in %g s (attempt %d of %d)",
+            self.smtp.where, error.reply, address, state.upcoming_sleep,
+            state.attempt_number + 1, self.smtp.attempts,
+        )  # fmt: skip
+
+
+class _OverBudget(tenacity.stop.stop_base):
+    """Stop when the next wait would take the run past its retry budget."""
+
+    def __init__(self, session: _Session) -> None:
+        self.session = session
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.session.waited + retry_state.upcoming_sleep > self.session.smtp.retry_budget
 
 
 def _send_one(conn: smtplib.SMTP, msg: EmailMessage, sender: str, address: str, smtp: SmtpSettings) -> str:
-    """Send one message; return "" when accepted or the server's reason for rejecting it."""
+    """One SMTP transaction; return "" when accepted or the server's reason for refusing it.
+
+    Raises _Transient on a 4xx reply, _Dropped when the connection is lost before the message is
+    complete, _Uncertain when it is lost after the final dot, and DeliveryError when the sender
+    is refused for good.
+    """
+    international = not (sender.isascii() and address.isascii())
     try:
-        conn.send_message(msg, from_addr=sender, to_addrs=[address])
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, text = next(iter(exc.recipients.values()), (0, b""))
-        if code == 421:  # "service not available, closing channel"
-            raise _Dropped(_reply(code, text)) from exc
-        return _reply(code, text)
-    except smtplib.SMTPDataError as exc:
-        if exc.smtp_code == 421:
-            raise _Dropped(_reply(exc.smtp_code, exc.smtp_error)) from exc
-        return _reply(exc.smtp_code, exc.smtp_error)
-    except smtplib.SMTPSenderRefused as exc:
-        raise DeliveryError(
-            f"SMTP server {smtp.where} refused the sender {sender}: {_reply(exc.smtp_code, exc.smtp_error)}"
-        ) from exc
+        conn.ehlo_or_helo_if_needed()
+        if international and not conn.has_extn("smtputf8"):
+            return f"SMTP server {smtp.where} does not accept international addresses (no SMTPUTF8)"
+        code, text = conn.mail(sender, ["SMTPUTF8", "BODY=8BITMIME"] if international else [])
+        if code != 250:
+            reason = _refusal(conn, code, text)
+            raise DeliveryError(f"SMTP server {smtp.where} refused the sender {sender}: {reason}")
+        code, text = conn.rcpt(address)
+        if code not in (250, 251):
+            return _refusal(conn, code, text)
+        code, text = conn.docmd("DATA")
+        if code != 354:
+            return _refusal(conn, code, text)
+        conn.send(_data(msg, international))
     except OSError as exc:  # SMTPServerDisconnected, connection resets, timeouts
         raise _Dropped(str(exc) or exc.__class__.__name__) from exc
-    return ""
+    try:
+        code, text = conn.getreply()
+    except OSError as exc:
+        raise _Uncertain(str(exc) or exc.__class__.__name__) from exc
+    return "" if code == 250 else _refusal(conn, code, text)
+
+
+def _refusal(conn: smtplib.SMTP, code: int, text: bytes) -> str:
+    """The reply in words, after resetting the transaction; raises _Transient for a 4xx reply."""
+    reply = _reply(code, text)
+    if code != 421:
+        try:
+            conn.rset()
+        except OSError as exc:
+            raise _Dropped(str(exc) or exc.__class__.__name__) from exc
+    if 400 <= code < 500:
+        raise _Transient(reply, closing=code == 421)
+    return reply
+
+
+def _data(msg: EmailMessage, international: bool) -> bytes:
+    """The message as DATA sends it: CRLF lines, leading dots doubled, ending with a lone dot."""
+    buffer = io.BytesIO()
+    policy = msg.policy.clone(utf8=True) if international else msg.policy  # type: ignore[call-arg]
+    BytesGenerator(buffer, policy=policy).flatten(msg, linesep="\r\n")
+    data = re.sub(rb"(?m)^\.", b"..", buffer.getvalue())
+    return data + (b"" if data.endswith(b"\r\n") else b"\r\n") + b".\r\n"
 
 
 def connect(smtp: SmtpSettings) -> smtplib.SMTP:
