@@ -270,11 +270,18 @@ def _headline(title: str, themes: tuple[str, ...], score: float) -> Headline:
     )
 
 
-def test_headlines_are_routed_by_theme(shared_data: Path) -> None:
+def test_headlines_are_placed_once_beside_their_facts(shared_data: Path) -> None:
     news = tuple(
         [_headline(f"Small caps story {i}", ("small_caps",), 1.0 + i) for i in range(9)]
         + [_headline("Fed holds rates, minutes next week", ("fed", "rates"), 5.0)]
     )
     brief = analyse(make_snapshot(shared_data), make_config(), news, as_of=AS_OF)
-    assert len(brief.headlines) == 8 and brief.headlines[0].title == "Small caps story 8"
-    assert [h.score for h in brief.headlines] == sorted((h.score for h in brief.headlines), reverse=True)
+    placed = {p.key: [h.title for h in p.headlines] for p in brief.body if p.headlines}
+    # It looks ahead ("next week"): it goes beside the outlook, once.
+    assert placed.get("outlook") == ["Fed holds rates, minutes next week"]
+    listed = [h.title for h in brief.headlines]
+    assert len(listed) <= 5 and [h.score for h in brief.headlines] == sorted(
+        (h.score for h in brief.headlines), reverse=True
+    )
+    shown = listed + [t for titles in placed.values() for t in titles]
+    assert len(shown) == len(set(shown)), "a headline is shown once"

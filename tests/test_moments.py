@@ -191,3 +191,16 @@ def test_an_etf_stands_in_for_a_missing_index_and_says_so(shared_data: Path) -> 
     assert spread.provenance.provider.endswith("SPY as a proxy for ^GSPC")
     assert "lagged the S&P 500 (SPY) by" in plain(brief.lead)
     assert not any("^GSPC" in w for w in brief.not_covered)
+
+
+def test_chart_alt_text_states_the_window_the_data_covers(shared_data: Path) -> None:
+    full = build(shared_data, date(2026, 2, 20))
+    chart = next(c for c in full.charts if c.key == "rut-vs-spx")
+    assert f"over one year ({chart.x[0]} to {chart.x[-1]})" in chart.alt
+    start = pd.Timestamp(date(2025, 12, 1))
+    base = make_snapshot(shared_data)
+    short = replace(base, series={k: replace(v, frame=v.frame.loc[start:]) for k, v in base.series.items()})
+    brief = build(shared_data, date(2026, 2, 20), short)
+    chart = next(c for c in brief.charts if c.key == "rut-vs-spx")
+    assert "over one year" not in chart.alt
+    assert f"from {chart.x[0]} to 2026-02-20, the history at hand" in chart.alt

@@ -28,6 +28,14 @@ def _x(index: pd.Index) -> tuple[str, ...]:
     return tuple(d.date().isoformat() for d in index)
 
 
+def _span(index: pd.Index) -> str:
+    """The window the data really covers: "over one year" only when it does."""
+    first, last = index[0].date(), index[-1].date()
+    if (last - first).days >= 360:
+        return f"over one year ({first.isoformat()} to {last.isoformat()})"
+    return f"from {first.isoformat()} to {last.isoformat()}, the history at hand"
+
+
 def _source(ctx: Context, symbols: Sequence[str], last: date | None) -> str:
     return f"Source: {ctx.provider(symbols)}, last bar {last.isoformat() if last else 'not available'}"
 
@@ -41,10 +49,10 @@ def rebased_chart(ctx: Context) -> ChartSpec | None:
         return None
     rebased = joined / joined.iloc[0] * 100.0
     end_a, end_b = (float(v) for v in rebased.to_numpy()[-1])
-    first, last = joined.index[0].date(), joined.index[-1].date()
+    last = joined.index[-1].date()
     na, nb = ctx.name(a), ctx.name(b)
     alt = (
-        f"Line chart: the {na} and the {nb} over one year, both rebased to 100 on {first.isoformat()}. "
+        f"Line chart: the {na} and the {nb} {_span(joined.index)}, both rebased to 100 at the start. "
         f"On {last.isoformat()} the {na} stands at {end_a:.1f} and the {nb} at {end_b:.1f}."
     )
     series = tuple((name, tuple(_r(v) for v in rebased.iloc[:, i])) for i, name in enumerate((na, nb)))
@@ -73,7 +81,7 @@ def relative_strength_chart(ctx: Context) -> ChartSpec | None:
     last = ratio.index[-1].date()
     side = "above" if float(ratio.iloc[-1]) > float(avg.iloc[-1]) else "below"
     alt = (
-        f"Line chart: the ratio of the {ctx.name(a)} to the {ctx.name(b)} over one year "
+        f"Line chart: the ratio of the {ctx.name(a)} to the {ctx.name(b)} {_span(ratio.index)} "
         "with its 50-day average. "
         f"On {last.isoformat()} the ratio is {float(ratio.iloc[-1]):.4f}, {side} its 50-day average of "
         f"{float(avg.iloc[-1]):.4f}."
@@ -169,7 +177,7 @@ def rates_chart(ctx: Context) -> ChartSpec | None:
         if not col.empty:
             ends.append(f"{label} {float(col.iloc[-1]):.2f}%")
     last = frame.index[-1].date()
-    alt = f"Line chart: Treasury yields over one year. Last: {', '.join(ends)} on {last.isoformat()}."
+    alt = f"Line chart: Treasury yields {_span(frame.index)}. Last: {', '.join(ends)} on {last.isoformat()}."
     series = tuple(
         (label, tuple(_r(v) if not pd.isna(v) else None for v in frame[label])) for label, _ in fresh
     )
