@@ -320,7 +320,7 @@ def _resolve(source: str, host: str, port: int, resolve: Resolver) -> tuple[str,
     try:
         found = tuple(str(ipaddress.ip_address(a.split("%")[0])) for a in resolve(host, port))
     except (OSError, UnicodeError, ValueError) as exc:
-        raise SourceError(source, f"cannot resolve host {host}: {exc}") from None
+        raise SourceError(source, f"cannot resolve host {host}: {_root_cause(exc)}") from None
     if not found:
         raise SourceError(source, f"cannot resolve host {host}: no addresses")
     return found
