@@ -32,7 +32,7 @@ from generator.analysis.headlines import safe_link as headline_link
 from generator.citations import health, sources, superscript
 from generator.errors import RenderError
 from generator.issue import CHARTS_DIR, FILES
-from generator.models import Brief, Figure
+from generator.models import Brief, Figure, Table
 
 if TYPE_CHECKING:
     from generator.charts import RenderedChart
@@ -74,6 +74,7 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["md_url"] = md_url
     env.filters["md_part"] = md_part
     env.filters["plain"] = formatting.plain
+    env.filters["trimmed"] = trimmed
     env.filters["safe_link"] = safe_link
     env.filters["sign_class"] = sign_class
     env.filters["flag_class"] = lambda flag: f"flag-{flag}" if flag in FLAG_LABELS else ""
@@ -104,6 +105,32 @@ def md_escape(text: object) -> str:
     escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
     escaped = _MD_ENTITY.sub(r"\\&", escaped)
     return _MD_LEADING.sub(r"\1\\\2", escaped)
+
+
+def _available(cell: Figure | str) -> bool:
+    return isinstance(cell, Figure) and cell.available
+
+
+def trimmed(table: Table | None) -> Table | None:
+    """The table without its wholly unavailable rows and columns (said once in "Not covered").
+
+    A row whose every figure is unavailable goes, and so does a column with no available figure;
+    a table left with no figure at all goes too (None).  A table of words is shown as it is.
+    """
+    if table is None or not any(isinstance(c, Figure) for row in table.rows for c in row):
+        return table
+    rows = [row for row in table.rows if any(_available(c) for c in row)]
+    if not rows:
+        return None
+    figure_columns = {j for row in table.rows for j, c in enumerate(row) if isinstance(c, Figure)}
+    keep = [
+        j
+        for j in range(len(table.columns))
+        if j not in figure_columns or any(j < len(r) and _available(r[j]) for r in rows)
+    ]
+    return Table(
+        table.caption, tuple(table.columns[j] for j in keep), tuple(tuple(r[j] for j in keep) for r in rows)
+    )
 
 
 def md_part(text: object) -> str:

@@ -1,0 +1,45 @@
+"""Editorial rules seen in the rendered brief: wholly unavailable rows and columns are dropped,
+missing data is said once in "Not covered this week", and no stray "not available" remains."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from test_analysis_figures import FILES, make_config, make_snapshot
+
+from generator.analysis import analyse
+from generator.models import Figure, Provenance, Table
+from generator.render import render_html, render_markdown, trimmed
+
+PROV = Provenance(("X",), "1W", None, "provider", "A method.")
+
+
+def fig(value: float | None) -> Figure:
+    return Figure("k", "label", value, "pct", PROV)
+
+
+def test_trimmed_drops_unavailable_rows_and_columns_only() -> None:
+    table = Table("c", ("Series", "1W", "1M"), (("a", fig(1.0), fig(None)), ("b", fig(None), fig(None))))
+    out = trimmed(table)
+    assert out is not None and out.columns == ("Series", "1W") and [r[0] for r in out.rows] == ["a"]
+    assert trimmed(Table("c", ("S", "1W"), (("a", fig(None)),))) is None
+    words = Table("Data problems", ("Source", "Status"), (("^TNX", "stale"),))
+    assert trimmed(words) == words
+
+
+def test_missing_series_leave_no_empty_rows_and_are_said_once(shared_data: Path) -> None:
+    symbols = {k: v for k, v in FILES.items() if k not in ("^IXIC", "^VIX")}
+    brief = analyse(make_snapshot(shared_data, symbols), make_config(), (), as_of=date(2026, 2, 20))
+    html = render_html(brief, {})
+    md = render_markdown(brief, {})
+    for text, said in (
+        (html, "Nasdaq Composite (^IXIC): no data"),
+        (md, r"Nasdaq Composite \(^IXIC\): no data"),
+    ):
+        assert "not available" not in text.split("Appendix")[0]
+        assert text.count(said) == 1
+    # The returns table of the appendix has no Nasdaq row: all its figures were unavailable.
+    appendix = md.split("# Appendix")[1]
+    returns = appendix.split(r"**Returns by window \(percent\)**")[1].split("\n\n")[1]
+    assert "Nasdaq" not in returns and "Russell 2000" in returns
