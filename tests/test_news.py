@@ -413,3 +413,13 @@ def test_offline_every_feed_fails_at_once(tmp_path: Path) -> None:
     assert {row.error for row in health} == {
         f"cannot resolve host feeds{n}.example.com: Name or service not known" for n in range(8)
     }
+
+
+def test_a_page_that_is_no_feed_fails_without_claiming_to_be_read(
+    server: FeedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.serve("/notes.xml", b"just some notes, no feed here", content_type="text/plain")
+    _, (row,) = fetch_feeds([feed(server, "notes")], SETTINGS, tmp_path, now=NOW)
+    assert (row.status, row.error) == ("failed", "not a feed (XML error at line 2, column 0: syntax error)")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"feed notes: failed ({row.error})"]

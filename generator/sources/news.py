@@ -345,7 +345,11 @@ def _settle(
     """Turn one fetch outcome into the capture and its health row, using or updating the cache."""
     if isinstance(outcome, SourceError):
         return _failed(feed, _plain(outcome), cached, now)
-    _warn_about_delivery(feed, outcome)
+    if outcome.moved_to:
+        log.warning(
+            "feed %s: %s has moved permanently to %s; put the new address in feeds.yaml",
+            feed.name, feed.url, outcome.moved_to,
+        )  # fmt: skip
     if outcome.not_modified:
         if cached is None:
             return _failed(feed, "HTTP 304 Not Modified but no cached copy to reuse", None, now)
@@ -354,6 +358,12 @@ def _settle(
     info = inspect_feed(outcome.body)
     if info.problem:
         return _failed(feed, info.problem, cached, now)
+    media = outcome.content_type.split(";")[0].strip().lower()
+    if media in SNIFFED_TYPES:
+        log.warning(
+            "feed %s: served as %s, not as a feed; read as a feed because its body is one",
+            feed.name, media or "a body without a content type",
+        )  # fmt: skip
     _quietly(lambda: cache.store(feed, outcome, now), feed)  # as fetched: repaired again when read
     return _accepted(feed, info, "ok", "live", now)
 
@@ -367,21 +377,6 @@ def _accepted(
     capture = FeedCapture(feed.name, feed.url, info.body, origin, fetched_at, status, note)
     row = SourceHealth("feed", feed.name, status, origin, info.count, info.newest, note, feed.outlet)
     return capture, row
-
-
-def _warn_about_delivery(feed: Feed, result: FetchResult) -> None:
-    """What the feed's owner changed: a new address, or a content type that is not a feed's."""
-    if result.moved_to:
-        log.warning(
-            "feed %s: %s has moved permanently to %s; put the new address in feeds.yaml",
-            feed.name, feed.url, result.moved_to,
-        )  # fmt: skip
-    media = result.content_type.split(";")[0].strip().lower()
-    if not result.not_modified and media in SNIFFED_TYPES:
-        log.warning(
-            "feed %s: served as %s, not as a feed; read as a feed because its body is one",
-            feed.name, media or "a body without a content type",
-        )  # fmt: skip
 
 
 def _failed(
