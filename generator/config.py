@@ -31,6 +31,8 @@ from generator.config_schema import (
     join,
     key_text,
     node_kind,
+    symbol_check,
+    text,
 )
 from generator.errors import ConfigError
 from generator.models import ROLES, Config, Feed, Instrument, Slots
@@ -123,7 +125,29 @@ def _build(name: str, root: Node, report: Report) -> Config | None:
     slots = _slots(nodes.get("analysis"), nodes.get("universe", root), universe, report)
     if universe is None or feeds is None or slots is None:
         return None
+    if "proxies" in nodes:
+        settings["proxies"] = _proxies(nodes["proxies"], universe, report)
     return Config(path=name, universe=universe, feeds=feeds, slots=slots, **settings)
+
+
+def _proxies(node: Node, universe: tuple[Instrument, ...], report: Report) -> tuple[tuple[str, str], ...]:
+    """``proxies:`` maps an index of the universe to the ETF that stands in for it when it is missing."""
+    if not isinstance(node, MappingNode):
+        report.add("proxies", node, f"must be a mapping of index: ETF, not {node_kind(node)}")
+        return ()
+    known = {i.symbol for i in universe}
+    pairs = []
+    for key_node, value_node in node.value:
+        index, path = key_text(key_node), join("proxies", key_text(key_node))
+        etf = text(symbol_check)(value_node, path, report)
+        if index not in known:
+            report.add(path, key_node, f"{index!r} is not a symbol of the universe")
+        elif isinstance(etf, str):
+            if etf == index:
+                report.add(path, value_node, "an index cannot stand in for itself")
+            else:
+                pairs.append((index, etf))
+    return tuple(pairs)
 
 
 def _settings(nodes: dict[str, Node], report: Report) -> dict[str, Any]:

@@ -36,7 +36,7 @@ TOPICS = (
     *("small_caps", "rates", "fed", "rotation", "credit", "banks", "sectors"),
     *("earnings", "economy", "volatility", "technicals", "valuation"),
 )
-SECTIONS = ("brief", "universe", "analysis", "news", "headlines", "network", "site", "email")
+SECTIONS = ("brief", "universe", "analysis", "proxies", "news", "headlines", "network", "site", "email")
 
 YAML_TAG = "tag:yaml.org,2002:"
 _TYPE_NAMES = {
@@ -246,7 +246,7 @@ def _unsubscribe(value: str) -> str | None:
 
 # --- the tables ------------------------------------------------------------------------------------------
 
-_symbol = _pattern(_SYMBOL, "a valid symbol (letters, digits and ^ . = - _)")
+_symbol = symbol_check = _pattern(_SYMBOL, "a valid symbol (letters, digits and ^ . = - _)")
 
 BRIEF: Schema = {
     "title": (text(), False),

@@ -12,6 +12,7 @@ from generator.config import default_config_path, describe, load_config
 from generator.errors import ConfigError
 from generator.models import (
     BriefSettings,
+    Config,
     EmailSettings,
     Feed,
     HeadlineSettings,
@@ -265,7 +266,8 @@ def test_unknown_keys_at_every_level_say_what_is_allowed(tmp_path: Path) -> None
         + "news:\n  - {name: a, outlet: A, url: 'https://a.example', tags: []}\n"
     )
     assert problems(tmp_path, text) == [
-        f"feeds: unknown key (allowed: brief, universe, analysis, news, headlines, network, site, email) "
+        "feeds: unknown key (allowed: brief, universe, analysis, proxies, news, headlines, network, site,"
+        " email) "
         f"(line {line_of(text, 'feeds')})",
         f"brief.titel: unknown key (allowed: title, timezone, week_ends_on, history_years) "
         f"(line {line_of(text, 'titel')})",
@@ -658,3 +660,21 @@ def test_dates_and_merge_keys_are_plain_problems(tmp_path: Path) -> None:
 def test_absurdly_deep_nesting_is_invalid_yaml_not_a_crash(tmp_path: Path) -> None:
     text = BASE + "brief: " + "[" * 5000 + "]" * 5000 + "\n"
     assert single(tmp_path, text).startswith("invalid YAML: ")
+
+
+def test_proxies_map_universe_indexes_to_their_etfs(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE + "proxies:\n  ^GSPC: SPY\n  ^RUT: IWM\n"))
+    assert config.proxies == (("^GSPC", "SPY"), ("^RUT", "IWM"))
+    assert load_config(write(tmp_path, BASE)).proxies == Config(path="", universe=(), feeds=()).proxies
+
+
+def test_proxy_errors_name_the_key_and_line(tmp_path: Path) -> None:
+    text = BASE + "proxies:\n  ^IXIC: QQQ\n  ^RUT: ^RUT\n  ^GSPC: 'S P Y'\n"
+    found = problems(tmp_path, text)
+    assert (
+        f"proxies.^IXIC: '^IXIC' is not a symbol of the universe (line {line_of(text, '^IXIC: QQQ')})"
+        in found
+    )
+    assert f"proxies.^RUT: an index cannot stand in for itself (line {line_of(text, '^RUT: ^RUT')})" in found
+    assert any(p.startswith("proxies.^GSPC: ") and "valid symbol" in p for p in found), found
+    assert single(tmp_path, BASE + "proxies: [SPY]\n").startswith("proxies: must be a mapping of index: ETF")
