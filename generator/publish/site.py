@@ -358,7 +358,13 @@ def write_feed(path: Path, issues: list[_Issue], *, title: str, base: str) -> No
         entry.link(href=page, rel="alternate", type="text/html")
         entry.updated(_aware(issue.meta.built_at))
         entry.published(_aware(issue.meta.built_at))
-        entry.summary(f"{issue.meta.headline}. {issue.meta.summary}")
+        # The entry leads with the same takeaways as the email and the issue page.
+        takeaways = " ".join(f"• {t}" for t in issue.meta.takeaways)
+        entry.summary(
+            f"{issue.meta.summary} {takeaways}".strip()
+            if takeaways
+            else f"{issue.meta.headline}. {issue.meta.summary}"
+        )
         entry.content(rebase_links(issue.fragment, page), type="html")
     feed.atom_file(str(path), pretty=True)
 
