@@ -111,7 +111,7 @@ def test_home_has_latest_in_full_and_archive_newest_first(site: Path, out: Path)
         assert (
             f"Small caps rose in the week to {day.isoformat()} as yields eased." in home
         )  # one-line summary
-    assert "Russell 2000, 1 week +1.43%" in home  # headline figure in the archive
+    assert "The Russell 2000 rose 1.43% in the week" in home  # the top takeaway in the archive
     # the fragment's relative chart path is rebased onto the issue folder
     assert 'src="briefs/2026-11-20/charts/rut-vs-spx.png"' in home
 
