@@ -15,7 +15,6 @@ import logging
 import resource
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -34,13 +33,11 @@ SAMPLE_NEWS = ROOT / "generator" / "sources" / "sample" / "news"
 def warm_live_rebuild(config: Any, out: Path) -> dict[str, Any]:
     """Time a warm live rebuild of ``config``'s universe and feeds; build folders go under ``out``."""
     import pytest
-    import yfinance  # noqa: F401  (first: its import adds a warnings filter that would win over ours)
     from feedserver import FeedServer
     from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads
 
-    from generator.sources.market import THREAD_PREFIX
+    from generator.sources.yahoo import THREAD_PREFIX
 
-    warnings.filterwarnings("ignore", message="The inplace keyword")  # yfinance 1.7 on pandas 3
     yahoo = YahooTransport()
     with pytest.MonkeyPatch.context() as patch, FeedServer() as server:
         isolate_yfinance(patch)  # no yfinance caches on disk, no remembered crumb
@@ -72,7 +69,7 @@ def warm_live_rebuild(config: Any, out: Path) -> dict[str, Any]:
 
 def _serve(config: Any, yahoo: Any, server: Any) -> Any:
     """Serve the sample's prices and feeds; return ``config`` pointed at the loopback server."""
-    from test_live import chart_body
+    from yahoo_transport import chart_body
 
     from generator.sources.snapshot import load_sample
 
@@ -117,21 +114,27 @@ def _run(config: Any, yahoo: Any, out: Path, cache_dir: Path, now: datetime, tim
 
 
 def _timed_warm_run(config: Any, yahoo: Any, out: Path, cache_dir: Path) -> dict[str, Any]:
-    import generator.sources.market as market
     import generator.sources.news as news
+    import generator.sources.valuation as valuation
+    import generator.sources.yahoo as yahoo_prices
     from generator.build import Timings
 
     timings = Timings()
     gather_parts: dict[str, float] = {}
     start = time.perf_counter()
-    with _timed(market, "fetch_market", gather_parts), _timed(news, "fetch_feeds", gather_parts):
+    with (
+        _timed(yahoo_prices, "fetch_prices", gather_parts),
+        _timed(valuation, "fetch_etf_valuation", gather_parts),
+        _timed(news, "fetch_feeds", gather_parts),
+    ):
         result = _run(config, yahoo, out, cache_dir, WARM_NOW, timings)
     wall = time.perf_counter() - start
     stages: dict[str, float] = {}
     for name, seconds in timings.stages.items():
         stages[name] = round(seconds, 3)
         if name == "gather":
-            stages["  market (prices, valuation)"] = round(gather_parts.get("fetch_market", 0.0), 3)
+            stages["  prices"] = round(gather_parts.get("fetch_prices", 0.0), 3)
+            stages["  valuation"] = round(gather_parts.get("fetch_etf_valuation", 0.0), 3)
             stages["  feeds"] = round(gather_parts.get("fetch_feeds", 0.0), 3)
     stages["total"] = round(wall, 3)
     health = result.brief.health

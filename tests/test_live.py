@@ -5,7 +5,7 @@ yfinance runs its own request and parsing code against a local Yahoo transport
 the feed client fetches the bundled sample feeds from a loopback server (tests/feedserver.py).
 ``now`` is Saturday 2026-11-21, so the reporting week (2026-11-16 to 2026-11-20) is complete.
 
-:func:`chart_body` and :func:`synthetic_bars` are also used by scripts/bench_live.py.
+:func:`synthetic_bars` is also used by scripts/bench_live.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -29,23 +29,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-import yfinance  # noqa: F401  (imported before any test: its import adds a warnings filter)
 from feedserver import FeedServer
-from yahoo_transport import NOT_FOUND, YahooTransport, isolate_yfinance, join_market_threads
+from yahoo_transport import NOT_FOUND, YahooTransport, chart_body, isolate_yfinance, join_market_threads
 
 from generator.analysis import reporting_week
 from generator.build import BuildResult, build_from_snapshot
 from generator.config import load_config
 from generator.errors import DataUnavailableError
-from generator.models import Config, Figure, Snapshot, SourceHealth
+from generator.models import Cite, Config, Figure, Snapshot, SourceHealth
 from generator.sources.calendar import trading_days
 from generator.sources.gather import SAMPLE_WARNING, Transport, gather, price_cache_path
-from generator.sources.market import THREAD_PREFIX
 from generator.sources.price_cache import PriceCache
+from generator.sources.yahoo import THREAD_PREFIX
 from tests.conftest import ROOT
-
-# yfinance 1.7 still passes inplace=True to pandas 3, which warns; not our code
-pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
 
 NY = ZoneInfo("America/New_York")
 FRIDAY = date(2026, 11, 20)
@@ -88,58 +84,6 @@ def synthetic_bars(symbol: str, first: date = FIRST_BAR, last: date = FRIDAY) ->
     frame["High"] = frame[["Open", "High", "Close"]].max(axis=1)
     frame["Low"] = frame[["Open", "Low", "Close"]].min(axis=1)
     return frame.round(4)
-
-
-def _stamp(day: date, at: time) -> int:
-    return int(datetime.combine(day, at, NY).timestamp())
-
-
-def chart_body(symbol: str, frame: pd.DataFrame) -> dict[str, Any]:
-    """A Yahoo chart-API (v8) body for daily ``frame`` (Date index; Open..Close, Volume, Adj Close optional).
-
-    Bars are stamped 09:30 New York time, as Yahoo stamps daily bars.
-    """
-    days = [d.date() for d in pd.DatetimeIndex(frame.index)]
-    close = [float(v) for v in frame["Close"]]
-    adj = frame["Adj Close"] if "Adj Close" in frame.columns else frame["Close"]
-    session = {"timezone": "EST", "gmtoffset": -18000}
-    last = days[-1]
-    meta = {
-        "currency": "USD",
-        "symbol": symbol,
-        "exchangeName": "SNP" if symbol.startswith("^") else "PCX",
-        "instrumentType": "INDEX" if symbol.startswith("^") else "ETF",
-        "firstTradeDate": _stamp(days[0], time(9, 30)),
-        "regularMarketTime": _stamp(last, time(16, 0)),
-        "hasPrePostMarketData": not symbol.startswith("^"),
-        "gmtoffset": -18000,
-        "timezone": "EST",
-        "exchangeTimezoneName": "America/New_York",
-        "regularMarketPrice": close[-1],
-        "chartPreviousClose": close[0],
-        "priceHint": 2,
-        "currentTradingPeriod": {
-            "pre": {**session, "start": _stamp(last, time(4, 0)), "end": _stamp(last, time(9, 30))},
-            "regular": {**session, "start": _stamp(last, time(9, 30)), "end": _stamp(last, time(16, 0))},
-            "post": {**session, "start": _stamp(last, time(16, 0)), "end": _stamp(last, time(20, 0))},
-        },
-        "dataGranularity": "1d",
-        "range": "",
-        "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
-    }
-    quote = {
-        "open": [float(v) for v in frame["Open"]],
-        "high": [float(v) for v in frame["High"]],
-        "low": [float(v) for v in frame["Low"]],
-        "close": close,
-        "volume": [int(v) for v in frame["Volume"]],
-    }
-    result = {
-        "meta": meta,
-        "timestamp": [_stamp(d, time(9, 30)) for d in days],
-        "indicators": {"quote": [quote], "adjclose": [{"adjclose": [float(v) for v in adj]}]},
-    }
-    return {"chart": {"result": [result], "error": None}}
 
 
 def empty_body(symbol: str) -> dict[str, Any]:
@@ -289,13 +233,14 @@ def test_all_sources_fine_builds_a_fresh_brief_dated_the_reporting_friday(rig: R
     assert (brief.as_of, brief.week_start, brief.week_end) == (FRIDAY, WEEK_START, FRIDAY)
     assert brief.warnings == ()
     assert all(h.status == "ok" for h in brief.health)
-    assert {f.provenance.last_bar for f in (brief.headline_figure, *brief.key_figures)} == {FRIDAY}
+    cited = [part.figure for t in brief.takeaways for part in t.prose if isinstance(part, Cite)]
+    assert {f.provenance.last_bar for f in (brief.headline_figure, *cited)} == {FRIDAY}
     assert_dated_the_reporting_friday(brief.figures())
     assert not any(f.stale for f in brief.figures())
     pe = next(f for f in brief.figures() if f.key == "valuation.IWM.trailingPE")
     assert pe.value == 18.74 and "Yahoo Finance" in pe.provenance.provider
     assert {h.feed for h in brief.headlines} <= set(FEEDS) and brief.headlines
-    assert "not available (stale)" not in html_of(result)
+    assert "stale, last bar" not in html_of(result)
 
 
 # -- feeds fail -------------------------------------------------------------------------------------
@@ -353,7 +298,10 @@ def test_failed_optional_symbols_are_named_and_their_figures_are_not_available(r
         assert all(f.value is None for f in figures if f.provenance.symbols == (symbol,))
         html_row = health_row(html, symbol)
         assert ">failed<" in html_row and error in html_row
-    assert any("No data for 2 symbols: IJR, PSCT" in w for w in brief.warnings)
+    assert [n for n in brief.not_covered if n.endswith(": no data")] == [
+        "iShares Core S&P Small-Cap ETF (IJR): no data",
+        "Invesco S&P SmallCap Information Technology ETF (PSCT): no data",
+    ]
     assert all(h.status == "ok" for h in brief.health if h.name not in errors)
     assert brief.as_of == FRIDAY
 
@@ -374,9 +322,9 @@ def test_optional_symbol_without_this_weeks_bars_is_flagged_stale_never_shown_as
     assert psce and not any(f.available for f in psce)
     own = [f for f in psce if f.provenance.symbols == ("PSCE",)]
     assert own and all(f.stale and "2026-11-13" in f.note for f in own)
-    assert any(w.startswith("PSCE (") and "is stale: last bar 2026-11-13" in w for w in result.brief.warnings)
+    assert "Invesco S&P SmallCap Energy ETF (PSCE): stale, last bar 2026-11-13" in result.brief.not_covered
     html = html_of(result)
-    assert "not available (stale)" in html
+    assert "(PSCE): stale, last bar 2026-11-13" in html  # named once, under "Not covered"
     html_row = health_row(html, "PSCE")
     assert ">stale<" in html_row and "newest complete bar is 2026-11-13" in html_row
     assert_dated_the_reporting_friday(f for f in result.brief.figures() if "PSCE" not in f.provenance.symbols)

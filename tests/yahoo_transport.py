@@ -18,23 +18,31 @@ What it answers:
 - ``/v10/finance/quoteSummary/SYM``, ``/v7/finance/quote`` and the fundamentals timeseries:
   the body given for SYM, or Yahoo's "not found" answers.
 
-A symbol can also be made to fail (any status, e.g. 429), to lose its connection, or to hang
-until :attr:`release` is set.
+A symbol can also be made to fail (any status, e.g. 429), to lose its connection midway (a
+reset, which may heal), or to hang until :attr:`release` is set.  :meth:`YahooTransport.offline`
+makes every request fail as on a machine without network: the name lookup fails, or the
+connection is refused; each session raises its own error types, as the real ones do.
 """
 
 from __future__ import annotations
 
 import copy
+import errno
 import json
+import socket
 import threading
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import requests
 from curl_cffi import requests as curl_requests
 from requests.adapters import BaseAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
 CRUMB = "offline-crumb"
 NOT_FOUND = {
@@ -87,6 +95,8 @@ class YahooTransport:
         self._failures: dict[str, Reply] = {}
         self._hangs: set[str] = set()
         self._drops: set[str] = set()
+        self._bars_only: set[str] = set()
+        self._offline = ""  # "", "dns" or "refused"
         self._lock = threading.Lock()
 
     # -- sessions -----------------------------------------------------------------------------
@@ -112,16 +122,34 @@ class YahooTransport:
         """Serve this quoteSummary body for ``symbol``."""
         self._summaries[symbol.upper()] = load_body(body) if isinstance(body, Path) else body
 
-    def fail(self, symbol: str, status: int = 429, body: bytes = b"Too Many Requests\r\n") -> None:
-        """Answer every request naming ``symbol`` with ``status`` until :meth:`heal`."""
+    def fail(
+        self,
+        symbol: str,
+        status: int = 429,
+        body: bytes = b"Too Many Requests\r\n",
+        *,
+        bars_only: bool = False,
+    ) -> None:
+        """Answer every request naming ``symbol`` (only its bars requests: ``bars_only``) with ``status``.
+
+        Until :meth:`heal`.
+        """
         self._failures[symbol.upper()] = Reply(status, body, "text/plain")
+        if bars_only:
+            self._bars_only.add(symbol.upper())
 
     def drop(self, symbol: str) -> None:
-        """Fail every request naming ``symbol`` with a connection error until :meth:`heal`."""
+        """Reset the connection of every request naming ``symbol`` until :meth:`heal`."""
         self._drops.add(symbol.upper())
+
+    def offline(self, kind: str = "dns") -> None:
+        """Fail every request before it is sent: "dns" (no name lookup) or "refused" (no connection)."""
+        assert kind in ("dns", "refused", "")
+        self._offline = kind
 
     def heal(self, symbol: str) -> None:
         self._failures.pop(symbol.upper(), None)
+        self._bars_only.discard(symbol.upper())
         self._drops.discard(symbol.upper())
 
     def hang(self, symbol: str) -> None:
@@ -139,12 +167,14 @@ class YahooTransport:
         seen = Seen(method.upper(), parts.hostname or "", parts.path, dict(parse_qsl(parts.query)))
         with self._lock:
             self.seen.append(seen)
+        if self._offline:
+            return OFFLINE[self._offline]
         if seen.symbol and seen.symbol in self._hangs:
             self.release.wait(HANG_LIMIT)
             return Reply(503, b"Service Unavailable", "text/plain")
         if seen.symbol and seen.symbol in self._drops:
             return DROPPED
-        if seen.symbol and seen.symbol in self._failures:
+        if seen.symbol in self._failures and (seen.is_history or seen.symbol not in self._bars_only):
             return self._failures[seen.symbol]
         if seen.path.endswith("/v1/test/getcrumb"):
             return Reply(200, CRUMB.encode(), "text/plain")
@@ -164,8 +194,42 @@ class YahooTransport:
         return Reply(404, b"Not Found", "text/html")  # fc.yahoo.com (cookie), consent pages
 
 
-DROPPED = Reply(0, b"")  # the connection failed: each session raises its own error type
-CONNECT_ERROR = "Failed to perform, curl: (7) Failed to connect to query2.finance.yahoo.com port 443"
+DROPPED = Reply(0, b"reset")  # the connection failed: each session raises its own error type
+OFFLINE = {"dns": Reply(0, b"dns"), "refused": Reply(0, b"refused")}
+HOST = "query2.finance.yahoo.com"
+RESET_ERROR = "Failed to perform, curl: (56) Recv failure: Connection reset by peer"
+DNS_ERROR = f"Failed to perform, curl: (6) Could not resolve host: {HOST}"
+REFUSED_ERROR = f"Failed to perform, curl: (7) Failed to connect to {HOST} port 443: Connection refused"
+
+
+def _curl_error(reply: Reply) -> Exception | None:
+    """The error curl_cffi raises for a connection that failed this way (None: it did not fail)."""
+    exc = curl_requests.exceptions
+    if reply.status:
+        return None
+    return {
+        b"reset": exc.ConnectionError(RESET_ERROR, 56),
+        b"dns": exc.DNSError(DNS_ERROR, 6),
+        b"refused": exc.ConnectionError(REFUSED_ERROR, 7),
+    }[reply.body]
+
+
+def _requests_error(reply: Reply) -> Exception | None:
+    """The error requests raises for a connection that failed this way (None: it did not fail)."""
+    if reply.status:
+        return None
+    if reply.body == b"reset":
+        return requests.ConnectionError(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"))
+    if reply.body == b"dns":
+        lookup = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        reason: Exception = NameResolutionError(HOST, None, lookup)  # type: ignore[arg-type]
+    else:
+        refused = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+        reason = NewConnectionError(None, f"Failed to establish a new connection: {refused}")  # type: ignore[arg-type]
+        reason.__cause__ = refused
+    return requests.ConnectionError(MaxRetryError(None, "/", reason))  # type: ignore[arg-type]
+
+
 REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}
 
 
@@ -179,8 +243,8 @@ class _OfflineCurlSession(curl_requests.Session):  # type: ignore[type-arg]
     def request(self, method: Any, url: str, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
         full = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}" if params else url
         reply = self._transport.answer(str(method), full)
-        if reply is DROPPED:
-            raise curl_requests.exceptions.ConnectionError(CONNECT_ERROR)
+        if (error := _curl_error(reply)) is not None:
+            raise error
         response = curl_requests.Response()
         response.url = full
         response.status_code = reply.status
@@ -203,8 +267,8 @@ class _Adapter(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         reply = self._transport.answer(request.method or "GET", request.url or "")
-        if reply is DROPPED:
-            raise requests.ConnectionError(CONNECT_ERROR)
+        if (error := _requests_error(reply)) is not None:
+            raise error
         response = requests.Response()
         response.status_code = reply.status
         response._content = reply.body
@@ -270,3 +334,60 @@ def join_market_threads(prefix: str, timeout: float = 10.0) -> None:
     for thread in threading.enumerate():
         if thread.name.startswith(prefix):
             thread.join(timeout)
+
+
+# -- chart-API bodies from frames ---------------------------------------------------------------
+
+NY = ZoneInfo("America/New_York")
+
+
+def _stamp(day: date, at: time) -> int:
+    return int(datetime.combine(day, at, NY).timestamp())
+
+
+def chart_body(symbol: str, frame: pd.DataFrame) -> dict[str, Any]:
+    """A Yahoo chart-API (v8) body for daily ``frame`` (Date index; Open..Close, Volume, Adj Close optional).
+
+    Bars are stamped 09:30 New York time, as Yahoo stamps daily bars.
+    """
+    days = [d.date() for d in pd.DatetimeIndex(frame.index)]
+    close = [float(v) for v in frame["Close"]]
+    adj = frame["Adj Close"] if "Adj Close" in frame.columns else frame["Close"]
+    session = {"timezone": "EST", "gmtoffset": -18000}
+    last = days[-1]
+    meta = {
+        "currency": "USD",
+        "symbol": symbol,
+        "exchangeName": "SNP" if symbol.startswith("^") else "PCX",
+        "instrumentType": "INDEX" if symbol.startswith("^") else "ETF",
+        "firstTradeDate": _stamp(days[0], time(9, 30)),
+        "regularMarketTime": _stamp(last, time(16, 0)),
+        "hasPrePostMarketData": not symbol.startswith("^"),
+        "gmtoffset": -18000,
+        "timezone": "EST",
+        "exchangeTimezoneName": "America/New_York",
+        "regularMarketPrice": close[-1],
+        "chartPreviousClose": close[0],
+        "priceHint": 2,
+        "currentTradingPeriod": {
+            "pre": {**session, "start": _stamp(last, time(4, 0)), "end": _stamp(last, time(9, 30))},
+            "regular": {**session, "start": _stamp(last, time(9, 30)), "end": _stamp(last, time(16, 0))},
+            "post": {**session, "start": _stamp(last, time(16, 0)), "end": _stamp(last, time(20, 0))},
+        },
+        "dataGranularity": "1d",
+        "range": "",
+        "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
+    }
+    quote = {
+        "open": [float(v) for v in frame["Open"]],
+        "high": [float(v) for v in frame["High"]],
+        "low": [float(v) for v in frame["Low"]],
+        "close": close,
+        "volume": [int(v) for v in frame["Volume"]],
+    }
+    result = {
+        "meta": meta,
+        "timestamp": [_stamp(d, time(9, 30)) for d in days],
+        "indicators": {"quote": [quote], "adjclose": [{"adjclose": [float(v) for v in adj]}]},
+    }
+    return {"chart": {"result": [result], "error": None}}

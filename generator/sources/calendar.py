@@ -1,47 +1,80 @@
 """The NYSE trading calendar: which days have a session, and which session's daily bar is final.
 
-Full-day holidays only: an early close (the day after Thanksgiving, Christmas Eve) is a full
-trading day here, since it still has a daily bar.  Nothing here reads the clock: ``now`` comes in.
+The sessions come from ``exchange_calendars``' XNYS calendar, which knows the regular holidays
+and the ad-hoc closures (the national days of mourning on 2025-01-09 and 2004-06-11, the week
+after 2001-09-11, Hurricane Sandy).  An early close (the day after Thanksgiving, Christmas Eve)
+is a full session here, since it still has a daily bar.  Days before :data:`EARLIEST` (XNYS has
+regular holiday rules from 1970 on) count by weekday only.  Nothing here reads the clock: ``now`` comes in.
+
+``exchange_calendars`` is imported on first use, not with this module (its import and the
+holiday rules cost a few tenths of a second), and the calendar is built once per process for
+the years asked so far; a later or earlier year widens it.
 """
 
 from __future__ import annotations
 
+import threading
+import warnings
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-from pandas.tseries import holiday as hol
+import numpy as np
 
 EXCHANGE_TZ = ZoneInfo("America/New_York")
 CLOSE = time(16, 0)
 SETTLE_MARGIN = timedelta(hours=1)  # a daily bar is taken as final one hour after the close
+EARLIEST = date(1970, 1, 1)  # XNYS knows regular holidays from 1970; earlier days count by weekday only
+FIRST_YEAR = 1980  # the first build covers this year onward (earlier years widen it on demand)
 
 
-class _NyseHolidays(hol.AbstractHolidayCalendar):
-    rules = [  # noqa: RUF012 (pandas reads this plain class attribute)
-        hol.Holiday("New Year's Day", month=1, day=1, observance=hol.sunday_to_monday),
-        hol.USMartinLutherKingJr,
-        hol.USPresidentsDay,
-        hol.GoodFriday,
-        hol.USMemorialDay,
-        hol.Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=hol.nearest_workday),
-        hol.Holiday("Independence Day", month=7, day=4, observance=hol.nearest_workday),
-        hol.USLaborDay,
-        hol.USThanksgivingDay,
-        hol.Holiday("Christmas Day", month=12, day=25, observance=hol.nearest_workday),
-    ]
+@dataclass(frozen=True)
+class _Sessions:
+    first: date  # the calendar covers first .. last
+    last: date
+    days: np.ndarray  # datetime64[D], sorted: every session in first .. last
+    lookup: frozenset[date]
 
 
-@lru_cache(maxsize=128)
+_lock = threading.Lock()
+_built: list[_Sessions] = []  # at most one: the widest calendar built so far
+
+
+def _sessions(first: date, last: date) -> _Sessions:
+    """The XNYS sessions covering ``first`` .. ``last`` (clamped to :data:`EARLIEST`)."""
+    first = max(first, EARLIEST)
+    with _lock:
+        if _built and _built[0].first <= first and last <= _built[0].last:
+            return _built[0]
+        start = date(min(first.year, FIRST_YEAR), 1, 1)
+        end = date(last.year + 1, 12, 31)
+        if _built:
+            start, end = min(start, _built[0].first), max(end, _built[0].last)
+        with warnings.catch_warnings():  # pandas deprecations raised inside exchange_calendars
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import exchange_calendars  # here: slow to import, and many commands never need it
+
+            calendar = exchange_calendars.get_calendar("XNYS", start=start.isoformat(), end=end.isoformat())
+        days = calendar.sessions.to_numpy().astype("datetime64[D]")
+        built = _Sessions(start, end, days, frozenset(d.item() for d in days))
+        _built[:] = [built]
+        return built
+
+
 def holidays(year: int) -> frozenset[date]:
-    """The NYSE's full-day holidays of ``year`` (as observed)."""
-    stamps = _NyseHolidays().holidays(pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31))
-    return frozenset(s.date() for s in stamps)
+    """The weekdays of ``year`` without an NYSE session: holidays and ad-hoc closures."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    if last < EARLIEST:
+        return frozenset()
+    known = _sessions(first, last).lookup
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return frozenset(d for d in days if d.weekday() < 5 and d >= EARLIEST and d not in known)
 
 
 def is_trading_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in holidays(day.year)
+    if day < EARLIEST:
+        return day.weekday() < 5
+    return day in _sessions(day, day).lookup
 
 
 def previous_trading_day(day: date) -> date:
@@ -53,7 +86,29 @@ def previous_trading_day(day: date) -> date:
 
 def trading_days(first: date, last: date) -> list[date]:
     """Every trading day from ``first`` to ``last``, both included."""
-    return [d.date() for d in pd.date_range(first, last, freq="D") if is_trading_day(d.date())]
+    if last < first:
+        return []
+    days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
+    return [d.item() for d in days[~non_session_days(days)]]
+
+
+def non_session_days(days: np.ndarray) -> np.ndarray:
+    """A mask over ``days`` (datetime64 values): True where the NYSE had no session that day.
+
+    Days before :data:`EARLIEST` are judged by weekday only; NaT is never flagged.
+    """
+    stamps = np.asarray(days).astype("datetime64[D]")
+    valid = ~np.isnat(stamps)
+    if not valid.any():
+        return np.zeros(len(stamps), bool)
+    first, last = stamps[valid].min().item(), stamps[valid].max().item()
+    weekend = valid & (((stamps.astype("int64") + 3) % 7) >= 5)  # 1970-01-01 was a Thursday
+    if last < EARLIEST:
+        return weekend
+    sessions = _sessions(first, last).days
+    checked = valid & (stamps >= np.datetime64(EARLIEST, "D"))
+    closed = checked & ~np.isin(stamps, sessions)
+    return np.where(checked, closed, weekend)
 
 
 def last_complete_session(now: datetime) -> date:

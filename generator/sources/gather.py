@@ -90,25 +90,43 @@ def load_sample() -> Snapshot:
 
 
 def _live(config: Config, cache_dir: Path, *, today: date, now: datetime, transport: Transport) -> Snapshot:
-    from generator.sources.market import fetch_market
+    """Compose the live providers: Yahoo prices, then the ETFs' valuation, then the feeds."""
     from generator.sources.news import fetch_feeds
     from generator.sources.price_cache import PriceCache
+    from generator.sources.valuation import fetch_etf_valuation
+    from generator.sources.yahoo import fetch_prices
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     with PriceCache(price_cache_path(cache_dir)) as cache:
-        market = fetch_market(
+        prices = fetch_prices(
             config.universe,
             config.network,
             cache,
             today=today,
             now=now,
             history_years=config.brief.history_years,
+            full_history=full_history_symbols(config),
             session=transport.session,
         )
+    valuation = fetch_etf_valuation(
+        config.universe,
+        prices.series,
+        config.network,
+        cache_dir,
+        session=transport.session,
+        day=today,
+        now=now,
+        halted=prices.halted,
+    )
     feeds, feed_health = fetch_feeds(
         config.feeds, config.network, cache_dir, now=now, resolver=transport.resolver
     )
-    return _assemble(config, market.series, feeds, (*market.health, *feed_health), market.valuation, now)
+    return _assemble(config, prices.series, feeds, (*prices.health, *feed_health), valuation, now)
+
+
+def full_history_symbols(config: Config) -> tuple[str, ...]:
+    """The symbols fetched and kept with their whole history: "longest since" claims are made on them."""
+    return tuple(dict.fromkeys((config.slots.benchmark, config.slots.large_cap)))
 
 
 def _from_cache(config: Config, cache_dir: Path, *, now: datetime, week_start: date) -> Snapshot:

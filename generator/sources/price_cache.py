@@ -19,21 +19,27 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
       provider           TEXT     "Yahoo Finance (yfinance)"
       fetched_at         TEXT     ISO timestamp (UTC) of the last store
       last_complete_bar  TEXT     ISO date of the newest complete bar in ``bars``
+      full_history       INTEGER  1 once the symbol's whole history (``period="max"``) was stored
 
 Only complete bars are stored (the caller leaves out an unfinished bar for the current day).
 Storing a bar for a date already cached replaces it.  Opening a file written by an older run
 is safe: tables and columns it lacks are added; nothing is dropped.  A file that is not a
 SQLite database at all is moved aside (``<name>.corrupt``) and a fresh cache is started.
+
+:func:`merge_bars` puts newly fetched bars together with the cached ones (re-basing the cache
+when the provider's adjustment changed), so the merged series stays on one basis.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -42,8 +48,9 @@ from generator.errors import SourceError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_PROVIDER = "Yahoo Finance (yfinance)"
+SPLIT_TOLERANCE = 0.02  # the overlap bar's Close moved more than this: the provider re-based prices
 
 # column in the DataFrame -> column in ``bars``
 _COLUMNS: tuple[tuple[str, str], ...] = (
@@ -72,14 +79,21 @@ _UPSERT_BARS = (
     "close = excluded.close, adj_close = excluded.adj_close, volume = excluded.volume"
 )
 _UPSERT_SYMBOL = (
-    "INSERT INTO symbols (symbol, provider, fetched_at, last_complete_bar) VALUES (?, ?, ?, ?) "
+    "INSERT INTO symbols (symbol, provider, fetched_at, last_complete_bar, full_history) "
+    "VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT(symbol) DO UPDATE SET provider = excluded.provider, fetched_at = excluded.fetched_at, "
-    "last_complete_bar = excluded.last_complete_bar"
+    "last_complete_bar = excluded.last_complete_bar, "
+    "full_history = MAX(COALESCE(symbols.full_history, 0), excluded.full_history)"
 )
 # columns added on open when an older file lacks them (all nullable)
 _ADDED_COLUMNS = {
     "bars": (("open", "REAL"), ("high", "REAL"), ("low", "REAL"), ("adj_close", "REAL"), ("volume", "REAL")),
-    "symbols": (("provider", "TEXT"), ("fetched_at", "TEXT"), ("last_complete_bar", "TEXT")),
+    "symbols": (
+        ("provider", "TEXT"),
+        ("fetched_at", "TEXT"),
+        ("last_complete_bar", "TEXT"),
+        ("full_history", "INTEGER"),
+    ),
 }
 
 
@@ -173,6 +187,11 @@ class PriceCache:
         provider, fetched = (row[0], row[1]) if row else (None, None)
         return CacheEntry(symbol, provider or DEFAULT_PROVIDER, _parse_time(fetched), last)
 
+    def has_full_history(self, symbol: str) -> bool:
+        """True once ``symbol``'s whole history was stored (a ``period="max"`` fetch)."""
+        row = self._conn.execute("SELECT full_history FROM symbols WHERE symbol = ?", (symbol,)).fetchone()
+        return bool(row and row[0]) and self.last_bar(symbol) is not None
+
     def load(self, symbol: str) -> pd.DataFrame | None:
         """All cached bars of ``symbol`` in the Series frame layout, or None when nothing is cached.
 
@@ -201,11 +220,14 @@ class PriceCache:
         frame: pd.DataFrame,
         fetched_at: datetime,
         provider: str = DEFAULT_PROVIDER,
+        *,
+        full_history: bool = False,
     ) -> int:
         """Upsert the bars of ``frame`` for ``symbol``; a bar replaces any cached bar of the same date.
 
         ``frame`` follows the Series layout (date index; Close required, other columns optional).
         Rows without a positive Close are skipped.  Returns the number of bars written.
+        ``full_history`` marks ``frame`` as the symbol's whole history (kept once set).
         """
         if "Close" not in frame.columns:
             raise SourceError(symbol, "cannot cache bars without a Close column")
@@ -214,8 +236,64 @@ class PriceCache:
             self._conn.executemany(_UPSERT_BARS, rows)
             last = self._conn.execute("SELECT MAX(date) FROM bars WHERE symbol = ?", (symbol,)).fetchone()[0]
             if last is not None:
-                self._conn.execute(_UPSERT_SYMBOL, (symbol, provider, _iso_time(fetched_at), last))
+                stamp = _iso_time(fetched_at)
+                self._conn.execute(_UPSERT_SYMBOL, (symbol, provider, stamp, last, int(full_history)))
         return len(rows)
+
+
+# -- merging new bars into the cached history -----------------------------------------------------
+
+
+def merge_bars(
+    cached: pd.DataFrame | None, fresh: pd.DataFrame, symbol: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the merged series, the rows to write to the cache) for ``fresh`` bars over ``cached`` ones.
+
+    The bar both hold re-bases the cached bars onto the fresh basis (a split rescales prices and
+    volume, a dividend moves every earlier Adj Close); then the whole merged series is written.
+    A last bar with zero volume, for a symbol that normally trades, is left out as unfinished.
+    """
+    rebased = False
+    combined = fresh
+    if cached is not None and not cached.empty:
+        cached, rebased = _rebase(cached, fresh, symbol)
+        combined = pd.concat([cached, fresh])
+        combined = combined[~combined.index.duplicated(keep="last")].sort_index()
+        if "Adj Close" in combined.columns:
+            combined["Adj Close"] = combined["Adj Close"].fillna(combined["Close"])
+    combined = _drop_zero_volume_tail(combined, symbol)
+    return combined, combined if rebased else fresh.loc[fresh.index.isin(combined.index)]
+
+
+def _drop_zero_volume_tail(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
+    """Leave out a last bar with zero volume when the symbol normally has volume: it is unfinished."""
+    if len(frame) > 1 and frame["Volume"].iloc[-1] == 0 and frame["Volume"].iloc[-21:-1].median() > 0:
+        log.info("%s: the bar of %s has zero volume; left out as unfinished", symbol, frame.index[-1].date())
+        return frame.iloc[:-1]
+    return frame
+
+
+def _rebase(cached: pd.DataFrame, fresh: pd.DataFrame, symbol: str) -> tuple[pd.DataFrame, bool]:
+    """Put the cached bars on the fresh download's basis, using the bar both hold."""
+    anchor = cached.index[-1]
+    if anchor not in fresh.index:
+        return cached, False
+    out, changed = cached.copy(), False
+    ratio = cast(float, fresh.at[anchor, "Close"]) / cast(float, cached.at[anchor, "Close"])
+    if abs(ratio - 1) > SPLIT_TOLERANCE:
+        log.warning(
+            "%s: the provider re-based prices to %s by %.4f (a split?); cache rescaled", symbol, anchor, ratio
+        )
+        prices = [c for c in ("Open", "High", "Low", "Close", "Adj Close") if c in out.columns]
+        out[prices] = out[prices] * ratio
+        out["Volume"] = out["Volume"] / ratio
+        changed = True
+    if "Adj Close" in out.columns and "Adj Close" in fresh.columns:
+        adj = cast(float, fresh.at[anchor, "Adj Close"]) / cast(float, out.at[anchor, "Adj Close"])
+        if math.isfinite(adj) and abs(adj - 1) > 1e-7:
+            out["Adj Close"] = out["Adj Close"] * adj
+            changed = True
+    return out, changed
 
 
 def _rows(symbol: str, frame: pd.DataFrame) -> list[tuple[object, ...]]:

@@ -1,5 +1,9 @@
 """Price CSV files: read any accepted layout into a clean frame, and write the snapshot's own layout.
 
+Bars dated on a day without an NYSE session (a holiday such as Labor Day, an ad-hoc closure, a
+weekend) are dropped with a WARNING naming the symbol and the dates: Yahoo sends a few for indices
+such as ^VIX, and a weekly figure must not count a session the market did not hold.
+
 Accepted on the way in: ``Date,Open,High,Low,Close[,Adj Close],Volume`` with column names in any
 case (``adj_close``, ``timestamp`` ...), and yfinance's three-row ``Price`` / ``Ticker`` / ``Date``
 header.  Every frame goes through :func:`clean_frame`, which also serves frames fetched live.
@@ -20,7 +24,7 @@ import pandas as pd
 
 from generator.errors import SourceError
 from generator.models import PRICE_COLUMNS
-from generator.sources.calendar import EXCHANGE_TZ
+from generator.sources.calendar import EXCHANGE_TZ, non_session_days
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     )
     keep = _keep(np.isnan(values["Close"]), dates, symbol, "with no close", keep)
     keep = _keep(np.asarray((prices <= 0).any(axis=1)), dates, symbol, "with non-positive prices", keep)
+    keep = _drop_closed_days(dates, symbol, keep)
     if not keep.any():
         raise SourceError(symbol, "no usable rows")
     stamps = dates.to_numpy()[keep]
@@ -84,6 +89,23 @@ def _keep(bad: np.ndarray, dates: pd.DatetimeIndex, symbol: str, why: str, keep:
         when = "unknown date" if pd.isna(first) else first.date().isoformat()
         log.warning("%s: dropped %d row(s) %s (first: %s)", symbol, int(dropped.sum()), why, when)
     return keep & ~bad
+
+
+SHOWN_DATES = 10  # dates listed in the warning about bars on closed days
+
+
+def _drop_closed_days(dates: pd.DatetimeIndex, symbol: str, keep: np.ndarray) -> np.ndarray:
+    """Leave out bars dated on days without an NYSE session, naming the dates."""
+    closed = keep & non_session_days(dates.to_numpy())
+    if not closed.any():
+        return keep
+    days = sorted({d.date().isoformat() for d in dates[closed]})
+    more = f" and {len(days) - SHOWN_DATES} more" if len(days) > SHOWN_DATES else ""
+    log.warning(
+        "%s: dropped %d bar(s) dated on days without an NYSE session (holiday or closure): %s%s",
+        symbol, int(closed.sum()), ", ".join(days[:SHOWN_DATES]), more,
+    )  # fmt: skip
+    return keep & ~closed
 
 
 def _canonical_columns(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:

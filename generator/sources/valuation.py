@@ -14,6 +14,9 @@ An entry counts only on its ``day`` (the build's ``today``): a rebuild on the sa
 Yahoo nothing for the symbols already answered, a build on a later day asks again.  A symbol
 Yahoo answered without any valuation field is cached too (empty ``fields``); a symbol whose
 request failed is not, so the next run asks again.
+
+:func:`fetch_etf_valuation` is the provider ``gather`` composes beside the prices: it runs
+under its own deadline, through the Yahoo adapter's yfinance (:mod:`generator.sources.yahoo`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import math
 import os
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from generator.models import Instrument
+from generator.models import Instrument, NetworkSettings
+from generator.sources.yahoo import NOT_FOUND, NoAnswer, classify, quiet_yfinance, run_with_deadline, yfinance
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +69,21 @@ def fetch_valuation(symbols: Sequence[str], session: object | None, deadline: fl
 
 def _ask(symbols: Sequence[str], session: object | None, deadline: float) -> dict[str, Fields]:
     """Every symbol Yahoo answered before the deadline → its fields (possibly none)."""
-    from generator.sources.market import NoAnswer, forget_responses, run_with_deadline  # (imports us)
-
-    forget_responses()  # an error yfinance memoized earlier in this process must not answer for Yahoo
     found: dict[str, Fields] = {}
     lock = threading.Lock()
 
     def work() -> None:
-        import yfinance as yf  # slow to import; only live fetching needs it
-
+        yf = yfinance()
         for symbol in symbols:
+            quiet_yfinance()
             try:
                 info = yf.Ticker(symbol, session=session).info
             except Exception as exc:  # one ETF's failure must not cost the others
-                log.warning("%s: valuation not available from Yahoo Finance: %s", symbol, exc)
-                continue
+                failure = classify(exc)
+                if failure.words != NOT_FOUND:
+                    log.warning("%s: valuation not available from Yahoo Finance: %s", symbol, failure.words)
+                    continue
+                info = {}  # an answer all the same: Yahoo has no summary for it
             with lock:
                 found[symbol] = valuation_fields(info if isinstance(info, Mapping) else {})
 
@@ -87,7 +91,7 @@ def _ask(symbols: Sequence[str], session: object | None, deadline: float) -> dic
         if symbols:
             run_with_deadline(work, deadline, "valuation")
     except NoAnswer:
-        log.warning("valuation: no answer within the market deadline; the rest is not available")
+        log.warning("valuation: no answer within %g s; the rest is not available", deadline)
     except Exception as exc:
         log.warning("valuation not available from Yahoo Finance: %s", exc)
     with lock:
@@ -175,6 +179,27 @@ def valuation_for(
         fresh = _ask(wanted, session, deadline)
         cache.store(fresh, day, now)
         known.update(fresh)
-    elif wanted:
-        log.info("valuation: not asking Yahoo for %s (rate limited)", ", ".join(wanted))
     return {s: dict(known[s]) for s in dict.fromkeys(symbols) if known.get(s)}
+
+
+def fetch_etf_valuation(
+    instruments: Sequence[Instrument],
+    available: Collection[str],
+    settings: NetworkSettings,
+    cache_dir: Path,
+    *,
+    session: object | None,
+    day: date,
+    now: datetime,
+    halted: str = "",
+) -> dict[str, Fields]:
+    """The provider: valuation fields of the equity ETFs among ``instruments`` that have prices.
+
+    Runs within its own deadline (``settings.market_deadline``).  ``halted`` is why Yahoo must not
+    be asked again in this run (a rate limit, no network): then only today's cached answers count.
+    """
+    etfs = [i.symbol for i in instruments if wants_valuation(i) and i.symbol in available]
+    store = ValuationCache(cache_dir / CACHE_NAME)
+    if halted:
+        log.info("valuation: not asking Yahoo Finance (%s)", halted)
+    return valuation_for(etfs, session, settings.market_deadline, store, day=day, now=now, ask=not halted)

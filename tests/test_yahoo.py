@@ -1,15 +1,17 @@
-"""generator.sources.market: yfinance's real parser driven offline by recorded and hand-made chart bodies.
+"""sources.yahoo and sources.valuation: yfinance's real parser driven offline by recorded and own bodies.
 
 Every test hands yfinance a session whose transport answers locally (tests/yahoo_transport.py),
-so yfinance's own request, cookie/crumb and parsing code runs and nothing reaches the network.
+so yfinance's own request, cookie/crumb and parsing code runs, its typed errors are raised, and
+nothing reaches the network.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import warnings
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,26 +19,23 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
-import yfinance  # noqa: F401  (imported before any test: its import adds a warnings filter)
-from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads, load_body
+from yahoo_transport import YahooTransport, chart_body, isolate_yfinance, join_market_threads, load_body
 
 from generator.models import Instrument, NetworkSettings, SourceHealth
-from generator.sources.calendar import last_complete_session
-from generator.sources.market import PROVIDER, THREAD_PREFIX, MarketResult, _classify, fetch_market
 from generator.sources.price_cache import PriceCache
-from generator.sources.valuation import fetch_valuation, valuation_fields
-
-# yfinance 1.7 still passes inplace=True to pandas 3, which warns; not our code
-pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
+from generator.sources.valuation import fetch_etf_valuation, fetch_valuation, valuation_fields
+from generator.sources.yahoo import PROVIDER, THREAD_PREFIX, PricesResult, fetch_prices
 
 OWN = Path(__file__).parent / "data" / "yahoo"
 NY = ZoneInfo("America/New_York")
 RUT = OWN / "chart-IDX_RUT-2026-10-19-to-2026-11-20.body.json"
 IWM = OWN / "chart-IWM-2026-10-19-to-2026-11-20.body.json"
 GSPC = OWN / "chart-IDX_GSPC-2026-10-19-to-2026-11-20.body.json"
+TSLA = OWN / "historical-via-chart-dividends-TSLA-no-dividends.body.json"  # recorded, 2010-06-29 → 2023-08-11
 FRI_13_EVENING = datetime(2026, 11, 13, 23, 0, tzinfo=UTC)  # 18:00 New York
 FRI_20_EVENING = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
 SATURDAY = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
+IWM_VALUATION = {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
 
 
 @pytest.fixture
@@ -60,22 +59,32 @@ def universe(*symbols: str) -> list[Instrument]:
 
 def run(
     yahoo: YahooTransport, cache: PriceCache, symbols: list[str], now: datetime, **kwargs: Any
-) -> MarketResult:
+) -> PricesResult:
     kwargs.setdefault("today", now.astimezone(NY).date())
-    kwargs.setdefault("valuation", False)
     kwargs.setdefault("sleep", lambda _s: None)
     deadline = kwargs.pop("deadline", 30.0)
-    return fetch_market(
+    session = kwargs.pop("session", None) or yahoo.session()
+    return fetch_prices(
         universe(*symbols),
         NetworkSettings(market_deadline=deadline),
         cache,
         now=now,
-        session=yahoo.session(),
+        session=session,
         **kwargs,
     )
 
 
-def health(result: MarketResult, symbol: str) -> SourceHealth:
+def valuation(
+    yahoo: YahooTransport, cache: PriceCache, prices: PricesResult, symbols: list[str], now: datetime
+) -> dict[str, dict[str, float]]:
+    """The valuation provider as gather composes it after the prices."""
+    return fetch_etf_valuation(
+        universe(*symbols), prices.series, NetworkSettings(market_deadline=30.0), cache.path.parent,
+        session=yahoo.session(), day=now.astimezone(NY).date(), now=now, halted=prices.halted,
+    )  # fmt: skip
+
+
+def health(result: PricesResult, symbol: str) -> SourceHealth:
     return next(h for h in result.health if h.name == symbol)
 
 
@@ -109,14 +118,21 @@ def midnight_ny(day: date) -> int:
     return int(datetime.combine(day, time(0), NY).timestamp())
 
 
-# -- the recorded bodies from ../shared/data -----------------------------------------------------
+def cache_rut_to_the_13th(yahoo: YahooTransport, cache: PriceCache) -> None:
+    """Last week's run: ^RUT cached up to Friday 2026-11-13."""
+    yahoo.chart("^RUT", RUT)
+    run(yahoo, cache, ["^RUT"], FRI_13_EVENING)
 
 
-def test_recorded_qqq_body_parses_into_a_series(
-    yahoo: YahooTransport, cache: PriceCache, shared_data: Path
-) -> None:
-    body = shared_data / "yahoo_chart_json/raw_bodies/chart-QQQ-2020-01-01-to-2020-01-03.body.json"
-    yahoo.chart("QQQ", body)
+def history_starts(yahoo: YahooTransport, symbol: str) -> list[int]:
+    return [int(r.params["period1"]) for r in yahoo.history_requests(symbol)]
+
+
+# -- recorded bodies (copied from ../shared/data, see tests/data/PROVENANCE.md) --------------------
+
+
+def test_recorded_qqq_body_parses_into_a_series(yahoo: YahooTransport, cache: PriceCache) -> None:
+    yahoo.chart("QQQ", OWN / "chart-QQQ-2020-01-01-to-2020-01-03.body.json")
     result = run(yahoo, cache, ["QQQ"], datetime(2020, 1, 2, 23, 0, tzinfo=UTC))
     s = result.series["QQQ"]
     assert (s.provider, s.origin, s.last_bar) == (PROVIDER, "live", date(2020, 1, 2))
@@ -133,48 +149,53 @@ def test_recorded_qqq_body_parses_into_a_series(
     pd.testing.assert_frame_equal(cached(cache, "QQQ"), s.frame)
 
 
-def test_recorded_tsla_long_history_keeps_every_bar(
-    yahoo: YahooTransport, cache: PriceCache, shared_data: Path
+def test_full_history_symbol_is_fetched_whole_once_then_incrementally(
+    yahoo: YahooTransport, cache: PriceCache
 ) -> None:
-    body = (
-        shared_data / "yahoo_chart_json/raw_bodies/historical-via-chart-dividends-TSLA-no-dividends.body.json"
-    )
-    yahoo.chart("TSLA", body)
-    result = run(yahoo, cache, ["TSLA"], datetime(2023, 8, 14, 22, 0, tzinfo=UTC), history_years=20)
+    yahoo.chart("TSLA", TSLA)
+    monday = datetime(2023, 8, 14, 22, 0, tzinfo=UTC)
+    result = run(yahoo, cache, ["TSLA"], monday, history_years=5, full_history=["TSLA"])
+    assert history_starts(yahoo, "TSLA")[0] < midnight_ny(date(1930, 1, 1))  # period="max"
     frame = result.series["TSLA"].frame
-    expected = bars_of(body)
-    assert len(frame) == len(expected) == 3303
+    expected = bars_of(TSLA)
+    assert len(frame) == len(expected) == 3303  # served whole, not cut to history_years
     assert (frame.index[0].date(), frame.index[-1].date()) == (date(2010, 6, 29), date(2023, 8, 11))
-    assert (
-        frame.index.is_unique
-        and frame.index.is_monotonic_increasing
-        and pd.DatetimeIndex(frame.index).tz is None
-    )
+    assert frame.index.is_unique and frame.index.is_monotonic_increasing
     np.testing.assert_array_equal(frame["Close"].to_numpy(), expected["Close"].to_numpy())
     np.testing.assert_array_equal(frame["Adj Close"].to_numpy(), expected["Adj Close"].to_numpy())
     assert health(result, "TSLA").count == 3303
+    assert len(cached(cache, "TSLA")) == 3303 and cache.has_full_history("TSLA")
+    yahoo.seen.clear()
+    again = run(yahoo, cache, ["TSLA"], monday + timedelta(days=1), history_years=5, full_history=["TSLA"])
+    assert history_starts(yahoo, "TSLA") == [midnight_ny(date(2023, 8, 11))]  # from the last cached bar
+    assert len(again.series["TSLA"].frame) == 3303
 
 
-def test_recorded_tsla_is_trimmed_to_history_years_but_cached_whole(
-    yahoo: YahooTransport, cache: PriceCache, shared_data: Path
-) -> None:
-    yahoo.chart(
-        "TSLA",
-        shared_data
-        / "yahoo_chart_json/raw_bodies/historical-via-chart-dividends-TSLA-no-dividends.body.json",
-    )
+def test_other_symbols_are_fetched_for_history_years_only(yahoo: YahooTransport, cache: PriceCache) -> None:
+    yahoo.chart("TSLA", TSLA)
     result = run(yahoo, cache, ["TSLA"], datetime(2023, 8, 14, 22, 0, tzinfo=UTC), history_years=5)
-    assert result.series["TSLA"].first_bar >= date(2018, 8, 14)
-    assert result.series["TSLA"].first_bar <= date(2018, 8, 20)
-    assert len(cached(cache, "TSLA")) == 3303
+    assert history_starts(yahoo, "TSLA") == [midnight_ny(date(2018, 8, 14))]
+    assert result.series["TSLA"].first_bar == date(2018, 8, 14)
+    assert cached(cache, "TSLA").index[0] == pd.Timestamp("2018-08-14")
+    assert not cache.has_full_history("TSLA")
 
 
-def test_recorded_empty_range_is_a_failure_not_no_change(
-    yahoo: YahooTransport, cache: PriceCache, shared_data: Path
+def test_a_cached_benchmark_without_its_whole_history_gets_it_once(
+    yahoo: YahooTransport, cache: PriceCache
 ) -> None:
-    raw = shared_data / "yahoo_chart_json/raw_bodies"
+    yahoo.chart("TSLA", TSLA)
+    friday = datetime(2023, 8, 11, 22, 0, tzinfo=UTC)
+    run(yahoo, cache, ["TSLA"], friday, history_years=2)  # an older cache: two years only
+    assert len(cached(cache, "TSLA")) < 600
+    result = run(yahoo, cache, ["TSLA"], friday, history_years=2, full_history=["TSLA"])
+    assert history_starts(yahoo, "TSLA")[-1] < midnight_ny(date(1930, 1, 1))
+    assert len(result.series["TSLA"].frame) == len(cached(cache, "TSLA")) == 3303
+    assert health(result, "TSLA").status == "ok"
+
+
+def test_recorded_empty_range_is_a_failure_not_no_change(yahoo: YahooTransport, cache: PriceCache) -> None:
     yahoo.chart(
-        "AAPL", raw / "chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.body.json"
+        "AAPL", OWN / "chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.body.json"
     )
     result = run(yahoo, cache, ["AAPL"], datetime(2025, 2, 3, 23, 0, tzinfo=UTC))
     assert "AAPL" not in result.series
@@ -186,16 +207,19 @@ def test_recorded_empty_range_is_a_failure_not_no_change(
 
 def test_requests_session_works_too(yahoo: YahooTransport, cache: PriceCache) -> None:
     yahoo.chart("^RUT", RUT)
-    result = fetch_market(
-        universe("^RUT"),
-        NetworkSettings(),
-        cache,
-        today=date(2026, 11, 20),
-        now=FRI_20_EVENING,
-        session=yahoo.requests_session(),
-        valuation=False,
-    )
+    result = run(yahoo, cache, ["^RUT"], FRI_20_EVENING, session=yahoo.requests_session())
     pd.testing.assert_frame_equal(result.series["^RUT"].frame, bars_of(RUT), check_freq=False)
+
+
+def test_yfinance_deprecation_warnings_do_not_reach_the_console(
+    yahoo: YahooTransport, cache: PriceCache
+) -> None:
+    yahoo.chart("^RUT", RUT)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # show everything, as a fresh console would
+        result = run(yahoo, cache, ["^RUT"], FRI_20_EVENING)
+    assert health(result, "^RUT").status == "ok"
+    assert [str(w.message) for w in caught if "yfinance" in w.filename] == []
 
 
 # -- our own bodies: a universe, partly broken ------------------------------------------------------
@@ -228,56 +252,67 @@ def test_partial_universe_keeps_the_good_symbols(yahoo: YahooTransport, cache: P
     assert health(result, "IJR").status == "failed"
     assert health(result, "IJR").error == "IJR: no data returned by Yahoo Finance"
     pd.testing.assert_frame_equal(result.series["IWM"].frame, bars_of(IWM), check_freq=False)
+    assert len(yahoo.history_requests("IJR")) == 1 and result.halted == ""  # not worth a retry
 
 
-# -- rate limits, retries, deadline -----------------------------------------------------------------
+# -- rate limits, retries, deadline, no network -------------------------------------------------------
 
 
-def test_rate_limit_then_success_is_retried_with_backoff(yahoo: YahooTransport, cache: PriceCache) -> None:
-    yahoo.chart("^RUT", RUT)
-    yahoo.chart("IWM", IWM)
-    yahoo.fail("IWM", 429)
+def test_rate_limit_partway_is_retried_with_backoff(yahoo: YahooTransport, cache: PriceCache) -> None:
+    for symbol, body in (("^RUT", RUT), ("IWM", IWM), ("^GSPC", GSPC)):
+        yahoo.chart(symbol, body)
+    yahoo.fail("IWM", 429)  # the second symbol of three is rate limited
     pauses: list[float] = []
 
     def sleep(seconds: float) -> None:
         pauses.append(seconds)
-        yahoo.heal("IWM")  # Yahoo lets us back in after the pause
+        if len(pauses) == 2:
+            yahoo.heal("IWM")  # Yahoo lets us back in after the second pause
 
-    result = run(yahoo, cache, ["^RUT", "IWM"], FRI_20_EVENING, sleep=sleep, rand=lambda: 0.5)
-    assert pauses == [0.75]  # first pause: half of 1 s fixed, plus half of it scaled by the jitter
-    assert health(result, "IWM").status == "ok"
+    result = run(yahoo, cache, ["^RUT", "IWM", "^GSPC"], FRI_20_EVENING, sleep=sleep, rand=lambda: 0.5)
+    assert pauses == [0.75, 1.5]  # half of 1 s, 2 s fixed, plus half of each scaled by the jitter
+    assert all(h.status == "ok" for h in result.health) and result.halted == ""
     pd.testing.assert_frame_equal(result.series["IWM"].frame, bars_of(IWM), check_freq=False)
-    assert len(yahoo.history_requests("^RUT")) == 1  # only the rate-limited symbol was asked again
+    assert len(yahoo.history_requests("^RUT")) == len(yahoo.history_requests("^GSPC")) == 1
+    assert len(yahoo.history_requests("IWM")) == 1  # the two rate-limited tries failed before it
 
 
-def test_rate_limit_forever_fails_naming_the_symbol(yahoo: YahooTransport, cache: PriceCache) -> None:
-    yahoo.chart("^RUT", RUT)
-    yahoo.chart("IWM", IWM)
+def test_rate_limit_forever_fails_naming_the_symbol_and_asks_nothing_more(
+    yahoo: YahooTransport, cache: PriceCache
+) -> None:
+    for symbol, body in (("^RUT", RUT), ("IWM", IWM), ("^GSPC", GSPC)):
+        yahoo.chart(symbol, body)
     yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
     yahoo.fail("IWM", 429)
     pauses: list[float] = []
     result = run(
         yahoo,
         cache,
-        ["^RUT", "IWM"],
+        ["^RUT", "IWM", "^GSPC"],
         FRI_20_EVENING,
         sleep=pauses.append,
         rand=lambda: 1.0,
         max_tries=3,
-        valuation=True,
     )
     assert pauses == [1.0, 2.0]  # exponential, at most the full span
     row = health(result, "IWM")
     assert (row.status, row.origin) == ("failed", "none")
     assert row.error == "IWM: rate limited by Yahoo Finance (HTTP 429) (tried 3 times)"
     assert health(result, "^RUT").status == "ok"
-    assert result.valuation == {}
-    assert not [r for r in yahoo.seen if "quoteSummary" in r.path and r.symbol == "IWM"]  # no extra load
+    assert health(result, "^GSPC").error == "^GSPC: not asked: rate limited by Yahoo Finance (HTTP 429)"
+    assert yahoo.history_requests("^GSPC") == []  # no extra load on a rate limit
+    assert valuation(yahoo, cache, result, ["^RUT", "IWM", "^GSPC"], FRI_20_EVENING) == {}
+    assert not [r for r in yahoo.seen if "quoteSummary" in r.path]
 
 
-def test_server_error_is_retried(yahoo: YahooTransport, cache: PriceCache) -> None:
+@pytest.mark.parametrize(
+    ("status", "body"), [(503, b"<html><body>Service Unavailable</body></html>"), (502, b"")]
+)
+def test_server_error_on_the_bars_request_is_retried(
+    yahoo: YahooTransport, cache: PriceCache, status: int, body: bytes
+) -> None:
     yahoo.chart("IWM", IWM)
-    yahoo.fail("IWM", 503, b"<html><body>Service Unavailable</body></html>")
+    yahoo.fail("IWM", status, body, bars_only=True)
     pauses: list[float] = []
 
     def sleep(seconds: float) -> None:
@@ -289,63 +324,60 @@ def test_server_error_is_retried(yahoo: YahooTransport, cache: PriceCache) -> No
     assert health(result, "IWM").status == "ok"
 
 
-def test_connection_error_is_retried_then_the_cache_is_served(
+def test_connection_reset_is_retried_then_the_cache_is_served(
     yahoo: YahooTransport, cache: PriceCache
 ) -> None:
-    yahoo.chart("^RUT", RUT)
-    run(yahoo, cache, ["^RUT"], FRI_13_EVENING)
+    cache_rut_to_the_13th(yahoo, cache)
     yahoo.drop("^RUT")
     pauses: list[float] = []
     result = run(yahoo, cache, ["^RUT"], FRI_20_EVENING, sleep=pauses.append, max_tries=2)
     assert len(pauses) == 1
     row = health(result, "^RUT")
     assert (row.status, row.newest) == ("cached", date(2026, 11, 13))
-    assert row.error == "^RUT: network or server error (tried 2 times); serving cached bars up to 2026-11-13"
+    assert row.error == "^RUT: network error (tried 2 times); serving cached bars up to 2026-11-13"
 
 
+@pytest.mark.parametrize("kind", ["curl_cffi", "requests"])
 @pytest.mark.parametrize(
-    ("message", "retry", "words"),
-    [  # messages as yfinance 1.7 logs them
-        (
-            "['IWM']: YFRateLimitError('Too Many Requests. Rate limited. Try after a while.')",
-            True,
-            "HTTP 429",
-        ),
-        (
-            "Failed to get ticker 'IWM' reason: Failed to perform, curl: (28) Operation timed out",
-            True,
-            "in time",
-        ),
-        ("Failed to get ticker 'IWM' reason: Expecting value: line 1 column 1 (char 0)", True, "error page"),
-        ("['IWM']: possibly delisted; no timezone found", False, "not found"),
-        ("$IWM: No data found, symbol may be delisted", False, "not found"),
-        ("['IWM']: possibly delisted; no price data found  (1d 2026-11-13 -> 2026-11-22)", False, "no data"),
-    ],
+    ("offline", "why"), [("dns", "cannot resolve host"), ("refused", "connection refused")]
 )
-def test_logged_yfinance_errors_are_read(message: str, retry: bool, words: str) -> None:
-    assert _classify([message], known=False)[0] is retry
-    assert words in _classify([message], known=False)[1]
+def test_no_network_fails_fast_without_retries(
+    yahoo: YahooTransport, cache: PriceCache, kind: str, offline: str, why: str
+) -> None:
+    for symbol, body in (("^RUT", RUT), ("IWM", IWM), ("^GSPC", GSPC)):
+        yahoo.chart(symbol, body)
+    run(yahoo, cache, ["IWM"], FRI_13_EVENING)
+    yahoo.offline(offline)
+    yahoo.seen.clear()
+    pauses: list[float] = []
+    session = yahoo.session() if kind == "curl_cffi" else yahoo.requests_session()
+    result = run(yahoo, cache, ["^RUT", "IWM", "^GSPC"], FRI_20_EVENING, sleep=pauses.append, session=session)
+    assert pauses == []  # an error that cannot heal is not retried
+    words = f"cannot reach Yahoo Finance ({why})"
+    assert result.halted == words
+    assert health(result, "^RUT").error == f"^RUT: {words}"
+    assert health(result, "IWM").error == f"IWM: not asked: {words}; serving cached bars up to 2026-11-13"
+    assert health(result, "^GSPC").error == f"^GSPC: not asked: {words}"
+    assert {r.symbol for r in yahoo.seen} <= {"", "^RUT"}  # nothing asked after the first failure
+    assert valuation(yahoo, cache, result, ["IWM"], FRI_20_EVENING) == {}
 
 
-def test_hang_past_the_deadline_returns_with_the_symbols_failed(
+def test_hang_past_the_deadline_fails_the_symbols_not_answered(
     yahoo: YahooTransport, cache: PriceCache
 ) -> None:
     yahoo.chart("^RUT", RUT)
     yahoo.chart("IWM", IWM)
     yahoo.hang("IWM")
-    result = run(yahoo, cache, ["^RUT", "IWM"], FRI_20_EVENING, deadline=0.5, valuation=True)
-    assert result.series == {}
-    for symbol in ("^RUT", "IWM"):  # one batched download: neither finished
-        row = health(result, symbol)
-        assert (row.status, row.error) == ("failed", f"{symbol}: no answer within 0.5 s")
-    assert result.valuation == {}
+    result = run(yahoo, cache, ["^RUT", "IWM"], FRI_20_EVENING, deadline=0.5)
+    assert list(result.series) == ["^RUT"]  # answered before IWM hung
+    row = health(result, "IWM")
+    assert (row.status, row.error) == ("failed", "IWM: no answer within 0.5 s")
 
 
 def test_live_failure_serves_the_cache_with_its_real_last_bar(
     yahoo: YahooTransport, cache: PriceCache
 ) -> None:
-    yahoo.chart("^RUT", RUT)
-    run(yahoo, cache, ["^RUT"], FRI_13_EVENING)
+    cache_rut_to_the_13th(yahoo, cache)
     yahoo.hang("^RUT")
     result = run(yahoo, cache, ["^RUT"], FRI_20_EVENING, deadline=0.5)
     s = result.series["^RUT"]
@@ -355,7 +387,7 @@ def test_live_failure_serves_the_cache_with_its_real_last_bar(
     assert row.error == "^RUT: no answer within 0.5 s; serving cached bars up to 2026-11-13"
 
 
-# -- cleaning: unfinished bars and duplicates -------------------------------------------------------
+# -- cleaning: unfinished bars, duplicates, holidays ----------------------------------------------------
 
 
 def test_unfinished_current_day_bar_is_left_out(yahoo: YahooTransport, cache: PriceCache) -> None:
@@ -395,7 +427,23 @@ def test_duplicated_last_row_is_removed(yahoo: YahooTransport, cache: PriceCache
     raw = bars_of(body)
     assert len(raw) == 6 and len(frame) == 5
     assert frame.index.is_unique and frame.index[-1] == pd.Timestamp("2026-11-20")
-    assert frame["Volume"].iloc[-1] == raw["Volume"].iloc[-1]  # the later repeat of the session wins
+
+
+def test_a_bar_on_labor_day_is_dropped_with_a_warning(
+    yahoo: YahooTransport, cache: PriceCache, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = pd.read_csv(OWN / "IDX_VIX-2025-08-25-to-2025-09-05.csv", index_col="Date", parse_dates=True)
+    assert pd.Timestamp("2025-09-01") in real.index  # Yahoo's ^VIX has a bar on Labor Day 2025
+    yahoo.chart("^VIX", chart_body("^VIX", real))
+    with caplog.at_level("WARNING"):
+        result = run(yahoo, cache, ["^VIX"], datetime(2025, 9, 6, 14, 0, tzinfo=UTC))
+    frame = result.series["^VIX"].frame
+    assert pd.Timestamp("2025-09-01") not in frame.index and len(frame) == len(real) - 1
+    assert pd.Timestamp("2025-09-01") not in cached(cache, "^VIX").index
+    warned = [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "2025-09-01" in r.getMessage()
+    ]
+    assert warned and warned[0].startswith("^VIX: dropped 1 bar(s) dated on days without an NYSE session")
 
 
 # -- the incremental cache ----------------------------------------------------------------------------
@@ -409,10 +457,10 @@ def test_second_run_asks_only_from_the_last_cached_bar_and_merges(
     assert first.series["^RUT"].last_bar == date(2026, 11, 13)
     assert len(cached(cache, "^RUT")) == 20
     second = run(yahoo, cache, ["^RUT"], FRI_20_EVENING)
-    requests = yahoo.history_requests("^RUT")
-    assert len(requests) == 2
-    assert int(requests[0].params["period1"]) < midnight_ny(date(1990, 1, 1))  # first run: "max"
-    assert int(requests[1].params["period1"]) == midnight_ny(date(2026, 11, 13))  # one overlapping bar
+    assert history_starts(yahoo, "^RUT") == [
+        midnight_ny(date(2014, 11, 13)),  # first run: history_years (12) back
+        midnight_ny(date(2026, 11, 13)),  # then from the last cached bar: one overlapping bar
+    ]
     expected = bars_of(RUT)
     pd.testing.assert_frame_equal(second.series["^RUT"].frame, expected, check_freq=False)
     pd.testing.assert_frame_equal(cached(cache, "^RUT"), expected, check_freq=False)
@@ -420,25 +468,24 @@ def test_second_run_asks_only_from_the_last_cached_bar_and_merges(
     assert entry is not None and entry.fetched_at == FRI_20_EVENING
 
 
-def test_symbols_are_batched_by_where_their_cache_ends(yahoo: YahooTransport, cache: PriceCache) -> None:
+def test_each_symbol_is_asked_from_where_its_cache_ends(yahoo: YahooTransport, cache: PriceCache) -> None:
     for symbol, body in (("^RUT", RUT), ("IWM", IWM), ("^GSPC", GSPC)):
         yahoo.chart(symbol, body)
     run(yahoo, cache, ["^RUT"], FRI_13_EVENING)
     run(yahoo, cache, ["IWM"], datetime(2026, 11, 18, 23, 0, tzinfo=UTC))
     yahoo.seen.clear()
-    result = run(yahoo, cache, ["^RUT", "IWM", "^GSPC"], FRI_20_EVENING)
-    starts = {s: int(yahoo.history_requests(s)[0].params["period1"]) for s in ("^RUT", "IWM", "^GSPC")}
-    assert starts["^RUT"] == midnight_ny(date(2026, 11, 13))
-    assert starts["IWM"] == midnight_ny(date(2026, 11, 18))
-    assert starts["^GSPC"] < midnight_ny(date(1990, 1, 1))
+    result = run(yahoo, cache, ["^RUT", "IWM", "^GSPC"], FRI_20_EVENING, full_history=["^GSPC"])
+    assert history_starts(yahoo, "^RUT") == [midnight_ny(date(2026, 11, 13))]
+    assert history_starts(yahoo, "IWM") == [midnight_ny(date(2026, 11, 18))]
+    assert history_starts(yahoo, "^GSPC")[0] < midnight_ny(date(1930, 1, 1))
     assert all(h.status == "ok" and h.newest == date(2026, 11, 20) for h in result.health)
 
 
 def test_current_cache_is_served_without_asking(yahoo: YahooTransport, cache: PriceCache) -> None:
     yahoo.chart("^RUT", RUT)
-    run(yahoo, cache, ["^RUT"], FRI_20_EVENING)
+    run(yahoo, cache, ["^RUT"], FRI_20_EVENING, full_history=["^RUT"])
     yahoo.seen.clear()
-    result = run(yahoo, cache, ["^RUT"], SATURDAY)
+    result = run(yahoo, cache, ["^RUT"], SATURDAY, full_history=["^RUT"])
     assert yahoo.seen == []
     row = health(result, "^RUT")
     assert (row.status, row.origin, row.newest, row.count) == ("ok", "cache", date(2026, 11, 20), 25)
@@ -474,17 +521,14 @@ def test_split_rebases_the_cached_prices(yahoo: YahooTransport, cache: PriceCach
     pd.testing.assert_frame_equal(frame, bars_of(split), check_freq=False, rtol=1e-9)
 
 
-# -- valuation --------------------------------------------------------------------------------------
+# -- valuation: its own provider, composed after the prices ---------------------------------------------
 
 
 def test_valuation_is_read_through_yfinance_info(yahoo: YahooTransport) -> None:
     yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
     yahoo.summary("IJR", OWN / "quoteSummary-IJR.body.json")
     found = fetch_valuation(["IWM", "IJR", "NOPE"], yahoo.session(), 30.0)
-    assert found == {
-        "IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108},
-        "IJR": {"yield": 0.0131},
-    }
+    assert found == {**IWM_VALUATION, "IJR": {"yield": 0.0131}}
 
 
 def test_valuation_fields_keep_only_finite_numbers() -> None:
@@ -493,13 +537,14 @@ def test_valuation_fields_keep_only_finite_numbers() -> None:
     assert valuation_fields({"yield": 0, "priceToBook": float("inf")}) == {"yield": 0.0}
 
 
-def test_fetch_market_reports_valuation_for_etfs_only(yahoo: YahooTransport, cache: PriceCache) -> None:
+def test_valuation_is_asked_for_etfs_with_prices_only(yahoo: YahooTransport, cache: PriceCache) -> None:
     yahoo.chart("^RUT", RUT)
     yahoo.chart("IWM", IWM)
     yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
-    result = run(yahoo, cache, ["^RUT", "IWM"], FRI_20_EVENING, valuation=True)
-    assert result.valuation == {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
-    assert not [r for r in yahoo.seen if "quoteSummary" in r.path and r.symbol == "^RUT"]
+    prices = run(yahoo, cache, ["^RUT", "IWM", "IJR"], FRI_20_EVENING)  # IJR: no bars
+    yahoo.seen.clear()
+    assert valuation(yahoo, cache, prices, ["^RUT", "IWM", "IJR"], FRI_20_EVENING) == IWM_VALUATION
+    assert summary_requests(yahoo) == ["IWM"]
 
 
 def summary_requests(yahoo: YahooTransport) -> list[str]:
@@ -510,30 +555,29 @@ def test_valuation_is_cached_for_the_day(yahoo: YahooTransport, cache: PriceCach
     yahoo.chart("IWM", IWM)
     yahoo.chart("HYG", OWN / "chart-HYG-2026-10-05-to-2026-10-30.body.json")
     yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")  # HYG: Yahoo has no quote summary
-    expected = {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
-    assert run(yahoo, cache, ["IWM", "HYG"], FRI_20_EVENING, valuation=True).valuation == expected
+    prices = run(yahoo, cache, ["IWM", "HYG"], FRI_20_EVENING)
+    assert valuation(yahoo, cache, prices, ["IWM", "HYG"], FRI_20_EVENING) == IWM_VALUATION
     assert sorted(set(summary_requests(yahoo))) == ["HYG", "IWM"]
     doc = json.loads((tmp_path / "valuation.json").read_text())
     assert doc["IWM"]["day"] == doc["HYG"]["day"] == "2026-11-20"
     assert doc["HYG"]["fields"] == {}  # answered without fields: not asked again today either
     yahoo.seen.clear()
     later = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # still Friday in New York
-    assert run(yahoo, cache, ["IWM", "HYG"], later, valuation=True).valuation == expected
+    assert valuation(yahoo, cache, prices, ["IWM", "HYG"], later) == IWM_VALUATION
     assert summary_requests(yahoo) == []
-    assert run(yahoo, cache, ["IWM", "HYG"], SATURDAY, valuation=True).valuation == expected
+    assert valuation(yahoo, cache, prices, ["IWM", "HYG"], SATURDAY) == IWM_VALUATION
     assert sorted(set(summary_requests(yahoo))) == ["HYG", "IWM"]  # a new day: asked again
 
 
 def test_failed_valuation_request_is_not_cached(yahoo: YahooTransport, cache: PriceCache) -> None:
     yahoo.chart("IWM", IWM)
     yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
-    run(yahoo, cache, ["IWM"], FRI_20_EVENING)  # bars cached; no valuation asked
+    prices = run(yahoo, cache, ["IWM"], FRI_20_EVENING)
     yahoo.fail("IWM", 500, b"<html>Internal Server Error</html>")
-    assert run(yahoo, cache, ["IWM"], FRI_20_EVENING, valuation=True).valuation == {}
+    assert valuation(yahoo, cache, prices, ["IWM"], FRI_20_EVENING) == {}
     yahoo.heal("IWM")
     yahoo.seen.clear()
-    result = run(yahoo, cache, ["IWM"], FRI_20_EVENING, valuation=True)
-    assert result.valuation == {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
+    assert valuation(yahoo, cache, prices, ["IWM"], FRI_20_EVENING) == IWM_VALUATION
     assert "IWM" in summary_requests(yahoo)
 
 
@@ -541,32 +585,13 @@ def test_valuation_hang_returns_what_arrived(yahoo: YahooTransport) -> None:
     yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
     yahoo.hang("IJR")
     found = fetch_valuation(["IWM", "IJR"], yahoo.session(), 0.5)
-    assert found == {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.0108}}
-
-
-# -- the trading calendar -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("now", "session"),
-    [
-        (datetime(2026, 11, 20, 19, 5, tzinfo=UTC), date(2026, 11, 19)),  # Friday 14:05 New York
-        (datetime(2026, 11, 20, 21, 30, tzinfo=UTC), date(2026, 11, 19)),  # 16:30: not settled yet
-        (datetime(2026, 11, 20, 22, 0, tzinfo=UTC), date(2026, 11, 20)),  # 17:00: final
-        (datetime(2026, 11, 22, 14, 0, tzinfo=UTC), date(2026, 11, 20)),  # Sunday
-        (datetime(2026, 11, 27, 3, 0, tzinfo=UTC), date(2026, 11, 25)),  # Thanksgiving night
-        (datetime(2026, 4, 3, 23, 0, tzinfo=UTC), date(2026, 4, 2)),  # Good Friday
-        (datetime(2026, 7, 3, 23, 0, tzinfo=UTC), date(2026, 7, 2)),  # Independence Day observed
-        (datetime(2026, 11, 23, 1, 0), date(2026, 11, 20)),  # naive: taken as UTC (Sunday 20:00 NY)
-    ],
-)
-def test_last_complete_session(now: datetime, session: date) -> None:
-    assert last_complete_session(now) == session
+    assert found == IWM_VALUATION
 
 
 def test_test_bodies_are_chart_api_documents() -> None:
     for path in OWN.glob("chart-*.body.json"):
         doc = json.loads(path.read_bytes())
+        if doc["chart"]["error"] is not None or "timestamp" not in doc["chart"]["result"][0]:
+            continue  # the recorded empty answer
         result = doc["chart"]["result"][0]
-        assert doc["chart"]["error"] is None
         assert len(result["timestamp"]) == len(result["indicators"]["quote"][0]["close"]), path.name
