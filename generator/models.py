@@ -238,6 +238,39 @@ class SourceHealth:
 
 
 @dataclass(frozen=True, eq=False)
+class IndexView:
+    """The index seen through its members, derived from the member panel (which stays in the cache).
+
+    ``daily``: one row per session (advancers, decliners, unchanged, net, ad_line, mcclellan,
+    above_50, eligible_50, above_200, eligible_200, new_highs, new_lows, high_low_eligible).
+    ``members``: one row per member of the membership (index: Yahoo symbol) with name, sector,
+    weight (percent of the fund), base_close and last_close (the last close before the week and
+    the week's last close; blank when not fetched), new_high and new_low (1 when the member set a
+    52-week closing high / low during the week).
+    """
+
+    week_start: date
+    week_end: date
+    membership_as_of: date  # the holdings file's "as of" date
+    source: str  # "iShares IWM holdings"
+    provider: str  # where the member prices come from
+    daily: pd.DataFrame
+    members: pd.DataFrame
+    from_cache: bool = False  # the membership is the last cached one (the download failed)
+
+
+@dataclass(frozen=True)
+class ScheduledEvent:
+    """One dated item of next week's official calendar."""
+
+    day: date
+    title: str  # "FOMC rate decision", "CPI", "Employment Situation"
+    source: str  # "Federal Reserve", "BLS", "BEA", "FTSE Russell"
+    url: str  # where it is published (http or https)
+    time_et: str = ""  # "08:30" when known
+
+
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     """Everything the analysis sees.  Written by the fetchers, read by everything else."""
 
@@ -250,6 +283,9 @@ class Snapshot:
     health: tuple[SourceHealth, ...] = ()
     valuation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # symbol → field → value
     notes: tuple[str, ...] = ()  # anything the reader must know (e.g. "sample data")
+    index_view: IndexView | None = None  # member breadth and attribution (None: not covered)
+    events: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
+    calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why) for calendar sources that failed
 
 
 # ---------------------------------------------------------------------------

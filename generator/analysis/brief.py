@@ -22,6 +22,7 @@ from generator.analysis.common import (
     return_figure,
 )
 from generator.analysis.drivers import drivers_section
+from generator.analysis.index_view import index_facts, index_section
 from generator.analysis.newsvalue import week_events
 from generator.analysis.outlook import case_topics, outlook_section
 from generator.analysis.performance import performance_section
@@ -76,9 +77,12 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     core = core_sections(ctx, snapshot.health)
     figures = collect(core)
     prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
+    index = index_facts(ctx, snapshot.index_view)
     sections = (
         changes_section(ctx, prev_ctx, prev_figures, figures),
-        *core,
+        core[0],
+        index_section(index),
+        *core[1:],
         valuation_section(ctx, snapshot.valuation, snapshot.provider),
         outlook_section(ctx, figures),
     )
@@ -86,7 +90,7 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     sections = drop_missing_charts(sections, {c.key for c in charts})
     headline = return_figure(ctx, bench, "1W")
     headline = replace(headline, label=f"{ctx.name(bench)}, week")
-    facts = week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines)
+    facts = replace(week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines), index=index)
     story = narrate(facts)
     placed = {h for hs in (facts.headlines or {}).values() for h in hs}
     return Brief(

@@ -17,6 +17,7 @@ from generator.models import Slots
 
 class SectionKey(StrEnum):
     PERFORMANCE = "performance"
+    BREADTH = "breadth"
     DRIVERS = "drivers"
     RISKS = "risks"
     VALUATION = "valuation"
@@ -65,6 +66,7 @@ def _risks(s: Slots) -> dict[str, float]:
 # with the index and would crowd out the figures that carry news.
 REGISTRY: tuple[SectionSpec, ...] = (
     SectionSpec(SectionKey.PERFORMANCE, "Performance", True, True, _performance),
+    SectionSpec(SectionKey.BREADTH, "Breadth and leadership", True, True),
     SectionSpec(SectionKey.DRIVERS, "Drivers", True, True, _drivers),
     SectionSpec(SectionKey.RISKS, "Risks", True, True, _risks),
     SectionSpec(SectionKey.VALUATION, "Valuation", True, True),

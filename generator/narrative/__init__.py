@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from generator.analysis import registry
 from generator.analysis.common import Context
+from generator.analysis.index_view import IndexFacts
 from generator.analysis.newsvalue import Event
 from generator.formatting import plain
 from generator.models import Check, Cite, Figure, Headline, Passage, Prose, Takeaway
-from generator.narrative import body, lead
+from generator.narrative import body, breadth, lead
 from generator.narrative.words import Facts, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
@@ -44,6 +45,7 @@ class WeekFacts:
     prev_bear: Sequence[Check] = ()
     valuation: Sequence[Figure] = ()
     headlines: Mapping[str, tuple[Headline, ...]] | None = None
+    index: IndexFacts | None = None  # member breadth and attribution (None: not covered this week)
 
 
 def narrate(week: WeekFacts) -> Narrative:
@@ -52,6 +54,7 @@ def narrate(week: WeekFacts) -> Narrative:
     facts = Facts(week.figures, unavailable=(*ctx.missing, *ctx.stale))
     passages: list[Passage | None] = [
         body.performance(ctx, facts, when),
+        breadth.passage(ctx, week.index),
         body.drivers(ctx, facts),
         body.risks(ctx, facts),
         body.valuation(ctx, facts, week.valuation),
@@ -91,6 +94,8 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
     last = ctx.last_bar(ctx.slots.benchmark)
     if week.sessions < week.expected_sessions and last is not None:
         out.append(f"the week's last sessions (the data stops on {last.isoformat()})")
+    if week.index is None:
+        out.append("member breadth and attribution (no index membership or member prices for this week)")
     out += [f"{ctx.name(sym)} ({sym}): no data" for sym in ctx.missing]
     out += [
         f"{ctx.name(sym)} ({sym}): stale, last bar {day.isoformat()}"

@@ -25,7 +25,8 @@ from typing import Any
 
 from generator.errors import SourceError
 from generator.fsutil import swap_in
-from generator.models import FeedCapture, Series, Snapshot, SourceHealth
+from generator.models import FeedCapture, ScheduledEvent, Series, Snapshot, SourceHealth
+from generator.sources.members import read_index_view, write_index_view
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
 from generator.sources.prices_csv import parse_prices, prices_csv_bytes
 from generator.sources.prices_csv import read_prices_csv as read_prices_csv  # re-exported
@@ -107,12 +108,33 @@ def _read_manifested(root: Path) -> Snapshot:
         built_at = _datetime(doc["built_at"], "built_at", where)
     except (KeyError, ValueError) as exc:
         raise SourceError(where, f"as_of and built_at are required ISO dates ({exc})") from exc
+    index_view = None
+    if isinstance(doc.get("index"), dict):
+        index_view = read_index_view(
+            doc["index"], lambda entry, key: _verified(root, entry, key, where), where
+        )
     return Snapshot(
         as_of=as_of, built_at=built_at or datetime.min.replace(tzinfo=UTC), series=series, feeds=feeds,
         is_sample=bool(doc.get("is_sample", False)), provider=provider, health=health,
         valuation=_valuation(doc.get("valuation") or {}, where),
-        notes=tuple(map(str, doc.get("notes") or ())),
+        notes=tuple(map(str, doc.get("notes") or ())), index_view=index_view,
+        events=_events(doc.get("events") or [], where),
+        calendar_failures=tuple((str(a), str(b)) for a, b in doc.get("calendar_failures") or ()),
     )  # fmt: skip
+
+
+def _events(rows: Any, where: str) -> tuple[ScheduledEvent, ...]:
+    if not isinstance(rows, list):
+        raise SourceError(where, "events must be a list")
+    try:
+        return tuple(_event(r) for r in rows)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SourceError(where, f"events: unreadable entry ({exc})") from exc
+
+
+def _event(r: Mapping[str, Any]) -> ScheduledEvent:
+    day, time_et = date.fromisoformat(str(r["day"])), str(r.get("time_et") or "")
+    return ScheduledEvent(day, str(r["title"]), str(r["source"]), str(r["url"]), time_et)
 
 
 def _entries(doc: Mapping[str, Any], key: str, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
@@ -301,6 +323,11 @@ def _write_into(snapshot: Snapshot, folder: Path) -> None:
         "valuation": {s: {k: float(v) for k, v in sorted(fields.items()) if math.isfinite(v)}
                       for s, fields in sorted(snapshot.valuation.items())},
     }  # fmt: skip
+    if snapshot.index_view is not None:
+        manifest["index"] = write_index_view(snapshot.index_view, folder)
+    if snapshot.events or snapshot.calendar_failures:
+        manifest["events"] = [{**asdict(e), "day": e.day.isoformat()} for e in snapshot.events]
+        manifest["calendar_failures"] = [list(f) for f in snapshot.calendar_failures]
     text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")
 

@@ -1,0 +1,119 @@
+"""Breadth and leadership: how many members took part, and which sectors and names made the week."""
+
+from __future__ import annotations
+
+from generator.analysis.common import Context
+from generator.analysis.index_view import Contribution, IndexFacts
+from generator.analysis.registry import SectionKey, spec
+from generator.models import Figure, Passage, Prose, Table
+from generator.narrative.words import cite, clauses, join, prose, size
+
+BROAD_GAP_PP = 0.75  # the median member within this of the index: a broad move
+
+
+def _n(fig: Figure) -> str:
+    return f"{int(fig.value or 0):,}"
+
+
+def _share(fig: Figure) -> str:
+    return f"{fig.value:.0f}%" if fig.value is not None else ""
+
+
+def _points(fig: Figure) -> str:
+    value = fig.value or 0.0
+    return f"{'up' if value > 0 else 'down'} {abs(value):.0f} points" if round(value) else "unchanged"
+
+
+def _coverage(f: IndexFacts) -> Prose:
+    missing = f.members - int(f.covered.value or 0)
+    stated = f"membership as of {f.membership_as_of}" + (", the last cached file" if f.from_cache else "")
+    gap = f"; {missing:,} not fetched" if missing else ""
+    return prose(
+        "(breadth from ", cite(f.covered, f"{_n(f.covered)} of {f.members:,} members"), f"{gap}; {stated})"
+    )
+
+
+def _participation(f: IndexFacts) -> Prose:
+    up, down = cite(f.advancers, _n(f.advancers)), cite(f.decliners, _n(f.decliners))
+    moves = prose(up, " members rose and ", down, " fell on the week ", _coverage(f))
+    parts: list[Prose] = [moves]
+    shares = []
+    for share, change in f.above:
+        if share.value is None:
+            continue
+        window = share.label.split("their ")[1].split("-day")[0]
+        text = prose(cite(share, _share(share)), f" are above their {window}-day average")
+        if change.value is not None:
+            text = prose(text, " (", cite(change, _points(change)), ")")
+        shares.append(text)
+    if shares:
+        parts.append(join(shares, " and "))
+    more = "outnumbered" if (f.new_highs.value or 0) >= (f.new_lows.value or 0) else "trailed"
+    highs, lows = cite(f.new_highs, _n(f.new_highs)), cite(f.new_lows, _n(f.new_lows))
+    parts.append(prose(f"new 52-week highs {more} lows ", highs, " to ", lows))
+    return clauses(parts)
+
+
+def _median(ctx: Context, f: IndexFacts) -> Prose:
+    if f.median.value is None or f.median_gap.value is None:
+        return ()
+    gap = f.median_gap.value
+    if abs(gap) < BROAD_GAP_PP:
+        how = "in step with the index: a broad move"
+    elif gap < 0:
+        how = "behind the index: the larger members carried the week"
+    else:
+        how = "ahead of the index: the smaller members led"
+    verb = "rose" if f.median.value > 0 else "fell"
+    text = prose(f"The median member {verb} ", size(f.median), ", ", size(f.median_gap), f" {how}")
+    if f.mcclellan.value is not None:
+        tone = "positive" if f.mcclellan.value > 0 else "negative"
+        text = prose(
+            text,
+            "; the McClellan oscillator is ",
+            cite(f.mcclellan, f"{f.mcclellan.value:+.1f}"),
+            f", {tone}",
+        )
+    return prose(text, ".")
+
+
+def _who(c: Contribution) -> str:
+    return c.name if c.key == c.name else f"{c.name} ({c.key})"
+
+
+def _leaders(ctx: Context, f: IndexFacts) -> Prose:
+    if len(f.sectors) < 2:
+        return ()
+    best, worst = f.sectors[0], f.sectors[-1]
+    most = cite(best.contribution, f"{best.contribution.value or 0:+.2f} pp")
+    least = cite(worst.contribution, f"{worst.contribution.value or 0:+.2f} pp")
+    text = prose(
+        f"{best.name} added the most to the week (", most, f"), {worst.name} the least (", least, ")"
+    )
+    if f.contributors:
+        top = f.contributors[0]
+        text = prose(
+            text,
+            f"; the largest single contributor was {_who(top)}, ",
+            moved_word(top.ret),
+            " ",
+            size(top.ret),
+        )
+    return prose(text, ".")
+
+
+def moved_word(fig: Figure) -> str:
+    return "up" if (fig.value or 0) > 0 else "down"
+
+
+def passage(ctx: Context, f: IndexFacts | None) -> Passage | None:
+    if f is None:
+        return None
+    paragraphs = [p for p in (_participation(f), _median(ctx, f), _leaders(ctx, f)) if p]
+    # The lead contributor is in the sentence: the table lists the next ones and the detractors.
+    rows = tuple((_who(c), c.ret, c.contribution) for c in (*f.contributors[1:4], *f.detractors[:3]))
+    table = Table(
+        "Largest contributors and detractors (weight × return)", ("Member", "Week", "Contribution"), rows
+    )
+    key = SectionKey.BREADTH
+    return Passage(key, spec(key).title, tuple(paragraphs), table=table if table.rows else None)
