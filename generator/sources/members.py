@@ -74,6 +74,7 @@ def derive_index_view(
         index=pd.Index(symbols, name="symbol"),
     )
     daily = daily_breadth(panel).iloc[-DAILY_KEEP:]
+    daily.index = pd.DatetimeIndex(daily.index, name="date")
     return IndexView(
         week_start, week_end, membership.as_of, membership.source, provider, daily, members, from_cache
     )

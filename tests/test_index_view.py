@@ -1,0 +1,124 @@
+"""The whole index: a member panel derived into the snapshot's index block, read back, and narrated.
+
+The panel is small and built by hand (six members, 300 sessions) so every expected number is
+computed here with plain arithmetic: advancers, the share above the 50-day average, new highs,
+the median member against the index, and the sector and member contributions.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from generator.analysis import analyse
+from generator.config import load_config
+from generator.formatting import plain
+from generator.models import IndexView, Snapshot
+from generator.sources.ishares import Member, Membership
+from generator.sources.members import derive_index_view
+from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
+from tests.conftest import ROOT
+
+WEEK = (date(2026, 11, 16), date(2026, 11, 20))
+MEMBERS = (
+    Member("AAA", "AAA", "Alpha Bank", "Financials", 30.0),
+    Member("BBB", "BBB", "Beta Bancorp", "Financials", 20.0),
+    Member("CCC", "CCC", "Gamma Tools", "Industrials", 25.0),
+    Member("DDD", "DDD", "Delta Labs", "Health Care", 15.0),
+    Member("MOGA", "MOG-A", "Moog Class A", "Industrials", 10.0),
+    Member("EEE", "EEE", "Epsilon Not Fetched", "Energy", 5.0),
+)
+
+
+def panel() -> pd.DataFrame:
+    """300 sessions to 2026-11-20; EEE has no prices (not fetched)."""
+    days = pd.bdate_range(end="2026-11-20", periods=300)
+    steps = np.arange(300, dtype=float)
+    data = {
+        "AAA": 100 + steps * 0.1,  # a steady riser: a new 52-week high every day
+        "BBB": 50 + np.sin(steps / 7.0),
+        "CCC": 80 - steps * 0.05,  # a steady faller: a new 52-week low every day
+        "DDD": 40 + np.cos(steps / 5.0),
+        "MOG-A": np.where(steps < 295, 20.0, 21.0),
+    }
+    return pd.DataFrame(data, index=days)
+
+
+@pytest.fixture(scope="module")
+def view() -> IndexView:
+    membership = Membership(date(2026, 11, 13), MEMBERS)
+    return derive_index_view(membership, panel(), *WEEK, provider="test prices")
+
+
+@pytest.fixture(scope="module")
+def sample_with_view(view: IndexView) -> Snapshot:
+    return replace(load_sample(), index_view=view)
+
+
+def test_the_index_block_round_trips_through_the_snapshot(tmp_path: Path, sample_with_view: Snapshot) -> None:
+    write_snapshot(sample_with_view, tmp_path / "snap")
+    again = read_snapshot(tmp_path / "snap")
+    assert again.index_view is not None
+    view = sample_with_view.index_view
+    assert view is not None
+    assert again.index_view.membership_as_of == date(2026, 11, 13)
+    assert list(again.index_view.members.index) == ["AAA", "BBB", "CCC", "DDD", "MOG-A", "EEE"]
+    assert np.isnan(again.index_view.members.loc["EEE", "last_close"])
+    pd.testing.assert_frame_equal(
+        again.index_view.daily[["advancers", "decliners", "above_50"]], view.daily[["advancers", "decliners", "above_50"]],
+        check_freq=False, check_dtype=False,
+    )  # fmt: skip
+    # The raw holdings file is never copied: only ticker, name, sector and weight.
+    assert set(again.index_view.members.columns) == {
+        "name", "sector", "weight", "base_close", "last_close", "new_high", "new_low",
+    }  # fmt: skip
+
+
+def test_breadth_and_attribution_read_from_the_view(sample_with_view: Snapshot) -> None:
+    config = load_config(ROOT / "feeds.yaml")
+    brief = analyse(sample_with_view, config, (), as_of=WEEK[1])
+    p = panel()
+    base, last = p.loc["2026-11-13"], p.loc["2026-11-20"]
+    ret = (last / base - 1) * 100
+    up, down = int((ret > 0).sum()), int((ret < 0).sum())
+    above50 = int((p.iloc[-1] > p.iloc[-50:].mean()).sum())
+    weights = {m.yahoo_symbol: m.weight for m in MEMBERS if m.yahoo_symbol in p.columns}
+    total_w = sum(weights.values())
+    contribution = {s: weights[s] / total_w * ret[s] for s in weights}
+    financials = contribution["AAA"] + contribution["BBB"]
+    rut = brief.headline_figure.value
+    assert rut is not None
+
+    passage = next(x for x in brief.body if x.key == "breadth")
+    text = " ".join(plain(para) for para in passage.paragraphs)
+    assert (
+        f"{up} members rose and {down} fell on the week (breadth from 5 of 6 members; 1 not fetched;" in text
+    )
+    assert "membership as of 2026-11-13)" in text
+    assert f"{above50 / 5 * 100:.0f}% are above their 50-day average" in text
+    # AAA sets a 52-week closing high every day, CCC a low; MOG-A's step up on day 295 is a high too.
+    assert "new 52-week highs outnumbered lows 2 to 1" in text
+    median = statistics.median(ret.to_list())
+    assert f"The median member {'rose' if median > 0 else 'fell'} {abs(median):.2f}%" in text
+    assert f"{abs(median - rut):.2f} pp" in text
+    best = max(("Financials", financials), ("Industrials", contribution["CCC"] + contribution["MOG-A"]),
+               ("Health Care", contribution["DDD"]), key=lambda kv: kv[1])  # fmt: skip
+    assert text.count(f"{best[0]} added the most to the week ({best[1]:+.2f} pp)") == 1
+    assert "Not covered this week" not in " ".join(brief.not_covered)
+    assert not any("member breadth" in n for n in brief.not_covered)
+
+
+def test_a_view_of_another_week_is_not_used(view: IndexView) -> None:
+    config = load_config(ROOT / "feeds.yaml")
+    stale = replace(
+        load_sample(), index_view=replace(view, week_start=date(2026, 11, 9), week_end=date(2026, 11, 13))
+    )
+    brief = analyse(stale, config, (), as_of=WEEK[1])
+    assert "breadth" not in [p.key for p in brief.body]
+    assert any(n.startswith("member breadth and attribution") for n in brief.not_covered)
