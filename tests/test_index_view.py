@@ -70,10 +70,10 @@ def test_the_index_block_round_trips_through_the_snapshot(tmp_path: Path, sample
     assert again.index_view.membership_as_of == date(2026, 11, 13)
     assert list(again.index_view.members.index) == ["AAA", "BBB", "CCC", "DDD", "MOG-A", "EEE"]
     assert np.isnan(again.index_view.members.loc["EEE", "last_close"])
+    cols = ["advancers", "decliners", "above_50"]
     pd.testing.assert_frame_equal(
-        again.index_view.daily[["advancers", "decliners", "above_50"]], view.daily[["advancers", "decliners", "above_50"]],
-        check_freq=False, check_dtype=False,
-    )  # fmt: skip
+        again.index_view.daily[cols], view.daily[cols], check_freq=False, check_dtype=False
+    )
     # The raw holdings file is never copied: only ticker, name, sector and weight.
     assert set(again.index_view.members.columns) == {
         "name", "sector", "weight", "base_close", "last_close", "new_high", "new_low",
