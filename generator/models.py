@@ -440,6 +440,8 @@ class Passage:
     chart: str | None = None  # ChartSpec.key
     table: Table | None = None
     headlines: tuple[Headline, ...] = ()
+    schedule: tuple[ScheduledEvent, ...] = ()  # dated, linked calendar items (the outlook)
+    schedule_failures: tuple[tuple[str, str], ...] = ()  # calendar sources that failed: (source, why)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from generator.citations import health, sources, superscript
 from generator.errors import RenderError
 from generator.issue import CHARTS_DIR, FILES
 from generator.models import Brief, Figure, Table
+from generator.narrative.words import WEEKDAY_NAMES
 
 if TYPE_CHECKING:
     from generator.charts import RenderedChart
@@ -75,6 +76,7 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["md_part"] = md_part
     env.filters["plain"] = formatting.plain
     env.filters["trimmed"] = trimmed
+    env.filters["weekday"] = lambda d: WEEKDAY_NAMES[d.weekday()]
     env.filters["safe_link"] = safe_link
     env.filters["sign_class"] = sign_class
     env.filters["flag_class"] = lambda flag: f"flag-{flag}" if flag in FLAG_LABELS else ""

@@ -24,6 +24,7 @@ from generator.analysis.common import (
 from generator.analysis.drivers import drivers_section
 from generator.analysis.index_view import index_facts, index_section
 from generator.analysis.newsvalue import week_events
+from generator.analysis.official_rates import official_rates, official_rates_section
 from generator.analysis.outlook import case_topics, outlook_section
 from generator.analysis.performance import performance_section
 from generator.analysis.placement import SECTIONS, for_passages, place_headlines
@@ -78,11 +79,14 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     figures = collect(core)
     prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
     index = index_facts(ctx, snapshot.index_view)
+    rates = official_rates(ctx)
     sections = (
         changes_section(ctx, prev_ctx, prev_figures, figures),
         core[0],
         index_section(index),
-        *core[1:],
+        core[1],
+        official_rates_section(rates),
+        *core[2:],
         valuation_section(ctx, snapshot.valuation, snapshot.provider),
         outlook_section(ctx, figures),
     )
@@ -90,7 +94,10 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     sections = drop_missing_charts(sections, {c.key for c in charts})
     headline = return_figure(ctx, bench, "1W")
     headline = replace(headline, label=f"{ctx.name(bench)}, week")
-    facts = replace(week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines), index=index)
+    facts = replace(
+        week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines),
+        index=index, rates=rates, schedule=snapshot.events, calendar_failures=snapshot.calendar_failures,
+    )  # fmt: skip
     story = narrate(facts)
     placed = {h for hs in (facts.headlines or {}).values() for h in hs}
     return Brief(

@@ -124,7 +124,7 @@ class Context:
 
     def name(self, symbol: str) -> str:
         inst = self.config.instrument(symbol)
-        name = inst.name if inst is not None else symbol
+        name = inst.name if inst is not None else FRED_NAMES.get(symbol, symbol)
         return f"{name} ({self.proxies[symbol]})" if symbol in self.proxies else name
 
     def last_bar(self, symbol: str) -> date | None:
@@ -163,6 +163,14 @@ def wanted_symbols(config: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*config.symbols, *slot_symbols)))
 
 
+# Series that are not instruments of the universe: FRED's, stored in the snapshot as FRED-<ID>.
+FRED_NAMES = {
+    "FRED-DGS3MO": "3-month Treasury yield (FRED)",
+    "FRED-DGS2": "2-year Treasury yield (FRED)",
+    "FRED-DGS10": "10-year Treasury yield (FRED)",
+    "FRED-T10Y2Y": "10-year minus 2-year Treasury spread (FRED)",
+    "FRED-BAMLH0A0HYM2": "ICE BofA US High Yield option-adjusted spread (FRED)",
+}
 MIN_PROXY_GAP_BARS = 60  # an index this many bars shorter than its ETF is "too short": the ETF stands in
 
 

@@ -8,14 +8,15 @@ the key takeaways and the body passages.  Changing a sentence means editing this
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator.analysis import registry
 from generator.analysis.common import Context
 from generator.analysis.index_view import IndexFacts
 from generator.analysis.newsvalue import Event
+from generator.analysis.official_rates import OfficialRates
 from generator.formatting import plain
-from generator.models import Check, Cite, Figure, Headline, Passage, Prose, Takeaway
+from generator.models import Check, Cite, Figure, Headline, Passage, Prose, ScheduledEvent, Takeaway
 from generator.narrative import body, breadth, lead
 from generator.narrative.words import Facts, week_phrase
 
@@ -46,6 +47,9 @@ class WeekFacts:
     valuation: Sequence[Figure] = ()
     headlines: Mapping[str, tuple[Headline, ...]] | None = None
     index: IndexFacts | None = None  # member breadth and attribution (None: not covered this week)
+    rates: OfficialRates | None = None  # FRED's rates and credit spread (None: not covered)
+    schedule: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
+    calendar_failures: tuple[tuple[str, str], ...] = ()
 
 
 def narrate(week: WeekFacts) -> Narrative:
@@ -55,7 +59,7 @@ def narrate(week: WeekFacts) -> Narrative:
     passages: list[Passage | None] = [
         body.performance(ctx, facts, when),
         breadth.passage(ctx, week.index),
-        body.drivers(ctx, facts),
+        body.drivers(ctx, facts, week.rates),
         body.risks(ctx, facts),
         body.valuation(ctx, facts, week.valuation),
     ]
@@ -69,7 +73,8 @@ def narrate(week: WeekFacts) -> Narrative:
     }
     # A figure is said once in the body: the watch list names thresholds without repeating numbers.
     watch = body.watch_items(ctx, facts, said)
-    passages.append(body.outlook(ctx, week.bull, week.bear, week.prev_bull, week.prev_bear, watch))
+    outlook = body.outlook(ctx, week.bull, week.bear, week.prev_bull, week.prev_bear, watch)
+    passages.append(replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures))
     found = tuple(
         sorted(
             (p for p in passages if p is not None and (p.paragraphs or p.items)),
@@ -77,8 +82,6 @@ def narrate(week: WeekFacts) -> Narrative:
         )
     )
     if week.headlines:
-        from dataclasses import replace
-
         found = tuple(replace(p, headlines=week.headlines.get(p.key, ())) for p in found)
     return Narrative(
         lead=lead.headline(ctx, week.events, facts, when),
@@ -94,6 +97,8 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
     last = ctx.last_bar(ctx.slots.benchmark)
     if week.sessions < week.expected_sessions and last is not None:
         out.append(f"the week's last sessions (the data stops on {last.isoformat()})")
+    if week.rates is None:
+        out.append("the 2-year yield and the high-yield spread (no FRED series in this data)")
     if week.index is None:
         out.append("member breadth and attribution (no index membership or member prices for this week)")
     out += [f"{ctx.name(sym)} ({sym}): no data" for sym in ctx.missing]

@@ -12,6 +12,7 @@ from typing import Any
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, ok, val
 from generator.analysis.drivers import sector_rows
+from generator.analysis.official_rates import OfficialRates
 from generator.analysis.registry import SectionKey, spec
 from generator.models import Check, Figure, Passage, Prose
 from generator.narrative import keys as K
@@ -134,22 +135,46 @@ def _range(ctx: Context, facts: Facts) -> Prose:
     return prose(text, ".")
 
 
-def drivers(ctx: Context, facts: Facts) -> Passage:
+def _available(fig: Figure | None) -> Figure | None:
+    return fig if fig is not None and ok(fig) else None
+
+
+def _yield_clause(name: str, level_fig: Figure, change: Figure | None) -> Prose:
+    if change is None:
+        return prose(f"the {name} is ", level(level_fig))
+    if abs(val(change)) < th.FLAT_BP:
+        return prose(f"the {name} held at ", level(level_fig), " (", cite(change), " on the week)")
+    return prose(f"the {name} ", moved(change), " to ", level(level_fig))
+
+
+def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
+    """The yields: FRED's 2-year and 10-year with the 2s10s curve when present, else Yahoo's 10-year."""
+    s = ctx.slots
+    parts: list[Prose] = []
+    if official is not None and (two := _available(official.two_year)) is not None:
+        parts.append(_yield_clause("2-year Treasury yield", two, _available(official.two_year_1w)))
+        if (ten := _available(official.ten_year)) is not None:
+            parts.append(_yield_clause("10-year", ten, _available(official.ten_year_1w)))
+        if (curve := _available(official.curve_2s10s)) is not None:
+            shape = "inverted" if val(curve) < 0 else "positively sloped"
+            parts.append(prose("the 10-year minus 2-year curve is ", cite(curve), f", {shape}"))
+        return clauses(parts)
+    ten_fig, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
+    if ten_fig is not None:
+        parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
+    curve = facts.get(K.CURVE)
+    if curve is not None:
+        shape = "inverted" if val(curve) < 0 else "positively sloped"
+        parts.append(prose("the 10-year minus 3-month curve is ", cite(curve), f", {shape}"))
+    return clauses(parts)
+
+
+def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -> Passage:
     s = ctx.slots
     paragraphs: list[Prose] = []
-    ten, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
-    if ten is not None:
-        text = prose(
-            "The 10-year Treasury yield ",
-            moved(ten_1w, "rose", "fell", "was unchanged") if ten_1w else "is",
-            " to " if ten_1w else " ",
-            level(ten),
-        )
-        curve = facts.get(K.CURVE)
-        if curve is not None:
-            shape = "inverted" if val(curve) < 0 else "positively sloped"
-            text = prose(text, "; the 10-year minus 3-month curve is ", cite(curve), f", {shape}")
-        paragraphs.append(prose(text, "."))
+    rates = _rates(ctx, facts, official)
+    if rates:
+        paragraphs.append(rates)
     rotation: list[Prose] = []
     rs = facts.get(K.rs_vs50(s.benchmark, s.large_cap))
     if rs is not None:
@@ -169,6 +194,11 @@ def drivers(ctx: Context, facts: Facts) -> Passage:
                 gap(ew, "beat cap weight", "lagged cap weight", "moved in line with cap weight"),
             )
         )
+    oas = _available(official.hy_oas) if official is not None else None
+    if oas is not None and official is not None:
+        change = _available(official.hy_oas_1w)
+        verb = moved(change, "widened", "tightened", "was unchanged") if change is not None else ("is",)
+        rotation.append(prose("the high-yield spread (ICE BofA OAS) ", verb, " to ", level(oas)))
     cr = facts.get(K.credit(s.high_yield, s.treasury, "1W"))
     if cr is not None:
         rotation.append(
