@@ -50,13 +50,13 @@ def snapshot() -> Snapshot:
             "Federal Reserve",
             "https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm",
             "14:00",
-        ),  # fmt: skip
+        ),
         ScheduledEvent(
             date(2026, 11, 25),
             "Personal Income and Outlays (PCE)",
             "BEA",
             "https://www.bea.gov/news/schedule",
-        ),  # fmt: skip
+        ),
     )
     return replace(base, series=series, events=events, calendar_failures=(("BLS", "HTTP 403 Forbidden"),))
 
