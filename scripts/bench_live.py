@@ -4,7 +4,8 @@ A loopback feed server serves the bundled sample feeds with ETags; a local Yahoo
 (tests/yahoo_transport.py) serves the bundled sample's prices as chart-API bodies for the whole
 universe.  One cold live build fills the price, valuation and feed caches; then a warm rebuild
 on the same Saturday (every cache current, every feed answering 304) is timed stage by stage,
-with the HTTP requests it made.
+with the HTTP requests it made.  Last, ``--data auto`` with no network at all (every name lookup
+fails) is timed until it falls back to the bundled sample.
 
     .venv/bin/python scripts/bench.py --skip build --skip backfill --runs 1
 """
@@ -63,8 +64,34 @@ def warm_live_rebuild(config: Any, out: Path) -> dict[str, Any]:
         "feeds with If-None-Match": sum(1 for r in feeds if r.headers.get("If-None-Match")),
     }
     result["cold_wall_s"] = round(cold, 3)
+    result["offline_fallback_s"] = offline_fallback(config, out / "offline")
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
+
+
+def offline_fallback(config: Any, out: Path) -> float:
+    """Seconds ``gather(auto)`` takes to fall back to the sample when no name lookup works."""
+    import pytest
+    from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads
+
+    from generator.sources.gather import Transport, gather
+    from generator.sources.yahoo import THREAD_PREFIX
+
+    yahoo = YahooTransport()
+    yahoo.offline("dns")
+    with pytest.MonkeyPatch.context() as patch:
+        isolate_yfinance(patch)
+        patch.setattr(logging.getLogger("yfinance"), "disabled", True)
+        start = time.perf_counter()
+        snapshot = gather(
+            config, "auto", today=NOW.date(), now=NOW, cache_dir=out / "cache",
+            week_start=NOW.date() - timedelta(days=NOW.weekday()),  # unused by auto
+            transport=Transport(session=yahoo.session(), resolver=_no_dns),
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+    join_market_threads(THREAD_PREFIX)
+    assert snapshot.is_sample, "no network: the sample was expected"
+    return round(seconds, 3)
 
 
 def _serve(config: Any, yahoo: Any, server: Any) -> Any:
@@ -175,3 +202,13 @@ def _nothing() -> Iterator[None]:
 
 def _no_dns(host: str, port: int) -> list[str]:
     raise OSError(f"no name lookups in the benchmark ({host})")
+
+
+if __name__ == "__main__":  # the offline fallback alone: .venv/bin/python scripts/bench_live.py
+    import tempfile
+
+    from generator.config import load_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds = offline_fallback(load_config(ROOT / "feeds.yaml"), Path(tmp))
+    print(f"--data auto with no network: the sample after {seconds:.2f} s (target 2 s)")

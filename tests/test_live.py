@@ -330,6 +330,32 @@ def test_optional_symbol_without_this_weeks_bars_is_flagged_stale_never_shown_as
     assert_dated_the_reporting_friday(f for f in result.brief.figures() if "PSCE" not in f.provenance.symbols)
 
 
+# -- a Friday the exchange was closed ----------------------------------------------------------------
+
+
+def test_live_week_ending_on_a_friday_closure_is_fresh_and_reported_through_thursday(rig: Rig) -> None:
+    """2004-06-11, a Friday, was a day of mourning: the week's last session is Thursday 2004-06-10."""
+    thursday, saturday = date(2004, 6, 10), datetime(2004, 6, 12, 14, 0, tzinfo=UTC)
+    for symbol in rig.config.symbols:
+        bars = synthetic_bars(symbol, first=date(2003, 6, 2), last=date(2004, 6, 11))
+        assert bars.index[-1] == pd.Timestamp(thursday)  # no session on the Friday
+        rig.yahoo.chart(symbol, chart_body(symbol, bars))
+    snapshot = rig.gather("live", now=saturday)  # would raise if Friday's bar were expected
+    symbols = rows(snapshot, "symbol")
+    assert {h.status for h in symbols.values()} == {"ok"}
+    assert {h.newest for h in symbols.values()} == {thursday}
+    assert snapshot.as_of == thursday
+    result = build_from_snapshot(
+        rig.config, snapshot, as_of=saturday.date(), out=rig.root / "out", formats=("html",),
+        seen_path=rig.cache_dir / "headlines.json",
+    )  # fmt: skip
+    brief = result.brief
+    assert (brief.as_of, brief.week_start) == (thursday, date(2004, 6, 7))
+    assert brief.session_count == 4  # the full week: four sessions were held
+    assert not [n for n in brief.not_covered if "last sessions" in n]  # not reported as a partial week
+    assert not brief.is_stale
+
+
 # -- data modes -------------------------------------------------------------------------------------
 
 

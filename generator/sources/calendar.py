@@ -107,7 +107,8 @@ def non_session_days(days: np.ndarray) -> np.ndarray:
         return weekend
     sessions = _sessions(first, last).days
     checked = valid & (stamps >= np.datetime64(EARLIEST, "D"))
-    closed = checked & ~np.isin(stamps, sessions)
+    at = np.minimum(np.searchsorted(sessions, stamps), len(sessions) - 1)
+    closed = checked & (sessions[at] != stamps)
     return np.where(checked, closed, weekend)
 
 

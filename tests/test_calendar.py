@@ -1,0 +1,120 @@
+"""generator.sources.calendar: NYSE sessions from exchange_calendars, ad-hoc closures included."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from generator.sources import calendar
+from generator.sources.calendar import (
+    holidays,
+    is_trading_day,
+    last_complete_session,
+    non_session_days,
+    previous_trading_day,
+    trading_days,
+)
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize(
+    ("now", "session"),
+    [
+        (datetime(2026, 11, 20, 19, 5, tzinfo=UTC), date(2026, 11, 19)),  # Friday 14:05 New York
+        (datetime(2026, 11, 20, 21, 30, tzinfo=UTC), date(2026, 11, 19)),  # 16:30: not settled yet
+        (datetime(2026, 11, 20, 22, 0, tzinfo=UTC), date(2026, 11, 20)),  # 17:00: final
+        (datetime(2026, 11, 22, 14, 0, tzinfo=UTC), date(2026, 11, 20)),  # Sunday
+        (datetime(2026, 11, 27, 3, 0, tzinfo=UTC), date(2026, 11, 25)),  # Thanksgiving night
+        (datetime(2026, 4, 3, 23, 0, tzinfo=UTC), date(2026, 4, 2)),  # Good Friday
+        (datetime(2026, 7, 3, 23, 0, tzinfo=UTC), date(2026, 7, 2)),  # Independence Day observed
+        (datetime(2026, 11, 23, 1, 0), date(2026, 11, 20)),  # naive: taken as UTC (Sunday 20:00 NY)
+        # ad-hoc closures the old hand-written rules did not know
+        (datetime(2004, 6, 12, 14, 0, tzinfo=UTC), date(2004, 6, 10)),  # Friday: Reagan's day of mourning
+        (datetime(2001, 9, 15, 14, 0, tzinfo=UTC), date(2001, 9, 10)),  # closed 9/11 to Friday 9/14
+        (datetime(2025, 1, 9, 23, 0, tzinfo=UTC), date(2025, 1, 8)),  # Thursday: Carter's day of mourning
+        (datetime(2012, 10, 30, 23, 0, tzinfo=UTC), date(2012, 10, 26)),  # Hurricane Sandy, two days
+    ],
+)
+def test_last_complete_session(now: datetime, session: date) -> None:
+    assert last_complete_session(now) == session
+
+
+def test_a_week_with_a_day_of_mourning_has_four_sessions() -> None:
+    assert trading_days(date(2025, 1, 6), date(2025, 1, 10)) == [
+        date(2025, 1, 6),
+        date(2025, 1, 7),
+        date(2025, 1, 8),
+        date(2025, 1, 10),
+    ]
+    assert trading_days(date(2004, 6, 7), date(2004, 6, 11))[-1] == date(2004, 6, 10)
+    assert trading_days(date(2001, 9, 10), date(2001, 9, 14)) == [date(2001, 9, 10)]
+    assert previous_trading_day(date(2001, 9, 17)) == date(2001, 9, 10)
+
+
+def test_holidays_of_a_year_include_the_ad_hoc_closures() -> None:
+    assert sorted(holidays(2025)) == [
+        date(2025, 1, 1),
+        date(2025, 1, 9),  # national day of mourning (President Carter)
+        date(2025, 1, 20),
+        date(2025, 2, 17),
+        date(2025, 4, 18),
+        date(2025, 5, 26),
+        date(2025, 6, 19),
+        date(2025, 7, 4),
+        date(2025, 9, 1),
+        date(2025, 11, 27),
+        date(2025, 12, 25),
+    ]
+    assert {date(2001, 9, 11), date(2001, 9, 14)} <= holidays(2001)
+    assert date(2026, 11, 27) not in holidays(2026)  # the day after Thanksgiving: an early close
+
+
+def test_days_before_1970_count_by_weekday() -> None:
+    assert is_trading_day(date(1950, 2, 22))  # XNYS has no regular holidays this early
+    assert not is_trading_day(date(1950, 2, 25))  # a Saturday
+    assert holidays(1950) == frozenset()
+    assert trading_days(date(1969, 12, 29), date(1970, 1, 5)) == [
+        date(1969, 12, 29),
+        date(1969, 12, 30),
+        date(1969, 12, 31),
+        date(1970, 1, 2),  # New Year's Day 1970: closed
+        date(1970, 1, 5),
+    ]
+
+
+def test_non_session_days_flag_holidays_weekends_and_not_nat() -> None:
+    days = np.array(
+        ["2025-09-01", "2025-09-02", "NaT", "2025-09-06", "1960-01-04", "1960-01-02", "2030-01-01"],
+        dtype="datetime64[ns]",
+    )
+    assert non_session_days(days).tolist() == [True, False, False, True, False, True, True]
+    assert non_session_days(np.array([], dtype="datetime64[ns]")).tolist() == []
+
+
+def test_the_calendar_is_built_once_and_widened_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(calendar, "_built", [])  # as in a fresh process
+    is_trading_day(date(2026, 11, 20))
+    first = calendar._built[0]
+    assert (first.first, first.last) == (date(1980, 1, 1), date(2027, 12, 31))
+    is_trading_day(date(2001, 9, 14))
+    assert calendar._built[0] is first  # already covered (1980 on)
+    is_trading_day(date(1975, 1, 2))
+    assert calendar._built[0].first <= date(1975, 1, 1) < first.first
+    assert calendar._built[0].last >= first.last
+
+
+def test_exchange_calendars_is_imported_on_first_use_only() -> None:
+    code = (
+        "import sys\n"
+        "import generator.sources.calendar as c\n"
+        "assert 'exchange_calendars' not in sys.modules\n"
+        "from datetime import date\n"
+        "assert not c.is_trading_day(date(2025, 1, 9))\n"
+        "assert 'exchange_calendars' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
