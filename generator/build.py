@@ -10,7 +10,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 from generator import issue
 from generator.errors import PublishError
 from generator.fsutil import swap_in
-from generator.models import Brief, Config, IssueMeta, Series, Snapshot
+from generator.models import Brief, Config, Headline, IssueMeta, Series, Snapshot
 
 if TYPE_CHECKING:
+    from generator.charts import RenderedChart
     from generator.render import PdfResult
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
     return replace(snapshot, series=series, as_of=as_of)
 
 
-def headlines_for_week(snapshot: Snapshot, config: Config, week: tuple[date, date], seen_path: Path | None):
+def headlines_for_week(
+    snapshot: Snapshot, config: Config, week: tuple[date, date], seen_path: Path | None
+) -> list[Headline]:
     from generator.analysis.headlines import load_memory, select_headlines
 
     seen = load_memory(seen_path) if seen_path is not None and seen_path.exists() else None
@@ -174,7 +177,14 @@ def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:
     )
 
 
-def _write_formats(brief, charts, folder: Path, formats, timings: Timings, write: Callable) -> dict:
+def _write_formats(
+    brief: Brief,
+    charts: Mapping[str, RenderedChart],
+    folder: Path,
+    formats: Sequence[str],
+    timings: Timings,
+    write: Callable[..., dict[str, Path]],
+) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for fmt in formats:
         with timings.stage(fmt):
@@ -182,7 +192,7 @@ def _write_formats(brief, charts, folder: Path, formats, timings: Timings, write
     return files
 
 
-def _write_chart_pngs(charts: dict, folder: Path) -> None:
+def _write_chart_pngs(charts: Mapping[str, RenderedChart], folder: Path) -> None:
     folder.mkdir(exist_ok=True)
     for key, chart in sorted(charts.items()):
         path = folder / f"{key}.png"
@@ -197,7 +207,7 @@ def _view_url(config: Config, as_of: date) -> str | None:
     return f"{base.rstrip('/')}/briefs/{as_of.isoformat()}/"
 
 
-def _remember(seen_path: Path, headlines, week_start: date) -> None:
+def _remember(seen_path: Path, headlines: Sequence[Headline], week_start: date) -> None:
     from generator.analysis.headlines import load_memory, remember, save_memory
 
     memory = load_memory(seen_path) if seen_path.exists() else {}

@@ -122,9 +122,10 @@ def _png(fig: MplFigure) -> bytes:
     """The figure as an RGB PNG at :data:`PNG_DPI`: no text chunks, no time stamp."""
     fig.set_dpi(PNG_DPI)
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()
+    canvas.draw()  # type: ignore[no-untyped-call]
     width, height = canvas.get_width_height()
-    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    rgba = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+    image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
     out = io.BytesIO()
     image.convert("RGB").save(out, format="png", compress_level=PNG_COMPRESSION)
     return out.getvalue()
@@ -256,9 +257,10 @@ def _draw_line(ax: Axes, spec: ChartSpec, percent: bool) -> None:
         raise RenderError(f"chart {spec.key!r}: line charts need ISO dates on x ({exc})") from exc
     for label, values in spec.series:
         ax.plot(dates, _values(values), label=label)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    formatter = mdates.ConciseDateFormatter(locator, show_offset=False)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(formatter)
     if len(dates):
         ax.set_xlim(dates[0], dates[-1])
     ax.grid(axis="x", visible=False)

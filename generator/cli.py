@@ -15,13 +15,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
 from generator import __version__
 from generator.errors import BriefError, ConfigError, DataUnavailableError
+
+if TYPE_CHECKING:
+    from generator.models import Config
 
 log = logging.getLogger("generator")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,7 +81,7 @@ def _today(tz: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
-def _load(config_path: str):
+def _load(config_path: str) -> Config:
     from generator.config import load_config
 
     return load_config(config_path)

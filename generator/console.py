@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def progress(label: str, *, stream=None) -> Iterator[Callable[[str], None]]:
+def progress(label: str, *, stream: TextIO | None = None) -> Iterator[Callable[[str], None]]:
     """Live status on a terminal (a spinner naming the current stage); plain log lines in CI.
 
     Yields a callback that reports the current step, e.g. ``update("pdf")``.
@@ -61,7 +61,7 @@ def health_rows(health: tuple[SourceHealth, ...]) -> list[tuple[str, ...]]:
     ]
 
 
-def report_build(result: BuildResult, *, stream=None) -> list[str]:
+def report_build(result: BuildResult, *, stream: TextIO | None = None) -> list[str]:
     stream = stream or sys.stderr
     brief = result.brief
     rows = health_rows(brief.health)

@@ -293,13 +293,16 @@ def make_url_fetcher(allowed_dir: Path = ASSETS_DIR) -> Callable[..., Any]:
 
     if hasattr(wurls, "URLFetcher"):
 
-        class LockedURLFetcher(wurls.URLFetcher):  # type: ignore[misc,name-defined]
+        class LockedURLFetcher(wurls.URLFetcher):  # type: ignore[misc]
             def fetch(self, url: str, headers: Any = None) -> Any:
                 if not fetch_allowed(url, allowed_dir):
                     raise refuse(url)
                 return super().fetch(url, headers)
 
-        return LockedURLFetcher(timeout=5, allowed_protocols=("data", "file"), allow_redirects=False)  # type: ignore[no-any-return]
+        fetcher: Callable[..., Any] = LockedURLFetcher(
+            timeout=5, allowed_protocols=("data", "file"), allow_redirects=False
+        )
+        return fetcher
 
     def fetch(url: str, timeout: int = 5, ssl_context: Any = None) -> Any:  # weasyprint < 67
         if not fetch_allowed(url, allowed_dir):

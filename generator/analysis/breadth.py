@@ -299,7 +299,7 @@ def _week(index: pd.Index, week_start: date, week_end: date) -> tuple[int, int] 
 def _returns(panel: pd.DataFrame, base_row: int, last_row: int) -> np.ndarray:
     values = panel.to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        returns = values[last_row] / values[base_row] - 1.0
+        returns: np.ndarray = values[last_row] / values[base_row] - 1.0
     returns[~np.isfinite(returns)] = np.nan
     return returns
 

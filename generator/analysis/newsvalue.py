@@ -182,7 +182,7 @@ def streak_events(ctx: Context) -> list[Event]:
 
 def _next_session(closes: pd.Series, day: date) -> date:
     later = closes.index[closes.index > pd.Timestamp(day)]
-    return later[0].date() if len(later) else day  # type: ignore[no-any-return]
+    return pd.Timestamp(later[0]).date() if len(later) else day
 
 
 def extreme_events(ctx: Context) -> list[Event]:
