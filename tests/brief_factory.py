@@ -1,9 +1,12 @@
-"""A hand-built, realistic :class:`Brief` and its chart specs, for rendering tests.
+"""A hand-built :class:`Brief` and its chart specs, for the degraded and hostile cases of rendering.
 
-Covers every element the templates show: key figures, tables with figure and text
-cells, checklists (met / not met / unknown), a stale figure, an unavailable figure,
-related and top headlines (one with a hostile title and no link), source health with
-failures, warnings, glossary and disclaimer.  Everything is deterministic.
+The golden files come from the bundled sample through the real pipeline (tests/sample_brief.py);
+this brief is for what the sample cannot show.  It covers every element the templates render:
+a lead, key takeaways and body passages of prose with cited figures (characters Markdown and
+HTML must escape among them), a watch list, body charts, appendix tables with figure and text
+cells, checklists (met / not met / unknown), a stale figure and an unavailable cell, related and
+top headlines (one with a hostile title and no link), source health with failures, warnings,
+"Not covered this week", a glossary and a disclaimer.  Everything is deterministic.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from generator.models import (
     Brief,
     ChartSpec,
     Check,
+    Cite,
     Figure,
     Headline,
+    Passage,
+    Prose,
     Provenance,
     Section,
     SourceHealth,
     Table,
+    Takeaway,
     Topic,
 )
 
@@ -36,6 +43,10 @@ RETURN_METHOD = "Close-to-close change of the adjusted close over the window."
 LAST_CLOSE = "Last close."
 LAST_QUOTE = "Last quote, percent."
 DISCLAIMER = "For information only; not investment advice. Past performance does not predict future returns."
+NOT_COVERED = (
+    "Cboe Russell 2000 Volatility Index (^RVX): last bar 2026-10-30, before the week",
+    "Utilities (PSCU): no data (HTTP 429 Too Many Requests)",
+)
 # Display names, as feeds.yaml would give them (IWM and the sector funds are left out on purpose).
 NAMES = {
     "^RUT": "Russell 2000",
@@ -60,20 +71,16 @@ FIRST_BARS = {
 CATALOGUE: dict[str, tuple[str, float | None, str, str, str, str]] = {
     "spread.^RUT-^GSPC.1W": ("Russell 2000 minus S&P 500, 1W", 1.27, "pp", "^RUT ^GSPC", "1W",
                              "Difference of the two 1W returns."),
-    "spread.^RUT-^IXIC.1W": ("Russell 2000 minus Nasdaq, 1W", 1.72, "pp", "^RUT ^IXIC", "1W",
-                             "Difference of the two 1W returns."),
+    "spread.IWC-OEF.1W": ("Micro caps minus mega caps, 1W", 2.06, "pp", "IWC OEF", "1W",
+                          "Difference of the two 1W returns."),
     "streak.^RUT-^GSPC": ("Days of outperformance in a row", 4, "days", "^RUT ^GSPC", "history",
                           "Consecutive sessions with a higher daily return than the S&P 500."),
-    "record.^RUT.date": ("Record close", None, "date", "^RUT", "history", "Highest close in the history."),
     "drawdown.^RUT": ("Distance from record", -3.08, "pct", "^RUT", "history", "Last close vs the highest."),
     "level.^RUT": ("Russell 2000 close", 2487.31, "level", "^RUT", "1D", LAST_CLOSE),
     "yield.^IRX": ("3-month T-bill yield", 3.91, "yield", "^IRX", "1D", LAST_QUOTE),
     "yield.^TNX": ("10-year Treasury yield", 4.12, "yield", "^TNX", "1D", LAST_QUOTE),
     "change.^TNX.1W": ("10-year yield, 1W change", -9, "bp", "^TNX", "1W", "Change in basis points."),
     "curve.^TNX-^IRX": ("10y−3m curve", 0.21, "pp", "^TNX ^IRX", "1D", "10-year yield minus 3-month yield."),
-    "ratio.^RUT/^GSPC": ("Russell 2000 / S&P 500", 0.3712, "ratio", "^RUT ^GSPC", "1D", "Ratio of closes."),
-    "ratio.^RUT/^GSPC.vs50": ("Against its 50-day average", None, "text", "^RUT ^GSPC", "50d",
-                              "Ratio compared with its 50-day simple average."),
     "volume.IWM.20d": ("IWM volume vs 20-day average", 1.34, "x", "IWM", "20d",
                        "Week's average volume over the 20-day average."),
     "rsi.^RUT.14d": ("RSI(14)", 66.4, "index", "^RUT", "14d", "Wilder's RSI, 14 days."),
@@ -81,11 +88,9 @@ CATALOGUE: dict[str, tuple[str, float | None, str, str, str, str]] = {
     "pctile.^VIX.1Y": ("VIX percentile, 1 year", 23, "pctile", "^VIX", "1Y",
                        "Percentile of the last close within one year of closes."),
     "level.^RVX": ("RVX", 21.4, "level", "^RVX", "1D", LAST_CLOSE),
-    "return.PSCU.1W": ("Utilities (PSCU), 1W", None, "pct", "PSCU", "1W", RETURN_METHOD),
     "sma200.^RUT": ("Close vs 200-day average", 6.4, "pct", "^RUT", "200d",
                     "Last close against its 200-day simple average."),
     "ratio.HYG/IEF.1M": ("HYG / IEF, 1M change", -0.42, "pct", "HYG IEF", "1M", "Change of the price ratio."),
-    "pe.IWM": ("IWM price / earnings", None, "x", "IWM", "1D", "Not in the snapshot."),
 }  # fmt: skip
 
 
@@ -95,21 +100,95 @@ class _Figures:
     def __init__(self, provider: str) -> None:
         self.provider = provider
 
-    def get(
-        self, key: str, *, text: str = "", last_bar: date | None = AS_OF, stale: bool = False, note: str = ""
-    ) -> Figure:
+    def get(self, key: str, *, last_bar: date | None = AS_OF, stale: bool = False, note: str = "") -> Figure:
         label, value, unit, symbols, window, method = CATALOGUE[key]
         prov = Provenance(tuple(symbols.split()), window, last_bar, self.provider, method)
-        return Figure(key, label, value, unit, prov, text=text, stale=stale, note=note)
+        return Figure(key, label, value, unit, prov, stale=stale, note=note)
 
     def ret(self, symbol: str, name: str, window: str, value: float | None) -> Figure:
         prov = Provenance((symbol,), window, AS_OF, self.provider, RETURN_METHOD, FIRST_BARS[window])
-        return Figure(f"return.{symbol}.{window}", f"{name}, {window}", value, "pct", prov)
+        note = "" if value is not None else "no bars for the window"
+        return Figure(f"return.{symbol}.{window}", f"{name}, {window}", value, "pct", prov, note=note)
 
     def stale(self, key: str) -> Figure:
         return self.get(
             key, last_bar=STALE_BAR, stale=True, note="last bar 2026-10-30 is before the reporting week"
         )
+
+
+# ---------------------------------------------------------------------------
+# The narrative: lead, takeaways, body passages
+# ---------------------------------------------------------------------------
+
+
+def _takeaways(f: _Figures) -> tuple[Takeaway, ...]:
+    return (
+        Takeaway("spread", ("Small caps beat the S&P 500 by ", Cite(f.get("spread.^RUT-^GSPC.1W"), "1.27 pp"),
+                            ", the widest gap in 11 weeks (data from 2014-11-20)."), 2.3),
+        Takeaway("streak", ("The Russell 2000 beat the S&P 500 for a ",
+                            Cite(f.get("streak.^RUT-^GSPC"), "fourth straight session"), "."), 1.9),
+        Takeaway("yield-move", ("The 10-year Treasury yield fell ", Cite(f.get("change.^TNX.1W"), "9 bp"),
+                                " to ", Cite(f.get("yield.^TNX"), "4.12%"), "."), 1.5),
+        Takeaway("rsi", ("RSI(14) is ", Cite(f.get("rsi.^RUT.14d"), "66.4"), ", near overbought (70)."), 1.1),
+    )  # fmt: skip
+
+
+def _body(f: _Figures, headlines: tuple[Headline, ...]) -> tuple[Passage, ...]:
+    performance = Passage(
+        "performance",
+        "Performance",
+        (
+            ("The Russell 2000 rose ", Cite(f.ret("^RUT", "Russell 2000", "1W", 2.14), "2.14%"),
+             " this week; year to date it is ", Cite(f.ret("^RUT", "Russell 2000", "YTD", 11.36), "+11.36%"),
+             ", behind the S&P 500's ", Cite(f.ret("^GSPC", "S&P 500", "YTD", 16.42), "+16.42%"), "."),
+            ("Micro caps (IWC) beat mega caps (OEF) by ", Cite(f.get("spread.IWC-OEF.1W"), "2.06 pp"),
+             "; the index closed at ", Cite(f.get("level.^RUT"), "2,487.31"), ", ",
+             Cite(f.get("drawdown.^RUT"), "3.08%"), " below its record of 2024-11-25."),
+        ),
+        chart="rut-vs-spx",
+    )  # fmt: skip
+    drivers = Passage(
+        "drivers",
+        "Drivers",
+        (
+            ("The 10y−3m curve is ", Cite(f.get("curve.^TNX-^IRX"), "+0.21 pp"),
+             ", with the 3-month bill at ", Cite(f.get("yield.^IRX"), "3.91%"), "."),
+            ("IWM traded ", Cite(f.get("volume.IWM.20d"), "1.34×"), " its 20-day average volume; "
+             "financials (PSCF) led the S&P SmallCap 600 sectors at ",
+             Cite(f.ret("PSCF", "Financials", "1W", 3.42), "+3.42%"), "."),
+        ),
+        chart="sectors",
+        headlines=headlines[:2],
+    )  # fmt: skip
+    risks = Passage(
+        "risks",
+        "Risks",
+        (("The VIX closed at ", Cite(f.get("level.^VIX"), "15.82"), ", at the ",
+          Cite(f.get("pctile.^VIX.1Y"), "23rd percentile"), " of its past year."),),
+        headlines=headlines[2:3],
+    )  # fmt: skip
+    outlook = Passage(
+        "outlook",
+        "Outlook",
+        (("Bull case: 2 of 2 known conditions met (1 unknown). Bear case: 1 of 2 known conditions met "
+          "(0 unknown). Conditions, not forecasts.",),),
+        items=(("RSI(14) at ", Cite(f.get("rsi.^RUT.14d"), "66.4"), ", within 5 points of overbought (70)."),
+               ("Retail sales on Tuesday; Fed minutes on Wednesday.",)),
+    )  # fmt: skip
+    return (performance, drivers, risks, outlook)
+
+
+def _lead(f: _Figures) -> Prose:
+    return (
+        "Small caps rose ", Cite(f.ret("^RUT", "Russell 2000", "1W", 2.14), "2.14%"),
+        " and beat the S&P 500 by ", Cite(f.get("spread.^RUT-^GSPC.1W"), "1.27 pp"),
+        " as Treasury yields fell.",
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# The appendix: full figures
+# ---------------------------------------------------------------------------
 
 
 def _performance(f: _Figures) -> Section:
@@ -125,70 +204,29 @@ def _performance(f: _Figures) -> Section:
         for sym, (name, values) in series.items()
     )
     returns = Topic(
-        key="returns",
-        title="Returns by window",
-        reading="The Russell 2000 rose +2.14% on the week, +1.27 pp ahead of the S&P 500.",
-        figures=(f.get("spread.^RUT-^GSPC.1W"), f.get("spread.^RUT-^IXIC.1W")),
-        table=Table("Total returns by window", ("Series", *windows), rows),
-        chart="rut-vs-spx",
-        flag="positive",
+        "returns", "Returns by window", table=Table("Total returns by window", ("Series", *windows), rows)
     )
     ladder_rows = tuple(
-        (label, f.ret(sym, label, "1W", w1), f.ret(sym, label, "3M", m3))
-        for label, sym, w1, m3 in (
-            ("Micro", "IWC", 2.61, 9.14),
-            ("Small", "IWM", 2.09, 7.85),
-            ("Mid", "IWR", 1.32, 5.96),
-            ("Large", "IWB", 0.91, 5.22),
-            ("Mega", "OEF", 0.55, 5.47),
+        (label, sym, f.ret(sym, label, "1W", w1), f.ret(sym, label, "1M", m1), f.ret(sym, label, "3M", m3))
+        for label, sym, w1, m1, m3 in (
+            ("Micro", "IWC", 2.61, 5.30, 9.14),
+            ("Small", "IWM", 2.09, 4.87, 7.85),
+            ("Mid", "IWR", 1.32, 3.10, 5.96),
+            ("Large", "IWB", 0.91, 2.40, 5.22),
+            ("Mega", "OEF", 0.55, None, 5.47),  # one unavailable cell
         )
     )
     ladder = Topic(
-        key="ladder",
-        title="Size ladder",
-        reading="Returns fell with size this week: micro caps led and mega caps trailed.",
-        table=Table("Cap ladder, micro to mega", ("Size", "1W", "3M"), ladder_rows),
-        chart="cap-ladder",
+        "ladder",
+        "Size ladder",
+        table=Table("Cap ladder, micro to mega", ("Size", "Fund", "1W", "1M", "3M"), ladder_rows),
     )
-    streak = Topic(
-        key="streak",
-        title="Streak and records",
-        reading="The Russell 2000 beat the S&P 500 on 4 straight days; it sits 3.08% below its record.",
-        figures=(
-            f.get("streak.^RUT-^GSPC"),
-            f.get("record.^RUT.date", text="2024-11-25"),
-            f.get("drawdown.^RUT"),
-            f.get("level.^RUT"),
-        ),
-    )
-    lede = "Small caps led for a second week, with micro caps out in front."
-    return Section("performance", "Performance", lede, (returns, ladder, streak))
+    return Section("performance", "Performance", (returns, ladder))  # fmt: skip
 
 
-def _drivers(f: _Figures, headlines: tuple[Headline, ...]) -> Section:
-    rates = Topic(
-        key="rates",
-        title="Rates",
-        reading="The 10-year yield fell 9 bp to 4.12%; the 10y−3m curve is +0.21 pp.",
-        figures=tuple(f.get(k) for k in ("yield.^IRX", "yield.^TNX", "change.^TNX.1W", "curve.^TNX-^IRX")),
-        chart="rates",
-        headlines=headlines[:2],
-        flag="positive",
-    )
-    rotation = Topic(
-        key="rotation",
-        title="Rotation",
-        reading="The Russell 2000 / S&P 500 ratio is above its 50-day average.",
-        figures=(
-            f.get("ratio.^RUT/^GSPC"),
-            f.get("ratio.^RUT/^GSPC.vs50", text="above"),
-            f.get("volume.IWM.20d"),
-        ),
-        chart="rs-ratio",
-        headlines=headlines[2:3],
-    )
+def _drivers(f: _Figures) -> Section:
     sector_rows = tuple(
-        (name, f.ret(sym, name, "1W", v))
+        (name, sym, f.ret(sym, name, "1W", v))
         for name, sym, v in (
             ("Financials", "PSCF", 3.42),
             ("Regional banks", "KRE", 3.18),
@@ -197,79 +235,39 @@ def _drivers(f: _Figures, headlines: tuple[Headline, ...]) -> Section:
             ("Energy", "PSCE", -1.21),
         )
     )
-    sectors = Topic(
-        key="sectors",
-        title="Sector leaders and laggards",
-        reading="Financials led; energy lagged. Utilities are not available this week.",
-        table=Table("Small-cap sectors, 1W", ("Sector", "1W"), sector_rows),
-        chart="sectors",
-    )
-    lede = "Lower yields and a rotation out of mega caps did most of the work."
-    return Section("drivers", "Drivers", lede, (rates, rotation, sectors))
+    table = Table("Small-cap sectors, 1W", ("Sector", "Fund", "1W"), sector_rows)
+    return Section("drivers", "Drivers", (Topic("sectors", "Sector leaders and laggards", table=table),))
 
 
 def _risks(f: _Figures) -> Section:
-    rsi = Topic(
-        key="rsi",
-        title="Momentum",
-        reading="RSI(14) is 66.4: stretched but not yet overbought (70).",
-        figures=(f.get("rsi.^RUT.14d"),),
-        flag="warning",
+    rows: tuple[tuple[Figure | str, ...], ...] = (
+        ("VIX", f.get("level.^VIX")),
+        ("VIX percentile, 1 year", f.get("pctile.^VIX.1Y")),
+        ("RVX", f.stale("level.^RVX")),
     )
-    vol = Topic(
-        key="volatility",
-        title="Volatility",
-        reading="VIX is low for the year; the small-cap volatility index is stale this week.",
-        figures=(f.get("level.^VIX"), f.get("pctile.^VIX.1Y"), f.stale("level.^RVX")),
-    )
-    quality = Topic(
-        key="data-quality",
-        title="Data quality",
-        reading="One sector fund returned no bars; it is left out rather than estimated.",
-        figures=(f.get("return.PSCU.1W", last_bar=None, note="no bars in the snapshot"),),
-        flag="negative",
-    )
-    return Section("risks", "Risks", "Momentum is stretched; one source is stale.", (rsi, vol, quality))
+    table = Table("Volatility", ("Gauge", "Last"), rows)
+    return Section("risks", "Risks", (Topic("volatility", "Volatility", table=table),))
 
 
 def _outlook(f: _Figures) -> Section:
     bull = Topic(
-        key="bull",
-        title="Bull case",
-        reading="Two of three conditions hold; the third cannot be read this week.",
+        "bull",
+        "Bull case",
         checks=(
             Check("Russell 2000 above its 200-day average", f.get("sma200.^RUT"), True),
             Check("10-year yield below 4.25%", f.get("yield.^TNX"), True),
             Check("Small-cap volatility (RVX) below 20", f.stale("level.^RVX"), None),
         ),
-        flag="positive",
     )
     bear = Topic(
-        key="bear",
-        title="Bear case",
-        reading="One of two warning signs is on.",
+        "bear",
+        "Bear case",
         checks=(
             Check("RSI(14) above 70", f.get("rsi.^RUT.14d"), False),
             Check("High yield lagging Treasuries over 1M", f.get("ratio.HYG/IEF.1M"), True),
         ),
-        flag="negative",
     )
-    watch = Topic(
-        key="watch", title="What to watch", reading="Retail sales on Tuesday; Fed minutes on Wednesday."
-    )
-    return Section(
-        "outlook", "Outlook", "The trend is up; the checklist says stay alert.", (bull, bear, watch)
-    )
-
-
-def _valuation(f: _Figures) -> Section:
-    topic = Topic(
-        key="valuation",
-        title="Valuation",
-        reading="Valuation data is not in this snapshot.",
-        figures=(f.get("pe.IWM", note="not available from this data"),),
-    )
-    return Section("valuation", "Valuation", "Not available from this data.", (topic,))
+    return Section("outlook", "Outlook", (bull, bear))
 
 
 def _headlines() -> tuple[Headline, ...]:
@@ -314,20 +312,9 @@ def make_brief(*, is_sample: bool = True) -> Brief:
     """A complete brief for the week of 2026-11-16 to 2026-11-20."""
     f = _Figures(SAMPLE if is_sample else YF)
     headlines = _headlines()
-    performance = _performance(f)
-    headline_figure = f.ret("^RUT", "Russell 2000", "1W", 2.14)
-    key_figures = (
-        headline_figure,
-        f.ret("^GSPC", "S&P 500", "1W", 0.87),
-        f.get("spread.^RUT-^GSPC.1W"),
-        f.get("yield.^TNX"),
-        f.get("level.^VIX"),
-        f.stale("level.^RVX"),
-    )
-    warnings = (
-        "^RVX: last bar 2026-10-30 is before the reporting week; shown as not available (stale).",
-        "PSCU: no data (HTTP 429 Too Many Requests); left out of the sector figures.",
-        "Feed reuters-biz failed: timed out after 10 s.",
+    warnings = (  # worded as the analysis words them; the stale ^RVX is under Not covered
+        "The symbol PSCU failed: HTTP 429 Too Many Requests.",
+        "The feed reuters-biz failed: timed out after 10 s.",
     )
     return Brief(
         title="Small-Cap Weekly",
@@ -336,10 +323,9 @@ def make_brief(*, is_sample: bool = True) -> Brief:
         week_end=AS_OF,
         built_at=BUILT_AT,
         is_sample=is_sample,
-        summary="Small caps rose +2.14% and beat the S&P 500 by +1.27 pp as yields fell.",
-        headline_figure=headline_figure,
-        key_figures=key_figures,
-        sections=(performance, _drivers(f, headlines), _risks(f), _outlook(f), _valuation(f)),
+        summary="Small caps rose 2.14% and beat the S&P 500 by 1.27 pp as Treasury yields fell.",
+        headline_figure=f.ret("^RUT", "Russell 2000", "1W", 2.14),
+        sections=(_performance(f), _drivers(f), _risks(f), _outlook(f)),
         charts=make_chart_specs(),
         headlines=headlines,
         health=_health(),
@@ -354,6 +340,10 @@ def make_brief(*, is_sample: bool = True) -> Brief:
             ("Relative strength ratio", "Russell 2000 divided by the S&P 500; rising means small caps lead."),
         ),
         disclaimer=DISCLAIMER,
+        lead=_lead(f),
+        takeaways=_takeaways(f),
+        body=_body(f, headlines),
+        not_covered=NOT_COVERED,
     )
 
 
@@ -412,23 +402,10 @@ def make_chart_specs() -> tuple[ChartSpec, ...]:
                   (("1W", (2.61, 2.09, 1.32, 0.91, 0.55)), ("1M", (5.3, 4.87, 3.1, 2.4, None)),
                    ("3M", (9.14, 7.85, 5.96, 5.22, 5.47))), "Return (%)", source, reference=0.0),
         ChartSpec("sectors", "Small-cap sectors, week",
-                  "Bars: financials led at +3.42%, energy lagged at -1.21%; utilities not available.",
+                  "Bars: financials led at +3.42%, energy lagged at -1.21%; utilities have no data.",
                   "hbar", sectors, (("1W", (3.42, -0.64, 2.57, -1.21, 3.18, None)),), "Return (%)", source,
                   reference=0.0),
         ChartSpec("rates", "Treasury yields",
                   "Line chart: over one year the 10-year yield ended at 4.12% and the 3-month at 3.91%.",
                   "line", x, (("3-month", tuple(irx)), ("10-year", tuple(tnx))), "Yield (%)", source),
     )  # fmt: skip
-
-
-def golden_outputs() -> dict[str, str]:
-    """The golden files: ``brief.html`` and ``brief.md`` of :func:`make_brief`, with :data:`NAMES`."""
-    from generator.charts import render_charts
-    from generator.render import render_html, render_markdown
-
-    brief = make_brief()
-    charts = render_charts(brief.charts)
-    return {
-        "brief.html": render_html(brief, charts, names=NAMES),
-        "brief.md": render_markdown(brief, charts, names=NAMES),
-    }

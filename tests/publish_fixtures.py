@@ -2,7 +2,7 @@
 
 ``write_issue`` lays out a folder exactly as generator/issue.py describes it, with real
 files: a PDF made by weasyprint, PNG charts drawn by matplotlib, and email.html /
-email.txt from :func:`generator.publish.email.render_email`.
+email.txt from :func:`generator.render_email.render_email`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,23 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from generator.formatting import fmt, plain
 from generator.issue import CHARTS_DIR, FILES, issue_dir, meta_for, write_meta
 from generator.models import (
     Brief,
     ChartSpec,
+    Cite,
     Figure,
     Headline,
+    Passage,
     Provenance,
     Section,
     SourceHealth,
+    Table,
+    Takeaway,
     Topic,
 )
-from generator.publish.email import render_email
+from generator.render_email import EMAIL_SECTIONS, render_email
 
 PROVIDER = "Yahoo Finance (yfinance)"
 
@@ -63,6 +68,9 @@ def chart(key: str, as_of: date) -> ChartSpec:
     )
 
 
+PASSAGES = EMAIL_SECTIONS  # the body passages the email carries, in order
+
+
 def make_brief(
     as_of: date,
     *,
@@ -72,37 +80,47 @@ def make_brief(
     chart_keys: tuple[str, ...] = ("rut-vs-spx",),
     headlines: tuple[Headline, ...] | None = None,
 ) -> Brief:
-    """A plausible brief; ``rich`` makes every part as large as a real week can be."""
+    """A plausible brief; ``rich`` makes every part as large as a real week can be.
+
+    Body passages carry the charts of ``chart_keys`` in order (one each, as the narrative does);
+    rich briefs have five takeaways, five long passages with a chart each, 12 headlines and a
+    warning.
+    """
     week_start = as_of - timedelta(days=as_of.weekday())
-    main = figure("return.^RUT.1W", "Russell 2000, 1 week", 1.234 + as_of.day / 100, as_of=as_of, stale=stale)
-    n_fig = 14 if rich else 4
-    key_figures = tuple(
+    week = 1.234 + as_of.day / 100
+    main = figure("return.^RUT.1W", "Russell 2000, 1 week", week, as_of=as_of, stale=stale)
+    keys = tuple(f"chart-{i}" for i in range(len(PASSAGES))) if rich else chart_keys
+    count = len(PASSAGES) if rich else min(len(PASSAGES), max(2, len(keys)))
+    others = tuple(  # two for each passage
         figure(f"return.SYM{i}.1W", f"Instrument {i}, 1 week", i * 0.37 - 2, as_of=as_of)
-        for i in range(n_fig)
+        for i in range(2 * count)
     )
-    n_topics = 6 if rich else 2
-    reading = (
+    sentence = (
         "Small caps outpaced large caps as yields eased and credit spreads narrowed; breadth improved and "
         "the advance was led by regional banks and industrials. "
     ) * (4 if rich else 1)
-    sections = tuple(
-        Section(
+    body = tuple(
+        Passage(
             key=key,
             title=key.title(),
-            lede=f"The {key} section in one sentence.",
-            topics=tuple(
-                Topic(
-                    key=f"{key}-{t}",
-                    title=f"{key.title()} topic {t}",
-                    reading=reading,
-                    figures=key_figures[:2],
-                )
-                for t in range(n_topics)
+            paragraphs=(
+                (f"{sentence}Instrument {2 * n} moved ", Cite(others[2 * n], fmt(others[2 * n])), "."),
+                (f"Instrument {2 * n + 1} moved ", Cite(others[2 * n + 1], fmt(others[2 * n + 1])), "."),
             ),
+            chart=keys[n] if n < len(keys) else None,
         )
-        for key in ("performance", "drivers", "risks", "outlook", "sources")
+        for n, key in enumerate(PASSAGES[:count])
     )
-    keys = chart_keys if not rich else tuple(f"chart-{i}" for i in range(6))
+    context = ", its largest weekly move since the spring (data from 2014)." if rich else "."
+    takeaways = (
+        Takeaway("week-move", ("The Russell 2000 rose ", Cite(main, f"{week:.2f}%"),
+                               " in the week, its best week since 2026-10-02."), 2.5),
+        *(
+            Takeaway("spread", (f"Instrument {i} moved ", Cite(fig, fmt(fig)), context), 2.0 - i / 10)
+            for i, fig in enumerate(others[: 4 if rich else 2])
+        ),
+    )  # fmt: skip
+    table = Table("Weekly returns", ("Instrument", "1W"), tuple((f.label, f) for f in (main, *others)))
     items = (
         headlines if headlines is not None else tuple(headline(i, as_of) for i in range(12 if rich else 3))
     )
@@ -115,13 +133,16 @@ def make_brief(
         is_sample=is_sample,
         summary=f"Small caps rose in the week to {as_of.isoformat()} as yields eased.",
         headline_figure=main,
-        key_figures=key_figures,
-        sections=sections,
+        sections=(Section("performance", "Performance", (Topic("returns", "Returns", table=table),)),),
         charts=tuple(chart(k, as_of) for k in keys),
         headlines=items,
         health=(SourceHealth("symbol", "^RUT", "ok", "live", 2500, as_of),),
         warnings=("One feed failed this week: example-feed (timeout).",) if rich else (),
         disclaimer="For information only; not investment advice.",
+        lead=("Small caps rose ", Cite(main, f"{week:.2f}%"), " as yields eased."),
+        takeaways=takeaways,
+        body=body,
+        not_covered=("Nasdaq Composite (^IXIC): no data",) if rich else (),
     )
 
 
@@ -144,7 +165,7 @@ def png_chart(seed: int = 0) -> bytes:
 
 
 def fragment_html(brief: Brief) -> str:
-    rows = "".join(f"<tr><td>{f.label}</td><td>{f.value:.2f}%</td></tr>" for f in brief.key_figures)
+    takeaways = "".join(f"<li>{plain(t.prose)}</li>" for t in brief.takeaways)
     images = "".join(
         f'<figure><img src="{CHARTS_DIR}/{c.key}.png" alt="{c.alt}">'
         f"<figcaption>{c.title}</figcaption></figure>"
@@ -154,8 +175,7 @@ def fragment_html(brief: Brief) -> str:
         f'<article class="brief" id="brief-{brief.as_of.isoformat()}">\n'
         f"<h1>{brief.title}: week ending {brief.as_of.isoformat()}</h1>\n"
         f'<p class="summary">{brief.summary}</p>\n'
-        '<table class="figures"><thead><tr><th>Figure</th><th>Value</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>\n"
+        f'<ul class="takeaway-list">{takeaways}</ul>\n'
         f"{images}\n"
         '<p><a href="#sources">Sources and methods</a></p>\n'
         '<section id="sources"><h2>Sources and methods</h2><p>Yahoo Finance (yfinance).</p></section>\n'

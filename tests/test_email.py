@@ -9,11 +9,12 @@ import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from publish_fixtures import headline, make_brief, write_issue
+from sample_brief import MISSING, build_sample
 
 from generator.errors import DeliveryError
-from generator.models import Config, EmailSettings, SiteSettings
+from generator.formatting import plain
+from generator.models import Brief, Config, EmailSettings, SiteSettings
 from generator.publish.email import (
     MAX_HTML_BYTES,
     build_message,
@@ -34,6 +37,7 @@ from generator.publish.email import (
 )
 from generator.publish.ledger import FAILED, SENT, UNCERTAIN, Ledger
 from generator.publish.smtp import SmtpSettings
+from generator.render_email import EMAIL_SECTIONS
 
 AS_OF = date(2026, 11, 20)
 SETTINGS = EmailSettings(
@@ -45,6 +49,9 @@ VIEW = "https://example.org/smallcap-brief/briefs/2026-11-20/"
 PEOPLE = ("ann@example.com", "bob@example.com", "cy@example.com")
 USER, PASSWORD = "mailer", "s3cret-Pa55word"
 CLOCK = lambda: datetime(2026, 11, 21, 7, 0, tzinfo=UTC)  # noqa: E731
+SAMPLE_EMAIL_BUDGET = 60_000  # bytes of HTML for the sample's email (Gmail clips at about 102 KB)
+TOP_TAKEAWAY = "The Russell 2000 rose 1.43% in the week, its best week since 2026-10-02"
+MARKERS = re.compile(r"<sup|[¹²³⁴⁵⁶⁷⁸⁹⁰]")  # footnote markers: the email has none
 
 
 # ---------------------------------------------------------------------------
@@ -166,12 +173,40 @@ class _Styles(HTMLParser):
             self.links.append(values.get("href", ""))
 
 
+def words(text: str) -> str:
+    """Text with its line wrapping undone."""
+    return " ".join(text.split())
+
+
+def html_words(html: str) -> str:
+    return words(unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def assert_email_leads_with_the_takeaways(brief: Brief, html: str, text: str) -> None:
+    """Lead, then the takeaways in order, then the passages the email carries; no footnote markers."""
+    passages = [p for p in brief.body if p.key in EMAIL_SECTIONS]
+    assert brief.takeaways and passages
+    for body, upper in ((html_words(html), False), (words(text), True)):
+        marks = [
+            plain(brief.lead),
+            *(plain(t.prose) for t in brief.takeaways),
+            *(p.title.upper() if upper else p.title for p in passages),
+        ]
+        positions = [body.find(words(mark)) for mark in marks]
+        assert -1 not in positions, [m for m, at in zip(marks, positions, strict=True) if at < 0]
+        assert positions == sorted(positions)
+        for passage in passages:
+            assert words(plain(passage.paragraphs[0])) in body, passage.key
+    assert len(re.findall(r"<h2\b[^>]*>Key takeaways</h2>", html)) == 1 and text.count("KEY TAKEAWAYS") == 1
+    assert not MARKERS.search(html) and not MARKERS.search(text)
+
+
 def test_rich_email_html_is_small_inlined_and_dark_mode_safe() -> None:
     nasty = headline(0, AS_OF, title='<script>alert("x")</script> Banks & "small caps"')
     brief = make_brief(AS_OF, rich=True, headlines=(nasty, *[headline(i, AS_OF) for i in range(1, 12)]))
     html, text = render_email(brief, view_url=VIEW)
     assert len(html.encode("utf-8")) < MAX_HTML_BYTES
-    assert len(brief.charts) == 6 and len(brief.key_figures) == 14
+    assert len(brief.charts) == len(brief.body) == len(EMAIL_SECTIONS) and len(brief.takeaways) == 5
     assert '<meta name="color-scheme" content="light dark">' in html
     assert '<meta name="supported-color-schemes" content="light dark">' in html
     assert "<link" not in html and "@import" not in html
@@ -185,18 +220,23 @@ def test_rich_email_html_is_small_inlined_and_dark_mode_safe() -> None:
     for tag, style in page.styles:
         if re.search(r"(^|;)color:", style):
             assert "background-color:" in style, f"<{tag} style={style!r}> sets a colour without a background"
-    assert page.srcs == [f"cid:chart-chart-{i}" for i in range(6)]
+    assert page.srcs == [f"cid:chart-chart-{i}" for i in range(len(EMAIL_SECTIONS))]  # one per passage
     assert page.links[0] == VIEW and VIEW in page.links
+    assert f"{VIEW}#appendix" in page.links  # sources and methods: behind a link
     assert "&lt;script&gt;" in html and "<script" not in html
     assert all(link.startswith(("https://", "http://")) for link in page.links)
     assert 'role="presentation"' in html and "One feed failed this week" in html
-    assert "+1.43%" in html  # the headline figure, formatted by fmt
+    assert_email_leads_with_the_takeaways(brief, html, text)
+    assert re.search(rf"<li\b[^>]*>{re.escape(TOP_TAKEAWAY)}\.</li>", html)
+    assert html.count("Not covered this week: Nasdaq Composite (^IXIC): no data.") == 1
+    assert words(text).count("Not covered this week: Nasdaq Composite (^IXIC): no data.") == 1
     assert "For information only; not investment advice." in html
     assert "SAMPLE" not in html
     assert not re.search(r"<(p|div|table|td|a|br|span|h[1-6])\b", text)  # the text part is plain
     assert '<script>alert("x")</script> Banks & "small caps"' in text  # verbatim: nothing renders it
-    assert "View in your browser: " + VIEW in text and "+1.43%" in text
+    assert "View in your browser: " + VIEW in text and f"- {TOP_TAKEAWAY}." in words(text)
     assert "https://news.example.com/markets/2026-11-20/story-1" in text
+    assert f"Full figures, sources and methods: {VIEW}#appendix" in text
 
 
 def test_sample_brief_carries_the_banner_and_no_view_link_without_url() -> None:
@@ -204,6 +244,34 @@ def test_sample_brief_carries_the_banner_and_no_view_link_without_url() -> None:
     assert "SAMPLE: built from the bundled illustrative data" in html
     assert "*** SAMPLE" in text
     assert "View in your browser" not in html and "View in your browser" not in text
+
+
+def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
+    brief = build_sample().brief
+    html, text = render_email(brief, view_url=VIEW)
+    size = len(html.encode("utf-8"))
+    assert size <= SAMPLE_EMAIL_BUDGET, f"the sample's email HTML is {size:,} bytes"
+    assert 3 <= len(brief.takeaways) <= 5
+    assert_email_leads_with_the_takeaways(brief, html, text)
+    shown = [p.chart for p in brief.body if p.key in EMAIL_SECTIONS and p.chart]
+    assert re.findall(r'src="cid:chart-([^"]+)"', html) == shown  # PNGs by cid, at most one a passage
+    assert "<svg" not in html and f'href="{VIEW}#appendix"' in html
+    for passage in (p for p in brief.body if p.key not in EMAIL_SECTIONS):
+        assert passage.title not in html, passage.key
+
+
+def test_email_of_a_degraded_week_names_missing_series_once() -> None:
+    brief = build_sample(MISSING).brief
+    html, text = render_email(brief, view_url=None)
+    line = f"Not covered this week: {'; '.join(brief.not_covered)}."
+    assert len(brief.not_covered) >= len(MISSING) and all(
+        sum(f"({symbol})" in item for item in brief.not_covered) == 1 for symbol in MISSING
+    )
+    assert html_words(html).count("Not covered this week") == 1 and words(line) in html_words(html)
+    assert words(text).count("Not covered this week") == 1 and words(line) in words(text)
+    for part in (html, text):
+        assert "not available" not in part.lower()
+    assert_email_leads_with_the_takeaways(brief, html, text)
 
 
 # ---------------------------------------------------------------------------
@@ -249,7 +317,7 @@ def test_message_structure_and_headers(issue: Path) -> None:
         and pdf.get_filename() == "smallcap-brief-2026-11-20.pdf"
     )
     assert pdf.get_content() == (issue / "brief.pdf").read_bytes()
-    assert again["Subject"] == "Small-Cap Weekly — week of Nov 16, 2026: Russell 2000, 1 week +1.43%"
+    assert again["Subject"] == f"Small-Cap Weekly — week of Nov 16, 2026: {TOP_TAKEAWAY}"  # the top takeaway
     assert again["From"] == SETTINGS.sender and again["To"] == "ann@example.com"
     assert again["Date"] == format_datetime(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))
     assert again["List-Unsubscribe"].strip() == SETTINGS.list_unsubscribe  # folded after the colon
@@ -259,6 +327,24 @@ def test_message_structure_and_headers(issue: Path) -> None:
     other = build_message(issue, SETTINGS, to="bob@example.com", view_url=VIEW)
     assert same["Message-ID"] == msg["Message-ID"] != other["Message-ID"]
     assert str(msg["Message-ID"]).endswith("@news.example.com>")
+
+
+def test_subject_carries_the_top_takeaway_of_the_sample(tmp_path: Path) -> None:
+    brief = build_sample().brief
+    folder = write_issue(tmp_path / "out", brief.as_of, brief=brief, view_url=VIEW)
+    subject = build_message(folder, SETTINGS, to="ann@example.com", view_url=VIEW)["Subject"]
+    top = plain(brief.takeaways[0].prose).rstrip(".")
+    assert subject == f"[SAMPLE] Small-Cap Weekly — week of Nov 16, 2026: {top}"
+    assert "\n" not in subject and max(brief.takeaways, key=lambda t: t.score) is brief.takeaways[0]
+
+
+def test_subject_without_takeaways_names_the_benchmark_week(tmp_path: Path) -> None:
+    brief = replace(make_brief(AS_OF), takeaways=())
+    folder = write_issue(tmp_path / "out", AS_OF, brief=brief, view_url=VIEW)
+    msg = build_message(folder, SETTINGS, to="ann@example.com", view_url=VIEW)
+    assert msg["Subject"] == "Small-Cap Weekly — week of Nov 16, 2026: Russell 2000, 1 week +1.43%"
+    html = msg.get_body(("html",))
+    assert html is not None and "Key takeaways" not in html.get_content()
 
 
 def test_message_without_unsubscribe_settings_and_bad_inputs(issue: Path) -> None:
