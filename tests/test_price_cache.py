@@ -153,6 +153,29 @@ def test_a_cache_written_by_an_older_layout_opens_and_upgrades(tmp_path: Path) -
     conn.close()
 
 
+def test_whole_history_is_remembered_once_stored(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as conn:  # the first released layout: no full_history column
+        conn.execute(
+            "CREATE TABLE symbols (symbol TEXT PRIMARY KEY, provider TEXT, fetched_at TEXT,"
+            " last_complete_bar TEXT)"
+        )
+        conn.execute("INSERT INTO symbols VALUES ('^RUT', 'Yahoo Finance (yfinance)', NULL, '2026-11-20')")
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with PriceCache(path) as cache:
+        assert not cache.has_full_history("^RUT")  # no bars yet, and never fetched whole
+        cache.store("^RUT", bars(["2026-11-19", "2026-11-20"], [2461.8, 2475.3]), FETCHED)
+        assert not cache.has_full_history("^RUT")
+        cache.store("^RUT", bars(["1987-09-10", "2026-11-20"], [168.4, 2475.3]), FETCHED, full_history=True)
+        assert cache.has_full_history("^RUT")
+        cache.store("^RUT", bars(["2026-11-23"], [2480.0]), FETCHED)  # an incremental store keeps it
+        assert cache.has_full_history("^RUT") and not cache.has_full_history("IWM")
+    with PriceCache(path) as cache:
+        assert cache.has_full_history("^RUT")
+        assert cache.last_bar("^RUT") == date(2026, 11, 23)
+
+
 def test_a_file_that_is_not_a_cache_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "prices.sqlite"
     path.write_bytes(b"this is not a SQLite database, just some bytes" * 100)

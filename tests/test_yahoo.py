@@ -8,6 +8,7 @@ nothing reaches the network.
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import warnings
 from collections.abc import Iterator
@@ -19,12 +20,24 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from curl_cffi import requests as curl_requests
 from yahoo_transport import YahooTransport, chart_body, isolate_yfinance, join_market_threads, load_body
 
 from generator.models import Instrument, NetworkSettings, SourceHealth
 from generator.sources.price_cache import PriceCache
 from generator.sources.valuation import fetch_etf_valuation, fetch_valuation, valuation_fields
-from generator.sources.yahoo import PROVIDER, THREAD_PREFIX, PricesResult, fetch_prices
+from generator.sources.yahoo import (
+    GIVE_UP,
+    HALT,
+    NOT_FOUND,
+    PROVIDER,
+    RETRY,
+    THREAD_PREFIX,
+    PricesResult,
+    classify,
+    fetch_prices,
+    yfinance,
+)
 
 OWN = Path(__file__).parent / "data" / "yahoo"
 NY = ZoneInfo("America/New_York")
@@ -360,6 +373,43 @@ def test_no_network_fails_fast_without_retries(
     assert health(result, "^GSPC").error == f"^GSPC: not asked: {words}"
     assert {r.symbol for r in yahoo.seen} <= {"", "^RUT"}  # nothing asked after the first failure
     assert valuation(yahoo, cache, result, ["IWM"], FRI_20_EVENING) == {}
+
+
+def _http_error(status: int) -> Exception:
+    response = curl_requests.Response()
+    response.status_code, response.reason, response.ok = status, "", False
+    return curl_requests.exceptions.HTTPError(f"HTTP Error {status}", 0, response)
+
+
+@pytest.mark.parametrize(
+    ("error", "action", "words"),
+    [
+        (lambda yf: yf.exceptions.YFRateLimitError(), RETRY, "rate limited by Yahoo Finance (HTTP 429)"),
+        (lambda yf: yf.exceptions.YFTzMissingError("IWM"), GIVE_UP, NOT_FOUND),
+        (
+            lambda yf: yf.exceptions.YFPricesMissingError("IWM", "", yahoo_reason="No data found"),
+            GIVE_UP,
+            NOT_FOUND,
+        ),
+        (lambda yf: yf.exceptions.YFPricesMissingError("IWM", "(1d)"), GIVE_UP, "no data returned"),
+        (lambda yf: _http_error(503), RETRY, "Yahoo Finance server error (HTTP 503)"),
+        (lambda yf: _http_error(404), GIVE_UP, NOT_FOUND),
+        (lambda yf: _http_error(403), GIVE_UP, "refused by Yahoo Finance (HTTP 403)"),
+        (lambda yf: curl_requests.exceptions.Timeout("curl: (28) Operation timed out", 28), RETRY, "in time"),
+        (lambda yf: json.JSONDecodeError("Expecting value", "<html>", 0), RETRY, "error page"),
+        (
+            lambda yf: curl_requests.exceptions.DNSError("curl: (6) Could not resolve host", 6),
+            HALT,
+            "resolve",
+        ),
+        (lambda yf: OSError(errno.ENETUNREACH, "Network is unreachable"), HALT, "network is unreachable"),
+        (lambda yf: KeyError("chart"), GIVE_UP, "unexpected answer from Yahoo Finance (KeyError"),
+    ],
+)
+def test_typed_errors_are_classified(error: Any, action: str, words: str) -> None:
+    failure = classify(error(yfinance()))
+    assert failure.action == action
+    assert words in failure.words
 
 
 def test_hang_past_the_deadline_fails_the_symbols_not_answered(

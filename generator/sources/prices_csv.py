@@ -102,7 +102,7 @@ def _drop_closed_days(dates: pd.DatetimeIndex, symbol: str, keep: np.ndarray) ->
     days = sorted({d.date().isoformat() for d in dates[closed]})
     more = f" and {len(days) - SHOWN_DATES} more" if len(days) > SHOWN_DATES else ""
     log.warning(
-        "%s: dropped %d bar(s) dated on days without an NYSE session (holiday or closure): %s%s",
+        "%s: dropped %d bar(s) dated on days without an NYSE session (weekend, holiday or closure): %s%s",
         symbol, int(closed.sum()), ", ".join(days[:SHOWN_DATES]), more,
     )  # fmt: skip
     return keep & ~closed
