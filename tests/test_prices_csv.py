@@ -25,7 +25,8 @@ def test_a_real_vix_bar_on_labor_day_is_dropped_and_named(caplog: pytest.LogCapt
     assert len(frame) == 9 and pd.Timestamp("2025-09-01") not in frame.index
     assert frame.loc["2025-09-02", "Close"] == raw.set_index("Date").loc["2025-09-02", "Close"]
     assert warnings_of(caplog) == [
-        "^VIX: dropped 1 bar(s) dated on days without an NYSE session (weekend, holiday or closure): 2025-09-01"
+        "^VIX: dropped 1 bar(s) dated on days without an NYSE session (weekend, holiday or closure): "
+        "2025-09-01"
     ]
 
 
@@ -50,5 +51,6 @@ def test_bars_before_1970_are_judged_by_weekday_only(caplog: pytest.LogCaptureFi
     frame = clean_frame(pd.DataFrame({"Close": [17.0, 17.2, 17.3]}, index=days), "^GSPC")
     assert [d.date().isoformat() for d in frame.index] == ["1950-02-22", "1950-02-24"]
     assert warnings_of(caplog) == [
-        "^GSPC: dropped 1 bar(s) dated on days without an NYSE session (weekend, holiday or closure): 1950-02-25"
+        "^GSPC: dropped 1 bar(s) dated on days without an NYSE session (weekend, holiday or closure): "
+        "1950-02-25"
     ]
