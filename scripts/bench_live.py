@@ -37,7 +37,7 @@ def warm_live_rebuild(config: Any, out: Path) -> dict[str, Any]:
     from feedserver import FeedServer
     from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads
 
-    from generator.sources.yahoo import THREAD_PREFIX
+    from generator.sources.yahoo_client import THREAD_PREFIX
 
     yahoo = YahooTransport()
     with pytest.MonkeyPatch.context() as patch, FeedServer() as server:
@@ -75,7 +75,7 @@ def offline_fallback(config: Any, out: Path) -> float:
     from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads
 
     from generator.sources.gather import Transport, gather
-    from generator.sources.yahoo import THREAD_PREFIX
+    from generator.sources.yahoo_client import THREAD_PREFIX
 
     yahoo = YahooTransport()
     yahoo.offline("dns")

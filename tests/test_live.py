@@ -40,7 +40,7 @@ from generator.models import Cite, Config, Figure, Snapshot, SourceHealth
 from generator.sources.calendar import trading_days
 from generator.sources.gather import SAMPLE_WARNING, Transport, gather, price_cache_path
 from generator.sources.price_cache import PriceCache
-from generator.sources.yahoo import THREAD_PREFIX
+from generator.sources.yahoo_client import THREAD_PREFIX
 from tests.conftest import ROOT
 
 NY = ZoneInfo("America/New_York")

@@ -1,4 +1,4 @@
-"""sources.yahoo and sources.valuation: yfinance's real parser driven offline by recorded and own bodies.
+"""sources.yahoo, .yahoo_client, .valuation: yfinance's real parser driven offline by recorded and own bodies.
 
 Every test hands yfinance a session whose transport answers locally (tests/yahoo_transport.py),
 so yfinance's own request, cookie/crumb and parsing code runs, its typed errors are raised, and
@@ -26,16 +26,14 @@ from yahoo_transport import YahooTransport, chart_body, isolate_yfinance, join_m
 from generator.models import Instrument, NetworkSettings, SourceHealth
 from generator.sources.price_cache import PriceCache
 from generator.sources.valuation import fetch_etf_valuation, fetch_valuation, valuation_fields
-from generator.sources.yahoo import (
+from generator.sources.yahoo import PROVIDER, PricesResult, fetch_prices
+from generator.sources.yahoo_client import (
     GIVE_UP,
     HALT,
     NOT_FOUND,
-    PROVIDER,
     RETRY,
     THREAD_PREFIX,
-    PricesResult,
     classify,
-    fetch_prices,
     yfinance,
 )
 

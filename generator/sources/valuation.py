@@ -16,7 +16,7 @@ Yahoo answered without any valuation field is cached too (empty ``fields``); a s
 request failed is not, so the next run asks again.
 
 :func:`fetch_etf_valuation` is the provider ``gather`` composes beside the prices: it runs
-under its own deadline, through the Yahoo adapter's yfinance (:mod:`generator.sources.yahoo`).
+under its own deadline, through :mod:`generator.sources.yahoo_client` (as the prices provider).
 """
 
 from __future__ import annotations
@@ -32,7 +32,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from generator.models import Instrument, NetworkSettings
-from generator.sources.yahoo import NOT_FOUND, NoAnswer, classify, quiet_yfinance, run_with_deadline, yfinance
+from generator.sources.yahoo_client import (
+    NOT_FOUND,
+    NoAnswer,
+    classify,
+    quiet_yfinance,
+    run_with_deadline,
+    yfinance,
+)
 
 log = logging.getLogger(__name__)
 

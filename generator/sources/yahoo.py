@@ -1,4 +1,7 @@
-"""The Yahoo Finance adapter: daily bars through yfinance, under our own deadline and retry policy.
+"""The Yahoo Finance prices provider: daily bars through yfinance, under our own deadline and retries.
+
+How yfinance is loaded, what its errors mean, the deadline thread and the retry policy live in
+:mod:`generator.sources.yahoo_client`, shared with the valuation provider.
 
 One :func:`fetch_prices` call:
 
@@ -35,39 +38,38 @@ before each call (:func:`quiet_yfinance`), so they never reach the console.
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import secrets
-import socket
 import threading
-import time as _time
-import warnings
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
-from types import ModuleType
-from typing import Any, TypeVar, cast
+from typing import cast
 
 import pandas as pd
-import tenacity
 
 from generator.errors import BriefError
 from generator.models import Instrument, NetworkSettings, Series, SourceHealth
 from generator.sources.calendar import last_complete_session
 from generator.sources.price_cache import PriceCache, merge_bars
 from generator.sources.prices_csv import clean_frame
+from generator.sources.yahoo_client import (
+    HALT,
+    RATE_LIMITED,
+    Deadline,
+    NoAnswer,
+    RetryPolicy,
+    classify,
+    quiet_yfinance,
+    run_with_deadline,
+    yfinance,
+)
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "Yahoo Finance (yfinance)"
 REQUEST_TIMEOUT = 20.0  # seconds per request inside yfinance (our deadline bounds the whole)
 MAX_TRIES = 4
-BACKOFF_BASE, BACKOFF_CAP = 1.0, 8.0  # seconds: first pause, longest pause (before jitter)
-THREAD_PREFIX = "yahoo-fetch"
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -75,208 +77,6 @@ class PricesResult:
     series: dict[str, Series]  # symbol → cleaned bars (live, or cache when live failed)
     health: list[SourceHealth]  # one row per symbol, in universe order
     halted: str = ""  # why Yahoo was not asked for everything: a rate limit or no network ("" if not)
-
-
-# -- yfinance, deadline ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def yfinance() -> ModuleType:
-    """yfinance, imported on first use (slow to import; only live fetching needs it), set to raise."""
-    import yfinance as yf
-
-    yf.config.debug.hide_exceptions = False  # typed errors instead of a logged message and an empty frame
-    return yf
-
-
-def quiet_yfinance() -> None:
-    """Keep the deprecation warnings raised inside yfinance (pandas' ``inplace`` ...) off the console.
-
-    Called before each call into yfinance: the filter matches warnings from yfinance's own modules
-    only, so nothing needs restoring afterwards, and adding it again just moves it to the front
-    (in front of the one ``import yfinance`` adds, or a test runner's reset).
-    """
-    for category in (DeprecationWarning, FutureWarning):
-        warnings.filterwarnings("ignore", category=category, module=r"yfinance(\.|$)")
-
-
-class NoAnswer(Exception):
-    """The worker did not finish before the deadline."""
-
-
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = _time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self._end - _time.monotonic())
-
-
-def run_with_deadline(work: Callable[[], _T], timeout: float, name: str) -> _T:
-    """Run ``work`` in a daemon thread; raise :class:`NoAnswer` when it is not done in ``timeout`` s."""
-    if timeout <= 0:
-        raise NoAnswer
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            box["value"] = work()
-        except BaseException as exc:  # handed to the waiting thread below
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name=f"{THREAD_PREFIX}-{name}", daemon=True).start()
-    if not done.wait(timeout):
-        raise NoAnswer
-    if "error" in box:
-        raise box["error"]
-    return cast(_T, box["value"])
-
-
-# -- what a failure means ---------------------------------------------------------------------------
-
-RETRY, GIVE_UP, HALT = "retry", "give up", "halt"  # try again / not this symbol / not Yahoo, this run
-RATE_LIMITED = "rate limited by Yahoo Finance (HTTP 429)"
-NOT_FOUND = "symbol not found on Yahoo Finance"
-_UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN}
-_CURL_UNREACHABLE = {5: "cannot resolve the proxy", 6: "cannot resolve host", 7: "cannot connect"}
-_UNREACHABLE_WORDS = (
-    ("name or service not known", "cannot resolve host"),
-    ("could not resolve", "cannot resolve host"),
-    ("temporary failure in name resolution", "cannot resolve host"),
-    ("nodename nor servname", "cannot resolve host"),
-    ("connection refused", "connection refused"),
-    ("network is unreachable", "network is unreachable"),
-    ("no route to host", "no route to host"),
-)
-
-
-@dataclass(frozen=True)
-class Failure:
-    action: str  # RETRY, GIVE_UP or HALT
-    words: str  # the error in plain words, without the symbol
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and every error it wraps (causes, contexts, urllib3's ``reason``, exceptions in args)."""
-    seen: set[int] = set()
-    todo = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
-        todo.extend(e for e in wrapped if isinstance(e, BaseException))
-
-
-def _unreachable(exc: BaseException) -> str:
-    """Why the network cannot reach Yahoo at all ("" when that is not the failure)."""
-    for err in _chain(exc):
-        text = str(err).lower()
-        for needle, words in _UNREACHABLE_WORDS:
-            if needle in text:
-                return words
-        if isinstance(err, socket.gaierror):
-            return "cannot resolve host"
-        if isinstance(err, OSError) and err.errno in _UNREACHABLE_ERRNOS:
-            return os.strerror(err.errno or 0).lower()
-        code = getattr(err, "code", None)
-        if type(err).__module__.startswith("curl_cffi") and code in _CURL_UNREACHABLE:
-            return _CURL_UNREACHABLE[code]
-    return ""
-
-
-def _status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
-def classify(exc: BaseException) -> Failure:
-    """What one of yfinance's (or its HTTP session's) errors means for this run."""
-    yf = yfinance()
-    if isinstance(exc, yf.exceptions.YFRateLimitError):
-        return Failure(RETRY, RATE_LIMITED)
-    if why := _unreachable(exc):
-        return Failure(HALT, f"cannot reach Yahoo Finance ({why})")
-    if isinstance(exc, yf.exceptions.YFTzMissingError):
-        return Failure(GIVE_UP, NOT_FOUND)
-    if isinstance(exc, yf.exceptions.YFPricesMissingError):
-        if exc.yahoo_reason is not None:
-            return Failure(GIVE_UP, NOT_FOUND)
-        return Failure(GIVE_UP, "no data returned by Yahoo Finance")
-    status = _status(exc)
-    if status == 429:
-        return Failure(RETRY, RATE_LIMITED)
-    if status is not None and status >= 500:
-        return Failure(RETRY, f"Yahoo Finance server error (HTTP {status})")
-    if status == 404:
-        return Failure(GIVE_UP, NOT_FOUND)
-    if status is not None:
-        return Failure(GIVE_UP, f"refused by Yahoo Finance (HTTP {status})")
-    if any(isinstance(e, ValueError) and "JSON" in type(e).__name__ for e in _chain(exc)):
-        return Failure(RETRY, "Yahoo Finance sent an error page instead of data")
-    if any(isinstance(e, TimeoutError) or "Timeout" in type(e).__name__ for e in _chain(exc)):
-        return Failure(RETRY, "Yahoo Finance did not answer in time")
-    if any(isinstance(e, ConnectionError | OSError) for e in _chain(exc)):
-        return Failure(RETRY, "network error")
-    if isinstance(exc, yf.exceptions.YFException):
-        return Failure(GIVE_UP, f"Yahoo Finance: {exc}")
-    return Failure(GIVE_UP, f"unexpected answer from Yahoo Finance ({type(exc).__name__}: {exc})")
-
-
-# -- retries ------------------------------------------------------------------------------------------
-
-
-class _EqualJitter(tenacity.wait.wait_base):
-    """Exponential backoff, half of each pause random ("equal jitter"); ``rand`` gives [0, 1)."""
-
-    def __init__(self, rand: Callable[[], float]) -> None:
-        self.rand = rand
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        span = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retry_state.attempt_number - 1))
-        return span / 2 + self.rand() * span / 2
-
-
-class _PastDeadline(tenacity.stop.stop_base):
-    """Stop when the next pause would end past the deadline, or the run was told to stop."""
-
-    def __init__(self, deadline: Deadline, stop: threading.Event) -> None:
-        self.deadline, self.stop = deadline, stop
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self.stop.is_set() or retry_state.upcoming_sleep >= self.deadline.remaining()
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    tries: int
-    sleep: Callable[[float], None]
-    rand: Callable[[], float]
-
-    def retrying(self, deadline: Deadline, stop: threading.Event, symbol: str) -> tenacity.Retrying:
-        def retry_if(exc: BaseException) -> bool:
-            return classify(exc).action == RETRY
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            words = classify(error).words if error else "error"
-            log.info("Yahoo Finance: %s: %s; trying again in %.1f s", symbol, words, state.upcoming_sleep)
-
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.tries) | _PastDeadline(deadline, stop),
-            wait=_EqualJitter(self.rand),
-            retry=tenacity.retry_if_exception(retry_if),
-            sleep=self.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
 
 
 # -- asking --------------------------------------------------------------------------------------------
