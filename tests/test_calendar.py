@@ -118,3 +118,20 @@ def test_exchange_calendars_is_imported_on_first_use_only() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("as_of", "week"),
+    [
+        (date(2004, 6, 10), (date(2004, 6, 7), date(2004, 6, 11))),  # Thursday before a closed Friday
+        (date(2004, 6, 12), (date(2004, 6, 7), date(2004, 6, 11))),
+        (date(2001, 9, 10), (date(2001, 9, 10), date(2001, 9, 14))),  # Monday, the week's only session
+        (date(2025, 1, 8), (date(2024, 12, 30), date(2025, 1, 3))),  # Friday the 10th trades: last week
+        (date(2025, 1, 10), (date(2025, 1, 6), date(2025, 1, 10))),
+    ],
+)
+def test_the_reporting_week_of_a_closure_week(as_of: date, week: tuple[date, date]) -> None:
+    from generator.analysis import reporting_week
+
+    assert reporting_week(as_of) == week
+    assert trading_days(*week)[-1] <= as_of  # the week reported has had its last session
