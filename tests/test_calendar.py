@@ -99,12 +99,12 @@ def test_the_calendar_is_built_once_and_widened_on_demand(monkeypatch: pytest.Mo
     monkeypatch.setattr(calendar, "_built", [])  # as in a fresh process
     is_trading_day(date(2026, 11, 20))
     first = calendar._built[0]
-    assert (first.first, first.last) == (date(1980, 1, 1), date(2027, 12, 31))
+    assert (first.first, first.last) == (date(1970, 1, 1), date(2027, 12, 31))
     is_trading_day(date(2001, 9, 14))
-    assert calendar._built[0] is first  # already covered (1980 on)
-    is_trading_day(date(1975, 1, 2))
-    assert calendar._built[0].first <= date(1975, 1, 1) < first.first
-    assert calendar._built[0].last >= first.last
+    trading_days(date(1960, 1, 4), date(2027, 1, 8))
+    assert calendar._built[0] is first  # already covered
+    is_trading_day(date(2031, 1, 2))
+    assert (calendar._built[0].first, calendar._built[0].last) == (date(1970, 1, 1), date(2032, 12, 31))
 
 
 def test_exchange_calendars_is_imported_on_first_use_only() -> None:

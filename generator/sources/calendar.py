@@ -7,8 +7,8 @@ is a full session here, since it still has a daily bar.  Days before :data:`EARL
 regular holiday rules from 1970 on) count by weekday only.  Nothing here reads the clock: ``now`` comes in.
 
 ``exchange_calendars`` is imported on first use, not with this module (its import and the
-holiday rules cost a few tenths of a second), and the calendar is built once per process for
-the years asked so far; a later or earlier year widens it.
+holiday rules cost a few tenths of a second), and the calendar is built once per process, from
+:data:`EARLIEST` to the year after the latest day asked; a later year widens it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ EXCHANGE_TZ = ZoneInfo("America/New_York")
 CLOSE = time(16, 0)
 SETTLE_MARGIN = timedelta(hours=1)  # a daily bar is taken as final one hour after the close
 EARLIEST = date(1970, 1, 1)  # XNYS knows regular holidays from 1970; earlier days count by weekday only
-FIRST_YEAR = 1980  # the first build covers this year onward (earlier years widen it on demand)
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,8 @@ def _sessions(first: date, last: date) -> _Sessions:
     with _lock:
         if _built and _built[0].first <= first and last <= _built[0].last:
             return _built[0]
-        start = date(min(first.year, FIRST_YEAR), 1, 1)
-        end = date(last.year + 1, 12, 31)
-        if _built:
-            start, end = min(start, _built[0].first), max(end, _built[0].last)
+        start = EARLIEST  # the whole known past at once: a shorter span costs about as much
+        end = max([date(last.year + 1, 12, 31), *(b.last for b in _built)])
         with warnings.catch_warnings():  # pandas deprecations raised inside exchange_calendars
             warnings.simplefilter("ignore", DeprecationWarning)
             import exchange_calendars  # here: slow to import, and many commands never need it
