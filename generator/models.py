@@ -347,6 +347,35 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[Figure | str, ...], ...]  # cells are figures or plain text
 
+    def figures(self) -> Iterator[Figure]:
+        for row in self.rows:
+            yield from (c for c in row if isinstance(c, Figure))
+
+    def trimmed(self) -> Table | None:
+        """The table without its wholly unavailable rows and columns (said once in "Not covered").
+
+        A row whose every figure is unavailable goes, and so does a column with no available
+        figure; a table left with no figure at all goes too (None).  A table of words stays as it is.
+        """
+        if not any(True for _ in self.figures()):
+            return self
+
+        def shown(cell: Figure | str) -> bool:
+            return isinstance(cell, Figure) and cell.available
+
+        rows = [row for row in self.rows if any(shown(c) for c in row)]
+        if not rows:
+            return None
+        figure_columns = {j for row in self.rows for j, c in enumerate(row) if isinstance(c, Figure)}
+        keep = [
+            j
+            for j in range(len(self.columns))
+            if j not in figure_columns or any(j < len(r) and shown(r[j]) for r in rows)
+        ]
+        return Table(
+            self.caption, tuple(self.columns[j] for j in keep), tuple(tuple(r[j] for j in keep) for r in rows)
+        )
+
 
 @dataclass(frozen=True)
 class Check:
@@ -471,17 +500,30 @@ class Brief:
         return next((s for s in self.sections if s.key == key), None)
 
     def figures(self) -> Iterator[Figure]:
-        """Every figure the brief shows, in reading order (duplicates included)."""
+        """Every figure the brief shows, in reading order (duplicates included): what the sources cite."""
         yield self.headline_figure
         for prose in self.prose():
             yield from (part.figure for part in prose if isinstance(part, Cite))
+        for passage in self.body:
+            if passage.table is not None:
+                yield from passage.table.figures()
+        # The appendix shows each section's tables (trimmed) and checklists; a topic's other
+        # figures are facts the narrative may cite, counted above when it does.
+        for section in self.sections:
+            for topic in section.topics:
+                table = topic.table.trimmed() if topic.table is not None else None
+                if table is not None:
+                    yield from table.figures()
+                yield from (c.figure for c in topic.checks)
+
+    def facts(self) -> Iterator[Figure]:
+        """Every figure computed for the brief, shown or not (the sections' full facts)."""
+        yield from self.figures()
         for section in self.sections:
             for topic in section.topics:
                 yield from topic.figures
                 if topic.table is not None:
-                    for row in topic.table.rows:
-                        yield from (c for c in row if isinstance(c, Figure))
-                yield from (c.figure for c in topic.checks)
+                    yield from topic.table.figures()
 
     def prose(self) -> Iterator[Prose]:
         """Every piece of narrative, in reading order: lead, takeaways, body paragraphs and items."""

@@ -51,6 +51,7 @@ PDF_AUTHOR = "smallcap-brief"  # when the HTML has no <meta name="author">
 APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page in the PDF)
 SIGNED_UNITS = ("pct", "pp", "bp", "points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
+_BLANK_RUNS = re.compile(r"\n{3,}")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~])")
 _MD_ENTITY = re.compile(r"&(?=#?\w+;)")
 _MD_LEADING = re.compile(r"^(\d*)([-+=]+|(?<=\d)[.)])(?=\s|$)")
@@ -109,30 +110,9 @@ def md_escape(text: object) -> str:
     return _MD_LEADING.sub(r"\1\\\2", escaped)
 
 
-def _available(cell: Figure | str) -> bool:
-    return isinstance(cell, Figure) and cell.available
-
-
 def trimmed(table: Table | None) -> Table | None:
-    """The table without its wholly unavailable rows and columns (said once in "Not covered").
-
-    A row whose every figure is unavailable goes, and so does a column with no available figure;
-    a table left with no figure at all goes too (None).  A table of words is shown as it is.
-    """
-    if table is None or not any(isinstance(c, Figure) for row in table.rows for c in row):
-        return table
-    rows = [row for row in table.rows if any(_available(c) for c in row)]
-    if not rows:
-        return None
-    figure_columns = {j for row in table.rows for j, c in enumerate(row) if isinstance(c, Figure)}
-    keep = [
-        j
-        for j in range(len(table.columns))
-        if j not in figure_columns or any(j < len(r) and _available(r[j]) for r in rows)
-    ]
-    return Table(
-        table.caption, tuple(table.columns[j] for j in keep), tuple(tuple(r[j] for j in keep) for r in rows)
-    )
+    """The table without its wholly unavailable rows and columns (see :meth:`Table.trimmed`)."""
+    return table.trimmed() if table is not None else None
 
 
 def md_part(text: object) -> str:
@@ -262,8 +242,12 @@ def render_markdown(
     chart_dir: str = CHARTS_DIR,
     names: Mapping[str, str] | None = None,
 ) -> str:
-    """GitHub-flavoured Markdown; charts as ``![alt](<chart_dir>/<key>.png)``."""
-    return _render("brief.md", _context(brief, charts, names, chart_dir=chart_dir.rstrip("/")))
+    """GitHub-flavoured Markdown; charts as ``![alt](<chart_dir>/<key>.png)``.
+
+    Runs of blank lines (which mean nothing in Markdown) are folded into one.
+    """
+    text = _render("brief.md", _context(brief, charts, names, chart_dir=chart_dir.rstrip("/")))
+    return _BLANK_RUNS.sub("\n\n", text)
 
 
 # ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from generator.formatting import fmt, plain
 from generator.models import Brief, Headline, Instrument, Slots, SourceHealth
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("changes", "performance", "drivers", "risks", "valuation", "outlook")
+SECTIONS = ("changes", "performance", "breadth", "drivers", "official-rates", "risks", "valuation", "outlook")
 STAND_INS = {"XDJI": "IDX_DJI.csv", "XES": "ES_F.csv", "XNQ": "NQ_F.csv", "XRTY": "RTY_F.csv"}
 SECTOR_UNIVERSE = (
     *UNIVERSE,
@@ -176,7 +176,7 @@ def test_default_universe_with_most_symbols_missing(shared_data: Path) -> None:
     assert find(brief, "return.^RUT.1W").available
     valuation = brief.section("valuation")
     assert valuation is not None and valuation.topics == () and "valuation" not in [p.key for p in brief.body]
-    assert {c.key for c in brief.charts} == {"rut-vs-spx", "relative-strength", "cap-ladder"}
+    assert {c.key for c in brief.charts} == {"rut-vs-spx"}  # only what the body shows is drawn
 
 
 def test_deterministic(shared_data: Path, brief: Brief) -> None:
@@ -230,13 +230,10 @@ def test_charts(shared_data: Path, brief: Brief) -> None:
     )
     assert chart.source == f"Source: {PROVIDER}, last bar 2026-02-20"
     assert "Russell 2000" in chart.alt and f"{expected:.1f}" in chart.alt
-    rs = charts["relative-strength"]
-    assert [s[0] for s in rs.series] == ["^RUT / ^GSPC", "50-day average"] and len(rs.series[0][1]) == len(
-        rs.x
-    )
-    assert "rates" not in charts  # only a stale 10-year: no rates chart
-    topic_charts = {t.chart for s in brief.sections for t in s.topics if t.chart}
-    assert topic_charts <= set(charts)
+    # Only the charts the body shows are drawn: no sector ETFs in this universe, so no sector chart.
+    assert set(charts) == {"rut-vs-spx"}
+    passage_charts = {p.chart for p in brief.body if p.chart}
+    assert set(charts) <= passage_charts
 
 
 def test_sector_leaders_breadth_dispersion_and_credit(shared_data: Path) -> None:

@@ -109,7 +109,7 @@ def value(fig: Figure) -> float:
 
 
 def find(brief: Brief, key: str) -> Figure:
-    for fig in brief.figures():
+    for fig in brief.facts():
         if fig.key == key:
             return fig
     raise AssertionError(f"no figure {key}")

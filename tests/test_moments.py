@@ -182,7 +182,7 @@ def test_an_etf_stands_in_for_a_missing_index_and_says_so(shared_data: Path) -> 
     series = {k: v for k, v in base.series.items() if k != "^GSPC"}
     series["SPY"] = replace(base.series["^GSPC"], symbol="SPY")
     brief = build(shared_data, date(2025, 4, 4), replace(base, series=series))
-    spread = next(f for f in brief.figures() if f.key == "spread.^RUT-^GSPC.1W")
+    spread = next(f for f in brief.facts() if f.key == "spread.^RUT-^GSPC.1W")
     rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), csv_closes(shared_data, "SPY.csv")
     expected = (close_on(rut, date(2025, 4, 4)) / close_on(rut, date(2025, 3, 28)) - 1) * 100 - (
         close_on(spy, date(2025, 4, 4)) / close_on(spy, date(2025, 3, 28)) - 1

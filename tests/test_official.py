@@ -80,7 +80,7 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     assert "the 10-year minus 2-year curve is +50 bp, positively sloped" in text
     oas = days("2026-09-01", "2026-11-19", 3.40, -0.01)
     assert f"the high-yield spread (ICE BofA OAS) tightened 4 bp to {oas['2026-11-19']:.2f}%" in text
-    fig = next(f for f in brief.figures() if f.key == "oas.FRED-BAMLH0A0HYM2")
+    fig = next(f for f in brief.facts() if f.key == "oas.FRED-BAMLH0A0HYM2")
     assert fig.provenance.last_bar == date(2026, 11, 19) and "ICE Data Indices" in fig.provenance.method
     assert not any("FRED" in n for n in brief.not_covered)
 

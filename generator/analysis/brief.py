@@ -110,7 +110,7 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         summary=plain(story.lead),
         headline_figure=headline,
         sections=sections,
-        charts=charts,
+        charts=tuple(c for c in charts if c.key in {p.chart for p in story.body}),  # draw only what is shown
         headlines=top_headlines([h for h in headlines if h not in placed]),
         health=snapshot.health,
         warnings=warnings(ctx, snapshot),

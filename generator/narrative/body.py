@@ -42,7 +42,8 @@ def performance(ctx: Context, facts: Facts, when: str) -> Passage:
     paragraphs: list[Prose] = []
     week = facts.get(K.ret(b, "1W"))
     if week is not None:
-        first = [prose(f"The {name} ", moved(week), f" {when}")]
+        opening = prose(f"The {name} ", moved(week), f" {when}")
+        first: list[Prose] = []
         for other in dict.fromkeys((large, s.nasdaq)):
             fig = facts.get(K.spread(b, other, "1W"))
             if fig is not None:
@@ -55,9 +56,11 @@ def performance(ctx: Context, facts: Facts, when: str) -> Passage:
                     )
                 )
         ytd, ytd_spread = facts.get(K.ret(b, "YTD")), facts.get(K.spread(b, large, "YTD"))
-        text = prose(join(first), ".")
+        # "rose 3.69% this week, beating the S&P 500 by 2.71 pp and beating the Nasdaq by 2.81 pp."
+        text = prose(opening, ", ", join(first), ".") if first else prose(opening, ".")
         if ytd is not None:
-            text = prose(text, " Year to date it is ", cite(ytd))
+            verb = "up" if val(ytd) > 0 else "down"
+            text = prose(text, f" Year to date it is {verb} ", size(ytd))
             if ytd_spread is not None:
                 text = prose(
                     text,
