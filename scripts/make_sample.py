@@ -44,6 +44,9 @@ if str(ROOT) not in sys.path:
 from generator.models import FeedCapture, Series, Snapshot, SourceHealth  # noqa: E402
 from generator.sources.snapshot import SAMPLE_DIR, SAMPLE_NOTE, SAMPLE_PROVIDER, write_snapshot  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sample_extras  # noqa: E402  (scripts/sample_extras.py)
+
 log = logging.getLogger("make_sample")
 
 SEED = 20261120
@@ -586,10 +589,15 @@ def build_sample(config: Path = ROOT / "feeds.yaml") -> Snapshot:
         )
         for s in series.values()
     )
+    # The whole index, FRED and the calendar (scripts/sample_extras.py): their own seed, so the prices
+    # above do not change when these do.
+    extras_rng = np.random.default_rng(SEED + 1000)
+    view = sample_extras.index_view(frames, extras_rng, (AS_OF - timedelta(days=4), AS_OF))
+    series.update(sample_extras.fred_series(frames, SAMPLE_PROVIDER, BUILT_AT))
     return Snapshot(
         as_of=AS_OF, built_at=BUILT_AT, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER,
         health=health + tuple(feed_health),
-        valuation=VALUATION, notes=NOTES,
+        valuation=VALUATION, notes=NOTES, index_view=view, events=sample_extras.calendar(AS_OF),
     )  # fmt: skip
 
 

@@ -97,9 +97,8 @@ def test_breadth_and_attribution_read_from_the_view(sample_with_view: Snapshot) 
 
     passage = next(x for x in brief.body if x.key == "breadth")
     text = " ".join(plain(para) for para in passage.paragraphs)
-    assert (
-        f"{up} members rose and {down} fell on the week (breadth from 5 of 6 members; 1 not fetched;" in text
-    )
+    expected = f"Of the index's members, {up} rose and {down} fell on the week (breadth from 5 of 6 members;"
+    assert expected + " 1 not fetched;" in text
     assert "membership as of 2026-11-13)" in text
     assert f"{above50 / 5 * 100:.0f}% are above their 50-day average" in text
     # AAA sets a 52-week closing high every day, CCC a low; MOG-A's step up on day 295 is a high too.

@@ -74,7 +74,9 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     text = drivers_text(brief)
     # 2-year: 3.00 + 1 bp per business day; Thursday 2026-11-19 against Friday 2026-11-13 = 4 steps.
     two = days("2026-09-01", "2026-11-19", 3.00, 0.01)
-    assert text.startswith(f"The 2-year Treasury yield rose 4 bp to {two['2026-11-19']:.2f}%; ")
+    assert text.startswith(
+        f"The 2-year Treasury yield (FRED, through Thursday 2026-11-19) rose 4 bp to {two['2026-11-19']:.2f}%; "
+    )
     # The 10-year moved 0.08 bp: inside the noise band, it "held".
     assert "; the 10-year held at 4.01% (0 bp on the week);" in text
     assert "the 10-year minus 2-year curve is +50 bp, positively sloped" in text
@@ -86,7 +88,9 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
 
 
 def test_without_fred_the_yahoo_ten_year_is_used_and_fred_is_not_covered() -> None:
-    brief = analyse(load_sample(), load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
+    base = load_sample()
+    no_fred = replace(base, series={k: v for k, v in base.series.items() if not k.startswith("FRED-")})
+    brief = analyse(no_fred, load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
     assert "The 10-year Treasury yield fell 14 bp to 4.10%" in drivers_text(brief)
     assert any("no FRED series" in n for n in brief.not_covered)
 

@@ -28,6 +28,7 @@ from generator.narrative.words import (
     rank,
     size,
     volume_words,
+    weekday,
 )
 
 
@@ -155,7 +156,10 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     s = ctx.slots
     parts: list[Prose] = []
     if official is not None and (two := _available(official.two_year)) is not None:
-        parts.append(_yield_clause("2-year Treasury yield", two, _available(official.two_year_1w)))
+        last = two.provenance.last_bar
+        # FRED publishes a day late: say so when its last value is before the week's last session.
+        through = f" (FRED, through {weekday(last)} {last.isoformat()})" if last and last < ctx.anchor else ""
+        parts.append(_yield_clause(f"2-year Treasury yield{through}", two, _available(official.two_year_1w)))
         if (ten := _available(official.ten_year)) is not None:
             parts.append(_yield_clause("10-year", ten, _available(official.ten_year_1w)))
         if (curve := _available(official.curve_2s10s)) is not None:

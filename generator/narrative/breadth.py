@@ -35,7 +35,7 @@ def _coverage(f: IndexFacts) -> Prose:
 
 def _participation(f: IndexFacts) -> Prose:
     up, down = cite(f.advancers, _n(f.advancers)), cite(f.decliners, _n(f.decliners))
-    moves = prose(up, " members rose and ", down, " fell on the week ", _coverage(f))
+    moves = prose("Of the index's members, ", up, " rose and ", down, " fell on the week ", _coverage(f))
     parts: list[Prose] = [moves]
     shares = []
     for share, change in f.above:
@@ -59,13 +59,13 @@ def _median(ctx: Context, f: IndexFacts) -> Prose:
         return ()
     gap = f.median_gap.value
     if abs(gap) < BROAD_GAP_PP:
-        how = "in step with the index: a broad move"
+        how = prose("within ", size(f.median_gap), " of the index: a broad move")
     elif gap < 0:
-        how = "behind the index: the larger members carried the week"
+        how = prose(size(f.median_gap), " behind the index: the larger members carried the week")
     else:
-        how = "ahead of the index: the smaller members led"
+        how = prose(size(f.median_gap), " ahead of the index: the smaller members led")
     verb = "rose" if f.median.value > 0 else "fell"
-    text = prose(f"The median member {verb} ", size(f.median), ", ", size(f.median_gap), f" {how}")
+    text = prose(f"The median member {verb} ", size(f.median), ", ", how)
     if f.mcclellan.value is not None:
         tone = "positive" if f.mcclellan.value > 0 else "negative"
         text = prose(

@@ -36,6 +36,9 @@ _ALIASES = {  # lower-cased, "_" read as " "
 }  # fmt: skip
 
 
+VALUE_SERIES_PREFIXES = ("FRED-",)  # series of values (rates, spreads), not prices
+
+
 def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     """Normalize one symbol's bars: dates, column names, order, duplicates, missing and bad prices.
 
@@ -57,7 +60,8 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
         np.asarray(dates.isna()), dates, symbol, "without a readable date", np.ones(len(dates), bool)
     )
     keep = _keep(np.isnan(values["Close"]), dates, symbol, "with no close", keep)
-    keep = _keep(np.asarray((prices <= 0).any(axis=1)), dates, symbol, "with non-positive prices", keep)
+    if not symbol.startswith(VALUE_SERIES_PREFIXES):  # yields and spreads may be zero or negative
+        keep = _keep(np.asarray((prices <= 0).any(axis=1)), dates, symbol, "with non-positive prices", keep)
     keep = _drop_closed_days(dates, symbol, keep)
     if not keep.any():
         raise SourceError(symbol, "no usable rows")
