@@ -75,7 +75,8 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     # 2-year: 3.00 + 1 bp per business day; Thursday 2026-11-19 against Friday 2026-11-13 = 4 steps.
     two = days("2026-09-01", "2026-11-19", 3.00, 0.01)
     assert text.startswith(
-        f"The 2-year Treasury yield (FRED, through Thursday 2026-11-19) rose 4 bp to {two['2026-11-19']:.2f}%; "
+        "The 2-year Treasury yield (FRED, through Thursday 2026-11-19) rose 4 bp to "
+        f"{two['2026-11-19']:.2f}%; "
     )
     # The 10-year moved 0.08 bp: inside the noise band, it "held".
     assert "; the 10-year held at 4.01% (0 bp on the week);" in text
