@@ -95,25 +95,27 @@ def test_non_session_days_flag_holidays_weekends_and_not_nat() -> None:
     assert non_session_days(np.array([], dtype="datetime64[ns]")).tolist() == []
 
 
-def test_the_calendar_is_built_once_and_widened_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_days_outside_the_table_build_the_calendar_once_and_widen_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(calendar, "_built", [])  # as in a fresh process
     is_trading_day(date(2026, 11, 20))
-    first = calendar._built[0]
-    assert (first.first, first.last) == (date(1970, 1, 1), date(2027, 12, 31))
-    is_trading_day(date(2001, 9, 14))
-    trading_days(date(1960, 1, 4), date(2027, 1, 8))
-    assert calendar._built[0] is first  # already covered
+    assert calendar._built == []  # inside the shipped table: exchange_calendars is not built
     is_trading_day(date(2031, 1, 2))
-    assert (calendar._built[0].first, calendar._built[0].last) == (date(1970, 1, 1), date(2032, 12, 31))
+    first = calendar._built[0]
+    assert (first.first, first.last) == (date(1970, 1, 1), date(2032, 12, 31))
+    is_trading_day(date(2031, 6, 2))
+    assert calendar._built[0] is first  # already covered
+    is_trading_day(date(2033, 1, 3))
+    assert (calendar._built[0].first, calendar._built[0].last) == (date(1970, 1, 1), date(2034, 12, 31))
 
 
-def test_exchange_calendars_is_imported_on_first_use_only() -> None:
+def test_exchange_calendars_is_imported_only_beyond_the_table() -> None:
     code = (
         "import sys\n"
         "import generator.sources.calendar as c\n"
-        "assert 'exchange_calendars' not in sys.modules\n"
         "from datetime import date\n"
         "assert not c.is_trading_day(date(2025, 1, 9))\n"
+        "assert 'exchange_calendars' not in sys.modules\n"
+        "assert c.is_trading_day(date(2031, 1, 2))\n"
         "assert 'exchange_calendars' in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -135,3 +137,16 @@ def test_the_reporting_week_of_a_closure_week(as_of: date, week: tuple[date, dat
 
     assert reporting_week(as_of) == week
     assert trading_days(*week)[-1] <= as_of  # the week reported has had its last session
+
+
+def test_the_shipped_table_matches_exchange_calendars() -> None:
+    """The table the build reads (scripts/make_nyse_calendar.py) is exchange_calendars' XNYS, unchanged."""
+    from generator.sources.calendar import TABLE_PATH, closed_weekdays_from_exchange_calendars
+
+    lines = TABLE_PATH.read_text(encoding="ascii").splitlines()
+    first, last = (
+        date.fromisoformat(x) for x in next(x for x in lines if x.startswith("# range ")).split()[2:4]
+    )
+    table = [date.fromisoformat(x) for x in lines if x and not x.startswith("#")]
+    assert table == closed_weekdays_from_exchange_calendars(first, last)
+    assert date(2025, 1, 9) in table and date(2001, 9, 14) in table and last.year >= 2030

@@ -17,6 +17,8 @@ import threading
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -39,9 +41,48 @@ _lock = threading.Lock()
 _built: list[_Sessions] = []  # at most one: the widest calendar built so far
 
 
+TABLE_PATH = Path(__file__).resolve().parent / "data" / "nyse_closed.txt"
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Sessions | None:
+    """The sessions from the shipped table of closed weekdays (scripts/make_nyse_calendar.py), if any."""
+    try:
+        lines = TABLE_PATH.read_text(encoding="ascii").splitlines()
+    except OSError:
+        return None
+    ranges = [line.split()[2:4] for line in lines if line.startswith("# range ")]
+    if not ranges:
+        return None
+    first, last = (date.fromisoformat(x) for x in ranges[0])
+    closed = np.array(
+        [np.datetime64(x, "D") for x in lines if x and not x.startswith("#")], dtype="datetime64[D]"
+    )
+    days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
+    weekday = ((days.astype("int64") + 3) % 7) < 5  # 1970-01-01 was a Thursday
+    sessions = days[weekday & ~np.isin(days, closed)]
+    return _Sessions(first, last, sessions, frozenset(d.item() for d in sessions))
+
+
+def closed_weekdays_from_exchange_calendars(first: date, last: date) -> list[date]:
+    """The weekdays from ``first`` to ``last`` without an XNYS session, straight from exchange_calendars."""
+    import exchange_calendars
+
+    calendar = exchange_calendars.get_calendar("XNYS", start=first.isoformat(), end=last.isoformat())
+    sessions = {d.date() for d in calendar.sessions}
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [d for d in days if d.weekday() < 5 and d not in sessions]
+
+
 def _sessions(first: date, last: date) -> _Sessions:
-    """The XNYS sessions covering ``first`` .. ``last`` (clamped to :data:`EARLIEST`)."""
+    """The XNYS sessions covering ``first`` .. ``last`` (clamped to :data:`EARLIEST`).
+
+    Within the shipped table's range the table answers (fast); outside it, exchange_calendars.
+    """
     first = max(first, EARLIEST)
+    table = _table()
+    if table is not None and table.first <= first and last <= table.last:
+        return table
     with _lock:
         if _built and _built[0].first <= first and last <= _built[0].last:
             return _built[0]
