@@ -1,36 +1,65 @@
-"""The CLI through its real entry point (``python -m generator``), end to end."""
+"""The CLI: commands run in-process through click's CliRunner, plus one smoke test of the real entry point
+(``python -m generator``) in a fresh process, which builds every format and is reused by the tests
+that need a built issue."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
+from generator.build import BuildResult, Timings, build_from_snapshot
+from generator.cli import cli
+from generator.config import load_config
+from generator.console import progress, report_build
+from generator.models import SourceHealth
+from generator.sources.snapshot import load_sample
 from tests.conftest import ROOT
 
 BANNER = "SAMPLE DATA — illustrative, not market data"
+# The tests that share the subprocess build run on one xdist worker, so it is built once.
+built_once = pytest.mark.xdist_group("cli-sample-build")
 
 
-def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=full_env,
-    )
+@pytest.fixture(autouse=True)
+def _project_dir_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Commands run from the project root (feeds.yaml by default); the CLI's log handler, bound to
+    the runner's stream, is taken off the root logger afterwards."""
+    monkeypatch.chdir(ROOT)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
 def sample_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`build --data sample` with every format, through the real entry point in a new process."""
     out = tmp_path_factory.mktemp("out")
-    result = run("build", "--data", "sample", "--out", str(out))
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "build", "--data", "sample", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     return out, result
 
 
@@ -40,41 +69,11 @@ def issue_folder(out: Path) -> Path:
     return folders[0]
 
 
-def test_help_has_examples_for_every_command() -> None:
-    for command in ("build", "check", "site", "send", "backfill"):
-        result = run(command, "--help")
-        assert result.returncode == 0, result.stderr
-        assert "Example" in result.stdout, command
+# --------------------------------------------------------------------------- the smoke test
 
 
-def test_check_accepts_the_default_config() -> None:
-    result = run("check")
-    assert result.returncode == 0, result.stderr
-    assert "ok: feeds.yaml is valid (32 symbols, 8 feeds)" in result.stdout
-    assert "^RUT" in result.stdout
-
-
-def test_check_reports_every_problem_with_key_path_and_exit_2(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        "universe:\n"
-        "  - {symbol: ^RUT, name: Russell 2000, role: small_cap}\n"
-        "  - {symbol: ^RUT, name: Again, role: small_cap}\n"
-        "news:\n"
-        "  - {name: a, outlet: A, url: ftp://example.com/feed}\n"
-        "colour: blue\n",
-        encoding="utf-8",
-    )
-    result = run("check", "--config", str(bad))
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert any("news[0].url" in line and "line 5" in line for line in lines), lines
-    assert any("colour" in line for line in lines), lines
-    assert any("^RUT" in line for line in lines), lines
-    assert "Traceback" not in result.stderr
-
-
-def test_sample_build_writes_every_format_with_the_banner(
+@built_once
+def test_smoke_sample_build_in_a_new_process_writes_every_format_with_the_banner(
     sample_build: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     out, result = sample_build
@@ -101,67 +100,132 @@ def test_sample_build_writes_every_format_with_the_banner(
     assert "Sources and methods" in text
 
 
+# --------------------------------------------------------------------------- in-process commands
+
+
+def test_help_has_examples_for_every_command_and_the_version() -> None:
+    for command in ("build", "check", "site", "send", "backfill"):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0, result.output
+        assert "Example" in result.stdout, command
+    version = invoke("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("smallcap-brief, version ")
+
+
+def test_check_accepts_the_default_config() -> None:
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert "ok: feeds.yaml is valid (32 symbols, 8 feeds)" in result.stdout
+    assert "^RUT" in result.stdout
+
+
+def test_check_reports_every_problem_with_key_path_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "universe:\n"
+        "  - {symbol: ^RUT, name: Russell 2000, role: small_cap}\n"
+        "  - {symbol: ^RUT, name: Again, role: small_cap}\n"
+        "news:\n"
+        "  - {name: a, outlet: A, url: ftp://example.com/feed}\n"
+        "colour: blue\n",
+        encoding="utf-8",
+    )
+    result = invoke("check", "--config", str(bad))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith(f"error: {bad}: ") for line in lines), lines
+    assert any("news[0].url" in line and "line 5" in line for line in lines), lines
+    assert any("colour" in line for line in lines), lines
+    assert any("^RUT" in line for line in lines), lines
+    assert result.stdout == ""
+
+
+@built_once
 def test_rebuild_from_the_issue_snapshot_is_byte_identical(
     sample_build: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    out, _ = sample_build
-    folder = issue_folder(out)
-    result = run(
+    folder = issue_folder(sample_build[0])
+    result = invoke(
         "build", "--from-snapshot", str(folder / "snapshot"), "--out", str(tmp_path), "--formats", "html,md"
     )
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     again = issue_folder(tmp_path)
     for name in ("brief.html", "brief.md"):
         assert (again / name).read_bytes() == (folder / name).read_bytes(), name
 
 
+def test_sample_build_reports_health_and_files_on_the_console(tmp_path: Path) -> None:
+    result = invoke("build", "--data", "sample", "--out", str(tmp_path), "--formats", "md")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert "source symbol | ^RUT | sample | sample | 1018 | 2026-11-20 | " in lines
+    assert "WARNING: SAMPLE DATA — this brief is illustrative, not market data." in lines
+    assert f"wrote {tmp_path / 'briefs' / '2026-11-20' / 'brief.md'}" in lines
+    assert any(line.startswith("stages: ") and " md " in line for line in lines), lines
+    assert "INFO generator.console: Building the brief: done in" in result.stderr
+
+
 def test_strict_sample_build_exits_1(tmp_path: Path) -> None:
-    result = run("build", "--data", "sample", "--out", str(tmp_path), "--formats", "md", "--strict")
-    assert result.returncode == 1
-    assert "degraded" in result.stderr
+    result = invoke("build", "--data", "sample", "--out", str(tmp_path), "--formats", "md", "--strict")
+    assert result.exit_code == 1
+    assert "error: degraded build under --strict: " in result.stderr
+
+
+def test_unknown_format_is_a_usage_error() -> None:
+    result = invoke("build", "--data", "sample", "--formats", "md,docx")
+    assert result.exit_code == 2
+    assert "unknown format docx; use html, md, pdf" in result.stderr
 
 
 def test_cache_mode_without_cache_exits_3_naming_the_benchmark(tmp_path: Path) -> None:
-    result = run("build", "--data", "cache", "--out", str(tmp_path), "--formats", "md")
-    assert result.returncode == 3
-    assert "^RUT" in result.stderr
-    assert "Traceback" not in result.stderr
+    result = invoke("build", "--data", "cache", "--out", str(tmp_path), "--formats", "md")
+    assert result.exit_code == 3
+    assert "^RUT" in result.stderr and "error: " in result.stderr
+    assert not (tmp_path / "briefs").exists()
 
 
 def test_missing_config_file_is_one_line_exit_2(tmp_path: Path) -> None:
-    result = run("build", "--config", str(tmp_path / "nope.yaml"), "--data", "sample")
-    assert result.returncode == 2
-    assert "nope.yaml" in result.stderr
-    assert "Traceback" not in result.stderr
+    result = invoke("build", "--config", str(tmp_path / "nope.yaml"), "--data", "sample")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "nope.yaml" in result.stderr
 
 
+def test_verbose_logs_at_debug() -> None:
+    result = invoke("-v", "check")
+    assert result.exit_code == 0, result.output
+    assert logging.getLogger().level == logging.DEBUG
+
+
+@built_once
 def test_site_refuses_sample_issue_unless_allowed(
     sample_build: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    out, _ = sample_build
-    refused = run("site", "--out", str(out), "--site-dir", str(tmp_path / "site"))
-    assert refused.returncode == 5
+    out = sample_build[0]
+    refused = invoke("site", "--out", str(out), "--site-dir", str(tmp_path / "site"))
+    assert refused.exit_code == 5
     assert "2026-11-20" in refused.stderr
     assert not (tmp_path / "site").exists()
-    allowed = run("site", "--out", str(out), "--site-dir", str(tmp_path / "site"), "--allow-sample")
-    assert allowed.returncode == 0, allowed.stderr
+    allowed = invoke("site", "--out", str(out), "--site-dir", str(tmp_path / "site"), "--allow-sample")
+    assert allowed.exit_code == 0, allowed.output
+    assert allowed.stdout.startswith(f"site: {tmp_path / 'site'} (")
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "briefs" / "2026-11-20" / "index.html").is_file()
 
 
+@built_once
 def test_send_dry_run_writes_eml_and_refuses_sample_by_default(
     sample_build: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
-    out, _ = sample_build
-    refused = run("send", "--out", str(out), "--dry-run", "--to", "reader@example.com")
-    assert refused.returncode == 6
+    out = sample_build[0]
+    refused = invoke("send", "--out", str(out), "--dry-run", "--to", "reader@example.com")
+    assert refused.exit_code == 6
     assert "sample" in refused.stderr.lower()
-    ok = run("send", "--out", str(out), "--dry-run", "--to", "reader@example.com", "--allow-sample")
-    assert ok.returncode == 0, ok.stderr
+    ok = invoke("send", "--out", str(out), "--dry-run", "--to", "reader@example.com", "--allow-sample")
+    assert ok.exit_code == 0, ok.output
     emls = list((out / "outbox").rglob("*.eml"))
     assert emls
     body = emls[0].read_bytes()
-    assert b"List-Unsubscribe" in body or b"Subject:" in body
+    assert b"Subject:" in body
     assert b"image/svg" not in body
 
 
@@ -169,25 +233,81 @@ def test_backfill_auto_falls_back_to_the_sample_when_the_cache_is_empty(tmp_path
     """An offline `build` leaves an empty price cache behind; backfill must not trip on it."""
     cache = tmp_path / "cache"
     cache.mkdir()
-    import sqlite3
-
     sqlite3.connect(cache / "prices.sqlite").close()
-    result = run(
-        "backfill", "--weeks", "2", "--out", str(tmp_path), "--formats", "md", "--cache-dir", str(cache)
-    )
-    assert result.returncode == 0, result.stderr
-    assert "SAMPLE" in result.stderr
+    result = invoke(
+        "backfill", "--weeks", "2", "--jobs", "1", "--out", str(tmp_path), "--formats", "md",
+        "--cache-dir", str(cache),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "backfilling from the bundled SAMPLE" in result.stderr
+    assert result.stdout == "backfill: 2 issues built, 0 failed\n"
     assert sorted(p.name for p in (tmp_path / "briefs").iterdir()) == ["2026-11-13", "2026-11-20"]
 
 
 def test_build_from_a_plain_folder_of_real_csvs(shared_data: Path, tmp_path: Path) -> None:
     """A user's folder of yfinance CSVs (no manifest): provider "local files", missing symbols named."""
     folder = shared_data / "prices" / "yfinance_alitalbi"
-    result = run("build", "--from-snapshot", str(folder), "--out", str(tmp_path), "--formats", "md")
-    assert result.returncode == 0, result.stderr
+    result = invoke("build", "--from-snapshot", str(folder), "--out", str(tmp_path), "--formats", "md")
+    assert result.exit_code == 0, result.output
     # the last row (Monday 2026-02-23, an intraday snapshot) is after the reporting week: never used
     md = (tmp_path / "briefs" / "2026-02-20" / "brief.md").read_text(encoding="utf-8")
     assert "2026-02-23" not in md.split("## Source health")[0]
     assert "local files" in md
-    assert "^TNX" in md and "stale" in md  # its last bar is 2026-02-13
-    assert "No data for" in result.stderr and "^GSPC" in result.stderr
+    assert "10-year Treasury yield \\(^TNX\\): stale, last bar 2026-02-13" in md
+    assert "S&P SmallCap 600 \\(^SP600\\): no data" in md  # not in the folder: named, not hidden
+    assert "lagged the S&P 500 \\(SPY\\)" in md  # SPY stands in for ^GSPC, labelled
+    # Yahoo's futures have bars on days the NYSE was closed: dropped, and said so naming the file.
+    assert "WARNING generator.sources.prices_csv: ES=F: dropped " in result.stderr
+    assert "brief 2026-02-20: " in result.stderr
+
+
+# --------------------------------------------------------------------------- the console on a terminal
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(scope="module")
+def md_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    out = tmp_path_factory.mktemp("console")
+    config = load_config(ROOT / "feeds.yaml")
+    return build_from_snapshot(
+        config, load_sample(), as_of=date(2026, 11, 20), out=out, formats=["md"], write_snapshot=False
+    )
+
+
+def test_progress_on_a_terminal_is_a_spinner_and_in_ci_plain_lines(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "generator.console")
+    terminal = Terminal()
+    with progress("Building", stream=terminal) as update:
+        update("charts")
+    assert [r.getMessage() for r in caplog.records if "charts" in r.getMessage()] == []
+    caplog.clear()
+    with progress("Building", stream=io.StringIO()) as update:
+        update("charts")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[:2] == ["Building", "Building: charts"] and messages[2].startswith("Building: done in ")
+
+
+def test_report_on_a_terminal_is_a_table_that_shows_server_text_literally(md_build: BuildResult) -> None:
+    hostile = SourceHealth("feed", "wire", "failed", "live", error="HTTP 500 [bold red]boom[/bold red]")
+    brief = replace(md_build.brief, health=(*md_build.brief.health, hostile))
+    terminal = Terminal()
+    problems = report_build(replace(md_build, brief=brief, timings=Timings({"md": 0.5})), stream=terminal)
+    shown = terminal.getvalue()
+    assert "Source health" in shown and "^RUT" in shown
+    assert "[bold red]boom[/bold red]" in shown  # markup from a server is printed, not interpreted
+    assert "feed wire: failed — HTTP 500 [bold red]boom[/bold red]" in problems
+    assert "degraded: feed wire: failed" in shown and "stages: md 0.50s" in shown
+
+
+def test_report_in_ci_logs_is_plain_lines(md_build: BuildResult) -> None:
+    plain = io.StringIO()
+    problems = report_build(md_build, stream=plain)
+    lines = plain.getvalue().splitlines()
+    rows = [line for line in lines if line.startswith("source ")]
+    assert len(rows) == len(md_build.brief.health)
+    assert "WARNING: SAMPLE DATA — this brief is illustrative, not market data." in lines
+    assert [line for line in lines if line.startswith("degraded: ")] == [f"degraded: {p}" for p in problems]

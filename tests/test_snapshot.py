@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -10,6 +11,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import feedparser
 import numpy as np
@@ -478,9 +480,124 @@ def _load_make_sample() -> ModuleType:
     return module
 
 
+# Prices in the sample are rounded to the cent after floating-point work whose last bits differ between
+# CPUs, so a regenerated price may land one cent away from the bundled one (241.8 against 241.79).
+PRICE_COLUMNS = frozenset({"Open", "High", "Low", "Close", "base_close", "last_close"})
+CENT = 0.01 + 1e-9
+MANIFEST_DIFFERS = "manifest.json: differs beyond the sha256 of files a cent apart"
+
+
+def _csv_beyond_a_cent(ours: bytes, theirs: bytes) -> str:
+    """Why two CSVs differ beyond one cent on a price column ("" when they do not)."""
+    a, b = ours.decode().splitlines(), theirs.decode().splitlines()
+    if not a or not b or a[0] != b[0] or len(a) != len(b):
+        return "header or row count differs"
+    columns = a[0].split(",")
+    for number, (row_a, row_b) in enumerate(zip(a[1:], b[1:], strict=True), start=2):
+        cells_a, cells_b = row_a.split(","), row_b.split(",")
+        if len(cells_a) != len(columns) or len(cells_b) != len(columns):
+            return f"line {number}: wrong number of cells"
+        for column, x, y in zip(columns, cells_a, cells_b, strict=True):
+            if x != y and not (column in PRICE_COLUMNS and abs(float(x) - float(y)) <= CENT):
+                return f"line {number}, {column}: {x} against {y}"
+    return ""
+
+
+def _without_sha256_of(doc: Any, files: set[str]) -> Any:
+    """The manifest without the sha256 of the named files."""
+    if isinstance(doc, dict):
+        skip = "sha256" if doc.get("file") in files else None
+        return {k: _without_sha256_of(v, files) for k, v in doc.items() if k != skip}
+    if isinstance(doc, list):
+        return [_without_sha256_of(v, files) for v in doc]
+    return doc
+
+
+def _sample_differences(ours: dict[str, bytes], bundled: dict[str, bytes]) -> list[str]:
+    """What differs between two sample folders beyond one cent on a price (and its file's sha256)."""
+    problems = [f"{name}: only in one of them" for name in sorted(ours.keys() ^ bundled.keys())]
+    by_cents: set[str] = set()
+    for name in sorted(ours.keys() & bundled.keys() - {"manifest.json"}):
+        if ours[name] == bundled[name]:
+            continue
+        why = _csv_beyond_a_cent(ours[name], bundled[name]) if name.endswith(".csv") else "differs"
+        if why:
+            problems.append(f"{name}: {why}")
+        else:
+            by_cents.add(name)
+    manifests = [json.loads(tree.get("manifest.json", b"null")) for tree in (ours, bundled)]
+    if _without_sha256_of(manifests[0], by_cents) != _without_sha256_of(manifests[1], by_cents):
+        problems.append(MANIFEST_DIFFERS)
+    return problems
+
+
 def test_make_sample_is_deterministic_and_matches_the_bundled_files(tmp_path: Path) -> None:
     make_sample = _load_make_sample()
     one = make_sample.write_sample(tmp_path / "one")
     two = make_sample.write_sample(tmp_path / "two")
-    assert _tree(one) == _tree(two)
-    assert _tree(one) == _tree(SAMPLE_DIR), "the bundled sample is out of date: run `make sample`"
+    assert _tree(one) == _tree(two)  # on one machine: byte for byte
+    problems = _sample_differences(_tree(one), _tree(SAMPLE_DIR))
+    assert problems == [], f"the bundled sample is out of date: run `make sample` ({problems[:5]})"
+
+
+def _sample_pair(ours_row: str, bundled_row: str, *, sha: bool = True) -> tuple[dict[str, bytes], ...]:
+    """Two one-file sample folders whose last IWM row differs as given (rows from a real case)."""
+    trees = []
+    for last in (ours_row, bundled_row):
+        csv = f"Date,Open,High,Low,Close,Volume\n2026-11-19,239.61,241.4,239.15,239.44,32297060\n{last}\n"
+        digest = hashlib.sha256(csv.encode()).hexdigest() if sha else "same"
+        manifest = {"series": {"IWM": {"file": "prices/IWM.csv", "rows": 2, "sha256": digest}}}
+        trees.append({"prices/IWM.csv": csv.encode(), "manifest.json": json.dumps(manifest).encode()})
+    return tuple(trees)
+
+
+def test_a_cent_apart_on_a_price_is_the_same_sample() -> None:
+    ours, bundled = _sample_pair(
+        "2026-11-20,239.06,241.8,238.21,241.79,36831734", "2026-11-20,239.06,241.79,238.21,241.78,36831734"
+    )
+    assert _sample_differences(ours, bundled) == []
+    assert _sample_differences(ours, ours) == []
+
+
+@pytest.mark.parametrize(
+    ("bundled_row", "problem"),
+    [
+        ("2026-11-20,239.06,241.78,238.21,241.79,36831734", "line 3, High: 241.8 against 241.78"),
+        ("2026-11-20,239.06,241.8,238.21,241.79,36831735", "line 3, Volume: 36831734 against 36831735"),
+        ("2026-11-21,239.06,241.8,238.21,241.79,36831734", "line 3, Date: 2026-11-20 against 2026-11-21"),
+    ],
+)
+def test_more_than_a_cent_or_any_other_column_is_a_difference(bundled_row: str, problem: str) -> None:
+    ours, bundled = _sample_pair("2026-11-20,239.06,241.8,238.21,241.79,36831734", bundled_row)
+    # its sha256 differs too, and that is not excused
+    assert _sample_differences(ours, bundled) == [f"prices/IWM.csv: {problem}", MANIFEST_DIFFERS]
+
+
+def test_manifest_differences_other_than_the_sha256_of_a_cent_apart_file_count() -> None:
+    ours, bundled = _sample_pair(
+        "2026-11-20,239.06,241.8,238.21,241.79,36831734", "2026-11-20,239.06,241.8,238.21,241.79,36831734"
+    )
+    bundled["manifest.json"] = bundled["manifest.json"].replace(b'"rows": 2', b'"rows": 3')
+    assert _sample_differences(ours, bundled) == [MANIFEST_DIFFERS]
+    # The same CSV bytes but another recorded sha256: the manifest is wrong, not the prices.
+    ours, bundled = _sample_pair("2026-11-20,1,1,1,1,1", "2026-11-20,1,1,1,1,1")
+    bundled["manifest.json"] = bundled["manifest.json"].replace(b'"sha256": "', b'"sha256": "0')
+    assert _sample_differences(ours, bundled) == [MANIFEST_DIFFERS]
+    del bundled["prices/IWM.csv"]
+    assert _sample_differences(ours, bundled)[0] == "prices/IWM.csv: only in one of them"
+
+
+def test_save_snapshot_returns_what_reading_it_back_gives(tmp_path: Path) -> None:
+    """The build analyses save_snapshot's result without re-reading: it must equal a fresh read."""
+    from generator.sources.snapshot import save_snapshot
+
+    sample = load_sample()
+    saved = save_snapshot(sample, tmp_path / "snap")
+    again = read_snapshot(tmp_path / "snap")
+    assert set(saved.series) == set(again.series)
+    for symbol, series in again.series.items():
+        pd.testing.assert_frame_equal(saved.series[symbol].frame, series.frame, check_exact=True)
+        assert (saved.series[symbol].provider, saved.series[symbol].origin) == (series.provider, series.origin)
+    assert saved.health == again.health and saved.notes == again.notes and saved.events == again.events
+    assert saved.index_view is not None and again.index_view is not None
+    pd.testing.assert_frame_equal(saved.index_view.members, again.index_view.members)
