@@ -19,7 +19,7 @@ brief: $(STAMP)
 
 ## test: lint, type-check, lint the workflows and run the test suite
 test: $(STAMP) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests scripts
