@@ -112,8 +112,7 @@ def build_from_snapshot(
     from generator.charts import render_charts
     from generator.render import write_outputs
     from generator.render_email import render_email
-    from generator.sources.snapshot import read_snapshot
-    from generator.sources.snapshot import write_snapshot as save_snapshot
+    from generator.sources.snapshot import save_snapshot
 
     timings = timings or Timings()
     week = reporting_week(as_of, config.brief.week_ends_on)
@@ -125,8 +124,7 @@ def build_from_snapshot(
             # Analyse the snapshot as read back from disk, so that a rebuild from the issue's
             # snapshot folder sees exactly the same numbers (byte-identical HTML and Markdown).
             with timings.stage("snapshot"):
-                save_snapshot(snapshot, staging / issue.SNAPSHOT_DIR)
-                snapshot = read_snapshot(staging / issue.SNAPSHOT_DIR)
+                snapshot = save_snapshot(snapshot, staging / issue.SNAPSHOT_DIR)
         with timings.stage("headlines"):
             headlines = headlines_for_week(snapshot, config, week, seen_path)
         with timings.stage("analyse"):

@@ -597,7 +597,10 @@ def test_save_snapshot_returns_what_reading_it_back_gives(tmp_path: Path) -> Non
     assert set(saved.series) == set(again.series)
     for symbol, series in again.series.items():
         pd.testing.assert_frame_equal(saved.series[symbol].frame, series.frame, check_exact=True)
-        assert (saved.series[symbol].provider, saved.series[symbol].origin) == (series.provider, series.origin)
+        assert (saved.series[symbol].provider, saved.series[symbol].origin) == (
+            series.provider,
+            series.origin,
+        )
     assert saved.health == again.health and saved.notes == again.notes and saved.events == again.events
     assert saved.index_view is not None and again.index_view is not None
     pd.testing.assert_frame_equal(saved.index_view.members, again.index_view.members)

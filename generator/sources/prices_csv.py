@@ -201,16 +201,43 @@ def _read_multiheader(text: str, head: list[list[str]], symbol: str, source: str
 
 def prices_csv_bytes(frame: pd.DataFrame) -> bytes:
     """A clean frame as the snapshot's CSV: deterministic bytes, blank cells for missing values."""
+    return prices_csv(frame)[0]
+
+
+def prices_csv(frame: pd.DataFrame) -> tuple[bytes, pd.DataFrame]:
+    """The snapshot's CSV bytes of a clean frame, and the frame exactly as reading those bytes gives it.
+
+    Prices are written with six decimals (trailing zeros dropped), volumes as whole numbers; the
+    second value is parsed back from the very same text, so a build can go on with it instead of
+    reading the snapshot it has just written.
+    """
     cols = [c for c in PRICE_COLUMNS if c in frame.columns]
     values = frame[cols].to_numpy(dtype=float)
-    cells = [
-        [_fmt_volume(v) for v in values[:, j]] if c == "Volume" else [_fmt_price(v) for v in values[:, j]]
-        for j, c in enumerate(cols)
-    ]
-    dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
+    cells, parsed = [], {}
+    for j, col in enumerate(cols):
+        text = _format_column(values[:, j], "%.0f" if col == "Volume" else "%.6f")
+        cells.append(text)
+        parsed[col] = _parse_column(text)
+    stamps = pd.DatetimeIndex(frame.index).normalize()
+    dates = stamps.strftime("%Y-%m-%d").tolist()
     lines = ["Date," + ",".join(cols)]
     lines += [",".join(row) for row in zip(dates, *cells, strict=True)]
-    return ("\n".join(lines) + "\n").encode("ascii")
+    index = pd.DatetimeIndex(stamps.tz_localize(None) if stamps.tz else stamps, name="Date").astype(
+        "datetime64[ns]"
+    )
+    as_read = pd.DataFrame(parsed, index=index)
+    return ("\n".join(lines) + "\n").encode("ascii"), as_read
+
+
+def _format_column(values: np.ndarray, pattern: str) -> list[str]:
+    """``_fmt_price`` / ``_fmt_volume`` over a column: blank for NaN, no trailing zeros after a point."""
+    if pattern == "%.0f":
+        return ["" if v != v else f"{v:.0f}" for v in values.tolist()]
+    return ["" if v != v else f"{v:.6f}".rstrip("0").rstrip(".") for v in values.tolist()]
+
+
+def _parse_column(text: list[str]) -> np.ndarray:
+    return np.array([float(t) if t else np.nan for t in text], dtype=float)
 
 
 def _fmt_price(value: float) -> str:

@@ -23,12 +23,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from generator.errors import SourceError
 from generator.fsutil import swap_in
 from generator.models import FeedCapture, ScheduledEvent, Series, Snapshot, SourceHealth
 from generator.sources.members import read_index_view, write_index_view
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
-from generator.sources.prices_csv import parse_prices, prices_csv_bytes
+from generator.sources.prices_csv import parse_prices, prices_csv
 from generator.sources.prices_csv import read_prices_csv as read_prices_csv  # re-exported
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ def load_sample() -> Snapshot:
     return replace(snap, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER, notes=notes)
 
 
-def _read_manifested(root: Path) -> Snapshot:
+def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] | None = None) -> Snapshot:
     where = str(root / MANIFEST)
     try:
         doc = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
@@ -87,7 +89,11 @@ def _read_manifested(root: Path) -> Snapshot:
     series: dict[str, Series] = {}
     for symbol, entry in _entries(doc, "series", where):
         data = _verified(root, entry, f"series.{symbol}", where)
-        frame = parse_prices(str(root / entry["file"]), data, symbol)
+        done = (known or {}).get(symbol)
+        if done is not None and done[0] == entry["sha256"]:
+            frame = done[1]  # parsed from the very text just written
+        else:
+            frame = parse_prices(str(root / entry["file"]), data, symbol)
         origin = str(entry.get("origin") or "snapshot")
         fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
         series[symbol] = Series(symbol, frame, str(entry.get("provider") or provider), origin, fetched)
@@ -269,7 +275,22 @@ def _mtime(file: Path) -> datetime:
 # --------------------------------------------------------------------------- writing
 
 
-def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
+def save_snapshot(snapshot: Snapshot, path: Path) -> Snapshot:
+    """Write ``snapshot`` to ``path`` and return it exactly as :func:`read_snapshot` would read it back.
+
+    The price files are not parsed again: their frames come from the very text written (see
+    :func:`~generator.sources.prices_csv.prices_csv`); everything else is read from the manifest,
+    every file's sha256 checked.  A build analyses this, so a rebuild from the issue's snapshot
+    folder sees the same numbers.
+    """
+    frames: dict[str, tuple[str, pd.DataFrame]] = {}
+    write_snapshot(snapshot, path, _frames=frames)
+    return _read_manifested(Path(path), known=frames)
+
+
+def write_snapshot(
+    snapshot: Snapshot, path: Path, *, _frames: dict[str, tuple[str, pd.DataFrame]] | None = None
+) -> Path:
     """Write ``snapshot`` to the directory ``path`` atomically, with deterministic bytes."""
     target = Path(path)
     is_snapshot = (target / MANIFEST).is_file() or (target.is_dir() and not any(target.iterdir()))
@@ -283,7 +304,7 @@ def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         tmp.chmod(0o755)
-        _write_into(snapshot, tmp)
+        _write_into(snapshot, tmp, _frames)
         swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -291,14 +312,18 @@ def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
     return target
 
 
-def _write_into(snapshot: Snapshot, folder: Path) -> None:
+def _write_into(
+    snapshot: Snapshot, folder: Path, frames: dict[str, tuple[str, pd.DataFrame]] | None = None
+) -> None:
     (folder / "prices").mkdir()
     (folder / "news").mkdir()
     series = {}
     for symbol in sorted(snapshot.series):
         s = snapshot.series[symbol]
-        data = prices_csv_bytes(s.frame)
+        data, as_read = prices_csv(s.frame)
         (folder / "prices" / f"{symbol}.csv").write_bytes(data)
+        if frames is not None:
+            frames[symbol] = (hashlib.sha256(data).hexdigest(), as_read)
         series[symbol] = {
             "file": f"prices/{symbol}.csv", "provider": s.provider, "origin": s.origin,
             "fetched_at": _iso(s.fetched_at), "first_bar": s.first_bar.isoformat(),
