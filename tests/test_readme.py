@@ -126,3 +126,18 @@ def test_environment_variables_match_the_code() -> None:
     assert "SMALLCAP_SMTP_HOST" in in_code
     assert in_readme - in_code == set(), "README names variables the code never reads"
     assert in_code - in_readme == set(), "the code reads variables the README does not name"
+
+
+def test_pytest_options_of_the_project_are_documented() -> None:
+    conftest = (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
+    added = set(re.findall(r'addoption\(\s*"(--[a-z-]+)"', conftest))
+    assert added, "tests/conftest.py adds pytest options"
+    text = readme()
+    assert {option for option in added if f"pytest {option}" not in text} == set()
+
+
+def test_make_test_runs_the_tests_in_parallel_as_the_readme_says() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"pytest .*-n auto", recipe), recipe
+    assert "pytest-xdist" in readme()
