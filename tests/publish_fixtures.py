@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 from datetime import UTC, date, datetime, timedelta
+from html import escape as esc
 from pathlib import Path
 
 from generator.formatting import fmt, plain
@@ -164,21 +165,50 @@ def png_chart(seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+def cell(c: Figure | str) -> str:
+    return f"<td>{esc(c)}</td>" if isinstance(c, str) else f'<td class="num">{fmt(c)}</td>'
+
+
 def fragment_html(brief: Brief) -> str:
-    takeaways = "".join(f"<li>{plain(t.prose)}</li>" for t in brief.takeaways)
-    images = "".join(
-        f'<figure><img src="{CHARTS_DIR}/{c.key}.png" alt="{c.alt}">'
-        f"<figcaption>{c.title}</figcaption></figure>"
-        for c in brief.charts
+    """The skeleton of templates/fragment.html, its texts escaped: the lead and the takeaways, a
+    contents list, the body passages (each with its chart as a PNG), and the appendix: the full
+    figures and Sources and methods."""
+    takeaways = "".join(f"<li>{esc(plain(t.prose))}</li>" for t in brief.takeaways)
+    contents = "".join(f'<li><a href="#{p.key}">{esc(p.title)}</a></li>' for p in brief.body)
+    charts = {c.key: c for c in brief.charts}
+    passages = "".join(
+        f'<section class="brief-section" id="{p.key}">\n<h2>{esc(p.title)}</h2>\n'
+        + "".join(f'<p class="reading">{esc(plain(para))}</p>\n' for para in p.paragraphs)
+        + (
+            f'<figure class="chart" id="chart-{p.chart}"><img src="{CHARTS_DIR}/{p.chart}.png" '
+            f'alt="{esc(charts[p.chart].alt)}"><figcaption>{esc(charts[p.chart].title)}</figcaption></figure>\n'
+            if p.chart in charts
+            else ""
+        )
+        + "</section>\n"
+        for p in brief.body
+    )
+    tables = "".join(
+        f'<table class="data"><caption>{esc(t.caption)}</caption>'
+        f"<tr>{''.join(f'<th>{esc(c)}</th>' for c in t.columns)}</tr>"
+        + "".join(f"<tr>{''.join(cell(c) for c in row)}</tr>" for row in t.rows)
+        + "</table>\n"
+        for section in brief.sections
+        for topic in section.topics
+        if (t := topic.table) is not None
     )
     return (
         f'<article class="brief" id="brief-{brief.as_of.isoformat()}">\n'
-        f"<h1>{brief.title}: week ending {brief.as_of.isoformat()}</h1>\n"
-        f'<p class="summary">{brief.summary}</p>\n'
-        f'<ul class="takeaway-list">{takeaways}</ul>\n'
-        f"{images}\n"
-        '<p><a href="#sources">Sources and methods</a></p>\n'
-        '<section id="sources"><h2>Sources and methods</h2><p>Yahoo Finance (yfinance).</p></section>\n'
+        f'<header class="brief-header"><h1 class="brief-title">{esc(brief.title)}</h1>\n'
+        f'<p class="summary lead">{esc(plain(brief.lead))}</p></header>\n'
+        f'<section class="takeaways" id="takeaways"><h2>Key takeaways</h2>\n'
+        f'<ul class="takeaway-list">{takeaways}</ul></section>\n'
+        f'<nav class="toc"><ol>{contents}<li><a href="#appendix">Appendix</a></li></ol></nav>\n'
+        f"{passages}"
+        '<div class="appendix" id="appendix">\n<h2 class="appendix-title">Appendix</h2>\n'
+        f'<section class="brief-section" id="full-figures"><h2>Full figures</h2>\n{tables}</section>\n'
+        '<section class="brief-section" id="sources-and-methods"><h2>Sources and methods</h2>\n'
+        f"<p>{esc(PROVIDER)}.</p></section>\n</div>\n"
         "</article>\n"
     )
 

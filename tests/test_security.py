@@ -18,14 +18,18 @@ import json
 import logging
 import os
 import re
+import select
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 from xml.sax.saxutils import escape
 
@@ -33,16 +37,16 @@ import pypdf
 import pytest
 from markdown_it import MarkdownIt
 
+import generator.render_email as email_body
 from generator.build import BuildResult, build_from_snapshot
 from generator.config import load_config
 from generator.errors import ConfigError, DeliveryError, RenderError, SourceError
 from generator.issue import FILES
-from generator.models import Brief, FeedCapture, NetworkSettings, SourceHealth
-from generator.publish import email as email_mod
+from generator.models import Brief, FeedCapture, Headline, NetworkSettings, SourceHealth
 from generator.publish.email import SmtpSettings, render_email, send_command, send_issue
 from generator.publish.ledger import Ledger
 from generator.publish.site import build_site
-from generator.render import TEMPLATES_DIR, make_env, make_url_fetcher, render_pdf
+from generator.render import make_url_fetcher, render_pdf
 from generator.sources.http import fetch
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
 from tests.conftest import ROOT
@@ -308,8 +312,13 @@ def outputs(result: BuildResult) -> dict[str, str]:
     return {name: (result.folder / FILES[name]).read_text(encoding="utf-8") for name in names}
 
 
+def shown(brief: Brief) -> tuple[Headline, ...]:
+    """Every headline the brief shows: those placed beside a body passage, then the headline list."""
+    return tuple(h for passage in brief.body for h in passage.headlines) + brief.headlines
+
+
 def displayed(brief: Brief) -> list[str]:
-    return [h.title for h in brief.headlines]
+    return [h.title for h in shown(brief)]
 
 
 # ---------------------------------------------------------------------------
@@ -356,8 +365,21 @@ def test_feedparser_given_bytes_reads_a_local_path(files: Files) -> None:
 
 
 def test_every_attack_reached_the_rendered_brief(hostile: BuildResult) -> None:
-    titles = " ".join(displayed(hostile.brief))
-    assert [m for m in MARKERS if m not in titles] == []
+    """Each hostile title is shown exactly once, and reaches every output that shows it.
+
+    The HTML page, the fragment and the Markdown show every headline; the email shows the body
+    passages without their headlines, plus the first of the headline list.
+    """
+    titles = displayed(hostile.brief)
+    assert {m: sum(m in t for t in titles) for m in MARKERS} == dict.fromkeys(MARKERS, 1)
+    docs = outputs(hostile)
+    for name in ("html", "fragment", "md"):
+        assert [m for m in MARKERS if m not in docs[name]] == [], name
+    listed = [h.title for h in hostile.brief.headlines[: email_body.MAX_HEADLINES]]
+    in_email = [m for m in MARKERS if any(m in t for t in listed)]
+    assert "mk-a1" in in_email and "mk-a4" in in_email  # the script tag and the template syntax
+    for name in ("email_html", "email_txt"):
+        assert [m for m in in_email if m not in docs[name]] == [], name
 
 
 def test_no_network_request_during_build_and_pdf(
@@ -378,9 +400,10 @@ def test_no_local_file_content_in_any_output(hostile: BuildResult, hostile_pdf: 
 
 
 def test_no_feed_link_other_than_http_survives(hostile: BuildResult) -> None:
-    headlines = hostile.brief.headlines + tuple(
+    headlines = shown(hostile.brief) + tuple(
         h for section in hostile.brief.sections for topic in section.topics for h in topic.headlines
     )
+    assert len(headlines) >= len(MARKERS)
     assert [h.link for h in headlines if h.link and not h.link.startswith(("http://", "https://"))] == []
 
 
@@ -427,7 +450,10 @@ def test_text_outputs_carry_no_control_characters(hostile: BuildResult) -> None:
 
 
 def test_bidi_overrides_are_stripped(hostile: BuildResult) -> None:
-    assert any("mk-b1" in t for t in displayed(hostile.brief))
+    [title] = [t for t in displayed(hostile.brief) if "mk-b1" in t]
+    assert "gnp.exe" in title and not BIDI_AND_C1.search(title) and not C0.search(title)
+    docs = outputs(hostile)
+    assert [name for name in ("html", "fragment", "md") if "gnp.exe" not in docs[name]] == []
     found = {name: BIDI_AND_C1.findall(text) for name, text in outputs(hostile).items()}
     assert {name: chars for name, chars in found.items() if chars} == {}
 
@@ -575,21 +601,84 @@ def test_url_fetcher_serves_only_the_asset_itself(suffix: str, assets: Path) -> 
 # ---------------------------------------------------------------------------
 
 
+CSS_SERVER = """
+import http.server
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"p { color: red }"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        print(self.path, flush=True)
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+@contextlib.contextmanager
+def css_server() -> Iterator[tuple[str, Callable[[float], str]]]:
+    """A loopback stylesheet server in its own process (the inliner holds the GIL while it fetches).
+
+    Yields its base URL and ``seen(timeout)``: the next requested path, or "" when none came in time.
+    """
+    proc = subprocess.Popen([sys.executable, "-c", CSS_SERVER], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout
+
+    def seen(timeout: float) -> str:
+        ready, _, _ = select.select([out], [], [], timeout)
+        return out.readline().strip() if ready else ""
+
+    try:
+        port = int(seen(10) or 0)
+        assert port, "the stylesheet server did not start"
+        yield f"http://127.0.0.1:{port}", seen
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def test_css_inliner_loads_no_remote_stylesheet(
-    hostile: BuildResult, trap: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hostile: BuildResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    templates = tmp_path / "templates"
-    shutil.copytree(TEMPLATES_DIR, templates)
-    page = (templates / "email.html").read_text(encoding="utf-8")
-    remote = f'<link rel="stylesheet" href="{trap.url("/remote.css")}">'
-    remote += f"<style>@import url({trap.url('/i.css')});</style>"
-    (templates / "email.html").write_text(page.replace("</head>", remote + "</head>"), encoding="utf-8")
-    monkeypatch.setattr(email_mod, "make_env", lambda: make_env(templates))
-    html, _ = render_email(hostile.brief, view_url=None)
-    assert trap.requests == [] and "/remote.css" not in html
+    """A stylesheet linked from the page being inlined is not fetched; an inliner at its defaults would.
+
+    The link is added to the page as the inliner receives it, so the check holds however the email's
+    template is found.
+    """
+    import css_inline
+
+    real = css_inline.CSSInliner
+
+    def spiked(remote: str, *, careless: bool) -> Callable[..., SimpleNamespace]:
+        def make(**options: Any) -> SimpleNamespace:
+            inliner = real() if careless else real(**options)
+            return SimpleNamespace(inline=lambda page: inliner.inline(page.replace("</head>", remote, 1)))
+
+        return make
+
+    with css_server() as (url, seen):
+        remote = (
+            f'<link rel="stylesheet" href="{url}/remote.css"><style>@import url({url}/i.css);</style></head>'
+        )
+        monkeypatch.setattr(css_inline, "CSSInliner", spiked(remote, careless=False))
+        html, _ = render_email(hostile.brief, view_url=None)
+        assert seen(0.5) == "" and "/remote.css" not in html
+        # control: the same page through an inliner at its defaults fetches the stylesheet
+        monkeypatch.setattr(css_inline, "CSSInliner", spiked(remote, careless=True))
+        render_email(hostile.brief, view_url=None)
+        assert seen(10) == "/remote.css"
 
 
-def _tampered_issue(hostile: BuildResult, tmp_path: Path, **meta: str) -> Path:
+def _tampered_issue(hostile: BuildResult, tmp_path: Path, **meta: object) -> Path:
     folder = tmp_path / "out" / "briefs" / hostile.folder.name
     shutil.copytree(hostile.folder, folder)
     data = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -849,10 +938,22 @@ META_ATTACK = {
     "summary": "<script>alert('summary')</script><img src=x onerror=alert(1)>",
     "headline": "Russell 2000 <svg onload=alert(2)> +1.00%",
 }
+TAKEAWAYS_ATTACK = [
+    "<script>alert('takeaway')</script> Small caps led",
+    "IWM <img src=x onerror=alert(3)> & KRE",
+]
 
 
-def test_site_escapes_meta_fields_in_pages_and_atom(hostile: BuildResult, tmp_path: Path) -> None:
-    _tampered_issue(hostile, tmp_path, **META_ATTACK)
+@pytest.mark.parametrize("takeaways", [TAKEAWAYS_ATTACK, []], ids=["takeaways", "no-takeaways"])
+def test_site_escapes_meta_fields_in_pages_and_atom(
+    hostile: BuildResult, tmp_path: Path, takeaways: list[str]
+) -> None:
+    """meta.json's texts reach the pages escaped and the Atom entry as plain text.
+
+    The entry's summary leads with the issue's takeaways; an issue without any falls back to the
+    headline and the summary.
+    """
+    _tampered_issue(hostile, tmp_path, **META_ATTACK, takeaways=takeaways)
     site = build_site(
         tmp_path / "out",
         tmp_path / "site",
@@ -869,9 +970,15 @@ def test_site_escapes_meta_fields_in_pages_and_atom(hostile: BuildResult, tmp_pa
     feed = ET.parse(site.feed).getroot()
     ns = {"a": "http://www.w3.org/2005/Atom"}
     [entry] = feed.findall("a:entry", ns)
-    assert (
-        entry.findtext("a:summary", namespaces=ns) == f"{META_ATTACK['headline']}. {META_ATTACK['summary']}"
-    )
+    [summary] = entry.findall("a:summary", ns)
+    [title] = entry.findall("a:title", ns)
+    assert summary.get("type", "text") == title.get("type", "text") == "text"  # never read as markup
+    assert (title.text or "").startswith(f"{META_ATTACK['title']}: week ending ")
+    if takeaways:
+        expected = f"{META_ATTACK['summary']} • {takeaways[0]} • {takeaways[1]}"
+    else:
+        expected = f"{META_ATTACK['headline']}. {META_ATTACK['summary']}"
+    assert summary.text == expected
     assert [e.tag for e in feed.iter() if e.tag.lower().endswith("script")] == []
     assert audit_html(entry.findtext("a:content", namespaces=ns) or "") == []
 

@@ -19,10 +19,13 @@ from urllib.parse import urldefrag, urlsplit
 from xml.etree import ElementTree
 
 import feedparser
+import lxml.html
 import pytest
-from publish_fixtures import make_brief, write_issue
+from publish_fixtures import PROVIDER, make_brief, write_issue
 
 from generator.errors import PublishError
+from generator.formatting import plain
+from generator.models import Brief
 from generator.publish import site as site_module
 from generator.publish.site import MARKER, SITE_DESCRIPTION, build_site
 
@@ -104,9 +107,10 @@ def test_home_has_latest_in_full_and_archive_newest_first(site: Path, out: Path)
     home = (site / "index.html").read_text()
     refs = parse(site / "index.html")
     assert refs.archive == [f"briefs/{d.isoformat()}/" for d in sorted(DATES, reverse=True)]
-    assert "Small caps rose in the week to 2026-11-20" in home  # the latest fragment, in full
-    assert 'id="sources"' in home and "Sources and methods" in home
-    assert "week ending 2026-11-13</h1>" not in home  # older issues only in the archive
+    latest = make_brief(DATES[-1])
+    assert 'id="brief-2026-11-20"' in home and plain(latest.lead) in home  # the latest issue, in full
+    assert 'id="appendix"' in home and 'id="sources-and-methods"' in home
+    assert 'id="brief-2026-11-13"' not in home and 'id="brief-2026-11-06"' not in home  # only in the archive
     for day in DATES:
         assert (
             f"Small caps rose in the week to {day.isoformat()} as yields eased." in home
@@ -153,10 +157,12 @@ def test_atom_feed_parses_with_full_content(site: Path, out: Path, tmp_path: Pat
     ]
     newest = entries[0]
     assert newest.updated_parsed[:5] == (2026, 11, 20, 22, 15)
-    content = newest.content[0].value
-    assert "Small caps rose in the week to 2026-11-20" in content
-    assert "<table" in content and "Sources and methods" in content
-    assert "briefs/2026-11-20/charts/rut-vs-spx.png" in content
+    assert_full_issue(newest.content[0].value, make_brief(DATES[-1]))
+    assert "briefs/2026-11-20/charts/rut-vs-spx.png" in newest.content[0].value
+    assert [e.summary for e in entries] == [  # the summary leads with the issue's takeaways
+        " ".join([make_brief(d).summary, *(f"• {plain(t.prose)}" for t in make_brief(d).takeaways)])
+        for d in sorted(DATES, reverse=True)
+    ]
     # ids are stable from build to build; with a base URL they are the permanent pages
     build_site(out, tmp_path / "again", title=TITLE, base_url="https://example.org/scb/")
     again = feedparser.parse((tmp_path / "again" / "feed.xml").read_bytes())
@@ -165,6 +171,25 @@ def test_atom_feed_parses_with_full_content(site: Path, out: Path, tmp_path: Pat
         "https://example.org/scb/briefs/2026-11-20/charts/rut-vs-spx.png" in again.entries[0].content[0].value
     )
     assert again.feed.updated_parsed == parsed.feed.updated_parsed
+
+
+def assert_full_issue(content: str, brief: Brief) -> None:
+    """The issue in full, in reading order: the lead, the takeaways, the body passages and the
+    appendix with its full figures and Sources and methods."""
+    [article] = lxml.html.fragment_fromstring(content, create_parent="div").findall("article")
+    assert article.get("id") == f"brief-{brief.as_of.isoformat()}"
+    [lead] = article.find_class("lead")
+    assert lead.text_content() == plain(brief.lead)
+    [takeaways] = article.find_class("takeaway-list")
+    assert [li.text_content() for li in takeaways.iter("li")] == [plain(t.prose) for t in brief.takeaways]
+    keys = [p.key for p in brief.body]
+    ids = [el.get("id") for el in article.iter() if el.get("id") in {"takeaways", "appendix", *keys}]
+    assert ids == ["takeaways", *keys, "appendix"]
+    [appendix] = article.find_class("appendix")
+    [sources] = [s for s in appendix.iter("section") if s.findtext("h2") == "Sources and methods"]
+    assert PROVIDER in sources.text_content()
+    [table] = appendix.iter("table")
+    assert [th.text_content() for th in table.iter("th")][:2] == ["Instrument", "1W"]
 
 
 @pytest.mark.parametrize(("flag", "words"), [("is_sample", "sample data"), ("stale", "stale")])
@@ -511,7 +536,7 @@ def test_site_in_headless_chromium(served: tuple[str, list[tuple[str, int]]], tm
         driver.save_screenshot(str(tmp_path / "home.png"))
         driver.find_element("css selector", "a.archive-date").click()
         assert driver.current_url == f"{origin}{PREFIX}briefs/2026-11-20/"
-        assert "week ending 2026-11-20" in driver.find_element("css selector", "article.brief h1").text
+        assert driver.find_element("css selector", "article.brief").get_attribute("id") == "brief-2026-11-20"
         _check_page(driver, origin)
         driver.save_screenshot(str(tmp_path / "issue.png"))
         driver.find_element("css selector", "a[rel=prev]").click()
