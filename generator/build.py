@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 from generator import issue
 from generator.errors import PublishError
 from generator.fsutil import swap_in
-from generator.models import Brief, Config, Headline, IssueMeta, Series, Snapshot
+from generator.models import Brief, ChartSpec, Config, Headline, IssueMeta, Series, Snapshot
 
 if TYPE_CHECKING:
     from generator.charts import RenderedChart
-    from generator.render import PdfResult
+    from generator.pdfworker import RenderWorker
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +105,15 @@ def build_from_snapshot(
     timings: Timings | None = None,
     write_snapshot: bool = True,
     force: bool = False,
-    pdf_render: Callable[[str], PdfResult] | None = None,
+    worker: RenderWorker | None = None,
 ) -> BuildResult:
-    """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``."""
+    """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``.
+
+    ``worker`` draws the charts and lays out the PDF in a child process (see :mod:`generator.pdfworker`);
+    the PDF is sent first and collected last, so its layout overlaps the other formats.
+    """
     from generator.analysis import analyse, reporting_week
-    from generator.charts import render_charts
-    from generator.render import write_outputs
+    from generator.render import render_html, write_outputs, write_pdf
     from generator.render_email import render_email
     from generator.sources.snapshot import save_snapshot
 
@@ -130,15 +133,26 @@ def build_from_snapshot(
         with timings.stage("analyse"):
             brief = analyse(snapshot, config, headlines, as_of=as_of)
         with timings.stage("charts"):
-            charts = render_charts(brief.charts)
+            charts = worker.charts(brief.charts) if worker is not None else _draw(brief.charts)
         names = {i.symbol: i.name for i in config.universe}
-        writer = functools.partial(write_outputs, names=names, pdf_render=pdf_render)
-        files = _write_formats(brief, charts, staging, formats, timings, writer)
+        later = worker is not None and "pdf" in formats
+        if later:
+            assert worker is not None
+            with timings.stage("pdf"):
+                worker.submit_pdf(render_html(brief, charts, for_pdf=True, names=names))
+        writer = functools.partial(write_outputs, names=names)
+        files = _write_formats(
+            brief, charts, staging, [f for f in formats if not (later and f == "pdf")], timings, writer
+        )
         with timings.stage("email"):
             _write_chart_pngs(charts, staging / issue.CHARTS_DIR)  # the email embeds them by cid
             html, text = render_email(brief, view_url=_view_url(config, brief.as_of))
             (staging / issue.FILES["email_html"]).write_text(html, encoding="utf-8")
             (staging / issue.FILES["email_txt"]).write_text(text, encoding="utf-8")
+        if later:
+            assert worker is not None
+            with timings.stage("pdf"):
+                files["pdf"] = write_pdf(staging, worker.pdf())
         names = {fmt: path.name for fmt, path in files.items()}
         meta = issue.meta_for(brief, names)
         issue.write_meta(meta, staging)
@@ -152,6 +166,12 @@ def build_from_snapshot(
     if seen_path is not None:
         _remember(seen_path, headlines, week[0])
     return BuildResult(brief, snapshot, final, {k: final / v.name for k, v in files.items()}, timings)
+
+
+def _draw(specs: Sequence[ChartSpec]) -> Mapping[str, RenderedChart]:
+    from generator.charts import render_charts  # matplotlib: only when no worker draws for us
+
+    return render_charts(specs)
 
 
 def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:

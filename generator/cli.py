@@ -6,7 +6,6 @@ Exit codes: 0 ok · 1 degraded (with --strict) · 2 config error · 3 data unava
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -161,13 +160,13 @@ def build(
     from generator.analysis import reporting_week
     from generator.build import Timings, build_from_snapshot
     from generator.console import progress, report_build
-    from generator.pdfworker import PdfWorker
+    from generator.pdfworker import RenderWorker
     from generator.sources.gather import gather
 
     config = _load(config_path)
     wanted = _parse_formats(formats)
-    # Forked first, before any thread starts: weasyprint loads in the child while this process works.
-    pdf_worker = PdfWorker() if "pdf" in wanted else contextlib.nullcontext()
+    # Forked first, before any thread starts: matplotlib and weasyprint load in the child meanwhile.
+    worker = RenderWorker()
     now = _now()
     out_dir = Path(out)
     cache = Path(cache_dir) if cache_dir else out_dir / "cache"
@@ -183,7 +182,7 @@ def build(
             snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
         if snapshot.is_sample and not as_of:
             day = snapshot.as_of
-    with progress("Building the brief") as update, pdf_worker:
+    with progress("Building the brief") as update, worker:
         result = build_from_snapshot(
             config,
             snapshot,
@@ -193,7 +192,7 @@ def build(
             seen_path=cache / "headlines.json",
             timings=Timings(on_stage=update),
             force=force,
-            pdf_render=pdf_worker.render if isinstance(pdf_worker, PdfWorker) else None,
+            worker=worker,
         )
     degraded = report_build(result)
     if strict and degraded:

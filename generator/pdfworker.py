@@ -1,12 +1,13 @@
-"""The PDF renderer in a child process, started as the build starts.
+"""Charts and the PDF drawn in a child process, forked as the build starts.
 
-weasyprint's import and its first font setup take longer than the whole analysis.  A child
-process forked at the start of a build does both while the parent gathers, analyses and draws;
-when the print HTML is ready the parent sends it over a pipe and gets the PDF back.  On two
-cores this takes the PDF's start-up cost off the critical path.
+matplotlib's and weasyprint's imports and their first font setup take longer than the whole
+analysis.  A child forked at the start of a build does them while the parent gathers and analyses;
+the parent then sends it the chart specs (and gets the SVG and PNG back), and later the print HTML,
+which the child lays out while the parent writes the HTML, Markdown and email.  On two cores this
+takes the slow start-ups and the PDF layout off the critical path.
 
-The child is forked before the build starts any thread; if it cannot be started, or it dies,
-the PDF is rendered in the parent as usual (slower, same bytes).
+The child is forked before the build starts any thread.  If it cannot be started or it dies, the
+work is done in the parent as usual (slower, same bytes).
 """
 
 from __future__ import annotations
@@ -14,57 +15,82 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from generator.errors import RenderError
+from generator.errors import BriefError, RenderError
 
 if TYPE_CHECKING:
+    from generator.charts import RenderedChart
+    from generator.models import ChartSpec
     from generator.render import PdfResult
 
 log = logging.getLogger(__name__)
 
-WARM_UP_HTML = (
-    '<html lang="en"><body><p style="font-family: \'Liberation Sans\', sans-serif">.</p></body></html>'
-)
+WARM_UP_HTML = '<html lang="en"><body><p style="font-family: sans-serif">.</p></body></html>'
 
 
-def _serve(conn: Connection) -> None:
-    from generator.render import render_pdf_document
+def _warm_up_chart() -> ChartSpec:
+    from generator.models import ChartSpec
 
-    with contextlib.suppress(RenderError):  # the real render reports it
-        render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads fonts and pango
+    return ChartSpec("warm-up", "Warm-up", "A warm-up chart.", "line", ("2026-01-02", "2026-01-05"),
+                     (("a", (1.0, 2.0)),))  # fmt: skip
+
+
+def _serve(conn: Connection, kind: str) -> None:
+    """One child's loop: warm up, then answer jobs until the parent says stop (None) or goes away."""
+    work: Callable[[Any], Any]
+    warm: Any
+    if kind == "charts":
+        from generator.charts import render_charts
+
+        work, warm = render_charts, (_warm_up_chart(),)  # loads matplotlib's fonts
+    else:
+        from generator.render import render_pdf_document
+
+        work, warm = render_pdf_document, WARM_UP_HTML  # imports weasyprint, loads pango and fonts
+    with contextlib.suppress(BriefError):  # the real work reports it
+        work(warm)
     while True:
         try:
-            html = conn.recv()
+            job = conn.recv()
         except EOFError:
             return
-        if html is None:
+        if job is None:
             return
         try:
-            conn.send(("ok", render_pdf_document(html)))
-        except RenderError as exc:
+            conn.send(("ok", work(job)))
+        except BriefError as exc:
             conn.send(("error", str(exc)))
 
 
-class PdfWorker:
-    """``with PdfWorker() as worker: result = worker.render(html)``."""
+def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
+    try:
+        ctx = multiprocessing.get_context("fork")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_serve, args=(child, kind), name=f"render-{kind}", daemon=True)
+        proc.start()
+        child.close()
+        return parent, proc
+    except (OSError, ValueError) as exc:  # no fork on this platform, or no resources
+        log.debug("%s worker not started (%s); rendering in process", kind, exc)
+        return None
+
+
+class RenderWorker:
+    """``with RenderWorker() as w: charts = w.charts(specs); w.submit_pdf(html); ...; w.pdf()``.
+
+    Two children: one draws charts (matplotlib), one lays out the PDF (weasyprint), so neither
+    waits for the other's start-up.
+    """
 
     def __init__(self) -> None:
-        self._conn: Connection | None = None
-        self._proc: multiprocessing.process.BaseProcess | None = None
-        try:
-            ctx = multiprocessing.get_context("fork")
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child,), name="pdf-renderer", daemon=True)
-            proc.start()
-            child.close()
-            self._conn, self._proc = parent, proc
-        except (OSError, ValueError) as exc:  # no fork on this platform, or no resources
-            log.debug("PDF worker not started (%s); rendering in process", exc)
+        self._children = {kind: _start(kind) for kind in ("charts", "pdf")}
+        self._pending: str | None = None  # the print HTML sent and not yet collected
 
-    def __enter__(self) -> PdfWorker:
+    def __enter__(self) -> RenderWorker:
         return self
 
     def __exit__(
@@ -72,32 +98,78 @@ class PdfWorker:
     ) -> None:
         self.close()
 
-    def render(self, html: str) -> PdfResult:
-        """The :class:`~generator.render.PdfResult` of ``html``, from the child when it is alive."""
-        from generator.render import render_pdf_document
+    def _alive(self, kind: str) -> Connection | None:
+        child = self._children.get(kind)
+        return child[0] if child is not None and child[1].is_alive() else None
 
-        if self._conn is None or self._proc is None or not self._proc.is_alive():
-            return render_pdf_document(html)
-        try:
-            self._conn.send(html)
-            status, payload = self._conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
-            log.warning("PDF worker stopped (%s); rendering in process", exc)
-            self.close()
-            return render_pdf_document(html)
+    def _answer(self, conn: Connection) -> Any:
+        status, result = conn.recv()
         if status != "ok":
-            raise RenderError(payload)
-        result: PdfResult = payload
+            raise RenderError(result)
         return result
 
+    def _lost(self, kind: str, exc: BaseException) -> None:
+        log.warning("%s worker stopped (%s); rendering in process", kind, exc)
+        self._stop(kind)
+
+    def charts(self, specs: Sequence[ChartSpec]) -> Mapping[str, RenderedChart]:
+        conn = self._alive("charts")
+        if conn is not None:
+            try:
+                conn.send(tuple(specs))
+                drawn: Mapping[str, RenderedChart] = self._answer(conn)
+                return drawn
+            except (EOFError, OSError) as exc:
+                self._lost("charts", exc)
+        from generator.charts import render_charts  # matplotlib, only when the child cannot draw
+
+        return render_charts(specs)
+
+    def submit_pdf(self, html: str) -> None:
+        """Start laying out the PDF in the child; :meth:`pdf` collects it."""
+        self._pending = html
+        conn = self._alive("pdf")
+        if conn is not None:
+            try:
+                conn.send(html)
+            except OSError as exc:
+                self._lost("pdf", exc)
+
+    def pdf(self) -> PdfResult:
+        from generator.render import render_pdf_document
+
+        html, self._pending = self._pending, None
+        if html is None:
+            raise RenderError("brief.pdf: no print HTML was submitted")
+        conn = self._alive("pdf")
+        if conn is not None:
+            try:
+                result: PdfResult = self._answer(conn)
+                return result
+            except (EOFError, OSError) as exc:
+                self._lost("pdf", exc)
+        return render_pdf_document(html)
+
+    def render(self, html: str) -> PdfResult:
+        """The PDF of ``html``, synchronously."""
+        self.submit_pdf(html)
+        return self.pdf()
+
+    def _stop(self, kind: str) -> None:
+        child = self._children.pop(kind, None)
+        if child is None:
+            return
+        conn, proc = child
+        with contextlib.suppress(OSError):
+            conn.send(None)
+        conn.close()
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+
     def close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.send(None)
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            self._proc.join(timeout=5)
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc = None
+        for kind in list(self._children):
+            self._stop(kind)
+
+
+PdfWorker = RenderWorker  # the name the build used first

@@ -14,7 +14,7 @@ import css_inline
 
 from generator.analysis.registry import email_sections
 from generator.models import Brief
-from generator.render import make_env
+from generator.render import shared_env
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ DEFAULT_DISCLAIMER = (
 
 def render_email(brief: Brief, *, view_url: str | None) -> tuple[str, str]:
     """The email body as ``(html, text)``: HTML with its CSS inlined, and the plain-text alternative."""
-    env = make_env()
+    env = shared_env()
     passages = [p for p in brief.body if p.key in EMAIL_SECTIONS]
     chart_keys = [p.chart for p in passages if p.chart]
     context = {

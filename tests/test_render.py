@@ -545,7 +545,7 @@ def test_pdf_html_embeds_charts_as_data_urls(brief: Brief, charts: dict[str, Ren
     for_pdf = render_html(brief, charts, for_pdf=True)
     images = [v for tag, name, v in parse(for_pdf).urls if name == "src"]
     assert len(images) == sum(1 for p in brief.body if p.chart in charts) == 2
-    assert all(s.startswith("data:image/svg+xml;base64,") for s in images)
+    assert all(s.startswith("data:image/png;base64,") for s in images)
     assert 'class="brief-page pdf"' in for_pdf
 
 

@@ -1,0 +1,39 @@
+"""The render worker: charts and the PDF from child processes give the same bytes as in process."""
+
+from __future__ import annotations
+
+from generator.analysis import analyse
+from generator.charts import render_charts
+from generator.config import load_config
+from generator.pdfworker import RenderWorker
+from generator.render import render_html, render_pdf_document
+from generator.sources.snapshot import load_sample
+from tests.conftest import ROOT
+
+
+def test_the_worker_draws_and_lays_out_what_the_parent_would() -> None:
+    snapshot = load_sample()
+    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    with RenderWorker() as worker:
+        charts = worker.charts(brief.charts)
+        here = render_charts(brief.charts)
+        assert {k: (c.svg, c.png) for k, c in charts.items()} == {k: (c.svg, c.png) for k, c in here.items()}
+        html = render_html(brief, charts, for_pdf=True)
+        worker.submit_pdf(html)
+        result = worker.pdf()
+    alone = render_pdf_document(html)
+    assert (result.pages, result.body_pages) == (alone.pages, alone.body_pages)
+    assert result.data[:5] == b"%PDF-" and len(result.data) > 50_000
+
+
+def test_a_dead_worker_falls_back_to_the_parent() -> None:
+    snapshot = load_sample()
+    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    with RenderWorker() as worker:
+        for _, proc in worker._children.values():
+            proc.kill()
+            proc.join()
+        charts = worker.charts(brief.charts)
+        worker.submit_pdf(render_html(brief, charts, for_pdf=True))
+        assert worker.pdf().data[:5] == b"%PDF-"
+    assert set(charts) == {c.key for c in brief.charts}
