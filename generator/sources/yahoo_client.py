@@ -69,12 +69,15 @@ class NoAnswer(Exception):
 
 
 class Deadline:
-    def __init__(self, seconds: float) -> None:
+    """``seconds`` from now on ``clock`` (a monotonic clock; tests pass a fake one)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = _time.monotonic) -> None:
         self.seconds = seconds
-        self._end = _time.monotonic() + seconds
+        self._clock = clock
+        self._end = clock() + seconds
 
     def remaining(self) -> float:
-        return max(0.0, self._end - _time.monotonic())
+        return max(0.0, self._end - self._clock())
 
 
 def run_with_deadline(work: Callable[[], _T], timeout: float, name: str) -> _T:
