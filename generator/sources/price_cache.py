@@ -32,9 +32,11 @@ when the provider's adjustment changed), so the merged series stays on one basis
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -71,6 +73,14 @@ _TABLES = {
 }
 _SELECT_BARS = (
     "SELECT date, open, high, low, close, adj_close, volume FROM bars WHERE symbol = ? ORDER BY date"
+)
+# the symbols arrive as one JSON array parameter
+_SELECT_LAST_BARS = (
+    "SELECT symbol, MAX(date) FROM bars WHERE symbol IN (SELECT value FROM json_each(?)) GROUP BY symbol"
+)
+_SELECT_CLOSES = (
+    "SELECT symbol, date, COALESCE(adj_close, close) FROM bars "
+    "WHERE symbol IN (SELECT value FROM json_each(?)) AND date >= ? AND date <= ?"
 )
 _UPSERT_BARS = (
     "INSERT INTO bars (symbol, date, open, high, low, close, adj_close, volume) "
@@ -170,6 +180,29 @@ class PriceCache:
         """Every symbol with at least one cached bar, sorted."""
         rows = self._conn.execute("SELECT DISTINCT symbol FROM bars ORDER BY symbol").fetchall()
         return [str(r[0]) for r in rows]
+
+    def last_bars(self, symbols: Iterable[str]) -> dict[str, date]:
+        """The newest cached bar of each of ``symbols`` that has one (one query for all)."""
+        names = json.dumps(list(dict.fromkeys(symbols)))
+        rows = self._conn.execute(_SELECT_LAST_BARS, (names,)).fetchall()
+        return {str(s): date.fromisoformat(d) for s, d in rows}
+
+    def closes(self, symbols: Iterable[str], since: date, until: date) -> pd.DataFrame:
+        """Closes of ``symbols`` from ``since`` to ``until`` as one frame: sessions × symbols.
+
+        Adjusted closes where cached, else closes (as :attr:`generator.models.Series.closes`).
+        Every symbol is a column, in the order given; NaN where a symbol has no bar that day.
+        The index is a tz-naive DatetimeIndex named "Date" holding each day some symbol has a bar.
+        """
+        wanted = list(dict.fromkeys(symbols))
+        rows = self._conn.execute(
+            _SELECT_CLOSES, (json.dumps(wanted), since.isoformat(), until.isoformat())
+        ).fetchall()
+        long = pd.DataFrame(rows, columns=["symbol", "date", "close"])
+        wide = long.pivot(index="date", columns="symbol", values="close").reindex(columns=wanted)
+        wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="Date").as_unit("ns")
+        wide.columns.name = None
+        return wide.sort_index().astype(float)
 
     def last_bar(self, symbol: str) -> date | None:
         """The newest cached (complete) bar of ``symbol``, or None when nothing is cached."""
