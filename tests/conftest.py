@@ -72,3 +72,8 @@ def pytest_make_collect_report(
     report = yield
     _fail_the_skip(report)
     return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: with xdist they start at once on one worker while the others take the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -137,7 +137,13 @@ def _lost_points(report: dict[str, Any], category: str) -> list[str]:
     return lost
 
 
-@pytest.mark.parametrize("page", ["home", "issue"])
+# The issue page by default: it is the richest page and the one readers land on; the home page's
+# head tags are checked in test_site.py.  SMALLCAP_LIGHTHOUSE_PAGES=home,issue audits both.
+PAGES = tuple(os.environ.get("SMALLCAP_LIGHTHOUSE_PAGES", "issue").split(","))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
 def test_lighthouse_seo_and_accessibility(
     origin: tuple[str, str], page: str, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
