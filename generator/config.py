@@ -35,7 +35,7 @@ from generator.config_schema import (
     text,
 )
 from generator.errors import ConfigError
-from generator.models import ROLES, Config, Feed, Instrument, Slots
+from generator.models import ROLES, Config, Feed, Instrument, Role, Slots
 
 __all__ = ["default_config_path", "describe", "load_config"]
 
@@ -204,7 +204,7 @@ def _universe(node: Node, report: Report) -> tuple[Instrument, ...] | None:
         elif roles and "sector" not in roles and "sector" in nodes:
             report.add(f"universe[{i}].sector", nodes["sector"], "only allowed with role 'sector'")
         elif roles is not None and {"symbol", "name"} <= values.keys():
-            out.append(Instrument(roles=roles, **values))
+            out.append(Instrument(roles=tuple(Role(r) for r in roles), **values))
     return tuple(out) if len(out) == len(parsed) else None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from enum import StrEnum
 
 import pandas as pd
 
@@ -21,26 +21,21 @@ from generator.redact import hide_local_paths
 # Configuration
 # ---------------------------------------------------------------------------
 
-Role = Literal[
-    "small_cap",  # small-cap benchmarks and trackers: ^RUT, ^SP600, IWM, IJR
-    "size_ladder",  # micro → mega cap ladder: IWC, IWM, IWR, IWB, OEF
-    "style",  # value / growth: IWN, IWO
-    "large_cap",  # comparators: ^GSPC, ^IXIC, ^RUI, RSP
-    "rates",  # ^IRX, ^FVX, ^TNX, ^TYX (Yahoo quotes these as percent, e.g. 4.05)
-    "volatility",  # ^VIX, ^RVX
-    "credit",  # HYG, IEF
-    "sector",  # small-cap sector ETFs PSC*, KRE
-]
-ROLES: tuple[str, ...] = (
-    "small_cap",
-    "size_ladder",
-    "style",
-    "large_cap",
-    "rates",
-    "volatility",
-    "credit",
-    "sector",
-)
+
+class Role(StrEnum):
+    """What an instrument is for in the analysis (an instrument may have several roles)."""
+
+    SMALL_CAP = "small_cap"  # small-cap benchmarks and trackers: ^RUT, ^SP600, IWM, IJR
+    SIZE_LADDER = "size_ladder"  # micro → mega cap ladder: IWC, IWM, IWR, IWB, OEF
+    STYLE = "style"  # value / growth: IWN, IWO
+    LARGE_CAP = "large_cap"  # comparators: ^GSPC, ^IXIC, ^RUI, RSP
+    RATES = "rates"  # ^IRX, ^FVX, ^TNX, ^TYX (Yahoo quotes these as percent, e.g. 4.05)
+    VOLATILITY = "volatility"  # ^VIX, ^RVX
+    CREDIT = "credit"  # HYG, IEF
+    SECTOR = "sector"  # small-cap sector ETFs PSC*, KRE
+
+
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -49,7 +44,7 @@ WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "frid
 class Instrument:
     symbol: str  # as Yahoo spells it: ^RUT, IWM
     name: str  # display name: "Russell 2000"
-    roles: tuple[str, ...]  # one or more of ROLES
+    roles: tuple[Role, ...]  # one or more
     sector: str | None = None  # for role "sector": "Technology"
     required: bool = False  # --data live fails when a required symbol is not fresh
 
@@ -157,7 +152,18 @@ class Config:
 # Snapshot: the frozen inputs of one build
 # ---------------------------------------------------------------------------
 
-Origin = Literal["live", "cache", "sample", "local", "snapshot"]
+
+class Origin(StrEnum):
+    """Where a series or feed in a snapshot came from."""
+
+    LIVE = "live"
+    CACHE = "cache"
+    SAMPLE = "sample"
+    LOCAL = "local"
+    SNAPSHOT = "snapshot"
+    NONE = "none"  # nothing could be had (a failed source's health row)
+
+
 PRICE_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 
 
@@ -209,7 +215,19 @@ class FeedCapture:
     error: str = ""
 
 
-SourceStatusName = Literal["ok", "stale", "failed", "not modified", "cached", "sample", "repaired"]
+class SourceStatus(StrEnum):
+    """A source's state in the health table."""
+
+    OK = "ok"
+    STALE = "stale"
+    FAILED = "failed"
+    NOT_MODIFIED = "not modified"
+    CACHED = "cached"
+    SAMPLE = "sample"
+    REPAIRED = "repaired"
+
+
+SourceStatusName = SourceStatus  # the name the sources use
 # The one definition of "healthy" (health table, console, --strict): these statuses, without an error.
 # "repaired" (a feed the parser had to fix: usable, but degraded), "stale" and "failed" are not.
 HEALTHY_STATUSES = frozenset({"ok", "not modified", "sample", "cached"})
@@ -292,23 +310,25 @@ class Snapshot:
 # Figures and provenance
 # ---------------------------------------------------------------------------
 
-Unit = Literal[
-    "pct",  # a return or change in percent: 1.234 means +1.23%
-    "pp",  # a spread in percentage points
-    "bp",  # basis points (rate changes)
-    "yield",  # a yield level in percent: 4.05 means 4.05%
-    "level",  # an index or price level
-    "ratio",  # a plain ratio (RS ratio, HYG/IEF)
-    "x",  # a multiple (volume vs average, P/E)
-    "days",  # a count of trading days
-    "weeks",  # a count of weeks
-    "count",  # a plain count
-    "pctile",  # a percentile 0–100
-    "index",  # an oscillator such as RSI 0–100
-    "points",  # a signed change of an index or multiple, in its own points (RSI +15.81 pts)
-    "date",  # value is None; text holds an ISO date
-    "text",  # value is None; text holds a short word ("above", "golden cross")
-]
+
+class Unit(StrEnum):
+    """How a figure's value reads; :mod:`generator.formatting` formats each."""
+
+    PCT = "pct"  # a return or change in percent: 1.234 means +1.23%
+    PP = "pp"  # a spread in percentage points
+    BP = "bp"  # basis points (rate changes)
+    YIELD = "yield"  # a yield level in percent: 4.05 means 4.05%
+    LEVEL = "level"  # an index or price level
+    RATIO = "ratio"  # a plain ratio (RS ratio, HYG/IEF)
+    X = "x"  # a multiple (volume vs average, P/E)
+    DAYS = "days"  # a count of trading days
+    WEEKS = "weeks"  # a count of weeks
+    COUNT = "count"  # a plain count
+    PCTILE = "pctile"  # a percentile 0–100
+    INDEX = "index"  # an oscillator such as RSI 0–100
+    POINTS = "points"  # a signed change of an index or multiple, in its own points (RSI +15.81 pts)
+    DATE = "date"  # value is None; text holds an ISO date
+    TEXT = "text"  # value is None; text holds a short word ("above", "golden cross")
 
 
 @dataclass(frozen=True)
@@ -328,7 +348,7 @@ class Figure:
     key: str  # stable id, e.g. "return.^RUT.1W"; used for "what changed" and footnotes
     label: str  # short human label: "Russell 2000, 1 week"
     value: float | None
-    unit: str  # one of Unit
+    unit: Unit
     provenance: Provenance
     text: str = ""  # for unit "date"/"text", or a qualitative word shown after the value
     stale: bool = False  # the source's last bar is before the reporting week

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from generator.analysis import registry
 from generator.analysis.common import Context, ok, val
-from generator.models import Figure, Provenance, Section, Table, Topic
+from generator.models import Figure, Provenance, Section, Table, Topic, Unit
 
 TOP_MOVERS = 8
 # How a change is expressed and what counts as one "unit" of change when ranking movers.
@@ -74,7 +74,7 @@ def _change(prev: Figure, now: Figure, scale: float) -> tuple[float, Figure]:
         how = "This week's value minus last week's."
     p = now.provenance
     prov = Provenance(p.symbols, "week over week", p.last_bar, p.provider, how, prev.provenance.last_bar)
-    fig = Figure(f"wow.{now.key}", f"{now.label}, change on the week", delta, unit, prov)
+    fig = Figure(f"wow.{now.key}", f"{now.label}, change on the week", delta, Unit(unit), prov)
     return abs(delta) / scale, fig
 
 

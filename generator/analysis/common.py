@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from generator.errors import ConfigError
-from generator.models import WEEKDAYS, Config, Figure, Provenance, Series, Slots, Snapshot
+from generator.models import WEEKDAYS, Config, Figure, Provenance, Series, Slots, Snapshot, Unit
 from generator.sources.calendar import is_trading_day
 
 SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
@@ -250,14 +250,14 @@ class Maker:
             self.symbols, window or self.window, last_bar or self.last(), self.ctx.provider(self.symbols),
             method or self.method, first_bar,
         )  # fmt: skip
-        return Figure(key, label, clean, unit, prov, text=text)
+        return Figure(key, label, clean, Unit(unit), prov, text=text)
 
     def na(self, key: str, label: str, unit: str, note: str, *, stale: bool = False) -> Figure:
         """A "not available" figure saying why in ``note``."""
         prov = Provenance(
             self.symbols, self.window, self.last(), self.ctx.provider(self.symbols), self.method
         )
-        return Figure(key, label, None, unit, prov, stale=stale, note=note)
+        return Figure(key, label, None, Unit(unit), prov, stale=stale, note=note)
 
     def blocked(self, key: str, label: str, unit: str) -> Figure | None:
         """A "not available" figure when any symbol is missing or stale, else None."""

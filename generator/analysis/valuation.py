@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 
 from generator.analysis.common import Context, row
-from generator.models import Figure, Provenance, Section, Table, Topic
+from generator.models import Figure, Provenance, Section, Table, Topic, Unit
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("trailingPE", "Trailing P/E"),
@@ -39,7 +39,7 @@ def valuation_figure(
     prov = Provenance((symbol,), "latest", ctx.last_bar(symbol), provider, method)
     note = "" if value is not None else f"{field} not in this data for {symbol}"
     return Figure(
-        f"valuation.{symbol}.{field}", f"{ctx.name(symbol)}, {label.lower()}", value, "x", prov, note=note
+        f"valuation.{symbol}.{field}", f"{ctx.name(symbol)}, {label.lower()}", value, Unit.X, prov, note=note
     )
 
 
@@ -63,7 +63,7 @@ def relative_pe(ctx: Context, data: Mapping[str, Mapping[str, float]], provider:
     method = f"Trailing P/E of {small} divided by trailing P/E of {large}, both as reported in the snapshot."
     prov = Provenance((small, large), "latest", ctx.last_bar(small), provider, method)
     label = f"Trailing P/E, {ctx.name(small)} relative to {ctx.name(large)}"
-    return Figure(f"valuation.{small}-{large}.trailingPE", label, ps / pl, "x", prov)
+    return Figure(f"valuation.{small}-{large}.trailingPE", label, ps / pl, Unit.X, prov)
 
 
 def valuation_section(ctx: Context, data: Mapping[str, Mapping[str, float]], provider: str) -> Section:
