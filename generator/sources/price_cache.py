@@ -36,7 +36,8 @@ import json
 import logging
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -123,6 +124,7 @@ class PriceCache:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._conn = self._open()
+        self._batched = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -247,6 +249,20 @@ class PriceCache:
 
     # -- writing -------------------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make the :meth:`store` calls inside one transaction: one commit instead of one per symbol.
+
+        (Each commit waits for the disk; for the ~1,900 index members that wait dominates.)
+        Nothing of the batch is kept when an error leaves it.
+        """
+        self._batched = True
+        try:
+            with self._conn:
+                yield
+        finally:
+            self._batched = False
+
     def store(
         self,
         symbol: str,
@@ -265,7 +281,7 @@ class PriceCache:
         if "Close" not in frame.columns:
             raise SourceError(symbol, "cannot cache bars without a Close column")
         rows = _rows(symbol, frame)
-        with self._conn:
+        with nullcontext() if self._batched else self._conn:
             self._conn.executemany(_UPSERT_BARS, rows)
             last = self._conn.execute("SELECT MAX(date) FROM bars WHERE symbol = ?", (symbol,)).fetchone()[0]
             if last is not None:
@@ -332,21 +348,21 @@ def _rebase(cached: pd.DataFrame, fresh: pd.DataFrame, symbol: str) -> tuple[pd.
 def _rows(symbol: str, frame: pd.DataFrame) -> list[tuple[object, ...]]:
     """Rows for ``bars``: non-finite numbers become NULL; rows without a date or a Close > 0 are left out."""
     dates = pd.DatetimeIndex(frame.index)
-    values = pd.DataFrame(
-        {
-            col: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = np.column_stack(
+        [
+            pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             if name in frame.columns
             else np.full(len(frame), np.nan)
-            for name, col in _COLUMNS
-        }
+            for name, _ in _COLUMNS
+        ]
     )
-    values = values.where(np.isfinite(values.to_numpy()))
-    keep = (values["close"] > 0).to_numpy() & ~np.asarray(dates.isna())
-    days = [d.date().isoformat() for d in dates[keep]]
-    cells = values[keep].astype(object).where(values[keep].notna(), None)
-    return [
-        (symbol, day, *row) for day, row in zip(days, cells.itertuples(index=False, name=None), strict=True)
-    ]
+    finite = np.isfinite(values)
+    close = np.where(finite[:, 3], values[:, 3], 0.0)
+    keep = (close > 0) & ~np.asarray(dates.isna())
+    cells = values[keep].astype(object)
+    cells[~finite[keep]] = None
+    days = dates[keep].strftime("%Y-%m-%d")
+    return [(symbol, day, *row) for day, row in zip(days, cells.tolist(), strict=True)]
 
 
 def _iso_time(value: datetime) -> str:
