@@ -179,8 +179,11 @@ class Series:
     symbol: str
     frame: pd.DataFrame
     provider: str  # "Yahoo Finance (yfinance)", "local files", "sample (illustrative)"
-    origin: str = "snapshot"  # one of Origin
+    origin: Origin | str = Origin.SNAPSHOT  # strings are checked and converted
     fetched_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "origin", Origin(self.origin))
 
     @property
     def first_bar(self) -> date:
@@ -209,10 +212,13 @@ class FeedCapture:
     name: str
     url: str
     body: bytes
-    origin: str = "snapshot"  # one of Origin
+    origin: Origin | str = Origin.SNAPSHOT  # strings are checked and converted
     fetched_at: datetime | None = None
-    status: str = "ok"  # ok | not modified | failed
+    status: str = "ok"  # ok | not modified | failed | repaired | cached
     error: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "origin", Origin(self.origin))
 
 
 class SourceStatus(StrEnum):
@@ -239,14 +245,17 @@ class SourceHealth:
 
     kind: str  # "symbol" | "feed"
     name: str  # the symbol or the feed name
-    status: str  # ok | stale | failed | not modified | cached | sample | repaired
-    origin: str  # live | cache | sample | local | snapshot | none
+    status: SourceStatus | str  # a SourceStatus (strings are checked and converted)
+    origin: Origin | str  # an Origin (strings are checked and converted)
     count: int = 0  # bars or items
     newest: date | None = None  # last bar date / newest item date
     error: str = ""  # plain words; empty when ok
     provider: str = ""
 
     def __post_init__(self) -> None:
+        # An unknown status or origin is a programming error: ValueError names it.
+        object.__setattr__(self, "status", SourceStatus(self.status))
+        object.__setattr__(self, "origin", Origin(self.origin))
         # Published in the brief, the email and the manifest: no path of the build machine.
         object.__setattr__(self, "error", hide_local_paths(self.error))
 
