@@ -1,9 +1,10 @@
-"""Atomic replacement of output folders: a failed build never leaves half a folder behind."""
+"""Atomic writes: a file or a folder is replaced whole or not at all (one helper for each)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -26,3 +27,21 @@ def swap_in(staging: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and one rename.
+
+    A reader sees the old file or the new one, never half of it; a failed write leaves no
+    temporary file behind.  Text is written as UTF-8.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -31,6 +31,7 @@ from generator import formatting
 from generator.analysis.headlines import safe_link as headline_link
 from generator.citations import health, sources, superscript
 from generator.errors import RenderError
+from generator.fsutil import write_atomic
 from generator.issue import CHARTS_DIR, FILES
 from generator.models import Brief, Figure, Table
 from generator.narrative.words import WEEKDAY_NAMES
@@ -385,10 +386,7 @@ def render_pdf_document(html: str, *, base_dir: Path | None = None) -> PdfResult
 
 
 def _write(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, data)
 
 
 def write_pdf(folder: Path, result: PdfResult) -> Path:

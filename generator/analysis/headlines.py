@@ -51,6 +51,7 @@ from generator.analysis.relevance import (
     score_headline,
     theme_points,
 )
+from generator.fsutil import write_atomic
 from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument
 
 __all__ = [
@@ -476,7 +477,4 @@ def save_memory(path: Path, memory: Mapping[str, date], *, keep_weeks: int = MEM
         horizon = max(memory.values()) - timedelta(weeks=keep_weeks)
         memory = {k: d for k, d in memory.items() if d > horizon}
     data = {"version": 1, "seen": {k: d.isoformat() for k, d in sorted(memory.items())}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=0, sort_keys=True) + "\n")

@@ -29,9 +29,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -44,6 +42,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from generator.errors import SourceError
+from generator.fsutil import write_atomic
 from generator.models import Feed, FeedCapture, NetworkSettings, SourceHealth
 from generator.sources.http import SNIFFED_TYPES, FetchResult, Resolver, fetch
 
@@ -106,8 +105,8 @@ class FeedCache:
             "fetched_at": fetched_at.isoformat(),
             "checked_at": fetched_at.isoformat(),
         }
-        _write_atomic(body_path, result.body)
-        _write_atomic(meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        write_atomic(body_path, result.body)
+        write_atomic(meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
     def touch(self, feed: Feed, result: FetchResult, cached: CachedFeed, checked_at: datetime) -> None:
         """Record a 304: keep the body, update the validators the server sent."""
@@ -119,19 +118,7 @@ class FeedCache:
             "fetched_at": cached.fetched_at.isoformat() if cached.fetched_at else None,
             "checked_at": checked_at.isoformat(),
         }
-        _write_atomic(self._paths(feed)[1], (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_atomic(self._paths(feed)[1], (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _parse_time(value: Any) -> datetime | None:

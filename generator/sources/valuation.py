@@ -24,13 +24,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from generator.fsutil import write_atomic
 from generator.models import Instrument, NetworkSettings
 from generator.sources.yahoo_client import (
     NOT_FOUND,
@@ -149,21 +148,9 @@ class ValuationCache:
         for symbol, fields in answers.items():
             doc[symbol] = {"day": day.isoformat(), "fetched_at": stamp.isoformat(), "fields": dict(fields)}
         try:
-            _write_atomic(self.path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            write_atomic(self.path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
             log.warning("%s: cannot write the valuation cache (%s)", self.path, exc)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def valuation_for(
