@@ -76,8 +76,8 @@ _SELECT_BARS = (
     "SELECT date, open, high, low, close, adj_close, volume FROM bars WHERE symbol = ? ORDER BY date"
 )
 # the symbols arrive as one JSON array parameter
-_SELECT_LAST_BARS = (
-    "SELECT symbol, MAX(date) FROM bars WHERE symbol IN (SELECT value FROM json_each(?)) GROUP BY symbol"
+_SELECT_LAST_BARS = (  # one index seek per symbol (SQLite's MAX optimisation), NULL when it has no bar
+    "SELECT value, (SELECT MAX(date) FROM bars WHERE symbol = value) FROM json_each(?)"
 )
 _SELECT_CLOSES = (
     "SELECT symbol, date, COALESCE(adj_close, close) FROM bars "
@@ -187,7 +187,7 @@ class PriceCache:
         """The newest cached bar of each of ``symbols`` that has one (one query for all)."""
         names = json.dumps(list(dict.fromkeys(symbols)))
         rows = self._conn.execute(_SELECT_LAST_BARS, (names,)).fetchall()
-        return {str(s): date.fromisoformat(d) for s, d in rows}
+        return {str(s): date.fromisoformat(d) for s, d in rows if d is not None}
 
     def closes(self, symbols: Iterable[str], since: date, until: date) -> pd.DataFrame:
         """Closes of ``symbols`` from ``since`` to ``until`` as one frame: sessions × symbols.
@@ -201,10 +201,12 @@ class PriceCache:
             _SELECT_CLOSES, (json.dumps(wanted), since.isoformat(), until.isoformat())
         ).fetchall()
         long = pd.DataFrame(rows, columns=["symbol", "date", "close"])
-        wide = long.pivot(index="date", columns="symbol", values="close").reindex(columns=wanted)
-        wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="Date").as_unit("ns")
-        wide.columns.name = None
-        return wide.sort_index().astype(float)
+        at_day, sessions = pd.factorize(long["date"], sort=True)
+        table = np.full((len(sessions), len(wanted)), np.nan)
+        at_symbol = pd.Index(wanted).get_indexer(pd.Index(long["symbol"]))
+        table[at_day, at_symbol] = long["close"].to_numpy(dtype=float)
+        index = pd.DatetimeIndex(pd.to_datetime(sessions), name="Date").as_unit("ns")
+        return pd.DataFrame(table, index=index, columns=wanted)
 
     def last_bar(self, symbol: str) -> date | None:
         """The newest cached (complete) bar of ``symbol``, or None when nothing is cached."""
