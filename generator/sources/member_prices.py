@@ -176,6 +176,8 @@ class _Stage:
             threading.Thread(target=work, name=f"{THREAD_PREFIX}-members-{n}", daemon=True)
             for n in range(max(1, min(self.workers, len(asks))))
         ]
+        yfinance()  # imported here, not in a worker: its import puts its own warning filter first
+        quiet_yfinance()
         until = time.monotonic() + self.budget.remaining()  # real time: a hung request is not waited for
         for thread in threads:
             thread.start()
@@ -260,9 +262,11 @@ def fetch_member_panel(
                 stage.halt(stage.used_up)
             if stage.stopped:
                 break
-            for symbol, outcome in stage.ask(part).items():
-                if why := _settle(cache, symbol, outcome, last.get(symbol), cutoff, stamp):
-                    reasons[symbol] = why
+            outcomes = stage.ask(part)
+            with cache.batch():  # one commit per chunk
+                for symbol, outcome in outcomes.items():
+                    if why := _settle(cache, symbol, outcome, last.get(symbol), cutoff, stamp):
+                        reasons[symbol] = why
             settled += len(part)
             _log_chunk(number, len(parts), part, reasons)
             if progress is not None:
