@@ -17,7 +17,7 @@ import io
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -354,8 +354,3 @@ def inline_svg(svg: str, key: str, alt: str) -> str:
         ' style="stroke-linejoin: round; stroke-linecap: butt"'
     )
     return f"{body[:open_end]}{attrs}>\n <title>{label}</title>{body[open_end + 1 :].rstrip()}\n"
-
-
-def chart_files(charts: Mapping[str, RenderedChart]) -> dict[str, bytes]:
-    """``<key>.png`` → PNG bytes, for the charts folder beside the Markdown."""
-    return {f"{key}.png": chart.png for key, chart in sorted(charts.items())}

@@ -233,7 +233,6 @@ class SourceStatus(StrEnum):
     REPAIRED = "repaired"
 
 
-SourceStatusName = SourceStatus  # the name the sources use
 # The one definition of "healthy" (health table, console, --strict): these statuses, without an error.
 # "repaired" (a feed the parser had to fix: usable, but degraded), "stale" and "failed" are not.
 HEALTHY_STATUSES = frozenset({"ok", "not modified", "sample", "cached"})

@@ -33,14 +33,6 @@ WINDOW_LABELS = {
     "YTD": "year to date",
     "1Y": "1 year",
 }
-WINDOW_BASES = {
-    "1W": "the last close before the reporting week",
-    "1M": "the last close on or before the same day one calendar month earlier",
-    "3M": "the last close on or before the same day three calendar months earlier",
-    "QTD": "the last close of the previous quarter",
-    "YTD": "the last close of the previous year",
-    "1Y": "the last close on or before the same day one year earlier",
-}
 MAX_BASE_GAP_DAYS = 10  # a base close further than this before its anchor day is a data gap
 # Methods name neither the symbols nor the window: both are recorded in the figure's provenance.
 RETURN_METHOD = (

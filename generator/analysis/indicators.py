@@ -105,11 +105,6 @@ def tail_share(lengths: np.ndarray, length: int) -> float:
     return float(np.mean(lengths >= length)) if len(lengths) else 1.0
 
 
-def running_record(closes: pd.Series) -> pd.Series:
-    """The highest close up to and including each day."""
-    return closes.cummax()
-
-
 def drawdown(closes: pd.Series) -> pd.Series:
     """Each close relative to the highest close before or on it, in percent (0 at a record)."""
     return (closes / closes.cummax() - 1.0) * 100.0

@@ -6,20 +6,13 @@ from :mod:`generator.analysis.thresholds`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from generator.analysis import thresholds as th
 from generator.analysis.common import Context, Maker, ok, val
 from generator.analysis.risks import OVERBOUGHT, breadth_counts
 from generator.models import Check, Figure, Section, Topic
-
-EVENT_THEMES = ("fed", "economy", "earnings")
-EVENT_WORDS = re.compile(
-    r"\b(fomc|fed meeting|minutes|cpi|ppi|inflation report|jobs report|payrolls|gdp|retail sales|"
-    r"earnings|testimony|powell|rate decision|next week|on (monday|tuesday|wednesday|thursday|friday))\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -59,7 +52,7 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
         ),
         Rule(credit, f"Credit improving: {s.high_yield}/{s.treasury} up over 1 month", lambda v: v > 0),
         Rule(f"change.{s.rate_10y}.1M", "10-year yield lower than a month ago", lambda v: v < 0),
-        Rule("vix.level", "VIX below 20", lambda v: v < 20),
+        Rule("vix.level", f"VIX below {th.VIX_ELEVATED:.0f}", lambda v: v < th.VIX_ELEVATED),
     )
     bear = (
         Rule(
@@ -67,9 +60,17 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
             f"{name} RSI(14) at or above {OVERBOUGHT:.0f} (overbought)",
             lambda v: v >= OVERBOUGHT,
         ),
-        Rule(f"change.{s.rate_10y}.1M", "10-year yield up 25 bp or more over 1 month", lambda v: v >= 25),
+        Rule(
+            f"change.{s.rate_10y}.1M",
+            f"10-year yield up {th.RATE_BEAR_1M_BP:.0f} bp or more over 1 month",
+            lambda v: v >= th.RATE_BEAR_1M_BP,
+        ),
         Rule("curve.10y-3m", "Yield curve (10y−3m) inverted", lambda v: v < 0),
-        Rule(f"drawdown.{b}.record", f"{name} more than 10% below its record close", lambda v: v < -10),
+        Rule(
+            f"drawdown.{b}.record",
+            f"{name} more than {abs(th.CORRECTION):.0f}% below its record close",
+            lambda v: v < th.CORRECTION,
+        ),
         Rule(
             "dispersion.sectors.pctile1y",
             "Sector dispersion high (80th percentile of the last year or more)",

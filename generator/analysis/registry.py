@@ -32,7 +32,6 @@ Tracked = Callable[[Slots], dict[str, float]]  # figure key → one unit of week
 class SectionSpec:
     key: SectionKey
     title: str
-    in_body: bool  # a passage of the narrative body (else: appendix tables only)
     in_email: bool
     tracked: Tracked = lambda slots: {}
 
@@ -65,13 +64,13 @@ def _risks(s: Slots) -> dict[str, float]:
 # In reading order.  Range bookkeeping (52-week levels, average levels) is not tracked: it moves
 # with the index and would crowd out the figures that carry news.
 REGISTRY: tuple[SectionSpec, ...] = (
-    SectionSpec(SectionKey.PERFORMANCE, "Performance", True, True, _performance),
-    SectionSpec(SectionKey.BREADTH, "Breadth and leadership", True, True),
-    SectionSpec(SectionKey.DRIVERS, "Drivers", True, True, _drivers),
-    SectionSpec(SectionKey.RISKS, "Risks", True, True, _risks),
-    SectionSpec(SectionKey.VALUATION, "Valuation", True, True),
-    SectionSpec(SectionKey.OUTLOOK, "Outlook", True, True),
-    SectionSpec(SectionKey.CHANGES, "What changed since last week", False, False),
+    SectionSpec(SectionKey.PERFORMANCE, "Performance", True, _performance),
+    SectionSpec(SectionKey.BREADTH, "Breadth and leadership", True),
+    SectionSpec(SectionKey.DRIVERS, "Drivers", True, _drivers),
+    SectionSpec(SectionKey.RISKS, "Risks", True, _risks),
+    SectionSpec(SectionKey.VALUATION, "Valuation", True),
+    SectionSpec(SectionKey.OUTLOOK, "Outlook", True),
+    SectionSpec(SectionKey.CHANGES, "What changed since last week", False),
 )
 
 

@@ -20,11 +20,8 @@ RSI_OVERSOLD: Final = 30.0
 # Drawdown from the record close, percent
 CORRECTION: Final = -10.0
 BEAR_MARKET: Final = -20.0
-PULLBACK: Final = -5.0
 
 # Rates, basis points
-RATE_SHOCK_1W_BP: Final = 20.0
-RATE_SHOCK_1M_BP: Final = 50.0
 RATE_BEAR_1M_BP: Final = 25.0
 
 # Noise bands: differences smaller than these read as "in line" / "flat" / "normal"
@@ -33,7 +30,6 @@ FLAT_PCT: Final = 0.10  # a return under a tenth of a percent is "little changed
 FLAT_BP: Final = 2.0  # a yield change under 2 bp is "unchanged"
 FLAT_VIX_POINTS: Final = 0.5
 NORMAL_VOLUME: Final = (0.85, 1.15)  # volume within ±15% of its average is "normal volume"
-NEAR_AVERAGE_PCT: Final = 1.0  # within 1% of a moving average is "at" it
 
 # News value
 MIN_TAKEAWAYS: Final = 3
