@@ -43,3 +43,20 @@ def test_missing_series_leave_no_empty_rows_and_are_said_once(shared_data: Path)
     appendix = md.split("# Appendix")[1]
     returns = appendix.split(r"**Returns by window \(percent\)**")[1].split("\n\n")[1]
     assert "Nasdaq" not in returns and "Russell 2000" in returns
+
+
+def test_facts_raise_for_a_key_the_analysis_never_computes() -> None:
+    """A typo in a figure key is an error in the tests, not a silent "not in this data"."""
+    import pytest
+
+    from generator.narrative.words import Facts, MissingFact
+
+    stale = Figure("credit.HYG-IEF", "credit", None, "ratio", PROV, stale=True)
+    facts = Facts({"return.^RUT.1W": fig(1.0), "credit.HYG-IEF": stale}, unavailable={"^VIX"})
+    assert facts.get("return.^RUT.1W") is not None
+    assert facts.get("credit.HYG-IEF.1W") is None  # its family is unavailable: said in Not covered
+    assert facts.get("vix.^VIX.level") is None  # its symbol is missing this week
+    with pytest.raises(MissingFact):
+        facts.get("return.^RUT.1w")  # a typo
+    with pytest.raises(MissingFact):
+        facts["spread.^RUT-^GSPC.1W"]  # never computed
