@@ -250,13 +250,19 @@ def test_an_error_that_cannot_heal_stops_the_stage_at_once(
     assert panel.closes.drop(columns="M007").isna().all().all()
 
 
-def test_a_member_yahoo_does_not_know_fails_alone(yahoo: Throttled, tmp_path: Path) -> None:
+def test_a_member_yahoo_does_not_know_fails_alone(
+    yahoo: Throttled, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     names = members(5)
     serve(yahoo, names)
-    panel = fetch(yahoo, [*names[:2], "GONE", *names[2:]], tmp_path, chunk=2)
+    with caplog.at_level("WARNING", logger="generator.sources.member_prices"):
+        panel = fetch(yahoo, [*names[:2], "GONE", *names[2:]], tmp_path, chunk=2)
     assert panel.failed == ("GONE",) and panel.fetched == tuple(names) and panel.stopped_early == ""
     assert panel.reasons == {"GONE": "symbol not found on Yahoo Finance"}
     assert panel.closes["GONE"].isna().all()
+    assert [r.getMessage() for r in caplog.records] == [
+        "member prices: 1 of 6 members not fetched (GONE: symbol not found on Yahoo Finance)"
+    ]
 
 
 # -- the budget ---------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ CACHE_NAME = "members.sqlite"  # beside the main price cache, in the same cache 
 REQUEST_TIMEOUT = 20.0  # seconds per request inside yfinance (the stage budget bounds the whole)
 MAX_TRIES = 5  # per member: pauses of about 1, 2, 4 and 8 s between them
 WORKERS = 4  # requests in flight at once within a chunk
+SHOWN_FAILURES = 5  # members named in the warning about those not fetched
 
 
 def member_cache_path(cache_dir: Path) -> Path:
@@ -274,8 +275,7 @@ def fetch_member_panel(
         reasons.update((a.symbol, f"not asked: {stage.stopped}") for a in asks[settled:])
         closes = cache.closes(members, since, cutoff)
     asked = {a.symbol for a in asks}
-    if stage.stopped:
-        log.warning("member prices: stopped early: %s; %d member(s) not fetched", stage.stopped, len(reasons))
+    _warn(stage.stopped, reasons, len(members))
     return MemberPanel(
         closes=closes,
         fetched=tuple(s for s in members if s in asked and s not in reasons),
@@ -317,6 +317,15 @@ def _settle(
     if outcome.error:
         return outcome.error
     return f"newest bar from Yahoo Finance is {newest or 'none'}, expected {cutoff}"
+
+
+def _warn(stopped: str, reasons: Mapping[str, str], total: int) -> None:
+    if stopped:
+        log.warning("member prices: stopped early: %s", stopped)
+    if reasons:
+        shown = "; ".join(f"{s}: {why}" for s, why in list(reasons.items())[:SHOWN_FAILURES])
+        more = f"; and {len(reasons) - SHOWN_FAILURES:,} more" if len(reasons) > SHOWN_FAILURES else ""
+        log.warning("member prices: %d of %d members not fetched (%s%s)", len(reasons), total, shown, more)
 
 
 def _log_chunk(number: int, count: int, part: Sequence[_Ask], reasons: Mapping[str, str]) -> None:
