@@ -28,13 +28,13 @@ from urllib.request import url2pathname
 import jinja2
 
 from generator import formatting
-from generator.analysis.headlines import safe_link as headline_link
 from generator.citations import health, sources, superscript
 from generator.errors import RenderError
 from generator.fsutil import write_atomic
 from generator.issue import CHARTS_DIR, FILES
 from generator.models import Brief, Figure, Table
 from generator.narrative.words import WEEKDAY_NAMES
+from generator.text import safe_link as checked_link
 
 if TYPE_CHECKING:
     from generator.charts import RenderedChart
@@ -149,8 +149,8 @@ def md_url(url: str) -> str:
 
 
 def safe_link(link: str | None) -> str:
-    """The link when it is a plain http(s) URL with a host, else "" (the one rule: headlines.safe_link)."""
-    return headline_link(link) or ""
+    """The link when it is a plain http(s) URL with a host, else "" (the one rule: text.safe_link)."""
+    return checked_link(link) or ""
 
 
 def sign_class(figure: Figure) -> str:

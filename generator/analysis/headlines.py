@@ -24,12 +24,10 @@ open them as a local path, so a feed whose body is a path would be read from dis
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import logging
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,7 +39,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
-import nh3
 
 from generator.analysis.placement import SECTIONS, for_passages, place_headlines
 from generator.analysis.relevance import (
@@ -53,6 +50,7 @@ from generator.analysis.relevance import (
 )
 from generator.fsutil import write_atomic
 from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument
+from generator.text import MAX_LINK, plain_text, safe_link
 
 __all__ = [
     "LEXICON",
@@ -78,7 +76,6 @@ log = logging.getLogger(__name__)
 
 MAX_TITLE = 200
 MAX_SUMMARY = 300
-MAX_LINK = 2000
 MARKET_CLOSE = time(16, 0)  # the exchange's close, in the reporting time zone
 CLOSE_GRACE = timedelta(hours=2)  # closing reports written just after the bell still count
 SIMILAR = 0.9  # SequenceMatcher ratio above which two titles of the same day read as one story
@@ -104,42 +101,6 @@ def entry_published(entry: Mapping[str, Any]) -> datetime | None:
             except (TypeError, ValueError):
                 continue
     return None
-
-
-def plain_text(raw: object, limit: int) -> str:
-    """Untrusted (possibly HTML) text → plain text: tags stripped, entities decoded, whitespace collapsed."""
-    text = html.unescape(nh3.clean(str(raw or ""), tags=set()))
-    if re.search(r"<[A-Za-z!/]", text):  # double-escaped markup: strip the decoded tags too
-        text = html.unescape(nh3.clean(text, tags=set()))
-    text = strip_controls(text)
-    return _truncate(re.sub(r"\s+", " ", text).strip(), limit)
-
-
-def strip_controls(text: str) -> str:
-    """Drop control and format characters (Unicode Cc, Cf: NUL, ESC, bidi overrides and isolates),
-    keeping tabs and newlines (collapsed later) and the zero-width joiner used by emoji."""
-    return "".join(c for c in text if c in "\t\n\u200d" or unicodedata.category(c) not in ("Cc", "Cf"))
-
-
-def _truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if " " in cut[limit // 2 :]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:.-–—") + "…"
-
-
-def safe_link(raw: object) -> str | None:
-    """The link when it is an absolute http(s) URL; None for javascript:, data:, file:, relative, ..."""
-    link = str(raw or "").strip()
-    if not link or len(link) > MAX_LINK or re.search(r"[\s\x00-\x1f\x7f<>\"'`\\]", link):
-        return None
-    try:
-        parts = urlsplit(link)
-    except ValueError:
-        return None
-    return link if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
