@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("html", "md", "pdf")
+FORMATS = tuple(issue.FORMATS)  # the one list of output formats (generator.issue)
 
 
 @dataclass

@@ -201,7 +201,7 @@ def build(
 
 
 def _parse_formats(formats: str) -> list[str]:
-    from generator.build import FORMATS
+    from generator.issue import FORMATS
 
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in wanted if f not in FORMATS]

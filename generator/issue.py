@@ -23,6 +23,10 @@ from generator.formatting import fmt, plain
 from generator.models import Brief, IssueMeta
 
 META = "meta.json"
+# The output formats a build can write, in the order it writes them: name → the FILES keys it
+# writes.  The one list: the CLI's --formats, the build, the renderers (generator.render.WRITERS)
+# and the site read it.
+FORMATS: dict[str, tuple[str, ...]] = {"html": ("html", "fragment"), "md": ("md",), "pdf": ("pdf",)}
 FILES = {
     "html": "brief.html",
     "md": "brief.md",

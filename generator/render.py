@@ -31,7 +31,7 @@ from generator import formatting
 from generator.citations import health, sources, superscript
 from generator.errors import RenderError
 from generator.fsutil import write_atomic
-from generator.issue import CHARTS_DIR, FILES
+from generator.issue import CHARTS_DIR, FILES, FORMATS
 from generator.models import Brief, Figure, Table
 from generator.narrative.words import WEEKDAY_NAMES
 from generator.text import safe_link as checked_link
@@ -46,7 +46,6 @@ ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 CSS_TEMPLATE = "brief.css"
 SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
-FORMATS = ("html", "md", "pdf")
 PDF_VARIANT = "pdf/ua-1"  # tagged for screen readers: structure tree, /Lang, title shown
 PDF_AUTHOR = "smallcap-brief"  # when the HTML has no <meta name="author">
 APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page in the PDF)
@@ -394,6 +393,41 @@ def write_pdf(folder: Path, result: PdfResult) -> Path:
     return _write(folder / FILES["pdf"], result.data)
 
 
+Writer = Callable[[Brief, Mapping[str, "RenderedChart"], Path, Mapping[str, str] | None], dict[str, Path]]
+
+
+def _write_html(
+    brief: Brief, charts: Mapping[str, RenderedChart], folder: Path, names: Mapping[str, str] | None
+) -> dict[str, Path]:
+    page, fragment = render_html(brief, charts, names=names), render_fragment(brief, charts, names=names)
+    return {
+        "html": _write(folder / FILES["html"], page.encode()),
+        "fragment": _write(folder / FILES["fragment"], fragment.encode()),
+    }
+
+
+def _write_md(
+    brief: Brief, charts: Mapping[str, RenderedChart], folder: Path, names: Mapping[str, str] | None
+) -> dict[str, Path]:
+    chart_folder = folder / CHARTS_DIR
+    chart_folder.mkdir(exist_ok=True)
+    for key, chart in sorted(charts.items()):
+        _write(chart_folder / f"{key}.png", chart.png)
+    return {"md": _write(folder / FILES["md"], render_markdown(brief, charts, names=names).encode())}
+
+
+def _write_pdf(
+    brief: Brief, charts: Mapping[str, RenderedChart], folder: Path, names: Mapping[str, str] | None
+) -> dict[str, Path]:
+    html = render_html(brief, charts, for_pdf=True, names=names)
+    return {"pdf": write_pdf(folder, render_pdf_document(html))}
+
+
+# The renderers of the formats in generator.issue.FORMATS (the one list of output formats).
+WRITERS: dict[str, Writer] = {"html": _write_html, "md": _write_md, "pdf": _write_pdf}
+assert set(WRITERS) == set(FORMATS), "every output format has one writer"
+
+
 def write_outputs(
     brief: Brief,
     charts: Mapping[str, RenderedChart],
@@ -414,20 +448,7 @@ def write_outputs(
         )
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    if "html" in formats:
-        page = render_html(brief, charts, names=names)
-        written["html"] = _write(folder / FILES["html"], page.encode())
-        written["fragment"] = _write(
-            folder / FILES["fragment"], render_fragment(brief, charts, names=names).encode()
-        )
-    if "md" in formats:
-        chart_folder = folder / CHARTS_DIR
-        chart_folder.mkdir(exist_ok=True)
-        for key, chart in sorted(charts.items()):
-            _write(chart_folder / f"{key}.png", chart.png)
-        written["md"] = _write(folder / FILES["md"], render_markdown(brief, charts, names=names).encode())
-    if "pdf" in formats:
-        html = render_html(brief, charts, for_pdf=True, names=names)
-        written["pdf"] = write_pdf(folder, render_pdf_document(html))
+    for name in (f for f in FORMATS if f in formats):
+        written.update(WRITERS[name](brief, charts, folder, names))
     log.info("wrote %s into %s", ", ".join(sorted(written)), folder)
     return written
