@@ -204,3 +204,35 @@ def test_chart_alt_text_states_the_window_the_data_covers(shared_data: Path) -> 
     chart = next(c for c in brief.charts if c.key == "rut-vs-spx")
     assert "over one year" not in chart.alt
     assert f"from {chart.x[0]} to 2026-02-20, the history at hand" in chart.alt
+
+
+def test_a_split_like_jump_and_a_gap_are_left_out_named_and_never_headlined(
+    shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """IWM ×10 from Wednesday (a split-like jump) and ^VIX without bars for two weeks: both flagged."""
+    base = make_snapshot(shared_data)
+    iwm = base.series["IWM"].frame.copy()
+    iwm.loc[pd.Timestamp(date(2026, 2, 18)) :, ["Open", "High", "Low", "Close"]] *= 10
+    vix = base.series["^VIX"].frame
+    vix = vix[(vix.index < pd.Timestamp(date(2026, 2, 2))) | (vix.index > pd.Timestamp(date(2026, 2, 13)))]
+    series = {
+        **base.series,
+        "IWM": replace(base.series["IWM"], frame=iwm),
+        "^VIX": replace(base.series["^VIX"], frame=vix),
+    }
+    with caplog.at_level("WARNING", logger="generator.analysis.brief"):
+        brief = build(shared_data, date(2026, 2, 20), replace(base, series=series))
+    rows = [r for r in csv_closes(shared_data, "IWM.csv") if date(2026, 2, 13) <= r[0] <= date(2026, 2, 20)]
+    jump = (rows[-1][1] * 10 / rows[0][1] - 1) * 100
+    said = " ".join(brief.not_covered)
+    assert (
+        f"iShares Russell 2000 ETF (IWM): a {jump:+.0f}% week (2026-02-13 to 2026-02-20) looks like a split"
+        in said
+    )
+    assert "CBOE Volatility Index (^VIX): the week's change would span a gap of" in said
+    assert "(last bar before it 2026-01-30)" in said
+    logged = caplog.text
+    assert "IWM: a " in logged and "^VIX: the week's change would span a gap" in logged
+    text = " ".join(plain(t.prose) for t in brief.takeaways) + plain(brief.lead) + body(brief)
+    assert "IWM" not in text.replace("Russell 2000 (IWM)", "") and "VIX" not in text
+    assert all(not f.available for f in brief.facts() if "IWM" in f.provenance.symbols)

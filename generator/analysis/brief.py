@@ -6,6 +6,7 @@ reporting week's end before anything is computed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -35,6 +36,7 @@ from generator.models import Brief, Config, Figure, Headline, Section, Snapshot,
 from generator.narrative import WeekFacts, narrate, plain
 from generator.sources.calendar import trading_days
 
+log = logging.getLogger(__name__)
 TOP_HEADLINES = 5  # besides those placed in the body passages
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
 DISCLAIMER = (
@@ -78,6 +80,8 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     core = core_sections(ctx, snapshot.health)
     figures = collect(core)
     prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
+    for symbol, why in sorted(ctx.flagged.items()):
+        log.warning("%s: %s", symbol, why)  # a repair of bad input is visible
     index = index_facts(ctx, snapshot.index_view)
     rates = official_rates(ctx)
     sections = (
@@ -192,6 +196,8 @@ def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
     out: list[str] = list(snapshot.notes)
     # The sample banner already says so at the top: the warnings do not repeat it.
     out = [n for n in out if not (snapshot.is_sample and n.rstrip(".") == SAMPLE_WARNING.rstrip("."))]
+    for sym, why in sorted(ctx.flagged.items()):
+        out.append(f"{sym}: {why}.")
     for h in snapshot.health:
         if h.status == "failed":
             detail = f": {h.error}" if h.error else ""

@@ -18,9 +18,10 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from generator.analysis import thresholds as th
 from generator.errors import ConfigError
 from generator.models import WEEKDAYS, Config, Figure, Provenance, Series, Slots, Snapshot, Unit
-from generator.sources.calendar import is_trading_day
+from generator.sources.calendar import is_trading_day, trading_days
 
 SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
 Cell = Figure | str
@@ -106,6 +107,7 @@ class Context:
     missing: tuple[str, ...]  # symbols the analysis wanted but the snapshot does not have
     default_provider: str
     proxies: Mapping[str, str] = dataclass_field(default_factory=dict)  # index → the ETF standing in
+    flagged: Mapping[str, str] = dataclass_field(default_factory=dict)  # symbol → why its week is left out
 
     @property
     def slots(self) -> Slots:
@@ -188,21 +190,56 @@ def apply_proxies(series: dict[str, Series], config: Config, week_start: date) -
     return used
 
 
+def anomalies(series: Mapping[str, Series], week_start: date) -> dict[str, str]:
+    """Series whose week cannot be trusted, with why: a move that looks like a split or bad data
+    (|weekly change| at or above :data:`~generator.analysis.thresholds.SUSPECT_WEEK_PCT`), or the
+    week's change taken across a gap of more than :data:`~generator.analysis.thresholds.MAX_GAP_SESSIONS`
+    sessions.  Such a series is left out of the week (never headlined) and named with its dates."""
+    out: dict[str, str] = {}
+    for symbol, s in series.items():
+        closes = s.closes
+        week = closes.loc[pd.Timestamp(week_start) :]
+        before = closes.loc[: pd.Timestamp(week_start - timedelta(days=1))]
+        if week.empty or before.empty:
+            continue
+        base_day, last_day = before.index[-1].date(), week.index[-1].date()
+        sessions = trading_days(base_day + timedelta(days=1), last_day)
+        missing = len(sessions) - len(week)
+        if missing > th.MAX_GAP_SESSIONS:
+            out[symbol] = (
+                f"the week's change would span a gap of {missing} sessions without bars"
+                f" (last bar before it {base_day.isoformat()}); left out"
+            )
+            continue
+        if symbol.startswith("FRED-"):
+            continue  # values, not prices: a yield can double
+        change = (float(week.iloc[-1]) / float(before.iloc[-1]) - 1.0) * 100.0
+        if abs(change) >= th.SUSPECT_WEEK_PCT:
+            out[symbol] = (
+                f"a {change:+.0f}% week ({base_day.isoformat()} to {last_day.isoformat()}) looks like a"
+                " split or bad data; left out"
+            )
+    return out
+
+
 def make_context(snapshot: Snapshot, config: Config, week_start: date, week_end: date) -> Context:
     series: dict[str, Series] = {}
     for symbol in sorted(snapshot.series):
         cut = snapshot.series[symbol].until(week_end)
         if len(cut.frame):
             series[symbol] = cut
+    flagged = anomalies(series, week_start)
+    for symbol in flagged:
+        del series[symbol]
     proxies = apply_proxies(series, config, week_start)
     closes = {sym: s.closes.astype(float) for sym, s in series.items()}
     stale = {sym: s.last_bar for sym, s in series.items() if s.last_bar < week_start}
-    missing = tuple(sym for sym in wanted_symbols(config) if sym not in series)
+    missing = tuple(sym for sym in wanted_symbols(config) if sym not in series and sym not in flagged)
     bench = series.get(config.slots.benchmark)
     anchor = bench.last_bar if bench is not None and bench.last_bar >= week_start else week_end
     return Context(
         config, week_start, week_end, anchor, series, closes, stale, missing, snapshot.provider or "snapshot",
-        proxies,
+        proxies, flagged,
     )  # fmt: skip
 
 
@@ -255,7 +292,11 @@ class Maker:
         """A "not available" figure when any symbol is missing or stale, else None."""
         missing = [s for s in self.symbols if s not in self.ctx.series]
         if missing:
-            return self.na(key, label, unit, "; ".join(f"no data for {s}" for s in missing))
+            why = (
+                f"{s}: {self.ctx.flagged[s]}" if s in self.ctx.flagged else f"no data for {s}"
+                for s in missing
+            )
+            return self.na(key, label, unit, "; ".join(why))
         stale = [s for s in self.symbols if s in self.ctx.stale]
         if stale:
             why = (

@@ -31,6 +31,10 @@ FLAT_BP: Final = 2.0  # a yield change under 2 bp is "unchanged"
 FLAT_VIX_POINTS: Final = 0.5
 NORMAL_VOLUME: Final = (0.85, 1.15)  # volume within ±15% of its average is "normal volume"
 
+# Data checks: a week that cannot be trusted is left out and named, never headlined
+SUSPECT_WEEK_PCT: Final = 50.0  # |weekly change| at or above: a split or bad data
+MAX_GAP_SESSIONS: Final = 5  # more sessions than this without bars inside a change's window
+
 # News value
 MIN_TAKEAWAYS: Final = 3
 MAX_TAKEAWAYS: Final = 5

@@ -101,6 +101,7 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
         out.append("the 2-year yield and the high-yield spread (no FRED series in this data)")
     if week.index is None:
         out.append("member breadth and attribution (no index membership or member prices for this week)")
+    out += [f"{ctx.name(sym)} ({sym}): {why}" for sym, why in sorted(ctx.flagged.items())]
     out += [f"{ctx.name(sym)} ({sym}): no data" for sym in ctx.missing]
     out += [
         f"{ctx.name(sym)} ({sym}): stale, last bar {day.isoformat()}"
