@@ -12,8 +12,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from generator.analysis.common import Context, ok, one_year, ratio_series, sma, val
+from generator.analysis.common import Context, ok, one_year, ratio_series, val
 from generator.analysis.drivers import sector_rows
+from generator.analysis.indicators import sma
 from generator.analysis.performance import LADDER_WINDOWS
 from generator.models import ChartSpec, Figure
 

@@ -15,7 +15,6 @@ from dataclasses import field as dataclass_field
 from datetime import date, timedelta
 from typing import TypeVar
 
-import numpy as np
 import pandas as pd
 
 from generator.analysis import thresholds as th
@@ -72,12 +71,6 @@ def reporting_week(as_of: date, week_ends_on: str = "friday") -> tuple[date, dat
     else:
         end = as_of - timedelta(days=(as_of.weekday() - WEEKDAYS.index(name)) % 7)
     return end - timedelta(days=end.weekday()), end
-
-
-def week_key(day: date, week_ends_on: str = "friday") -> date:
-    """The last day of the reporting week ``day`` belongs to (groups daily bars into weeks)."""
-    end_wd = WEEKDAYS.index(week_ends_on.strip().lower())
-    return day + timedelta(days=(end_wd - day.weekday()) % 7)
 
 
 def shift_months(day: date, months: int) -> date:
@@ -438,20 +431,6 @@ def ratio_series(ctx: Context, a: str, b: str) -> pd.Series:
     """``a`` / ``b`` on the dates both have."""
     joined = pd.concat([ctx.closes[a], ctx.closes[b]], axis=1, join="inner").dropna()
     return joined.iloc[:, 0] / joined.iloc[:, 1]
-
-
-def sma(values: np.ndarray, n: int) -> np.ndarray:
-    """Simple moving average; NaN for the first n-1 points."""
-    out = np.full(len(values), np.nan)
-    if len(values) >= n:
-        c = np.cumsum(np.insert(values.astype(float), 0, 0.0))
-        out[n - 1 :] = (c[n:] - c[:-n]) / n
-    return out
-
-
-def percentile_of_last(values: np.ndarray) -> float:
-    """Share of ``values`` at or below the last one, in percent."""
-    return float(np.mean(values <= values[-1]) * 100.0)
 
 
 def one_year(series: SeriesOrFrame, anchor: date) -> SeriesOrFrame:

@@ -133,3 +133,74 @@ def rarity_score(share: float) -> float:
 
 def finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
+
+
+def sma(values: np.ndarray, n: int) -> np.ndarray:
+    """Simple moving average; NaN for the first n-1 points."""
+    out = np.full(len(values), np.nan)
+    if len(values) >= n:
+        c = np.cumsum(np.insert(values.astype(float), 0, 0.0))
+        out[n - 1 :] = (c[n:] - c[:-n]) / n
+    return out
+
+
+def rsi_wilder(closes: np.ndarray, n: int = 14) -> np.ndarray:
+    """Wilder's RSI aligned with ``closes`` (NaN until ``n`` changes are known)."""
+    out = np.full(len(closes), np.nan)
+    if len(closes) <= n:
+        return out
+    delta = np.diff(closes.astype(float))
+    gains, losses = np.clip(delta, 0.0, None), np.clip(-delta, 0.0, None)
+    avg_g, avg_l = float(gains[:n].mean()), float(losses[:n].mean())
+
+    def rsi(g: float, lo: float) -> float:
+        return 100.0 if lo == 0 else 100.0 - 100.0 / (1.0 + g / lo)
+
+    out[n] = rsi(avg_g, avg_l)
+    for i in range(n, len(delta)):
+        avg_g = (avg_g * (n - 1) + gains[i]) / n
+        avg_l = (avg_l * (n - 1) + losses[i]) / n
+        out[i + 1] = rsi(avg_g, avg_l)
+    return out
+
+
+@dataclass(frozen=True)
+class Streak:
+    sign: int  # +1 the benchmark beat, -1 it lagged, 0 the last day was a tie
+    length: int
+    start: date
+    end: date
+    prior_end: date | None  # end of the latest earlier same-sign streak that was longer
+    prior_length: int
+    days_since: int | None  # trading days from that streak's end to the last day
+    first_day: date
+
+
+def compute_streak(a: pd.Series, b: pd.Series) -> Streak | None:
+    """Runs of days on which ``a``'s daily return beat (or lagged) ``b``'s, on common dates."""
+    joined = pd.concat([a, b], axis=1, join="inner").dropna()
+    if len(joined) < 3:
+        return None
+    values = joined.to_numpy(dtype=float)
+    diff = values[1:, 0] / values[:-1, 0] - values[1:, 1] / values[:-1, 1]
+    signs = np.sign(diff).astype(int)
+    days = [d.date() for d in joined.index[1:]]
+    runs: list[tuple[int, int, int]] = []  # (sign, start index, end index)
+    for i, sg in enumerate(signs):
+        if runs and runs[-1][0] == sg and sg != 0:
+            runs[-1] = (sg, runs[-1][1], i)
+        else:
+            runs.append((int(sg), i, i))
+    sign, start, end = runs[-1]
+    length = 0 if sign == 0 else end - start + 1
+    prior = next((r for r in reversed(runs[:-1]) if r[0] == sign != 0 and r[2] - r[1] + 1 > length), None)
+    return Streak(
+        sign,
+        length,
+        days[start],
+        days[end],
+        days[prior[2]] if prior else None,
+        prior[2] - prior[1] + 1 if prior else 0,
+        end - prior[2] if prior else None,
+        days[0],
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -17,8 +16,8 @@ from generator.analysis.common import (
     return_figure,
     row,
     spread_figure,
-    week_key,
 )
+from generator.analysis.indicators import compute_streak, weekly_returns
 from generator.models import Figure, Section, Table, Topic
 
 LADDER_WINDOWS = ("1W", "1M", "YTD")
@@ -79,48 +78,6 @@ def style_topic(ctx: Context) -> Topic:
 # ---------------------------------------------------------------------------
 # Streak of daily out- or under-performance
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Streak:
-    sign: int  # +1 the benchmark beat, -1 it lagged, 0 the last day was a tie
-    length: int
-    start: date
-    end: date
-    prior_end: date | None  # end of the latest earlier same-sign streak that was longer
-    prior_length: int
-    days_since: int | None  # trading days from that streak's end to the last day
-    first_day: date
-
-
-def compute_streak(a: pd.Series, b: pd.Series) -> Streak | None:
-    """Runs of days on which ``a``'s daily return beat (or lagged) ``b``'s, on common dates."""
-    joined = pd.concat([a, b], axis=1, join="inner").dropna()
-    if len(joined) < 3:
-        return None
-    values = joined.to_numpy(dtype=float)
-    diff = values[1:, 0] / values[:-1, 0] - values[1:, 1] / values[:-1, 1]
-    signs = np.sign(diff).astype(int)
-    days = [d.date() for d in joined.index[1:]]
-    runs: list[tuple[int, int, int]] = []  # (sign, start index, end index)
-    for i, sg in enumerate(signs):
-        if runs and runs[-1][0] == sg and sg != 0:
-            runs[-1] = (sg, runs[-1][1], i)
-        else:
-            runs.append((int(sg), i, i))
-    sign, start, end = runs[-1]
-    length = 0 if sign == 0 else end - start + 1
-    prior = next((r for r in reversed(runs[:-1]) if r[0] == sign != 0 and r[2] - r[1] + 1 > length), None)
-    return Streak(
-        sign,
-        length,
-        days[start],
-        days[end],
-        days[prior[2]] if prior else None,
-        prior[2] - prior[1] + 1 if prior else 0,
-        end - prior[2] if prior else None,
-        days[0],
-    )
 
 
 def streak_figures(ctx: Context) -> tuple[Figure, ...]:
@@ -205,13 +162,6 @@ def records_topic(ctx: Context) -> Topic:
     return Topic("records", title, (*rec, this_week, *hi, *lo))
 
 
-def weekly_returns(closes: pd.Series, week_ends_on: str) -> pd.Series:
-    """Return of each week: its last close over the previous week's last close (index: week end)."""
-    keys = pd.DatetimeIndex([pd.Timestamp(week_key(d.date(), week_ends_on)) for d in closes.index])
-    last = closes.groupby(keys).last()
-    return (last / last.shift(1) - 1.0).dropna() * 100.0
-
-
 def best_week_figures(ctx: Context) -> tuple[Figure, ...]:
     sym = ctx.slots.benchmark
     key, label = f"bestweek.{sym}", f"{ctx.name(sym)}, best or worst week in"
@@ -224,7 +174,7 @@ def best_week_figures(ctx: Context) -> tuple[Figure, ...]:
     if stop is not None:
         return (stop,)
     weekly = weekly_returns(ctx.closes[sym], ctx.config.brief.week_ends_on)
-    if len(weekly) < 2 or weekly.index[-1].date() != ctx.week_end:
+    if len(weekly) < 2 or weekly.index[-1].date() < ctx.week_start:
         return (mk.na(key, label, "weeks", "no weekly return this week"),)
     values = weekly.to_numpy()
     best = values[-1] >= 0

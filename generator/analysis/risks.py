@@ -19,39 +19,13 @@ from generator.analysis.common import (
     bp_change_figure,
     level_figure,
     one_year,
-    percentile_of_last,
-    sma,
     val,
 )
-from generator.analysis.performance import weekly_returns
+from generator.analysis.indicators import percentile_of_last, rsi_wilder, sma, weekly_returns
 from generator.models import Figure, Section, SourceHealth, Table, Topic
 
 OVERBOUGHT, OVERSOLD = th.RSI_OVERBOUGHT, th.RSI_OVERSOLD
 SECTOR_ROLE = "sector ETFs (none configured)"  # provenance symbol when the universe has no sector ETF
-
-# ---------------------------------------------------------------------------
-# Indicators
-# ---------------------------------------------------------------------------
-
-
-def rsi_wilder(closes: np.ndarray, n: int = 14) -> np.ndarray:
-    """Wilder's RSI aligned with ``closes`` (NaN until ``n`` changes are known)."""
-    out = np.full(len(closes), np.nan)
-    if len(closes) <= n:
-        return out
-    delta = np.diff(closes.astype(float))
-    gains, losses = np.clip(delta, 0.0, None), np.clip(-delta, 0.0, None)
-    avg_g, avg_l = float(gains[:n].mean()), float(losses[:n].mean())
-
-    def rsi(g: float, lo: float) -> float:
-        return 100.0 if lo == 0 else 100.0 - 100.0 / (1.0 + g / lo)
-
-    out[n] = rsi(avg_g, avg_l)
-    for i in range(n, len(delta)):
-        avg_g = (avg_g * (n - 1) + gains[i]) / n
-        avg_l = (avg_l * (n - 1) + losses[i]) / n
-        out[i + 1] = rsi(avg_g, avg_l)
-    return out
 
 
 def rsi_figure(ctx: Context) -> Figure:
