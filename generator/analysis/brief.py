@@ -34,6 +34,7 @@ from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
 from generator.models import Brief, Config, Figure, Headline, Section, Snapshot, SourceHealth
 from generator.narrative import WeekFacts, narrate, plain
+from generator.narrative.charts import describe
 from generator.sources.calendar import trading_days
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,9 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         summary=plain(story.lead),
         headline_figure=headline,
         sections=sections,
-        charts=tuple(c for c in charts if c.key in {p.chart for p in story.body}),  # draw only what is shown
+        charts=tuple(
+            describe(c) for c in charts if c.key in {p.chart for p in story.body}
+        ),  # only what is shown
         headlines=top_headlines([h for h in headlines if h not in placed]),
         health=snapshot.health,
         warnings=warnings(ctx, snapshot),

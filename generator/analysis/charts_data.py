@@ -29,14 +29,6 @@ def _x(index: pd.Index) -> tuple[str, ...]:
     return tuple(d.date().isoformat() for d in index)
 
 
-def _span(index: pd.Index) -> str:
-    """The window the data really covers: "over one year" only when it does."""
-    first, last = index[0].date(), index[-1].date()
-    if (last - first).days >= 360:
-        return f"over one year ({first.isoformat()} to {last.isoformat()})"
-    return f"from {first.isoformat()} to {last.isoformat()}, the history at hand"
-
-
 def _source(ctx: Context, symbols: Sequence[str], last: date | None) -> str:
     return f"Source: {ctx.provider(symbols)}, last bar {last.isoformat() if last else 'not available'}"
 
@@ -49,18 +41,13 @@ def rebased_chart(ctx: Context) -> ChartSpec | None:
     if len(joined) < 2:
         return None
     rebased = joined / joined.iloc[0] * 100.0
-    end_a, end_b = (float(v) for v in rebased.to_numpy()[-1])
     last = joined.index[-1].date()
     na, nb = ctx.name(a), ctx.name(b)
-    alt = (
-        f"Line chart: the {na} and the {nb} {_span(joined.index)}, both rebased to 100 at the start. "
-        f"On {last.isoformat()} the {na} stands at {end_a:.1f} and the {nb} at {end_b:.1f}."
-    )
     series = tuple((name, tuple(_r(v) for v in rebased.iloc[:, i])) for i, name in enumerate((na, nb)))
     return ChartSpec(
         "rut-vs-spx",
-        f"{na} against {nb}, rebased to 100",
-        alt,
+        "",  # title and alt text: generator.narrative.charts
+        "",
         "line",
         _x(joined.index),
         series,
@@ -80,21 +67,14 @@ def relative_strength_chart(ctx: Context) -> ChartSpec | None:
     avg = pd.Series(sma(ratio.to_numpy(), 50), index=ratio.index)
     ratio, avg = one_year(ratio, ctx.anchor), one_year(avg, ctx.anchor)
     last = ratio.index[-1].date()
-    side = "above" if float(ratio.iloc[-1]) > float(avg.iloc[-1]) else "below"
-    alt = (
-        f"Line chart: the ratio of the {ctx.name(a)} to the {ctx.name(b)} {_span(ratio.index)} "
-        "with its 50-day average. "
-        f"On {last.isoformat()} the ratio is {float(ratio.iloc[-1]):.4f}, {side} its 50-day average of "
-        f"{float(avg.iloc[-1]):.4f}."
-    )
     series = (
         (f"{a} / {b}", tuple(_r(v) for v in ratio)),
         ("50-day average", tuple(_r(v) for v in avg)),
     )
     return ChartSpec(
         "relative-strength",
-        f"Relative strength: {ctx.name(a)} / {ctx.name(b)}",
-        alt,
+        "",
+        "",
         "line",
         _x(ratio.index),
         series,
@@ -114,18 +94,11 @@ def ladder_chart(ctx: Context, figures: Mapping[str, Figure]) -> ChartSpec | Non
         series.append((window, values))
     if all(v is None for _, values in series for v in values):
         return None
-    week = dict(zip(labels, series[0][1], strict=True))
-    parts = [f"{label} {v:+.2f}%" for label, v in week.items() if v is not None]
-    alt = (
-        "Bar chart: returns over 1 week, 1 month and year to date across the cap ladder"
-        " from micro to mega caps"
-        f" ({', '.join(s.ladder)}). This week: {', '.join(parts) or 'not available'}."
-    )
     lasts = [b for b in (ctx.last_bar(sym) for sym in s.ladder if ctx.has(sym)) if b is not None]
     return ChartSpec(
         "cap-ladder",
-        "Returns across the cap ladder",
-        alt,
+        "",
+        "",
         "bar",
         tuple(labels),
         tuple(series),
@@ -141,17 +114,12 @@ def sectors_chart(ctx: Context) -> ChartSpec | None:
         return None
     labels = tuple(r[0] for r in rows)
     values = tuple(_r(val(r[2])) for r in rows)
-    best, worst = rows[0], rows[-1]
-    alt = (
-        f"Horizontal bar chart: 1-week returns of {len(rows)} small-cap sector ETFs, best first. "
-        f"Best {best[0]} {val(best[2]):+.2f}%, worst {worst[0]} {val(worst[2]):+.2f}%."
-    )
     syms = [r[1] for r in rows]
     lasts = [b for b in (ctx.last_bar(s) for s in syms) if b is not None]
     return ChartSpec(
         "sectors-week",
-        "Small-cap sectors this week",
-        alt,
+        "",
+        "",
         "hbar",
         labels,
         (("1W", values),),
@@ -172,20 +140,14 @@ def rates_chart(ctx: Context) -> ChartSpec | None:
     frame = one_year(pd.concat([ctx.closes[sym].rename(label) for label, sym in fresh], axis=1), ctx.anchor)
     if frame.empty:
         return None
-    ends = []
-    for label, _ in fresh:
-        col = frame[label].dropna()
-        if not col.empty:
-            ends.append(f"{label} {float(col.iloc[-1]):.2f}%")
     last = frame.index[-1].date()
-    alt = f"Line chart: Treasury yields {_span(frame.index)}. Last: {', '.join(ends)} on {last.isoformat()}."
     series = tuple(
         (label, tuple(_r(v) if not pd.isna(v) else None for v in frame[label])) for label, _ in fresh
     )
     return ChartSpec(
         "rates",
-        "Treasury yields",
-        alt,
+        "",
+        "",
         "line",
         _x(frame.index),
         series,
