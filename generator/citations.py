@@ -162,8 +162,7 @@ def health(rows: Sequence[SourceHealth]) -> Health:
     grouped: dict[tuple[str, str, str], list[SourceHealth]] = {}
     for row in healthy:
         grouped.setdefault((row.kind, row.status, row.origin), []).append(row)
-    symbols = sum(1 for r in rows if r.kind == "symbol")
-    counted = f"{_count(symbols, 'symbol')} and {_count(len(rows) - symbols, 'feed')}"
+    counted = _counted(rows)
     verdict = f"{_count(len(problems), 'problem')}, listed first." if problems else "no problems."
     return Health(
         rows=problems + healthy,
@@ -179,11 +178,23 @@ def is_problem(row: SourceHealth) -> bool:
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    return f"{n:,} {noun}{'' if n == 1 or noun.endswith('s') else 's'}"
+
+
+def _counted(rows: Sequence[SourceHealth]) -> str:
+    """``32 symbols and 8 feeds``; FRED series and other providers' rows are counted when present."""
+    symbols = sum(1 for r in rows if r.kind == "symbol")
+    feeds = sum(1 for r in rows if r.kind == "feed")
+    series = sum(1 for r in rows if r.kind == "series")
+    others = len(rows) - symbols - feeds - series
+    parts = [_count(symbols, "symbol"), _count(feeds, "feed")]
+    parts += [_count(series, "series")] if series else []
+    parts += [_count(others, "other source")] if others else []
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}"
 
 
 def _health_group(key: tuple[str, str, str], rows: list[SourceHealth]) -> HealthGroup:
-    unit = "bars" if key[0] == "symbol" else "items"
+    unit = {"symbol": "bars", "series": "observations"}.get(key[0], "items")
     newest = {_day(r.newest) for r in rows}
     counts = {r.count for r in rows}
     members = []

@@ -300,8 +300,30 @@ def describe(config: Config) -> list[str]:
         f"{n.max_redirects} redirects; private hosts allowed: {hosts}"
     )
     lines.append(f"User agent: {n.user_agent}")
+    lines.extend(_describe_providers(config))
     lines.append(f"Site: {s.title!r} at {s.base_url or '(base URL not set)'}")
     recipients = ", ".join(e.to) or "none configured"
     lines.append(f"Email: from {e.sender} to {recipients}; subject prefix {e.subject_prefix!r}")
     lines.append(f"List-Unsubscribe: {e.list_unsubscribe or 'not set'}")
+    return lines
+
+
+def _describe_providers(config: Config) -> list[str]:
+    fred, calendar, index = config.fred, config.calendar, config.index
+    series = ", ".join(fred.series) or "none (off)"
+    lines = [f"FRED: {series}; {fred.timeout:g} s per series, {fred.deadline:g} s in all"]
+    official = ", ".join(calendar.official) or "none"
+    lines.append(
+        f"Calendar: official sources {official}; {calendar.timeout:g} s per source, "
+        f"{calendar.deadline:g} s in all; {len(calendar.russell)} Russell reconstitution date(s)"
+    )
+    for item in calendar.russell:
+        lines.append(f"  {item.day.isoformat()}: {item.title} ({item.url})")
+    if index.holdings:
+        lines.append(
+            f"Index members: holdings from {index.holdings}; member prices {index.history_days} days back, "
+            f"{index.chunk} a chunk, {index.pause:g} s between chunks, {index.budget:g} s budget"
+        )
+    else:
+        lines.append("Index members: off (no holdings file configured)")
     return lines

@@ -24,8 +24,12 @@ from generator.models import (
     ROLES,
     WEEKDAYS,
     BriefSettings,
+    CalendarDate,
+    CalendarSettings,
     EmailSettings,
+    FredSettings,
     HeadlineSettings,
+    IndexSettings,
     NetworkSettings,
     SiteSettings,
     Slots,
@@ -36,7 +40,11 @@ TOPICS = (
     *("small_caps", "rates", "fed", "rotation", "credit", "banks", "sectors"),
     *("earnings", "economy", "volatility", "technicals", "valuation"),
 )
-SECTIONS = ("brief", "universe", "analysis", "proxies", "news", "headlines", "network", "site", "email")
+SECTIONS = (
+    *("brief", "universe", "analysis", "proxies", "news", "headlines", "network", "site", "email"),
+    *("fred", "calendar", "index"),
+)
+OFFICIAL_CALENDARS = ("fed", "bls", "bea")
 
 YAML_TAG = "tag:yaml.org,2002:"
 _TYPE_NAMES = {
@@ -49,6 +57,7 @@ _TYPE_NAMES = {
 _FEED_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SYMBOL = re.compile(r"[A-Za-z0-9^][A-Za-z0-9^.=_-]{0,31}")
 _HOST = re.compile(r"[A-Za-z0-9._:\[\]-]+")
+_FRED_ID = re.compile(r"[A-Z0-9_]{1,40}")
 _EMAIL = re.compile(r"[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;.]+")
 _BAD: Any = object()  # returned by a converter after it reported a problem
 
@@ -166,6 +175,27 @@ def text_list(*checks: Check, nonempty: bool = False, single: bool = False) -> C
     return convert
 
 
+def day(node: Node, path: str, report: Report) -> Any:
+    """A calendar date written as YAML's ISO date (2026-06-26)."""
+    if not _scalar(node, ("timestamp",)) or ":" in str(node.value):
+        report.add(path, node, f"must be a date like 2026-06-26, not {node_kind(node)}")
+        return _BAD
+    return SafeConstructor().construct_object(node)
+
+
+def calendar_dates(node: Node, path: str, report: Report) -> Any:
+    """A list of ``{day, title, url}`` mappings (hand-configured calendar items)."""
+    if not isinstance(node, SequenceNode):
+        report.add(path, node, f"must be a list ([] for none), not {node_kind(node)}")
+        return _BAD
+    items = [
+        convert_mapping(child, f"{path}[{i}]", CALENDAR_DATE, report) for i, child in enumerate(node.value)
+    ]
+    if any(item is None or item[0].keys() != CALENDAR_DATE.keys() for item in items):
+        return _BAD
+    return tuple(CalendarDate(**item[0]) for item in items if item is not None)
+
+
 def convert_mapping(
     node: Node, path: str, schema: Schema, report: Report
 ) -> tuple[dict[str, Any], dict[str, Node]] | None:
@@ -219,6 +249,13 @@ def _url(value: str) -> str | None:
     if parts.scheme.lower() not in ("http", "https"):
         return "scheme must be http or https"
     return None if parts.hostname else "URL has no host"
+
+
+def _location(value: str) -> str | None:
+    """An http(s) URL or a local file path ("" for none)."""
+    if "://" in value and not value.lower().startswith("file://"):
+        return _url(value)
+    return "must not contain control characters" if any(ord(c) < 32 for c in value) else None
 
 
 def _timezone(value: str) -> str | None:
@@ -290,10 +327,33 @@ EMAIL: Schema = {
     "list_unsubscribe": (text(_unsubscribe, empty=True), False),
     "list_unsubscribe_post": (boolean, False),
 }
+CALENDAR_DATE: Schema = {"day": (day, True), "title": (text(), True), "url": (text(_url), True)}
+FRED: Schema = {
+    "series": (text_list(_pattern(_FRED_ID, "a FRED series id (upper-case letters, digits, _)")), False),
+    "timeout": (number(), False),
+    "deadline": (number(), False),
+}
+CALENDAR: Schema = {
+    "official": (text_list(_one_of(OFFICIAL_CALENDARS, "calendar source")), False),
+    "timeout": (number(), False),
+    "deadline": (number(), False),
+    "russell": (calendar_dates, False),
+}
+INDEX: Schema = {
+    "holdings": (text(_location, empty=True), False),
+    "timeout": (number(), False),
+    "history_days": (number(whole=True), False),
+    "budget": (number(), False),
+    "chunk": (number(whole=True), False),
+    "pause": (number(zero=True), False),
+}
 SETTINGS: Mapping[str, tuple[type, Schema]] = {
     "brief": (BriefSettings, BRIEF),
     "headlines": (HeadlineSettings, HEADLINES),
     "network": (NetworkSettings, NETWORK),
     "site": (SiteSettings, SITE),
     "email": (EmailSettings, EMAIL),
+    "fred": (FredSettings, FRED),
+    "calendar": (CalendarSettings, CALENDAR),
+    "index": (IndexSettings, INDEX),
 }

@@ -123,6 +123,53 @@ class EmailSettings:
     list_unsubscribe_post: bool = True
 
 
+FRED_DEFAULT_SERIES: tuple[str, ...] = ("DGS2", "DGS10", "DGS3MO", "T10Y2Y", "BAMLH0A0HYM2")
+IWM_HOLDINGS_URL = (
+    "https://www.ishares.com/us/products/239710/ishares-russell-2000-etf/"
+    "1467271812596.ajax?fileType=csv&fileName=IWM_holdings&dataType=fund"
+)
+
+
+@dataclass(frozen=True)
+class FredSettings:
+    """The ``fred:`` block: which FRED series to download (fredgraph.csv, no key needed)."""
+
+    series: tuple[str, ...] = FRED_DEFAULT_SERIES  # () turns FRED off
+    timeout: float = 15.0  # seconds per series download
+    deadline: float = 60.0  # seconds for all series together
+
+
+@dataclass(frozen=True)
+class CalendarDate:
+    """A dated item configured by hand (Russell reconstitution), with the page that announces it."""
+
+    day: date
+    title: str
+    url: str  # http or https
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """The ``calendar:`` block: next week's official calendar."""
+
+    official: tuple[str, ...] = ("fed", "bls", "bea")  # which official sources to ask; () for none
+    timeout: float = 15.0  # seconds per calendar download
+    deadline: float = 45.0  # seconds for all calendar sources together
+    russell: tuple[CalendarDate, ...] = ()  # reconstitution dates with their source URL
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """The ``index:`` block: the index seen through its members (membership, then member prices)."""
+
+    holdings: str = IWM_HOLDINGS_URL  # an http(s) URL or a local file; "" turns the member view off
+    timeout: float = 30.0  # seconds for the holdings download
+    history_days: int = 400  # calendar days of member prices kept (200-day averages, 52-week range)
+    budget: float = 600.0  # seconds for the member prices stage as a whole
+    chunk: int = 150  # members asked per chunk
+    pause: float = 1.0  # seconds between chunks
+
+
 @dataclass(frozen=True)
 class Config:
     path: str
@@ -134,6 +181,9 @@ class Config:
     site: SiteSettings = field(default_factory=SiteSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     headlines: HeadlineSettings = field(default_factory=HeadlineSettings)
+    fred: FredSettings = field(default_factory=FredSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
     # index → ETF standing in for it when the index series is missing, stale or too short
     proxies: tuple[tuple[str, str], ...] = (("^GSPC", "SPY"), ("^IXIC", "QQQ"), ("^RUT", "IWM"))
 

@@ -7,6 +7,11 @@ business day, with the value empty (older files: ``.``) on days without an obser
 The high-yield OAS (BAMLH0A0HYM2) is ICE Data Indices' index data, republished by FRED under
 ICE's licence: wherever it is shown, :data:`ICE_NOTICE` must be shown with it.  FRED keeps
 only about three years of its history.
+
+:class:`FredProvider` is the provider (see :mod:`generator.sources.providers`): each configured
+series (``fred.series`` in feeds.yaml) is downloaded, cached as ``fred/<SERIES>.csv`` and put in
+the snapshot as the value series ``FRED-<SERIES>`` (Close = the value).  A series that cannot be
+had is a health row naming it; its cached copy is used when there is one, with its own dates.
 """
 
 from __future__ import annotations
@@ -17,12 +22,18 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from generator.errors import SourceError
+from generator.fsutil import write_atomic
+from generator.models import Series, SourceHealth
+from generator.sources.calendar import non_session_days
 from generator.sources.ishares import decode_download
+from generator.sources.providers import Deadline, ProviderContext, ProviderResult
 
 log = logging.getLogger(__name__)
 
@@ -154,3 +165,104 @@ def _observation(row: list[str], date_col: int, value_col: int) -> tuple[date | 
     except ValueError:
         return day, math.nan
     return day, value if math.isfinite(value) else math.nan
+
+
+# --- the provider -------------------------------------------------------------------------------------
+
+SYMBOL_PREFIX = "FRED-"
+
+
+class FredProvider:
+    """FRED's series of ``fred.series``, cached per series in ``fred/``."""
+
+    name = "fred"
+    cache_folder = "fred"
+
+    def fetch(self, context: ProviderContext) -> ProviderResult:
+        settings = context.config.fred
+        deadline = Deadline(settings.deadline, "FRED")
+        download = context.downloader("FRED", settings.timeout, deadline)
+        series: dict[str, Series] = {}
+        health: list[SourceHealth] = []
+        for series_id in settings.series:
+            cache = context.cache_dir / f"{series_id}.csv"
+            if context.offline:
+                found, row = _cached(series_id, cache, context, problem="")
+            else:
+                found, row = _live(series_id, cache, context, lambda url: download(url, None))
+            health.append(row)
+            if found is not None:
+                series[found.symbol] = found
+        return ProviderResult(PROVIDER, series=series, health=tuple(health))
+
+
+def _live(
+    series_id: str, cache: Path, context: ProviderContext, fetch: Fetch
+) -> tuple[Series | None, SourceHealth]:
+    try:
+        observed = _until(fetch_fred(series_id, fetch), context.today)
+    except SourceError as exc:
+        log.warning("%s", exc)
+        return _cached(series_id, cache, context, problem=exc.message)
+    write_atomic(cache, _csv(observed))
+    found = _series(observed, "live", context.now)
+    return found, _row(found, "ok", "live")
+
+
+def _cached(
+    series_id: str, cache: Path, context: ProviderContext, problem: str
+) -> tuple[Series | None, SourceHealth]:
+    """The cached copy, with its own dates; a failed row when there is none (or it is unreadable)."""
+    name = SYMBOL_PREFIX + series_id
+    failed = f"{problem}; " if problem else ""
+    if not cache.is_file():
+        error = f"{failed}no cached copy" if problem else "not cached"
+        return None, SourceHealth("series", name, "failed", "none", error=error, provider=PROVIDER)
+    try:
+        observed = _until(parse_fredgraph(cache.read_bytes(), series_id), context.today)
+    except (OSError, SourceError) as exc:
+        why = exc.message if isinstance(exc, SourceError) else str(exc)
+        error = f"{failed}cached copy unreadable: {why}"
+        return None, SourceHealth("series", name, "failed", "none", error=error, provider=PROVIDER)
+    found = _series(observed, "cache", None)
+    error = f"{failed}last cached copy, observations to {observed.last}" if problem else ""
+    return found, _row(found, "cached", "cache", error)
+
+
+def _until(observed: FredSeries, today: date) -> FredSeries:
+    """Without observations dated after ``today``: a wrong date is never taken."""
+    keep = [i for i, day in enumerate(observed.dates) if day <= today]
+    if len(keep) == len(observed.dates):
+        return observed
+    later = observed.dates[keep[-1] + 1] if keep else observed.first
+    log.warning("FRED %s: dropped observations dated after %s (first: %s)", observed.series_id, today, later)
+    if not keep:
+        raise SourceError(f"FRED {observed.series_id}", f"every observation is dated after {today}")
+    days = tuple(observed.dates[i] for i in keep)
+    return FredSeries(observed.series_id, days, tuple(observed.values[i] for i in keep), observed.missing)
+
+
+def _csv(observed: FredSeries) -> str:
+    """The series as a fredgraph.csv file (what the cache keeps)."""
+    rows = [f"observation_date,{observed.series_id}"]
+    rows += [
+        f"{day.isoformat()},{value!r}" for day, value in zip(observed.dates, observed.values, strict=True)
+    ]
+    return "\n".join(rows) + "\n"
+
+
+def _series(observed: FredSeries, origin: str, fetched_at: datetime | None) -> Series:
+    """``FRED-<ID>``: Open = High = Low = Close = the value, on NYSE sessions only (the brief's days)."""
+    values = observed.to_pandas()
+    values = values[~non_session_days(values.index.to_numpy())]
+    frame = pd.DataFrame(
+        {"Open": values, "High": values, "Low": values, "Close": values, "Volume": np.zeros(len(values))},
+        index=pd.DatetimeIndex(values.index, name="Date"),
+    )
+    return Series(SYMBOL_PREFIX + observed.series_id, frame, PROVIDER, origin, fetched_at)
+
+
+def _row(found: Series, status: str, origin: str, error: str = "") -> SourceHealth:
+    return SourceHealth(
+        "series", found.symbol, status, origin, len(found.frame), found.last_bar, error, PROVIDER
+    )

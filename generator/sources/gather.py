@@ -3,41 +3,44 @@
 ``auto`` takes live data first, the local cache for whatever live could not give, and
 only when neither has the benchmark, the bundled sample (loudly).  ``live`` fails when a
 required series is not fresh.  Nothing here reads the clock: ``today`` and ``now`` come in.
+
+The snapshot is composed from the providers (:mod:`generator.sources.providers`): Yahoo prices,
+Yahoo fund data, the feeds, FRED, the official calendars and the index members, each within its
+own deadline, in its own cache folder, adding its own health rows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from generator.errors import DataUnavailableError
-from generator.models import Config, FeedCapture, Series, Snapshot, SourceHealth
-from generator.sources.http import Resolver
+from generator.models import WEEKDAYS, Config, Snapshot, SourceHealth
+from generator.sources.core_providers import full_history_symbols as full_history_symbols  # re-exported
+from generator.sources.core_providers import price_cache_path as price_cache_path  # re-exported
+from generator.sources.providers import (
+    Provider,
+    ProviderContext,
+    ProviderResult,
+    Transport,
+    merge,
+    registered,
+    run,
+)
 
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "live", "cache", "sample")
-
-
-@dataclass(frozen=True)
-class Transport:
-    """What live fetching talks through; None means the real network."""
-
-    session: object | None = None  # a yfinance-compatible HTTP session
-    resolver: Resolver | None = None  # host, port -> addresses, for the feed fetcher
+__all__ = ["MODES", "SAMPLE_WARNING", "Transport", "gather", "load_sample", "price_cache_path"]
 
 
 SAMPLE_WARNING = (
     "NO LIVE OR CACHED DATA: this brief is built from the bundled SAMPLE snapshot. "
     "SAMPLE DATA — illustrative, not market data."
 )
-
-
-def price_cache_path(cache_dir: Path) -> Path:
-    return cache_dir / "prices.sqlite"
 
 
 def gather(
@@ -49,20 +52,32 @@ def gather(
     cache_dir: Path,
     week_start: date,
     transport: Transport | None = None,
+    providers: Sequence[Provider] | None = None,
 ) -> Snapshot:
     """Return the snapshot a build of the week starting ``week_start`` should use.
 
-    ``transport`` replaces the network for tests and the benchmark (a yfinance session and a
-    DNS resolver); by default the real network is used.
+    ``transport`` replaces the network for tests and the benchmark (a yfinance session, a DNS
+    resolver, a download callable); by default the real network is used.  ``providers`` replaces
+    the registered providers (:func:`generator.sources.providers.registered`).
     """
     if mode == "sample":
         return load_sample()
+    chosen = registered(config) if providers is None else tuple(providers)
+    context = ProviderContext(
+        config=config,
+        offline=mode == "cache",
+        today=today,
+        now=now,
+        week_start=week_start,
+        week_end=week_end(week_start, config.brief.week_ends_on),
+        cache_dir=cache_dir,
+        transport=transport or Transport(),
+    )
+    snapshot = compose(chosen, context)
     if mode == "cache":
-        snapshot = _from_cache(config, cache_dir, now=now, week_start=week_start)
         if config.slots.benchmark not in snapshot.series:
             raise DataUnavailableError(config.slots.benchmark, f"not in the cache at {cache_dir}")
         return snapshot
-    snapshot = _live(config, cache_dir, today=today, now=now, transport=transport or Transport())
     if mode == "live":
         _require_fresh(config, snapshot, week_start)
         return snapshot
@@ -75,12 +90,38 @@ def gather(
     return replace(sample, notes=(SAMPLE_WARNING + why, *sample.notes))
 
 
+def week_end(week_start: date, week_ends_on: str) -> date:
+    """The reporting week's last day: the first ``week_ends_on`` on or after ``week_start``."""
+    ends = WEEKDAYS.index(week_ends_on.strip().lower())
+    return week_start + timedelta(days=(ends - week_start.weekday()) % 7)
+
+
+def compose(providers: Sequence[Provider], context: ProviderContext) -> Snapshot:
+    """Run the providers in order, each in its own cache folder, seeing the series of those before it."""
+    if not context.offline:
+        context.cache_dir.mkdir(parents=True, exist_ok=True)
+    results: list[ProviderResult] = []
+    for provider in providers:
+        own = context.cache_dir / provider.cache_folder if provider.cache_folder else context.cache_dir
+        if not context.offline:
+            own.mkdir(parents=True, exist_ok=True)
+        done = merge(results)
+        results.append(run(provider, replace(context, cache_dir=own, series=done.series, halted=done.halted)))
+    return _assemble(context, merge(results))
+
+
 def _summarise(failed: list[SourceHealth]) -> str:
-    """``32 symbols and 8 feeds (first: ^RUT — cannot resolve host ...)``"""
+    """``32 symbols and 8 feeds (first: ^RUT — cannot resolve host ...)``; other sources counted too."""
     symbols = sum(1 for h in failed if h.kind == "symbol")
-    feeds = len(failed) - symbols
+    feeds = sum(1 for h in failed if h.kind == "feed")
+    others = len(failed) - symbols - feeds
+    counted = (
+        f"{symbols} symbols, {feeds} feeds and {others} other sources"
+        if others
+        else (f"{symbols} symbols and {feeds} feeds")
+    )
     first = failed[0]
-    return f"{symbols} symbols and {feeds} feeds (first: {first.name} — {first.error or first.status})"
+    return f"{counted} (first: {first.name} — {first.error or first.status})"
 
 
 def load_sample() -> Snapshot:
@@ -89,94 +130,22 @@ def load_sample() -> Snapshot:
     return load()
 
 
-def _live(config: Config, cache_dir: Path, *, today: date, now: datetime, transport: Transport) -> Snapshot:
-    """Compose the live providers: Yahoo prices, then the ETFs' valuation, then the feeds."""
-    from generator.sources.news import fetch_feeds
-    from generator.sources.price_cache import PriceCache
-    from generator.sources.valuation import fetch_etf_valuation
-    from generator.sources.yahoo import fetch_prices
-
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with PriceCache(price_cache_path(cache_dir)) as cache:
-        prices = fetch_prices(
-            config.universe,
-            config.network,
-            cache,
-            today=today,
-            now=now,
-            history_years=config.brief.history_years,
-            full_history=full_history_symbols(config),
-            session=transport.session,
-        )
-    valuation = fetch_etf_valuation(
-        config.universe,
-        prices.series,
-        config.network,
-        cache_dir,
-        session=transport.session,
-        day=today,
-        now=now,
-        halted=prices.halted,
-    )
-    feeds, feed_health = fetch_feeds(
-        config.feeds, config.network, cache_dir, now=now, resolver=transport.resolver
-    )
-    return _assemble(config, prices.series, feeds, (*prices.health, *feed_health), valuation, now)
-
-
-def full_history_symbols(config: Config) -> tuple[str, ...]:
-    """The symbols fetched and kept with their whole history: "longest since" claims are made on them."""
-    return tuple(dict.fromkeys((config.slots.benchmark, config.slots.large_cap)))
-
-
-def _from_cache(config: Config, cache_dir: Path, *, now: datetime, week_start: date) -> Snapshot:
-    from generator.sources.news import cached_feeds
-    from generator.sources.price_cache import PriceCache
-    from generator.sources.valuation import CACHE_NAME, ValuationCache
-
-    series: dict[str, Series] = {}
-    health: list[SourceHealth] = []
-    path = price_cache_path(cache_dir)
-    if path.exists():
-        with PriceCache(path) as cache:
-            for instrument in config.universe:
-                frame = cache.load(instrument.symbol)
-                if frame is None or frame.empty:
-                    health.append(
-                        SourceHealth("symbol", instrument.symbol, "failed", "none", error="not cached")
-                    )
-                    continue
-                s = Series(instrument.symbol, frame, "Yahoo Finance (yfinance)", "cache", None)
-                series[instrument.symbol] = s
-                health.append(
-                    SourceHealth(
-                        "symbol", s.symbol, "cached", "cache", len(frame), s.last_bar, "", s.provider
-                    )
-                )
-    feeds, feed_health = cached_feeds(config.feeds, cache_dir)
-    valuation = ValuationCache(cache_dir / CACHE_NAME).since(week_start)
-    return _assemble(config, series, feeds, (*health, *feed_health), valuation, now)
-
-
-def _assemble(
-    config: Config,
-    series: Mapping[str, Series],
-    feeds: Mapping[str, FeedCapture],
-    health: tuple[SourceHealth, ...],
-    valuation: Mapping[str, Mapping[str, float]],
-    now: datetime,
-) -> Snapshot:
-    bench = series.get(config.slots.benchmark)
-    as_of = bench.last_bar if bench is not None else now.date()
+def _assemble(context: ProviderContext, result: ProviderResult) -> Snapshot:
+    bench = result.series.get(context.config.slots.benchmark)
+    as_of = bench.last_bar if bench is not None else context.now.date()
     return Snapshot(
         as_of=as_of,
-        built_at=now,
-        series=dict(series),
-        feeds=dict(feeds),
+        built_at=context.now,
+        series=dict(result.series),
+        feeds=dict(result.feeds),
         is_sample=False,
-        provider="Yahoo Finance (yfinance); RSS/Atom feeds",
-        health=health,
-        valuation={k: dict(v) for k, v in valuation.items()},
+        provider=result.label,
+        health=result.health,
+        valuation={k: dict(v) for k, v in result.valuation.items()},
+        notes=result.notes,
+        index_view=result.index_view,
+        events=result.events,
+        calendar_failures=result.calendar_failures,
     )
 
 

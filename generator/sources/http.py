@@ -21,7 +21,10 @@ paths.  :func:`fetch` is the project's only HTTP client for feeds:
 - one wall-clock bound (``feed_timeout``) for the whole fetch: it caps connect and
   read timeouts of every request and is checked again while the body streams;
 - the decompressed body is capped at ``max_feed_bytes``;
-- conditional GET with ``If-None-Match`` / ``If-Modified-Since``.
+- conditional GET with ``If-None-Match`` / ``If-Modified-Since``;
+- what may come back is an :class:`Expect`: :data:`FEED` (the default) takes feed-like content
+  types, :data:`DATA` the data files of the other providers (CSV, iCalendar, JSON); either way an
+  HTML page where a feed or file should be is refused, by its content.
 
 Residual risks: ``socket.getaddrinfo`` has no timeout, so a hung resolver is bounded
 only by the caller's overall deadline (``fetch_feeds`` stops waiting for it); and a
@@ -67,6 +70,11 @@ METADATA_ADDRESSES = frozenset(
 )
 # Content types that may still carry a feed (servers mislabel feeds); the body decides.
 SNIFFED_TYPES = frozenset({"", "text/html", "text/plain", "application/octet-stream"})
+DATA_ACCEPT = "text/csv, text/calendar, application/json;q=0.9, text/plain;q=0.5, */*;q=0.1"
+DATA_TYPES = frozenset(
+    {"text/csv", "application/csv", "text/comma-separated-values", "application/vnd.ms-excel"}
+    | {"text/calendar", "application/json", "text/json"}
+)
 _CHUNK = 64 * 1024
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -92,6 +100,21 @@ class FetchResult:
 
 class ServerError(SourceError):
     """A 5xx answer that may heal within the run (``RETRY_STATUSES``)."""
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a download must be: the Accept header sent and the content types taken."""
+
+    what: str  # "a feed", for messages
+    accept: str  # the Accept header
+    types: frozenset[str]  # media types taken besides SNIFFED_TYPES (whose body decides)
+    words: tuple[str, ...] = ()  # a media type containing one of these is taken too
+    always_sniff: bool = False  # refuse an HTML body whatever the declared type
+
+
+FEED = Expect("a feed", FEED_ACCEPT, frozenset(), ("xml", "rss", "atom", "rdf", "json"))
+DATA = Expect("a data file", DATA_ACCEPT, DATA_TYPES, always_sniff=True)
 
 
 @dataclass(frozen=True)
@@ -161,12 +184,15 @@ def fetch(
     resolver: Resolver | None = None,
     ca_bundle: str | None = None,
     deadline: float | None = None,
+    expect: Expect = FEED,
+    user_agent: str | None = None,
 ) -> FetchResult:
-    """GET one feed under the rules in the module docstring.
+    """GET one feed (or, with ``expect=DATA``, one data file) under the rules in the module docstring.
 
     ``ca_bundle`` replaces the default trusted certificates (a PEM file).  ``deadline`` (a
     ``time.monotonic()`` value, default ``feed_deadline`` from now) bounds retries and the wait
     for a free connection to the host; each attempt is bounded by ``feed_timeout``.
+    ``user_agent`` replaces ``settings.user_agent`` (a server that refuses non-browser clients).
     Raises :class:`SourceError` naming ``url`` with the reason in plain words.
     """
     end = time.monotonic() + settings.feed_deadline if deadline is None else deadline
@@ -177,8 +203,8 @@ def fetch(
         before_sleep=_log_retry,
         reraise=True,
     )
-    headers = _request_headers(settings, etag, last_modified)
-    return retrying(_fetch_once, url, settings, headers, resolver or system_resolver, ca_bundle, end)
+    headers = _request_headers(user_agent or settings.user_agent, expect.accept, etag, last_modified)
+    return retrying(_fetch_once, url, settings, headers, resolver or system_resolver, ca_bundle, end, expect)
 
 
 class _TooLateForAnother(tenacity.stop.stop_base):
@@ -206,6 +232,7 @@ def _fetch_once(
     resolve: Resolver,
     ca_bundle: str | None,
     end: float,
+    expect: Expect = FEED,
 ) -> FetchResult:
     """One attempt: the request and its redirects, each hop checked and holding a slot of its host."""
     clock: _Clock | None = None  # started once the first hop has its slot
@@ -220,7 +247,7 @@ def _fetch_once(
                 response = _send(session, target, headers, clock, url)
                 try:
                     if response.status_code not in REDIRECTS:
-                        return _finish(url, current, response, settings, clock, moved_to)
+                        return _finish(url, current, response, settings, clock, moved_to, expect)
                     location = response.headers.get("Location", "").strip()
                     if not location:
                         raise SourceError(url, f"{_status_words(response)} without a Location header")
@@ -259,11 +286,11 @@ def _host_slot(host: str, source: str, end: float, clock: _Clock | None) -> Iter
 
 
 def _request_headers(
-    settings: NetworkSettings, etag: str | None, last_modified: str | None
+    user_agent: str, accept: str, etag: str | None, last_modified: str | None
 ) -> dict[str, str]:
     headers = {
-        "User-Agent": settings.user_agent,
-        "Accept": FEED_ACCEPT,
+        "User-Agent": user_agent,
+        "Accept": accept,
         "Accept-Encoding": "gzip, deflate",
     }
     if etag:
@@ -391,6 +418,7 @@ def _finish(
     settings: NetworkSettings,
     clock: _Clock,
     moved_to: str | None,
+    expect: Expect = FEED,
 ) -> FetchResult:
     status = response.status_code
     etag = response.headers.get("ETag")
@@ -403,17 +431,17 @@ def _finish(
     if status != 200:
         raise SourceError(source, _status_words(response))
     media = content_type.split(";")[0].strip().lower()
-    if not _may_be_feed(media):
-        raise SourceError(source, f"not a feed (content-type {media})")
+    if not _may_be(expect, media):
+        raise SourceError(source, f"not {expect.what} (content-type {media})")
     _check_declared_length(source, response, settings.max_feed_bytes)
     body = _read_body(source, response, settings.max_feed_bytes, clock)
-    if media in SNIFFED_TYPES and _looks_like_html(body):
-        raise SourceError(source, f"not a feed (content-type {media or 'missing'}, an HTML page)")
+    if (expect.always_sniff or media in SNIFFED_TYPES) and _looks_like_html(body):
+        raise SourceError(source, f"not {expect.what} (content-type {media or 'missing'}, an HTML page)")
     return FetchResult(source, final_url, 200, body, etag, last_modified, content_type, False, moved_to)
 
 
-def _may_be_feed(media: str) -> bool:
-    return media in SNIFFED_TYPES or any(word in media for word in ("xml", "rss", "atom", "rdf", "json"))
+def _may_be(expect: Expect, media: str) -> bool:
+    return media in SNIFFED_TYPES or media in expect.types or any(word in media for word in expect.words)
 
 
 def _check_declared_length(source: str, response: requests.Response, cap: int) -> None:

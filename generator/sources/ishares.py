@@ -36,14 +36,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from generator.errors import SourceError
+from generator.models import IWM_HOLDINGS_URL as IWM_HOLDINGS_URL  # the default of index.holdings
 
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "iShares IWM holdings"
-IWM_HOLDINGS_URL = (
-    "https://www.ishares.com/us/products/239710/ishares-russell-2000-etf/"
-    "1467271812596.ajax?fileType=csv&fileName=IWM_holdings&dataType=fund"
-)
 CACHE_FILE = "iwm_membership.json"
 
 # NYSE class shares the file writes without a separator.  Nasdaq class tickers such as

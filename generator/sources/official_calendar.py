@@ -12,6 +12,11 @@
 Only items dated within the requested window are returned, each with its source's name and
 URL; nothing is carried over or estimated.  :func:`gather_calendar` reports a source that
 fails by name instead of failing the whole calendar.
+
+:class:`CalendarProvider` is the provider (see :mod:`generator.sources.providers`): the week
+after the reporting week, from the sources of ``calendar.official`` plus the Russell
+reconstitution dates of ``calendar.russell`` that fall in it, into ``Snapshot.events``; each
+source's last good file is kept in ``calendar/`` for ``--data cache``.
 """
 
 from __future__ import annotations
@@ -21,11 +26,15 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from generator.errors import SourceError
+from generator.fsutil import write_atomic
+from generator.models import CalendarDate, ScheduledEvent, SourceHealth
 from generator.sources.ishares import decode_download
+from generator.sources.providers import Deadline, ProviderContext, ProviderResult
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,7 @@ class CalendarSource:
     url: str
     parse: Parser
     user_agent: str | None = None
+    key: str = ""  # its name in feeds.yaml (calendar.official) and its cache file's stem
 
 
 def parse_fed_calendar(data: bytes, start: date, end: date) -> tuple[CalendarEvent, ...]:
@@ -156,9 +166,9 @@ def parse_bea_release_dates(data: bytes, start: date, end: date) -> tuple[Calend
 
 
 SOURCES: tuple[CalendarSource, ...] = (
-    CalendarSource(FED, FED_URL, parse_fed_calendar),
-    CalendarSource(BLS, BLS_URL, parse_bls_ics, BROWSER_USER_AGENT),
-    CalendarSource(BEA, BEA_URL, parse_bea_release_dates),
+    CalendarSource(FED, FED_URL, parse_fed_calendar, key="fed"),
+    CalendarSource(BLS, BLS_URL, parse_bls_ics, BROWSER_USER_AGENT, key="bls"),
+    CalendarSource(BEA, BEA_URL, parse_bea_release_dates, key="bea"),
 )
 
 
@@ -259,3 +269,104 @@ def _report_bad(source: str, bad: int) -> None:
 
 def _unique(events: list[CalendarEvent]) -> tuple[CalendarEvent, ...]:
     return tuple(sorted(set(events)))
+
+
+# --- the provider -------------------------------------------------------------------------------------
+
+# How the brief names each source and each kind of release.
+SHORT_NAMES = {FED: "Federal Reserve", BLS: "BLS", BEA: "BEA"}
+TITLES = {
+    "FOMC": "FOMC rate decision",
+    "FOMC_MINUTES": "FOMC minutes",
+    "BEIGE_BOOK": "Beige Book",
+    "CPI": "Consumer Price Index (CPI)",
+    "EMPLOYMENT": "Employment Situation",
+    "PPI": "Producer Price Index (PPI)",
+    "GDP": "Gross domestic product (GDP)",
+    "PCE": "Personal income and outlays (PCE)",
+}
+RUSSELL = "FTSE Russell"
+
+
+def next_week(week_start: date, week_end: date) -> tuple[date, date]:
+    """The week after the reporting week: what "scheduled next week" covers."""
+    return week_start + timedelta(days=7), week_end + timedelta(days=7)
+
+
+def russell_events(dates: tuple[CalendarDate, ...], start: date, end: date) -> tuple[ScheduledEvent, ...]:
+    """The configured reconstitution dates inside ``start``..``end`` (never one of another year)."""
+    return tuple(ScheduledEvent(d.day, d.title, RUSSELL, d.url) for d in dates if start <= d.day <= end)
+
+
+def scheduled(event: CalendarEvent) -> ScheduledEvent:
+    title = TITLES.get(event.kind, event.title)
+    return ScheduledEvent(event.date, title, SHORT_NAMES.get(event.source_name, event.source_name),
+                          event.source_url, event.time_et or "")  # fmt: skip
+
+
+class CalendarProvider:
+    """Next week's official calendar: Fed, BLS and BEA files, and the configured Russell dates."""
+
+    name = "calendar"
+    cache_folder = "calendar"
+
+    def fetch(self, context: ProviderContext) -> ProviderResult:
+        settings = context.config.calendar
+        start, end = next_week(context.week_start, context.week_end)
+        sources = [s for s in SOURCES if s.key in settings.official]
+        download = context.downloader("calendar", settings.timeout, Deadline(settings.deadline, "calendar"))
+        keep = _Keep(context.cache_dir, None if context.offline else download)
+        result = gather_calendar(keep.fetch, start, end, sources)
+        events = tuple(scheduled(e) for e in result.events) + russell_events(settings.russell, start, end)
+        failed = {name: why for name, why in result.failed}
+        keep.commit(sources, failed)
+        health = [_row(s.name, result.events, failed.get(s.name), context.offline) for s in sources]
+        if settings.russell:
+            count = sum(1 for e in events if e.source == RUSSELL)
+            health.append(SourceHealth("provider", "Russell reconstitution dates", "ok", "local", count,
+                                       provider=RUSSELL))  # fmt: skip
+        failures = tuple((SHORT_NAMES.get(name, name), why) for name, why in result.failed)
+        return ProviderResult(
+            "official calendars", events=events, health=tuple(health), calendar_failures=failures
+        )
+
+
+class _Keep:
+    """Downloads each calendar file and keeps the last good one; offline, reads what was kept."""
+
+    def __init__(self, folder: Path, download: CalendarFetch | None) -> None:
+        self.folder = folder
+        self.download = download
+        self.fetched: dict[Path, bytes] = {}
+
+    def path(self, url: str) -> Path:
+        source = next((s for s in SOURCES if s.url == url), None)
+        stem = source.key if source is not None else "other"
+        return self.folder / f"{stem}{Path(url.split('?')[0]).suffix or '.txt'}"
+
+    def fetch(self, url: str, user_agent: str | None) -> bytes:
+        path = self.path(url)
+        if self.download is None:
+            try:
+                return path.read_bytes()
+            except OSError:
+                raise SourceError(url, "not cached") from None
+        body = self.download(url, user_agent)
+        self.fetched[path] = body
+        return body
+
+    def commit(self, sources: list[CalendarSource], failed: dict[str, str]) -> None:
+        """Keep the files of the sources that were read without a problem."""
+        for source in sources:
+            body = self.fetched.get(self.path(source.url))
+            if body is not None and source.name not in failed:
+                write_atomic(self.path(source.url), body)
+
+
+def _row(name: str, events: tuple[CalendarEvent, ...], problem: str | None, offline: bool) -> SourceHealth:
+    count = sum(1 for e in events if e.source_name == name)
+    label = f"{SHORT_NAMES.get(name, name)} calendar"
+    if problem is not None:
+        return SourceHealth("provider", label, "failed", "none", error=problem, provider=name)
+    status, origin = ("cached", "cache") if offline else ("ok", "live")
+    return SourceHealth("provider", label, status, origin, count, provider=name)
