@@ -97,14 +97,14 @@ class FredSeries:
 Fetch = Callable[[str], bytes]
 
 
-def csv_url(series_id: str) -> str:
-    return CSV_URL.format(series=series_id)
+def csv_url(series_id: str, template: str = CSV_URL) -> str:
+    return template.format(series=series_id)
 
 
-def fetch_fred(series_id: str, fetch: Fetch) -> FredSeries:
+def fetch_fred(series_id: str, fetch: Fetch, template: str = CSV_URL) -> FredSeries:
     """Download and parse one series; SourceError names the series on any failure."""
     try:
-        body = fetch(csv_url(series_id))
+        body = fetch(csv_url(series_id, template))
     except SourceError as exc:
         raise SourceError(f"FRED {series_id}", exc.message) from None
     return parse_fredgraph(body, series_id)
@@ -173,10 +173,16 @@ SYMBOL_PREFIX = "FRED-"
 
 
 class FredProvider:
-    """FRED's series of ``fred.series``, cached per series in ``fred/``."""
+    """FRED's series of ``fred.series``, cached per series in ``fred/``.
+
+    ``url`` is the download address with ``{series}`` for the series id (tests serve it on loopback).
+    """
 
     name = "fred"
     cache_folder = "fred"
+
+    def __init__(self, url: str = CSV_URL) -> None:
+        self.url = url
 
     def fetch(self, context: ProviderContext) -> ProviderResult:
         settings = context.config.fred
@@ -189,7 +195,7 @@ class FredProvider:
             if context.offline:
                 found, row = _cached(series_id, cache, context, problem="")
             else:
-                found, row = _live(series_id, cache, context, lambda url: download(url, None))
+                found, row = _live(series_id, cache, context, lambda url: download(url, None), self.url)
             health.append(row)
             if found is not None:
                 series[found.symbol] = found
@@ -197,10 +203,10 @@ class FredProvider:
 
 
 def _live(
-    series_id: str, cache: Path, context: ProviderContext, fetch: Fetch
+    series_id: str, cache: Path, context: ProviderContext, fetch: Fetch, template: str
 ) -> tuple[Series | None, SourceHealth]:
     try:
-        observed = _until(fetch_fred(series_id, fetch), context.today)
+        observed = _until(fetch_fred(series_id, fetch, template), context.today)
     except SourceError as exc:
         log.warning("%s", exc)
         return _cached(series_id, cache, context, problem=exc.message)

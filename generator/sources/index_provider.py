@@ -136,9 +136,8 @@ def _membership(context: ProviderContext) -> tuple[Membership, bool, SourceHealt
         membership = read_membership(cache)
         return membership, True, _membership_row(membership, "cached", "cache", "")
     settings = context.config.index
-    download = context.downloader(
-        "index membership", settings.timeout, Deadline(settings.timeout, "holdings")
-    )
+    deadline = Deadline(2 * settings.timeout, "holdings")  # room for a retry after a server error
+    download = context.downloader("index membership", settings.timeout, deadline)
     got = fetch_membership(holdings, lambda url: download(url, None), context.cache_dir)
     membership = got.membership
     if got.from_cache:

@@ -305,17 +305,23 @@ def scheduled(event: CalendarEvent) -> ScheduledEvent:
 
 
 class CalendarProvider:
-    """Next week's official calendar: Fed, BLS and BEA files, and the configured Russell dates."""
+    """Next week's official calendar: Fed, BLS and BEA files, and the configured Russell dates.
+
+    ``sources`` replaces :data:`SOURCES` (tests serve them on loopback).
+    """
 
     name = "calendar"
     cache_folder = "calendar"
 
+    def __init__(self, sources: Sequence[CalendarSource] = SOURCES) -> None:
+        self.sources = tuple(sources)
+
     def fetch(self, context: ProviderContext) -> ProviderResult:
         settings = context.config.calendar
         start, end = next_week(context.week_start, context.week_end)
-        sources = [s for s in SOURCES if s.key in settings.official]
+        sources = [s for s in self.sources if s.key in settings.official]
         download = context.downloader("calendar", settings.timeout, Deadline(settings.deadline, "calendar"))
-        keep = _Keep(context.cache_dir, None if context.offline else download)
+        keep = _Keep(context.cache_dir, None if context.offline else download, sources)
         result = gather_calendar(keep.fetch, start, end, sources)
         events = tuple(scheduled(e) for e in result.events) + russell_events(settings.russell, start, end)
         failed = {name: why for name, why in result.failed}
@@ -334,15 +340,16 @@ class CalendarProvider:
 class _Keep:
     """Downloads each calendar file and keeps the last good one; offline, reads what was kept."""
 
-    def __init__(self, folder: Path, download: CalendarFetch | None) -> None:
+    def __init__(
+        self, folder: Path, download: CalendarFetch | None, sources: Sequence[CalendarSource]
+    ) -> None:
         self.folder = folder
         self.download = download
+        self.keys = {s.url: s.key or "other" for s in sources}
         self.fetched: dict[Path, bytes] = {}
 
     def path(self, url: str) -> Path:
-        source = next((s for s in SOURCES if s.url == url), None)
-        stem = source.key if source is not None else "other"
-        return self.folder / f"{stem}{Path(url.split('?')[0]).suffix or '.txt'}"
+        return self.folder / f"{self.keys.get(url, 'other')}{Path(url.split('?')[0]).suffix or '.txt'}"
 
     def fetch(self, url: str, user_agent: str | None) -> bytes:
         path = self.path(url)

@@ -85,7 +85,8 @@ class ProviderContext:
                 return inject(url, user_agent)
             from generator.sources.http import fetch
 
-            settings = replace(self.config.network, feed_timeout=min(timeout, left))
+            bound = timeout if left >= timeout else max(0.1, round(left, 1))  # the deadline's rest
+            settings = replace(self.config.network, feed_timeout=bound)
             result = fetch(
                 url,
                 settings,
