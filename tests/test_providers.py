@@ -374,7 +374,7 @@ def test_the_index_view_is_derived_from_the_membership_and_member_prices_for_the
     members, member_prices = rows(snapshot)["iShares IWM holdings"], rows(snapshot)["member prices"]
     assert (members.status, members.count, members.newest) == ("ok", 15, date(2026, 5, 5))
     assert (member_prices.status, member_prices.count) == ("ok", 14)
-    assert member_prices.error == "breadth from 14 of 15 members (1 not fetched)"
+    assert member_prices.error == "breadth from 14 of 15 members (1 not fetched)"  # more than 5% missing
     # Only the trimmed membership is kept: nothing of the raw file (its terms forbid redistribution).
     assert sorted(p.name for p in (rig.cache / "index").iterdir()) == [CACHE_FILE]
     kept = (rig.cache / "index" / CACHE_FILE).read_text(encoding="utf-8")
@@ -404,6 +404,7 @@ def test_a_failed_holdings_download_falls_back_to_the_last_cached_membership_sta
     assert (row.status, row.origin, row.newest) == ("cached", "cache", date(2026, 5, 5))
     assert why in row.error and row.error.endswith("; last cached membership as of 2026-05-05")
     assert snapshot.index_view is not None and snapshot.index_view.from_cache
+    assert rows(snapshot)["member prices"].healthy  # every member priced: nothing to say
 
 
 def test_without_membership_or_member_prices_the_index_view_is_not_covered_and_says_why(

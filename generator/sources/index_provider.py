@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PRICES_ROW = "member prices"
 PRICES_PROVIDER = "Yahoo Finance (yfinance)"
+TOLERATED_MISSING = 0.05  # members without prices: up to this share is normal coverage, not a problem
 PanelFetch = Callable[..., Any]
 """``fetch_member_panel(symbols, *, cache_dir, today, ...) -> MemberPanel`` (member_prices' signature)."""
 
@@ -114,7 +115,8 @@ class IndexProvider:
             now=context.now,
         )
         missing = len(panel.failed)
-        error = f"breadth from {panel.coverage}" if missing else ""
+        log.info("member prices: breadth from %s", panel.coverage)
+        error = f"breadth from {panel.coverage}" if missing > TOLERATED_MISSING * len(symbols) else ""
         return panel.closes, len(symbols) - missing, error
 
 
