@@ -7,6 +7,7 @@ from datetime import date
 from generator.models import Figure, Prose
 
 NOT_AVAILABLE = "not available"
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def fmt(figure: Figure, *, signed: bool | None = None) -> str:

@@ -32,11 +32,22 @@ log = logging.getLogger(__name__)
 WARM_UP_HTML = '<html lang="en"><body><p style="font-family: sans-serif">.</p></body></html>'
 
 
-def _warm_up_chart() -> ChartSpec:
+def _warm_up_charts() -> tuple[ChartSpec, ...]:
+    """One chart of each kind the brief draws, with a year of dates: loads fonts, locators, tickers."""
+    from datetime import date, timedelta
+
     from generator.models import ChartSpec
 
-    return ChartSpec("warm-up", "Warm-up", "A warm-up chart.", "line", ("2026-01-02", "2026-01-05"),
-                     (("a", (1.0, 2.0)),))  # fmt: skip
+    days = tuple((date(2025, 1, 1) + timedelta(days=n)).isoformat() for n in range(0, 365, 1))
+    line = tuple(100.0 + (n % 17) for n in range(len(days)))
+    bars = (("1W", (1.0, -2.0, 3.0)),)
+    return (
+        ChartSpec(
+            "warm-line", "Warm-up", "Warm-up.", "line", days, (("a", line), ("b", line)), reference=100.0
+        ),
+        ChartSpec("warm-hbar", "Warm-up", "Warm-up.", "hbar", ("A", "B", "C"), bars, reference=0.0),
+        ChartSpec("warm-bar", "Warm-up", "Warm-up.", "bar", ("A", "B", "C"), bars, reference=0.0),
+    )
 
 
 def _serve(conn: Connection, kind: str) -> None:
@@ -46,7 +57,7 @@ def _serve(conn: Connection, kind: str) -> None:
     if kind == "charts":
         from generator.charts import render_charts
 
-        work, warm = render_charts, (_warm_up_chart(),)  # loads matplotlib's fonts
+        work, warm = render_charts, _warm_up_charts()  # loads matplotlib's fonts
     else:
         from generator.render import render_pdf_document
 

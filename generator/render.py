@@ -30,10 +30,10 @@ import jinja2
 from generator import formatting
 from generator.citations import health, sources, superscript
 from generator.errors import RenderError
+from generator.formatting import WEEKDAY_NAMES
 from generator.fsutil import write_atomic
 from generator.issue import CHARTS_DIR, FILES, FORMATS
 from generator.models import Brief, Figure, Table
-from generator.narrative.words import WEEKDAY_NAMES
 from generator.text import safe_link as checked_link
 
 if TYPE_CHECKING:

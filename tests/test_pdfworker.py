@@ -37,3 +37,14 @@ def test_a_dead_worker_falls_back_to_the_parent() -> None:
         worker.submit_pdf(render_html(brief, charts, for_pdf=True))
         assert worker.pdf().data[:5] == b"%PDF-"
     assert set(charts) == {c.key for c in brief.charts}
+
+
+def test_the_renderer_imports_alone_in_a_fresh_process() -> None:
+    """The PDF child imports generator.render first: it must not run into an import cycle."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import generator.render"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr

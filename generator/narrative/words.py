@@ -11,11 +11,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from generator.analysis import thresholds as th
-from generator.formatting import fmt, fmt_value
+from generator.formatting import WEEKDAY_NAMES, fmt, fmt_value
 from generator.models import Cite, Figure, Prose
 
 Part = str | Cite | Prose | None
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ORDINAL_WORDS = {
     2: "second",
     3: "third",
