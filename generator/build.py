@@ -110,10 +110,10 @@ def build_from_snapshot(
     """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``.
 
     ``worker`` draws the charts and lays out the PDF in a child process (see :mod:`generator.pdfworker`);
-    the PDF is sent first and collected last, so its layout overlaps the other formats.
+    the PDF is collected last, so its layout overlaps the other formats.
     """
     from generator.analysis import analyse, reporting_week
-    from generator.render import render_html, write_outputs, write_pdf
+    from generator.render import write_outputs, write_pdf
     from generator.render_email import render_email
     from generator.sources.snapshot import save_snapshot
 
@@ -132,14 +132,14 @@ def build_from_snapshot(
             headlines = headlines_for_week(snapshot, config, week, seen_path)
         with timings.stage("analyse"):
             brief = analyse(snapshot, config, headlines, as_of=as_of)
-        with timings.stage("charts"):
-            charts = worker.charts(brief.charts) if worker is not None else _draw(brief.charts)
         names = {i.symbol: i.name for i in config.universe}
+        with timings.stage("charts"):
+            if worker is not None:
+                worker.start(brief, names)  # the child draws the charts, then lays out the PDF
+                charts = worker.charts()
+            else:
+                charts = _draw(brief.charts)
         later = worker is not None and "pdf" in formats
-        if later:
-            assert worker is not None
-            with timings.stage("pdf"):
-                worker.submit_pdf(render_html(brief, charts, for_pdf=True, names=names))
         writer = functools.partial(write_outputs, names=names)
         files = _write_formats(
             brief, charts, staging, [f for f in formats if not (later and f == "pdf")], timings, writer

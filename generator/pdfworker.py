@@ -1,10 +1,11 @@
-"""Charts and the PDF drawn in a child process, forked as the build starts.
+"""Charts and the PDF made in a child process, forked as the build starts.
 
 matplotlib's and weasyprint's imports and their first font setup take longer than the whole
-analysis.  A child forked at the start of a build does them while the parent gathers and analyses;
-the parent then sends it the chart specs (and gets the SVG and PNG back), and later the print HTML,
-which the child lays out while the parent writes the HTML, Markdown and email.  On two cores this
-takes the slow start-ups and the PDF layout off the critical path.
+analysis.  A child forked at the start of a build does them while the parent gathers and analyses.
+The parent then sends the finished brief; the child draws the charts and sends them straight back
+(the parent needs them for the HTML, Markdown and email), then renders the print HTML and lays out
+the PDF while the parent writes the other formats.  On two cores this takes the slow start-ups and
+the PDF layout off the critical path.
 
 The child is forked before the build starts any thread.  If it cannot be started or it dies, the
 work is done in the parent as usual (slower, same bytes).
@@ -15,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,7 +26,7 @@ from generator.errors import BriefError, RenderError
 
 if TYPE_CHECKING:
     from generator.charts import RenderedChart
-    from generator.models import ChartSpec
+    from generator.models import Brief, ChartSpec
     from generator.render import PdfResult
 
 log = logging.getLogger(__name__)
@@ -43,27 +45,37 @@ def _warm_up_charts() -> tuple[ChartSpec, ...]:
     bars = (("1W", (1.0, -2.0, 3.0)),)
     return (
         ChartSpec(
-            "warm-line", "Warm-up", "Warm-up.", "line", days, (("a", line), ("b", line)), reference=100.0
+            "warm-line", "Warm-up", "Warm-up.", "line", days, (("a", line), ("b", line)), reference=1.0
         ),
         ChartSpec("warm-hbar", "Warm-up", "Warm-up.", "hbar", ("A", "B", "C"), bars, reference=0.0),
         ChartSpec("warm-bar", "Warm-up", "Warm-up.", "bar", ("A", "B", "C"), bars, reference=0.0),
     )
 
 
+def _answer(conn: Connection, make: Any) -> Any:
+    try:
+        result = make()
+    except BriefError as exc:
+        conn.send(("error", str(exc)))
+        return None
+    conn.send(("ok", result))
+    return result
+
+
 def _serve(conn: Connection, kind: str) -> None:
-    """One child's loop: warm up, then answer jobs until the parent says stop (None) or goes away."""
-    work: Callable[[Any], Any]
-    warm: Any
-    if kind == "charts":
-        from generator.charts import render_charts
+    """Warm up, then for each brief: its charts (the "charts" child) or its PDF (the "pdf" child)."""
+    from generator.charts import render_charts
+    from generator.render import render_html, render_pdf_document
 
-        work, warm = render_charts, _warm_up_charts()  # loads matplotlib's fonts
-    else:
-        from generator.render import render_pdf_document
+    def warm_pdf() -> None:
+        with contextlib.suppress(BriefError):  # the real work reports it
+            render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
 
-        work, warm = render_pdf_document, WARM_UP_HTML  # imports weasyprint, loads pango and fonts
-    with contextlib.suppress(BriefError):  # the real work reports it
-        work(warm)
+    # weasyprint warms up beside the charts: a brief that arrives meanwhile gets its charts at once.
+    warming = threading.Thread(target=warm_pdf, name="warm-pdf", daemon=True)
+    warming.start()
+    with contextlib.suppress(BriefError):
+        render_charts(_warm_up_charts())  # loads matplotlib's fonts
     while True:
         try:
             job = conn.recv()
@@ -71,10 +83,12 @@ def _serve(conn: Connection, kind: str) -> None:
             return
         if job is None:
             return
-        try:
-            conn.send(("ok", work(job)))
-        except BriefError as exc:
-            conn.send(("error", str(exc)))
+        brief, names = job
+        charts = _answer(conn, lambda b=brief: render_charts(b.charts))
+        warming.join()
+        if kind == "pdf" and charts is not None:
+            _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
+                render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
 
 
 def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
@@ -91,15 +105,19 @@ def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] 
 
 
 class RenderWorker:
-    """``with RenderWorker() as w: charts = w.charts(specs); w.submit_pdf(html); ...; w.pdf()``.
+    """``with RenderWorker() as w: w.start(brief, names); charts = w.charts(); ...; pdf = w.pdf()``.
 
-    Two children: one draws charts (matplotlib), one lays out the PDF (weasyprint), so neither
-    waits for the other's start-up.
+    The child gets the brief, sends its charts back at once and then lays out its PDF while the
+    parent writes the other formats.
     """
 
     def __init__(self) -> None:
-        self._children = {kind: _start(kind) for kind in ("charts", "pdf")}
-        self._pending: str | None = None  # the print HTML sent and not yet collected
+        # One child: it sends the charts back first, then lays out the PDF (two children compete
+        # with the parent for two cores while they warm up, and lose more than they gain).
+        self._children = {"pdf": _start("pdf")}
+        self._job: tuple[Brief, Mapping[str, str] | None] | None = None
+        self._charts: Mapping[str, RenderedChart] | None = None
+        self._sent: set[str] = set()
 
     def __enter__(self) -> RenderWorker:
         return self
@@ -109,62 +127,62 @@ class RenderWorker:
     ) -> None:
         self.close()
 
-    def _alive(self, kind: str) -> Connection | None:
+    def alive(self, kind: str) -> bool:
         child = self._children.get(kind)
-        return child[0] if child is not None and child[1].is_alive() else None
+        return child is not None and child[1].is_alive()
 
-    def _answer(self, conn: Connection) -> Any:
-        status, result = conn.recv()
+    def start(self, brief: Brief, names: Mapping[str, str] | None = None) -> None:
+        """Send the brief to both children."""
+        self._job, self._charts, self._sent = (brief, names), None, set()
+        for kind in list(self._children):
+            child = self._children.get(kind)
+            if child is not None and self.alive(kind):
+                try:
+                    child[0].send((brief, names))
+                    self._sent.add(kind)
+                except OSError as exc:
+                    self._lost(kind, exc)
+
+    def _receive(self, kind: str) -> Any:
+        child = self._children.get(kind)
+        if kind not in self._sent or child is None or not self.alive(kind):
+            return None
+        try:
+            status, result = child[0].recv()
+        except (EOFError, OSError) as exc:
+            self._lost(kind, exc)
+            return None
         if status != "ok":
             raise RenderError(result)
         return result
 
     def _lost(self, kind: str, exc: BaseException) -> None:
         log.warning("%s worker stopped (%s); rendering in process", kind, exc)
+        self._sent.discard(kind)
         self._stop(kind)
 
-    def charts(self, specs: Sequence[ChartSpec]) -> Mapping[str, RenderedChart]:
-        conn = self._alive("charts")
-        if conn is not None:
-            try:
-                conn.send(tuple(specs))
-                drawn: Mapping[str, RenderedChart] = self._answer(conn)
-                return drawn
-            except (EOFError, OSError) as exc:
-                self._lost("charts", exc)
-        from generator.charts import render_charts  # matplotlib, only when the child cannot draw
+    def charts(self) -> Mapping[str, RenderedChart]:
+        """The started brief's charts (SVG and PNG)."""
+        assert self._job is not None, "start() first"
+        if self._charts is None:
+            self._charts = self._receive("pdf")
+        if self._charts is None:
+            from generator.charts import render_charts  # matplotlib, only when the child cannot draw
 
-        return render_charts(specs)
-
-    def submit_pdf(self, html: str) -> None:
-        """Start laying out the PDF in the child; :meth:`pdf` collects it."""
-        self._pending = html
-        conn = self._alive("pdf")
-        if conn is not None:
-            try:
-                conn.send(html)
-            except OSError as exc:
-                self._lost("pdf", exc)
+            self._charts = render_charts(self._job[0].charts)
+        return self._charts
 
     def pdf(self) -> PdfResult:
-        from generator.render import render_pdf_document
+        """The started brief's PDF."""
+        assert self._job is not None, "start() first"
+        self.charts()  # the child answers in order: the charts first
+        result: PdfResult | None = self._receive("pdf")
+        if result is not None:
+            return result
+        from generator.render import render_html, render_pdf_document
 
-        html, self._pending = self._pending, None
-        if html is None:
-            raise RenderError("brief.pdf: no print HTML was submitted")
-        conn = self._alive("pdf")
-        if conn is not None:
-            try:
-                result: PdfResult = self._answer(conn)
-                return result
-            except (EOFError, OSError) as exc:
-                self._lost("pdf", exc)
-        return render_pdf_document(html)
-
-    def render(self, html: str) -> PdfResult:
-        """The PDF of ``html``, synchronously."""
-        self.submit_pdf(html)
-        return self.pdf()
+        brief, names = self._job
+        return render_pdf_document(render_html(brief, self.charts(), for_pdf=True, names=names))
 
     def _stop(self, kind: str) -> None:
         child = self._children.pop(kind, None)
@@ -181,6 +199,3 @@ class RenderWorker:
     def close(self) -> None:
         for kind in list(self._children):
             self._stop(kind)
-
-
-PdfWorker = RenderWorker  # the name the build used first

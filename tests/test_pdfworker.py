@@ -15,13 +15,13 @@ def test_the_worker_draws_and_lays_out_what_the_parent_would() -> None:
     snapshot = load_sample()
     brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
     with RenderWorker() as worker:
-        charts = worker.charts(brief.charts)
-        here = render_charts(brief.charts)
-        assert {k: (c.svg, c.png) for k, c in charts.items()} == {k: (c.svg, c.png) for k, c in here.items()}
-        html = render_html(brief, charts, for_pdf=True)
-        worker.submit_pdf(html)
+        assert worker.alive("pdf")
+        worker.start(brief)
+        charts = worker.charts()
         result = worker.pdf()
-    alone = render_pdf_document(html)
+    here = render_charts(brief.charts)
+    assert {k: (c.svg, c.png) for k, c in charts.items()} == {k: (c.svg, c.png) for k, c in here.items()}
+    alone = render_pdf_document(render_html(brief, here, for_pdf=True))
     assert (result.pages, result.body_pages) == (alone.pages, alone.body_pages)
     assert result.data[:5] == b"%PDF-" and len(result.data) > 50_000
 
@@ -30,11 +30,12 @@ def test_a_dead_worker_falls_back_to_the_parent() -> None:
     snapshot = load_sample()
     brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
     with RenderWorker() as worker:
-        for _, proc in worker._children.values():
-            proc.kill()
-            proc.join()
-        charts = worker.charts(brief.charts)
-        worker.submit_pdf(render_html(brief, charts, for_pdf=True))
+        for child in worker._children.values():
+            assert child is not None
+            child[1].kill()
+            child[1].join()
+        worker.start(brief)
+        charts = worker.charts()
         assert worker.pdf().data[:5] == b"%PDF-"
     assert set(charts) == {c.key for c in brief.charts}
 
