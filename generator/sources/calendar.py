@@ -142,12 +142,12 @@ def non_session_days(days: np.ndarray) -> np.ndarray:
     first, last = stamps[valid].min().item(), stamps[valid].max().item()
     weekend = valid & (((stamps.astype("int64") + 3) % 7) >= 5)  # 1970-01-01 was a Thursday
     if last < EARLIEST:
-        return weekend
+        return np.asarray(weekend, dtype=bool)
     sessions = _sessions(first, last).days
     checked = valid & (stamps >= np.datetime64(EARLIEST, "D"))
     at = np.minimum(np.searchsorted(sessions, stamps), len(sessions) - 1)
     closed = checked & (sessions[at] != stamps)
-    return np.where(checked, closed, weekend)
+    return np.asarray(np.where(checked, closed, weekend), dtype=bool)
 
 
 def last_complete_session(now: datetime) -> date:

@@ -92,7 +92,7 @@ def _keep(bad: np.ndarray, dates: pd.DatetimeIndex, symbol: str, why: str, keep:
         first = dates[np.flatnonzero(dropped)[0]]
         when = "unknown date" if pd.isna(first) else first.date().isoformat()
         log.warning("%s: dropped %d row(s) %s (first: %s)", symbol, int(dropped.sum()), why, when)
-    return keep & ~bad
+    return np.asarray(keep & ~bad, dtype=bool)
 
 
 SHOWN_DATES = 10  # dates listed in the warning about bars on closed days
@@ -109,7 +109,7 @@ def _drop_closed_days(dates: pd.DatetimeIndex, symbol: str, keep: np.ndarray) ->
         "%s: dropped %d bar(s) dated on days without an NYSE session (weekend, holiday or closure): %s%s",
         symbol, int(closed.sum()), ", ".join(days[:SHOWN_DATES]), more,
     )  # fmt: skip
-    return keep & ~closed
+    return np.asarray(keep & ~closed, dtype=bool)
 
 
 def _canonical_columns(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:

@@ -50,7 +50,8 @@ def yfinance() -> ModuleType:
     import yfinance as yf
 
     yf.config.debug.hide_exceptions = False  # typed errors instead of a logged message and an empty frame
-    return yf
+    module: ModuleType = yf
+    return module
 
 
 def quiet_yfinance() -> None:
@@ -208,7 +209,7 @@ class _EqualJitter(tenacity.wait.wait_base):
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         span = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retry_state.attempt_number - 1))
-        return span / 2 + self.rand() * span / 2
+        return float(span / 2 + self.rand() * span / 2)
 
 
 class _PastDeadline(tenacity.stop.stop_base):
