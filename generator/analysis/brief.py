@@ -33,42 +33,13 @@ from generator.analysis.risks import risks_section
 from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
 from generator.models import Brief, Config, Figure, Headline, Section, Snapshot, SourceHealth
-from generator.narrative import WeekFacts, narrate, plain
+from generator.narrative import WeekFacts, narrate, notes, plain
 from generator.narrative.charts import describe
+from generator.narrative.words import anomaly
 from generator.sources.calendar import trading_days
 
 log = logging.getLogger(__name__)
 TOP_HEADLINES = 5  # besides those placed in the body passages
-SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
-DISCLAIMER = (
-    "Not investment advice. This brief describes past market data from the sources named in it; it makes"
-    " no recommendation and no forecast. Figures may be delayed, revised or wrong at the source; check them"
-    " before acting on them."
-)
-GLOSSARY: tuple[tuple[str, str], ...] = (
-    ("52-week high / low", "The highest / lowest daily close of the last year."),
-    ("Basis point (bp)", "One hundredth of a percentage point: a yield move from 4.00% to 4.25% is +25 bp."),
-    ("Breadth", "How many of a group (here the small-cap sector ETFs) are above a moving average."),
-    ("Drawdown", "How far the last close is below an earlier peak close, in percent."),
-    ("Equal weight", "An index that holds each member in the same amount (RSP) rather than by market value."),
-    (
-        "Golden / death cross",
-        "The 50-day average crossing above (golden) or below (death) the 200-day average.",
-    ),
-    ("Percentage point (pp)", "The plain difference between two percentages: 3% minus 1% is 2 pp."),
-    ("QTD / YTD", "Quarter to date / year to date: since the last close of the previous quarter / year."),
-    (
-        "Realized volatility",
-        "The annualized standard deviation of daily returns over a window (here 20 days).",
-    ),
-    ("Relative strength", "The ratio of one index to another; rising means the first is outperforming."),
-    (
-        "RSI",
-        "Relative Strength Index (Wilder, 14 days), 0–100; 70 or above is overbought, 30 or below oversold.",
-    ),
-    ("VIX / RVX", "Cboe implied-volatility indices for the S&P 500 (VIX) and the Russell 2000 (RVX)."),
-    ("Yield curve", "The 10-year Treasury yield minus the 3-month bill yield; below zero it is inverted."),
-)
 
 
 def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *, as_of: date) -> Brief:
@@ -81,8 +52,8 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
     core = core_sections(ctx, snapshot.health)
     figures = collect(core)
     prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
-    for symbol, why in sorted(ctx.flagged.items()):
-        log.warning("%s: %s", symbol, why)  # a repair of bad input is visible
+    for symbol, a in sorted(ctx.flagged.items()):
+        log.warning("%s: %s", symbol, anomaly(a))  # a repair of bad input is visible
     index = index_facts(ctx, snapshot.index_view)
     rates = official_rates(ctx)
     sections = (
@@ -120,9 +91,9 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         ),  # only what is shown
         headlines=top_headlines([h for h in headlines if h not in placed]),
         health=snapshot.health,
-        warnings=warnings(ctx, snapshot),
-        glossary=GLOSSARY,
-        disclaimer=DISCLAIMER,
+        warnings=notes.warnings(ctx, snapshot),
+        glossary=notes.GLOSSARY,
+        disclaimer=notes.DISCLAIMER,
         lead=story.lead,
         takeaways=story.takeaways,
         body=story.body,
@@ -193,19 +164,6 @@ def drop_missing_charts(sections: Sequence[Section], built: set[str]) -> tuple[S
         )
         out.append(replace(section, topics=topics))
     return tuple(out)
-
-
-def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
-    out: list[str] = list(snapshot.notes)
-    # The sample banner already says so at the top: the warnings do not repeat it.
-    out = [n for n in out if not (snapshot.is_sample and n.rstrip(".") == SAMPLE_WARNING.rstrip("."))]
-    for sym, why in sorted(ctx.flagged.items()):
-        out.append(f"{sym}: {why}.")
-    for h in snapshot.health:
-        if h.status == "failed":
-            detail = f": {h.error}" if h.error else ""
-            out.append(f"The {h.kind} {h.name} failed{detail}.")
-    return tuple(dict.fromkeys(out))
 
 
 def top_headlines(headlines: Sequence[Headline], n: int = TOP_HEADLINES) -> tuple[Headline, ...]:

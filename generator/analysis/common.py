@@ -100,7 +100,9 @@ class Context:
     missing: tuple[str, ...]  # symbols the analysis wanted but the snapshot does not have
     default_provider: str
     proxies: Mapping[str, str] = dataclass_field(default_factory=dict)  # index → the ETF standing in
-    flagged: Mapping[str, str] = dataclass_field(default_factory=dict)  # symbol → why its week is left out
+    flagged: Mapping[str, Anomaly] = dataclass_field(
+        default_factory=dict
+    )  # symbol → why its week is left out
 
     @property
     def slots(self) -> Slots:
@@ -183,12 +185,23 @@ def apply_proxies(series: dict[str, Series], config: Config, week_start: date) -
     return used
 
 
-def anomalies(series: Mapping[str, Series], week_start: date) -> dict[str, str]:
-    """Series whose week cannot be trusted, with why: a move that looks like a split or bad data
-    (|weekly change| at or above :data:`~generator.analysis.thresholds.SUSPECT_WEEK_PCT`), or the
-    week's change taken across a gap of more than :data:`~generator.analysis.thresholds.MAX_GAP_SESSIONS`
-    sessions.  Such a series is left out of the week (never headlined) and named with its dates."""
-    out: dict[str, str] = {}
+@dataclass(frozen=True)
+class Anomaly:
+    """Why a series' week cannot be trusted (the narrative words it)."""
+
+    kind: str  # "jump": a split-like weekly change; "gap": the change spans sessions without bars
+    base: date  # the last bar before the week
+    last: date  # the week's last bar
+    change: float | None = None  # the weekly change in percent (a jump)
+    missing: int = 0  # sessions without bars in the window (a gap)
+
+
+def anomalies(series: Mapping[str, Series], week_start: date) -> dict[str, Anomaly]:
+    """Series whose week cannot be trusted: a move that looks like a split or bad data (|weekly
+    change| at or above :data:`~generator.analysis.thresholds.SUSPECT_WEEK_PCT`), or the week's change
+    taken across a gap of more than :data:`~generator.analysis.thresholds.MAX_GAP_SESSIONS` sessions.
+    Such a series is left out of the week (never headlined) and named with its dates."""
+    out: dict[str, Anomaly] = {}
     for symbol, s in series.items():
         closes = s.closes
         week = closes.loc[pd.Timestamp(week_start) :]
@@ -196,22 +209,15 @@ def anomalies(series: Mapping[str, Series], week_start: date) -> dict[str, str]:
         if week.empty or before.empty:
             continue
         base_day, last_day = before.index[-1].date(), week.index[-1].date()
-        sessions = trading_days(base_day + timedelta(days=1), last_day)
-        missing = len(sessions) - len(week)
+        missing = len(trading_days(base_day + timedelta(days=1), last_day)) - len(week)
         if missing > th.MAX_GAP_SESSIONS:
-            out[symbol] = (
-                f"the week's change would span a gap of {missing} sessions without bars"
-                f" (last bar before it {base_day.isoformat()}); left out"
-            )
+            out[symbol] = Anomaly("gap", base_day, last_day, missing=missing)
             continue
         if symbol.startswith("FRED-"):
             continue  # values, not prices: a yield can double
         change = (float(week.iloc[-1]) / float(before.iloc[-1]) - 1.0) * 100.0
         if abs(change) >= th.SUSPECT_WEEK_PCT:
-            out[symbol] = (
-                f"a {change:+.0f}% week ({base_day.isoformat()} to {last_day.isoformat()}) looks like a"
-                " split or bad data; left out"
-            )
+            out[symbol] = Anomaly("jump", base_day, last_day, change=change)
     return out
 
 

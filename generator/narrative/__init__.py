@@ -18,7 +18,7 @@ from generator.analysis.official_rates import OfficialRates
 from generator.formatting import plain
 from generator.models import Check, Cite, Figure, Headline, Passage, Prose, ScheduledEvent, Takeaway
 from generator.narrative import body, breadth, lead
-from generator.narrative.words import Facts, week_phrase
+from generator.narrative.words import Facts, anomaly, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
 
@@ -101,7 +101,7 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
         out.append("the 2-year yield and the high-yield spread (no FRED series in this data)")
     if week.index is None:
         out.append("member breadth and attribution (no index membership or member prices for this week)")
-    out += [f"{ctx.name(sym)} ({sym}): {why}" for sym, why in sorted(ctx.flagged.items())]
+    out += [f"{ctx.name(sym)} ({sym}): {anomaly(a)}" for sym, a in sorted(ctx.flagged.items())]
     out += [f"{ctx.name(sym)} ({sym}): no data" for sym in ctx.missing]
     out += [
         f"{ctx.name(sym)} ({sym}): stale, last bar {day.isoformat()}"

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from generator.analysis import thresholds as th
+from generator.analysis.common import Anomaly
 from generator.formatting import WEEKDAY_NAMES, fmt, fmt_value
 from generator.models import Cite, Figure, Prose
 
@@ -213,3 +214,14 @@ def week_phrase(sessions: int, expected: int, last: date | None) -> str:
     if sessions < 5:
         return f"in a {sessions}-session week"
     return "this week"
+
+
+def anomaly(a: Anomaly) -> str:
+    """Why a series' week is left out, with its dates."""
+    if a.kind == "gap":
+        return (
+            f"the week's change would span a gap of {a.missing} sessions without bars"
+            f" (last bar before it {a.base.isoformat()}); left out"
+        )
+    dates = f"{a.base.isoformat()} to {a.last.isoformat()}"
+    return f"a {a.change or 0:+.0f}% week ({dates}) looks like a split or bad data; left out"

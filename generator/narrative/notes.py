@@ -1,0 +1,51 @@
+"""The brief's standing text: data warnings, the glossary and the disclaimer."""
+
+from __future__ import annotations
+
+from generator.analysis.common import Context
+from generator.models import Snapshot
+from generator.narrative.words import anomaly
+
+SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
+DISCLAIMER = (
+    "Not investment advice. This brief describes past market data from the sources named in it; it makes"
+    " no recommendation and no forecast. Figures may be delayed, revised or wrong at the source; check them"
+    " before acting on them."
+)
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("52-week high / low", "The highest / lowest daily close of the last year."),
+    ("Basis point (bp)", "One hundredth of a percentage point: a yield move from 4.00% to 4.25% is +25 bp."),
+    ("Breadth", "How many of a group (here the small-cap sector ETFs) are above a moving average."),
+    ("Drawdown", "How far the last close is below an earlier peak close, in percent."),
+    ("Equal weight", "An index that holds each member in the same amount (RSP) rather than by market value."),
+    (
+        "Golden / death cross",
+        "The 50-day average crossing above (golden) or below (death) the 200-day average.",
+    ),
+    ("Percentage point (pp)", "The plain difference between two percentages: 3% minus 1% is 2 pp."),
+    ("QTD / YTD", "Quarter to date / year to date: since the last close of the previous quarter / year."),
+    (
+        "Realized volatility",
+        "The annualized standard deviation of daily returns over a window (here 20 days).",
+    ),
+    ("Relative strength", "The ratio of one index to another; rising means the first is outperforming."),
+    (
+        "RSI",
+        "Relative Strength Index (Wilder, 14 days), 0–100; 70 or above is overbought, 30 or below oversold.",
+    ),
+    ("VIX / RVX", "Cboe implied-volatility indices for the S&P 500 (VIX) and the Russell 2000 (RVX)."),
+    ("Yield curve", "The 10-year Treasury yield minus the 3-month bill yield; below zero it is inverted."),
+)
+
+
+def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
+    out: list[str] = list(snapshot.notes)
+    # The sample banner already says so at the top: the warnings do not repeat it.
+    out = [n for n in out if not (snapshot.is_sample and n.rstrip(".") == SAMPLE_WARNING.rstrip("."))]
+    for sym, a in sorted(ctx.flagged.items()):
+        out.append(f"{sym}: {anomaly(a)}.")
+    for h in snapshot.health:
+        if h.status == "failed":
+            detail = f": {h.error}" if h.error else ""
+            out.append(f"The {h.kind} {h.name} failed{detail}.")
+    return tuple(dict.fromkeys(out))
