@@ -27,8 +27,6 @@ import csv
 import io
 import json
 import logging
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from generator.errors import SourceError
+from generator.fsutil import write_atomic
 from generator.models import IWM_HOLDINGS_URL as IWM_HOLDINGS_URL  # the default of index.holdings
 
 log = logging.getLogger(__name__)
@@ -195,16 +194,7 @@ def write_membership(path: Path, membership: Membership) -> None:
         "columns": ["ticker", "yahoo_symbol", "name", "sector", "weight"],
         "members": [[m.ticker, m.yahoo_symbol, m.name, m.sector, m.weight] for m in membership.members],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=1, sort_keys=True, ensure_ascii=False)
-            out.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def read_membership(path: Path) -> Membership:
