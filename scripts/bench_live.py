@@ -32,8 +32,21 @@ SAMPLE_NEWS = ROOT / "generator" / "sources" / "sample" / "news"
 
 
 def warm_live_rebuild(config: Any, out: Path) -> dict[str, Any]:
-    """Time a warm live rebuild of ``config``'s universe and feeds; build folders go under ``out``."""
+    """Time a warm live rebuild of ``config``'s universe and feeds; build folders go under ``out``.
+
+    FRED, the official calendars and the index members are left out: this measures the Yahoo and
+    feed path (scripts/bench_members.py measures the member prices).
+    """
+    from dataclasses import replace
+
     import pytest
+
+    config = replace(
+        config,
+        fred=replace(config.fred, series=()),
+        calendar=replace(config.calendar, official=(), russell=()),
+        index=replace(config.index, holdings=""),
+    )
     from feedserver import FeedServer
     from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads
 
