@@ -116,6 +116,7 @@ def build_from_snapshot(
     from generator.render import write_outputs, write_pdf
     from generator.render_email import render_email
     from generator.sources.snapshot import save_snapshot
+    from generator.sources.store import STORE_DIR
 
     timings = timings or Timings()
     week = reporting_week(as_of, config.brief.week_ends_on)
@@ -127,7 +128,7 @@ def build_from_snapshot(
             # Analyse the snapshot as read back from disk, so that a rebuild from the issue's
             # snapshot folder sees exactly the same numbers (byte-identical HTML and Markdown).
             with timings.stage("snapshot"):
-                snapshot = save_snapshot(snapshot, staging / issue.SNAPSHOT_DIR)
+                snapshot = save_snapshot(snapshot, staging / issue.SNAPSHOT_DIR, store=out / STORE_DIR)
         with timings.stage("headlines"):
             headlines = headlines_for_week(snapshot, config, week, seen_path)
         with timings.stage("analyse"):

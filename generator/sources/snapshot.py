@@ -6,6 +6,11 @@ snapshot/
     prices/<SYMBOL>.csv   Date,Open,High,Low,Close[,Adj Close],Volume (one file per symbol, "^RUT.csv")
     news/<feed>.xml       the raw bytes of each feed
 
+An issue's snapshot keeps its price history in the price store shared by every issue instead
+(format 2, :mod:`generator.sources.store`): the manifest names the store folder relative to the
+snapshot (``"store": "../../../store"``) and, per series, the store's pieces (``columns``,
+``chunks``, ``adj``) beside the sha256 of the whole CSV, which the reader checks as before.
+
 A plain folder of CSV files without a manifest is also a snapshot (provider "local files").
 """
 
@@ -15,6 +20,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -32,10 +38,12 @@ from generator.sources.members import read_index_view, write_index_view
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
 from generator.sources.prices_csv import parse_prices, prices_csv
 from generator.sources.prices_csv import read_prices_csv as read_prices_csv  # re-exported
+from generator.sources.store import PriceStore, store_path_from
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 1  # every file inside the snapshot folder
+STORE_FORMAT = 2  # the price history in the shared price store
 MANIFEST = "manifest.json"
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_PROVIDER = "sample (illustrative, not market data)"
@@ -83,17 +91,25 @@ def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] |
         doc = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(where, f"unreadable manifest: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise SourceError(where, f"format must be {FORMAT}")
+    if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, STORE_FORMAT):
+        raise SourceError(where, f"format must be {FORMAT} or {STORE_FORMAT}")
+    store = None
+    if doc["format"] == STORE_FORMAT:
+        store = PriceStore(store_path_from(root, doc.get("store"), where))
     provider = str(doc.get("provider") or "")
     series: dict[str, Series] = {}
     for symbol, entry in _entries(doc, "series", where):
-        data = _verified(root, entry, f"series.{symbol}", where)
+        if store is not None and "chunks" in entry:
+            source = str(store.root / "prices" / symbol)
+            data = _checked(store.get(symbol, entry, where), entry, f"series.{symbol}", source, where)
+        else:
+            source = str(root / str(entry.get("file")))
+            data = _verified(root, entry, f"series.{symbol}", where)
         done = (known or {}).get(symbol)
         if done is not None and done[0] == entry["sha256"]:
             frame = done[1]  # parsed from the very text just written
         else:
-            frame = parse_prices(str(root / entry["file"]), data, symbol)
+            frame = parse_prices(source, data, symbol)
         origin = str(entry.get("origin") or "snapshot")
         fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
         series[symbol] = Series(symbol, frame, str(entry.get("provider") or provider), origin, fetched)
@@ -167,11 +183,15 @@ def _verified(root: Path, entry: Mapping[str, Any], key: str, where: str) -> byt
         data = target.read_bytes()
     except OSError as exc:
         raise SourceError(str(target), f"cannot read: {exc.strerror or exc}") from exc
+    return _checked(data, entry, key, str(target), where)
+
+
+def _checked(data: bytes, entry: Mapping[str, Any], key: str, source: str, where: str) -> bytes:
     expected = entry.get("sha256")
     if not isinstance(expected, str):
         raise SourceError(where, f"{key}.sha256 is missing")
     if hashlib.sha256(data).hexdigest() != expected.lower():
-        raise SourceError(str(target), "sha256 does not match the manifest (file changed or corrupt)")
+        raise SourceError(source, "sha256 does not match the manifest (file changed or corrupt)")
     return data
 
 
@@ -275,8 +295,11 @@ def _mtime(file: Path) -> datetime:
 # --------------------------------------------------------------------------- writing
 
 
-def save_snapshot(snapshot: Snapshot, path: Path) -> Snapshot:
+def save_snapshot(snapshot: Snapshot, path: Path, *, store: Path | None = None) -> Snapshot:
     """Write ``snapshot`` to ``path`` and return it exactly as :func:`read_snapshot` would read it back.
+
+    With ``store`` (a folder outside ``path``, such as ``output/store``), the price history goes
+    into that shared price store (:mod:`generator.sources.store`) instead of the snapshot folder.
 
     The price files are not parsed again: their frames come from the very text written (see
     :func:`~generator.sources.prices_csv.prices_csv`); everything else is read from the manifest,
@@ -284,18 +307,34 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> Snapshot:
     folder sees the same numbers.
     """
     frames: dict[str, tuple[str, pd.DataFrame]] = {}
-    write_snapshot(snapshot, path, _frames=frames)
+    write_snapshot(snapshot, path, store=store, _frames=frames)
     return _read_manifested(Path(path), known=frames)
 
 
 def write_snapshot(
-    snapshot: Snapshot, path: Path, *, _frames: dict[str, tuple[str, pd.DataFrame]] | None = None
+    snapshot: Snapshot,
+    path: Path,
+    *,
+    store: Path | None = None,
+    _frames: dict[str, tuple[str, pd.DataFrame]] | None = None,
 ) -> Path:
-    """Write ``snapshot`` to the directory ``path`` atomically, with deterministic bytes."""
+    """Write ``snapshot`` to the directory ``path`` atomically, with deterministic bytes.
+
+    With ``store``, each series' history goes into the shared price store there, written once
+    and never rewritten; the manifest names the store relative to ``path``.
+    """
     target = Path(path)
     is_snapshot = (target / MANIFEST).is_file() or (target.is_dir() and not any(target.iterdir()))
     if target.exists() and not is_snapshot:
         raise SourceError(str(target), "exists and is not a snapshot; refusing to replace it")
+    stored: tuple[PriceStore, str] | None = None
+    if store is not None:
+        if Path(store).resolve().is_relative_to(target.resolve()):
+            raise SourceError(str(store), "the price store cannot be inside the snapshot folder")
+        stored = (
+            PriceStore(Path(store)),
+            Path(os.path.relpath(Path(store).resolve(), target.resolve())).as_posix(),
+        )
     for symbol in snapshot.series:
         _check_name(symbol, f"series.{symbol}", str(target))
     for name in snapshot.feeds:
@@ -304,7 +343,7 @@ def write_snapshot(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         tmp.chmod(0o755)
-        _write_into(snapshot, tmp, _frames)
+        _write_into(snapshot, tmp, _frames, stored)
         swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -313,19 +352,27 @@ def write_snapshot(
 
 
 def _write_into(
-    snapshot: Snapshot, folder: Path, frames: dict[str, tuple[str, pd.DataFrame]] | None = None
+    snapshot: Snapshot,
+    folder: Path,
+    frames: dict[str, tuple[str, pd.DataFrame]] | None = None,
+    stored: tuple[PriceStore, str] | None = None,
 ) -> None:
-    (folder / "prices").mkdir()
+    if stored is None:
+        (folder / "prices").mkdir()
     (folder / "news").mkdir()
     series = {}
     for symbol in sorted(snapshot.series):
         s = snapshot.series[symbol]
         data, as_read = prices_csv(s.frame)
-        (folder / "prices" / f"{symbol}.csv").write_bytes(data)
         if frames is not None:
             frames[symbol] = (hashlib.sha256(data).hexdigest(), as_read)
+        if stored is None:
+            (folder / "prices" / f"{symbol}.csv").write_bytes(data)
+            where: dict[str, Any] = {"file": f"prices/{symbol}.csv"}
+        else:
+            where = stored[0].put(symbol, data).as_manifest()
         series[symbol] = {
-            "file": f"prices/{symbol}.csv", "provider": s.provider, "origin": s.origin,
+            **where, "provider": s.provider, "origin": s.origin,
             "fetched_at": _iso(s.fetched_at), "first_bar": s.first_bar.isoformat(),
             "last_bar": s.last_bar.isoformat(), "rows": len(s.frame),
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -342,12 +389,15 @@ def _write_into(
             entry.update(file=f"news/{name}.xml", sha256=hashlib.sha256(f.body).hexdigest())
         feeds[name] = entry
     manifest = {
-        "format": FORMAT, "as_of": snapshot.as_of.isoformat(), "built_at": _iso(snapshot.built_at),
+        "format": FORMAT if stored is None else STORE_FORMAT, "as_of": snapshot.as_of.isoformat(),
+        "built_at": _iso(snapshot.built_at),
         "is_sample": snapshot.is_sample, "provider": snapshot.provider, "notes": list(snapshot.notes),
         "series": series, "feeds": feeds, "health": [_health_dict(h) for h in snapshot.health],
         "valuation": {s: {k: float(v) for k, v in sorted(fields.items()) if math.isfinite(v)}
                       for s, fields in sorted(snapshot.valuation.items())},
     }  # fmt: skip
+    if stored is not None:
+        manifest["store"] = stored[1]
     if snapshot.index_view is not None:
         manifest["index"] = write_index_view(snapshot.index_view, folder)
     if snapshot.events or snapshot.calendar_failures:

@@ -1,0 +1,258 @@
+"""The price store: price history shared by every issue, each bar stored once.
+
+An issue's snapshot used to hold each symbol's whole history (``prices/<SYMBOL>.csv``), so the
+archive grew by every symbol's whole history every week.  With a store, the snapshot's manifest
+lists where each series' CSV lies in the store, and the store keeps the pieces, written once and
+never rewritten, in a folder shared by all issues (``output/store``)::
+
+    store/prices/<SYMBOL>/<YYYY>/<YYYY-MM>.<h>.csv   one calendar month of bars, without Adj Close
+    store/prices/<SYMBOL>/<YYYY>.<h>.txt             a past year: the names of its month files
+    store/prices/<SYMBOL>/adj/<until>.<h>.csv        Date,Adj Close where it differs from Close
+
+``<h>`` is the first 16 hex digits of the file's sha256: the name changes with the content, so
+a file is never replaced, and the same month written again by next week's issue is found, not
+stored again.  Only the current month (and any month the provider revised) is new each week.
+
+Adjusted closes.  Yahoo's ``Adj Close`` equals ``Close`` after a symbol's last ex-dividend date;
+each new dividend scales every earlier adjusted close (the price cache re-bases them).  Kept in
+the month files, a dividend would rewrite an ETF's whole history.  So the month files hold the
+raw bars, and the adjusted closes that differ from the close are one separate file per series,
+named by its last such date: it changes only when a dividend (or a split) re-bases the history.
+
+The reader joins the pieces back into the very bytes the snapshot's CSV had and checks them
+against the sha256 in the manifest (and each piece against the hash in its name), so a rebuild
+from the store parses the same frames as the build did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.errors import SourceError
+from generator.fsutil import write_atomic
+
+STORE_DIR = "store"  # under the output folder, beside briefs/
+PRICES = "prices"
+ADJ = "Adj Close"
+ADJ_HEADER = f"Date,{ADJ}"
+HASH_DIGITS = 16
+
+_MONTH_REF = re.compile(r"^(\d{4})-(\d{2})\.[0-9a-f]{16}$")
+_YEAR_REF = re.compile(r"^(\d{4})\.[0-9a-f]{16}$")
+_ADJ_REF = re.compile(r"^\d{4}-\d{2}-\d{2}\.[0-9a-f]{16}$")
+
+
+@dataclass(frozen=True)
+class StoredSeries:
+    """Where one series lies in the store: its manifest fields."""
+
+    columns: tuple[str, ...]
+    chunks: tuple[str, ...]  # "YYYY.<h>" (a past year's list) or "YYYY-MM.<h>" (a month), in date order
+    adj: str | None  # "<until>.<h>": the adjusted closes that differ from the close, or None
+
+    def as_manifest(self) -> dict[str, Any]:
+        return {"columns": list(self.columns), "chunks": list(self.chunks), "adj": self.adj}
+
+
+class PriceStore:
+    """Content-addressed price history under ``root`` (``output/store``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # ----------------------------------------------------------------------- writing
+
+    def put(self, symbol: str, data: bytes) -> StoredSeries:
+        """Store one series' snapshot CSV (the bytes :func:`prices_csv` wrote) and say where it lies."""
+        header, rows = _split(data, symbol)
+        columns = tuple(header.split(","))
+        adj_at = columns.index(ADJ) if ADJ in columns else None
+        close_at = columns.index("Close")
+        months: dict[str, list[str]] = {}
+        adjusted: list[str] = []
+        for row in rows:
+            cells = row.split(",")
+            if adj_at is not None:
+                if cells[adj_at] != cells[close_at]:
+                    adjusted.append(f"{cells[0]},{cells[adj_at]}")
+                del cells[adj_at]
+            months.setdefault(cells[0][:7], []).append(",".join(cells))
+        bars_header = ",".join(c for c in columns if c != ADJ)
+        first_day, last_year = rows[0][:10], rows[-1][:4]
+        chunks: list[str] = []
+        years: dict[str, list[str]] = {}
+        for month, lines in months.items():
+            ref = self._put_month(symbol, month, bars_header, lines, first_day)
+            if month[:4] < last_year:
+                years.setdefault(month[:4], []).append(ref)
+            else:
+                chunks.append(ref)
+        listed = [self._put_year(symbol, year, refs) for year, refs in years.items()]
+        adj = self._put_adj(symbol, adjusted, first_day) if adjusted else None
+        return StoredSeries(columns, (*listed, *chunks), adj)
+
+    def _put_month(self, symbol: str, month: str, header: str, lines: list[str], first_day: str) -> str:
+        data = _text([header, *lines])
+        name = f"{month}.{_short(data)}"
+        folder = self._folder(symbol) / month[:4]
+        if not (folder / f"{name}.csv").is_file() and lines[0][:10] == first_day:
+            # The series' first month: the history is trimmed at the front week by week, so the
+            # whole month is usually stored already; reuse it (the reader skips the earlier bars).
+            found = _reusable(folder, f"{month}.*.csv", header, lines, first_day)
+            if found is not None:
+                return found
+        self._write(folder / f"{name}.csv", data)
+        return name
+
+    def _put_year(self, symbol: str, year: str, refs: list[str]) -> str:
+        data = _text(refs)
+        name = f"{year}.{_short(data)}"
+        self._write(self._folder(symbol) / f"{name}.txt", data)
+        return name
+
+    def _put_adj(self, symbol: str, lines: list[str], first_day: str) -> str:
+        data = _text([ADJ_HEADER, *lines])
+        name = f"{lines[-1][:10]}.{_short(data)}"
+        folder = self._folder(symbol) / "adj"
+        if not (folder / f"{name}.csv").is_file():
+            found = _reusable(folder, f"{lines[-1][:10]}.*.csv", ADJ_HEADER, lines, first_day)
+            if found is not None:
+                return found
+        self._write(folder / f"{name}.csv", data)
+        return name
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """Write once: a file of that name already holds these bytes (its name is their hash)."""
+        if not path.is_file():
+            write_atomic(path, data)
+
+    def _folder(self, symbol: str) -> Path:
+        return self.root / PRICES / symbol
+
+    # ----------------------------------------------------------------------- reading
+
+    def get(self, symbol: str, entry: Mapping[str, Any], where: str) -> bytes:
+        """The series' CSV bytes, joined from the store; the caller checks them against the manifest."""
+        stored = _stored_from(entry, symbol, where)
+        try:
+            first, last = str(entry["first_bar"]), str(entry["last_bar"])
+        except KeyError as exc:
+            raise SourceError(
+                where, f"series.{symbol}: {exc.args[0]} is required for a stored series"
+            ) from exc
+        columns = stored.columns
+        bars_header = ",".join(c for c in columns if c != ADJ)
+        lines: list[str] = []
+        for ref in stored.chunks:
+            for month in self._months(symbol, ref, where):
+                lines += self._read_lines(self._folder(symbol) / month[:4] / f"{month}.csv", bars_header)
+        lines = [line for line in lines if first <= line[:10] <= last]
+        if ADJ in columns:
+            adjusted: dict[str, str] = {}
+            if stored.adj is not None:
+                path = self._folder(symbol) / "adj" / f"{stored.adj}.csv"
+                adjusted = dict(line.split(",", 1) for line in self._read_lines(path, ADJ_HEADER))
+            adj_at, close_at = columns.index(ADJ), bars_header.split(",").index("Close")
+            lines = [_with_adj(line, adjusted, adj_at, close_at) for line in lines]
+        return _text([",".join(columns), *lines])
+
+    def _months(self, symbol: str, ref: str, where: str) -> list[str]:
+        if _MONTH_REF.match(ref):
+            return [ref]
+        year = _YEAR_REF.match(ref)
+        if year is None:
+            raise SourceError(where, f"series.{symbol}.chunks: {ref!r} is not a month or a year of the store")
+        months = self._read_lines(self._folder(symbol) / f"{ref}.txt", None)
+        bad = [m for m in months if not (_MONTH_REF.match(m) and m.startswith(f"{year.group(1)}-"))]
+        if bad:
+            raise SourceError(
+                str(self._folder(symbol) / f"{ref}.txt"), f"not a month of {year.group(1)}: {bad[0]!r}"
+            )
+        return months
+
+    def _read_lines(self, path: Path, header: str | None) -> list[str]:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(str(path), f"missing from the price store: {exc.strerror or exc}") from exc
+        if _short(data) != path.name.rsplit(".", 2)[-2]:
+            raise SourceError(
+                str(path), "content does not match the hash in its name (file changed or corrupt)"
+            )
+        lines = data.decode("ascii", errors="replace").split("\n")[:-1]
+        if header is not None:
+            if not lines or lines[0] != header:
+                raise SourceError(str(path), f"header is not {header!r}")
+            lines = lines[1:]
+        return lines
+
+
+def _stored_from(entry: Mapping[str, Any], symbol: str, where: str) -> StoredSeries:
+    columns, chunks, adj = entry.get("columns"), entry.get("chunks"), entry.get("adj")
+    if not isinstance(columns, list) or not all(isinstance(c, str) and c.isprintable() for c in columns):
+        raise SourceError(where, f"series.{symbol}.columns must be a list of column names")
+    if not columns or columns[0] != "Date" or "Close" not in columns or any("," in c for c in columns):
+        raise SourceError(where, f"series.{symbol}.columns: {columns!r} is not a price CSV header")
+    if not isinstance(chunks, list) or not all(isinstance(c, str) for c in chunks):
+        raise SourceError(where, f"series.{symbol}.chunks must be a list of names")
+    if adj is not None and not (isinstance(adj, str) and _ADJ_REF.match(adj)):
+        raise SourceError(where, f"series.{symbol}.adj: {adj!r} is not a name in the store")
+    return StoredSeries(tuple(columns), tuple(chunks), adj)
+
+
+def _with_adj(line: str, adjusted: Mapping[str, str], adj_at: int, close_at: int) -> str:
+    cells = line.split(",")
+    cells.insert(adj_at, adjusted.get(cells[0], cells[close_at]))
+    return ",".join(cells)
+
+
+def _reusable(folder: Path, pattern: str, header: str, lines: Sequence[str], first_day: str) -> str | None:
+    """A stored file (by name) whose rows from ``first_day`` on are exactly ``lines``, if any."""
+    if not folder.is_dir():
+        return None
+    wanted = _text([header, *lines])
+    for path in sorted(folder.glob(pattern)):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if _short(data) != path.name.rsplit(".", 2)[-2]:
+            continue  # damaged: never reused (the reader would refuse it too)
+        head, *rest = data.decode("ascii", errors="replace").split("\n")[:-1]
+        kept = [line for line in rest if line[:10] >= first_day]
+        if _text([head, *kept]) == wanted:
+            return path.name[: -len(".csv")]
+    return None
+
+
+def _split(data: bytes, symbol: str) -> tuple[str, list[str]]:
+    text = data.decode("ascii")
+    lines = text.split("\n")
+    if len(lines) < 3 or lines[-1] != "" or not lines[0].startswith("Date,"):
+        raise SourceError(symbol, "not a snapshot price CSV (a header, at least one row, a final newline)")
+    return lines[0], lines[1:-1]
+
+
+def _text(lines: Sequence[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def _short(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:HASH_DIGITS]
+
+
+def store_path_from(snapshot_dir: Path, relative: Any, where: str) -> Path:
+    """The store folder a manifest names, relative to its snapshot folder: ``../../../store``."""
+    if not isinstance(relative, str) or not relative or "\\" in relative or relative.startswith("/"):
+        raise SourceError(where, f"store: unsafe or missing folder {relative!r}")
+    parts = relative.split("/")
+    ups = next((i for i, part in enumerate(parts) if part != ".."), len(parts))
+    names = parts[ups:]
+    if not names or any(not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", p) for p in names):
+        raise SourceError(where, f"store: {relative!r} must be '../' steps then folder names")
+    return Path(snapshot_dir) / relative
