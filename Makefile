@@ -27,9 +27,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python scripts/lint_workflows.py
 
-## bench: time a warm build stage by stage, the warm live rebuild and the 52-week backfill
+## bench: a warm build stage by stage, the sample's pages and sizes, breadth, the warm live rebuild, the 52-week backfill, member prices
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_members.py
 
 ## site: build the static site from output/briefs
 site: $(STAMP)
