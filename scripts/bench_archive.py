@@ -6,7 +6,10 @@ workflow does, and after each week reports the bytes added:
 - to ``output/`` (every file's size: the issue folder and the shared price store);
 - to a git repository that commits each week's new files (the issue folder and ``output/store``),
   as ``git count-objects -v`` sees it, loose and after ``git repack -adq`` (packed, as a host
-  keeps it).
+  keeps it);
+- to a second git repository that commits only the data (the issue's snapshot folder and the
+  store), packed: the part of the archive the price store is about, without the rendered
+  PDF, charts and HTML.
 
 Two scenarios:
 
@@ -128,6 +131,18 @@ def live_like(sample: Snapshot, week_end: date, window_years: int) -> Snapshot:
 # --------------------------------------------------------------------------- the weekly builds
 
 
+def use_plain_layout() -> None:
+    """Build as before the price store: every issue keeps its whole history (for comparison)."""
+    import generator.sources.snapshot as snapshot_module
+
+    save = snapshot_module.save_snapshot
+
+    def plain(snapshot: Snapshot, path: Path, *, store: Path | None = None) -> Snapshot:
+        return save(snapshot, path)
+
+    snapshot_module.save_snapshot = plain  # type: ignore[assignment]
+
+
 def run(scenario: str, weeks: int, formats: tuple[str, ...], window_years: int, keep: Path | None) -> dict:
     from generator.build import build_from_snapshot, past_week_ends
     from generator.config import load_config
@@ -137,15 +152,17 @@ def run(scenario: str, weeks: int, formats: tuple[str, ...], window_years: int, 
     sample = load_sample()
     ends = past_week_ends(sample.as_of, weeks, config.brief.week_ends_on)
     work = Path(tempfile.mkdtemp(prefix=f"bench-archive-{scenario}-"))
-    repo, out = work, work / "output"
-    git(repo, "init", "-q")
-    git(repo, "config", "user.name", "bench")
-    git(repo, "config", "user.email", "bench@example.invalid")
-    (repo / "README").write_text("archive\n")
-    git(repo, "add", "README")
-    git(repo, "commit", "-qm", "start")
+    repo, out, data_repo = work, work / "output", work / "data-only"
+    data_repo.mkdir()
+    for where in (repo, data_repo):
+        git(where, "init", "-q")
+        git(where, "config", "user.name", "bench")
+        git(where, "config", "user.email", "bench@example.invalid")
+        (where / "README").write_text("archive\n")
+        git(where, "add", "README")
+        git(where, "commit", "-qm", "start")
     rows = []
-    before_out, before_pack = 0, git_sizes(repo)[1]
+    before_out, before_pack, before_data = 0, git_sizes(repo)[1], git_sizes(data_repo)[1]
     for week_end in ends:
         snapshot = live_like(sample, week_end, window_years) if scenario == "live" else sample
         start = time.perf_counter()
@@ -158,6 +175,13 @@ def run(scenario: str, weeks: int, formats: tuple[str, ...], window_years: int, 
         git(repo, "commit", "-qm", f"week ending {week_end}")
         total = tree_bytes(out)
         loose, pack = git_sizes(repo)
+        copy = data_repo / "output"
+        shutil.copytree(result.folder / "snapshot", copy / "briefs" / result.folder.name / "snapshot")
+        if (out / "store").exists():
+            shutil.copytree(out / "store", copy / "store", dirs_exist_ok=True)
+        git(data_repo, "add", "-f", "--", "output")
+        git(data_repo, "commit", "-qm", f"week ending {week_end}")
+        data = git_sizes(data_repo)[1]
         rows.append(
             {
                 "week_end": week_end.isoformat(),
@@ -168,9 +192,10 @@ def run(scenario: str, weeks: int, formats: tuple[str, ...], window_years: int, 
                 "added_output_bytes": total - before_out,
                 "added_git_loose_bytes": loose,  # the last week's objects were repacked
                 "added_git_packed_bytes": pack - before_pack,
+                "added_data_git_packed_bytes": data - before_data,
             }
         )
-        before_out, before_pack = total, pack
+        before_out, before_pack, before_data = total, pack, data
     if keep is not None:
         shutil.rmtree(keep / scenario, ignore_errors=True)
         shutil.copytree(out, keep / scenario)
@@ -187,6 +212,7 @@ def run(scenario: str, weeks: int, formats: tuple[str, ...], window_years: int, 
         "mean_added_git_packed_bytes_after_first": round(
             sum(r["added_git_packed_bytes"] for r in later) / len(later)
         ),
+        "max_added_data_git_packed_bytes_after_first": max(r["added_data_git_packed_bytes"] for r in later),
     }
 
 
@@ -196,18 +222,22 @@ def _kb(n: int) -> str:
 
 def print_table(result: dict) -> None:
     print(f"\nscenario: {result['scenario']}  (KB = 1000 bytes; target <= {TARGET_BYTES // 1000} KB a week)")
-    print("week ending   build s  issue KB  snapshot KB  store KB  +output KB  +git loose KB  +git packed KB")
+    print(
+        "week ending   build s  issue KB  snapshot KB  store KB  +output KB  +git loose KB  +git packed KB"
+        "  +data git packed KB"
+    )
     for r in result["weeks"]:
         print(
             f"{r['week_end']}  {r['build_s']:7.2f} {_kb(r['issue_bytes'])} {_kb(r['snapshot_bytes'])}    "
             f"{_kb(r['store_bytes'])} {_kb(r['added_output_bytes'])}      {_kb(r['added_git_loose_bytes'])}"
-            f"       {_kb(r['added_git_packed_bytes'])}"
+            f"       {_kb(r['added_git_packed_bytes'])}            {_kb(r['added_data_git_packed_bytes'])}"
         )
     print(
         f"after the first week: output +{_kb(result['mean_added_output_bytes_after_first']).strip()} KB/week"
         f" on average (max {_kb(result['max_added_output_bytes_after_first']).strip()}),"
         f" git packed +{_kb(result['mean_added_git_packed_bytes_after_first']).strip()} KB"
-        f" (max {_kb(result['max_added_git_packed_bytes_after_first']).strip()})"
+        f" (max {_kb(result['max_added_git_packed_bytes_after_first']).strip()}),"
+        f" data only, git packed: max +{_kb(result['max_added_data_git_packed_bytes_after_first']).strip()}"
     )
 
 
@@ -220,9 +250,12 @@ def main() -> None:
     parser.add_argument("--formats", default="html,md,pdf", help="comma-separated formats to build")
     parser.add_argument("--window-years", type=int, default=3, help="live scenario: years of history kept")
     parser.add_argument("--keep", type=Path, help="copy each scenario's output folder here")
+    parser.add_argument("--plain", action="store_true", help="no price store: the layout before it")
     parser.add_argument("--json", type=Path, default=ROOT / "output" / "bench_archive.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    if args.plain:
+        use_plain_layout()
     formats = tuple(f for f in args.formats.split(",") if f)
     scenarios = ("sample", "live") if args.scenario == "both" else (args.scenario,)
     results = [run(s, args.weeks, formats, args.window_years, args.keep) for s in scenarios]

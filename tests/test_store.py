@@ -1,0 +1,193 @@
+"""The price store: issues share price history, each bar stored once, every issue rebuilt exactly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from generator.build import build_from_snapshot, snapshot_until
+from generator.config import load_config
+from generator.errors import SourceError
+from generator.models import Snapshot
+from generator.sources.prices_csv import prices_csv
+from generator.sources.snapshot import MANIFEST, load_sample, read_snapshot, save_snapshot, write_snapshot
+from generator.sources.store import PriceStore
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def sample() -> Snapshot:
+    return load_sample()
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+
+
+def _issue(out: Path, day: date) -> Path:
+    return out / "briefs" / day.isoformat() / "snapshot"
+
+
+def _csv_bytes(snapshot: Snapshot, symbol: str) -> bytes:
+    return prices_csv(snapshot.series[symbol].frame)[0]
+
+
+def _with_adj(snapshot: Snapshot, symbol: str, ex_dates: list[str], cut: float = 0.004) -> Snapshot:
+    """``symbol`` with an Adj Close re-based by a dividend at each ex-date, as Yahoo shows it."""
+    s = snapshot.series[symbol]
+    frame = s.frame.copy()
+    factor = np.ones(len(frame))
+    for ex in ex_dates:
+        factor[frame.index < pd.Timestamp(ex)] *= 1 - cut
+    frame.insert(4, "Adj Close", frame["Close"].to_numpy() * factor)
+    return replace(snapshot, series={**snapshot.series, symbol: replace(s, frame=frame)})
+
+
+def test_stored_snapshot_reads_back_the_same_bytes_and_frames(sample: Snapshot, tmp_path: Path) -> None:
+    week = snapshot_until(sample, date(2026, 10, 2))
+    plain = write_snapshot(week, tmp_path / "plain")
+    saved = save_snapshot(week, _issue(tmp_path, week.as_of), store=tmp_path / "store")
+    doc = json.loads((_issue(tmp_path, week.as_of) / MANIFEST).read_text())
+    old = json.loads((plain / MANIFEST).read_text())
+    assert doc["format"] == 2 and old["format"] == 1
+    assert doc["store"] == "../../../store"
+    assert not (_issue(tmp_path, week.as_of) / "prices").exists()
+    for symbol, entry in doc["series"].items():
+        assert entry["sha256"] == old["series"][symbol]["sha256"]  # the same CSV, byte for byte
+        assert "file" not in entry and entry["chunks"]
+    again = read_snapshot(_issue(tmp_path, week.as_of))
+    for symbol, s in saved.series.items():
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
+        pd.testing.assert_frame_equal(again.series[symbol].frame, read_snapshot(plain).series[symbol].frame)
+
+
+def test_next_week_stores_only_the_new_month(sample: Snapshot, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    first = snapshot_until(sample, date(2026, 10, 30))
+    save_snapshot(first, _issue(tmp_path, first.as_of), store=store)
+    before = _files(store)
+    second = snapshot_until(sample, date(2026, 11, 6))
+    save_snapshot(second, _issue(tmp_path, second.as_of), store=store)
+    added = _files(store) - before
+    # One month file per series (November so far); October and every earlier month are shared.
+    assert len(added) == len(second.series)
+    assert all(p.name.startswith("2026-11.") for p in added), sorted(map(str, added))[:5]
+    assert _files(store) >= before  # nothing rewritten or removed
+    entry = json.loads((_issue(tmp_path, second.as_of) / MANIFEST).read_text())["series"]["IWM"]
+    assert [c[:4] for c in entry["chunks"][:4]] == [
+        "2022",
+        "2023",
+        "2024",
+        "2025",
+    ]  # past years: one name each
+
+
+def test_history_trimmed_at_the_front_reuses_the_stored_first_month(sample: Snapshot, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    week = snapshot_until(sample, date(2026, 10, 30))
+    save_snapshot(week, _issue(tmp_path, week.as_of), store=store)
+    before = _files(store)
+    start = pd.Timestamp("2022-11-10")  # a few sessions into the first stored month
+    trimmed = replace(
+        week,
+        series={s: replace(v, frame=v.frame.loc[start:]) for s, v in week.series.items()},
+    )
+    saved = save_snapshot(trimmed, tmp_path / "later" / "x" / "snapshot", store=store)
+    assert _files(store) == before  # no month stored again, and the year lists are unchanged
+    doc = json.loads((tmp_path / "later" / "x" / "snapshot" / MANIFEST).read_text())
+    assert doc["series"]["IWM"]["first_bar"] == "2022-11-10"
+    again = read_snapshot(tmp_path / "later" / "x" / "snapshot")
+    assert again.series["IWM"].first_bar == date(2022, 11, 10)
+    pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame)
+
+
+def test_a_dividend_rewrites_only_the_adjusted_closes(sample: Snapshot, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    week1 = _with_adj(snapshot_until(sample, date(2026, 10, 16)), "IWM", ["2025-06-16", "2026-03-16"])
+    save_snapshot(week1, _issue(tmp_path, week1.as_of), store=store)
+    before = _files(store)
+    # Next week: the ETF goes ex-dividend on Monday, so every earlier adjusted close moves.
+    week2 = _with_adj(
+        snapshot_until(sample, date(2026, 10, 23)), "IWM", ["2025-06-16", "2026-03-16", "2026-10-19"]
+    )
+    saved = save_snapshot(week2, _issue(tmp_path, week2.as_of), store=store)
+    added = sorted(p.as_posix() for p in _files(store) - before if "IWM" in p.parts)
+    adjusted = [p for p in added if p.startswith("prices/IWM/adj/")]
+    assert len(adjusted) == 1  # the adjusted closes: one new file
+    assert [p for p in added if p not in adjusted] == [p for p in added if "/2026-10." in p]  # October's bars
+    assert len(added) == 2
+    adj_name = json.loads((_issue(tmp_path, week2.as_of) / MANIFEST).read_text())["series"]["IWM"]["adj"]
+    assert adj_name.startswith("2026-10-16.")  # adjusted closes differ from the close up to the ex-date
+    again = read_snapshot(_issue(tmp_path, week2.as_of))
+    pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame)
+    assert "Adj Close" in again.series["IWM"].frame.columns
+    expected = _csv_bytes(week2, "IWM")
+    doc = json.loads((_issue(tmp_path, week2.as_of) / MANIFEST).read_text())
+    assert doc["series"]["IWM"]["sha256"] == hashlib.sha256(expected).hexdigest()
+    assert PriceStore(store).get("IWM", doc["series"]["IWM"], "test") == expected
+
+
+def test_a_changed_or_missing_piece_is_refused_by_name(sample: Snapshot, tmp_path: Path) -> None:
+    week = snapshot_until(sample, date(2026, 10, 2))
+    save_snapshot(week, _issue(tmp_path, week.as_of), store=tmp_path / "store")
+    month = next((tmp_path / "store" / "prices" / "IWM" / "2026").glob("2026-09.*.csv"))
+    month.write_bytes(month.read_bytes().replace(b"2026-09-01,", b"2026-09-01,1"))
+    with pytest.raises(SourceError, match="changed or corrupt") as info:
+        read_snapshot(_issue(tmp_path, week.as_of))
+    assert month.name in str(info.value)
+    month.unlink()
+    with pytest.raises(SourceError, match="missing from the price store"):
+        read_snapshot(_issue(tmp_path, week.as_of))
+
+
+@pytest.mark.parametrize(
+    "where", ["/etc", "../../../store/../../../etc", "..\\store", "", "../../..", "../.git"]
+)
+def test_an_unsafe_store_folder_in_the_manifest_is_refused(
+    sample: Snapshot, tmp_path: Path, where: str
+) -> None:
+    week = snapshot_until(sample, date(2026, 10, 2))
+    folder = _issue(tmp_path, week.as_of)
+    save_snapshot(week, folder, store=tmp_path / "store")
+    doc = json.loads((folder / MANIFEST).read_text())
+    doc["store"] = where
+    (folder / MANIFEST).write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match="store"):
+        read_snapshot(folder)
+
+
+def test_the_store_cannot_live_inside_the_snapshot(sample: Snapshot, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="inside the snapshot"):
+        write_snapshot(sample, tmp_path / "snap", store=tmp_path / "snap" / "store")
+
+
+def test_rebuild_from_an_archived_issue_is_byte_identical_and_stores_nothing_new(
+    sample: Snapshot, tmp_path: Path
+) -> None:
+    config = load_config(ROOT / "feeds.yaml")
+    out = tmp_path / "output"
+    day = date(2026, 11, 13)
+    first = build_from_snapshot(config, sample, as_of=day, out=out, formats=["html", "md"])
+    assert (out / "store" / "prices" / "^RUT").is_dir()
+    assert json.loads((first.folder / "snapshot" / MANIFEST).read_text())["format"] == 2
+    before = _files(out / "store")
+    again = build_from_snapshot(
+        config,
+        read_snapshot(first.folder / "snapshot"),
+        as_of=day,
+        out=tmp_path / "again",
+        formats=["html", "md"],
+    )
+    for name in ("brief.html", "brief.md"):
+        assert (again.folder / name).read_bytes() == (first.folder / name).read_bytes(), name
+    assert _files(tmp_path / "again" / "store") == before  # the same pieces, by the same names
+    # Rebuilt into the same output folder: the store gains nothing.
+    build_from_snapshot(config, read_snapshot(first.folder), as_of=day, out=out, formats=["md"], force=True)
+    assert _files(out / "store") == before
