@@ -196,7 +196,6 @@ def _context(
         "charts": charts,
         "sources": found,
         "ref": found.ref,
-        "row_ref": found.row_ref,
         "health": health(brief.health),
         "sample_banner": SAMPLE_BANNER,
         **extra,

@@ -18,6 +18,7 @@ from generator.models import Check, Figure, Passage, Prose
 from generator.narrative import keys as K
 from generator.narrative.words import (
     Facts,
+    beat_or_lag,
     cite,
     clauses,
     gap,
@@ -96,12 +97,7 @@ def _tilt(ctx: Context, facts: Facts) -> Prose:
             parts.append(
                 prose(
                     f"{small.capitalize()} caps ({s.ladder[0]}) ",
-                    gap(
-                        fig,
-                        f"beat {big} caps ({s.ladder[-1]})",
-                        f"lagged {big} caps ({s.ladder[-1]})",
-                        f"moved in line with {big} caps ({s.ladder[-1]})",
-                    ),
+                    beat_or_lag(fig, f"{big} caps ({s.ladder[-1]})"),
                 )
             )
     fig = facts.get(K.spread(s.value, s.growth, "1W"))
@@ -109,7 +105,7 @@ def _tilt(ctx: Context, facts: Facts) -> Prose:
         parts.append(
             prose(
                 "value ",
-                gap(fig, "beat growth", "lagged growth", "moved in line with growth"),
+                beat_or_lag(fig, "growth"),
                 f" ({s.value} against {s.growth})",
             )
         )
@@ -198,7 +194,7 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
         rotation.append(
             prose(
                 "equal weight ",
-                gap(ew, "beat cap weight", "lagged cap weight", "moved in line with cap weight"),
+                beat_or_lag(ew, "cap weight"),
             )
         )
     oas = _available(official.hy_oas) if official is not None else None

@@ -11,6 +11,7 @@ from generator.models import Prose, Takeaway
 from generator.narrative import keys as K
 from generator.narrative.words import (
     Facts,
+    beat_or_lag,
     cite,
     data_from,
     gap,
@@ -171,12 +172,7 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> 
     versus = (
         prose(
             " and ",
-            gap(
-                spread,
-                f"beat the {ctx.name(s.large_cap)}",
-                f"lagged the {ctx.name(s.large_cap)}",
-                f"moved in line with the {ctx.name(s.large_cap)}",
-            ),
+            beat_or_lag(spread, f"the {ctx.name(s.large_cap)}"),
         )
         if spread
         else ()

@@ -156,6 +156,11 @@ def gap(fig: Figure, ahead: str, behind: str, even: str = "in line with") -> Pro
     return prose(ahead if fig.value > 0 else behind, " by ", size(fig))
 
 
+def beat_or_lag(fig: Figure, other: str) -> Prose:
+    """``beat <other> by 1.2 pp``, ``lagged <other> by …`` or ``moved in line with <other> (…)``."""
+    return gap(fig, f"beat {other}", f"lagged {other}", f"moved in line with {other}")
+
+
 def volume_words(fig: Figure) -> Prose:
     assert fig.value is not None
     low, high = th.NORMAL_VOLUME
