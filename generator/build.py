@@ -23,7 +23,7 @@ from generator.fsutil import swap_in
 from generator.models import Brief, ChartSpec, Config, Headline, IssueMeta, Series, Snapshot
 
 if TYPE_CHECKING:
-    from generator.charts import RenderedChart
+    from generator.models import RenderedChart
     from generator.pdfworker import RenderWorker
 
 log = logging.getLogger(__name__)

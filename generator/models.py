@@ -495,6 +495,21 @@ class ChartSpec:
 
 
 @dataclass(frozen=True)
+class RenderedChart:
+    """One drawn chart (:mod:`generator.charts`): SVG for the HTML and the PDF, PNG for email and Markdown.
+
+    It lives here, not beside matplotlib, so that a process receiving charts from the render
+    worker does not import matplotlib to unpickle them.
+    """
+
+    key: str
+    title: str
+    alt: str
+    svg: str  # inline-safe <svg> element: no XML declaration, role="img", <title> with the alt text
+    png: bytes
+
+
+@dataclass(frozen=True)
 class Topic:
     """One block of a section's facts: figures, and the full table a checker wants (no prose)."""
 

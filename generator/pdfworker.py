@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 from generator.errors import BriefError, RenderError
 
 if TYPE_CHECKING:
-    from generator.charts import RenderedChart
-    from generator.models import Brief, ChartSpec
+    from generator.models import Brief, ChartSpec, RenderedChart
     from generator.render import PdfResult
 
 log = logging.getLogger(__name__)
