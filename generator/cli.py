@@ -23,7 +23,9 @@ from generator import __version__
 from generator.errors import BriefError, ConfigError, DataUnavailableError
 
 if TYPE_CHECKING:
+    from generator.build import BuildResult
     from generator.models import Config
+    from generator.pdfworker import RenderWorker
 
 log = logging.getLogger("generator")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,16 +159,38 @@ def build(
         smallcap-brief build --from-snapshot output/briefs/2026-11-20/snapshot
         smallcap-brief build --data live --strict --as-of 2026-11-20
     """
+    from generator.pdfworker import RenderWorker
+
+    # Forked first, before any thread starts or any heavy import: matplotlib and weasyprint load in
+    # the child while this process imports pandas, gathers and analyses.
+    with RenderWorker() as worker:
+        result = _build(worker, config_path, as_of, from_snapshot, out, formats, data, cache_dir, force)
+    from generator.console import report_build
+
+    degraded = report_build(result)
+    if strict and degraded:
+        click.echo(f"error: degraded build under --strict: {degraded[0]}", err=True)
+        sys.exit(EXIT_DEGRADED)
+
+
+def _build(
+    worker: RenderWorker,
+    config_path: str,
+    as_of: datetime | None,
+    from_snapshot: str | None,
+    out: str,
+    formats: str,
+    data: str,
+    cache_dir: str | None,
+    force: bool,
+) -> BuildResult:
     from generator.analysis import reporting_week
     from generator.build import Timings, build_from_snapshot
-    from generator.console import progress, report_build
-    from generator.pdfworker import RenderWorker
+    from generator.console import progress
     from generator.sources.gather import gather
 
     config = _load(config_path)
     wanted = _parse_formats(formats)
-    # Forked first, before any thread starts: matplotlib and weasyprint load in the child meanwhile.
-    worker = RenderWorker()
     now = _now()
     out_dir = Path(out)
     cache = Path(cache_dir) if cache_dir else out_dir / "cache"
@@ -182,8 +206,8 @@ def build(
             snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
         if snapshot.is_sample and not as_of:
             day = snapshot.as_of
-    with progress("Building the brief") as update, worker:
-        result = build_from_snapshot(
+    with progress("Building the brief") as update:
+        return build_from_snapshot(
             config,
             snapshot,
             as_of=day,
@@ -194,10 +218,6 @@ def build(
             force=force,
             worker=worker,
         )
-    degraded = report_build(result)
-    if strict and degraded:
-        click.echo(f"error: degraded build under --strict: {degraded[0]}", err=True)
-        sys.exit(EXIT_DEGRADED)
 
 
 def _parse_formats(formats: str) -> list[str]:

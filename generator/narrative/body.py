@@ -32,6 +32,11 @@ from generator.narrative.words import (
     weekday,
 )
 
+# The charts the body shows, one per passage: the build may draw them before the story is written.
+PERFORMANCE_CHART = "rut-vs-spx"
+DRIVERS_CHART = "sectors-week"
+BODY_CHARTS = (PERFORMANCE_CHART, DRIVERS_CHART)
+
 
 def passage(key: SectionKey, paragraphs: Sequence[Prose], **kw: Any) -> Passage:
     """A body passage titled as the section registry names it."""
@@ -83,7 +88,7 @@ def performance(ctx: Context, facts: Facts, when: str) -> Passage:
     if place:
         paragraphs.append(place)
     return Passage(
-        SectionKey.PERFORMANCE, spec(SectionKey.PERFORMANCE).title, tuple(paragraphs), chart="rut-vs-spx"
+        SectionKey.PERFORMANCE, spec(SectionKey.PERFORMANCE).title, tuple(paragraphs), chart=PERFORMANCE_CHART
     )
 
 
@@ -215,9 +220,7 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
     sectors = _sectors(ctx, facts)
     if sectors:
         paragraphs.append(sectors)
-    return Passage(
-        SectionKey.DRIVERS, spec(SectionKey.DRIVERS).title, tuple(paragraphs), chart="sectors-week"
-    )
+    return Passage(SectionKey.DRIVERS, spec(SectionKey.DRIVERS).title, tuple(paragraphs), chart=DRIVERS_CHART)
 
 
 def _sectors(ctx: Context, facts: Facts) -> Prose:

@@ -99,16 +99,16 @@ def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] |
     provider = str(doc.get("provider") or "")
     series: dict[str, Series] = {}
     for symbol, entry in _entries(doc, "series", where):
-        if store is not None and "chunks" in entry:
+        done = (known or {}).get(symbol)
+        if done is not None and done[0] == entry.get("sha256"):
+            frame = done[1]  # parsed from the very text just written, whose sha256 the manifest holds
+        elif store is not None and "chunks" in entry:
             source = str(store.root / "prices" / symbol)
             data = _checked(store.get(symbol, entry, where), entry, f"series.{symbol}", source, where)
+            frame = parse_prices(source, data, symbol)
         else:
             source = str(root / str(entry.get("file")))
             data = _verified(root, entry, f"series.{symbol}", where)
-        done = (known or {}).get(symbol)
-        if done is not None and done[0] == entry["sha256"]:
-            frame = done[1]  # parsed from the very text just written
-        else:
             frame = parse_prices(source, data, symbol)
         origin = str(entry.get("origin") or "snapshot")
         fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
@@ -301,8 +301,9 @@ def save_snapshot(snapshot: Snapshot, path: Path, *, store: Path | None = None) 
     With ``store`` (a folder outside ``path``, such as ``output/store``), the price history goes
     into that shared price store (:mod:`generator.sources.store`) instead of the snapshot folder.
 
-    The price files are not parsed again: their frames come from the very text written (see
-    :func:`~generator.sources.prices_csv.prices_csv`); everything else is read from the manifest,
+    The price files are neither read back nor parsed again: their frames come from the very text
+    written (see :func:`~generator.sources.prices_csv.prices_csv`), matched to the manifest by
+    sha256; everything else is read from the manifest,
     every file's sha256 checked.  A build analyses this, so a rebuild from the issue's snapshot
     folder sees the same numbers.
     """
