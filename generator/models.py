@@ -231,9 +231,20 @@ class Series:
     provider: str  # "Yahoo Finance (yfinance)", "local files", "sample (illustrative)"
     origin: Origin | str = Origin.SNAPSHOT  # strings are checked and converted
     fetched_at: datetime | None = None
+    # The snapshot CSV ``frame`` was read from, paired with that very frame object: a series read
+    # from a snapshot is written into the next one without formatting its prices again.  A copy
+    # with another frame (``dataclasses.replace``) does not carry it over (see ``text``).
+    read_from: tuple[pd.DataFrame, bytes] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "origin", Origin(self.origin))
+
+    @property
+    def text(self) -> bytes | None:
+        """The snapshot CSV bytes whose reading gives exactly ``frame``, when known."""
+        if self.read_from is None or self.read_from[0] is not self.frame:
+            return None
+        return self.read_from[1]
 
     @property
     def first_bar(self) -> date:
@@ -252,7 +263,12 @@ class Series:
     def until(self, day: date) -> Series:
         """The same series without any bar after ``day`` (no look-ahead)."""
         frame = self.frame.loc[: pd.Timestamp(day)]
-        return Series(self.symbol, frame, self.provider, self.origin, self.fetched_at)
+        text = self.text
+        if text is not None:
+            # One CSV line per row after the header: the cut's text is the first lines of the text.
+            text = b"\n".join(text.split(b"\n", len(frame) + 1)[: len(frame) + 1]) + b"\n"
+        read_from = (frame, text) if text is not None else None
+        return Series(self.symbol, frame, self.provider, self.origin, self.fetched_at, read_from)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,9 @@ def load_sample() -> Snapshot:
     return replace(snap, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER, notes=notes)
 
 
-def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] | None = None) -> Snapshot:
+def _read_manifested(
+    root: Path, known: Mapping[str, tuple[str, pd.DataFrame, bytes]] | None = None
+) -> Snapshot:
     where = str(root / MANIFEST)
     try:
         doc = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
@@ -101,7 +103,7 @@ def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] |
     for symbol, entry in _entries(doc, "series", where):
         done = (known or {}).get(symbol)
         if done is not None and done[0] == entry.get("sha256"):
-            frame = done[1]  # parsed from the very text just written, whose sha256 the manifest holds
+            _, frame, data = done  # parsed from the very text just written, whose sha256 the manifest holds
         elif store is not None and "chunks" in entry:
             source = str(store.root / "prices" / symbol)
             data = _checked(store.get(symbol, entry, where), entry, f"series.{symbol}", source, where)
@@ -112,7 +114,11 @@ def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] |
             frame = parse_prices(source, data, symbol)
         origin = str(entry.get("origin") or "snapshot")
         fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
-        series[symbol] = Series(symbol, frame, str(entry.get("provider") or provider), origin, fetched)
+        # The text goes along when each row is one line of it (the next snapshot reuses it as is).
+        read_from = (frame, data) if data.count(b"\n") == len(frame) + 1 else None
+        series[symbol] = Series(
+            symbol, frame, str(entry.get("provider") or provider), origin, fetched, read_from
+        )
     feeds: dict[str, FeedCapture] = {}
     for name, entry in _entries(doc, "feeds", where):
         body = _verified(root, entry, f"feeds.{name}", where) if entry.get("file") else b""
@@ -307,7 +313,7 @@ def save_snapshot(snapshot: Snapshot, path: Path, *, store: Path | None = None) 
     every file's sha256 checked.  A build analyses this, so a rebuild from the issue's snapshot
     folder sees the same numbers.
     """
-    frames: dict[str, tuple[str, pd.DataFrame]] = {}
+    frames: dict[str, tuple[str, pd.DataFrame, bytes]] = {}
     write_snapshot(snapshot, path, store=store, _frames=frames)
     return _read_manifested(Path(path), known=frames)
 
@@ -317,7 +323,7 @@ def write_snapshot(
     path: Path,
     *,
     store: Path | None = None,
-    _frames: dict[str, tuple[str, pd.DataFrame]] | None = None,
+    _frames: dict[str, tuple[str, pd.DataFrame, bytes]] | None = None,
 ) -> Path:
     """Write ``snapshot`` to the directory ``path`` atomically, with deterministic bytes.
 
@@ -355,7 +361,7 @@ def write_snapshot(
 def _write_into(
     snapshot: Snapshot,
     folder: Path,
-    frames: dict[str, tuple[str, pd.DataFrame]] | None = None,
+    frames: dict[str, tuple[str, pd.DataFrame, bytes]] | None = None,
     stored: tuple[PriceStore, str] | None = None,
 ) -> None:
     if stored is None:
@@ -364,9 +370,10 @@ def _write_into(
     series = {}
     for symbol in sorted(snapshot.series):
         s = snapshot.series[symbol]
-        data, as_read = prices_csv(s.frame)
+        known = s.text  # read from a snapshot: its text as is, not formatted again
+        data, as_read = (known, s.frame) if known is not None else prices_csv(s.frame)
         if frames is not None:
-            frames[symbol] = (hashlib.sha256(data).hexdigest(), as_read)
+            frames[symbol] = (hashlib.sha256(data).hexdigest(), as_read, data)
         if stored is None:
             (folder / "prices" / f"{symbol}.csv").write_bytes(data)
             where: dict[str, Any] = {"file": f"prices/{symbol}.csv"}
