@@ -203,6 +203,22 @@ class Config:
 # ---------------------------------------------------------------------------
 
 
+class SectionKey(StrEnum):
+    """The brief's sections (:mod:`generator.analysis.registry` declares each once).
+
+    Here beside the other vocabularies, so that a process unpickling a brief (the render worker)
+    does not import the analysis to read a passage's key.
+    """
+
+    PERFORMANCE = "performance"
+    BREADTH = "breadth"
+    DRIVERS = "drivers"
+    RISKS = "risks"
+    VALUATION = "valuation"
+    OUTLOOK = "outlook"
+    CHANGES = "changes"
+
+
 class Origin(StrEnum):
     """Where a series or feed in a snapshot came from."""
 

@@ -75,3 +75,24 @@ def test_charts_drawn_ahead_are_the_ones_sent_back_and_a_changed_spec_is_drawn_a
     here = render_charts(brief.charts)
     assert {k: (c.svg, c.png) for k, c in charts.items()} == {k: (c.svg, c.png) for k, c in here.items()}
     assert "An earlier draft" not in charts[brief.charts[0].key].svg
+
+
+def test_the_brief_and_its_charts_unpickle_with_the_models_alone() -> None:
+    """The worker reads the brief, the parent the charts: neither imports the analysis or matplotlib."""
+    import pickle
+    import pickletools
+
+    snapshot = load_sample()
+    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    from generator.models import RenderedChart
+
+    chart = RenderedChart("k", "Title", "Alt.", "<svg></svg>", b"\x89PNG")
+    for value in (brief, chart):
+        named = {
+            arg
+            for op, arg, _ in pickletools.genops(pickle.dumps(value))
+            if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE")
+            and isinstance(arg, str)
+            and arg.startswith("generator.")
+        }
+        assert named == {"generator.models"}, named

@@ -13,8 +13,8 @@ from generator.analysis import thresholds as th
 from generator.analysis.common import Context, ok, val
 from generator.analysis.drivers import sector_rows
 from generator.analysis.official_rates import OfficialRates
-from generator.analysis.registry import SectionKey, spec
-from generator.models import Check, Figure, Passage, Prose
+from generator.analysis.registry import spec
+from generator.models import Check, Figure, Passage, Prose, SectionKey
 from generator.narrative import keys as K
 from generator.narrative.words import (
     Facts,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from generator.errors import SourceError
 from generator.models import (
@@ -37,7 +37,9 @@ from generator.models import (
     Series,
     SourceHealth,
 )
-from generator.sources.http import DATA, Resolver
+
+if TYPE_CHECKING:
+    from generator.sources.http import Resolver
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class ProviderContext:
                 raise SourceError(source, f"not asked: {deadline.used_up}")
             if inject is not None:
                 return inject(url, user_agent)
-            from generator.sources.http import fetch
+            from generator.sources.http import DATA, fetch  # requests: only when a provider fetches
 
             bound = timeout if left >= timeout else max(0.1, round(left, 1))  # the deadline's rest
             settings = replace(self.config.network, feed_timeout=bound)
