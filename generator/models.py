@@ -149,6 +149,14 @@ class CalendarDate:
 
 
 @dataclass(frozen=True)
+class EarningsSettings:
+    """The ``calendar.earnings:`` block: the largest index members reporting next week (Yahoo Finance)."""
+
+    top: int = 10  # members listed, largest index weight first; 0 turns the earnings calendar off
+    deadline: float = 60.0  # seconds for reading Yahoo Finance's earnings calendar, all pages together
+
+
+@dataclass(frozen=True)
 class CalendarSettings:
     """The ``calendar:`` block: next week's official calendar."""
 
@@ -156,6 +164,7 @@ class CalendarSettings:
     timeout: float = 15.0  # seconds per calendar download
     deadline: float = 45.0  # seconds for all calendar sources together
     russell: tuple[CalendarDate, ...] = ()  # reconstitution dates with their source URL
+    earnings: EarningsSettings = field(default_factory=EarningsSettings)
 
 
 @dataclass(frozen=True)
