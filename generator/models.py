@@ -593,6 +593,8 @@ class Passage:
     headlines: tuple[Headline, ...] = ()
     schedule: tuple[ScheduledEvent, ...] = ()  # dated, linked calendar items (the outlook)
     schedule_failures: tuple[tuple[str, str], ...] = ()  # calendar sources that failed: (source, why)
+    earnings_note: Prose = ()  # how many index members report next week, and which are listed
+    earnings: tuple[ScheduledEvent, ...] = ()  # the largest of them: dated, linked lines
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,21 @@ from typing import Any
 import pytest
 from yahoo_transport import Reply, YahooTransport, isolate_yfinance, join_market_threads
 
+from generator.analysis import analyse
+from generator.charts import render_charts
 from generator.config import load_config
 from generator.errors import SourceError
-from generator.models import EarningsReport, EarningsSettings, EarningsWeek
+from generator.formatting import plain
+from generator.models import Brief, EarningsReport, EarningsSettings, EarningsWeek, Passage
+from generator.narrative.earnings import earnings
+from generator.render import render_html, render_markdown
 from generator.sources.earnings import CACHE_FILE, NAME, EarningsProvider
 from generator.sources.earnings_block import read_earnings, write_earnings
 from generator.sources.gather import compose
 from generator.sources.index_provider import IndexProvider
 from generator.sources.ishares import parse_holdings
 from generator.sources.providers import ProviderContext, ProviderResult, Transport
-from generator.sources.snapshot import read_snapshot, write_snapshot
+from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
 from generator.sources.yahoo_client import RATE_LIMITED, THREAD_PREFIX
 from tests.conftest import ROOT
 
@@ -442,3 +447,75 @@ def test_the_snapshot_block_refuses_undated_or_unlinked_reports() -> None:
         bad = {**block, "largest": [{**block["largest"][0], **change}]}
         with pytest.raises(SourceError, match="earnings block unreadable"):
             read_earnings(bad, "manifest.json")
+
+
+# -- in the brief -----------------------------------------------------------------------------------------
+
+AS_OF = date(2026, 11, 20)  # the sample's week: next week is 2026-11-23 .. 11-27
+
+
+def brief_of(**changes: Any) -> Brief:
+    return analyse(replace(load_sample(), **changes), load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
+
+
+def outlook(brief: Brief) -> Passage:
+    return next(p for p in brief.body if p.key == "outlook")
+
+
+def note(week: EarningsWeek) -> str:
+    return plain(earnings(week, "Russell 2000")[0])
+
+
+def test_the_wording_says_how_many_members_report_and_how_the_calendar_was_read() -> None:
+    weights = "from the iShares IWM holdings as of 2026-11-18:"
+    assert note(live_week()) == (
+        "143 of the 1,962 Russell 2000 members report earnings next week, by Yahoo Finance's earnings "
+        f"calendar. The 2 largest by index weight, {weights}"
+    )
+    assert note(live_week(complete=False, note=f"{RATE_LIMITED} after 300 entries")) == (
+        "At least 143 of the 1,962 Russell 2000 members report earnings next week, by Yahoo Finance's "
+        f"earnings calendar, read only partway ({RATE_LIMITED} after 300 entries). "
+        f"The 2 largest by index weight, {weights}"
+    )
+    assert note(live_week(origin="cache", note=RATE_LIMITED)) == (
+        "143 of the 1,962 Russell 2000 members report earnings next week, by Yahoo Finance's earnings "
+        f"calendar as read at 2026-11-21 13:05 UTC (this run's read failed: {RATE_LIMITED}). "
+        f"The 2 largest by index weight, {weights}"
+    )
+    assert note(live_week(reporting=2)).endswith(f"earnings calendar. With their index weight, {weights}")
+    one = live_week(reporting=1, largest=live_week().largest[:1])
+    assert note(one).startswith("1 of the 1,962 Russell 2000 members reports earnings next week")
+    assert note(one).endswith(f"With its index weight, {weights}")
+    assert note(live_week(reporting=0, largest=())) == (
+        "No Russell 2000 member has an earnings report dated next week in Yahoo Finance's earnings "
+        "calendar (1,962 members checked)."
+    )
+    lines = earnings(live_week(), "Russell 2000")[1]
+    assert [(e.day, e.title, e.source, e.url, e.time_et) for e in lines] == [
+        (date(2026, 11, 23), "Bloom Energy Corporation (BE), weight 0.41%, before the open", "Yahoo Finance",
+         "https://finance.yahoo.com/calendar/earnings?symbol=BE", ""),
+        (date(2026, 11, 25), "Moog Inc. (MOG-A), weight under 0.01%", "Yahoo Finance",
+         "https://finance.yahoo.com/calendar/earnings?symbol=MOG-A", ""),
+    ]  # fmt: skip
+    assert earnings(None, "Russell 2000") == ((), ())
+
+
+def test_live_earnings_link_to_yahoo_and_a_failed_calendar_is_named_in_the_section() -> None:
+    live = brief_of(earnings=live_week())
+    html = render_html(live, render_charts(live.charts))
+    assert (
+        "Bloom Energy Corporation (BE), weight 0.41%, before the open · "
+        '<a href="https://finance.yahoo.com/calendar/earnings?symbol=BE" rel="noopener noreferrer nofollow">'
+        "Yahoo Finance</a>"
+    ) in html
+    failed = brief_of(earnings=None, calendar_failures=((NAME, f"{RATE_LIMITED}"),))
+    assert outlook(failed).earnings_note == () and outlook(failed).earnings == ()
+    why = f"Calendar sources not reached this week: {NAME} ({RATE_LIMITED})."
+    assert why in render_html(failed, {})
+    assert why.replace("(", "\\(").replace(")", "\\)") in render_markdown(failed, {})
+
+
+def test_earnings_read_for_another_week_are_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    stale = live_week(start=date(2026, 11, 16), end=date(2026, 11, 20), largest=())
+    brief = brief_of(earnings=stale)
+    assert outlook(brief).earnings_note == () and "is not next week's" in caplog.text
