@@ -24,9 +24,10 @@ from generator.charts import render_charts
 from generator.config import load_config
 from generator.errors import SourceError
 from generator.formatting import plain
-from generator.models import Brief, EarningsReport, EarningsSettings, EarningsWeek, Passage
+from generator.models import Brief, EarningsReport, EarningsSettings, EarningsWeek, Passage, Snapshot
 from generator.narrative.earnings import earnings
 from generator.render import render_html, render_markdown
+from generator.render_email import render_email
 from generator.sources.earnings import CACHE_FILE, NAME, EarningsProvider
 from generator.sources.earnings_block import read_earnings, write_earnings
 from generator.sources.gather import compose
@@ -500,6 +501,38 @@ def test_the_wording_says_how_many_members_report_and_how_the_calendar_was_read(
     assert earnings(None, "Russell 2000") == ((), ())
 
 
+def test_the_calendar_section_shows_the_sample_earnings_dated_and_linked_in_every_format() -> None:
+    brief = brief_of()
+    passage = outlook(brief)
+    assert plain(passage.earnings_note).startswith(
+        "23 of the 132 Russell 2000 members report earnings next week, by the sample's illustrative "
+        "earnings calendar (sample dates, not real reports). The 10 largest by index weight"
+    )
+    assert len(passage.earnings) == 10
+    html = render_html(brief, render_charts(brief.charts))
+    assert (
+        '<li><time datetime="2026-11-23">Monday 2026-11-23</time>: Timberline Paper Group (SDGQ), '
+        "weight 1.86%, after the close · "
+        '<a href="https://finance.yahoo.com/calendar/earnings?day=2026-11-23" '
+        'rel="noopener noreferrer nofollow">sample calendar</a></li>'
+    ) in html
+    md = render_markdown(brief, {})
+    assert (
+        "- Monday 2026-11-23: Timberline Paper Group \\(SDGQ\\), weight 1.86%, after the close · "
+        "[sample calendar](<https://finance.yahoo.com/calendar/earnings?day=2026-11-23>)"
+    ) in md
+    email_html, text = render_email(brief, view_url=None)
+    assert (
+        "- Monday 2026-11-23: Timberline Paper Group (SDGQ), weight 1.86%, after the close (sample calendar, "
+        "https://finance.yahoo.com/calendar/earnings?day=2026-11-23)"
+    ) in text
+    assert "23 of the 132 Russell 2000 members report earnings next week" in text
+    assert (
+        'Timberline Paper Group (SDGQ), weight 1.86%, after the close · <a href="https://finance.yahoo.com/'
+        in (email_html)
+    )
+
+
 def test_live_earnings_link_to_yahoo_and_a_failed_calendar_is_named_in_the_section() -> None:
     live = brief_of(earnings=live_week())
     html = render_html(live, render_charts(live.charts))
@@ -519,3 +552,15 @@ def test_earnings_read_for_another_week_are_never_shown(caplog: pytest.LogCaptur
     stale = live_week(start=date(2026, 11, 16), end=date(2026, 11, 20), largest=())
     brief = brief_of(earnings=stale)
     assert outlook(brief).earnings_note == () and "is not next week's" in caplog.text
+
+
+def test_the_sample_lists_its_largest_reporting_members_labelled_as_sample() -> None:
+    snapshot: Snapshot = load_sample()
+    week = snapshot.earnings
+    assert week is not None and week.origin == "sample" and week.source == "sample calendar"
+    assert (week.start, week.end, week.reporting, len(week.largest)) == (
+        date(2026, 11, 23), date(2026, 11, 27), 23, 10,
+    )  # fmt: skip
+    assert all(week.start <= r.day <= week.end and r.day != date(2026, 11, 26) for r in week.largest)
+    assert all(r.url.startswith("https://finance.yahoo.com/calendar/earnings?day=") for r in week.largest)
+    assert [r.day for r in week.largest] == sorted(r.day for r in week.largest)

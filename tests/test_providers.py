@@ -483,3 +483,4 @@ def test_a_full_gather_with_every_source_failing_still_falls_back_to_the_sample(
     assert len(snapshot.events) == len(
         manifest["events"]
     )  # the sample's own calendar, nothing of the failed run
+    assert snapshot.earnings is not None and snapshot.earnings.origin == "sample"
