@@ -149,6 +149,14 @@ class CalendarDate:
 
 
 @dataclass(frozen=True)
+class EarningsSettings:
+    """The ``calendar.earnings:`` block: the largest index members reporting next week (Yahoo Finance)."""
+
+    top: int = 10  # members listed, largest index weight first; 0 turns the earnings calendar off
+    deadline: float = 60.0  # seconds for reading Yahoo Finance's earnings calendar, all pages together
+
+
+@dataclass(frozen=True)
 class CalendarSettings:
     """The ``calendar:`` block: next week's official calendar."""
 
@@ -156,6 +164,7 @@ class CalendarSettings:
     timeout: float = 15.0  # seconds per calendar download
     deadline: float = 45.0  # seconds for all calendar sources together
     russell: tuple[CalendarDate, ...] = ()  # reconstitution dates with their source URL
+    earnings: EarningsSettings = field(default_factory=EarningsSettings)
 
 
 @dataclass(frozen=True)
@@ -378,6 +387,40 @@ class ScheduledEvent:
     time_et: str = ""  # "08:30" when known
 
 
+@dataclass(frozen=True)
+class EarningsReport:
+    """One index member's earnings report dated next week, as Yahoo Finance's earnings calendar lists it."""
+
+    day: date  # the report's day (New York time)
+    symbol: str  # the Yahoo Finance symbol
+    name: str  # the company's name as the calendar writes it
+    weight: float  # percent of the fund (IWM) in the membership used
+    timing: str = ""  # "BMO" before the open, "AMC" after the close, "" when the calendar does not say
+    url: str = ""  # the symbol's page on Yahoo Finance's earnings calendar (http or https)
+
+
+@dataclass(frozen=True)
+class EarningsWeek:
+    """Next week's earnings of the index members: the largest by weight, and how many report in all."""
+
+    start: date  # the week the calendar was read for
+    end: date
+    reporting: int  # members with a report dated start..end
+    members: int  # members checked (the membership)
+    largest: tuple[EarningsReport, ...]  # the largest reporting members by weight, by day then weight
+    membership_as_of: date  # the holdings file's "as of" date
+    weights_from: str  # "iShares IWM holdings"
+    source: str  # "Yahoo Finance"
+    read_at: datetime | None = None  # when the calendar was read
+    origin: Origin | str = Origin.LIVE  # live, cache (the latest read failed) or sample
+    complete: bool = True  # False: the calendar was read only partway (``note`` says why)
+    note: str = ""  # why the calendar is partial or cached ("" when read whole this run)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "origin", Origin(self.origin))
+        object.__setattr__(self, "note", hide_local_paths(self.note))
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """Everything the analysis sees.  Written by the fetchers, read by everything else."""
@@ -394,6 +437,7 @@ class Snapshot:
     index_view: IndexView | None = None  # member breadth and attribution (None: not covered)
     events: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why) for calendar sources that failed
+    earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
 
 
 # ---------------------------------------------------------------------------
@@ -596,6 +640,8 @@ class Passage:
     headlines: tuple[Headline, ...] = ()
     schedule: tuple[ScheduledEvent, ...] = ()  # dated, linked calendar items (the outlook)
     schedule_failures: tuple[tuple[str, str], ...] = ()  # calendar sources that failed: (source, why)
+    earnings_note: Prose = ()  # how many index members report next week, and which are listed
+    earnings: tuple[ScheduledEvent, ...] = ()  # the largest of them: dated, linked lines
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from generator.models import (
     Brief,
     ChartSpec,
     Config,
+    EarningsWeek,
     Figure,
     Headline,
     Section,
@@ -96,6 +97,7 @@ def analyse(
     facts = replace(
         week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines),
         index=index, rates=rates, schedule=snapshot.events, calendar_failures=snapshot.calendar_failures,
+        earnings=next_weeks_earnings(snapshot.earnings, week_start, week_end),
     )  # fmt: skip
     story = narrate(facts)
     placed = {h for hs in (facts.headlines or {}).values() for h in hs}
@@ -123,6 +125,14 @@ def analyse(
         not_covered=story.not_covered,
         session_count=sessions(ctx),
     )
+
+
+def next_weeks_earnings(week: EarningsWeek | None, start: date, end: date) -> EarningsWeek | None:
+    """The snapshot's earnings when they were read for the week after ``start``..``end`` (never another's)."""
+    if week is None or (week.start, week.end) == (start + timedelta(days=7), end + timedelta(days=7)):
+        return week
+    log.warning("earnings calendar of %s..%s is not next week's: left out", week.start, week.end)
+    return None
 
 
 def sessions(ctx: Context) -> int:

@@ -16,8 +16,18 @@ from generator.analysis.index_view import IndexFacts
 from generator.analysis.newsvalue import Event
 from generator.analysis.official_rates import OfficialRates
 from generator.formatting import plain
-from generator.models import Check, Cite, Figure, Headline, Passage, Prose, ScheduledEvent, Takeaway
-from generator.narrative import body, breadth, lead
+from generator.models import (
+    Check,
+    Cite,
+    EarningsWeek,
+    Figure,
+    Headline,
+    Passage,
+    Prose,
+    ScheduledEvent,
+    Takeaway,
+)
+from generator.narrative import body, breadth, earnings, lead
 from generator.narrative.words import Facts, anomaly, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
@@ -50,6 +60,7 @@ class WeekFacts:
     rates: OfficialRates | None = None  # FRED's rates and credit spread (None: not covered)
     schedule: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()
+    earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
 
 
 def narrate(week: WeekFacts) -> Narrative:
@@ -74,7 +85,9 @@ def narrate(week: WeekFacts) -> Narrative:
     # A figure is said once in the body: the watch list names thresholds without repeating numbers.
     watch = body.watch_items(ctx, facts, said)
     outlook = body.outlook(ctx, week.bull, week.bear, week.prev_bull, week.prev_bear, watch)
-    passages.append(replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures))
+    note, reports = earnings.earnings(week.earnings, ctx.name(ctx.slots.benchmark))
+    outlook = replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures)
+    passages.append(replace(outlook, earnings_note=note, earnings=reports))
     found = tuple(
         sorted(
             (p for p in passages if p is not None and (p.paragraphs or p.items)),

@@ -6,7 +6,7 @@ A provider is a peer of the others, composed by :func:`generator.sources.gather.
 - ``cache_folder``: its own folder under the cache directory ("" keeps the Yahoo and feed caches
   where they have always been);
 - ``fetch(context) -> ProviderResult``: everything it adds to the snapshot (series, feeds,
-  valuation, the index view, calendar events, health rows, notes), within its own deadline.
+  valuation, the index view, calendar events, earnings, health rows, notes), within its own deadline.
   ``context.offline`` (``--data cache``) means: no network, its own cache only.  A source that
   fails is a health row naming it, never an exception out of ``fetch`` (but for a
   :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row).
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 from generator.errors import SourceError
 from generator.models import (
     Config,
+    EarningsWeek,
     FeedCapture,
     IndexView,
     ScheduledEvent,
@@ -40,6 +41,9 @@ from generator.models import (
 
 if TYPE_CHECKING:
     from generator.sources.http import Resolver
+
+if TYPE_CHECKING:
+    from generator.sources.ishares import Membership
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,7 @@ class ProviderContext:
     transport: Transport = field(default_factory=Transport)
     series: Mapping[str, Series] = field(default_factory=dict)  # what the providers before it gave
     halted: str = ""  # why Yahoo Finance stopped answering this run ("" when it did not)
+    membership: Membership | None = None  # the index membership the providers before it had
 
     def downloader(self, source: str, timeout: float, deadline: Deadline) -> Download:
         """The download seam: ``transport.download``, else the project's HTTP client for data files.
@@ -129,6 +134,8 @@ class ProviderResult:
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why)
     notes: tuple[str, ...] = ()
     halted: str = ""  # Yahoo Finance stopped answering (later Yahoo providers skip)
+    membership: Membership | None = None  # the index membership (later providers pick members by weight)
+    earnings: EarningsWeek | None = None
 
 
 class Provider(Protocol):
@@ -147,9 +154,11 @@ def registered(config: Config) -> tuple[Provider, ...]:
     """Every provider, in the order ``gather`` runs them (a provider sees the series of those before it).
 
     A provider turned off in feeds.yaml (``fred.series: []``, ``calendar.official: []`` without
-    Russell dates, ``index.holdings: ""``) is left out.
+    Russell dates, ``index.holdings: ""``, ``calendar.earnings.top: 0``) is left out; the earnings
+    calendar needs the index membership, so it is left out with it.
     """
     from generator.sources.core_providers import Feeds, YahooFundData, YahooPrices
+    from generator.sources.earnings import EarningsProvider
     from generator.sources.fred import FredProvider
     from generator.sources.index_provider import IndexProvider
     from generator.sources.official_calendar import CalendarProvider
@@ -161,6 +170,8 @@ def registered(config: Config) -> tuple[Provider, ...]:
         providers.append(CalendarProvider())
     if config.index.holdings:
         providers.append(IndexProvider())
+        if config.calendar.earnings.top:
+            providers.append(EarningsProvider())  # after the index: it picks members by weight
     return tuple(providers)
 
 
@@ -182,12 +193,16 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
     feeds: dict[str, FeedCapture] = {}
     valuation: dict[str, dict[str, float]] = {}
     index_view: IndexView | None = None
+    membership: Membership | None = None
+    earnings: EarningsWeek | None = None
     for r in results:
         series.update(r.series)
         feeds.update(r.feeds)
         for symbol, fields in r.valuation.items():
             valuation.setdefault(symbol, {}).update(fields)
         index_view = r.index_view or index_view
+        membership = r.membership or membership
+        earnings = r.earnings or earnings
     return ProviderResult(
         label="; ".join(dict.fromkeys(r.label for r in results if r.label)),
         series=series,
@@ -201,4 +216,6 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
         calendar_failures=tuple(f for r in results for f in r.calendar_failures),
         notes=tuple(dict.fromkeys(n for r in results for n in r.notes)),
         halted=next((r.halted for r in results if r.halted), ""),
+        membership=membership,
+        earnings=earnings,
     )

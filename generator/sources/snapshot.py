@@ -34,6 +34,7 @@ import pandas as pd
 from generator.errors import SourceError
 from generator.fsutil import swap_in
 from generator.models import FeedCapture, ScheduledEvent, Series, Snapshot, SourceHealth
+from generator.sources.earnings_block import read_earnings, write_earnings
 from generator.sources.members import read_index_view, write_index_view
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
 from generator.sources.prices_csv import parse_prices, prices_csv
@@ -148,6 +149,7 @@ def _read_manifested(
         notes=tuple(map(str, doc.get("notes") or ())), index_view=index_view,
         events=_events(doc.get("events") or [], where),
         calendar_failures=tuple((str(a), str(b)) for a, b in doc.get("calendar_failures") or ()),
+        earnings=read_earnings(doc["earnings"], where) if doc.get("earnings") is not None else None,
     )  # fmt: skip
 
 
@@ -411,6 +413,8 @@ def _write_into(
     if snapshot.events or snapshot.calendar_failures:
         manifest["events"] = [{**asdict(e), "day": e.day.isoformat()} for e in snapshot.events]
         manifest["calendar_failures"] = [list(f) for f in snapshot.calendar_failures]
+    if snapshot.earnings is not None:
+        manifest["earnings"] = write_earnings(snapshot.earnings)
     text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")
 
