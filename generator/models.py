@@ -12,10 +12,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from generator.redact import hide_local_paths
+
+if TYPE_CHECKING:  # pandas only where frames are used: a process that reads a Brief does not import it
+    import pandas as pd
 
 # ---------------------------------------------------------------------------
 # Configuration
@@ -287,6 +289,8 @@ class Series:
 
     def until(self, day: date) -> Series:
         """The same series without any bar after ``day`` (no look-ahead)."""
+        import pandas as pd
+
         frame = self.frame.loc[: pd.Timestamp(day)]
         text = self.text
         if text is not None:
