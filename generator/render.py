@@ -352,11 +352,14 @@ def render_pdf(html: str, *, base_dir: Path | None = None) -> bytes:
     return render_pdf_document(html, base_dir=base_dir).data
 
 
-def render_pdf_document(html: str, *, base_dir: Path | None = None) -> PdfResult:
+def render_pdf_document(
+    html: str, *, base_dir: Path | None = None, variant: str | None = PDF_VARIANT
+) -> PdfResult:
     """The PDF of ``html`` with its page counts (body and appendix).
 
     ``base_dir`` resolves relative URLs; whatever it is, only data: URLs and files in
-    the project's asset folder are ever loaded.
+    the project's asset folder are ever loaded.  ``variant`` is weasyprint's PDF variant: the
+    tagged PDF/UA-1 by default (None, an untagged PDF, only to measure what tagging costs).
     """
     import weasyprint
 
@@ -370,7 +373,7 @@ def render_pdf_document(html: str, *, base_dir: Path | None = None) -> PdfResult
             document.metadata.lang = document.metadata.lang or "en"
             pages = document.pages
             appendix = next((i for i, page in enumerate(pages) if APPENDIX_ANCHOR in page.anchors), None)
-            pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
+            pdf = document.write_pdf(pdf_variant=variant)
     except Exception as exc:  # weasyprint raises many kinds; name the output
         raise RenderError(f"brief.pdf: weasyprint failed: {exc}") from exc
     if not pdf:

@@ -55,22 +55,56 @@ def bench_sample_build(config, out: Path, runs: int) -> dict:
     }
 
 
+def bench_cli_build(out: Path, runs: int) -> dict:
+    """A fresh-process `smallcap-brief build --data sample` (all formats), as perf-vs-quantstats runs it.
+
+    The stage times come from the build's own "stages:" line; the critical path overlaps them
+    (the render worker draws the charts during the analysis and lays out the PDF meanwhile).
+    """
+    import statistics
+    import subprocess
+
+    cli = [sys.executable, "-m", "generator", "build", "--data", "sample", "--out", str(out)]
+    walls, stages = [], []
+    for n in range(runs + 1):  # the first run fills the price store and the file cache
+        start = time.perf_counter()
+        done = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True, check=True)
+        if n:
+            walls.append(time.perf_counter() - start)
+            line = next((x for x in done.stderr.splitlines() if x.startswith("stages:")), "")
+            stages.append(line.removeprefix("stages: "))
+    middle = sorted(range(runs), key=lambda i: walls[i])[runs // 2]
+    return {"median_wall_s": round(statistics.median(walls), 3), "runs": runs, "stages": stages[middle]}
+
+
 def bench_output_sizes(config, out: Path) -> dict:
     """Pages of the sample's PDF (body, appendix) and the sizes of its HTML and email."""
     from generator.build import build_from_snapshot
-    from generator.render import render_html, render_pdf_document
+    from generator.render import PDF_VARIANT, render_html, render_pdf_document
     from generator.sources.snapshot import load_sample
 
     snapshot = load_sample()
     result = build_from_snapshot(config, snapshot, as_of=snapshot.as_of, out=out, formats=["html"])
+    sizes: dict[str, int] = {}
     from generator.charts import render_charts
 
-    pdf = render_pdf_document(render_html(result.brief, render_charts(result.brief.charts), for_pdf=True))
+    html = render_html(result.brief, render_charts(result.brief.charts), for_pdf=True)
+    pdf = render_pdf_document(html)  # also warms weasyprint up for the timings below
+    timed: dict[str, list[float]] = {"tagged": [], "untagged": []}
+    for _ in range(5):  # PDF/UA tagging (structure tree, alt text, language): what it costs
+        for name, variant in (("tagged", PDF_VARIANT), ("untagged", None)):
+            start = time.process_time()
+            size = len(render_pdf_document(html, variant=variant).data)
+            timed[name].append(time.process_time() - start)
+            sizes[name] = size
     folder = result.folder
     return {
         "pdf_body_pages": pdf.body_pages,
         "pdf_appendix_pages": pdf.appendix_pages,
         "pdf_kb": round(len(pdf.data) / 1024, 1),
+        "pdf_layout_cpu_s": round(min(timed["tagged"]), 3),
+        "pdf_ua_cost_cpu_s": round(min(timed["tagged"]) - min(timed["untagged"]), 3),
+        "pdf_ua_cost_kb": round((sizes["tagged"] - sizes["untagged"]) / 1024, 1),
         "html_kb": round((folder / "brief.html").stat().st_size / 1024, 1),
         "email_html_kb": round((folder / "email.html").stat().st_size / 1024, 1),
         "email_text_kb": round((folder / "email.txt").stat().st_size / 1024, 1),
@@ -121,9 +155,8 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=3, help="timed warm builds (best is reported)")
     parser.add_argument("--weeks", type=int, default=52, help="weeks to backfill")
-    parser.add_argument(
-        "--skip", action="append", default=[], choices=["build", "sizes", "breadth", "live", "backfill"]
-    )
+    parts = ["build", "cli", "sizes", "breadth", "live", "backfill"]
+    parser.add_argument("--skip", action="append", default=[], choices=parts)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -136,6 +169,9 @@ def main() -> int:
         if "build" not in args.skip:
             report["warm_build"] = bench_sample_build(config, Path(tmp) / "build", args.runs)
             _show("warm build (sample, html+md+pdf)", report["warm_build"], target="2.5 s, 400 MB")
+        if "cli" not in args.skip:
+            report["cli_build"] = bench_cli_build(Path(tmp) / "cli", max(3, args.runs))
+            _show("fresh-process build (CLI, sample, html+md+pdf)", report["cli_build"])
         if "sizes" not in args.skip:
             report["output"] = bench_output_sizes(config, Path(tmp) / "sizes")
             _show(
