@@ -9,6 +9,9 @@
    stage fails, the index view is not covered this week and the health row says why.
 3. :func:`generator.sources.members.derive_index_view` for the reporting week.
 
+The membership is passed on (``ProviderResult.membership``) to the providers after it (the
+members' fundamentals), whether or not the member prices could be had.
+
 With ``--data cache`` the cached membership and the member cache are read, nothing is asked.
 """
 
@@ -63,7 +66,7 @@ class IndexProvider:
         closes = self._closes(context, membership)
         rows = (row, closes.row)
         if closes.closes is None:
-            return ProviderResult(membership.source, health=rows)
+            return ProviderResult(membership.source, health=rows, membership=membership)
         try:
             view = derive_index_view(
                 membership,
@@ -76,8 +79,8 @@ class IndexProvider:
         except (ValueError, KeyError, IndexError) as exc:
             log.warning("index view: not derived: %s", exc)
             broken = SourceHealth("provider", "index view", "failed", "none", error=f"not derived: {exc}")
-            return ProviderResult(membership.source, health=(*rows, broken))
-        return ProviderResult(membership.source, health=rows, index_view=view)
+            return ProviderResult(membership.source, health=(*rows, broken), membership=membership)
+        return ProviderResult(membership.source, health=rows, index_view=view, membership=membership)
 
     def _closes(self, context: ProviderContext, membership: Membership) -> _Closes:
         symbols = membership.symbols

@@ -6,7 +6,8 @@ A provider is a peer of the others, composed by :func:`generator.sources.gather.
 - ``cache_folder``: its own folder under the cache directory ("" keeps the Yahoo and feed caches
   where they have always been);
 - ``fetch(context) -> ProviderResult``: everything it adds to the snapshot (series, feeds,
-  valuation, the index view, calendar events, health rows, notes), within its own deadline.
+  valuation, the index view, the member fundamentals, calendar events, health rows, notes), within
+  its own deadline.
   ``context.offline`` (``--data cache``) means: no network, its own cache only.  A source that
   fails is a health row naming it, never an exception out of ``fetch`` (but for a
   :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row).
@@ -26,18 +27,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from generator.errors import SourceError
 from generator.models import (
     Config,
     FeedCapture,
     IndexView,
+    MemberFundamentals,
     ScheduledEvent,
     Series,
     SourceHealth,
 )
 from generator.sources.http import DATA, Resolver
+
+if TYPE_CHECKING:
+    from generator.sources.ishares import Membership
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,7 @@ class ProviderContext:
     transport: Transport = field(default_factory=Transport)
     series: Mapping[str, Series] = field(default_factory=dict)  # what the providers before it gave
     halted: str = ""  # why Yahoo Finance stopped answering this run ("" when it did not)
+    membership: Membership | None = None  # the index members the providers before it found
 
     def downloader(self, source: str, timeout: float, deadline: Deadline) -> Download:
         """The download seam: ``transport.download``, else the project's HTTP client for data files.
@@ -122,7 +128,10 @@ class ProviderResult:
     feeds: Mapping[str, FeedCapture] = field(default_factory=dict)
     health: tuple[SourceHealth, ...] = ()
     valuation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    valuation_as_of: Mapping[str, date] = field(default_factory=dict)  # symbol → day its fund data was read
     index_view: IndexView | None = None
+    membership: Membership | None = None  # the index members (for the providers after it)
+    fundamentals: MemberFundamentals | None = None
     events: tuple[ScheduledEvent, ...] = ()
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why)
     notes: tuple[str, ...] = ()
@@ -145,10 +154,12 @@ def registered(config: Config) -> tuple[Provider, ...]:
     """Every provider, in the order ``gather`` runs them (a provider sees the series of those before it).
 
     A provider turned off in feeds.yaml (``fred.series: []``, ``calendar.official: []`` without
-    Russell dates, ``index.holdings: ""``) is left out.
+    Russell dates, ``index.holdings: ""``, ``valuation.members: false``) is left out.  The member
+    fundamentals come after the index members: they need the membership.
     """
     from generator.sources.core_providers import Feeds, YahooFundData, YahooPrices
     from generator.sources.fred import FredProvider
+    from generator.sources.fundamentals import FundamentalsProvider
     from generator.sources.index_provider import IndexProvider
     from generator.sources.official_calendar import CalendarProvider
 
@@ -159,6 +170,8 @@ def registered(config: Config) -> tuple[Provider, ...]:
         providers.append(CalendarProvider())
     if config.index.holdings:
         providers.append(IndexProvider())
+        if config.valuation.members:
+            providers.append(FundamentalsProvider())
     return tuple(providers)
 
 
@@ -179,20 +192,29 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
     series: dict[str, Series] = {}
     feeds: dict[str, FeedCapture] = {}
     valuation: dict[str, dict[str, float]] = {}
+    valuation_as_of: dict[str, date] = {}
     index_view: IndexView | None = None
+    membership: Membership | None = None
+    fundamentals: MemberFundamentals | None = None
     for r in results:
         series.update(r.series)
         feeds.update(r.feeds)
         for symbol, fields in r.valuation.items():
             valuation.setdefault(symbol, {}).update(fields)
+        valuation_as_of.update(r.valuation_as_of)
         index_view = r.index_view or index_view
+        membership = r.membership or membership
+        fundamentals = r.fundamentals or fundamentals
     return ProviderResult(
         label="; ".join(dict.fromkeys(r.label for r in results if r.label)),
         series=series,
         feeds=feeds,
         health=tuple(h for r in results for h in r.health),
         valuation=valuation,
+        valuation_as_of=valuation_as_of,
         index_view=index_view,
+        membership=membership,
+        fundamentals=fundamentals,
         events=tuple(
             sorted({e for r in results for e in r.events}, key=lambda e: (e.day, e.time_et, e.title))
         ),
