@@ -61,8 +61,8 @@ VALUATION = {
 VALUATION_READ = date(2026, 11, 21)  # as a live build on the Saturday would have read them
 NOTES = (
     SAMPLE_NOTE,
-    "Valuation figures for IWM, IJR and SPY (trailingPE, priceToBook) are illustrative sample values.",
-    "The members' earnings and market values are illustrative sample values.",
+    "The fund ratios of IWM, IJR and SPY (trailingPE, priceToBook) and the members' earnings and market"
+    " values are illustrative sample values.",
     "Headlines are fictional and written for the sample; links point to example.com.",
 )
 STORY = 15  # scripted final sessions
