@@ -23,7 +23,7 @@ from generator.fsutil import swap_in
 from generator.models import Brief, ChartSpec, Config, Headline, IssueMeta, Series, Snapshot
 
 if TYPE_CHECKING:
-    from generator.charts import RenderedChart
+    from generator.models import RenderedChart
     from generator.pdfworker import RenderWorker
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,10 @@ def build_from_snapshot(
         with timings.stage("headlines"):
             headlines = headlines_for_week(snapshot, config, week, seen_path)
         with timings.stage("analyse"):
-            brief = analyse(snapshot, config, headlines, as_of=as_of)
+            # The worker draws the body's charts as soon as the analysis knows them.
+            brief = analyse(
+                snapshot, config, headlines, as_of=as_of, on_charts=worker.draw if worker else None
+            )
         names = {i.symbol: i.name for i in config.universe}
         with timings.stage("charts"):
             if worker is not None:

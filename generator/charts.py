@@ -6,8 +6,8 @@ are deterministic: no dates or software versions in the files, and SVG ids are d
 from a fixed salt and the chart key (so several charts can sit in one HTML page).
 
 Speed (five charts in about a third of a second): fixed margins instead of tight layout,
-unhinted text, and the PNG written as RGB with light zlib compression (the charts sit on
-white, so an alpha channel would carry nothing).
+unhinted text, and the PNG written with a 64-colour palette (the charts sit on white, so an
+alpha channel would carry nothing).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -35,14 +34,15 @@ from PIL import Image
 
 from generator.errors import RenderError
 from generator.formatting import fmt_value
-from generator.models import ChartSpec
+from generator.models import ChartSpec, RenderedChart
 
 log = logging.getLogger(__name__)
 
 KINDS = ("line", "bar", "hbar")
 FIGSIZE = (5.6, 3.3)  # inches; one size for every chart
 PNG_DPI = 200  # 1120 px wide: sharp at ~560 px in an email (2x)
-PNG_COMPRESSION = 2  # zlib level: ~30% faster than the default 6 for ~6% more bytes
+PNG_COLOURS = 64  # a palette PNG: the charts are a few flat colours and their anti-aliased edges
+PNG_COMPRESSION = 6  # zlib's default: on palette data as fast as level 2 on RGB, and a third smaller
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
@@ -86,15 +86,6 @@ STYLE: dict[str, Any] = {
 SVG_METADATA: dict[str, Any] = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 
-@dataclass(frozen=True)
-class RenderedChart:
-    key: str
-    title: str
-    alt: str
-    svg: str  # inline-safe <svg> element: no XML declaration, role="img", <title> with the alt text
-    png: bytes
-
-
 def render_charts(specs: Sequence[ChartSpec]) -> dict[str, RenderedChart]:
     """Draw every spec; keys are the specs' keys, in the given order."""
     charts: dict[str, RenderedChart] = {}
@@ -119,7 +110,12 @@ def render_chart(spec: ChartSpec) -> RenderedChart:
 
 
 def _png(fig: MplFigure) -> bytes:
-    """The figure as an RGB PNG at :data:`PNG_DPI`: no text chunks, no time stamp."""
+    """The figure as a palette PNG at :data:`PNG_DPI`: no text chunks, no time stamp.
+
+    The colours are reduced to :data:`PNG_COLOURS` (octree, no dithering): a chart's flat fills,
+    lines and the anti-aliased steps between them fit, and the file is about a third of an RGB
+    one (~40 KB instead of ~130 KB at 1120 × 660), which the email and the weekly archive carry.
+    """
     fig.set_dpi(PNG_DPI)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()  # type: ignore[no-untyped-call]
@@ -127,7 +123,10 @@ def _png(fig: MplFigure) -> bytes:
     rgba = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
     image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
     out = io.BytesIO()
-    image.convert("RGB").save(out, format="png", compress_level=PNG_COMPRESSION)
+    palette = image.convert("RGB").quantize(
+        colors=PNG_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
+    palette.save(out, format="png", compress_level=PNG_COMPRESSION)
     return out.getvalue()
 
 

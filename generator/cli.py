@@ -157,43 +157,47 @@ def build(
         smallcap-brief build --from-snapshot output/briefs/2026-11-20/snapshot
         smallcap-brief build --data live --strict --as-of 2026-11-20
     """
-    from generator.analysis import reporting_week
-    from generator.build import Timings, build_from_snapshot
-    from generator.console import progress, report_build
     from generator.pdfworker import RenderWorker
-    from generator.sources.gather import gather
 
-    config = _load(config_path)
-    wanted = _parse_formats(formats)
-    # Forked first, before any thread starts: matplotlib and weasyprint load in the child meanwhile.
-    worker = RenderWorker()
-    now = _now()
-    out_dir = Path(out)
-    cache = Path(cache_dir) if cache_dir else out_dir / "cache"
-    if from_snapshot:
-        from generator.sources.snapshot import read_snapshot
+    # Forked first, before any thread starts or any heavy import: matplotlib and weasyprint load in
+    # the child while this process imports pandas, gathers and analyses.
+    with RenderWorker() as worker:
+        from generator.analysis import reporting_week
+        from generator.build import Timings, build_from_snapshot
+        from generator.console import progress
+        from generator.sources.gather import gather
 
-        snapshot = read_snapshot(Path(from_snapshot))
-        day = as_of.date() if as_of else snapshot.as_of
-    else:
-        day = as_of.date() if as_of else _today(config.brief.timezone, now)
-        week = reporting_week(day, config.brief.week_ends_on)
-        with progress(f"Gathering data ({data}) for the week {week[0]} to {week[1]}"):
-            snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
-        if snapshot.is_sample and not as_of:
-            day = snapshot.as_of
-    with progress("Building the brief") as update, worker:
-        result = build_from_snapshot(
-            config,
-            snapshot,
-            as_of=day,
-            out=out_dir,
-            formats=wanted,
-            seen_path=cache / "headlines.json",
-            timings=Timings(on_stage=update),
-            force=force,
-            worker=worker,
-        )
+        config = _load(config_path)
+        wanted = _parse_formats(formats)
+        now = _now()
+        out_dir = Path(out)
+        cache = Path(cache_dir) if cache_dir else out_dir / "cache"
+        if from_snapshot:
+            from generator.sources.snapshot import read_snapshot
+
+            snapshot = read_snapshot(Path(from_snapshot))
+            day = as_of.date() if as_of else snapshot.as_of
+        else:
+            day = as_of.date() if as_of else _today(config.brief.timezone, now)
+            week = reporting_week(day, config.brief.week_ends_on)
+            with progress(f"Gathering data ({data}) for the week {week[0]} to {week[1]}"):
+                snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
+            if snapshot.is_sample and not as_of:
+                day = snapshot.as_of
+        with progress("Building the brief") as update:
+            result = build_from_snapshot(
+                config,
+                snapshot,
+                as_of=day,
+                out=out_dir,
+                formats=wanted,
+                seen_path=cache / "headlines.json",
+                timings=Timings(on_stage=update),
+                force=force,
+                worker=worker,
+            )
+    from generator.console import report_build
+
     degraded = report_build(result)
     if strict and degraded:
         click.echo(f"error: degraded build under --strict: {degraded[0]}", err=True)

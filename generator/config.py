@@ -319,6 +319,14 @@ def _describe_providers(config: Config) -> list[str]:
     )
     for item in calendar.russell:
         lines.append(f"  {item.day.isoformat()}: {item.title} ({item.url})")
+    earnings = calendar.earnings
+    if earnings.top and index.holdings:
+        lines.append(
+            f"Earnings: the {earnings.top} largest index members reporting next week, from Yahoo Finance's "
+            f"earnings calendar; {earnings.deadline:g} s in all"
+        )
+    else:
+        lines.append("Earnings: off (calendar.earnings.top is 0 or no holdings file is configured)")
     if index.holdings:
         lines.append(
             f"Index members: holdings from {index.holdings}; member prices {index.history_days} days back, "

@@ -26,6 +26,7 @@ from generator.models import (
     BriefSettings,
     CalendarDate,
     CalendarSettings,
+    EarningsSettings,
     EmailSettings,
     FredSettings,
     HeadlineSettings,
@@ -334,11 +335,21 @@ FRED: Schema = {
     "timeout": (number(), False),
     "deadline": (number(), False),
 }
+EARNINGS: Schema = {"top": (number(whole=True, zero=True), False), "deadline": (number(), False)}
+
+
+def earnings_settings(node: Node, path: str, report: Report) -> Any:
+    """The ``calendar.earnings`` mapping: how many of the largest members reporting next week to list."""
+    parsed = convert_mapping(node, path, EARNINGS, report)
+    return _BAD if parsed is None else EarningsSettings(**parsed[0])
+
+
 CALENDAR: Schema = {
     "official": (text_list(_one_of(OFFICIAL_CALENDARS, "calendar source")), False),
     "timeout": (number(), False),
     "deadline": (number(), False),
     "russell": (calendar_dates, False),
+    "earnings": (earnings_settings, False),
 }
 INDEX: Schema = {
     "holdings": (text(_location, empty=True), False),

@@ -12,10 +12,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from generator.redact import hide_local_paths
+
+if TYPE_CHECKING:  # pandas only where frames are used: a process that reads a Brief does not import it
+    import pandas as pd
 
 # ---------------------------------------------------------------------------
 # Configuration
@@ -149,6 +151,14 @@ class CalendarDate:
 
 
 @dataclass(frozen=True)
+class EarningsSettings:
+    """The ``calendar.earnings:`` block: the largest index members reporting next week (Yahoo Finance)."""
+
+    top: int = 10  # members listed, largest index weight first; 0 turns the earnings calendar off
+    deadline: float = 60.0  # seconds for reading Yahoo Finance's earnings calendar, all pages together
+
+
+@dataclass(frozen=True)
 class CalendarSettings:
     """The ``calendar:`` block: next week's official calendar."""
 
@@ -156,6 +166,7 @@ class CalendarSettings:
     timeout: float = 15.0  # seconds per calendar download
     deadline: float = 45.0  # seconds for all calendar sources together
     russell: tuple[CalendarDate, ...] = ()  # reconstitution dates with their source URL
+    earnings: EarningsSettings = field(default_factory=EarningsSettings)
 
 
 @dataclass(frozen=True)
@@ -174,9 +185,7 @@ class IndexSettings:
 class ValuationSettings:
     """The ``valuation:`` block: Yahoo's fund ratios beside a large-cap fund, and the member fundamentals."""
 
-    large_fund: str = (
-        "SPY"  # the large-cap fund whose fund data the small-cap funds' are set beside ("" none)
-    )
+    large_fund: str = "SPY"  # the large-cap fund the small-cap funds' ratios are set beside ("" none)
     members: bool = True  # the monthly member fundamentals refresh (Yahoo's screener); false turns it off
     refresh_days: int = 31  # a member refresh older than this many days is fetched again
     budget: float = 180.0  # seconds for one member refresh as a whole
@@ -216,6 +225,22 @@ class Config:
 # ---------------------------------------------------------------------------
 
 
+class SectionKey(StrEnum):
+    """The brief's sections (:mod:`generator.analysis.registry` declares each once).
+
+    Here beside the other vocabularies, so that a process unpickling a brief (the render worker)
+    does not import the analysis to read a passage's key.
+    """
+
+    PERFORMANCE = "performance"
+    BREADTH = "breadth"
+    DRIVERS = "drivers"
+    RISKS = "risks"
+    VALUATION = "valuation"
+    OUTLOOK = "outlook"
+    CHANGES = "changes"
+
+
 class Origin(StrEnum):
     """Where a series or feed in a snapshot came from."""
 
@@ -244,9 +269,20 @@ class Series:
     provider: str  # "Yahoo Finance (yfinance)", "local files", "sample (illustrative)"
     origin: Origin | str = Origin.SNAPSHOT  # strings are checked and converted
     fetched_at: datetime | None = None
+    # The snapshot CSV ``frame`` was read from, paired with that very frame object: a series read
+    # from a snapshot is written into the next one without formatting its prices again.  A copy
+    # with another frame (``dataclasses.replace``) does not carry it over (see ``text``).
+    read_from: tuple[pd.DataFrame, bytes] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "origin", Origin(self.origin))
+
+    @property
+    def text(self) -> bytes | None:
+        """The snapshot CSV bytes whose reading gives exactly ``frame``, when known."""
+        if self.read_from is None or self.read_from[0] is not self.frame:
+            return None
+        return self.read_from[1]
 
     @property
     def first_bar(self) -> date:
@@ -264,8 +300,15 @@ class Series:
 
     def until(self, day: date) -> Series:
         """The same series without any bar after ``day`` (no look-ahead)."""
+        import pandas as pd
+
         frame = self.frame.loc[: pd.Timestamp(day)]
-        return Series(self.symbol, frame, self.provider, self.origin, self.fetched_at)
+        text = self.text
+        if text is not None:
+            # One CSV line per row after the header: the cut's text is the first lines of the text.
+            text = b"\n".join(text.split(b"\n", len(frame) + 1)[: len(frame) + 1]) + b"\n"
+        read_from = (frame, text) if text is not None else None
+        return Series(self.symbol, frame, self.provider, self.origin, self.fetched_at, read_from)
 
 
 @dataclass(frozen=True)
@@ -382,6 +425,40 @@ class ScheduledEvent:
     time_et: str = ""  # "08:30" when known
 
 
+@dataclass(frozen=True)
+class EarningsReport:
+    """One index member's earnings report dated next week, as Yahoo Finance's earnings calendar lists it."""
+
+    day: date  # the report's day (New York time)
+    symbol: str  # the Yahoo Finance symbol
+    name: str  # the company's name as the calendar writes it
+    weight: float  # percent of the fund (IWM) in the membership used
+    timing: str = ""  # "BMO" before the open, "AMC" after the close, "" when the calendar does not say
+    url: str = ""  # the symbol's page on Yahoo Finance's earnings calendar (http or https)
+
+
+@dataclass(frozen=True)
+class EarningsWeek:
+    """Next week's earnings of the index members: the largest by weight, and how many report in all."""
+
+    start: date  # the week the calendar was read for
+    end: date
+    reporting: int  # members with a report dated start..end
+    members: int  # members checked (the membership)
+    largest: tuple[EarningsReport, ...]  # the largest reporting members by weight, by day then weight
+    membership_as_of: date  # the holdings file's "as of" date
+    weights_from: str  # "iShares IWM holdings"
+    source: str  # "Yahoo Finance"
+    read_at: datetime | None = None  # when the calendar was read
+    origin: Origin | str = Origin.LIVE  # live, cache (the latest read failed) or sample
+    complete: bool = True  # False: the calendar was read only partway (``note`` says why)
+    note: str = ""  # why the calendar is partial or cached ("" when read whole this run)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "origin", Origin(self.origin))
+        object.__setattr__(self, "note", hide_local_paths(self.note))
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """Everything the analysis sees.  Written by the fetchers, read by everything else."""
@@ -400,6 +477,7 @@ class Snapshot:
     index_view: IndexView | None = None  # member breadth and attribution (None: not covered)
     events: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why) for calendar sources that failed
+    earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
 
 
 # ---------------------------------------------------------------------------
@@ -533,6 +611,21 @@ class ChartSpec:
 
 
 @dataclass(frozen=True)
+class RenderedChart:
+    """One drawn chart (:mod:`generator.charts`): SVG for the HTML and the PDF, PNG for email and Markdown.
+
+    It lives here, not beside matplotlib, so that a process receiving charts from the render
+    worker does not import matplotlib to unpickle them.
+    """
+
+    key: str
+    title: str
+    alt: str
+    svg: str  # inline-safe <svg> element: no XML declaration, role="img", <title> with the alt text
+    png: bytes
+
+
+@dataclass(frozen=True)
 class Topic:
     """One block of a section's facts: figures, and the full table a checker wants (no prose)."""
 
@@ -587,6 +680,8 @@ class Passage:
     headlines: tuple[Headline, ...] = ()
     schedule: tuple[ScheduledEvent, ...] = ()  # dated, linked calendar items (the outlook)
     schedule_failures: tuple[tuple[str, str], ...] = ()  # calendar sources that failed: (source, why)
+    earnings_note: Prose = ()  # how many index members report next week, and which are listed
+    earnings: tuple[ScheduledEvent, ...] = ()  # the largest of them: dated, linked lines
 
 
 @dataclass(frozen=True)

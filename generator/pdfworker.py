@@ -2,10 +2,12 @@
 
 matplotlib's and weasyprint's imports and their first font setup take longer than the whole
 analysis.  A child forked at the start of a build does them while the parent gathers and analyses.
-The parent then sends the finished brief; the child draws the charts and sends them straight back
-(the parent needs them for the HTML, Markdown and email), then renders the print HTML and lays out
-the PDF while the parent writes the other formats.  On two cores this takes the slow start-ups and
-the PDF layout off the critical path.
+As soon as the analysis knows the body's chart specs, the parent sends them (:meth:`RenderWorker.draw`)
+and the child draws them while the analysis goes on.  The parent then sends the finished brief;
+the child sends its charts straight back (the parent needs them for the HTML, Markdown and email;
+a chart whose spec changed meanwhile is drawn again), then renders the print HTML and lays out the
+PDF while the parent writes the other formats.  On two cores this takes the slow start-ups, the
+charts and the PDF layout off the parent's path.
 
 The child is forked before the build starts any thread.  If it cannot be started or it dies, the
 work is done in the parent as usual (slower, same bytes).
@@ -16,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import threading
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -25,31 +26,12 @@ from typing import TYPE_CHECKING, Any
 from generator.errors import BriefError, RenderError
 
 if TYPE_CHECKING:
-    from generator.charts import RenderedChart
-    from generator.models import Brief, ChartSpec
+    from generator.models import Brief, ChartSpec, RenderedChart
     from generator.render import PdfResult
 
 log = logging.getLogger(__name__)
 
 WARM_UP_HTML = '<html lang="en"><body><p style="font-family: sans-serif">.</p></body></html>'
-
-
-def _warm_up_charts() -> tuple[ChartSpec, ...]:
-    """One chart of each kind the brief draws, with a year of dates: loads fonts, locators, tickers."""
-    from datetime import date, timedelta
-
-    from generator.models import ChartSpec
-
-    days = tuple((date(2025, 1, 1) + timedelta(days=n)).isoformat() for n in range(0, 365, 1))
-    line = tuple(100.0 + (n % 17) for n in range(len(days)))
-    bars = (("1W", (1.0, -2.0, 3.0)),)
-    return (
-        ChartSpec(
-            "warm-line", "Warm-up", "Warm-up.", "line", days, (("a", line), ("b", line)), reference=1.0
-        ),
-        ChartSpec("warm-hbar", "Warm-up", "Warm-up.", "hbar", ("A", "B", "C"), bars, reference=0.0),
-        ChartSpec("warm-bar", "Warm-up", "Warm-up.", "bar", ("A", "B", "C"), bars, reference=0.0),
-    )
 
 
 def _answer(conn: Connection, make: Any) -> Any:
@@ -63,19 +45,23 @@ def _answer(conn: Connection, make: Any) -> Any:
 
 
 def _serve(conn: Connection, kind: str) -> None:
-    """Warm up, then for each brief: its charts (the "charts" child) or its PDF (the "pdf" child)."""
+    """Warm weasyprint up, draw what the parent sends early, then for each brief: its charts and its PDF.
+
+    matplotlib is not warmed up with charts of its own: the body's real charts arrive early
+    (:meth:`RenderWorker.draw`), and drawing them is the warm-up.
+    """
     from generator.charts import render_charts
     from generator.render import render_html, render_pdf_document
 
-    def warm_pdf() -> None:
-        with contextlib.suppress(BriefError):  # the real work reports it
-            render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
+    with contextlib.suppress(BriefError):  # the real work reports it
+        render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
+    drawn: dict[ChartSpec, RenderedChart] = {}  # drawn ahead, from the specs the parent sent early
 
-    # weasyprint warms up beside the charts: a brief that arrives meanwhile gets its charts at once.
-    warming = threading.Thread(target=warm_pdf, name="warm-pdf", daemon=True)
-    warming.start()
-    with contextlib.suppress(BriefError):
-        render_charts(_warm_up_charts())  # loads matplotlib's fonts
+    def charts_of(specs: tuple[ChartSpec, ...]) -> dict[str, RenderedChart]:
+        missing = tuple(spec for spec in specs if spec not in drawn)
+        drawn.update(zip(missing, render_charts(missing).values(), strict=True))
+        return {spec.key: drawn[spec] for spec in specs}
+
     while True:
         try:
             job = conn.recv()
@@ -83,9 +69,12 @@ def _serve(conn: Connection, kind: str) -> None:
             return
         if job is None:
             return
-        brief, names = job
-        charts = _answer(conn, lambda b=brief: render_charts(b.charts))
-        warming.join()
+        if job[0] == "draw":
+            with contextlib.suppress(BriefError):  # the brief's own request reports it
+                charts_of(job[1])
+            continue
+        _, brief, names = job
+        charts = _answer(conn, lambda b=brief: charts_of(b.charts))
         if kind == "pdf" and charts is not None:
             _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
                 render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
@@ -131,14 +120,23 @@ class RenderWorker:
         child = self._children.get(kind)
         return child is not None and child[1].is_alive()
 
+    def draw(self, specs: tuple[ChartSpec, ...]) -> None:
+        """Have the child draw these charts now, ahead of the brief that will ask for them."""
+        child = self._children.get("pdf")
+        if child is not None and self.alive("pdf"):
+            try:
+                child[0].send(("draw", specs))
+            except OSError as exc:
+                self._lost("pdf", exc)
+
     def start(self, brief: Brief, names: Mapping[str, str] | None = None) -> None:
-        """Send the brief to both children."""
+        """Send the brief to the child."""
         self._job, self._charts, self._sent = (brief, names), None, set()
         for kind in list(self._children):
             child = self._children.get(kind)
             if child is not None and self.alive(kind):
                 try:
-                    child[0].send((brief, names))
+                    child[0].send(("brief", brief, names))
                     self._sent.add(kind)
                 except OSError as exc:
                     self._lost(kind, exc)

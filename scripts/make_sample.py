@@ -597,12 +597,14 @@ def build_sample(config: Path = ROOT / "feeds.yaml") -> Snapshot:
     extras_rng = np.random.default_rng(SEED + 1000)
     view = sample_extras.index_view(frames, extras_rng, (AS_OF - timedelta(days=4), AS_OF))
     series.update(sample_extras.fred_series(frames, SAMPLE_PROVIDER, BUILT_AT))
-    fundamentals = sample_extras.fundamentals(view, np.random.default_rng(SEED + 2000), SAMPLE_PROVIDER)
+    earnings = sample_extras.earnings(view, np.random.default_rng(SEED + 2000), BUILT_AT)
+    fundamentals = sample_extras.fundamentals(view, np.random.default_rng(SEED + 3000), SAMPLE_PROVIDER)
     return Snapshot(
         as_of=AS_OF, built_at=BUILT_AT, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER,
         health=health + tuple(feed_health),
         valuation=VALUATION, valuation_as_of=dict.fromkeys(VALUATION, VALUATION_READ),
         fundamentals=fundamentals, notes=NOTES, index_view=view, events=sample_extras.calendar(AS_OF),
+        earnings=earnings,
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""The sample's whole-index view, member fundamentals, FRED series and calendar: deterministic,
+"""The sample's index view, member fundamentals, FRED series, calendar and earnings: deterministic,
 synthetic, labelled sample.
 
 Used by scripts/make_sample.py.  The membership is written in the real iShares holdings layout,
@@ -12,14 +12,16 @@ Every name is fictional.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from generator.analysis.fundamentals import MemberQuote, aggregate
-from generator.models import IndexView, MemberFundamentals, ScheduledEvent, Series
-from generator.sources.ishares import parse_holdings
+from generator.models import EarningsWeek, IndexView, MemberFundamentals, ScheduledEvent, Series
+from generator.sources.earnings import PAGE_URL, CalendarRead, first_per_symbol, page_rows, select
+from generator.sources.ishares import Member, Membership, parse_holdings
 from generator.sources.members import derive_index_view
 
 SECTORS = {  # sector → (sample sector ETF whose path members follow, name stems)
@@ -203,3 +205,57 @@ def calendar(week_end: date) -> tuple[ScheduledEvent, ...]:
             date(2026, 11, 27), "Russell reconstitution: rank day (sample date)", "FTSE Russell", ftse
         ),
     )
+
+
+EARNINGS_REPORTING = 23  # sample members with a report dated next week
+EARNINGS_DAYS = (0, 1, 2, 4)  # Monday, Tuesday, Wednesday and Friday: the Thursday is Thanksgiving
+
+
+def earnings(view: IndexView, rng: np.random.Generator, built_at: datetime, top: int = 10) -> EarningsWeek:
+    """Next week's earnings of the sample's members, in the calendar's own layout, read by the real code.
+
+    Besides the members' rows the page holds what the provider must leave out: a company that is
+    not a member, a member's second event of the week, a report dated the week after, a row
+    without a date.  Every link goes to the calendar's page for the day: the tickers are fictional.
+    """
+    start = view.week_start + timedelta(days=7)
+    end = start + timedelta(days=4)
+    symbols = sorted(view.members.index)
+    chosen = rng.choice(len(symbols), EARNINGS_REPORTING, replace=False)
+    rows = []
+    for n in sorted(chosen):
+        symbol = symbols[n]
+        day = start + timedelta(days=int(rng.choice(EARNINGS_DAYS)))
+        name = str(view.members.at[symbol, "name"]).title()
+        timing = str(rng.choice(["BMO", "AMC", "AMC", "TNS"]))
+        rows.append((symbol, name, _stamp(day, timing), timing))
+    first = rows[0]
+    rows += [
+        ("SMPLX", "Sample Large Cap Corp", _stamp(start, "BMO"), "BMO"),  # not a member
+        (first[0], first[1], _stamp(end, "AMC"), "AMC"),  # the call after the release
+        (symbols[-1], "Later Sample Co", _stamp(end + timedelta(days=3), "BMO"), "BMO"),  # the week after
+        (symbols[-2], "Undated Sample Co", None, "TNS"),  # no date
+    ]
+    frame = pd.DataFrame(rows, columns=["Symbol", "Company", "Event Start Date", "Timing"])
+    kept, _ = page_rows(frame, start, end)
+    read = CalendarRead(start, end, first_per_symbol(kept), built_at, pages=1)
+    membership = Membership(
+        view.membership_as_of,
+        tuple(
+            Member(str(sym), str(sym), str(row["name"]), str(row["sector"]), float(row["weight"]))
+            for sym, row in view.members.iterrows()
+        ),
+        source=view.source,
+    )
+    week = select(read, membership, top, origin="sample", source="sample calendar")
+    linked = tuple(replace(r, url=f"{PAGE_URL}?day={r.day.isoformat()}") for r in week.largest)
+    return replace(week, largest=linked)
+
+
+STAMPS = {"BMO": (13, 0), "AMC": (21, 5), "TNS": (5, 0)}  # UTC: 08:00, 16:05 and midnight in New York
+
+
+def _stamp(day: date, timing: str) -> str:
+    """The calendar's date-time for a report on ``day`` (New York, November: UTC-5)."""
+    hour, minute = STAMPS[timing]
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).isoformat().replace("+00:00", "Z")

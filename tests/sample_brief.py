@@ -18,9 +18,9 @@ from pathlib import Path
 
 from generator.analysis import analyse, reporting_week
 from generator.build import headlines_for_week, snapshot_until
-from generator.charts import RenderedChart, render_charts
+from generator.charts import render_charts
 from generator.config import load_config
-from generator.models import Brief, Config
+from generator.models import Brief, Config, RenderedChart
 from generator.render import render_html, render_markdown
 from generator.sources.snapshot import load_sample
 

@@ -678,3 +678,24 @@ def test_proxy_errors_name_the_key_and_line(tmp_path: Path) -> None:
     assert f"proxies.^RUT: an index cannot stand in for itself (line {line_of(text, '^RUT: ^RUT')})" in found
     assert any(p.startswith("proxies.^GSPC: ") and "valid symbol" in p for p in found), found
     assert single(tmp_path, BASE + "proxies: [SPY]\n").startswith("proxies: must be a mapping of index: ETF")
+
+
+def test_calendar_earnings_sets_how_many_reporting_members_are_listed(tmp_path: Path) -> None:
+    config = load_config(ROOT / "feeds.yaml")
+    assert (config.calendar.earnings.top, config.calendar.earnings.deadline) == (10, 60.0)
+    assert any(
+        line.startswith("Earnings: the 10 largest index members reporting next week")
+        for line in describe(config)
+    )
+    off = load_config(write(tmp_path, BASE + "calendar:\n  earnings: {top: 0, deadline: 5}\n"))
+    assert (off.calendar.earnings.top, off.calendar.earnings.deadline) == (0, 5.0)
+    assert any(line.startswith("Earnings: off") for line in describe(off))
+    found = problems(tmp_path, BASE + "calendar:\n  earnings: {top: ten, size: 3, deadline: -1}\n")
+    assert [p.split(" (line")[0] for p in found] == [
+        "calendar.earnings.top: must be a whole number, not a string ('ten')",
+        "calendar.earnings.size: unknown key (allowed: top, deadline)",
+        "calendar.earnings.deadline: must be positive, not -1",
+    ]
+    assert single(tmp_path, BASE + "calendar:\n  earnings: 10\n").startswith(
+        "calendar.earnings: must be a mapping with keys top, deadline, not an integer ('10')"
+    )

@@ -45,10 +45,9 @@ from generator.sources.fundamentals import (
     SOURCE,
     FundamentalsProvider,
     ScreenCache,
-    fundamentals_block,
     parse_quotes,
-    read_fundamentals_block,
 )
+from generator.sources.fundamentals_block import fundamentals_block, read_fundamentals_block
 from generator.sources.gather import compose
 from generator.sources.ishares import Member, Membership
 from generator.sources.providers import ProviderContext, ProviderResult, Transport

@@ -8,6 +8,7 @@ details the sample cannot show (tests/brief_factory.py).
 
 from __future__ import annotations
 
+import base64
 import difflib
 import html
 import re
@@ -37,11 +38,11 @@ from sample_brief import (
     golden_outputs,
 )
 
-from generator.charts import RenderedChart, render_charts
+from generator.charts import render_charts
 from generator.citations import Sources, health, sources, superscript
 from generator.errors import RenderError
 from generator.formatting import fmt, plain, source_line
-from generator.models import Brief, Cite, Figure, Prose, SourceHealth
+from generator.models import Brief, Cite, Figure, Prose, RenderedChart, SourceHealth
 from generator.render import (
     SAMPLE_BANNER,
     PdfResult,
@@ -545,7 +546,9 @@ def test_pdf_html_embeds_charts_as_data_urls(brief: Brief, charts: dict[str, Ren
     for_pdf = render_html(brief, charts, for_pdf=True)
     images = [v for tag, name, v in parse(for_pdf).urls if name == "src"]
     assert len(images) == sum(1 for p in brief.body if p.chart in charts) == 2
-    assert all(s.startswith("data:image/png;base64,") for s in images)
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in images)  # vectors in the PDF
+    decoded = {base64.b64decode(s.split(",", 1)[1]).decode() for s in images}
+    assert decoded == {charts[p.chart].svg for p in brief.body if p.chart in charts}
     assert 'class="brief-page pdf"' in for_pdf
 
 

@@ -28,6 +28,7 @@ from generator.sources.snapshot import (
     SAMPLE_PROVIDER,
     load_sample,
     read_snapshot,
+    save_snapshot,
     symbol_from_filename,
     write_snapshot,
 )
@@ -604,3 +605,27 @@ def test_save_snapshot_returns_what_reading_it_back_gives(tmp_path: Path) -> Non
     assert saved.health == again.health and saved.notes == again.notes and saved.events == again.events
     assert saved.index_view is not None and again.index_view is not None
     pd.testing.assert_frame_equal(saved.index_view.members, again.index_view.members)
+
+
+def test_a_series_read_from_a_snapshot_is_written_again_from_its_own_text(tmp_path: Path) -> None:
+    """No second formatting of the prices: the text read is the text written, cut or not."""
+    from dataclasses import replace
+
+    from generator.sources.prices_csv import prices_csv
+
+    sample = load_sample()
+    bench = sample.series["^RUT"]
+    assert bench.text is not None and bench.text == prices_csv(bench.frame)[0]
+    cut = bench.until(date(2026, 6, 30))
+    assert cut.text == prices_csv(cut.frame)[0]  # the first lines of the text are the cut's CSV
+    assert replace(bench, frame=cut.frame).text is None  # another frame: its text is not carried over
+    assert bench.until(bench.last_bar).text == bench.text
+
+    plain = {s: Series(s, x.frame, x.provider, x.origin, x.fetched_at) for s, x in sample.series.items()}
+    a = write_snapshot(sample, tmp_path / "with-text")
+    b = write_snapshot(replace(sample, series=plain), tmp_path / "formatted")
+    assert (a / "manifest.json").read_bytes() == (b / "manifest.json").read_bytes()
+    for path in sorted((a / "prices").iterdir()):
+        assert path.read_bytes() == (b / "prices" / path.name).read_bytes(), path.name
+    again = save_snapshot(sample, tmp_path / "saved")
+    assert all(again.series[s].text == sample.series[s].text for s in sample.series)

@@ -17,6 +17,9 @@ What it answers:
   Yahoo's 404 "No data found, symbol may be delisted" body.
 - ``/v10/finance/quoteSummary/SYM``, ``/v7/finance/quote`` and the fundamentals timeseries:
   the body given for SYM, or Yahoo's "not found" answers.
+- ``POST /v1/finance/visualization`` (the earnings calendar): what the handler given to
+  :meth:`YahooTransport.calendar` answers for the request's JSON body (offset, size, query);
+  without one, 404.
 
 A symbol can also be made to fail (any status, e.g. 429), to lose its connection midway (a
 reset, which may heal), or to hang until :attr:`release` is set.  :meth:`YahooTransport.offline`
@@ -31,6 +34,7 @@ import errno
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -97,6 +101,8 @@ class YahooTransport:
         self._drops: set[str] = set()
         self._bars_only: set[str] = set()
         self._offline = ""  # "", "dns" or "refused"
+        self._calendar: Callable[[dict[str, Any]], Reply] | None = None
+        self.posted: list[dict[str, Any]] = []  # the JSON bodies of the calendar requests, in order
         self._lock = threading.Lock()
 
     # -- sessions -----------------------------------------------------------------------------
@@ -138,6 +144,10 @@ class YahooTransport:
         if bars_only:
             self._bars_only.add(symbol.upper())
 
+    def calendar(self, handler: Callable[[dict[str, Any]], Reply]) -> None:
+        """Answer each visualization (calendar) request with ``handler(its JSON body)``."""
+        self._calendar = handler
+
     def drop(self, symbol: str) -> None:
         """Reset the connection of every request naming ``symbol`` until :meth:`heal`."""
         self._drops.add(symbol.upper())
@@ -161,6 +171,16 @@ class YahooTransport:
             return [r for r in self.seen if r.is_history and r.symbol == symbol.upper()]
 
     # -- answering ----------------------------------------------------------------------------
+
+    def answer_post(self, url: str, body: dict[str, Any]) -> Reply:
+        """A POST with a JSON body: the calendar handler for visualization requests, else :meth:`answer`."""
+        if "/v1/finance/visualization" not in url or self._calendar is None or self._offline:
+            return self.answer("POST", url)
+        parts = urlsplit(url)
+        with self._lock:
+            self.seen.append(Seen("POST", parts.hostname or "", parts.path, dict(parse_qsl(parts.query))))
+            self.posted.append(body)
+        return self._calendar(body)
 
     def answer(self, method: str, url: str) -> Reply:
         parts = urlsplit(url)
@@ -242,7 +262,11 @@ class _OfflineCurlSession(curl_requests.Session):  # type: ignore[type-arg]
 
     def request(self, method: Any, url: str, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
         full = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}" if params else url
-        reply = self._transport.answer(str(method), full)
+        body = kwargs.get("json")
+        if str(method).upper() == "POST" and isinstance(body, dict):
+            reply = self._transport.answer_post(full, body)
+        else:
+            reply = self._transport.answer(str(method), full)
         if (error := _curl_error(reply)) is not None:
             raise error
         response = curl_requests.Response()
@@ -266,7 +290,11 @@ class _Adapter(BaseAdapter):
         self._transport = transport
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        reply = self._transport.answer(request.method or "GET", request.url or "")
+        body = json.loads(request.body) if request.method == "POST" and request.body else None
+        if isinstance(body, dict):
+            reply = self._transport.answer_post(request.url or "", body)
+        else:
+            reply = self._transport.answer(request.method or "GET", request.url or "")
         if (error := _requests_error(reply)) is not None:
             raise error
         response = requests.Response()

@@ -7,7 +7,7 @@ reporting week's end before anything is computed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -33,8 +33,19 @@ from generator.analysis.placement import SECTIONS, for_passages, place_headlines
 from generator.analysis.risks import risks_section
 from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
-from generator.models import Brief, Config, Figure, Headline, Section, Snapshot, SourceHealth
+from generator.models import (
+    Brief,
+    ChartSpec,
+    Config,
+    EarningsWeek,
+    Figure,
+    Headline,
+    Section,
+    Snapshot,
+    SourceHealth,
+)
 from generator.narrative import WeekFacts, narrate, notes, plain
+from generator.narrative.body import BODY_CHARTS
 from generator.narrative.charts import describe
 from generator.narrative.words import anomaly
 from generator.sources.calendar import trading_days
@@ -43,8 +54,19 @@ log = logging.getLogger(__name__)
 TOP_HEADLINES = 5  # besides those placed in the body passages
 
 
-def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *, as_of: date) -> Brief:
-    """The brief for the reporting week that ends on or before ``as_of``."""
+def analyse(
+    snapshot: Snapshot,
+    config: Config,
+    headlines: Sequence[Headline],
+    *,
+    as_of: date,
+    on_charts: Callable[[tuple[ChartSpec, ...]], None] | None = None,
+) -> Brief:
+    """The brief for the reporting week that ends on or before ``as_of``.
+
+    ``on_charts`` is told the body's chart specs as soon as they are known, before the rest of
+    the analysis: a render worker can draw them meanwhile (the brief's ``charts`` are the same).
+    """
     week_start, week_end = reporting_week(as_of, config.brief.week_ends_on)
     ctx = make_context(snapshot, config, week_start, week_end)
     bench = config.slots.benchmark
@@ -52,6 +74,9 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         raise DataUnavailableError(bench, f"no data for the benchmark on or before {week_end.isoformat()}")
     core = core_sections(ctx, snapshot.health)
     figures = collect(core)
+    charts = build_charts(ctx, figures)
+    if on_charts is not None:
+        on_charts(tuple(describe(c) for c in charts if c.key in BODY_CHARTS))
     prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
     for symbol, a in sorted(ctx.flagged.items()):
         log.warning("%s: %s", symbol, anomaly(a))  # a repair of bad input is visible
@@ -68,7 +93,6 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         valuation_section(ctx, snapshot.valuation, snapshot.provider, snapshot.valuation_as_of, members),
         outlook_section(ctx, figures),
     )
-    charts = build_charts(ctx, figures)
     sections = drop_missing_charts(sections, {c.key for c in charts})
     headline = return_figure(ctx, bench, "1W")
     headline = replace(headline, label=f"{ctx.name(bench)}, week")
@@ -76,6 +100,7 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines),
         index=index, rates=rates, schedule=snapshot.events, calendar_failures=snapshot.calendar_failures,
         fundamentals=members,
+        earnings=next_weeks_earnings(snapshot.earnings, week_start, week_end),
     )  # fmt: skip
     story = narrate(facts)
     placed = {h for hs in (facts.headlines or {}).values() for h in hs}
@@ -103,6 +128,14 @@ def analyse(snapshot: Snapshot, config: Config, headlines: Sequence[Headline], *
         not_covered=story.not_covered,
         session_count=sessions(ctx),
     )
+
+
+def next_weeks_earnings(week: EarningsWeek | None, start: date, end: date) -> EarningsWeek | None:
+    """The snapshot's earnings when they were read for the week after ``start``..``end`` (never another's)."""
+    if week is None or (week.start, week.end) == (start + timedelta(days=7), end + timedelta(days=7)):
+        return week
+    log.warning("earnings calendar of %s..%s is not next week's: left out", week.start, week.end)
+    return None
 
 
 def sessions(ctx: Context) -> int:

@@ -22,13 +22,20 @@ def week_key(day: date, week_ends_on: str = "friday") -> date:
     return day + timedelta(days=(end_wd - day.weekday()) % 7)
 
 
+def week_keys(days: pd.DatetimeIndex, week_ends_on: str = "friday") -> pd.DatetimeIndex:
+    """:func:`week_key` over a whole index at once (the key of each bar's day)."""
+    end_wd = WEEKDAYS.index(week_ends_on.strip().lower())
+    ahead = (end_wd - days.day_of_week.to_numpy()) % 7
+    return days.normalize() + pd.to_timedelta(ahead, unit="D")
+
+
 def weekly_closes(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:
     """The last close of each reporting week, indexed by that close's date (the week's last session).
 
     A week cut short by a holiday is named by its last session (Thursday 2025-04-17 before Good
     Friday), the same date its issue carries.
     """
-    keys = pd.DatetimeIndex([pd.Timestamp(week_key(d.date(), week_ends_on)) for d in closes.index])
+    keys = week_keys(pd.DatetimeIndex(closes.index), week_ends_on)
     dated = pd.Series(closes.index, index=closes.index)
     last = closes.groupby(keys).last()
     last.index = pd.DatetimeIndex(dated.groupby(keys).last().to_numpy())

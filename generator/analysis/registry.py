@@ -10,20 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
-from generator.models import Slots
-
-
-class SectionKey(StrEnum):
-    PERFORMANCE = "performance"
-    BREADTH = "breadth"
-    DRIVERS = "drivers"
-    RISKS = "risks"
-    VALUATION = "valuation"
-    OUTLOOK = "outlook"
-    CHANGES = "changes"
-
+from generator.models import SectionKey, Slots
 
 Tracked = Callable[[Slots], dict[str, float]]  # figure key → one unit of week-over-week move
 

@@ -17,8 +17,18 @@ from generator.analysis.index_view import IndexFacts
 from generator.analysis.newsvalue import Event
 from generator.analysis.official_rates import OfficialRates
 from generator.formatting import plain
-from generator.models import Check, Cite, Figure, Headline, Passage, Prose, ScheduledEvent, Takeaway
-from generator.narrative import body, breadth, lead, valuation
+from generator.models import (
+    Check,
+    Cite,
+    EarningsWeek,
+    Figure,
+    Headline,
+    Passage,
+    Prose,
+    ScheduledEvent,
+    Takeaway,
+)
+from generator.narrative import body, breadth, earnings, lead, valuation
 from generator.narrative.words import Facts, anomaly, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
@@ -52,6 +62,7 @@ class WeekFacts:
     schedule: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()
     fundamentals: FundamentalsFacts | FundamentalsGap | None = None  # the members' (None: not asked)
+    earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
 
 
 def narrate(week: WeekFacts) -> Narrative:
@@ -76,7 +87,9 @@ def narrate(week: WeekFacts) -> Narrative:
     # A figure is said once in the body: the watch list names thresholds without repeating numbers.
     watch = body.watch_items(ctx, facts, said)
     outlook = body.outlook(ctx, week.bull, week.bear, week.prev_bull, week.prev_bear, watch)
-    passages.append(replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures))
+    note, reports = earnings.earnings(week.earnings, ctx.name(ctx.slots.benchmark))
+    outlook = replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures)
+    passages.append(replace(outlook, earnings_note=note, earnings=reports))
     found = tuple(
         sorted(
             (p for p in passages if p is not None and (p.paragraphs or p.items)),

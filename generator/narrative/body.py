@@ -13,8 +13,8 @@ from generator.analysis import thresholds as th
 from generator.analysis.common import Context, ok, val
 from generator.analysis.drivers import sector_rows
 from generator.analysis.official_rates import OfficialRates
-from generator.analysis.registry import SectionKey, spec
-from generator.models import Check, Figure, Passage, Prose
+from generator.analysis.registry import spec
+from generator.models import Check, Figure, Passage, Prose, SectionKey
 from generator.narrative import keys as K
 from generator.narrative.words import (
     Facts,
@@ -31,6 +31,11 @@ from generator.narrative.words import (
     volume_words,
     weekday,
 )
+
+# The charts the body shows, one per passage: the build may draw them before the story is written.
+PERFORMANCE_CHART = "rut-vs-spx"
+DRIVERS_CHART = "sectors-week"
+BODY_CHARTS = (PERFORMANCE_CHART, DRIVERS_CHART)
 
 
 def passage(key: SectionKey, paragraphs: Sequence[Prose], **kw: Any) -> Passage:
@@ -83,7 +88,7 @@ def performance(ctx: Context, facts: Facts, when: str) -> Passage:
     if place:
         paragraphs.append(place)
     return Passage(
-        SectionKey.PERFORMANCE, spec(SectionKey.PERFORMANCE).title, tuple(paragraphs), chart="rut-vs-spx"
+        SectionKey.PERFORMANCE, spec(SectionKey.PERFORMANCE).title, tuple(paragraphs), chart=PERFORMANCE_CHART
     )
 
 
@@ -215,9 +220,7 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
     sectors = _sectors(ctx, facts)
     if sectors:
         paragraphs.append(sectors)
-    return Passage(
-        SectionKey.DRIVERS, spec(SectionKey.DRIVERS).title, tuple(paragraphs), chart="sectors-week"
-    )
+    return Passage(SectionKey.DRIVERS, spec(SectionKey.DRIVERS).title, tuple(paragraphs), chart=DRIVERS_CHART)
 
 
 def _sectors(ctx: Context, facts: Facts) -> Prose:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from generator.analysis.common import Context
 from generator.analysis.index_view import Contribution, IndexFacts
-from generator.analysis.registry import SectionKey, spec
-from generator.models import Figure, Passage, Prose, Table
+from generator.analysis.registry import spec
+from generator.models import Figure, Passage, Prose, SectionKey, Table
 from generator.narrative.words import cite, clauses, join, prose, size
 
 BROAD_GAP_PP = 0.75  # the median member within this of the index: a broad move

@@ -9,9 +9,9 @@ from datetime import date
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, ok, val
 from generator.analysis.fundamentals import FundamentalsFacts, FundamentalsGap
-from generator.analysis.registry import SectionKey, spec
+from generator.analysis.registry import spec
 from generator.analysis.valuation import fund_name
-from generator.models import Figure, Passage, Prose
+from generator.models import Figure, Passage, Prose, SectionKey
 from generator.narrative import keys as K
 from generator.narrative.words import Facts, cite, join, prose
 

@@ -41,7 +41,7 @@ from typing import Any
 from generator.analysis.fundamentals import MemberQuote, aggregate
 from generator.errors import SourceError
 from generator.fsutil import write_atomic
-from generator.models import MemberFundamentals, SourceHealth
+from generator.models import SourceHealth
 from generator.sources.providers import ProviderContext, ProviderResult
 from generator.sources.yahoo_client import (
     Deadline,
@@ -347,36 +347,3 @@ def _row(
     status: str, origin: str, count: int = 0, newest: date | None = None, error: str = ""
 ) -> SourceHealth:
     return SourceHealth("provider", ROW, status, origin, count, newest, error, SOURCE)
-
-
-# -- the snapshot block -----------------------------------------------------------------------------------
-
-
-def fundamentals_block(block: MemberFundamentals) -> dict[str, Any]:
-    """The manifest's ``fundamentals`` entry: the sums over the members, with the refresh's date."""
-    return {
-        "as_of": block.as_of.isoformat(), "membership_as_of": block.membership_as_of.isoformat(),
-        "source": block.source, "members": block.members, "covered": block.covered,
-        "loss_makers": block.loss_makers, "market_cap": block.market_cap, "earnings": block.earnings,
-        "profit_market_cap": block.profit_market_cap, "profits": block.profits,
-        "loss_market_cap": block.loss_market_cap, "complete": block.complete,
-    }  # fmt: skip
-
-
-def read_fundamentals_block(entry: Any, where: str) -> MemberFundamentals:
-    try:
-        block = MemberFundamentals(
-            as_of=date.fromisoformat(str(entry["as_of"])),
-            membership_as_of=date.fromisoformat(str(entry["membership_as_of"])),
-            source=str(entry["source"]), members=int(entry["members"]), covered=int(entry["covered"]),
-            loss_makers=int(entry["loss_makers"]), market_cap=float(entry["market_cap"]),
-            earnings=float(entry["earnings"]), profit_market_cap=float(entry["profit_market_cap"]),
-            profits=float(entry["profits"]), loss_market_cap=float(entry["loss_market_cap"]),
-            complete=bool(entry.get("complete", True)),
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SourceError(where, f"fundamentals block unreadable: {exc}") from exc
-    sums = (block.market_cap, block.earnings, block.profit_market_cap, block.profits, block.loss_market_cap)
-    if not all(map(math.isfinite, sums)) or not 0 <= block.loss_makers <= block.covered <= block.members:
-        raise SourceError(where, "fundamentals block: sums must be finite and counts consistent")
-    return block

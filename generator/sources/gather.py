@@ -5,8 +5,9 @@ only when neither has the benchmark, the bundled sample (loudly).  ``live`` fail
 required series is not fresh.  Nothing here reads the clock: ``today`` and ``now`` come in.
 
 The snapshot is composed from the providers (:mod:`generator.sources.providers`): Yahoo prices,
-Yahoo fund data, the feeds, FRED, the official calendars, the index members and the members'
-fundamentals, each within its own deadline, in its own cache folder, adding its own health rows.
+Yahoo fund data, the feeds, FRED, the official calendars, the index members, their earnings
+calendar and their fundamentals, each within its own deadline, in its own cache folder, adding its
+own health rows.
 """
 
 from __future__ import annotations
@@ -106,10 +107,8 @@ def compose(providers: Sequence[Provider], context: ProviderContext) -> Snapshot
         if not context.offline:
             own.mkdir(parents=True, exist_ok=True)
         done = merge(results)
-        seen = replace(
-            context, cache_dir=own, series=done.series, halted=done.halted, membership=done.membership
-        )
-        results.append(run(provider, seen))
+        seen = replace(context, series=done.series, halted=done.halted, membership=done.membership)
+        results.append(run(provider, replace(seen, cache_dir=own)))
     return _assemble(context, merge(results))
 
 
@@ -151,6 +150,7 @@ def _assemble(context: ProviderContext, result: ProviderResult) -> Snapshot:
         index_view=result.index_view,
         events=result.events,
         calendar_failures=result.calendar_failures,
+        earnings=result.earnings,
     )
 
 

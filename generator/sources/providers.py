@@ -6,8 +6,8 @@ A provider is a peer of the others, composed by :func:`generator.sources.gather.
 - ``cache_folder``: its own folder under the cache directory ("" keeps the Yahoo and feed caches
   where they have always been);
 - ``fetch(context) -> ProviderResult``: everything it adds to the snapshot (series, feeds,
-  valuation, the index view, the member fundamentals, calendar events, health rows, notes), within
-  its own deadline.
+  valuation, the index view, calendar events, earnings, the member fundamentals, health rows,
+  notes), within its own deadline.
   ``context.offline`` (``--data cache``) means: no network, its own cache only.  A source that
   fails is a health row naming it, never an exception out of ``fetch`` (but for a
   :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row).
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 from generator.errors import SourceError
 from generator.models import (
     Config,
+    EarningsWeek,
     FeedCapture,
     IndexView,
     MemberFundamentals,
@@ -39,7 +40,9 @@ from generator.models import (
     Series,
     SourceHealth,
 )
-from generator.sources.http import DATA, Resolver
+
+if TYPE_CHECKING:
+    from generator.sources.http import Resolver
 
 if TYPE_CHECKING:
     from generator.sources.ishares import Membership
@@ -73,7 +76,7 @@ class ProviderContext:
     transport: Transport = field(default_factory=Transport)
     series: Mapping[str, Series] = field(default_factory=dict)  # what the providers before it gave
     halted: str = ""  # why Yahoo Finance stopped answering this run ("" when it did not)
-    membership: Membership | None = None  # the index members the providers before it found
+    membership: Membership | None = None  # the index membership the providers before it had
 
     def downloader(self, source: str, timeout: float, deadline: Deadline) -> Download:
         """The download seam: ``transport.download``, else the project's HTTP client for data files.
@@ -89,7 +92,7 @@ class ProviderContext:
                 raise SourceError(source, f"not asked: {deadline.used_up}")
             if inject is not None:
                 return inject(url, user_agent)
-            from generator.sources.http import fetch
+            from generator.sources.http import DATA, fetch  # requests: only when a provider fetches
 
             bound = timeout if left >= timeout else max(0.1, round(left, 1))  # the deadline's rest
             settings = replace(self.config.network, feed_timeout=bound)
@@ -130,12 +133,13 @@ class ProviderResult:
     valuation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     valuation_as_of: Mapping[str, date] = field(default_factory=dict)  # symbol → day its fund data was read
     index_view: IndexView | None = None
-    membership: Membership | None = None  # the index members (for the providers after it)
     fundamentals: MemberFundamentals | None = None
     events: tuple[ScheduledEvent, ...] = ()
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why)
     notes: tuple[str, ...] = ()
     halted: str = ""  # Yahoo Finance stopped answering (later Yahoo providers skip)
+    membership: Membership | None = None  # the index membership (later providers pick members by weight)
+    earnings: EarningsWeek | None = None
 
 
 class Provider(Protocol):
@@ -154,10 +158,12 @@ def registered(config: Config) -> tuple[Provider, ...]:
     """Every provider, in the order ``gather`` runs them (a provider sees the series of those before it).
 
     A provider turned off in feeds.yaml (``fred.series: []``, ``calendar.official: []`` without
-    Russell dates, ``index.holdings: ""``, ``valuation.members: false``) is left out.  The member
-    fundamentals come after the index members: they need the membership.
+    Russell dates, ``index.holdings: ""``, ``calendar.earnings.top: 0``, ``valuation.members:
+    false``) is left out; the earnings calendar and the member fundamentals need the index
+    membership, so they are left out with it.
     """
     from generator.sources.core_providers import Feeds, YahooFundData, YahooPrices
+    from generator.sources.earnings import EarningsProvider
     from generator.sources.fred import FredProvider
     from generator.sources.fundamentals import FundamentalsProvider
     from generator.sources.index_provider import IndexProvider
@@ -170,8 +176,10 @@ def registered(config: Config) -> tuple[Provider, ...]:
         providers.append(CalendarProvider())
     if config.index.holdings:
         providers.append(IndexProvider())
+        if config.calendar.earnings.top:
+            providers.append(EarningsProvider())  # after the index: it picks members by weight
         if config.valuation.members:
-            providers.append(FundamentalsProvider())
+            providers.append(FundamentalsProvider())  # after the index: it sums over its members
     return tuple(providers)
 
 
@@ -195,6 +203,7 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
     valuation_as_of: dict[str, date] = {}
     index_view: IndexView | None = None
     membership: Membership | None = None
+    earnings: EarningsWeek | None = None
     fundamentals: MemberFundamentals | None = None
     for r in results:
         series.update(r.series)
@@ -204,6 +213,7 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
         valuation_as_of.update(r.valuation_as_of)
         index_view = r.index_view or index_view
         membership = r.membership or membership
+        earnings = r.earnings or earnings
         fundamentals = r.fundamentals or fundamentals
     return ProviderResult(
         label="; ".join(dict.fromkeys(r.label for r in results if r.label)),
@@ -213,7 +223,6 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
         valuation=valuation,
         valuation_as_of=valuation_as_of,
         index_view=index_view,
-        membership=membership,
         fundamentals=fundamentals,
         events=tuple(
             sorted({e for r in results for e in r.events}, key=lambda e: (e.day, e.time_et, e.title))
@@ -221,4 +230,6 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
         calendar_failures=tuple(f for r in results for f in r.calendar_failures),
         notes=tuple(dict.fromkeys(n for r in results for n in r.notes)),
         halted=next((r.halted for r in results if r.halted), ""),
+        membership=membership,
+        earnings=earnings,
     )

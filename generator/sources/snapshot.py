@@ -35,7 +35,8 @@ import pandas as pd
 from generator.errors import SourceError
 from generator.fsutil import swap_in
 from generator.models import FeedCapture, ScheduledEvent, Series, Snapshot, SourceHealth
-from generator.sources.fundamentals import fundamentals_block, read_fundamentals_block
+from generator.sources.earnings_block import read_earnings, write_earnings
+from generator.sources.fundamentals_block import fundamentals_block, read_fundamentals_block
 from generator.sources.members import read_index_view, write_index_view
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
 from generator.sources.prices_csv import parse_prices, prices_csv
@@ -87,7 +88,9 @@ def load_sample() -> Snapshot:
     return replace(snap, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER, notes=notes)
 
 
-def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] | None = None) -> Snapshot:
+def _read_manifested(
+    root: Path, known: Mapping[str, tuple[str, pd.DataFrame, bytes]] | None = None
+) -> Snapshot:
     where = str(root / MANIFEST)
     try:
         doc = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
@@ -101,20 +104,24 @@ def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] |
     provider = str(doc.get("provider") or "")
     series: dict[str, Series] = {}
     for symbol, entry in _entries(doc, "series", where):
-        if store is not None and "chunks" in entry:
+        done = (known or {}).get(symbol)
+        if done is not None and done[0] == entry.get("sha256"):
+            _, frame, data = done  # parsed from the very text just written, whose sha256 the manifest holds
+        elif store is not None and "chunks" in entry:
             source = str(store.root / "prices" / symbol)
             data = _checked(store.get(symbol, entry, where), entry, f"series.{symbol}", source, where)
+            frame = parse_prices(source, data, symbol)
         else:
             source = str(root / str(entry.get("file")))
             data = _verified(root, entry, f"series.{symbol}", where)
-        done = (known or {}).get(symbol)
-        if done is not None and done[0] == entry["sha256"]:
-            frame = done[1]  # parsed from the very text just written
-        else:
             frame = parse_prices(source, data, symbol)
         origin = str(entry.get("origin") or "snapshot")
         fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
-        series[symbol] = Series(symbol, frame, str(entry.get("provider") or provider), origin, fetched)
+        # The text goes along when each row is one line of it (the next snapshot reuses it as is).
+        read_from = (frame, data) if data.count(b"\n") == len(frame) + 1 else None
+        series[symbol] = Series(
+            symbol, frame, str(entry.get("provider") or provider), origin, fetched, read_from
+        )
     feeds: dict[str, FeedCapture] = {}
     for name, entry in _entries(doc, "feeds", where):
         body = _verified(root, entry, f"feeds.{name}", where) if entry.get("file") else b""
@@ -146,6 +153,7 @@ def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] |
         notes=tuple(map(str, doc.get("notes") or ())), index_view=index_view,
         events=_events(doc.get("events") or [], where),
         calendar_failures=tuple((str(a), str(b)) for a, b in doc.get("calendar_failures") or ()),
+        earnings=read_earnings(doc["earnings"], where) if doc.get("earnings") is not None else None,
     )  # fmt: skip
 
 
@@ -314,12 +322,13 @@ def save_snapshot(snapshot: Snapshot, path: Path, *, store: Path | None = None) 
     With ``store`` (a folder outside ``path``, such as ``output/store``), the price history goes
     into that shared price store (:mod:`generator.sources.store`) instead of the snapshot folder.
 
-    The price files are not parsed again: their frames come from the very text written (see
-    :func:`~generator.sources.prices_csv.prices_csv`); everything else is read from the manifest,
+    The price files are neither read back nor parsed again: their frames come from the very text
+    written (see :func:`~generator.sources.prices_csv.prices_csv`), matched to the manifest by
+    sha256; everything else is read from the manifest,
     every file's sha256 checked.  A build analyses this, so a rebuild from the issue's snapshot
     folder sees the same numbers.
     """
-    frames: dict[str, tuple[str, pd.DataFrame]] = {}
+    frames: dict[str, tuple[str, pd.DataFrame, bytes]] = {}
     write_snapshot(snapshot, path, store=store, _frames=frames)
     return _read_manifested(Path(path), known=frames)
 
@@ -329,7 +338,7 @@ def write_snapshot(
     path: Path,
     *,
     store: Path | None = None,
-    _frames: dict[str, tuple[str, pd.DataFrame]] | None = None,
+    _frames: dict[str, tuple[str, pd.DataFrame, bytes]] | None = None,
 ) -> Path:
     """Write ``snapshot`` to the directory ``path`` atomically, with deterministic bytes.
 
@@ -367,7 +376,7 @@ def write_snapshot(
 def _write_into(
     snapshot: Snapshot,
     folder: Path,
-    frames: dict[str, tuple[str, pd.DataFrame]] | None = None,
+    frames: dict[str, tuple[str, pd.DataFrame, bytes]] | None = None,
     stored: tuple[PriceStore, str] | None = None,
 ) -> None:
     if stored is None:
@@ -376,9 +385,10 @@ def _write_into(
     series = {}
     for symbol in sorted(snapshot.series):
         s = snapshot.series[symbol]
-        data, as_read = prices_csv(s.frame)
+        known = s.text  # read from a snapshot: its text as is, not formatted again
+        data, as_read = (known, s.frame) if known is not None else prices_csv(s.frame)
         if frames is not None:
-            frames[symbol] = (hashlib.sha256(data).hexdigest(), as_read)
+            frames[symbol] = (hashlib.sha256(data).hexdigest(), as_read, data)
         if stored is None:
             (folder / "prices" / f"{symbol}.csv").write_bytes(data)
             where: dict[str, Any] = {"file": f"prices/{symbol}.csv"}
@@ -420,6 +430,8 @@ def _write_into(
     if snapshot.events or snapshot.calendar_failures:
         manifest["events"] = [{**asdict(e), "day": e.day.isoformat()} for e in snapshot.events]
         manifest["calendar_failures"] = [list(f) for f in snapshot.calendar_failures]
+    if snapshot.earnings is not None:
+        manifest["earnings"] = write_earnings(snapshot.earnings)
     text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")
 

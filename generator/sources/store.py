@@ -27,6 +27,7 @@ from the store parses the same frames as the build did.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -86,8 +87,13 @@ class PriceStore:
         first_day, last_year = rows[0][:10], rows[-1][:4]
         chunks: list[str] = []
         years: dict[str, list[str]] = {}
+        # One directory listing per year, not a stat per month.
+        folders: dict[str, tuple[Path, frozenset[str]]] = {}
         for month, lines in months.items():
-            ref = self._put_month(symbol, month, bars_header, lines, first_day)
+            if month[:4] not in folders:
+                folder = self._folder(symbol) / month[:4]
+                folders[month[:4]] = (folder, _listing(folder))
+            ref = self._put_month(*folders[month[:4]], month, bars_header, lines, first_day)
             if month[:4] < last_year:
                 years.setdefault(month[:4], []).append(ref)
             else:
@@ -96,11 +102,14 @@ class PriceStore:
         adj = self._put_adj(symbol, adjusted, first_day) if adjusted else None
         return StoredSeries(columns, (*listed, *chunks), adj)
 
-    def _put_month(self, symbol: str, month: str, header: str, lines: list[str], first_day: str) -> str:
+    def _put_month(
+        self, folder: Path, stored: frozenset[str], month: str, header: str, lines: list[str], first_day: str
+    ) -> str:
         data = _text([header, *lines])
         name = f"{month}.{_short(data)}"
-        folder = self._folder(symbol) / month[:4]
-        if not (folder / f"{name}.csv").is_file() and lines[0][:10] == first_day:
+        if f"{name}.csv" in stored:
+            return name  # written by an earlier week: its name is the hash of these bytes
+        if lines[0][:10] == first_day:
             # The series' first month: the history is trimmed at the front week by week, so the
             # whole month is usually stored already; reuse it (the reader skips the earlier bars).
             found = _reusable(folder, f"{month}.*.csv", header, lines, first_day)
@@ -209,6 +218,14 @@ def _with_adj(line: str, adjusted: Mapping[str, str], adj_at: int, close_at: int
     cells = line.split(",")
     cells.insert(adj_at, adjusted.get(cells[0], cells[close_at]))
     return ",".join(cells)
+
+
+def _listing(folder: Path) -> frozenset[str]:
+    """The file names in ``folder`` (none when it does not exist yet)."""
+    try:
+        return frozenset(os.listdir(folder))
+    except FileNotFoundError:
+        return frozenset()
 
 
 def _reusable(folder: Path, pattern: str, header: str, lines: Sequence[str], first_day: str) -> str | None:

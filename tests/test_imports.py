@@ -1,0 +1,68 @@
+"""What the sample path imports: no network or mail code, and no matplotlib or weasyprint in the parent.
+
+feedparser is imported: the snapshot keeps each feed as captured (raw XML), and the headlines
+stage parses the captures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+CODE = """
+import sys
+from datetime import date, datetime, UTC
+from pathlib import Path
+import tempfile
+from generator.config import load_config
+from generator.sources.gather import gather
+from generator.build import build_from_snapshot, headlines_for_week
+from generator.analysis import analyse, reporting_week
+config = load_config(Path("feeds.yaml"))
+snapshot = gather(config, "sample", today=date(2026, 11, 23), now=datetime(2026, 11, 23, tzinfo=UTC),
+                  cache_dir=Path(tempfile.mkdtemp()), week_start=date(2026, 11, 16))
+week = reporting_week(snapshot.as_of, config.brief.week_ends_on)
+analyse(snapshot, config, headlines_for_week(snapshot, config, week, None), as_of=snapshot.as_of)
+loaded = sorted(m for m in ("requests", "urllib3", "yfinance", "smtplib", "matplotlib",
+                            "weasyprint", "curl_cffi") if m in sys.modules)
+print(",".join(loaded))
+"""
+
+
+def test_gathering_and_analysing_the_sample_imports_no_network_mail_or_drawing_code() -> None:
+    done = subprocess.run([sys.executable, "-c", CODE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"imported on the sample path: {done.stdout.strip()}"
+
+
+WORKER = """
+import pickle, sys
+from pathlib import Path
+brief = pickle.loads(Path(sys.argv[1]).read_bytes())
+from generator.charts import render_charts
+from generator.render import render_html
+render_html(brief, render_charts(brief.charts), for_pdf=True)
+print(",".join(sorted(m for m in sys.modules if m == "pandas" or m.startswith("generator.analysis"))))
+"""
+
+
+def test_the_render_worker_reads_and_draws_a_brief_without_pandas_or_the_analysis(tmp_path: Path) -> None:
+    """The worker's start-up is on the build's path: it imports matplotlib and weasyprint, nothing more."""
+    import pickle
+
+    from generator.analysis import analyse
+    from generator.config import load_config
+    from generator.sources.snapshot import load_sample
+
+    snapshot = load_sample()
+    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    (tmp_path / "brief.pickle").write_bytes(pickle.dumps(brief))
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, str(tmp_path / "brief.pickle")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"imported by the worker: {done.stdout.strip()}"

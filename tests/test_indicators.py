@@ -1,0 +1,31 @@
+"""Shared indicators: the vectorised week keys agree with the one-day rule they replace."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from generator.analysis.indicators import week_key, week_keys, weekly_closes
+
+
+@pytest.mark.parametrize("ends_on", ["friday", "thursday", "monday", "sunday"])
+def test_week_keys_match_week_key_day_by_day(ends_on: str) -> None:
+    days = pd.date_range("2015-01-01", "2026-12-31", freq="D")
+    keys = week_keys(days, ends_on)
+    assert [k.date() for k in keys] == [week_key(d.date(), ends_on) for d in days]
+
+
+def test_week_keys_of_a_zoned_index_use_its_local_dates() -> None:
+    days = pd.date_range("2026-11-16 16:00", periods=7, freq="D", tz="America/New_York")
+    assert [k.date() for k in week_keys(days)] == [date(2026, 11, 20)] * 5 + [date(2026, 11, 27)] * 2
+
+
+def test_a_short_week_is_named_by_its_last_session() -> None:
+    # Good Friday 2025: the week's last session is Thursday 2025-04-17.
+    days = [date(2025, 4, 7) + timedelta(days=n) for n in range(11) if n not in (5, 6)]
+    closes = pd.Series(range(len(days)), index=pd.DatetimeIndex(days), dtype=float)
+    weekly = weekly_closes(closes)
+    assert [d.date() for d in weekly.index] == [date(2025, 4, 11), date(2025, 4, 17)]
+    assert weekly.tolist() == [4.0, 8.0]
