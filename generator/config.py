@@ -334,4 +334,12 @@ def _describe_providers(config: Config) -> list[str]:
         )
     else:
         lines.append("Index members: off (no holdings file configured)")
+    v = config.valuation
+    large = f"beside {v.large_fund}" if v.large_fund else "without a large-cap fund"
+    members = (
+        f"member fundamentals refreshed every {v.refresh_days} days within {v.budget:g} s"
+        if v.members and index.holdings
+        else "member fundamentals off"
+    )
+    lines.append(f"Valuation: Yahoo's fund ratios {large}; {members}")
     return lines

@@ -34,6 +34,7 @@ from generator.models import (
     NetworkSettings,
     SiteSettings,
     Slots,
+    ValuationSettings,
 )
 
 # Feed topics: the theme keys of generator.analysis.headlines (a topic adds to that theme's score).
@@ -43,7 +44,7 @@ TOPICS = (
 )
 SECTIONS = (
     *("brief", "universe", "analysis", "proxies", "news", "headlines", "network", "site", "email"),
-    *("fred", "calendar", "index"),
+    *("fred", "calendar", "index", "valuation"),
 )
 OFFICIAL_CALENDARS = ("fed", "bls", "bea")
 
@@ -358,6 +359,12 @@ INDEX: Schema = {
     "chunk": (number(whole=True), False),
     "pause": (number(zero=True), False),
 }
+VALUATION: Schema = {
+    "large_fund": (text(lambda v: _symbol(v) if v else None, empty=True), False),
+    "members": (boolean, False),
+    "refresh_days": (number(whole=True), False),
+    "budget": (number(), False),
+}
 SETTINGS: Mapping[str, tuple[type, Schema]] = {
     "brief": (BriefSettings, BRIEF),
     "headlines": (HeadlineSettings, HEADLINES),
@@ -367,4 +374,5 @@ SETTINGS: Mapping[str, tuple[type, Schema]] = {
     "fred": (FredSettings, FRED),
     "calendar": (CalendarSettings, CALENDAR),
     "index": (IndexSettings, INDEX),
+    "valuation": (ValuationSettings, VALUATION),
 }

@@ -182,6 +182,16 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class ValuationSettings:
+    """The ``valuation:`` block: Yahoo's fund ratios beside a large-cap fund, and the member fundamentals."""
+
+    large_fund: str = "SPY"  # the large-cap fund the small-cap funds' ratios are set beside ("" none)
+    members: bool = True  # the monthly member fundamentals refresh (Yahoo's screener); false turns it off
+    refresh_days: int = 31  # a member refresh older than this many days is fetched again
+    budget: float = 180.0  # seconds for one member refresh as a whole
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     universe: tuple[Instrument, ...]
@@ -195,6 +205,7 @@ class Config:
     fred: FredSettings = field(default_factory=FredSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
+    valuation: ValuationSettings = field(default_factory=ValuationSettings)
     # index → ETF standing in for it when the index series is missing, stale or too short
     proxies: tuple[tuple[str, str], ...] = (("^GSPC", "SPY"), ("^IXIC", "QQQ"), ("^RUT", "IWM"))
 
@@ -381,6 +392,29 @@ class IndexView:
 
 
 @dataclass(frozen=True)
+class MemberFundamentals:
+    """The index members' trailing earnings against their market values, summed when the snapshot was made.
+
+    From the monthly refresh of Yahoo Finance's screener (the quotes stay in the cache).  A member is
+    covered when it has a positive market value, a trailing 12-month EPS and a positive price; its
+    earnings are market value × EPS / price.  Sums are in US dollars over the covered members.
+    """
+
+    as_of: date  # the day of the refresh
+    membership_as_of: date  # the holdings file the members come from
+    source: str  # "Yahoo Finance screener (yfinance)"
+    members: int  # members of the membership
+    covered: int  # of which with the data above
+    loss_makers: int  # covered members with negative trailing earnings
+    market_cap: float  # market value of the covered members
+    earnings: float  # their trailing earnings, losses included
+    profit_market_cap: float  # market value of the members with positive earnings
+    profits: float  # their earnings
+    loss_market_cap: float  # market value of the loss-makers
+    complete: bool = True  # the refresh read the whole screen (False: it stopped early)
+
+
+@dataclass(frozen=True)
 class ScheduledEvent:
     """One dated item of next week's official calendar."""
 
@@ -437,6 +471,8 @@ class Snapshot:
     provider: str = ""  # overall description: "Yahoo Finance (yfinance)", "local files", ...
     health: tuple[SourceHealth, ...] = ()
     valuation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # symbol → field → value
+    valuation_as_of: Mapping[str, date] = field(default_factory=dict)  # symbol → day its fund data was read
+    fundamentals: MemberFundamentals | None = None  # the members' earnings and market values (None: none)
     notes: tuple[str, ...] = ()  # anything the reader must know (e.g. "sample data")
     index_view: IndexView | None = None  # member breadth and attribution (None: not covered)
     events: tuple[ScheduledEvent, ...] = ()  # next week's official calendar

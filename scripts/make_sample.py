@@ -56,10 +56,13 @@ BUILT_AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 VALUATION = {
     "IWM": {"trailingPE": 17.8, "priceToBook": 2.05},
     "IJR": {"trailingPE": 16.1, "priceToBook": 1.9},
+    "SPY": {"trailingPE": 27.4, "priceToBook": 5.2},
 }
+VALUATION_READ = date(2026, 11, 21)  # as a live build on the Saturday would have read them
 NOTES = (
     SAMPLE_NOTE,
-    "Valuation figures for IWM and IJR (trailingPE, priceToBook) are illustrative sample values.",
+    "The fund ratios of IWM, IJR and SPY (trailingPE, priceToBook) and the members' earnings and market"
+    " values are illustrative sample values.",
     "Headlines are fictional and written for the sample; links point to example.com.",
 )
 STORY = 15  # scripted final sessions
@@ -595,10 +598,12 @@ def build_sample(config: Path = ROOT / "feeds.yaml") -> Snapshot:
     view = sample_extras.index_view(frames, extras_rng, (AS_OF - timedelta(days=4), AS_OF))
     series.update(sample_extras.fred_series(frames, SAMPLE_PROVIDER, BUILT_AT))
     earnings = sample_extras.earnings(view, np.random.default_rng(SEED + 2000), BUILT_AT)
+    fundamentals = sample_extras.fundamentals(view, np.random.default_rng(SEED + 3000), SAMPLE_PROVIDER)
     return Snapshot(
         as_of=AS_OF, built_at=BUILT_AT, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER,
         health=health + tuple(feed_health),
-        valuation=VALUATION, notes=NOTES, index_view=view, events=sample_extras.calendar(AS_OF),
+        valuation=VALUATION, valuation_as_of=dict.fromkeys(VALUATION, VALUATION_READ),
+        fundamentals=fundamentals, notes=NOTES, index_view=view, events=sample_extras.calendar(AS_OF),
         earnings=earnings,
     )  # fmt: skip
 

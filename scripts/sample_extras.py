@@ -1,10 +1,12 @@
-"""The sample's index view, FRED series, calendar and earnings: deterministic, synthetic, labelled sample.
+"""The sample's index view, member fundamentals, FRED series, calendar and earnings: deterministic,
+synthetic, labelled sample.
 
 Used by scripts/make_sample.py.  The membership is written in the real iShares holdings layout,
 quirks included (a byte-order mark, the preamble, quoted numbers with thousands separators, a cash
 row, a futures row, an untradable "-" row, a duplicate listing, a class share written without its
 separator, the legal notice at the end), then parsed by the real parser; member prices are drawn
-from the sample's own index and sector paths; the breadth view is derived by the real code.
+from the sample's own index and sector paths; the breadth view is derived by the real code, and
+so are the members' fundamentals, from synthetic screener quotes.
 Every name is fictional.
 """
 
@@ -16,7 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from generator.models import EarningsWeek, IndexView, ScheduledEvent, Series
+from generator.analysis.fundamentals import MemberQuote, aggregate
+from generator.models import EarningsWeek, IndexView, MemberFundamentals, ScheduledEvent, Series
 from generator.sources.earnings import PAGE_URL, CalendarRead, first_per_symbol, page_rows, select
 from generator.sources.ishares import Member, Membership, parse_holdings
 from generator.sources.members import derive_index_view
@@ -137,6 +140,33 @@ def index_view(
     # Two members have no prices (not fetched), as in a real run.
     closes = closes.drop(columns=list(closes.columns[-2:]))
     return derive_index_view(membership, closes, *week, provider="sample (illustrative, not market data)")
+
+
+LOSS_ODDS = {"Health Care": 0.65, "Information Technology": 0.4, "Energy": 0.3, "Financials": 0.1}
+FUNDAMENTALS_AS_OF = date(2026, 11, 2)  # the monthly refresh, earlier in the month
+INDEX_MARKET_VALUE = 3.1e12  # dollars: what the members are worth together (illustrative)
+
+
+def fundamentals(view: IndexView, rng: np.random.Generator, source: str) -> MemberFundamentals:
+    """Synthetic screener quotes for the sample's members, summed by the real code.
+
+    A member's market value follows its weight; it loses money with its sector's odds (25% where
+    not listed), its earnings yield drawn for profits or losses; the two members without prices
+    are not in the screen either.
+    """
+    quotes = {}
+    for symbol, member in view.members.iterrows():
+        price = float(member["last_close"])
+        if not np.isfinite(price):
+            continue
+        loses = rng.random() < LOSS_ODDS.get(str(member["sector"]), 0.25)
+        earnings_yield = -rng.uniform(0.01, 0.08) if loses else rng.lognormal(np.log(0.065), 0.35)
+        cap = float(member["weight"]) / 100.0 * INDEX_MARKET_VALUE
+        quotes[str(symbol)] = MemberQuote(round(cap, -3), round(earnings_yield * price, 2), price)
+    return aggregate(
+        list(view.members.index), quotes, as_of=FUNDAMENTALS_AS_OF,
+        membership_as_of=view.membership_as_of, source=source,
+    )  # fmt: skip
 
 
 def fred_series(frames: dict[str, pd.DataFrame], provider: str, built_at: object) -> dict[str, Series]:

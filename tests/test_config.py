@@ -267,7 +267,7 @@ def test_unknown_keys_at_every_level_say_what_is_allowed(tmp_path: Path) -> None
     )
     assert problems(tmp_path, text) == [
         "feeds: unknown key (allowed: brief, universe, analysis, proxies, news, headlines, network, site,"
-        " email, fred, calendar, index) "
+        " email, fred, calendar, index, valuation) "
         f"(line {line_of(text, 'feeds')})",
         f"brief.titel: unknown key (allowed: title, timezone, week_ends_on, history_years) "
         f"(line {line_of(text, 'titel')})",

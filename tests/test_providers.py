@@ -441,13 +441,18 @@ def test_without_membership_or_member_prices_the_index_view_is_not_covered_and_s
 
 def test_registration_follows_the_config_and_gather_runs_injected_providers(rig: Rig) -> None:
     names = [p.name for p in registered(rig.config)]
-    assert names == ["yahoo-prices", "yahoo-fund-data", "feeds", "fred", "calendar", "index", "earnings"]
+    assert names == [
+        "yahoo-prices", "yahoo-fund-data", "feeds", "fred", "calendar", "index", "earnings",
+        "member-fundamentals",
+    ]  # fmt: skip
     off = replace(
         rig.config, fred=replace(rig.config.fred, series=()), index=replace(rig.config.index, holdings="")
     )
     assert [p.name for p in registered(off)] == ["yahoo-prices", "yahoo-fund-data", "feeds", "calendar"]
     no_earnings = replace(rig.config.calendar, earnings=replace(rig.config.calendar.earnings, top=0))
     assert "earnings" not in [p.name for p in registered(replace(rig.config, calendar=no_earnings))]
+    no_members = replace(rig.config, valuation=replace(rig.config.valuation, members=False))
+    assert "member-fundamentals" not in [p.name for p in registered(no_members)]
     with pytest.raises(DataUnavailableError, match=r"\^RUT"):  # --data cache without the benchmark
         gather(
             rig.config, "cache", today=FRED_TODAY, now=datetime(2026, 7, 25, tzinfo=UTC),
@@ -474,7 +479,7 @@ def test_a_full_gather_with_every_source_failing_still_falls_back_to_the_sample(
         join_market_threads(THREAD_PREFIX)
     assert snapshot.is_sample and snapshot.notes[0].startswith(SAMPLE_WARNING)
     assert (
-        "Live and cached sources failed: 3 symbols, 0 feeds and 9 other sources (first: ^RUT"
+        "Live and cached sources failed: 3 symbols, 0 feeds and 10 other sources (first: ^RUT"
         in snapshot.notes[0]
     )
     manifest = json.loads(

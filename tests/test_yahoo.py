@@ -23,9 +23,12 @@ import pytest
 from curl_cffi import requests as curl_requests
 from yahoo_transport import YahooTransport, chart_body, isolate_yfinance, join_market_threads, load_body
 
+from generator.config import load_config
 from generator.models import Instrument, NetworkSettings, SourceHealth
+from generator.sources.core_providers import YahooFundData
 from generator.sources.price_cache import PriceCache
-from generator.sources.valuation import fetch_etf_valuation, fetch_valuation, valuation_fields
+from generator.sources.providers import ProviderContext, Transport
+from generator.sources.valuation import ValuationCache, fetch_etf_valuation, fetch_valuation, valuation_fields
 from generator.sources.yahoo import PROVIDER, PricesResult, fetch_prices
 from generator.sources.yahoo_client import (
     GIVE_UP,
@@ -36,6 +39,7 @@ from generator.sources.yahoo_client import (
     classify,
     yfinance,
 )
+from tests.conftest import ROOT
 
 OWN = Path(__file__).parent / "data" / "yahoo"
 NY = ZoneInfo("America/New_York")
@@ -634,6 +638,27 @@ def test_valuation_hang_returns_what_arrived(yahoo: YahooTransport) -> None:
     yahoo.hang("IJR")
     found = fetch_valuation(["IWM", "IJR"], yahoo.session(), 0.5)
     assert found == IWM_VALUATION
+
+
+def test_the_large_cap_fund_is_asked_without_prices_and_every_answer_keeps_its_day(
+    yahoo: YahooTransport, tmp_path: Path
+) -> None:
+    yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
+    yahoo.summary("SPY", OWN / "quoteSummary-SPY.body.json")
+    config = load_config(ROOT / "feeds.yaml")
+    found = fetch_etf_valuation(
+        config.universe, {"IWM"}, NetworkSettings(market_deadline=30.0), tmp_path,
+        session=yahoo.session(), day=SATURDAY.date(), now=SATURDAY, extra=("SPY", "^GSPC", ""),
+    )  # fmt: skip
+    assert found == {**IWM_VALUATION, "SPY": {"trailingPE": 27.4, "priceToBook": 5.2, "yield": 0.0121}}
+    assert summary_requests(yahoo) == ["IWM", "SPY"]  # no prices for IJR: not asked; ^GSPC is no fund
+    assert ValuationCache(tmp_path / "valuation.json").days(found) == dict.fromkeys(found, SATURDAY.date())
+    context = ProviderContext(
+        config=config, offline=True, today=date(2026, 11, 23), now=SATURDAY, week_start=date(2026, 11, 16),
+        week_end=date(2026, 11, 20), cache_dir=tmp_path, transport=Transport(),
+    )  # fmt: skip
+    cached = YahooFundData().fetch(context)  # --data cache: this week's answers, each with its day
+    assert cached.valuation == found and cached.valuation_as_of == dict.fromkeys(found, SATURDAY.date())
 
 
 def test_test_bodies_are_chart_api_documents() -> None:

@@ -23,6 +23,7 @@ from generator.analysis.common import (
     return_figure,
 )
 from generator.analysis.drivers import drivers_section
+from generator.analysis.fundamentals import fundamentals_facts
 from generator.analysis.index_view import index_facts, index_section
 from generator.analysis.newsvalue import week_events
 from generator.analysis.official_rates import official_rates, official_rates_section
@@ -81,6 +82,7 @@ def analyse(
         log.warning("%s: %s", symbol, anomaly(a))  # a repair of bad input is visible
     index = index_facts(ctx, snapshot.index_view)
     rates = official_rates(ctx)
+    members = fundamentals_facts(ctx, snapshot.fundamentals)
     sections = (
         changes_section(ctx, prev_ctx, prev_figures, figures),
         core[0],
@@ -88,7 +90,7 @@ def analyse(
         core[1],
         official_rates_section(rates),
         *core[2:],
-        valuation_section(ctx, snapshot.valuation, snapshot.provider),
+        valuation_section(ctx, snapshot.valuation, snapshot.provider, snapshot.valuation_as_of, members),
         outlook_section(ctx, figures),
     )
     sections = drop_missing_charts(sections, {c.key for c in charts})
@@ -97,6 +99,7 @@ def analyse(
     facts = replace(
         week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines),
         index=index, rates=rates, schedule=snapshot.events, calendar_failures=snapshot.calendar_failures,
+        fundamentals=members,
         earnings=next_weeks_earnings(snapshot.earnings, week_start, week_end),
     )  # fmt: skip
     story = narrate(facts)

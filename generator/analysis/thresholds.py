@@ -46,3 +46,8 @@ WATCH_RSI_REACH: Final = 5.0
 WATCH_VIX_REACH: Final = 2.0
 WATCH_MA_REACH_PCT: Final = 2.0
 WATCH_CURVE_REACH_BP: Final = 15.0
+
+# Member fundamentals (the monthly refresh of the members' earnings and market values)
+FUNDAMENTALS_MAX_AGE_DAYS: Final = 62  # a refresh older than this at the week's end is not used
+FUNDAMENTALS_MIN_COVERAGE: Final = 0.5  # fewer members with data than this share: not shown
+PE_LEVEL_PCT: Final = 2.0  # a small-cap multiple within 2% of the large-cap one reads "about level with"

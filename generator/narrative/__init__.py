@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from generator.analysis import registry
 from generator.analysis.common import Context
+from generator.analysis.fundamentals import FundamentalsFacts, FundamentalsGap
 from generator.analysis.index_view import IndexFacts
 from generator.analysis.newsvalue import Event
 from generator.analysis.official_rates import OfficialRates
@@ -27,7 +28,7 @@ from generator.models import (
     ScheduledEvent,
     Takeaway,
 )
-from generator.narrative import body, breadth, earnings, lead
+from generator.narrative import body, breadth, earnings, lead, valuation
 from generator.narrative.words import Facts, anomaly, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
@@ -60,6 +61,7 @@ class WeekFacts:
     rates: OfficialRates | None = None  # FRED's rates and credit spread (None: not covered)
     schedule: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()
+    fundamentals: FundamentalsFacts | FundamentalsGap | None = None  # the members' (None: not asked)
     earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
 
 
@@ -72,7 +74,7 @@ def narrate(week: WeekFacts) -> Narrative:
         breadth.passage(ctx, week.index),
         body.drivers(ctx, facts, week.rates),
         body.risks(ctx, facts),
-        body.valuation(ctx, facts, week.valuation),
+        valuation.passage(ctx, facts, week.valuation, week.fundamentals),
     ]
     said = {
         c.figure.key
@@ -114,6 +116,7 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
         out.append("the 2-year yield and the high-yield spread (no FRED series in this data)")
     if week.index is None:
         out.append("member breadth and attribution (no index membership or member prices for this week)")
+    out += valuation.not_covered(ctx, week.valuation, week.fundamentals)
     out += [f"{ctx.name(sym)} ({sym}): {anomaly(a)}" for sym, a in sorted(ctx.flagged.items())]
     out += [f"{ctx.name(sym)} ({sym}): no data" for sym in ctx.missing]
     out += [

@@ -332,31 +332,6 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
     return clauses(parts)
 
 
-def valuation(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Passage | None:
-    """Fund multiples as reported, with the provider's definition; the gap with both numbers."""
-    rel = next((f for f in figures if f.key.endswith(".trailingPE") and "-" in f.key.split(".")[1]), None)
-    if rel is None or not ok(rel):
-        return None
-    small, large = rel.provenance.symbols
-    ps, pl = (
-        facts.optional(K.valuation(small, "trailingPE")),
-        facts.optional(K.valuation(large, "trailingPE")),
-    )
-    if ps is None or pl is None:
-        return None
-    day = ps.provenance.last_bar
-    text = prose(
-        f"{ctx.name(small)} trades at ",
-        cite(ps, f"{val(ps):.1f}×"),
-        " trailing earnings against ",
-        cite(pl, f"{val(pl):.1f}×"),
-        f" for {ctx.name(large)}{' as of ' + day.isoformat() if day else ''}: ",
-        cite(rel, f"{val(rel):.2f}×"),
-        " the multiple, as the provider reports it (fund-level, so loss-makers are left out).",
-    )
-    return passage(SectionKey.VALUATION, (text,))
-
-
 def outlook(
     ctx: Context,
     bull: Sequence[Check],

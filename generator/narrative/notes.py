@@ -22,6 +22,12 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "Golden / death cross",
         "The 50-day average crossing above (golden) or below (death) the 200-day average.",
     ),
+    (
+        "P/E including losses",
+        "A group's total market value divided by its total trailing 12-month earnings, losses netted against"
+        " profits: its P/E as if it were one company (the market-value-weighted harmonic mean of the"
+        " companies' P/Es, negative ones included).",
+    ),
     ("Percentage point (pp)", "The plain difference between two percentages: 3% minus 1% is 2 pp."),
     ("QTD / YTD", "Quarter to date / year to date: since the last close of the previous quarter / year."),
     (
@@ -32,6 +38,11 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     (
         "RSI",
         "Relative Strength Index (Wilder, 14 days), 0–100; 70 or above is overbought, 30 or below oversold.",
+    ),
+    (
+        "Trailing P/E",
+        "Price over the last twelve months' earnings; for a fund, its data provider's figure from the"
+        " holdings' earnings.",
     ),
     ("VIX / RVX", "Cboe implied-volatility indices for the S&P 500 (VIX) and the Russell 2000 (RVX)."),
     ("Yield curve", "The 10-year Treasury yield minus the 3-month bill yield; below zero it is inverted."),

@@ -75,7 +75,8 @@ def _cached_prices(path: Path, config: Config) -> ProviderResult:
 
 
 class YahooFundData:
-    """Valuation fields of the equity ETFs (trailing P/E, P/B, ...), cached per day (``valuation.json``)."""
+    """Valuation fields of the equity ETFs and of ``valuation.large_fund`` (trailing P/E, P/B, ...),
+    cached per day (``valuation.json``), each with the day it was read."""
 
     name = "yahoo-fund-data"
     cache_folder = ""
@@ -83,9 +84,10 @@ class YahooFundData:
     def fetch(self, context: ProviderContext) -> ProviderResult:
         from generator.sources.valuation import CACHE_NAME, ValuationCache, fetch_etf_valuation
 
+        cache = ValuationCache(context.cache_dir / CACHE_NAME)
         if context.offline:
-            cached = ValuationCache(context.cache_dir / CACHE_NAME).since(context.week_start)
-            return ProviderResult(valuation=cached)
+            cached = cache.since(context.week_start)
+            return ProviderResult(valuation=cached, valuation_as_of=cache.days(cached))
         valuation = fetch_etf_valuation(
             context.config.universe,
             context.series,
@@ -95,8 +97,9 @@ class YahooFundData:
             day=context.today,
             now=context.now,
             halted=context.halted,
+            extra=(context.config.valuation.large_fund,),
         )
-        return ProviderResult(YAHOO, valuation=valuation)
+        return ProviderResult(YAHOO, valuation=valuation, valuation_as_of=cache.days(valuation))
 
 
 class Feeds:

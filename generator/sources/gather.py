@@ -5,8 +5,9 @@ only when neither has the benchmark, the bundled sample (loudly).  ``live`` fail
 required series is not fresh.  Nothing here reads the clock: ``today`` and ``now`` come in.
 
 The snapshot is composed from the providers (:mod:`generator.sources.providers`): Yahoo prices,
-Yahoo fund data, the feeds, FRED, the official calendars, the index members and their earnings
-calendar, each within its own deadline, in its own cache folder, adding its own health rows.
+Yahoo fund data, the feeds, FRED, the official calendars, the index members, their earnings
+calendar and their fundamentals, each within its own deadline, in its own cache folder, adding its
+own health rows.
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ def _assemble(context: ProviderContext, result: ProviderResult) -> Snapshot:
         provider=result.label,
         health=result.health,
         valuation={k: dict(v) for k, v in result.valuation.items()},
+        valuation_as_of=dict(result.valuation_as_of),
+        fundamentals=result.fundamentals,
         notes=result.notes,
         index_view=result.index_view,
         events=result.events,

@@ -9,6 +9,9 @@
    stage fails, the index view is not covered this week and the health row says why.
 3. :func:`generator.sources.members.derive_index_view` for the reporting week.
 
+The membership is passed on (``ProviderResult.membership``) to the providers after it (the
+members' fundamentals), whether or not the member prices could be had.
+
 With ``--data cache`` the cached membership and the member cache are read, nothing is asked.
 """
 

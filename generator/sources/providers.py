@@ -6,7 +6,8 @@ A provider is a peer of the others, composed by :func:`generator.sources.gather.
 - ``cache_folder``: its own folder under the cache directory ("" keeps the Yahoo and feed caches
   where they have always been);
 - ``fetch(context) -> ProviderResult``: everything it adds to the snapshot (series, feeds,
-  valuation, the index view, calendar events, earnings, health rows, notes), within its own deadline.
+  valuation, the index view, calendar events, earnings, the member fundamentals, health rows,
+  notes), within its own deadline.
   ``context.offline`` (``--data cache``) means: no network, its own cache only.  A source that
   fails is a health row naming it, never an exception out of ``fetch`` (but for a
   :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row).
@@ -34,6 +35,7 @@ from generator.models import (
     EarningsWeek,
     FeedCapture,
     IndexView,
+    MemberFundamentals,
     ScheduledEvent,
     Series,
     SourceHealth,
@@ -129,7 +131,9 @@ class ProviderResult:
     feeds: Mapping[str, FeedCapture] = field(default_factory=dict)
     health: tuple[SourceHealth, ...] = ()
     valuation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    valuation_as_of: Mapping[str, date] = field(default_factory=dict)  # symbol → day its fund data was read
     index_view: IndexView | None = None
+    fundamentals: MemberFundamentals | None = None
     events: tuple[ScheduledEvent, ...] = ()
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why)
     notes: tuple[str, ...] = ()
@@ -154,12 +158,14 @@ def registered(config: Config) -> tuple[Provider, ...]:
     """Every provider, in the order ``gather`` runs them (a provider sees the series of those before it).
 
     A provider turned off in feeds.yaml (``fred.series: []``, ``calendar.official: []`` without
-    Russell dates, ``index.holdings: ""``, ``calendar.earnings.top: 0``) is left out; the earnings
-    calendar needs the index membership, so it is left out with it.
+    Russell dates, ``index.holdings: ""``, ``calendar.earnings.top: 0``, ``valuation.members:
+    false``) is left out; the earnings calendar and the member fundamentals need the index
+    membership, so they are left out with it.
     """
     from generator.sources.core_providers import Feeds, YahooFundData, YahooPrices
     from generator.sources.earnings import EarningsProvider
     from generator.sources.fred import FredProvider
+    from generator.sources.fundamentals import FundamentalsProvider
     from generator.sources.index_provider import IndexProvider
     from generator.sources.official_calendar import CalendarProvider
 
@@ -172,6 +178,8 @@ def registered(config: Config) -> tuple[Provider, ...]:
         providers.append(IndexProvider())
         if config.calendar.earnings.top:
             providers.append(EarningsProvider())  # after the index: it picks members by weight
+        if config.valuation.members:
+            providers.append(FundamentalsProvider())  # after the index: it sums over its members
     return tuple(providers)
 
 
@@ -192,24 +200,30 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
     series: dict[str, Series] = {}
     feeds: dict[str, FeedCapture] = {}
     valuation: dict[str, dict[str, float]] = {}
+    valuation_as_of: dict[str, date] = {}
     index_view: IndexView | None = None
     membership: Membership | None = None
     earnings: EarningsWeek | None = None
+    fundamentals: MemberFundamentals | None = None
     for r in results:
         series.update(r.series)
         feeds.update(r.feeds)
         for symbol, fields in r.valuation.items():
             valuation.setdefault(symbol, {}).update(fields)
+        valuation_as_of.update(r.valuation_as_of)
         index_view = r.index_view or index_view
         membership = r.membership or membership
         earnings = r.earnings or earnings
+        fundamentals = r.fundamentals or fundamentals
     return ProviderResult(
         label="; ".join(dict.fromkeys(r.label for r in results if r.label)),
         series=series,
         feeds=feeds,
         health=tuple(h for r in results for h in r.health),
         valuation=valuation,
+        valuation_as_of=valuation_as_of,
         index_view=index_view,
+        fundamentals=fundamentals,
         events=tuple(
             sorted({e for r in results for e in r.events}, key=lambda e: (e.day, e.time_et, e.title))
         ),

@@ -2,7 +2,8 @@
 
 snapshot/
     manifest.json         format, as_of, built_at, provider, notes, per-file provenance and sha256,
-                          health rows, valuation
+                          health rows, valuation (with the day each fund's was read), the members'
+                          fundamentals (sums over the members, with the refresh's date)
     prices/<SYMBOL>.csv   Date,Open,High,Low,Close[,Adj Close],Volume (one file per symbol, "^RUT.csv")
     news/<feed>.xml       the raw bytes of each feed
 
@@ -35,6 +36,7 @@ from generator.errors import SourceError
 from generator.fsutil import swap_in
 from generator.models import FeedCapture, ScheduledEvent, Series, Snapshot, SourceHealth
 from generator.sources.earnings_block import read_earnings, write_earnings
+from generator.sources.fundamentals_block import fundamentals_block, read_fundamentals_block
 from generator.sources.members import read_index_view, write_index_view
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
 from generator.sources.prices_csv import parse_prices, prices_csv
@@ -146,6 +148,8 @@ def _read_manifested(
         as_of=as_of, built_at=built_at or datetime.min.replace(tzinfo=UTC), series=series, feeds=feeds,
         is_sample=bool(doc.get("is_sample", False)), provider=provider, health=health,
         valuation=_valuation(doc.get("valuation") or {}, where),
+        valuation_as_of=_days(doc.get("valuation_as_of") or {}, where),
+        fundamentals=read_fundamentals_block(doc["fundamentals"], where) if doc.get("fundamentals") else None,
         notes=tuple(map(str, doc.get("notes") or ())), index_view=index_view,
         events=_events(doc.get("events") or [], where),
         calendar_failures=tuple((str(a), str(b)) for a, b in doc.get("calendar_failures") or ()),
@@ -286,6 +290,15 @@ def _valuation(block: Any, where: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _days(block: Any, where: str) -> dict[str, date]:
+    if not isinstance(block, dict):
+        raise SourceError(where, "valuation_as_of must be an object")
+    try:
+        return {str(symbol): date.fromisoformat(str(day)) for symbol, day in block.items()}
+    except ValueError as exc:
+        raise SourceError(where, f"valuation_as_of: {exc}") from exc
+
+
 def _datetime(value: Any, key: str, where: str) -> datetime | None:
     if value in (None, ""):
         return None
@@ -408,6 +421,10 @@ def _write_into(
     }  # fmt: skip
     if stored is not None:
         manifest["store"] = stored[1]
+    if snapshot.valuation_as_of:
+        manifest["valuation_as_of"] = {s: d.isoformat() for s, d in sorted(snapshot.valuation_as_of.items())}
+    if snapshot.fundamentals is not None:
+        manifest["fundamentals"] = fundamentals_block(snapshot.fundamentals)
     if snapshot.index_view is not None:
         manifest["index"] = write_index_view(snapshot.index_view, folder)
     if snapshot.events or snapshot.calendar_failures:

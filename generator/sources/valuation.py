@@ -139,6 +139,17 @@ class ValuationCache:
                     out[symbol] = kept
         return out
 
+    def days(self, symbols: Collection[str]) -> dict[str, date]:
+        """The day each of ``symbols`` was answered (for the brief: the date its ratios are as of)."""
+        out: dict[str, date] = {}
+        for symbol, entry in self._read().items():
+            if symbol in symbols and isinstance(entry, dict):
+                try:
+                    out[symbol] = date.fromisoformat(str(entry.get("day")))
+                except ValueError:
+                    continue
+        return out
+
     def store(self, answers: Mapping[str, Fields], day: date, fetched_at: datetime) -> None:
         """Record today's answers; other symbols' entries are kept.  A failed write only costs requests."""
         if not answers:
@@ -186,13 +197,16 @@ def fetch_etf_valuation(
     day: date,
     now: datetime,
     halted: str = "",
+    extra: Sequence[str] = (),
 ) -> dict[str, Fields]:
-    """The provider: valuation fields of the equity ETFs among ``instruments`` that have prices.
+    """The provider: valuation fields of the equity ETFs among ``instruments`` that have prices,
+    and of the ``extra`` funds (the large-cap fund the small-cap ones are set beside), prices or not.
 
     Runs within its own deadline (``settings.market_deadline``).  ``halted`` is why Yahoo must not
     be asked again in this run (a rate limit, no network): then only today's cached answers count.
     """
     etfs = [i.symbol for i in instruments if wants_valuation(i) and i.symbol in available]
+    etfs += [s for s in extra if s and not s.startswith("^") and s not in etfs]
     store = ValuationCache(cache_dir / CACHE_NAME)
     if halted:
         log.info("valuation: not asking Yahoo Finance (%s)", halted)
