@@ -6,6 +6,7 @@ snapshot, so each issue costs only its own analysis and rendering.  Both cores a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -33,11 +34,19 @@ class BackfillItem:
 
 
 def _preload() -> None:
-    """Import the heavy modules once, before forking, so workers start warm."""
+    """Import the heavy modules once, before forking, so workers start warm.
+
+    weasyprint is imported and its fonts loaded by laying out a one-line page: each worker would
+    otherwise pay that (about a second) on its first PDF.
+    """
     import generator.analysis
     import generator.charts
-    import generator.publish.email
-    import generator.render  # noqa: F401
+    import generator.publish.email  # noqa: F401
+    from generator.pdfworker import WARM_UP_HTML
+    from generator.render import render_pdf_document
+
+    with contextlib.suppress(BriefError):  # the real PDFs report any failure
+        render_pdf_document(WARM_UP_HTML)
 
 
 def _build_one(week_end: date) -> BackfillItem:
