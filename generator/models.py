@@ -346,6 +346,28 @@ class ScheduledEvent:
     time_et: str = ""  # "08:30" when known
 
 
+@dataclass(frozen=True)
+class ProviderBlock:
+    """One provider's block of a snapshot manifest: who fetched which of the snapshot's files, when.
+
+    ``series``, ``feeds`` and ``index`` name what of the snapshot the block holds; the snapshot
+    writer lists those files in the block, each with its sha256.  ``fetched_at`` is the build clock
+    of the run that fetched (None when the provider only read its cache); ``status`` is ok,
+    degraded (some of its sources failed or came from the cache) or failed (it gave nothing).
+    """
+
+    name: str  # the provider's name: "yahoo-prices", "fred", ...
+    label: str = ""  # "FRED, Federal Reserve Bank of St. Louis"
+    fetched_at: datetime | None = None
+    status: str = "ok"
+    series: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    index: bool = False  # the index view (its daily and members files)
+
+
+BLOCK_STATUSES = ("ok", "degraded", "failed")
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """Everything the analysis sees.  Written by the fetchers, read by everything else."""
@@ -362,6 +384,7 @@ class Snapshot:
     index_view: IndexView | None = None  # member breadth and attribution (None: not covered)
     events: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why) for calendar sources that failed
+    blocks: tuple[ProviderBlock, ...] = ()  # the providers that gathered it, in the order gather ran them
 
 
 # ---------------------------------------------------------------------------

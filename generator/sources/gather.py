@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from generator.errors import DataUnavailableError
-from generator.models import WEEKDAYS, Config, Snapshot, SourceHealth
+from generator.models import WEEKDAYS, Config, ProviderBlock, Snapshot, SourceHealth
+from generator.sources.blocks import status_of
 from generator.sources.core_providers import full_history_symbols as full_history_symbols  # re-exported
 from generator.sources.core_providers import price_cache_path as price_cache_path  # re-exported
 from generator.sources.providers import (
@@ -107,7 +108,22 @@ def compose(providers: Sequence[Provider], context: ProviderContext) -> Snapshot
             own.mkdir(parents=True, exist_ok=True)
         done = merge(results)
         results.append(run(provider, replace(context, cache_dir=own, series=done.series, halted=done.halted)))
-    return _assemble(context, merge(results))
+    blocks = tuple(_block(p, r, context) for p, r in zip(providers, results, strict=True))
+    return replace(_assemble(context, merge(results)), blocks=blocks)
+
+
+def _block(provider: Provider, result: ProviderResult, context: ProviderContext) -> ProviderBlock:
+    """The provider's block of the snapshot manifest: what it gave, when, and how it went."""
+    gave = bool(result.series or result.feeds or result.valuation or result.index_view or result.events)
+    return ProviderBlock(
+        provider.name,
+        result.label,
+        None if context.offline else context.now,
+        status_of(result.health, gave),
+        series=tuple(result.series),
+        feeds=tuple(result.feeds),
+        index=result.index_view is not None,
+    )
 
 
 def _summarise(failed: list[SourceHealth]) -> str:
