@@ -353,7 +353,8 @@ class ProviderBlock:
     ``series``, ``feeds`` and ``index`` name what of the snapshot the block holds; the snapshot
     writer lists those files in the block, each with its sha256.  ``fetched_at`` is the build clock
     of the run that fetched (None when the provider only read its cache); ``status`` is ok,
-    degraded (some of its sources failed or came from the cache) or failed (it gave nothing).
+    degraded (some of its sources failed or came from the cache) or failed (none of its sources
+    answered and it gave nothing).
     """
 
     name: str  # the provider's name: "yahoo-prices", "fred", ...

@@ -5,54 +5,30 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from generator.config import load_config
 from generator.errors import SourceError
 from generator.models import ProviderBlock, Snapshot, SourceHealth
 from generator.sources.blocks import assign, status_of
-from generator.sources.gather import compose, week_end
-from generator.sources.providers import Provider, ProviderContext, ProviderResult, Transport
+from generator.sources.gather import compose
+from generator.sources.providers import Provider, ProviderResult
 from generator.sources.snapshot import MANIFEST, SAMPLE_DIR, load_sample, read_snapshot, save_snapshot
 from generator.sources.store import PriceStore
 from tests.conftest import ROOT, manifest_entries
+from tests.fake_providers import NOW, Fake, fake_context
 
-NOW = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
-WEEK = date(2026, 11, 16)
 LEGACY_MANIFEST = ROOT / "tests" / "data" / "snapshot_format1" / MANIFEST
 
 
 @pytest.fixture(scope="module")
 def sample() -> Snapshot:
     return load_sample()
-
-
-@dataclass
-class Fake:
-    """A provider that gives what it is told (or raises it)."""
-
-    name: str
-    gives: ProviderResult | Exception
-    cache_folder: str = ""
-
-    def fetch(self, context: ProviderContext) -> ProviderResult:
-        if isinstance(self.gives, Exception):
-            raise self.gives
-        return self.gives
-
-
-def _context(tmp_path: Path, offline: bool = False) -> ProviderContext:
-    config = load_config(ROOT / "feeds.yaml")
-    return ProviderContext(
-        config=config, offline=offline, today=NOW.date(), now=NOW, week_start=WEEK,
-        week_end=week_end(WEEK, "friday"), cache_dir=tmp_path / "cache", transport=Transport(),
-    )  # fmt: skip
 
 
 def _providers(sample: Snapshot) -> list[Provider]:
@@ -78,7 +54,7 @@ def _providers(sample: Snapshot) -> list[Provider]:
 
 
 def _gathered(sample: Snapshot, tmp_path: Path, *, store: bool = True, offline: bool = False) -> Path:
-    snapshot = compose(_providers(sample), _context(tmp_path, offline))
+    snapshot = compose(_providers(sample), fake_context(tmp_path, offline))
     folder = tmp_path / "out" / "briefs" / "2026-11-20" / "snapshot"
     save_snapshot(snapshot, folder, store=tmp_path / "out" / "store" if store else None)
     return folder
@@ -299,3 +275,4 @@ def test_status_follows_the_providers_health_rows() -> None:
     assert status_of((), False) == "ok" and status_of((ok, cached), True) == "ok"
     assert status_of((ok, failed), True) == "degraded" and status_of((failed,), False) == "failed"
     assert status_of((failed,), True) == "degraded"  # it failed but gave a cached copy
+    assert status_of((ok, failed), False) == "degraded"  # one calendar refused, the others had no item

@@ -30,12 +30,13 @@ from generator.errors import DataUnavailableError
 from generator.models import Config, Snapshot, SourceHealth
 from generator.sources.calendar import trading_days
 from generator.sources.fred import FredProvider
-from generator.sources.gather import SAMPLE_WARNING, Transport, gather, week_end
+from generator.sources.gather import SAMPLE_WARNING, WORKERS, Transport, gather, week_end
 from generator.sources.http import DATA, FEED, fetch
 from generator.sources.index_provider import IndexProvider
 from generator.sources.ishares import CACHE_FILE
 from generator.sources.official_calendar import BROWSER_USER_AGENT, SOURCES, CalendarProvider
 from generator.sources.providers import Provider, registered
+from generator.sources.snapshot import write_snapshot
 from generator.sources.yahoo_client import THREAD_PREFIX
 from tests.conftest import ROOT
 
@@ -97,7 +98,12 @@ class Rig:
         return self.root / "cache"
 
     def run(
-        self, providers: Sequence[Provider], week_start: date, today: date, mode: str = "auto"
+        self,
+        providers: Sequence[Provider],
+        week_start: date,
+        today: date,
+        mode: str = "auto",
+        workers: int = WORKERS,
     ) -> Snapshot:
         """The providers alone (no Yahoo): ``compose`` as gather runs it, without the sample fallback."""
         from generator.sources.gather import compose
@@ -113,7 +119,7 @@ class Rig:
             cache_dir=self.cache,
             transport=Transport(resolver=no_dns),
         )
-        return compose(providers, context)
+        return compose(providers, context, workers=workers)
 
 
 @pytest.fixture
@@ -451,6 +457,30 @@ def test_registration_follows_the_config_and_gather_runs_injected_providers(rig:
             rig.config, "cache", today=FRED_TODAY, now=datetime(2026, 7, 25, tzinfo=UTC),
             cache_dir=rig.cache, week_start=date(2026, 7, 20), providers=[serve_fred(rig.server)],
         )  # fmt: skip
+
+
+def test_fred_calendars_and_index_side_by_side_give_the_snapshot_they_give_in_turn(rig: Rig) -> None:
+    """Each provider's block, status and files; the same bytes whether they overlap or not."""
+    serve_holdings(rig.server)
+    rig.server.serve("/cal/bls.ics", b"Access Denied", status=403, content_type="text/html")
+    written = []
+    for workers in (WORKERS, 1):
+        providers = [
+            serve_fred(rig.server),
+            serve_calendars(rig.server),
+            IndexProvider(panel=FakeMemberPrices()),
+        ]
+        rig.server.serve("/cal/bls.ics", b"Access Denied", status=403, content_type="text/html")
+        snapshot = rig.run(providers, IDX_WEEK, date(2026, 5, 9), workers=workers)
+        blocks = {b.name: b for b in snapshot.blocks}
+        assert [b.name for b in snapshot.blocks] == ["fred", "calendar", "index"]
+        assert blocks["fred"].series == tuple(f"FRED-{s}" for s in FRED_SERIES)
+        assert (blocks["fred"].status, blocks["index"].status, blocks["index"].index) == ("ok", "ok", True)
+        assert blocks["calendar"].status == "degraded"  # BLS refused; the Fed and BEA answered
+        assert {b.fetched_at for b in snapshot.blocks} == {datetime(2026, 5, 9, 14, tzinfo=UTC)}
+        folder = write_snapshot(snapshot, rig.root / f"snap-{workers}")
+        written.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+    assert written[0] == written[1]
 
 
 def test_a_full_gather_with_every_source_failing_still_falls_back_to_the_sample(

@@ -43,10 +43,14 @@ class Part:
 
 
 def status_of(health: Sequence[SourceHealth], gave_something: bool) -> str:
-    """ok: every source healthy; failed: nothing given and some source failed; else degraded."""
+    """ok: every source healthy; failed: no source healthy and nothing given; else degraded.
+
+    A provider may give nothing and be fine (no calendar item next week); one whose sources all
+    failed but that gave its cached copies is degraded.
+    """
     if all(h.healthy for h in health):
         return "ok"
-    return "degraded" if gave_something else "failed"
+    return "failed" if not gave_something and not any(h.healthy for h in health) else "degraded"
 
 
 def assign(snapshot: Snapshot) -> tuple[ProviderBlock, ...]:

@@ -48,6 +48,7 @@ class IndexProvider:
 
     name = "index"
     cache_folder = "index"
+    needs: tuple[str, ...] = ()  # the membership, then the member prices: in that order, inside
 
     def __init__(self, panel: PanelFetch | None = None) -> None:
         self.panel = panel

@@ -5,17 +5,21 @@ A provider is a peer of the others, composed by :func:`generator.sources.gather.
 - ``name``: short and file-safe ("fred"); its health rows and its cache folder carry it;
 - ``cache_folder``: its own folder under the cache directory ("" keeps the Yahoo and feed caches
   where they have always been);
+- ``needs``: the names of the providers it waits for, registered before it ("yahoo-fund-data"
+  needs "yahoo-prices"); ``context.series`` and ``context.halted`` hold what those gave, and only
+  that: providers that need nothing of each other run side by side;
 - ``fetch(context) -> ProviderResult``: everything it adds to the snapshot (series, feeds,
   valuation, the index view, calendar events, health rows, notes), within its own deadline.
-  ``context.offline`` (``--data cache``) means: no network, its own cache only.  A source that
+  ``fetch`` runs in a worker thread, beside other providers: it writes only in its own cache
+  files.  ``context.offline`` (``--data cache``) means: no network, its own cache only.  A source that
   fails is a health row naming it, never an exception out of ``fetch`` (but for a
   :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row).
 
 Offline tests replace the network through :class:`Transport`: a yfinance session, a DNS resolver
 for the project's HTTP client (tests serve files on loopback), or a ``download`` callable.
 
-Adding a provider: write a module with a class that has ``name``, ``cache_folder`` and ``fetch``,
-and add it to :func:`registered`.
+Adding a provider: write a module with a class that has ``name``, ``cache_folder``,
+``needs`` and ``fetch``, and add it to :func:`registered`.
 """
 
 from __future__ import annotations
@@ -66,8 +70,8 @@ class ProviderContext:
     week_end: date
     cache_dir: Path  # the provider's own folder (created by gather)
     transport: Transport = field(default_factory=Transport)
-    series: Mapping[str, Series] = field(default_factory=dict)  # what the providers before it gave
-    halted: str = ""  # why Yahoo Finance stopped answering this run ("" when it did not)
+    series: Mapping[str, Series] = field(default_factory=dict)  # what the providers it needs gave
+    halted: str = ""  # why Yahoo Finance stopped answering in a provider it needs ("" when it did not)
 
     def downloader(self, source: str, timeout: float, deadline: Deadline) -> Download:
         """The download seam: ``transport.download``, else the project's HTTP client for data files.
@@ -138,11 +142,16 @@ class Provider(Protocol):
     @property
     def cache_folder(self) -> str: ...
 
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The names of the providers whose results it must see (registered before it)."""
+        ...
+
     def fetch(self, context: ProviderContext) -> ProviderResult: ...
 
 
 def registered(config: Config) -> tuple[Provider, ...]:
-    """Every provider, in the order ``gather`` runs them (a provider sees the series of those before it).
+    """Every provider, in the order ``gather`` takes their results (a provider's needs come before it).
 
     A provider turned off in feeds.yaml (``fred.series: []``, ``calendar.official: []`` without
     Russell dates, ``index.holdings: ""``) is left out.
