@@ -326,4 +326,6 @@ def _describe_providers(config: Config) -> list[str]:
         )
     else:
         lines.append("Index members: off (no holdings file configured)")
+    if index.sp600:
+        lines.append(f"S&P 600 members (kept in the snapshot): holdings from {index.sp600}")
     return lines

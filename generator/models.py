@@ -163,7 +163,8 @@ class IndexSettings:
     """The ``index:`` block: the index seen through its members (membership, then member prices)."""
 
     holdings: str = IWM_HOLDINGS_URL  # an http(s) URL or a local file; "" turns the member view off
-    timeout: float = 30.0  # seconds for the holdings download
+    sp600: str = ""  # the S&P 600 from a SPDR holdings workbook (SLY, SPSM): URL or local file; "" off
+    timeout: float = 30.0  # seconds for each holdings download
     history_days: int = 400  # calendar days of member prices kept (200-day averages, 52-week range)
     budget: float = 600.0  # seconds for the member prices stage as a whole
     chunk: int = 150  # members asked per chunk
@@ -364,6 +365,7 @@ class ProviderBlock:
     series: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     index: bool = False  # the index view (its daily and members files)
+    universes: tuple[str, ...] = ()  # the keys of the other universes' views it holds ("sp600")
 
 
 BLOCK_STATUSES = ("ok", "degraded", "failed")
@@ -386,6 +388,8 @@ class Snapshot:
     events: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why) for calendar sources that failed
     blocks: tuple[ProviderBlock, ...] = ()  # the providers that gathered it, in the order gather ran them
+    # Member views of other universes than the benchmark's index ("sp600"), kept but not yet analysed.
+    universes: Mapping[str, IndexView] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------

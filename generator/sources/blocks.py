@@ -26,7 +26,7 @@ from generator.errors import SourceError
 from generator.models import BLOCK_STATUSES, ProviderBlock, Snapshot, SourceHealth
 
 BLOCKS = "providers"  # the manifest key
-KINDS = ("series", "feeds", "index")  # what a block may hold, in the order a reader takes it
+KINDS = ("series", "feeds", "index", "universes")  # what a block may hold
 UNCLAIMED_BLOCK = "snapshot"  # files of a snapshot not gathered by providers
 SAMPLE_BLOCK = "sample"  # the same, for the bundled sample
 
@@ -65,6 +65,7 @@ def assign(snapshot: Snapshot) -> tuple[ProviderBlock, ...]:
         owner.update({("feeds", f): block.name for f in block.feeds if f in snapshot.feeds})
         if block.index and snapshot.index_view is not None:
             owner["index", ""] = block.name
+        owner.update({("universes", u): block.name for u in block.universes if u in snapshot.universes})
     rest = SAMPLE_BLOCK if snapshot.is_sample else UNCLAIMED_BLOCK
     unclaimed = ProviderBlock(rest, snapshot.provider, status="ok")
     blocks = [b for b in snapshot.blocks if b.name != rest]
@@ -75,6 +76,8 @@ def assign(snapshot: Snapshot) -> tuple[ProviderBlock, ...]:
         owner.setdefault(("feeds", name), rest)
     if snapshot.index_view is not None:
         owner.setdefault(("index", ""), rest)
+    for key in snapshot.universes:
+        owner.setdefault(("universes", key), rest)
     out = []
     for block in blocks:
         mine = {key for key, name in owner.items() if name == block.name}
@@ -86,6 +89,7 @@ def assign(snapshot: Snapshot) -> tuple[ProviderBlock, ...]:
             series=tuple(sorted(s for kind, s in mine if kind == "series")),
             feeds=tuple(sorted(f for kind, f in mine if kind == "feeds")),
             index=("index", "") in mine,
+            universes=tuple(sorted(u for kind, u in mine if kind == "universes")),
         )
         if block.name != rest or mine:  # an empty block of what no provider claims is left out
             out.append(keep)
@@ -97,6 +101,7 @@ def block_dict(
     series: Mapping[str, Any],
     feeds: Mapping[str, Any],
     index: Mapping[str, Any] | None,
+    universes: Mapping[str, Any],
     iso: Callable[[datetime | None], str | None],
 ) -> dict[str, Any]:
     """The manifest block of ``block``: its header, then the entries of its files (none left empty)."""
@@ -112,6 +117,8 @@ def block_dict(
         doc["feeds"] = {f: feeds[f] for f in block.feeds}
     if block.index and index is not None:
         doc["index"] = index
+    if block.universes:
+        doc["universes"] = {u: universes[u] for u in block.universes}
     return doc
 
 
@@ -138,7 +145,7 @@ def parts(
         status = entry.get("status")
         if status not in BLOCK_STATUSES:
             raise SourceError(where, f"{BLOCKS}.{name}.status must be one of {', '.join(BLOCK_STATUSES)}")
-        for kind in ("series", "feeds", "index"):
+        for kind in KINDS:
             if kind in entry and not isinstance(entry[kind], dict):
                 raise SourceError(where, f"{BLOCKS}.{name}.{kind} must be an object")
         block = ProviderBlock(
@@ -149,6 +156,7 @@ def parts(
             series=tuple(entry.get("series") or ()),
             feeds=tuple(entry.get("feeds") or ()),
             index="index" in entry,
+            universes=tuple(entry.get("universes") or ()),
         )
         found.append(Part(block, entry))
     return found
@@ -162,8 +170,9 @@ def claimed_once(found: Sequence[Part], where: str) -> None:
             continue
         keys = [("series", s) for s in part.block.series] + [("feeds", f) for f in part.block.feeds]
         keys += [("index", "")] if part.block.index else []
+        keys += [("universes", u) for u in part.block.universes]
         for kind, name in keys:
             first = seen.setdefault((kind, name), part.block.name)
             if first != part.block.name:
-                what = "the index view" if kind == "index" else f"{kind}.{name}"
+                what = "the index view" if kind == "index" else f"{kind}.{name}"  # "universes.sp600"
                 raise SourceError(where, f"{what} is in the blocks of both {first} and {part.block.name}")

@@ -187,7 +187,8 @@ def _timed(provider: Provider, context: ProviderContext) -> ProviderResult:
 
 def _block(provider: Provider, result: ProviderResult, context: ProviderContext) -> ProviderBlock:
     """The provider's block of the snapshot manifest: what it gave, when, and how it went."""
-    gave = bool(result.series or result.feeds or result.valuation or result.index_view or result.events)
+    r = result
+    gave = any(bool(part) for part in (r.series, r.feeds, r.valuation, r.index_view, r.universes, r.events))
     return ProviderBlock(
         provider.name,
         result.label,
@@ -196,6 +197,7 @@ def _block(provider: Provider, result: ProviderResult, context: ProviderContext)
         series=tuple(result.series),
         feeds=tuple(result.feeds),
         index=result.index_view is not None,
+        universes=tuple(result.universes),
     )
 
 
@@ -233,6 +235,7 @@ def _assemble(context: ProviderContext, result: ProviderResult) -> Snapshot:
         valuation={k: dict(v) for k, v in result.valuation.items()},
         notes=result.notes,
         index_view=result.index_view,
+        universes=dict(result.universes),
         events=result.events,
         calendar_failures=result.calendar_failures,
     )

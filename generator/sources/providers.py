@@ -127,6 +127,7 @@ class ProviderResult:
     health: tuple[SourceHealth, ...] = ()
     valuation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     index_view: IndexView | None = None
+    universes: Mapping[str, IndexView] = field(default_factory=dict)  # other indexes' member views
     events: tuple[ScheduledEvent, ...] = ()
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why)
     notes: tuple[str, ...] = ()
@@ -154,11 +155,11 @@ def registered(config: Config) -> tuple[Provider, ...]:
     """Every provider, in the order ``gather`` takes their results (a provider's needs come before it).
 
     A provider turned off in feeds.yaml (``fred.series: []``, ``calendar.official: []`` without
-    Russell dates, ``index.holdings: ""``) is left out.
+    Russell dates, ``index.holdings: ""``, ``index.sp600: ""``, the default) is left out.
     """
     from generator.sources.core_providers import Feeds, YahooFundData, YahooPrices
     from generator.sources.fred import FredProvider
-    from generator.sources.index_provider import IndexProvider
+    from generator.sources.index_provider import IndexProvider, SP600Provider
     from generator.sources.official_calendar import CalendarProvider
 
     providers: list[Provider] = [YahooPrices(), YahooFundData(), Feeds()]
@@ -168,6 +169,8 @@ def registered(config: Config) -> tuple[Provider, ...]:
         providers.append(CalendarProvider())
     if config.index.holdings:
         providers.append(IndexProvider())
+    if config.index.sp600:
+        providers.append(SP600Provider())
     return tuple(providers)
 
 
@@ -189,9 +192,11 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
     feeds: dict[str, FeedCapture] = {}
     valuation: dict[str, dict[str, float]] = {}
     index_view: IndexView | None = None
+    universes: dict[str, IndexView] = {}
     for r in results:
         series.update(r.series)
         feeds.update(r.feeds)
+        universes.update(r.universes)
         for symbol, fields in r.valuation.items():
             valuation.setdefault(symbol, {}).update(fields)
         index_view = r.index_view or index_view
@@ -202,6 +207,7 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
         health=tuple(h for r in results for h in r.health),
         valuation=valuation,
         index_view=index_view,
+        universes=universes,
         events=tuple(
             sorted({e for r in results for e in r.events}, key=lambda e: (e.day, e.time_et, e.title))
         ),

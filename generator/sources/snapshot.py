@@ -29,7 +29,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -132,7 +132,7 @@ def _read_manifested(root: Path, known: Mapping[str, tuple[str, pd.DataFrame]] |
         notes=tuple(map(str, doc.get("notes") or ())), index_view=reader.index_view,
         events=_events(doc.get("events") or [], where),
         calendar_failures=tuple((str(a), str(b)) for a, b in doc.get("calendar_failures") or ()),
-        blocks=tuple(p.block for p in found if p.block is not None),
+        blocks=tuple(p.block for p in found if p.block is not None), universes=reader.universes,
     )  # fmt: skip
 
 
@@ -151,6 +151,7 @@ class _PartReader:
         self.series: dict[str, Series] = {}
         self.feeds: dict[str, FeedCapture] = {}
         self.index_view: IndexView | None = None
+        self.universes: dict[str, IndexView] = {}
 
     def read(self, part: Part) -> None:
         root, where = self.root, self.where
@@ -183,9 +184,13 @@ class _PartReader:
                 str(entry.get("status") or "ok"), str(entry.get("error") or ""),
             )  # fmt: skip
         if isinstance(part.entries.get("index"), dict):
-            self.index_view = read_index_view(
-                part.entries["index"], lambda entry, key: _verified(root, entry, prefix + key, where), where
-            )
+            self.index_view = read_index_view(part.entries["index"], self._files(prefix), where)
+        for name, entry in _entries(part.entries, "universes", where, prefix):
+            self.universes[name] = read_index_view(entry, self._files(f"{prefix}universes.{name}."), where)
+
+    def _files(self, prefix: str) -> Callable[[Mapping[str, Any], str], bytes]:
+        """Reads a view's file entry, checked; its key in messages starts with ``prefix``."""
+        return lambda entry, key: _verified(self.root, entry, prefix + key, self.where)
 
 
 def _events(rows: Any, where: str) -> tuple[ScheduledEvent, ...]:
@@ -434,10 +439,13 @@ def _write_into(
             entry.update(file=f"news/{name}.xml", sha256=hashlib.sha256(f.body).hexdigest())
         feeds[name] = entry
     index = write_index_view(snapshot.index_view, folder) if snapshot.index_view is not None else None
+    for key in snapshot.universes:
+        _check_name(key, f"universes.{key}", str(folder))
+    universes = {k: write_index_view(v, folder, k) for k, v in sorted(snapshot.universes.items())}
     manifest = {
         "format": BLOCKS_FORMAT, "as_of": snapshot.as_of.isoformat(), "built_at": _iso(snapshot.built_at),
         "is_sample": snapshot.is_sample, "provider": snapshot.provider, "notes": list(snapshot.notes),
-        BLOCKS: [block_dict(b, series, feeds, index, _iso) for b in assign(snapshot)],
+        BLOCKS: [block_dict(b, series, feeds, index, universes, _iso) for b in assign(snapshot)],
         "health": [_health_dict(h) for h in snapshot.health],
         "valuation": {s: {k: float(v) for k, v in sorted(fields.items()) if math.isfinite(v)}
                       for s, fields in sorted(snapshot.valuation.items())},
