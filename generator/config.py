@@ -342,4 +342,6 @@ def _describe_providers(config: Config) -> list[str]:
         else "member fundamentals off"
     )
     lines.append(f"Valuation: Yahoo's fund ratios {large}; {members}")
+    if index.sp600:
+        lines.append(f"S&P 600 members (kept in the snapshot): holdings from {index.sp600}")
     return lines

@@ -353,6 +353,7 @@ CALENDAR: Schema = {
 }
 INDEX: Schema = {
     "holdings": (text(_location, empty=True), False),
+    "sp600": (text(_location, empty=True), False),
     "timeout": (number(), False),
     "history_days": (number(whole=True), False),
     "budget": (number(), False),

@@ -174,7 +174,8 @@ class IndexSettings:
     """The ``index:`` block: the index seen through its members (membership, then member prices)."""
 
     holdings: str = IWM_HOLDINGS_URL  # an http(s) URL or a local file; "" turns the member view off
-    timeout: float = 30.0  # seconds for the holdings download
+    sp600: str = ""  # the S&P 600 from a SPDR holdings workbook (SLY, SPSM): URL or local file; "" off
+    timeout: float = 30.0  # seconds for each holdings download
     history_days: int = 400  # calendar days of member prices kept (200-day averages, 52-week range)
     budget: float = 600.0  # seconds for the member prices stage as a whole
     chunk: int = 150  # members asked per chunk
@@ -459,6 +460,30 @@ class EarningsWeek:
         object.__setattr__(self, "note", hide_local_paths(self.note))
 
 
+@dataclass(frozen=True)
+class ProviderBlock:
+    """One provider's block of a snapshot manifest: who fetched which of the snapshot's files, when.
+
+    ``series``, ``feeds`` and ``index`` name what of the snapshot the block holds; the snapshot
+    writer lists those files in the block, each with its sha256.  ``fetched_at`` is the build clock
+    of the run that fetched (None when the provider only read its cache); ``status`` is ok,
+    degraded (some of its sources failed or came from the cache) or failed (none of its sources
+    answered and it gave nothing).
+    """
+
+    name: str  # the provider's name: "yahoo-prices", "fred", ...
+    label: str = ""  # "FRED, Federal Reserve Bank of St. Louis"
+    fetched_at: datetime | None = None
+    status: str = "ok"
+    series: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    index: bool = False  # the index view (its daily and members files)
+    universes: tuple[str, ...] = ()  # the keys of the other universes' views it holds ("sp600")
+
+
+BLOCK_STATUSES = ("ok", "degraded", "failed")
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """Everything the analysis sees.  Written by the fetchers, read by everything else."""
@@ -478,6 +503,9 @@ class Snapshot:
     events: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why) for calendar sources that failed
     earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
+    blocks: tuple[ProviderBlock, ...] = ()  # the providers that gathered it, in the order gather ran them
+    # Member views of other universes than the benchmark's index ("sp600"), kept but not yet analysed.
+    universes: Mapping[str, IndexView] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------

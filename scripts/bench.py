@@ -9,6 +9,8 @@
 4. What a reader gets from the sample: the PDF's body and appendix pages (target: body <= 6 letter
    pages), the HTML and email sizes (target: email HTML <= 60 KB).
 5. The breadth and attribution stage on a synthetic 2,000-member x 2-year panel (scripts/bench_breadth.py).
+6. A cold gather of all six providers on loopback, one at a time and side by side, without and
+   with 0.1 s per answer (scripts/bench_gather.py): wall times and the same snapshot bytes.
 
 Prints a table and writes output/bench.json.
 """
@@ -131,6 +133,12 @@ def bench_live_rebuild(config, out: Path) -> dict:
     return warm_live_rebuild(config, out)
 
 
+def bench_gather() -> dict:
+    from bench_gather import bench  # scripts/bench_gather.py
+
+    return bench([0.0, 0.1], members=200)
+
+
 def bench_backfill(config, out: Path, weeks: int) -> dict:
     from generator.backfill import backfill
     from generator.build import past_week_ends
@@ -155,7 +163,7 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=3, help="timed warm builds (best is reported)")
     parser.add_argument("--weeks", type=int, default=52, help="weeks to backfill")
-    parts = ["build", "cli", "sizes", "breadth", "live", "backfill"]
+    parts = ["build", "cli", "sizes", "breadth", "live", "gather", "backfill"]
     parser.add_argument("--skip", action="append", default=[], choices=parts)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -185,6 +193,9 @@ def main() -> int:
         if "live" not in args.skip:
             report["warm_live_rebuild"] = bench_live_rebuild(config, Path(tmp) / "live")
             _show("warm live rebuild (cache hit, feeds 304)", report["warm_live_rebuild"])
+        if "gather" not in args.skip:
+            report["gather"] = bench_gather()
+            _show("cold gather of all six providers, in turn and side by side (loopback)", report["gather"])
         if "backfill" not in args.skip:
             report["backfill"] = bench_backfill(config, Path(tmp) / "backfill", args.weeks)
             _show(f"backfill {args.weeks} weeks", report["backfill"], target="30 s")

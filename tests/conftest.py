@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL_DATA = ROOT.parent / "shared" / "data"
 BUNDLED_DATA = ROOT / "tests" / "data" / "shared"
 SHARED_DATA = FULL_DATA if FULL_DATA.is_dir() else BUNDLED_DATA
+
+
+def manifest_entries(doc: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Every ``kind`` entry ("series", "feeds") of a snapshot manifest, from all its provider blocks.
+
+    The entries are the manifest's own dicts: changing one changes the manifest.
+    """
+    return {name: entry for block in doc["providers"] for name, entry in block.get(kind, {}).items()}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -515,6 +515,16 @@ def test_site_base_url_is_empty_or_http(tmp_path: Path) -> None:
     )
 
 
+def test_the_sp600_universe_is_off_unless_a_holdings_workbook_is_set(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, BASE)).index.sp600 == ""
+    url = "https://www.ssga.com/us/en/intermediary/library-content/products/fund-data/etfs/us/x-sly.xlsx"
+    config = load_config(write(tmp_path, BASE + f"index:\n  sp600: {url}\n"))
+    assert config.index.sp600 == url and config.index.holdings  # the IWM file keeps its default
+    assert f"S&P 600 members (kept in the snapshot): holdings from {url}" in describe(config)
+    text = BASE + "index:\n  sp600: ftp://example.com/sly.xlsx\n"
+    assert single(tmp_path, text).startswith("index.sp600: ")
+
+
 def test_email_addresses_are_loosely_checked(tmp_path: Path) -> None:
     text = BASE + (
         "email:\n"

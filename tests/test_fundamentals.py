@@ -524,6 +524,7 @@ def test_an_unreadable_cache_is_refreshed(yahoo: Screener, tmp_path: Path) -> No
 def test_gather_hands_the_index_members_on_to_the_fundamentals(yahoo: Screener, tmp_path: Path) -> None:
     class Members:
         name, cache_folder = "index", "index"
+        needs: tuple[str, ...] = ()
 
         def fetch(self, context: ProviderContext) -> ProviderResult:
             return ProviderResult("members", membership=MEMBERSHIP)

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 import yaml
 from feedserver import FeedServer
+from spdr_workbook import workbook
 from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads
 
 from generator.citations import health
@@ -30,12 +31,14 @@ from generator.errors import DataUnavailableError
 from generator.models import Config, Snapshot, SourceHealth
 from generator.sources.calendar import trading_days
 from generator.sources.fred import FredProvider
-from generator.sources.gather import SAMPLE_WARNING, Transport, gather, week_end
+from generator.sources.gather import SAMPLE_WARNING, WORKERS, Transport, gather, week_end
 from generator.sources.http import DATA, FEED, fetch
-from generator.sources.index_provider import IndexProvider
+from generator.sources.index_provider import IndexProvider, SP600Provider
 from generator.sources.ishares import CACHE_FILE
 from generator.sources.official_calendar import BROWSER_USER_AGENT, SOURCES, CalendarProvider
 from generator.sources.providers import Provider, registered
+from generator.sources.snapshot import read_snapshot, write_snapshot
+from generator.sources.spdr import CACHE_FILE as SP600_CACHE
 from generator.sources.yahoo_client import THREAD_PREFIX
 from tests.conftest import ROOT
 
@@ -97,7 +100,12 @@ class Rig:
         return self.root / "cache"
 
     def run(
-        self, providers: Sequence[Provider], week_start: date, today: date, mode: str = "auto"
+        self,
+        providers: Sequence[Provider],
+        week_start: date,
+        today: date,
+        mode: str = "auto",
+        workers: int = WORKERS,
     ) -> Snapshot:
         """The providers alone (no Yahoo): ``compose`` as gather runs it, without the sample fallback."""
         from generator.sources.gather import compose
@@ -113,7 +121,7 @@ class Rig:
             cache_dir=self.cache,
             transport=Transport(resolver=no_dns),
         )
-        return compose(providers, context)
+        return compose(providers, context, workers=workers)
 
 
 @pytest.fixture
@@ -436,6 +444,65 @@ def test_without_membership_or_member_prices_the_index_view_is_not_covered_and_s
     assert rows(missing)["iShares IWM holdings"].status == "ok"
 
 
+# -- the S&P 600, a second universe (off by default) ------------------------------------------------------
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_the_sp600_from_a_spdr_workbook_is_a_second_view_after_the_index_sharing_its_price_cache(
+    rig: Rig,
+) -> None:
+    serve_holdings(rig.server)
+    rig.server.serve("/SLY.xlsx", workbook(), content_type=XLSX)
+    rig.config = replace(rig.config, index=replace(rig.config.index, sp600=rig.server.url("/SLY.xlsx")))
+    names = [p.name for p in registered(rig.config)]
+    assert names[-1] == "sp600" and "index" in names  # after the index, whose price cache it shares
+    prices = FakeMemberPrices(missing=("AGO",))
+    snapshot = rig.run([IndexProvider(panel=prices), SP600Provider(panel=prices)], IDX_WEEK, date(2026, 5, 9))
+    view = snapshot.universes["sp600"]
+    assert snapshot.index_view is not None and snapshot.index_view.source == "iShares IWM holdings"
+    assert (view.source, view.membership_as_of, view.week_end) == (
+        "SPDR SLY holdings",
+        date(2026, 5, 5),
+        date(2026, 5, 8),
+    )
+    assert list(view.members.index) == ["MLI", "AWI", "SPXC", "CORT", "MOG-A", "EAT", "AGO"]
+    russell, sp600 = prices.calls  # the S&P 600 after the index, in the same member cache
+    assert sp600["cache_dir"] == russell["cache_dir"] == rig.cache / "index"
+    spdr_row, spdr_prices = rows(snapshot)["SPDR SLY holdings"], rows(snapshot)["S&P 600 member prices"]
+    assert (spdr_row.status, spdr_row.count, spdr_row.newest) == ("ok", 7, date(2026, 5, 5))
+    assert (spdr_prices.status, spdr_prices.count) == ("ok", 6)
+    assert [(b.name, b.universes, b.index) for b in snapshot.blocks] == [
+        ("index", (), True),
+        ("sp600", ("sp600",), False),
+    ]
+    # In the snapshot: its own files in the sp600 block, read back as they were.
+    folder = write_snapshot(snapshot, rig.root / "snap")
+    doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    block = doc["providers"][1]["universes"]["sp600"]
+    assert (block["daily"]["file"], block["members"]["file"]) == (
+        "index/sp600/daily.csv",
+        "index/sp600/members.csv",
+    )
+    again = read_snapshot(folder)
+    pd.testing.assert_frame_equal(again.universes["sp600"].members, view.members)
+    assert again.index_view is not None and len(again.index_view.members) == 15
+    assert sorted(p.name for p in (rig.cache / "index").iterdir()) == [CACHE_FILE, SP600_CACHE]
+
+
+def test_the_sp600_workbook_answered_by_an_html_page_falls_back_to_its_cached_membership(rig: Rig) -> None:
+    rig.server.serve("/SLY.xlsx", workbook(), content_type=XLSX)
+    rig.config = replace(rig.config, index=replace(rig.config.index, sp600=rig.server.url("/SLY.xlsx")))
+    rig.run([SP600Provider(panel=FakeMemberPrices())], IDX_WEEK, date(2026, 5, 9))  # fills its cache
+    rig.server.serve("/SLY.xlsx", HTML, content_type=XLSX)
+    snapshot = rig.run([SP600Provider(panel=FakeMemberPrices())], IDX_WEEK, date(2026, 5, 9))
+    row = rows(snapshot)["SPDR SLY holdings"]
+    assert (row.status, row.origin) == ("cached", "cache") and "HTML page" in row.error
+    assert row.error.endswith("last cached membership as of 2026-05-05")
+    assert snapshot.universes["sp600"].from_cache and snapshot.index_view is None
+
+
 # -- gather as a whole ------------------------------------------------------------------------------------
 
 
@@ -458,6 +525,30 @@ def test_registration_follows_the_config_and_gather_runs_injected_providers(rig:
             rig.config, "cache", today=FRED_TODAY, now=datetime(2026, 7, 25, tzinfo=UTC),
             cache_dir=rig.cache, week_start=date(2026, 7, 20), providers=[serve_fred(rig.server)],
         )  # fmt: skip
+
+
+def test_fred_calendars_and_index_side_by_side_give_the_snapshot_they_give_in_turn(rig: Rig) -> None:
+    """Each provider's block, status and files; the same bytes whether they overlap or not."""
+    serve_holdings(rig.server)
+    rig.server.serve("/cal/bls.ics", b"Access Denied", status=403, content_type="text/html")
+    written = []
+    for workers in (WORKERS, 1):
+        providers = [
+            serve_fred(rig.server),
+            serve_calendars(rig.server),
+            IndexProvider(panel=FakeMemberPrices()),
+        ]
+        rig.server.serve("/cal/bls.ics", b"Access Denied", status=403, content_type="text/html")
+        snapshot = rig.run(providers, IDX_WEEK, date(2026, 5, 9), workers=workers)
+        blocks = {b.name: b for b in snapshot.blocks}
+        assert [b.name for b in snapshot.blocks] == ["fred", "calendar", "index"]
+        assert blocks["fred"].series == tuple(f"FRED-{s}" for s in FRED_SERIES)
+        assert (blocks["fred"].status, blocks["index"].status, blocks["index"].index) == ("ok", "ok", True)
+        assert blocks["calendar"].status == "degraded"  # BLS refused; the Fed and BEA answered
+        assert {b.fetched_at for b in snapshot.blocks} == {datetime(2026, 5, 9, 14, tzinfo=UTC)}
+        folder = write_snapshot(snapshot, rig.root / f"snap-{workers}")
+        written.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+    assert written[0] == written[1]
 
 
 def test_a_full_gather_with_every_source_failing_still_falls_back_to_the_sample(

@@ -49,7 +49,7 @@ from generator.publish.site import build_site
 from generator.render import make_url_fetcher, render_pdf
 from generator.sources.http import fetch
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
-from tests.conftest import ROOT
+from tests.conftest import ROOT, manifest_entries
 from tests.feedserver import FeedServer
 
 CANARY = "CANARY-SECRET"  # only ever inside local files no output may read
@@ -879,7 +879,8 @@ def test_a_manifest_cannot_name_a_file_outside_the_snapshot(snap: Path, files: F
     (snap / "prices" / "link.csv").symlink_to(files.csv)
     (snap / "linked").symlink_to(files.root, target_is_directory=True)
     doc = _manifest(snap)
-    doc["series"]["IWM"].update(file=file.replace("{abs}", str(files.csv)), sha256=_sha(files.csv))
+    entry = manifest_entries(doc, "series")["IWM"]
+    entry.update(file=file.replace("{abs}", str(files.csv)), sha256=_sha(files.csv))
     _save(snap, doc)
     with pytest.raises(SourceError, match=r"unsafe|outside"):
         read_snapshot(snap)
@@ -889,14 +890,14 @@ def test_control_the_same_file_inside_the_snapshot_is_read(snap: Path, files: Fi
     """The manifests above are valid but for the path: the same bytes inside the folder load."""
     shutil.copy(files.csv, snap / "prices" / "inside.csv")
     doc = _manifest(snap)
-    doc["series"]["IWM"].update(file="prices/inside.csv", sha256=_sha(files.csv))
+    manifest_entries(doc, "series")["IWM"].update(file="prices/inside.csv", sha256=_sha(files.csv))
     _save(snap, doc)
     assert read_snapshot(snap).series["IWM"].frame["Close"].iloc[-1] == pytest.approx(4242.20)
 
 
 def test_a_manifest_feed_cannot_name_a_file_outside_the_snapshot(snap: Path, files: Files) -> None:
     doc = _manifest(snap)
-    [entry] = doc["feeds"].values()
+    [entry] = manifest_entries(doc, "feeds").values()
     entry.update(file=f"../{files.root.name}/../{files.root.name}/secret-feed.xml", sha256=_sha(files.feed))
     shutil.copytree(files.root, snap.parent / files.root.name)
     _save(snap, doc)
@@ -908,8 +909,8 @@ def test_a_manifest_feed_cannot_name_a_file_outside_the_snapshot(snap: Path, fil
 @pytest.mark.parametrize("name", ["../x", "..", "a/b", ".hidden", "x\\y", "nul\x00"])
 def test_unsafe_symbol_and_feed_names_are_refused(snap: Path, kind: str, name: str) -> None:
     doc = _manifest(snap)
-    entry = next(iter(doc[kind].values()))
-    doc[kind] = {name: entry}
+    [block] = [b for b in doc["providers"] if kind in b]
+    block[kind] = {name: next(iter(block[kind].values()))}
     _save(snap, doc)
     with pytest.raises(SourceError, match="not safe as a file name"):
         read_snapshot(snap)

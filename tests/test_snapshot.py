@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from generator.errors import SourceError
-from generator.models import FeedCapture, Series, Snapshot, SourceHealth
+from generator.models import FeedCapture, ProviderBlock, Series, Snapshot, SourceHealth
 from generator.sources.prices_csv import clean_frame, read_prices_csv
 from generator.sources.snapshot import (
     SAMPLE_DIR,
@@ -32,6 +32,7 @@ from generator.sources.snapshot import (
     symbol_from_filename,
     write_snapshot,
 )
+from tests.conftest import manifest_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -87,6 +88,11 @@ def _snapshot() -> Snapshot:
         ),
         valuation={"IWM": {"trailingPE": 17.8}},
         notes=("a note",),
+        blocks=(
+            ProviderBlock("yahoo-prices", "Yahoo Finance (yfinance)", BUILT, "ok", series=("IWM", "^RUT")),
+            ProviderBlock("yahoo-fund-data", "Yahoo Finance (yfinance)", BUILT, "ok"),
+            ProviderBlock("feeds", "RSS/Atom feeds", BUILT, "degraded", feeds=("broken", "fed-press")),
+        ),
     )
 
 
@@ -119,6 +125,7 @@ def test_round_trip_keeps_every_field_and_rewrites_identical_bytes(tmp_path: Pat
         assert again.series[symbol].fetched_at == series.fetched_at
     assert again.feeds["fed-press"] == original.feeds["fed-press"]
     assert again.feeds["broken"] == original.feeds["broken"]
+    assert again.blocks == original.blocks
 
     second = write_snapshot(again, tmp_path / "b")
     assert _tree(first) == _tree(second)
@@ -136,10 +143,22 @@ def test_written_files_follow_the_documented_layout(tmp_path: Path) -> None:
         1
     ] == "2026-11-19,240.1,241.5,239.8,240.9,240.123456,"
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["format"] == 1 and manifest["built_at"] == "2026-11-21T12:00:00Z"
-    assert manifest["series"]["^RUT"]["file"] == "prices/^RUT.csv"
-    assert manifest["series"]["^RUT"]["rows"] == 3 and manifest["series"]["^RUT"]["last_bar"] == "2026-11-20"
-    assert manifest["feeds"]["broken"] == {
+    assert manifest["format"] == 3 and manifest["built_at"] == "2026-11-21T12:00:00Z"
+    prices, fund_data, feeds = manifest["providers"]
+    assert {k: v for k, v in prices.items() if k != "series"} == {
+        "name": "yahoo-prices", "label": "Yahoo Finance (yfinance)", "fetched_at": "2026-11-21T12:00:00Z",
+        "status": "ok",
+    }  # fmt: skip
+    assert fund_data == {
+        "name": "yahoo-fund-data", "label": "Yahoo Finance (yfinance)", "fetched_at": "2026-11-21T12:00:00Z",
+        "status": "ok",
+    }  # fmt: skip
+    assert list(prices["series"]) == ["IWM", "^RUT"] and list(feeds["feeds"]) == ["broken", "fed-press"]
+    rut = prices["series"]["^RUT"]
+    assert rut["file"] == "prices/^RUT.csv" and rut["rows"] == 3 and rut["last_bar"] == "2026-11-20"
+    assert rut["sha256"] == hashlib.sha256((path / "prices" / "^RUT.csv").read_bytes()).hexdigest()
+    assert "series" not in manifest and "feeds" not in manifest  # every file is in a provider's block
+    assert feeds["feeds"]["broken"] == {
         "error": "timed out", "fetched_at": "2026-11-21T12:00:00Z", "file": None, "origin": "live",
         "sha256": None, "status": "failed", "url": "https://example.com/b.xml",
     }  # fmt: skip
@@ -185,11 +204,11 @@ def test_manifest_paths_may_not_leave_the_folder(tmp_path: Path) -> None:
     path = write_snapshot(_snapshot(), tmp_path / "snap")
     (tmp_path / "outside.csv").write_text("Date,Close\n2026-11-20,1\n")
     manifest = json.loads((path / "manifest.json").read_text())
-    manifest["series"]["^RUT"]["file"] = "../outside.csv"
+    manifest_entries(manifest, "series")["^RUT"]["file"] = "../outside.csv"
     (path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(SourceError, match="unsafe file name"):
         read_snapshot(path)
-    manifest["series"]["^RUT"]["file"] = "prices/link.csv"
+    manifest_entries(manifest, "series")["^RUT"]["file"] = "prices/link.csv"
     (path / "manifest.json").write_text(json.dumps(manifest))
     (path / "prices" / "link.csv").symlink_to(tmp_path / "outside.csv")
     with pytest.raises(SourceError, match="outside the snapshot"):

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from generator.models import Snapshot
 from generator.sources.prices_csv import prices_csv
 from generator.sources.snapshot import MANIFEST, load_sample, read_snapshot, save_snapshot, write_snapshot
 from generator.sources.store import PriceStore
-from tests.conftest import ROOT
+from tests.conftest import ROOT, manifest_entries
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,11 @@ def _files(folder: Path) -> set[Path]:
 
 def _issue(out: Path, day: date) -> Path:
     return out / "briefs" / day.isoformat() / "snapshot"
+
+
+def _series(snapshot: Path, symbol: str) -> dict[str, Any]:
+    """The manifest entry of ``symbol`` in the snapshot folder ``snapshot``."""
+    return manifest_entries(json.loads((snapshot / MANIFEST).read_text()), "series")[symbol]
 
 
 def _csv_bytes(snapshot: Snapshot, symbol: str) -> bytes:
@@ -56,11 +62,12 @@ def test_stored_snapshot_reads_back_the_same_bytes_and_frames(sample: Snapshot, 
     saved = save_snapshot(week, _issue(tmp_path, week.as_of), store=tmp_path / "store")
     doc = json.loads((_issue(tmp_path, week.as_of) / MANIFEST).read_text())
     old = json.loads((plain / MANIFEST).read_text())
-    assert doc["format"] == 2 and old["format"] == 1
-    assert doc["store"] == "../../../store"
+    assert doc["format"] == old["format"] == 3
+    assert doc["store"] == "../../../store" and "store" not in old
     assert not (_issue(tmp_path, week.as_of) / "prices").exists()
-    for symbol, entry in doc["series"].items():
-        assert entry["sha256"] == old["series"][symbol]["sha256"]  # the same CSV, byte for byte
+    plain_entries = manifest_entries(old, "series")
+    for symbol, entry in manifest_entries(doc, "series").items():
+        assert entry["sha256"] == plain_entries[symbol]["sha256"]  # the same CSV, byte for byte
         assert "file" not in entry and entry["chunks"]
     again = read_snapshot(_issue(tmp_path, week.as_of))
     for symbol, s in saved.series.items():
@@ -80,7 +87,7 @@ def test_next_week_stores_only_the_new_month(sample: Snapshot, tmp_path: Path) -
     assert len(added) == len(second.series)
     assert all(p.name.startswith("2026-11.") for p in added), sorted(map(str, added))[:5]
     assert _files(store) >= before  # nothing rewritten or removed
-    entry = json.loads((_issue(tmp_path, second.as_of) / MANIFEST).read_text())["series"]["IWM"]
+    entry = _series(_issue(tmp_path, second.as_of), "IWM")
     assert [c[:4] for c in entry["chunks"][:4]] == [
         "2022",
         "2023",
@@ -101,8 +108,7 @@ def test_history_trimmed_at_the_front_reuses_the_stored_first_month(sample: Snap
     )
     saved = save_snapshot(trimmed, tmp_path / "later" / "x" / "snapshot", store=store)
     assert _files(store) == before  # no month stored again, and the year lists are unchanged
-    doc = json.loads((tmp_path / "later" / "x" / "snapshot" / MANIFEST).read_text())
-    assert doc["series"]["IWM"]["first_bar"] == "2022-11-10"
+    assert _series(tmp_path / "later" / "x" / "snapshot", "IWM")["first_bar"] == "2022-11-10"
     again = read_snapshot(tmp_path / "later" / "x" / "snapshot")
     assert again.series["IWM"].first_bar == date(2022, 11, 10)
     pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame)
@@ -123,15 +129,15 @@ def test_a_dividend_rewrites_only_the_adjusted_closes(sample: Snapshot, tmp_path
     assert len(adjusted) == 1  # the adjusted closes: one new file
     assert [p for p in added if p not in adjusted] == [p for p in added if "/2026-10." in p]  # October's bars
     assert len(added) == 2
-    adj_name = json.loads((_issue(tmp_path, week2.as_of) / MANIFEST).read_text())["series"]["IWM"]["adj"]
+    adj_name = _series(_issue(tmp_path, week2.as_of), "IWM")["adj"]
     assert adj_name.startswith("2026-10-16.")  # adjusted closes differ from the close up to the ex-date
     again = read_snapshot(_issue(tmp_path, week2.as_of))
     pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame)
     assert "Adj Close" in again.series["IWM"].frame.columns
     expected = _csv_bytes(week2, "IWM")
-    doc = json.loads((_issue(tmp_path, week2.as_of) / MANIFEST).read_text())
-    assert doc["series"]["IWM"]["sha256"] == hashlib.sha256(expected).hexdigest()
-    assert PriceStore(store).get("IWM", doc["series"]["IWM"], "test") == expected
+    entry = _series(_issue(tmp_path, week2.as_of), "IWM")
+    assert entry["sha256"] == hashlib.sha256(expected).hexdigest()
+    assert PriceStore(store).get("IWM", entry, "test") == expected
 
 
 def test_a_changed_or_missing_piece_is_refused_by_name(sample: Snapshot, tmp_path: Path) -> None:
@@ -176,7 +182,7 @@ def test_rebuild_from_an_archived_issue_is_byte_identical_and_stores_nothing_new
     day = date(2026, 11, 13)
     first = build_from_snapshot(config, sample, as_of=day, out=out, formats=["html", "md"])
     assert (out / "store" / "prices" / "^RUT").is_dir()
-    assert json.loads((first.folder / "snapshot" / MANIFEST).read_text())["format"] == 2
+    assert json.loads((first.folder / "snapshot" / MANIFEST).read_text())["store"] == "../../../store"
     before = _files(out / "store")
     again = build_from_snapshot(
         config,

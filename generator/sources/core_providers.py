@@ -30,6 +30,7 @@ class YahooPrices:
 
     name = "yahoo-prices"
     cache_folder = ""
+    needs: tuple[str, ...] = ()
 
     def fetch(self, context: ProviderContext) -> ProviderResult:
         from generator.sources.price_cache import PriceCache
@@ -80,6 +81,7 @@ class YahooFundData:
 
     name = "yahoo-fund-data"
     cache_folder = ""
+    needs: tuple[str, ...] = ("yahoo-prices",)  # only ETFs priced this run; not asked when Yahoo stopped
 
     def fetch(self, context: ProviderContext) -> ProviderResult:
         from generator.sources.valuation import CACHE_NAME, ValuationCache, fetch_etf_valuation
@@ -107,6 +109,7 @@ class Feeds:
 
     name = "feeds"
     cache_folder = ""
+    needs: tuple[str, ...] = ()
 
     def fetch(self, context: ProviderContext) -> ProviderResult:
         from generator.sources.news import cached_feeds, fetch_feeds

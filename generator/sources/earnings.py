@@ -326,6 +326,7 @@ class EarningsProvider:
     """
 
     name = "earnings"
+    needs: tuple[str, ...] = ("yahoo-prices", "index")  # the membership, and not asked when Yahoo stopped
     cache_folder = "earnings"
 
     def __init__(

@@ -180,6 +180,7 @@ class FredProvider:
 
     name = "fred"
     cache_folder = "fred"
+    needs: tuple[str, ...] = ()
 
     def __init__(self, url: str = CSV_URL) -> None:
         self.url = url

@@ -267,6 +267,8 @@ class FundamentalsProvider:
     the pauses and retries (tests pass their own); the network is ``context.transport.session``."""
 
     name = "member-fundamentals"
+    # The membership; after the other Yahoo readers, not beside them (one stream of Yahoo requests).
+    needs: tuple[str, ...] = ("yahoo-prices", "index", "earnings")
     cache_folder = "fundamentals"
 
     def __init__(

@@ -7,19 +7,23 @@ required series is not fresh.  Nothing here reads the clock: ``today`` and ``now
 The snapshot is composed from the providers (:mod:`generator.sources.providers`): Yahoo prices,
 Yahoo fund data, the feeds, FRED, the official calendars, the index members, their earnings
 calendar and their fundamentals, each within its own deadline, in its own cache folder, adding its
-own health rows.
+own health rows and its own manifest block.  They run side by side (:data:`WORKERS` at a time); one
+that ``needs`` another waits for it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from generator.errors import DataUnavailableError
-from generator.models import WEEKDAYS, Config, Snapshot, SourceHealth
+from generator.models import WEEKDAYS, Config, ProviderBlock, Snapshot, SourceHealth
+from generator.sources.blocks import status_of
 from generator.sources.core_providers import full_history_symbols as full_history_symbols  # re-exported
 from generator.sources.core_providers import price_cache_path as price_cache_path  # re-exported
 from generator.sources.providers import (
@@ -35,6 +39,7 @@ from generator.sources.providers import (
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "live", "cache", "sample")
+WORKERS = 4  # providers fetching at once: they wait on the network, each within its own deadline
 __all__ = ["MODES", "SAMPLE_WARNING", "Transport", "gather", "load_sample", "price_cache_path"]
 
 
@@ -97,19 +102,107 @@ def week_end(week_start: date, week_ends_on: str) -> date:
     return week_start + timedelta(days=(ends - week_start.weekday()) % 7)
 
 
-def compose(providers: Sequence[Provider], context: ProviderContext) -> Snapshot:
-    """Run the providers in order, each in its own cache folder, seeing the series of those before it."""
+def compose(providers: Sequence[Provider], context: ProviderContext, *, workers: int = WORKERS) -> Snapshot:
+    """Run the providers, ``workers`` at a time, each in its own cache folder and within its own deadline.
+
+    A provider starts once every provider it ``needs`` is done, and sees their series (and those of
+    what they need) and nothing else; the others run side by side.  The results are taken in the
+    order of ``providers`` whatever order they finish in, so the snapshot is the same either way.
+    """
+    chosen = tuple(providers)
+    upstream = _upstream(chosen)
     if not context.offline:
         context.cache_dir.mkdir(parents=True, exist_ok=True)
-    results: list[ProviderResult] = []
-    for provider in providers:
-        own = context.cache_dir / provider.cache_folder if provider.cache_folder else context.cache_dir
-        if not context.offline:
-            own.mkdir(parents=True, exist_ok=True)
-        done = merge(results)
-        seen = replace(context, series=done.series, halted=done.halted, membership=done.membership)
-        results.append(run(provider, replace(seen, cache_dir=own)))
-    return _assemble(context, merge(results))
+    results: dict[int, ProviderResult] = {}
+    waiting = list(range(len(chosen)))
+    running: dict[Future[ProviderResult], int] = {}
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provider") as pool:
+        while waiting or running:
+            ready = [i for i in waiting if failure is None and set(upstream[i]) <= results.keys()]
+            for i in ready[: max(1, workers) - len(running)]:  # the first registered goes first
+                waiting.remove(i)
+                own = _own_folder(chosen[i], context)
+                done = merge([results[j] for j in upstream[i]])
+                mine = replace(
+                    context, cache_dir=own, series=done.series, halted=done.halted, membership=done.membership
+                )
+                running[pool.submit(_timed, chosen[i], mine)] = i
+            if failure is not None:
+                waiting.clear()  # a provider broke (not a SourceError): start nothing more
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = running.pop(future)
+                try:
+                    results[i] = future.result()
+                except BaseException as exc:  # re-raised once the running providers are done
+                    failure = failure or exc
+    if failure is not None:
+        raise failure
+    ordered = [results[i] for i in range(len(chosen))]
+    blocks = tuple(_block(p, r, context) for p, r in zip(chosen, ordered, strict=True))
+    return replace(_assemble(context, merge(ordered)), blocks=blocks)
+
+
+def _upstream(providers: Sequence[Provider]) -> list[tuple[int, ...]]:
+    """For each provider, the positions of what it needs, directly or through what those need.
+
+    A provider may only need one registered before it (so there is no cycle); a need that is
+    not registered (turned off in feeds.yaml) is not waited for.
+    """
+    position: dict[str, int] = {}
+    found: list[tuple[int, ...]] = []
+    for i, provider in enumerate(providers):
+        if provider.name in position:
+            raise ValueError(f"two providers are named {provider.name!r}")
+        mine: set[int] = set()
+        for name in provider.needs:
+            if name in position:
+                mine |= {position[name], *found[position[name]]}
+            elif any(later.name == name for later in providers[i:]):  # itself or a later one: a cycle
+                raise ValueError(f"provider {provider.name!r} needs {name!r}, not registered before it")
+            else:
+                log.debug("%s: needs %s, which is not registered; runs without it", provider.name, name)
+        found.append(tuple(sorted(mine)))
+        position[provider.name] = i
+    return found
+
+
+def _own_folder(provider: Provider, context: ProviderContext) -> Path:
+    own = context.cache_dir / provider.cache_folder if provider.cache_folder else context.cache_dir
+    if not context.offline:
+        own.mkdir(parents=True, exist_ok=True)
+    return own
+
+
+def _timed(provider: Provider, context: ProviderContext) -> ProviderResult:
+    start = time.perf_counter()
+    log.debug("%s: started", provider.name)
+    result = run(provider, context)
+    log.debug(
+        "%s: done in %.2f s (%d health rows, %d series, %d feeds)",
+        provider.name, time.perf_counter() - start, len(result.health), len(result.series), len(result.feeds),
+    )  # fmt: skip
+    return result
+
+
+def _block(provider: Provider, result: ProviderResult, context: ProviderContext) -> ProviderBlock:
+    """The provider's block of the snapshot manifest: what it gave, when, and how it went."""
+    r = result
+    parts = (r.series, r.feeds, r.valuation, r.index_view, r.universes, r.events, r.earnings, r.fundamentals)
+    gave = any(bool(part) for part in parts)
+    return ProviderBlock(
+        provider.name,
+        result.label,
+        None if context.offline else context.now,
+        status_of(result.health, gave),
+        series=tuple(result.series),
+        feeds=tuple(result.feeds),
+        index=result.index_view is not None,
+        universes=tuple(result.universes),
+    )
 
 
 def _summarise(failed: list[SourceHealth]) -> str:
@@ -148,6 +241,7 @@ def _assemble(context: ProviderContext, result: ProviderResult) -> Snapshot:
         fundamentals=result.fundamentals,
         notes=result.notes,
         index_view=result.index_view,
+        universes=dict(result.universes),
         events=result.events,
         calendar_failures=result.calendar_failures,
         earnings=result.earnings,

@@ -23,7 +23,7 @@ paths.  :func:`fetch` is the project's only HTTP client for feeds:
 - the decompressed body is capped at ``max_feed_bytes``;
 - conditional GET with ``If-None-Match`` / ``If-Modified-Since``;
 - what may come back is an :class:`Expect`: :data:`FEED` (the default) takes feed-like content
-  types, :data:`DATA` the data files of the other providers (CSV, iCalendar, JSON); either way an
+  types, :data:`DATA` the data files of the other providers (CSV, iCalendar, JSON, xlsx); either way an
   HTML page where a feed or file should be is refused, by its content.
 
 Residual risks: ``socket.getaddrinfo`` has no timeout, so a hung resolver is bounded
@@ -74,6 +74,7 @@ DATA_ACCEPT = "text/csv, text/calendar, application/json;q=0.9, text/plain;q=0.5
 DATA_TYPES = frozenset(
     {"text/csv", "application/csv", "text/comma-separated-values", "application/vnd.ms-excel"}
     | {"text/calendar", "application/json", "text/json"}
+    | {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # SPDR holdings (xlsx)
 )
 _CHUNK = 64 * 1024
 PERMANENT_REDIRECTS = frozenset({301, 308})

@@ -13,6 +13,11 @@ The membership is passed on (``ProviderResult.membership``) to the providers aft
 members' fundamentals), whether or not the member prices could be had.
 
 With ``--data cache`` the cached membership and the member cache are read, nothing is asked.
+
+:class:`SP600Provider` does the same for the optional second universe, the S&P 600, from a SPDR
+holdings workbook (``index.sp600``; :mod:`generator.sources.spdr`), into ``Snapshot.universes``.
+It runs after the index provider and shares its member price cache, so the members of both
+indexes are asked for once.
 """
 
 from __future__ import annotations
@@ -26,8 +31,16 @@ from typing import Any
 import pandas as pd
 
 from generator.errors import SourceError
-from generator.models import SourceHealth
-from generator.sources.ishares import CACHE_FILE, Membership, fetch_membership, read_membership
+from generator.models import IndexSettings, IndexView, SourceHealth
+from generator.sources import spdr
+from generator.sources.ishares import (
+    CACHE_FILE,
+    SOURCE_NAME,
+    Membership,
+    Parse,
+    fetch_membership,
+    read_membership,
+)
 from generator.sources.members import derive_index_view
 from generator.sources.providers import Deadline, ProviderContext, ProviderResult
 
@@ -41,6 +54,26 @@ PanelFetch = Callable[..., Any]
 
 
 @dataclass(frozen=True)
+class Universe:
+    """An index seen through its members: where its holdings file is set, how it is read, its names."""
+
+    key: str  # "" for the index of Snapshot.index_view, else its key in Snapshot.universes
+    holdings: Callable[[IndexSettings], str]  # the holdings file's URL or local file ("" off)
+    parse: Parse | None  # None: the iShares CSV
+    source: str  # the holdings file's name in health rows: "iShares IWM holdings"
+    cache_file: str  # the trimmed membership, in the provider's cache folder
+    what: str  # "index membership"
+    prices_row: str  # the name of its member prices' health row
+
+
+RUSSELL = Universe("", lambda s: s.holdings, None, SOURCE_NAME, CACHE_FILE, "index membership", PRICES_ROW)
+SP600 = Universe(
+    "sp600", lambda s: s.sp600, spdr.parse_spdr_holdings, spdr.SOURCE_NAME, spdr.CACHE_FILE,
+    "S&P 600 membership", "S&P 600 member prices",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
 class _Closes:
     closes: pd.DataFrame | None  # sessions × Yahoo symbols; None: no view this week
     row: SourceHealth
@@ -51,13 +84,15 @@ class IndexProvider:
 
     name = "index"
     cache_folder = "index"
+    needs: tuple[str, ...] = ()  # the membership, then the member prices: in that order, inside
+    universe = RUSSELL
 
     def __init__(self, panel: PanelFetch | None = None) -> None:
         self.panel = panel
 
     def fetch(self, context: ProviderContext) -> ProviderResult:
         try:
-            membership, from_cache, row = _membership(context)
+            membership, from_cache, row = _membership(context, self.universe)
         except SourceError as exc:
             log.warning("%s", exc)
             origin = "cache" if context.offline else "none"
@@ -79,8 +114,14 @@ class IndexProvider:
         except (ValueError, KeyError, IndexError) as exc:
             log.warning("index view: not derived: %s", exc)
             broken = SourceHealth("provider", "index view", "failed", "none", error=f"not derived: {exc}")
-            return ProviderResult(membership.source, health=(*rows, broken), membership=membership)
-        return ProviderResult(membership.source, health=rows, index_view=view, membership=membership)
+            return self._result(membership.source, (*rows, broken), None, membership)
+        return self._result(membership.source, rows, view, membership)
+
+    def _result(
+        self, label: str, rows: tuple[SourceHealth, ...], view: IndexView | None, membership: Membership
+    ) -> ProviderResult:
+        """The benchmark's index: its view, and its membership for the providers that need it."""
+        return ProviderResult(label, health=rows, index_view=view, membership=membership)
 
     def _closes(self, context: ProviderContext, membership: Membership) -> _Closes:
         symbols = membership.symbols
@@ -94,13 +135,13 @@ class IndexProvider:
         except Exception as exc:  # any failure of the stage leaves the view not covered, said why
             log.warning("member prices: not available: %s", exc)
             why = exc.message if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-            return _Closes(None, _prices_row("failed", context, error=why))
+            return _Closes(None, _prices_row(self.universe, "failed", context, error=why))
         if closes.empty or pd.DatetimeIndex(closes.index).max().date() < context.week_start:
             why = error or f"no member prices in the week of {context.week_start}"
-            return _Closes(None, _prices_row("failed", context, error=why))
+            return _Closes(None, _prices_row(self.universe, "failed", context, error=why))
         newest = pd.DatetimeIndex(closes.index).max().date()
         status = "cached" if context.offline else "ok"
-        return _Closes(closes, _prices_row(status, context, covered, newest, error))
+        return _Closes(closes, _prices_row(self.universe, status, context, covered, newest, error))
 
     def _fetched(self, context: ProviderContext, symbols: Sequence[str]) -> tuple[pd.DataFrame, int, str]:
         fetch = self.panel or _member_panel()
@@ -118,7 +159,7 @@ class IndexProvider:
             now=context.now,
         )
         missing = len(panel.failed)
-        log.info("member prices: breadth from %s", panel.coverage)
+        log.info("%s: breadth from %s", self.universe.prices_row, panel.coverage)
         error = f"breadth from {panel.coverage}" if missing > TOLERATED_MISSING * len(symbols) else ""
         return panel.closes, len(symbols) - missing, error
 
@@ -131,19 +172,40 @@ def _member_panel() -> PanelFetch:
     return fetch_member_panel
 
 
-def _membership(context: ProviderContext) -> tuple[Membership, bool, SourceHealth]:
+class SP600Provider(IndexProvider):
+    """The S&P 600's membership (a SPDR workbook) and member prices into ``Snapshot.universes["sp600"]``.
+
+    After the index provider, in its cache folder: members of both indexes are priced once.
+    """
+
+    name = "sp600"
+    cache_folder = "index"
+    needs: tuple[str, ...] = ("index",)  # shares its member price cache: one writer at a time
+    universe = SP600
+
+    def _result(
+        self, label: str, rows: tuple[SourceHealth, ...], view: IndexView | None, membership: Membership
+    ) -> ProviderResult:
+        """Another universe: its view only (the benchmark index's membership stays the one passed on)."""
+        return ProviderResult(label, health=rows, universes={self.universe.key: view} if view else {})
+
+
+def _membership(context: ProviderContext, universe: Universe) -> tuple[Membership, bool, SourceHealth]:
     """The membership, whether it is the cached one, and its health row."""
-    holdings = context.config.index.holdings
-    cache = context.cache_dir / CACHE_FILE
+    holdings = universe.holdings(context.config.index)
+    cache = context.cache_dir / universe.cache_file
     if context.offline:
         if not cache.is_file():
-            raise SourceError("index membership", "not cached")
+            raise SourceError(universe.what, "not cached")
         membership = read_membership(cache)
         return membership, True, _membership_row(membership, "cached", "cache", "")
     settings = context.config.index
     deadline = Deadline(2 * settings.timeout, "holdings")  # room for a retry after a server error
-    download = context.downloader("index membership", settings.timeout, deadline)
-    got = fetch_membership(holdings, lambda url: download(url, None), context.cache_dir)
+    download = context.downloader(universe.what, settings.timeout, deadline)
+    got = fetch_membership(
+        holdings, lambda url: download(url, None), context.cache_dir, universe.source,
+        parse=universe.parse, cache_file=universe.cache_file,
+    )  # fmt: skip
     membership = got.membership
     if got.from_cache:
         error = f"{got.problem}; last cached membership as of {membership.as_of.isoformat()}"
@@ -172,10 +234,16 @@ def _cached_closes(
 
 
 def _prices_row(
-    status: str, context: ProviderContext, count: int = 0, newest: date | None = None, error: str = ""
+    universe: Universe,
+    status: str,
+    context: ProviderContext,
+    count: int = 0,
+    newest: date | None = None,
+    error: str = "",
 ) -> SourceHealth:
     origin = "cache" if context.offline else ("live" if status == "ok" else "none")
-    return SourceHealth("provider", PRICES_ROW, status, origin, count, newest, error, PRICES_PROVIDER)
+    name = universe.prices_row
+    return SourceHealth("provider", name, status, origin, count, newest, error, PRICES_PROVIDER)
 
 
 def _log_progress(done: int, total: int) -> None:

@@ -124,7 +124,7 @@ def parse_holdings(
     total_weight = 0.0
     table = _TableRows(rows, len(header), source)
     for row in table:
-        total_weight += _number(row[columns["Weight (%)"]]) or 0.0
+        total_weight += number(row[columns["Weight (%)"]]) or 0.0
         reason = _drop_reason(row, columns, seen)
         if reason:
             drops[reason] += 1
@@ -137,7 +137,7 @@ def parse_holdings(
                 yahoo_symbol=yahoo_symbol(ticker, class_shares),
                 name=row[columns["Name"]].strip(),
                 sector=row[columns["Sector"]].strip(),
-                weight=_number(row[columns["Weight (%)"]]) or 0.0,
+                weight=number(row[columns["Weight (%)"]]) or 0.0,
             )
         )
     _check_complete(source, table, total_weight)
@@ -159,22 +159,33 @@ def yahoo_symbol(ticker: str, class_shares: Mapping[str, str] = CLASS_SHARE_TICK
     return ticker.replace(".", "-").replace("/", "-").replace(" ", "-")
 
 
+Parse = Callable[[bytes, str], Membership]
+"""``parse(body, source) -> Membership``: reads one holdings file (:func:`parse_holdings`)."""
+
+
 def fetch_membership(
-    location: str, fetch: Fetch, cache_dir: Path, source: str = SOURCE_NAME
+    location: str,
+    fetch: Fetch,
+    cache_dir: Path,
+    source: str = SOURCE_NAME,
+    *,
+    parse: Parse | None = None,
+    cache_file: str = CACHE_FILE,
 ) -> MembershipFetch:
     """The membership from ``location`` (an http(s) URL or a local file), else the cached one.
 
-    A good file refreshes the cache (trimmed to :class:`Membership`, never the raw file).
-    When the file cannot be had or read, the last cached membership is returned with
-    ``from_cache=True`` and the reason; with no cache either, SourceError is raised.
+    A good file refreshes the cache (``cache_file`` in ``cache_dir``, trimmed to
+    :class:`Membership`, never the raw file).  When the file cannot be had or read, the last
+    cached membership is returned with ``from_cache=True`` and the reason; with no cache either,
+    SourceError is raised.  ``parse`` reads another fund's layout (default: the iShares CSV).
     """
-    cache = cache_dir / CACHE_FILE
+    cache = cache_dir / cache_file
     try:
         if location.lower().startswith(("http://", "https://")):
             body = fetch(location)
         else:
             body = _read_local(location, source)
-        membership = parse_holdings(body, source)
+        membership = (parse or parse_holdings)(body, source)
     except SourceError as exc:
         cached = read_membership(cache) if cache.is_file() else None
         if cached is None:
@@ -324,7 +335,7 @@ def _drop_reason(row: Sequence[str], columns: Mapping[str, int], seen: set[str])
         return "NO MARKET"
     if any(marker in exchange for marker in OTC_MARKERS):
         return "OTC"
-    price = _number(row[columns["Price"]])
+    price = number(row[columns["Price"]])
     if price is None or price <= 0:
         return "price 0.00"
     if ticker in seen:
@@ -332,7 +343,8 @@ def _drop_reason(row: Sequence[str], columns: Mapping[str, int], seen: set[str])
     return None
 
 
-def _number(cell: str) -> float | None:
+def number(cell: str) -> float | None:
+    """A number as holdings files write it: ``"1,532,594.50"``; None for ``""`` and ``"-"``."""
     text = cell.strip().replace(",", "")
     if text in ("", "-"):
         return None

@@ -89,9 +89,11 @@ def _csv(frame: pd.DataFrame, index_label: str) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def write_index_view(view: IndexView, folder: Path) -> dict[str, Any]:
-    """Write the block's two files under ``folder/index`` and return its manifest entry."""
-    (folder / FOLDER).mkdir(exist_ok=True)
+def write_index_view(view: IndexView, folder: Path, sub: str = "") -> dict[str, Any]:
+    """Write the view's two files under ``folder/index`` (``folder/index/<sub>`` for another
+    universe's view) and return its manifest entry."""
+    where = f"{FOLDER}/{sub}" if sub else FOLDER
+    (folder / where).mkdir(parents=True, exist_ok=True)
     daily = view.daily.copy()
     daily.index = pd.DatetimeIndex(daily.index).strftime("%Y-%m-%d")
     files = {"daily": _csv(daily, "date"), "members": _csv(view.members, "symbol")}
@@ -105,8 +107,8 @@ def write_index_view(view: IndexView, folder: Path) -> dict[str, Any]:
         "members": len(view.members),
     }
     for name, data in files.items():
-        (folder / FOLDER / f"{name}.csv").write_bytes(data)
-        entry[name] = {"file": f"{FOLDER}/{name}.csv", "sha256": hashlib.sha256(data).hexdigest()}
+        (folder / where / f"{name}.csv").write_bytes(data)
+        entry[name] = {"file": f"{where}/{name}.csv", "sha256": hashlib.sha256(data).hexdigest()}
     return entry
 
 

@@ -312,6 +312,7 @@ class CalendarProvider:
 
     name = "calendar"
     cache_folder = "calendar"
+    needs: tuple[str, ...] = ()
 
     def __init__(self, sources: Sequence[CalendarSource] = SOURCES) -> None:
         self.sources = tuple(sources)

@@ -5,18 +5,22 @@ A provider is a peer of the others, composed by :func:`generator.sources.gather.
 - ``name``: short and file-safe ("fred"); its health rows and its cache folder carry it;
 - ``cache_folder``: its own folder under the cache directory ("" keeps the Yahoo and feed caches
   where they have always been);
+- ``needs``: the names of the providers it waits for, registered before it ("yahoo-fund-data"
+  needs "yahoo-prices"); ``context.series`` and ``context.halted`` hold what those gave, and only
+  that: providers that need nothing of each other run side by side;
 - ``fetch(context) -> ProviderResult``: everything it adds to the snapshot (series, feeds,
   valuation, the index view, calendar events, earnings, the member fundamentals, health rows,
-  notes), within its own deadline.
-  ``context.offline`` (``--data cache``) means: no network, its own cache only.  A source that
+  notes), within its own deadline.  ``fetch`` runs in a worker thread, beside other providers: it
+  writes only in its own cache files.  ``context.offline`` (``--data cache``) means: no network,
+  its own cache only.  A source that
   fails is a health row naming it, never an exception out of ``fetch`` (but for a
   :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row).
 
 Offline tests replace the network through :class:`Transport`: a yfinance session, a DNS resolver
 for the project's HTTP client (tests serve files on loopback), or a ``download`` callable.
 
-Adding a provider: write a module with a class that has ``name``, ``cache_folder`` and ``fetch``,
-and add it to :func:`registered`.
+Adding a provider: write a module with a class that has ``name``, ``cache_folder``,
+``needs`` and ``fetch``, and add it to :func:`registered`.
 """
 
 from __future__ import annotations
@@ -74,9 +78,9 @@ class ProviderContext:
     week_end: date
     cache_dir: Path  # the provider's own folder (created by gather)
     transport: Transport = field(default_factory=Transport)
-    series: Mapping[str, Series] = field(default_factory=dict)  # what the providers before it gave
-    halted: str = ""  # why Yahoo Finance stopped answering this run ("" when it did not)
-    membership: Membership | None = None  # the index membership the providers before it had
+    series: Mapping[str, Series] = field(default_factory=dict)  # what the providers it needs gave
+    halted: str = ""  # why Yahoo Finance stopped answering in a provider it needs ("" when it did not)
+    membership: Membership | None = None  # the index membership, from the providers it needs
 
     def downloader(self, source: str, timeout: float, deadline: Deadline) -> Download:
         """The download seam: ``transport.download``, else the project's HTTP client for data files.
@@ -134,6 +138,7 @@ class ProviderResult:
     valuation_as_of: Mapping[str, date] = field(default_factory=dict)  # symbol → day its fund data was read
     index_view: IndexView | None = None
     fundamentals: MemberFundamentals | None = None
+    universes: Mapping[str, IndexView] = field(default_factory=dict)  # other indexes' member views
     events: tuple[ScheduledEvent, ...] = ()
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why)
     notes: tuple[str, ...] = ()
@@ -151,22 +156,27 @@ class Provider(Protocol):
     @property
     def cache_folder(self) -> str: ...
 
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The names of the providers whose results it must see (registered before it)."""
+        ...
+
     def fetch(self, context: ProviderContext) -> ProviderResult: ...
 
 
 def registered(config: Config) -> tuple[Provider, ...]:
-    """Every provider, in the order ``gather`` runs them (a provider sees the series of those before it).
+    """Every provider, in the order ``gather`` takes their results (a provider's needs come before it).
 
     A provider turned off in feeds.yaml (``fred.series: []``, ``calendar.official: []`` without
-    Russell dates, ``index.holdings: ""``, ``calendar.earnings.top: 0``, ``valuation.members:
-    false``) is left out; the earnings calendar and the member fundamentals need the index
-    membership, so they are left out with it.
+    Russell dates, ``index.holdings: ""``, ``index.sp600: ""``, ``calendar.earnings.top: 0``,
+    ``valuation.members: false``) is left out; the earnings calendar and the member fundamentals
+    need the index membership, so they are left out with it.
     """
     from generator.sources.core_providers import Feeds, YahooFundData, YahooPrices
     from generator.sources.earnings import EarningsProvider
     from generator.sources.fred import FredProvider
     from generator.sources.fundamentals import FundamentalsProvider
-    from generator.sources.index_provider import IndexProvider
+    from generator.sources.index_provider import IndexProvider, SP600Provider
     from generator.sources.official_calendar import CalendarProvider
 
     providers: list[Provider] = [YahooPrices(), YahooFundData(), Feeds()]
@@ -180,6 +190,8 @@ def registered(config: Config) -> tuple[Provider, ...]:
             providers.append(EarningsProvider())  # after the index: it picks members by weight
         if config.valuation.members:
             providers.append(FundamentalsProvider())  # after the index: it sums over its members
+    if config.index.sp600:
+        providers.append(SP600Provider())
     return tuple(providers)
 
 
@@ -205,9 +217,11 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
     membership: Membership | None = None
     earnings: EarningsWeek | None = None
     fundamentals: MemberFundamentals | None = None
+    universes: dict[str, IndexView] = {}
     for r in results:
         series.update(r.series)
         feeds.update(r.feeds)
+        universes.update(r.universes)
         for symbol, fields in r.valuation.items():
             valuation.setdefault(symbol, {}).update(fields)
         valuation_as_of.update(r.valuation_as_of)
@@ -224,6 +238,7 @@ def merge(results: Sequence[ProviderResult]) -> ProviderResult:
         valuation_as_of=valuation_as_of,
         index_view=index_view,
         fundamentals=fundamentals,
+        universes=universes,
         events=tuple(
             sorted({e for r in results for e in r.events}, key=lambda e: (e.day, e.time_et, e.title))
         ),

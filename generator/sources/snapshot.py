@@ -1,16 +1,23 @@
 """The snapshot format: read it and write it (price CSVs themselves: :mod:`generator.sources.prices_csv`).
 
 snapshot/
-    manifest.json         format, as_of, built_at, provider, notes, per-file provenance and sha256,
-                          health rows, valuation (with the day each fund's was read), the members'
-                          fundamentals (sums over the members, with the refresh's date)
+    manifest.json         format, as_of, built_at, provider, notes, health rows, valuation (with the
+                          day each fund's was read), the members' fundamentals (sums over the members,
+                          with the refresh's date), events, next week's earnings, and one block per
+                          provider (:mod:`generator.sources.blocks`): its name, when it fetched, its
+                          status and its files, each with provenance and sha256
     prices/<SYMBOL>.csv   Date,Open,High,Low,Close[,Adj Close],Volume (one file per symbol, "^RUT.csv")
     news/<feed>.xml       the raw bytes of each feed
+    index/daily.csv, index/members.csv   the index view (:mod:`generator.sources.members`)
 
 An issue's snapshot keeps its price history in the price store shared by every issue instead
-(format 2, :mod:`generator.sources.store`): the manifest names the store folder relative to the
-snapshot (``"store": "../../../store"``) and, per series, the store's pieces (``columns``,
-``chunks``, ``adj``) beside the sha256 of the whole CSV, which the reader checks as before.
+(:mod:`generator.sources.store`): the manifest names the store folder relative to the snapshot
+(``"store": "../../../store"``) and, per series, the store's pieces (``columns``, ``chunks``,
+``adj``) beside the sha256 of the whole CSV, which the reader checks as before.
+
+Format 3 is written.  Older manifests, without provider blocks (format 1: every file in the
+folder; format 2: the price store), are still read: their series, feeds and index view sit at
+the top level of the manifest.
 
 A plain folder of CSV files without a manifest is also a snapshot (provider "local files").
 """
@@ -24,7 +31,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,7 +41,8 @@ import pandas as pd
 
 from generator.errors import SourceError
 from generator.fsutil import swap_in
-from generator.models import FeedCapture, ScheduledEvent, Series, Snapshot, SourceHealth
+from generator.models import FeedCapture, IndexView, ScheduledEvent, Series, Snapshot, SourceHealth
+from generator.sources.blocks import BLOCKS, Part, assign, block_dict, claimed_once, parts
 from generator.sources.earnings_block import read_earnings, write_earnings
 from generator.sources.fundamentals_block import fundamentals_block, read_fundamentals_block
 from generator.sources.members import read_index_view, write_index_view
@@ -45,8 +53,10 @@ from generator.sources.store import PriceStore, store_path_from
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # every file inside the snapshot folder
-STORE_FORMAT = 2  # the price history in the shared price store
+FORMAT = 1  # every file inside the snapshot folder (read only: older snapshots)
+STORE_FORMAT = 2  # the price history in the shared price store (read only: older snapshots)
+BLOCKS_FORMAT = 3  # what is written: a block per provider, each series in the folder or in a price store
+FORMATS = (FORMAT, STORE_FORMAT, BLOCKS_FORMAT)
 MANIFEST = "manifest.json"
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_PROVIDER = "sample (illustrative, not market data)"
@@ -96,65 +106,106 @@ def _read_manifested(
         doc = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(where, f"unreadable manifest: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, STORE_FORMAT):
-        raise SourceError(where, f"format must be {FORMAT} or {STORE_FORMAT}")
+    if not isinstance(doc, dict) or doc.get("format") not in FORMATS:
+        raise SourceError(where, f"format must be {', '.join(map(str, FORMATS))}")
+    if doc["format"] == BLOCKS_FORMAT and BLOCKS not in doc:
+        raise SourceError(where, f"format {BLOCKS_FORMAT} needs its {BLOCKS} blocks")
     store = None
-    if doc["format"] == STORE_FORMAT:
+    if doc["format"] == STORE_FORMAT or (doc["format"] == BLOCKS_FORMAT and "store" in doc):
         store = PriceStore(store_path_from(root, doc.get("store"), where))
     provider = str(doc.get("provider") or "")
-    series: dict[str, Series] = {}
-    for symbol, entry in _entries(doc, "series", where):
-        done = (known or {}).get(symbol)
-        if done is not None and done[0] == entry.get("sha256"):
-            _, frame, data = done  # parsed from the very text just written, whose sha256 the manifest holds
-        elif store is not None and "chunks" in entry:
-            source = str(store.root / "prices" / symbol)
-            data = _checked(store.get(symbol, entry, where), entry, f"series.{symbol}", source, where)
-            frame = parse_prices(source, data, symbol)
-        else:
-            source = str(root / str(entry.get("file")))
-            data = _verified(root, entry, f"series.{symbol}", where)
-            frame = parse_prices(source, data, symbol)
-        origin = str(entry.get("origin") or "snapshot")
-        fetched = _datetime(entry.get("fetched_at"), f"series.{symbol}.fetched_at", where)
-        # The text goes along when each row is one line of it (the next snapshot reuses it as is).
-        read_from = (frame, data) if data.count(b"\n") == len(frame) + 1 else None
-        series[symbol] = Series(
-            symbol, frame, str(entry.get("provider") or provider), origin, fetched, read_from
-        )
-    feeds: dict[str, FeedCapture] = {}
-    for name, entry in _entries(doc, "feeds", where):
-        body = _verified(root, entry, f"feeds.{name}", where) if entry.get("file") else b""
-        fetched = _datetime(entry.get("fetched_at"), f"feeds.{name}.fetched_at", where)
-        feeds[name] = FeedCapture(
-            name, str(entry.get("url") or ""), body, str(entry.get("origin") or "snapshot"), fetched,
-            str(entry.get("status") or "ok"), str(entry.get("error") or ""),
-        )  # fmt: skip
+    found = parts(doc, where, _check_name, _datetime) if doc["format"] == BLOCKS_FORMAT else [Part(None, doc)]
+    claimed_once(found, where)
+    reader = _PartReader(root, where, store, provider, known or {})
+    for part in found:
+        try:
+            reader.read(part)
+        except SourceError as exc:
+            raise SourceError(exc.source, exc.message + part.owner()) from exc
     if "health" in doc:
         health = tuple(_health_from(row, where) for row in doc["health"])
     else:
-        health = _derive_health(series, feeds)
+        health = _derive_health(reader.series, reader.feeds)
     try:
         as_of = date.fromisoformat(str(doc["as_of"]))
         built_at = _datetime(doc["built_at"], "built_at", where)
     except (KeyError, ValueError) as exc:
         raise SourceError(where, f"as_of and built_at are required ISO dates ({exc})") from exc
-    index_view = None
-    if isinstance(doc.get("index"), dict):
-        index_view = read_index_view(
-            doc["index"], lambda entry, key: _verified(root, entry, key, where), where
-        )
     return Snapshot(
-        as_of=as_of, built_at=built_at or datetime.min.replace(tzinfo=UTC), series=series, feeds=feeds,
-        is_sample=bool(doc.get("is_sample", False)), provider=provider, health=health,
+        as_of=as_of, built_at=built_at or datetime.min.replace(tzinfo=UTC), series=reader.series,
+        feeds=reader.feeds, is_sample=bool(doc.get("is_sample", False)), provider=provider, health=health,
         valuation=_valuation(doc.get("valuation") or {}, where),
         valuation_as_of=_days(doc.get("valuation_as_of") or {}, where),
         fundamentals=read_fundamentals_block(doc["fundamentals"], where) if doc.get("fundamentals") else None,
-        notes=tuple(map(str, doc.get("notes") or ())), index_view=index_view,
+        notes=tuple(map(str, doc.get("notes") or ())), index_view=reader.index_view,
         events=_events(doc.get("events") or [], where),
         calendar_failures=tuple((str(a), str(b)) for a, b in doc.get("calendar_failures") or ()),
         earnings=read_earnings(doc["earnings"], where) if doc.get("earnings") is not None else None,
+        blocks=tuple(p.block for p in found if p.block is not None), universes=reader.universes,
     )  # fmt: skip
+
+
+class _PartReader:
+    """Reads the series, feeds and index view of each block (or of an older manifest), files checked."""
+
+    def __init__(
+        self,
+        root: Path,
+        where: str,
+        store: PriceStore | None,
+        provider: str,
+        known: Mapping[str, tuple[str, pd.DataFrame, bytes]],
+    ) -> None:
+        self.root, self.where, self.store, self.provider, self.known = root, where, store, provider, known
+        self.series: dict[str, Series] = {}
+        self.feeds: dict[str, FeedCapture] = {}
+        self.index_view: IndexView | None = None
+        self.universes: dict[str, IndexView] = {}
+
+    def read(self, part: Part) -> None:
+        root, where = self.root, self.where
+        prefix = f"{BLOCKS}.{part.block.name}." if part.block is not None else ""
+        label = part.block.label if part.block is not None and part.block.label else self.provider
+        for symbol, entry in _entries(part.entries, "series", where, prefix):
+            key = f"{prefix}series.{symbol}"
+            done = self.known.get(symbol)
+            if done is not None and done[0] == entry.get("sha256"):
+                _, frame, data = (
+                    done  # parsed from the very text just written, whose sha256 the manifest holds
+                )
+            elif "chunks" in entry:
+                if self.store is None:
+                    raise SourceError(where, f"{key}: stored in a price store the manifest does not name")
+                source = str(self.store.root / "prices" / symbol)
+                data = _checked(self.store.get(symbol, entry, where), entry, key, source, where)
+                frame = parse_prices(source, data, symbol)
+            else:
+                source = str(root / str(entry.get("file")))
+                data = _verified(root, entry, key, where)
+                frame = parse_prices(source, data, symbol)
+            origin = str(entry.get("origin") or "snapshot")
+            fetched = _datetime(entry.get("fetched_at"), f"{key}.fetched_at", where)
+            # The text goes along when each row is one line of it (the next snapshot reuses it as is).
+            read_from = (frame, data) if data.count(b"\n") == len(frame) + 1 else None
+            self.series[symbol] = Series(
+                symbol, frame, str(entry.get("provider") or label), origin, fetched, read_from
+            )
+        for name, entry in _entries(part.entries, "feeds", where, prefix):
+            key = f"{prefix}feeds.{name}"
+            body = _verified(root, entry, key, where) if entry.get("file") else b""
+            fetched = _datetime(entry.get("fetched_at"), f"{key}.fetched_at", where)
+            self.feeds[name] = FeedCapture(
+                name, str(entry.get("url") or ""), body, str(entry.get("origin") or "snapshot"), fetched,
+                str(entry.get("status") or "ok"), str(entry.get("error") or ""),
+            )  # fmt: skip
+        if isinstance(part.entries.get("index"), dict):
+            self.index_view = read_index_view(part.entries["index"], self._files(prefix), where)
+        for name, entry in _entries(part.entries, "universes", where, prefix):
+            self.universes[name] = read_index_view(entry, self._files(f"{prefix}universes.{name}."), where)
+
+    def _files(self, prefix: str) -> Callable[[Mapping[str, Any], str], bytes]:
+        """Reads a view's file entry, checked; its key in messages starts with ``prefix``."""
+        return lambda entry, key: _verified(self.root, entry, prefix + key, self.where)
 
 
 def _events(rows: Any, where: str) -> tuple[ScheduledEvent, ...]:
@@ -171,14 +222,16 @@ def _event(r: Mapping[str, Any]) -> ScheduledEvent:
     return ScheduledEvent(day, str(r["title"]), str(r["source"]), str(r["url"]), time_et)
 
 
-def _entries(doc: Mapping[str, Any], key: str, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
+def _entries(
+    doc: Mapping[str, Any], key: str, where: str, prefix: str = ""
+) -> Iterable[tuple[str, dict[str, Any]]]:
     block = doc.get(key) or {}
     if not isinstance(block, dict):
-        raise SourceError(where, f"{key} must be an object")
+        raise SourceError(where, f"{prefix}{key} must be an object")
     for name, entry in block.items():
-        _check_name(name, f"{key}.{name}", where)
+        _check_name(name, f"{prefix}{key}.{name}", where)
         if not isinstance(entry, dict):
-            raise SourceError(where, f"{key}.{name} must be an object")
+            raise SourceError(where, f"{prefix}{key}.{name} must be an object")
         yield name, entry
 
 
@@ -411,11 +464,15 @@ def _write_into(
             (folder / "news" / f"{name}.xml").write_bytes(f.body)
             entry.update(file=f"news/{name}.xml", sha256=hashlib.sha256(f.body).hexdigest())
         feeds[name] = entry
+    index = write_index_view(snapshot.index_view, folder) if snapshot.index_view is not None else None
+    for key in snapshot.universes:
+        _check_name(key, f"universes.{key}", str(folder))
+    universes = {k: write_index_view(v, folder, k) for k, v in sorted(snapshot.universes.items())}
     manifest = {
-        "format": FORMAT if stored is None else STORE_FORMAT, "as_of": snapshot.as_of.isoformat(),
-        "built_at": _iso(snapshot.built_at),
+        "format": BLOCKS_FORMAT, "as_of": snapshot.as_of.isoformat(), "built_at": _iso(snapshot.built_at),
         "is_sample": snapshot.is_sample, "provider": snapshot.provider, "notes": list(snapshot.notes),
-        "series": series, "feeds": feeds, "health": [_health_dict(h) for h in snapshot.health],
+        BLOCKS: [block_dict(b, series, feeds, index, universes, _iso) for b in assign(snapshot)],
+        "health": [_health_dict(h) for h in snapshot.health],
         "valuation": {s: {k: float(v) for k, v in sorted(fields.items()) if math.isfinite(v)}
                       for s, fields in sorted(snapshot.valuation.items())},
     }  # fmt: skip
@@ -425,8 +482,6 @@ def _write_into(
         manifest["valuation_as_of"] = {s: d.isoformat() for s, d in sorted(snapshot.valuation_as_of.items())}
     if snapshot.fundamentals is not None:
         manifest["fundamentals"] = fundamentals_block(snapshot.fundamentals)
-    if snapshot.index_view is not None:
-        manifest["index"] = write_index_view(snapshot.index_view, folder)
     if snapshot.events or snapshot.calendar_failures:
         manifest["events"] = [{**asdict(e), "day": e.day.isoformat()} for e in snapshot.events]
         manifest["calendar_failures"] = [list(f) for f in snapshot.calendar_failures]
