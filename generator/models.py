@@ -504,7 +504,7 @@ class Snapshot:
     calendar_failures: tuple[tuple[str, str], ...] = ()  # (source, why) for calendar sources that failed
     earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
     blocks: tuple[ProviderBlock, ...] = ()  # the providers that gathered it, in the order gather ran them
-    # Member views of other universes than the benchmark's index ("sp600"), kept but not yet analysed.
+    # Member views of other universes than the benchmark's index ("sp600"), set beside the index's.
     universes: Mapping[str, IndexView] = field(default_factory=dict)
 
 

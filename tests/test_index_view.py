@@ -121,3 +121,30 @@ def test_a_view_of_another_week_is_not_used(view: IndexView) -> None:
     brief = analyse(stale, config, (), as_of=WEEK[1])
     assert "breadth" not in [p.key for p in brief.body]
     assert any(n.startswith("member breadth and attribution") for n in brief.not_covered)
+
+
+def test_the_sp600_is_set_beside_the_index_in_the_breadth_passage(view: IndexView) -> None:
+    """A second universe (index.sp600) gets one sentence: its share above the 200-day average
+    against the index's, its median member, and its coverage, every number cited."""
+    sample = load_sample()
+    brief = analyse(
+        replace(sample, universes={"sp600": view}), load_config(ROOT / "feeds.yaml"), (), as_of=WEEK[1]
+    )
+    passage = next(p for p in brief.body if p.key == "breadth")
+    text = " ".join(plain(p) for p in passage.paragraphs)
+    last = view.daily.iloc[-1]
+    share = round(100 * float(last["above_200"]) / float(last["eligible_200"]))
+    sentence = next(t for t in (plain(p) for p in passage.paragraphs) if t.startswith("In the S&P 600, "))
+    assert f"In the S&P 600, {share}% of members are above their 200-day average (" in sentence
+    assert "in the Russell 2000)" in sentence
+    assert "the median member " in sentence
+    assert sentence.endswith("(from 5 of 6 members; 1 not fetched; membership as of 2026-11-13).")
+    cited = {c.figure.key for p in passage.paragraphs for c in p if not isinstance(c, str)}
+    assert {"sp600.above200", "sp600.median.1W", "sp600.covered"} <= cited
+    assert "Of the index's members" in text  # the Russell 2000's own sentences are still there
+    # Without the universe, no such sentence; an unknown universe key is left out.
+    plain_brief = analyse(
+        replace(sample, universes={"other": view}), load_config(ROOT / "feeds.yaml"), (), as_of=WEEK[1]
+    )
+    breadth = next(p for p in plain_brief.body if p.key == "breadth")
+    assert not any(plain(p).startswith("In the ") for p in breadth.paragraphs)

@@ -24,7 +24,7 @@ from generator.analysis.common import (
 )
 from generator.analysis.drivers import drivers_section
 from generator.analysis.fundamentals import fundamentals_facts
-from generator.analysis.index_view import index_facts, index_section
+from generator.analysis.index_view import index_facts, index_section, universe_facts
 from generator.analysis.newsvalue import week_events
 from generator.analysis.official_rates import official_rates, official_rates_section
 from generator.analysis.outlook import case_topics, outlook_section
@@ -99,6 +99,7 @@ def analyse(
     facts = replace(
         week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines),
         index=index, rates=rates, schedule=snapshot.events, calendar_failures=snapshot.calendar_failures,
+        others=universe_facts(ctx, dict(snapshot.universes)) if index is not None else (),
         fundamentals=members,
         earnings=next_weeks_earnings(snapshot.earnings, week_start, week_end),
     )  # fmt: skip

@@ -65,8 +65,17 @@ def _share(row: pd.Series, n: int) -> float | None:
     return float(row[f"above_{n}"]) / eligible * 100.0 if eligible > 0 else None
 
 
-def index_facts(ctx: Context, view: IndexView | None) -> IndexFacts | None:
-    """None when the snapshot has no member view for this very week (it is then "not covered")."""
+UNIVERSES = {"sp600": ("S&P 600", "S&P 600 members")}  # other universes: key → (name, provenance symbol)
+
+
+def index_facts(
+    ctx: Context, view: IndexView | None, *, prefix: str = PREFIX, source: str = SOURCE
+) -> IndexFacts | None:
+    """None when the snapshot has no member view for this very week (it is then "not covered").
+
+    ``prefix`` and ``source`` key and name the figures of another universe than the benchmark's
+    index (the S&P 600: "sp600", "S&P 600 members").
+    """
     if view is None or view.week_end != ctx.week_end or view.members.empty:
         return None
     days = _week_rows(view, ctx)
@@ -74,7 +83,7 @@ def index_facts(ctx: Context, view: IndexView | None) -> IndexFacts | None:
     if days.empty or before.empty:
         return None
     last_day = pd.Timestamp(days.index[-1]).date()
-    mk = Maker(ctx, (SOURCE,), "1W", SURVIVORSHIP_METHOD)
+    mk = Maker(ctx, (source,), "1W", SURVIVORSHIP_METHOD)
     members = view.members
     base, last = members["base_close"].to_numpy(float), members["last_close"].to_numpy(float)
     ok = np.isfinite(base) & np.isfinite(last) & (base > 0)
@@ -82,7 +91,7 @@ def index_facts(ctx: Context, view: IndexView | None) -> IndexFacts | None:
     n, covered = len(members), int(ok.sum())
 
     def fig(key: str, label: str, value: float | None, unit: str, **kw: object) -> Figure:
-        return mk(f"{PREFIX}.{key}", label, value, unit, last_bar=last_day, **kw)  # type: ignore[arg-type]
+        return mk(f"{prefix}.{key}", label, value, unit, last_bar=last_day, **kw)  # type: ignore[arg-type]
 
     above = []
     for window in (50, 200):
@@ -180,6 +189,19 @@ def index_facts(ctx: Context, view: IndexView | None) -> IndexFacts | None:
             member(str(k), r) for k, r in ranked[ranked["contribution"] < 0].iloc[::-1].head(TOP).iterrows()
         ),
     )
+
+
+def universe_facts(ctx: Context, views: dict[str, IndexView] | None) -> tuple[tuple[str, IndexFacts], ...]:
+    """The other universes' member facts for this week, by name ("S&P 600"); the unknown are left out."""
+    found = []
+    for key, view in sorted((views or {}).items()):
+        if key not in UNIVERSES:
+            continue
+        name, source = UNIVERSES[key]
+        facts = index_facts(ctx, view, prefix=key, source=source)
+        if facts is not None:
+            found.append((name, facts))
+    return tuple(found)
 
 
 def _finite(value: object) -> float | None:

@@ -58,6 +58,7 @@ class WeekFacts:
     valuation: Sequence[Figure] = ()
     headlines: Mapping[str, tuple[Headline, ...]] | None = None
     index: IndexFacts | None = None  # member breadth and attribution (None: not covered this week)
+    others: tuple[tuple[str, IndexFacts], ...] = ()  # other universes' member breadth ("S&P 600", facts)
     rates: OfficialRates | None = None  # FRED's rates and credit spread (None: not covered)
     schedule: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()
@@ -71,7 +72,7 @@ def narrate(week: WeekFacts) -> Narrative:
     facts = Facts(week.figures, unavailable=(*ctx.missing, *ctx.stale))
     passages: list[Passage | None] = [
         body.performance(ctx, facts, when),
-        breadth.passage(ctx, week.index),
+        breadth.passage(ctx, week.index, week.others),
         body.drivers(ctx, facts, week.rates),
         body.risks(ctx, facts),
         valuation.passage(ctx, facts, week.valuation, week.fundamentals),

@@ -106,10 +106,38 @@ def moved_word(fig: Figure) -> str:
     return "up" if (fig.value or 0) > 0 else "down"
 
 
-def passage(ctx: Context, f: IndexFacts | None) -> Passage | None:
+def _other(ctx: Context, name: str, o: IndexFacts, f: IndexFacts) -> Prose:
+    """Another universe beside the index: its share above the 200-day average, its median member."""
+    share, mine = o.above[-1][0], f.above[-1][0]
+    parts: list[Prose] = []
+    if share.value is not None:
+        index = ctx.name(ctx.slots.benchmark)
+        against = prose(" (", cite(mine, _share(mine)), f" in the {index})") if mine.value is not None else ()
+        parts.append(
+            prose(cite(share, _share(share)), " of members are above their 200-day average", against)
+        )
+    if o.median.value is not None:
+        value = o.median.value
+        verb = "rose" if value > 0 else "fell" if value < 0 else "was flat"
+        amount = cite(o.median, f"{abs(value):.2f}%") if value else ()
+        parts.append(prose(f"the median member {verb} ", amount))
+    if not parts:
+        return ()
+    missing = o.members - int(o.covered.value or 0)
+    coverage = prose(
+        " (from ", cite(o.covered, f"{_n(o.covered)} of {o.members:,} members"),
+        f"; {missing:,} not fetched" if missing else "", f"; membership as of {o.membership_as_of})",
+    )  # fmt: skip
+    return prose(f"In the {name}, ", join(parts, "; "), coverage, ".")
+
+
+def passage(
+    ctx: Context, f: IndexFacts | None, others: tuple[tuple[str, IndexFacts], ...] = ()
+) -> Passage | None:
     if f is None:
         return None
     paragraphs = [p for p in (_participation(f), _median(ctx, f), _leaders(ctx, f)) if p]
+    paragraphs += [p for p in (_other(ctx, name, o, f) for name, o in others) if p]
     # The lead contributor is in the sentence: the table lists the next ones and the detractors.
     rows = tuple((_who(c), c.ret, c.contribution) for c in (*f.contributors[1:4], *f.detractors[:3]))
     table = Table(
