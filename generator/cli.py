@@ -159,16 +159,16 @@ def build(
     """
     from generator.pdfworker import RenderWorker
 
+    wanted = _parse_formats(formats)
     # Forked first, before any thread starts or any heavy import: matplotlib and weasyprint load in
     # the child while this process imports pandas, gathers and analyses.
-    with RenderWorker() as worker:
+    with RenderWorker(pdf="pdf" in wanted) as worker:
         from generator.analysis import reporting_week
         from generator.build import Timings, build_from_snapshot
         from generator.console import progress
         from generator.sources.gather import gather
 
         config = _load(config_path)
-        wanted = _parse_formats(formats)
         now = _now()
         out_dir = Path(out)
         cache = Path(cache_dir) if cache_dir else out_dir / "cache"

@@ -10,7 +10,9 @@ PDF while the parent writes the other formats.  On two cores this takes the slow
 charts and the PDF layout off the parent's path.
 
 The child is forked before the build starts any thread.  If it cannot be started or it dies, the
-work is done in the parent as usual (slower, same bytes).
+work is done in the parent as usual (slower, same bytes).  A build that wants no PDF has the child
+draw the charts only (weasyprint is not loaded).  When the build ends, or stops early on an error,
+the child is stopped at once: nothing it could still be doing (a warm-up, a drawing ahead) is wanted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -44,17 +47,25 @@ def _answer(conn: Connection, make: Any) -> Any:
     return result
 
 
-def _serve(conn: Connection, kind: str) -> None:
-    """Warm weasyprint up, draw what the parent sends early, then for each brief: its charts and its PDF.
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    """SIGTERM from the parent unwinds the child, so open ``with`` blocks (a cache's lock file) clean up."""
+    raise SystemExit(0)
+
+
+def _serve(conn: Connection, pdf: bool) -> None:
+    """Warm weasyprint up (``pdf``), draw what the parent sends early, then for each brief: its charts
+    and (``pdf``) its PDF.
 
     matplotlib is not warmed up with charts of its own: the body's real charts arrive early
     (:meth:`RenderWorker.draw`), and drawing them is the warm-up.
     """
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     from generator.charts import render_charts
     from generator.render import render_html, render_pdf_document
 
-    with contextlib.suppress(BriefError):  # the real work reports it
-        render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
+    if pdf:
+        with contextlib.suppress(BriefError):  # the real work reports it
+            render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
     drawn: dict[ChartSpec, RenderedChart] = {}  # drawn ahead, from the specs the parent sent early
 
     def charts_of(specs: tuple[ChartSpec, ...]) -> dict[str, RenderedChart]:
@@ -75,16 +86,16 @@ def _serve(conn: Connection, kind: str) -> None:
             continue
         _, brief, names = job
         charts = _answer(conn, lambda b=brief: charts_of(b.charts))
-        if kind == "pdf" and charts is not None:
+        if pdf and charts is not None:
             _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
                 render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
 
 
-def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
+def _start(kind: str, pdf: bool) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
     try:
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child, kind), name=f"render-{kind}", daemon=True)
+        proc = ctx.Process(target=_serve, args=(child, pdf), name=f"render-{kind}", daemon=True)
         proc.start()
         child.close()
         return parent, proc
@@ -97,13 +108,15 @@ class RenderWorker:
     """``with RenderWorker() as w: w.start(brief, names); charts = w.charts(); ...; pdf = w.pdf()``.
 
     The child gets the brief, sends its charts back at once and then lays out its PDF while the
-    parent writes the other formats.
+    parent writes the other formats.  With ``pdf=False`` the child only draws the charts, and
+    :meth:`pdf` lays the PDF out in the parent.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, pdf: bool = True) -> None:
         # One child: it sends the charts back first, then lays out the PDF (two children compete
         # with the parent for two cores while they warm up, and lose more than they gain).
-        self._children = {"pdf": _start("pdf")}
+        self._pdf = pdf
+        self._children = {"pdf": _start("pdf", pdf)}
         self._job: tuple[Brief, Mapping[str, str] | None] | None = None
         self._charts: Mapping[str, RenderedChart] | None = None
         self._sent: set[str] = set()
@@ -174,7 +187,7 @@ class RenderWorker:
         """The started brief's PDF."""
         assert self._job is not None, "start() first"
         self.charts()  # the child answers in order: the charts first
-        result: PdfResult | None = self._receive("pdf")
+        result: PdfResult | None = self._receive("pdf") if self._pdf else None
         if result is not None:
             return result
         from generator.render import render_html, render_pdf_document
@@ -187,12 +200,14 @@ class RenderWorker:
         if child is None:
             return
         conn, proc = child
-        with contextlib.suppress(OSError):
-            conn.send(None)
         conn.close()
+        # Every answer the parent wanted is in, or the build stopped early: what the child may still
+        # be doing (a warm-up, a drawing ahead) is not waited for.
+        proc.terminate()
         proc.join(timeout=5)
         if proc.is_alive():
             proc.kill()
+            proc.join()
 
     def close(self) -> None:
         for kind in list(self._children):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,32 @@ def shared_data(request: pytest.FixtureRequest) -> Path:
     if not path.is_dir():
         pytest.fail(f"no real test data: {path} is missing")
     return path
+
+
+# --------------------------------------------------------------------------- the one subprocess build
+
+# The tests that use ``cli_sample_build`` carry this mark: one xdist worker runs them all, so the
+# sample is built through the real entry point once in the whole run.
+SAMPLE_BUILD_GROUP = pytest.mark.xdist_group("cli-sample-build")
+
+
+@pytest.fixture(scope="session")
+def cli_sample_build(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`build --data sample` with every format through the real entry point (``python -m generator``)
+    in a new process: the output folder and the finished process.  The CLI's smoke test checks it;
+    the CLI tests that need a built issue and the Lighthouse audit reuse it."""
+    out = tmp_path_factory.mktemp("cli-sample-out")
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "build", "--data", "sample", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    return out, result
 
 
 # --------------------------------------------------------------------------- no skips in CI
@@ -83,6 +111,27 @@ def pytest_make_collect_report(
     return report
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first: with xdist they start at once on one worker while the others take the rest."""
+_GROUP_LOST = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's own, which names each grouped test <id>@<group>
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests first: with xdist they start at once on one worker while the others take the rest.
+
+    Under ``--dist loadgroup`` the scheduler keeps an xdist_group on one worker by that ``@<group>``
+    name.  Where a grouped test lacks it (pytest 9.2 with pytest-xdist 3.8: pytest-xdist #1386), the
+    group and the fixtures it shares would be spread over every worker without a word: the test fails.
+    """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    if getattr(config.option, "loadgroup", False):  # set on xdist workers only
+        for item in items:
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+                item.stash[_GROUP_LOST] = f"pytest {pytest.__version__}"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _GROUP_LOST in item.stash:
+        pytest.fail(
+            f"--dist loadgroup lost this test's xdist_group under {item.stash[_GROUP_LOST]} "
+            "(pytest-xdist #1386): install the pytest pinned in constraints.txt"
+        )

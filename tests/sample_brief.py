@@ -2,9 +2,10 @@
 
 ``build_sample`` runs what ``python -m generator build --data sample`` runs before writing
 files: the sample snapshot cut at the reporting week, the week's headlines, the analysis and
-narrative, and the charts.  ``golden_outputs`` renders brief.html and brief.md from it, with
-the stylesheet and the chart drawings left out (they are not wording, and they would bury
-every reviewable change), so a change of wording shows up as a diff of tests/golden/.
+narrative, and the charts.  ``sample_pdf`` lays out its PDF.  Both are cached: each test process
+builds the sample once and lays out its PDF once.  ``golden_outputs`` renders brief.html and
+brief.md from it, with the stylesheet and the chart drawings left out (they are not wording, and
+they would bury every reviewable change), so a change of wording shows up as a diff of tests/golden/.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from generator.build import headlines_for_week, snapshot_until
 from generator.charts import render_charts
 from generator.config import load_config
 from generator.models import Brief, Config, RenderedChart
-from generator.render import render_html, render_markdown
+from generator.render import PdfResult, render_html, render_markdown, render_pdf_document
 from generator.sources.snapshot import load_sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,13 @@ def build_sample(missing: frozenset[str] = frozenset()) -> SampleBuild:
     headlines = headlines_for_week(snapshot, config, week, None)
     brief = analyse(snapshot, config, headlines, as_of=SAMPLE_AS_OF)
     return SampleBuild(config, brief, render_charts(brief.charts))
+
+
+@functools.cache
+def sample_pdf() -> PdfResult:
+    """The sample brief's PDF as a build lays it out (the print HTML, with display names)."""
+    sample = build_sample()
+    return render_pdf_document(render_html(sample.brief, sample.charts, for_pdf=True, names=sample.names))
 
 
 def for_golden(html: str) -> str:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -25,11 +23,10 @@ from generator.config import load_config
 from generator.console import progress, report_build
 from generator.models import SourceHealth
 from generator.sources.snapshot import load_sample
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE_BUILD_GROUP
 
 BANNER = "SAMPLE DATA — illustrative, not market data"
-# The tests that share the subprocess build run on one xdist worker, so it is built once.
-built_once = pytest.mark.xdist_group("cli-sample-build")
+built_once = SAMPLE_BUILD_GROUP  # the tests that share the subprocess build (tests/conftest.py)
 
 
 @pytest.fixture(autouse=True)
@@ -48,21 +45,6 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """`build --data sample` with every format, through the real entry point in a new process."""
-    out = tmp_path_factory.mktemp("out")
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "build", "--data", "sample", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    return out, result
-
-
 def issue_folder(out: Path) -> Path:
     folders = sorted(p for p in (out / "briefs").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(folders) == 1, folders
@@ -74,9 +56,9 @@ def issue_folder(out: Path) -> Path:
 
 @built_once
 def test_smoke_sample_build_in_a_new_process_writes_every_format_with_the_banner(
-    sample_build: tuple[Path, subprocess.CompletedProcess[str]],
+    cli_sample_build: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
-    out, result = sample_build
+    out, result = cli_sample_build
     assert result.returncode == 0, result.stderr
     assert "SAMPLE" in result.stderr  # said loudly on the console
     folder = issue_folder(out)
@@ -142,9 +124,9 @@ def test_check_reports_every_problem_with_key_path_and_exit_2(tmp_path: Path) ->
 
 @built_once
 def test_rebuild_from_the_issue_snapshot_is_byte_identical(
-    sample_build: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+    cli_sample_build: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    folder = issue_folder(sample_build[0])
+    folder = issue_folder(cli_sample_build[0])
     result = invoke(
         "build", "--from-snapshot", str(folder / "snapshot"), "--out", str(tmp_path), "--formats", "html,md"
     )
@@ -194,9 +176,9 @@ def test_verbose_logs_at_debug() -> None:
 
 @built_once
 def test_site_refuses_sample_issue_unless_allowed(
-    sample_build: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+    cli_sample_build: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    out = sample_build[0]
+    out = cli_sample_build[0]
     refused = invoke("site", "--out", str(out), "--site-dir", str(tmp_path / "site"))
     assert refused.exit_code == 5
     assert "2026-11-20" in refused.stderr
@@ -210,9 +192,9 @@ def test_site_refuses_sample_issue_unless_allowed(
 
 @built_once
 def test_send_dry_run_writes_eml_and_refuses_sample_by_default(
-    sample_build: tuple[Path, subprocess.CompletedProcess[str]],
+    cli_sample_build: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
-    out = sample_build[0]
+    out = cli_sample_build[0]
     refused = invoke("send", "--out", str(out), "--dry-run", "--to", "reader@example.com")
     assert refused.exit_code == 6
     assert "sample" in refused.stderr.lower()

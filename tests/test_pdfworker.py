@@ -1,34 +1,45 @@
-"""The render worker: charts and the PDF from child processes give the same bytes as in process."""
+"""The render worker: charts and the PDF from child processes give the same bytes as in process.
+
+The parent's side of each comparison is the sample as the tests build it once per process
+(tests/sample_brief.py: its charts drawn and its PDF laid out here).
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from publish_fixtures import make_brief
+from sample_brief import build_sample, sample_pdf
 
 from generator.analysis import analyse
 from generator.charts import render_charts
 from generator.config import load_config
+from generator.models import RenderedChart
 from generator.pdfworker import RenderWorker
-from generator.render import render_html, render_pdf_document
 from generator.sources.snapshot import load_sample
 from tests.conftest import ROOT
 
 
+def drawings(charts: dict[str, RenderedChart]) -> dict[str, tuple[str, bytes]]:
+    return {key: (chart.svg, chart.png) for key, chart in charts.items()}
+
+
 def test_the_worker_draws_and_lays_out_what_the_parent_would() -> None:
-    snapshot = load_sample()
-    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    sample = build_sample()
     with RenderWorker() as worker:
         assert worker.alive("pdf")
-        worker.start(brief)
+        worker.start(sample.brief, sample.names)
         charts = worker.charts()
         result = worker.pdf()
-    here = render_charts(brief.charts)
-    assert {k: (c.svg, c.png) for k, c in charts.items()} == {k: (c.svg, c.png) for k, c in here.items()}
-    alone = render_pdf_document(render_html(brief, here, for_pdf=True))
+    assert drawings(dict(charts)) == drawings(dict(sample.charts))  # sample.charts: drawn in this process
+    alone = sample_pdf()  # laid out in this process
     assert (result.pages, result.body_pages) == (alone.pages, alone.body_pages)
     assert result.data[:5] == b"%PDF-" and len(result.data) > 50_000
 
 
 def test_a_dead_worker_falls_back_to_the_parent() -> None:
-    snapshot = load_sample()
-    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    brief = build_sample().brief
     with RenderWorker() as worker:
         for child in worker._children.values():
             assert child is not None
@@ -38,6 +49,16 @@ def test_a_dead_worker_falls_back_to_the_parent() -> None:
         charts = worker.charts()
         assert worker.pdf().data[:5] == b"%PDF-"
     assert set(charts) == {c.key for c in brief.charts}
+
+
+def test_a_worker_without_pdf_draws_the_charts_and_the_parent_lays_out_a_pdf_asked_for() -> None:
+    brief = make_brief(date(2026, 11, 20))
+    with RenderWorker(pdf=False) as worker:
+        assert worker.alive("pdf")
+        worker.start(brief)
+        charts = worker.charts()
+        assert worker.pdf().data[:5] == b"%PDF-"  # not waited for from the child: laid out here
+    assert drawings(dict(charts)) == drawings(render_charts(brief.charts))
 
 
 def test_the_renderer_imports_alone_in_a_fresh_process() -> None:
@@ -62,18 +83,15 @@ def test_the_body_charts_are_told_early_and_equal_the_briefs() -> None:
 
 
 def test_charts_drawn_ahead_are_the_ones_sent_back_and_a_changed_spec_is_drawn_again() -> None:
-    from dataclasses import replace
-
-    snapshot = load_sample()
-    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    sample = build_sample()
+    brief = sample.brief
     early = (replace(brief.charts[0], alt="An earlier draft of the alt text."), brief.charts[1])
     with RenderWorker() as worker:
         worker.draw(early)
         worker.start(brief)
         charts = worker.charts()
         assert worker.pdf().data[:5] == b"%PDF-"
-    here = render_charts(brief.charts)
-    assert {k: (c.svg, c.png) for k, c in charts.items()} == {k: (c.svg, c.png) for k, c in here.items()}
+    assert drawings(dict(charts)) == drawings(dict(sample.charts))
     assert "An earlier draft" not in charts[brief.charts[0].key].svg
 
 

@@ -37,6 +37,7 @@ from sample_brief import (
     for_golden,
     golden_outputs,
 )
+from sample_brief import sample_pdf as sample_pdf_document
 
 from generator.charts import render_charts
 from generator.citations import Sources, health, sources, superscript
@@ -106,8 +107,8 @@ def degraded() -> SampleBuild:
 
 
 @pytest.fixture(scope="module")
-def sample_pdf(sample: SampleBuild) -> PdfResult:
-    return render_pdf_document(render_html(sample.brief, sample.charts, for_pdf=True, names=sample.names))
+def sample_pdf() -> PdfResult:
+    return sample_pdf_document()
 
 
 class Links(HTMLParser):

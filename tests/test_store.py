@@ -70,9 +70,10 @@ def test_stored_snapshot_reads_back_the_same_bytes_and_frames(sample: Snapshot, 
         assert entry["sha256"] == plain_entries[symbol]["sha256"]  # the same CSV, byte for byte
         assert "file" not in entry and entry["chunks"]
     again = read_snapshot(_issue(tmp_path, week.as_of))
+    from_plain = read_snapshot(plain)  # read once, not once per symbol
     for symbol, s in saved.series.items():
         pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
-        pd.testing.assert_frame_equal(again.series[symbol].frame, read_snapshot(plain).series[symbol].frame)
+        pd.testing.assert_frame_equal(again.series[symbol].frame, from_plain.series[symbol].frame)
 
 
 def test_next_week_stores_only_the_new_month(sample: Snapshot, tmp_path: Path) -> None:
