@@ -1,18 +1,22 @@
-"""Charts and the PDF made in a child process, forked as the build starts.
+"""Charts and the PDF made in two child processes, forked as the build starts.
 
 matplotlib's and weasyprint's imports and their first font setup take longer than the whole
-analysis.  A child forked at the start of a build does them while the parent gathers and analyses.
-As soon as the analysis knows the body's chart specs, the parent sends them (:meth:`RenderWorker.draw`)
-and the child draws them while the analysis goes on.  The parent then sends the finished brief;
-the child sends its charts straight back (the parent needs them for the HTML, Markdown and email;
-a chart whose spec changed meanwhile is drawn again), then renders the print HTML and lays out the
-PDF while the parent writes the other formats.  On two cores this takes the slow start-ups, the
-charts and the PDF layout off the parent's path.
+analysis.  Two children forked at the start of a build do them while the parent gathers and
+analyses: the *charts* child imports matplotlib, the *PDF* child imports weasyprint and lays out a
+one-line page (fonts, pango).  Neither imports pandas or the analysis.
 
-The child is forked before the build starts any thread.  If it cannot be started or it dies, the
-work is done in the parent as usual (slower, same bytes).  A build that wants no PDF has the child
-draw the charts only (weasyprint is not loaded).  When the build ends, or stops early on an error,
-the child is stopped at once: nothing it could still be doing (a warm-up, a drawing ahead) is wanted.
+As soon as the analysis knows the body's chart specs, the parent sends them to the charts child
+(:meth:`RenderWorker.draw`), which draws them while the analysis goes on.  The parent then sends the
+finished brief; the charts child sends its charts straight back (a chart whose spec changed
+meanwhile is drawn again), and the parent passes brief and charts on to the PDF child, which lays
+out the PDF while the parent writes the HTML, Markdown and email.  On two cores this takes the slow
+start-ups, the charts and the PDF layout off the parent's path, and the PDF child waits for nothing
+but the brief: with one child, its matplotlib import and the drawing came before the PDF.
+
+The children are forked before the build starts any thread.  If one cannot be started or it dies,
+its work is done in the parent as usual (slower, same bytes).  A build that wants no PDF starts no
+PDF child (weasyprint is not loaded).  When the build ends, or stops early on an error, the children
+are stopped at once: nothing they could still be doing (a warm-up, a drawing ahead) is wanted.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import contextlib
 import logging
 import multiprocessing
 import signal
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -52,27 +56,8 @@ def _exit_on_terminate(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def _serve(conn: Connection, pdf: bool) -> None:
-    """Warm weasyprint up (``pdf``), draw what the parent sends early, then for each brief: its charts
-    and (``pdf``) its PDF.
-
-    matplotlib is not warmed up with charts of its own: the body's real charts arrive early
-    (:meth:`RenderWorker.draw`), and drawing them is the warm-up.
-    """
-    signal.signal(signal.SIGTERM, _exit_on_terminate)
-    from generator.charts import render_charts
-    from generator.render import render_html, render_pdf_document
-
-    if pdf:
-        with contextlib.suppress(BriefError):  # the real work reports it
-            render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
-    drawn: dict[ChartSpec, RenderedChart] = {}  # drawn ahead, from the specs the parent sent early
-
-    def charts_of(specs: tuple[ChartSpec, ...]) -> dict[str, RenderedChart]:
-        missing = tuple(spec for spec in specs if spec not in drawn)
-        drawn.update(zip(missing, render_charts(missing).values(), strict=True))
-        return {spec.key: drawn[spec] for spec in specs}
-
+def _jobs(conn: Connection) -> Iterator[tuple[Any, ...]]:
+    """The parent's messages until it closes the pipe or sends None."""
     while True:
         try:
             job = conn.recv()
@@ -80,22 +65,51 @@ def _serve(conn: Connection, pdf: bool) -> None:
             return
         if job is None:
             return
+        yield job
+
+
+def _serve_charts(conn: Connection) -> None:
+    """Draw what the parent sends early (``draw``), then each brief's charts (``brief``).
+
+    matplotlib is not warmed up with charts of its own: the body's real charts arrive early, and
+    drawing them is the warm-up.
+    """
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
+    from generator.charts import render_charts
+
+    drawn: dict[ChartSpec, RenderedChart] = {}  # drawn ahead, from the specs the parent sent early
+
+    def charts_of(specs: tuple[ChartSpec, ...]) -> dict[str, RenderedChart]:
+        missing = tuple(spec for spec in specs if spec not in drawn)
+        drawn.update(zip(missing, render_charts(missing).values(), strict=True))
+        return {spec.key: drawn[spec] for spec in specs}
+
+    for job in _jobs(conn):
         if job[0] == "draw":
             with contextlib.suppress(BriefError):  # the brief's own request reports it
                 charts_of(job[1])
-            continue
-        _, brief, names = job
-        charts = _answer(conn, lambda b=brief: charts_of(b.charts))
-        if pdf and charts is not None:
-            _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
-                render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
+        else:
+            _answer(conn, lambda b=job[1]: charts_of(b.charts))
 
 
-def _start(kind: str, pdf: bool) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
+def _serve_pdf(conn: Connection) -> None:
+    """Warm weasyprint up, then lay out the PDF of each brief with its charts."""
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
+    from generator.render import render_html, render_pdf_document
+
+    with contextlib.suppress(BriefError):  # the real work reports it
+        render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
+    for _, brief, charts, names in _jobs(conn):
+        _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
+            render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
+
+
+def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
+    target = _serve_pdf if kind == PDF else _serve_charts
     try:
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child, pdf), name=f"render-{kind}", daemon=True)
+        proc = ctx.Process(target=target, args=(child,), name=f"render-{kind}", daemon=True)
         proc.start()
         child.close()
         return parent, proc
@@ -104,19 +118,21 @@ def _start(kind: str, pdf: bool) -> tuple[Connection, multiprocessing.process.Ba
         return None
 
 
+CHARTS, PDF = "charts", "pdf"
+
+
 class RenderWorker:
     """``with RenderWorker() as w: w.start(brief, names); charts = w.charts(); ...; pdf = w.pdf()``.
 
-    The child gets the brief, sends its charts back at once and then lays out its PDF while the
-    parent writes the other formats.  With ``pdf=False`` the child only draws the charts, and
-    :meth:`pdf` lays the PDF out in the parent.
+    The charts child sends the brief's charts back; the parent hands them on with the brief to the
+    PDF child (:meth:`charts` does), which lays the PDF out while the parent writes the other
+    formats.  With ``pdf=False`` no PDF child is started, and :meth:`pdf` lays a PDF asked for out
+    in the parent.
     """
 
     def __init__(self, *, pdf: bool = True) -> None:
-        # One child: it sends the charts back first, then lays out the PDF (two children compete
-        # with the parent for two cores while they warm up, and lose more than they gain).
         self._pdf = pdf
-        self._children = {"pdf": _start("pdf", pdf)}
+        self._children = {CHARTS: _start(CHARTS), **({PDF: _start(PDF)} if pdf else {})}
         self._job: tuple[Brief, Mapping[str, str] | None] | None = None
         self._charts: Mapping[str, RenderedChart] | None = None
         self._sent: set[str] = set()
@@ -133,26 +149,26 @@ class RenderWorker:
         child = self._children.get(kind)
         return child is not None and child[1].is_alive()
 
+    def _send(self, kind: str, message: tuple[Any, ...]) -> bool:
+        child = self._children.get(kind)
+        if child is None or not self.alive(kind):
+            return False
+        try:
+            child[0].send(message)
+        except OSError as exc:
+            self._lost(kind, exc)
+            return False
+        return True
+
     def draw(self, specs: tuple[ChartSpec, ...]) -> None:
-        """Have the child draw these charts now, ahead of the brief that will ask for them."""
-        child = self._children.get("pdf")
-        if child is not None and self.alive("pdf"):
-            try:
-                child[0].send(("draw", specs))
-            except OSError as exc:
-                self._lost("pdf", exc)
+        """Have the charts child draw these charts now, ahead of the brief that will ask for them."""
+        self._send(CHARTS, ("draw", specs))
 
     def start(self, brief: Brief, names: Mapping[str, str] | None = None) -> None:
-        """Send the brief to the child."""
+        """Send the brief to the charts child (the PDF child gets it with the charts)."""
         self._job, self._charts, self._sent = (brief, names), None, set()
-        for kind in list(self._children):
-            child = self._children.get(kind)
-            if child is not None and self.alive(kind):
-                try:
-                    child[0].send(("brief", brief, names))
-                    self._sent.add(kind)
-                except OSError as exc:
-                    self._lost(kind, exc)
+        if self._send(CHARTS, ("brief", brief)):
+            self._sent.add(CHARTS)
 
     def _receive(self, kind: str) -> Any:
         child = self._children.get(kind)
@@ -173,27 +189,31 @@ class RenderWorker:
         self._stop(kind)
 
     def charts(self) -> Mapping[str, RenderedChart]:
-        """The started brief's charts (SVG and PNG)."""
+        """The started brief's charts (SVG and PNG); the PDF child gets them at once."""
         assert self._job is not None, "start() first"
         if self._charts is None:
-            self._charts = self._receive("pdf")
-        if self._charts is None:
-            from generator.charts import render_charts  # matplotlib, only when the child cannot draw
+            charts = self._receive(CHARTS)
+            if charts is None:
+                from generator.charts import render_charts  # matplotlib, only when the child cannot draw
 
-            self._charts = render_charts(self._job[0].charts)
+                charts = render_charts(self._job[0].charts)
+            self._charts = charts
+            brief, names = self._job
+            if self._send(PDF, ("brief", brief, charts, names)):
+                self._sent.add(PDF)
         return self._charts
 
     def pdf(self) -> PdfResult:
         """The started brief's PDF."""
         assert self._job is not None, "start() first"
-        self.charts()  # the child answers in order: the charts first
-        result: PdfResult | None = self._receive("pdf") if self._pdf else None
+        charts = self.charts()  # hands the PDF child its job
+        result: PdfResult | None = self._receive(PDF)
         if result is not None:
             return result
         from generator.render import render_html, render_pdf_document
 
         brief, names = self._job
-        return render_pdf_document(render_html(brief, self.charts(), for_pdf=True, names=names))
+        return render_pdf_document(render_html(brief, charts, for_pdf=True, names=names))
 
     def _stop(self, kind: str) -> None:
         child = self._children.pop(kind, None)
