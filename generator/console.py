@@ -23,6 +23,19 @@ if TYPE_CHECKING:
     from generator.build import BuildResult
 
 log = logging.getLogger(__name__)
+_live: Callable[[str], None] | None = None  # the status line being shown on a terminal, if any
+BAR = 24  # characters of a progress bar
+
+
+def report_progress(what: str, done: int, total: int) -> None:
+    """A long stage's progress (the member prices): a bar in the live status line on a terminal,
+    a plain log line otherwise (CI).  Safe to call from a provider's thread."""
+    live = _live
+    if live is None:
+        log.info("%s: %d of %d", what, done, total)
+        return
+    filled = min(BAR, round(BAR * done / total)) if total else BAR
+    live(f"{what} [{'█' * filled}{'·' * (BAR - filled)}] {done:,} of {total:,}")
 
 
 @contextmanager
@@ -36,8 +49,13 @@ def progress(label: str, *, stream: TextIO | None = None) -> Iterator[Callable[[
     if stream.isatty():
         from rich.console import Console
 
+        global _live
         with Console(file=stream).status(label) as status:
-            yield lambda step: status.update(f"{label}: {step}")
+            _live = lambda step: status.update(f"{label}: {step}")  # noqa: E731
+            try:
+                yield _live
+            finally:
+                _live = None
     else:
         log.info("%s", label)
         yield lambda step: log.info("%s: %s", label, step)

@@ -247,4 +247,6 @@ def _prices_row(
 
 
 def _log_progress(done: int, total: int) -> None:
-    log.info("member prices: %d of %d members asked", done, total)
+    from generator.console import report_progress  # a bar on a terminal, log lines in CI
+
+    report_progress("member prices: members asked", done, total)
