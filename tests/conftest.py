@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,17 @@ def shared_data(request: pytest.FixtureRequest) -> Path:
     if not path.is_dir():
         pytest.fail(f"no real test data: {path} is missing")
     return path
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """The CLI binds the root logger's handler to CliRunner's stream: the old handlers and level come
+    back after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 # --------------------------------------------------------------------------- the one subprocess build

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -410,17 +409,7 @@ def test_warm_second_run_asks_nothing_new_and_gives_the_same_brief(rig: Rig) -> 
 # -- the command line -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def _root_logging() -> Iterator[None]:
-    """The CLI binds the root logger's handler to the runner's stream: put the old ones back after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("_root_logging")
+@pytest.mark.usefixtures("root_logging")
 def test_cli_build_from_the_cache_after_a_live_run(rig: Rig) -> None:
     rig.gather("live")
     served = len(rig.feeds.requests)
