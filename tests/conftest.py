@@ -47,6 +47,12 @@ def root_logging() -> Iterator[None]:
     root.setLevel(level)
 
 
+# The tests that read the sample brief, its PDF or the hand-built brief's PDF, each made once per
+# test process (tests/sample_brief.py, tests/brief_factory.py), carry this mark: one xdist worker
+# runs them all, so each is made once in the whole run.
+SAMPLE_BRIEF_GROUP = pytest.mark.xdist_group("sample-brief")
+
+
 # --------------------------------------------------------------------------- the one subprocess build
 
 # The tests that use ``cli_sample_build`` carry this mark: one xdist worker runs them all, so the

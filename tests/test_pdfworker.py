@@ -18,7 +18,9 @@ from generator.config import load_config
 from generator.models import RenderedChart
 from generator.pdfworker import RenderWorker
 from generator.sources.snapshot import load_sample
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE_BRIEF_GROUP
+
+pytestmark = SAMPLE_BRIEF_GROUP
 
 
 def drawings(charts: dict[str, RenderedChart]) -> dict[str, tuple[str, bytes]]:
