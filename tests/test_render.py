@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import functools
 import html
 import re
 import shutil
@@ -167,8 +168,9 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def pdf_text(data: bytes) -> list[str]:
-    return [p.extract_text() or "" for p in PdfReader(BytesIO(data)).pages]
+@functools.cache  # pypdf's text extraction takes about as long as the layout: once per PDF
+def pdf_text(data: bytes) -> tuple[str, ...]:
+    return tuple(p.extract_text() or "" for p in PdfReader(BytesIO(data)).pages)
 
 
 # ---------------------------------------------------------------------------
