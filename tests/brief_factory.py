@@ -7,13 +7,17 @@ HTML must escape among them), a watch list, body charts, appendix tables with fi
 cells, checklists (met / not met / unknown), a stale figure and an unavailable cell, related and
 top headlines (one with a hostile title and no link), source health with failures, warnings,
 "Not covered this week", a glossary and a disclaimer.  Everything is deterministic.
+
+``make_charts`` draws its charts and ``make_pdf`` lays out its PDF, each once per test process.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from generator.models import (
     Brief,
@@ -31,6 +35,10 @@ from generator.models import (
     Takeaway,
     Topic,
 )
+
+if TYPE_CHECKING:
+    from generator.models import RenderedChart
+    from generator.render import PdfResult
 
 AS_OF = date(2026, 11, 20)
 WEEK_START = date(2026, 11, 16)
@@ -409,3 +417,19 @@ def make_chart_specs() -> tuple[ChartSpec, ...]:
                   "Line chart: over one year the 10-year yield ended at 4.12% and the 3-month at 3.91%.",
                   "line", x, (("3-month", tuple(irx)), ("10-year", tuple(tnx))), "Yield (%)", source),
     )  # fmt: skip
+
+
+@functools.cache
+def make_charts() -> dict[str, RenderedChart]:
+    """The charts of :func:`make_brief` (SVG and PNG)."""
+    from generator.charts import render_charts
+
+    return render_charts(make_brief().charts)
+
+
+@functools.cache
+def make_pdf() -> PdfResult:
+    """The PDF of :func:`make_brief`: its print HTML with the display names of ``NAMES``."""
+    from generator.render import render_html, render_pdf_document
+
+    return render_pdf_document(render_html(make_brief(), make_charts(), for_pdf=True, names=NAMES))

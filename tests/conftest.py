@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,23 @@ def shared_data(request: pytest.FixtureRequest) -> Path:
     if not path.is_dir():
         pytest.fail(f"no real test data: {path} is missing")
     return path
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """The CLI binds the root logger's handler to CliRunner's stream: the old handlers and level come
+    back after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+# The tests that read the sample brief, its PDF or the hand-built brief's PDF, each made once per
+# test process (tests/sample_brief.py, tests/brief_factory.py), carry this mark: one xdist worker
+# runs them all, so each is made once in the whole run.
+SAMPLE_BRIEF_GROUP = pytest.mark.xdist_group("sample-brief")
 
 
 # --------------------------------------------------------------------------- the one subprocess build

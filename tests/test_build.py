@@ -28,6 +28,13 @@ def sample() -> Snapshot:
     return load_sample()
 
 
+@pytest.fixture(scope="module")
+def few(sample: Snapshot) -> Snapshot:
+    """The benchmark, its proxy and a comparator: enough for a brief, where a test's point is the issue
+    folder rather than what the brief says."""
+    return replace(sample, series={s: sample.series[s] for s in ("^RUT", "IWM", "^GSPC")})
+
+
 def test_past_week_ends_are_fridays_oldest_first() -> None:
     ends = past_week_ends(date(2026, 11, 22), 3, "friday")
     assert ends == [date(2026, 11, 6), date(2026, 11, 13), date(2026, 11, 20)]
@@ -77,10 +84,10 @@ def test_issue_folder_holds_a_rebuildable_snapshot(config: Config, sample: Snaps
 
 
 def test_a_stale_build_never_replaces_a_good_issue_of_its_week(
-    config: Config, sample: Snapshot, tmp_path: Path
+    config: Config, few: Snapshot, tmp_path: Path
 ) -> None:
     """A stale brief is named by the benchmark's last bar, the week before: it must not overwrite that one."""
-    real = replace(sample, is_sample=False, notes=())
+    real = replace(few, is_sample=False, notes=())
     good = build_from_snapshot(config, real, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
     assert good.folder.name == "2026-11-13" and not read_meta(good.folder).is_stale
     before = (good.folder / "brief.md").read_bytes()
@@ -98,7 +105,7 @@ def test_a_stale_build_never_replaces_a_good_issue_of_its_week(
 
 
 def test_a_failed_render_leaves_no_half_written_issue(
-    config: Config, sample: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    config: Config, few: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import generator.render
 
@@ -107,7 +114,7 @@ def test_a_failed_render_leaves_no_half_written_issue(
 
     monkeypatch.setattr(generator.render, "write_outputs", boom)
     with pytest.raises(RuntimeError):
-        build_from_snapshot(config, sample, as_of=sample.as_of, out=tmp_path, formats=["md"])
+        build_from_snapshot(config, few, as_of=few.as_of, out=tmp_path, formats=["md"])
     leftovers = list((tmp_path / "briefs").iterdir())
     assert leftovers == []
 
@@ -115,7 +122,7 @@ def test_a_failed_render_leaves_no_half_written_issue(
 def test_backfill_builds_each_week_without_look_ahead(
     config: Config, sample: Snapshot, tmp_path: Path
 ) -> None:
-    ends = past_week_ends(sample.as_of, 3, "friday")
+    ends = past_week_ends(sample.as_of, 2, "friday")  # two weeks: one per worker process
     items = backfill(config, sample, ends, out=tmp_path, formats=["md"], jobs=2)
     assert [i.week_end for i in items] == ends
     assert not [i for i in items if i.error]

@@ -8,7 +8,6 @@ import io
 import logging
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -30,15 +29,10 @@ built_once = SAMPLE_BUILD_GROUP  # the tests that share the subprocess build (te
 
 
 @pytest.fixture(autouse=True)
-def _project_dir_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _project_dir_and_logging(monkeypatch: pytest.MonkeyPatch, root_logging: None) -> None:
     """Commands run from the project root (feeds.yaml by default); the CLI's log handler, bound to
-    the runner's stream, is taken off the root logger afterwards."""
+    the runner's stream, is taken off the root logger afterwards (``root_logging``)."""
     monkeypatch.chdir(ROOT)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def invoke(*args: str) -> Result:

@@ -38,6 +38,7 @@ from generator.publish.email import (
 from generator.publish.ledger import FAILED, SENT, UNCERTAIN, Ledger
 from generator.publish.smtp import SmtpSettings
 from generator.render_email import EMAIL_SECTIONS
+from tests.conftest import SAMPLE_BRIEF_GROUP
 
 AS_OF = date(2026, 11, 20)
 SETTINGS = EmailSettings(
@@ -246,6 +247,7 @@ def test_sample_brief_carries_the_banner_and_no_view_link_without_url() -> None:
     assert "View in your browser" not in html and "View in your browser" not in text
 
 
+@SAMPLE_BRIEF_GROUP
 def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     brief = build_sample().brief
     html, text = render_email(brief, view_url=VIEW)
@@ -260,6 +262,7 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
         assert passage.title not in html, passage.key
 
 
+@SAMPLE_BRIEF_GROUP
 def test_email_of_a_degraded_week_names_missing_series_once() -> None:
     brief = build_sample(MISSING).brief
     html, text = render_email(brief, view_url=None)
@@ -329,6 +332,7 @@ def test_message_structure_and_headers(issue: Path) -> None:
     assert str(msg["Message-ID"]).endswith("@news.example.com>")
 
 
+@SAMPLE_BRIEF_GROUP
 def test_subject_carries_the_top_takeaway_of_the_sample(tmp_path: Path) -> None:
     brief = build_sample().brief
     folder = write_issue(tmp_path / "out", brief.as_of, brief=brief, view_url=VIEW)

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -29,11 +26,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from click.testing import CliRunner
 from feedserver import FeedServer
 from yahoo_transport import NOT_FOUND, YahooTransport, chart_body, isolate_yfinance, join_market_threads
 
 from generator.analysis import reporting_week
 from generator.build import BuildResult, build_from_snapshot
+from generator.cli import cli
 from generator.config import load_config
 from generator.errors import DataUnavailableError
 from generator.models import Cite, Config, Figure, Snapshot, SourceHealth
@@ -416,23 +415,21 @@ def test_warm_second_run_asks_nothing_new_and_gives_the_same_brief(rig: Rig) -> 
 # -- the command line -------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("root_logging")
 def test_cli_build_from_the_cache_after_a_live_run(rig: Rig) -> None:
     rig.gather("live")
     served = len(rig.feeds.requests)
     out = rig.root / "cli-out"
-    done = subprocess.run(
+    done = CliRunner().invoke(
+        cli,
         [
-            *(sys.executable, "-m", "generator", "build", "--config", str(rig.root / "feeds.yaml")),
+            *("build", "--config", str(rig.root / "feeds.yaml")),
             *("--data", "cache", "--cache-dir", str(rig.cache_dir), "--out", str(out)),
             *("--as-of", FRIDAY.isoformat(), "--formats", "html,md"),
         ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_COLOR": "1"},
+        catch_exceptions=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     folder = out / "briefs" / FRIDAY.isoformat()
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     assert meta["is_sample"] is False and meta["as_of"] == FRIDAY.isoformat()

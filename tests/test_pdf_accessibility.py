@@ -13,22 +13,23 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from brief_factory import NAMES, make_brief
+from brief_factory import NAMES, make_brief, make_charts, make_pdf
 from pypdf import PdfReader
 
-from generator.charts import render_charts
 from generator.render import PDF_AUTHOR, render_html, render_pdf
+from tests.conftest import SAMPLE_BRIEF_GROUP
+
+pytestmark = SAMPLE_BRIEF_GROUP
 
 
 @pytest.fixture(scope="module")
 def html() -> str:
-    brief = make_brief()
-    return render_html(brief, render_charts(brief.charts), for_pdf=True, names=NAMES)
+    return render_html(make_brief(), make_charts(), for_pdf=True, names=NAMES)
 
 
 @pytest.fixture(scope="module")
-def reader(html: str) -> PdfReader:
-    return PdfReader(io.BytesIO(render_pdf(html)))
+def reader() -> PdfReader:
+    return PdfReader(io.BytesIO(make_pdf().data))  # the PDF of ``html``
 
 
 def _structure(node: Any, roles: Counter[str], alts: list[str]) -> None:

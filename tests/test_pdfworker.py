@@ -1,7 +1,8 @@
 """The render worker: charts and the PDF from child processes give the same bytes as in process.
 
-The parent's side of each comparison is the sample as the tests build it once per process
-(tests/sample_brief.py: its charts drawn and its PDF laid out here).
+The parent's side of the main comparison is the sample as the tests build it once per process
+(tests/sample_brief.py: its charts drawn and its PDF laid out here).  The fallbacks and the charts
+drawn ahead are shown on a small hand-built brief with two charts (tests/publish_fixtures.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from sample_brief import build_sample, sample_pdf
 from generator.analysis import analyse
 from generator.charts import render_charts
 from generator.config import load_config
-from generator.models import RenderedChart
+from generator.models import Brief, RenderedChart
 from generator.pdfworker import RenderWorker
 from generator.sources.snapshot import load_sample
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE_BRIEF_GROUP
+
+pytestmark = SAMPLE_BRIEF_GROUP
 
 
 def drawings(charts: dict[str, RenderedChart]) -> dict[str, tuple[str, bytes]]:
@@ -38,8 +41,12 @@ def test_the_worker_draws_and_lays_out_what_the_parent_would() -> None:
     assert result.data[:5] == b"%PDF-" and len(result.data) > 50_000
 
 
+def small_brief() -> Brief:
+    return make_brief(date(2026, 11, 20), chart_keys=("rut-vs-spx", "sectors-week"))
+
+
 def test_a_dead_worker_falls_back_to_the_parent() -> None:
-    brief = build_sample().brief
+    brief = small_brief()
     with RenderWorker() as worker:
         for child in worker._children.values():
             assert child is not None
@@ -52,7 +59,7 @@ def test_a_dead_worker_falls_back_to_the_parent() -> None:
 
 
 def test_a_worker_without_pdf_draws_the_charts_and_the_parent_lays_out_a_pdf_asked_for() -> None:
-    brief = make_brief(date(2026, 11, 20))
+    brief = small_brief()
     with RenderWorker(pdf=False) as worker:
         assert worker.alive("charts") and not worker.alive("pdf")  # weasyprint is not even loaded
         worker.start(brief)
@@ -83,15 +90,14 @@ def test_the_body_charts_are_told_early_and_equal_the_briefs() -> None:
 
 
 def test_charts_drawn_ahead_are_the_ones_sent_back_and_a_changed_spec_is_drawn_again() -> None:
-    sample = build_sample()
-    brief = sample.brief
+    brief = small_brief()
     early = (replace(brief.charts[0], alt="An earlier draft of the alt text."), brief.charts[1])
     with RenderWorker() as worker:
         worker.draw(early)
         worker.start(brief)
         charts = worker.charts()
         assert worker.pdf().data[:5] == b"%PDF-"
-    assert drawings(dict(charts)) == drawings(dict(sample.charts))
+    assert drawings(dict(charts)) == drawings(render_charts(brief.charts))
     assert "An earlier draft" not in charts[brief.charts[0].key].svg
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import functools
 import html
 import re
 import shutil
@@ -24,7 +25,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from brief_factory import HOSTILE_TITLE, NAMES, NOT_COVERED, STALE_BAR, make_brief
+from brief_factory import HOSTILE_TITLE, NAMES, NOT_COVERED, STALE_BAR, make_brief, make_charts, make_pdf
 from markupsafe import escape
 from pypdf import PdfReader
 from sample_brief import (
@@ -55,11 +56,13 @@ from generator.render import (
     render_html,
     render_markdown,
     render_pdf,
-    render_pdf_document,
     safe_link,
     trimmed,
     write_outputs,
 )
+from tests.conftest import SAMPLE_BRIEF_GROUP
+
+pytestmark = SAMPLE_BRIEF_GROUP
 
 BODY_PAGE_BUDGET = 6  # letter pages of PDF for the sample's body (lead to "Not covered")
 NOT_COVERED_TITLE = "Not covered this week"
@@ -72,8 +75,8 @@ def brief() -> Brief:
 
 
 @pytest.fixture(scope="module")
-def charts(brief: Brief) -> dict[str, RenderedChart]:
-    return render_charts(brief.charts)
+def charts() -> dict[str, RenderedChart]:
+    return make_charts()  # of make_brief(), as ``brief``
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +95,8 @@ def found(brief: Brief) -> Sources:
 
 
 @pytest.fixture(scope="module")
-def pdf(brief: Brief, charts: dict[str, RenderedChart]) -> PdfResult:
-    return render_pdf_document(render_html(brief, charts, for_pdf=True, names=NAMES))
+def pdf() -> PdfResult:
+    return make_pdf()  # render_pdf_document(render_html(brief, charts, for_pdf=True, names=NAMES))
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +168,9 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def pdf_text(data: bytes) -> list[str]:
-    return [p.extract_text() or "" for p in PdfReader(BytesIO(data)).pages]
+@functools.cache  # pypdf's text extraction takes about as long as the layout: once per PDF
+def pdf_text(data: bytes) -> tuple[str, ...]:
+    return tuple(p.extract_text() or "" for p in PdfReader(BytesIO(data)).pages)
 
 
 # ---------------------------------------------------------------------------

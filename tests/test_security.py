@@ -42,7 +42,7 @@ from generator.build import BuildResult, build_from_snapshot
 from generator.config import load_config
 from generator.errors import ConfigError, DeliveryError, RenderError, SourceError
 from generator.issue import FILES
-from generator.models import Brief, FeedCapture, Headline, NetworkSettings, SourceHealth
+from generator.models import Brief, FeedCapture, Headline, NetworkSettings, Snapshot, SourceHealth
 from generator.publish.email import SmtpSettings, render_email, send_command, send_issue
 from generator.publish.ledger import Ledger
 from generator.publish.site import build_site
@@ -51,6 +51,9 @@ from generator.sources.http import fetch
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
 from tests.conftest import ROOT, manifest_entries
 from tests.feedserver import FeedServer
+
+# One xdist worker runs the module: the hostile issue (a whole build with a PDF) is built once.
+pytestmark = pytest.mark.xdist_group("security")
 
 CANARY = "CANARY-SECRET"  # only ever inside local files no output may read
 DAY = "Thu, 19 Nov 2026 15:00:00 +0000"  # inside the sample's reporting week
@@ -840,12 +843,16 @@ def test_config_refuses_control_characters_in_display_strings(tmp_path: Path, ol
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def snap(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def small_sample() -> Snapshot:
     sample = load_sample()
     name = sorted(sample.feeds)[0]
-    small = replace(sample, series={"IWM": sample.series["IWM"]}, feeds={name: sample.feeds[name]}, health=())
-    return write_snapshot(small, tmp_path / "snap")
+    return replace(sample, series={"IWM": sample.series["IWM"]}, feeds={name: sample.feeds[name]}, health=())
+
+
+@pytest.fixture
+def snap(small_sample: Snapshot, tmp_path: Path) -> Path:
+    return write_snapshot(small_sample, tmp_path / "snap")
 
 
 def _manifest(snap: Path) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -22,10 +24,19 @@ from generator.sources.snapshot import MANIFEST, load_sample, read_snapshot, sav
 from generator.sources.store import PriceStore
 from tests.conftest import ROOT, manifest_entries
 
+# A few series stand for all where the point is how the store keeps each series (every series of
+# the sample has the same columns and span): an index, an ETF, and a FRED series a day shorter.
+FEW = ("^RUT", "IWM", "FRED-DGS10")
+
 
 @pytest.fixture(scope="module")
 def sample() -> Snapshot:
     return load_sample()
+
+
+@pytest.fixture(scope="module")
+def few(sample: Snapshot) -> Snapshot:
+    return replace(sample, series={symbol: sample.series[symbol] for symbol in FEW})
 
 
 def _files(folder: Path) -> set[Path]:
@@ -76,12 +87,12 @@ def test_stored_snapshot_reads_back_the_same_bytes_and_frames(sample: Snapshot, 
         pd.testing.assert_frame_equal(again.series[symbol].frame, from_plain.series[symbol].frame)
 
 
-def test_next_week_stores_only_the_new_month(sample: Snapshot, tmp_path: Path) -> None:
+def test_next_week_stores_only_the_new_month(few: Snapshot, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    first = snapshot_until(sample, date(2026, 10, 30))
+    first = snapshot_until(few, date(2026, 10, 30))
     save_snapshot(first, _issue(tmp_path, first.as_of), store=store)
     before = _files(store)
-    second = snapshot_until(sample, date(2026, 11, 6))
+    second = snapshot_until(few, date(2026, 11, 6))
     save_snapshot(second, _issue(tmp_path, second.as_of), store=store)
     added = _files(store) - before
     # One month file per series (November so far); October and every earlier month are shared.
@@ -97,9 +108,9 @@ def test_next_week_stores_only_the_new_month(sample: Snapshot, tmp_path: Path) -
     ]  # past years: one name each
 
 
-def test_history_trimmed_at_the_front_reuses_the_stored_first_month(sample: Snapshot, tmp_path: Path) -> None:
+def test_history_trimmed_at_the_front_reuses_the_stored_first_month(few: Snapshot, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    week = snapshot_until(sample, date(2026, 10, 30))
+    week = snapshot_until(few, date(2026, 10, 30))
     save_snapshot(week, _issue(tmp_path, week.as_of), store=store)
     before = _files(store)
     start = pd.Timestamp("2022-11-10")  # a few sessions into the first stored month
@@ -115,14 +126,14 @@ def test_history_trimmed_at_the_front_reuses_the_stored_first_month(sample: Snap
     pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame)
 
 
-def test_a_dividend_rewrites_only_the_adjusted_closes(sample: Snapshot, tmp_path: Path) -> None:
+def test_a_dividend_rewrites_only_the_adjusted_closes(few: Snapshot, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    week1 = _with_adj(snapshot_until(sample, date(2026, 10, 16)), "IWM", ["2025-06-16", "2026-03-16"])
+    week1 = _with_adj(snapshot_until(few, date(2026, 10, 16)), "IWM", ["2025-06-16", "2026-03-16"])
     save_snapshot(week1, _issue(tmp_path, week1.as_of), store=store)
     before = _files(store)
     # Next week: the ETF goes ex-dividend on Monday, so every earlier adjusted close moves.
     week2 = _with_adj(
-        snapshot_until(sample, date(2026, 10, 23)), "IWM", ["2025-06-16", "2026-03-16", "2026-10-19"]
+        snapshot_until(few, date(2026, 10, 23)), "IWM", ["2025-06-16", "2026-03-16", "2026-10-19"]
     )
     saved = save_snapshot(week2, _issue(tmp_path, week2.as_of), store=store)
     added = sorted(p.as_posix() for p in _files(store) - before if "IWM" in p.parts)
@@ -141,8 +152,8 @@ def test_a_dividend_rewrites_only_the_adjusted_closes(sample: Snapshot, tmp_path
     assert PriceStore(store).get("IWM", entry, "test") == expected
 
 
-def test_a_changed_or_missing_piece_is_refused_by_name(sample: Snapshot, tmp_path: Path) -> None:
-    week = snapshot_until(sample, date(2026, 10, 2))
+def test_a_changed_or_missing_piece_is_refused_by_name(few: Snapshot, tmp_path: Path) -> None:
+    week = snapshot_until(few, date(2026, 10, 2))
     save_snapshot(week, _issue(tmp_path, week.as_of), store=tmp_path / "store")
     month = next((tmp_path / "store" / "prices" / "IWM" / "2026").glob("2026-09.*.csv"))
     month.write_bytes(month.read_bytes().replace(b"2026-09-01,", b"2026-09-01,1"))
@@ -154,15 +165,22 @@ def test_a_changed_or_missing_piece_is_refused_by_name(sample: Snapshot, tmp_pat
         read_snapshot(_issue(tmp_path, week.as_of))
 
 
+@pytest.fixture(scope="module")
+def stored_week(sample: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample's week to 2026-10-02 saved with its store: the snapshot folder."""
+    week = snapshot_until(sample, date(2026, 10, 2))
+    folder = _issue(tmp_path_factory.mktemp("stored"), week.as_of)
+    save_snapshot(week, folder, store=folder.parents[2] / "store")
+    return folder
+
+
 @pytest.mark.parametrize(
     "where", ["/etc", "../../../store/../../../etc", "..\\store", "", "../../..", "../.git"]
 )
-def test_an_unsafe_store_folder_in_the_manifest_is_refused(
-    sample: Snapshot, tmp_path: Path, where: str
-) -> None:
-    week = snapshot_until(sample, date(2026, 10, 2))
-    folder = _issue(tmp_path, week.as_of)
-    save_snapshot(week, folder, store=tmp_path / "store")
+def test_an_unsafe_store_folder_in_the_manifest_is_refused(stored_week: Path, where: str) -> None:
+    # a copy beside the saved one, in the same layout: "../../../store" still names the real store
+    folder = Path(tempfile.mkdtemp(dir=stored_week.parents[1])) / "snapshot"
+    shutil.copytree(stored_week, folder)
     doc = json.loads((folder / MANIFEST).read_text())
     doc["store"] = where
     (folder / MANIFEST).write_text(json.dumps(doc))
