@@ -18,8 +18,10 @@ brief: $(STAMP)
 	$(BIN)/smallcap-brief build $(ARGS)
 
 ## test: lint, type-check, lint the workflows and run the test suite
+# Bytecode is cached for the run even where PYTHONDONTWRITEBYTECODE is set: otherwise every xdist
+# worker and every subprocess compiles the project and rewrites the test modules' asserts again.
 test: $(STAMP) lint
-	$(BIN)/pytest -q -n auto --dist loadgroup
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests scripts

@@ -31,7 +31,7 @@ def sample() -> Snapshot:
 @pytest.fixture(scope="module")
 def few(sample: Snapshot) -> Snapshot:
     """The benchmark, its proxy and a comparator: enough for a brief, where a test's point is the issue
-    folder rather than what the brief says."""
+    folders, their snapshots and weeks rather than what the brief says."""
     return replace(sample, series={s: sample.series[s] for s in ("^RUT", "IWM", "^GSPC")})
 
 
@@ -74,13 +74,13 @@ def test_degraded_sources_are_named_and_their_figures_left_out(
     assert "PSCE" in md and "stale" in md
 
 
-def test_issue_folder_holds_a_rebuildable_snapshot(config: Config, sample: Snapshot, tmp_path: Path) -> None:
-    result = build_from_snapshot(config, sample, as_of=sample.as_of, out=tmp_path, formats=["md"])
+def test_issue_folder_holds_a_rebuildable_snapshot(config: Config, few: Snapshot, tmp_path: Path) -> None:
+    result = build_from_snapshot(config, few, as_of=few.as_of, out=tmp_path, formats=["md"])
     meta = read_meta(result.folder)
     assert meta.is_sample and meta.as_of == date(2026, 11, 20)
     again = read_snapshot(result.folder / "snapshot")
-    assert set(again.series) == set(sample.series)
-    assert again.as_of == sample.as_of and again.built_at == sample.built_at
+    assert set(again.series) == set(few.series)
+    assert again.as_of == few.as_of and again.built_at == few.built_at
 
 
 def test_a_stale_build_never_replaces_a_good_issue_of_its_week(
@@ -119,11 +119,9 @@ def test_a_failed_render_leaves_no_half_written_issue(
     assert leftovers == []
 
 
-def test_backfill_builds_each_week_without_look_ahead(
-    config: Config, sample: Snapshot, tmp_path: Path
-) -> None:
-    ends = past_week_ends(sample.as_of, 2, "friday")  # two weeks: one per worker process
-    items = backfill(config, sample, ends, out=tmp_path, formats=["md"], jobs=2)
+def test_backfill_builds_each_week_without_look_ahead(config: Config, few: Snapshot, tmp_path: Path) -> None:
+    ends = past_week_ends(few.as_of, 2, "friday")  # two weeks: one per worker process
+    items = backfill(config, few, ends, out=tmp_path, formats=["md"], jobs=2)
     assert [i.week_end for i in items] == ends
     assert not [i for i in items if i.error]
     for end in ends:
