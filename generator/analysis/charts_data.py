@@ -137,7 +137,9 @@ def rates_chart(ctx: Context) -> ChartSpec | None:
     fresh = [(label, sym) for label, sym in pairs if ctx.has(sym)]
     if not fresh:
         return None
-    frame = one_year(pd.concat([ctx.closes[sym].rename(label) for label, sym in fresh], axis=1), ctx.anchor)
+    frame = one_year(
+        pd.concat([ctx.closes[sym].rename(label) for label, sym in fresh], axis=1, sort=True), ctx.anchor
+    )
     if frame.empty:
         return None
     last = frame.index[-1].date()
