@@ -949,7 +949,7 @@ class CountingHandler(BaseHTTPRequestHandler):
 def loopback() -> Iterator[str]:
     CountingHandler.hits = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

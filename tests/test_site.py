@@ -460,7 +460,7 @@ def served(site: Path, tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, in
     log: list[tuple[str, int]] = []
     handler = type("Handler", (_LoggingHandler,), {"requests": log})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(www)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", log
