@@ -25,6 +25,9 @@ from generator.sources.members import derive_index_view
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
 from tests.conftest import ROOT
 
+# One xdist worker runs the module: its index view and sample are made once.
+pytestmark = pytest.mark.xdist_group("index-view")
+
 WEEK = (date(2026, 11, 16), date(2026, 11, 20))
 MEMBERS = (
     Member("AAA", "AAA", "Alpha Bank", "Financials", 30.0),
