@@ -26,6 +26,7 @@ from tests.conftest import ROOT, SAMPLE_BUILD_GROUP
 
 BANNER = "SAMPLE DATA — illustrative, not market data"
 built_once = SAMPLE_BUILD_GROUP  # the tests that share the subprocess build (tests/conftest.py)
+md_built_once = pytest.mark.xdist_group("cli-md-build")  # the tests that share ``md_build``
 
 
 @pytest.fixture(autouse=True)
@@ -263,6 +264,7 @@ def test_progress_on_a_terminal_is_a_spinner_and_in_ci_plain_lines(caplog: pytes
     assert messages[:2] == ["Building", "Building: charts"] and messages[2].startswith("Building: done in ")
 
 
+@md_built_once
 def test_report_on_a_terminal_is_a_table_that_shows_server_text_literally(md_build: BuildResult) -> None:
     hostile = SourceHealth("feed", "wire", "failed", "live", error="HTTP 500 [bold red]boom[/bold red]")
     brief = replace(md_build.brief, health=(*md_build.brief.health, hostile))
@@ -275,6 +277,7 @@ def test_report_on_a_terminal_is_a_table_that_shows_server_text_literally(md_bui
     assert "degraded: feed wire: failed" in shown and "stages: md 0.50s" in shown
 
 
+@md_built_once
 def test_report_in_ci_logs_is_plain_lines(md_build: BuildResult) -> None:
     plain = io.StringIO()
     problems = report_build(md_build, stream=plain)

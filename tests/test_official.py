@@ -18,6 +18,9 @@ from generator.render_email import render_email
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
 from tests.conftest import ROOT
 
+# One xdist worker runs the module: its snapshot and brief are made once.
+pytestmark = pytest.mark.xdist_group("official")
+
 AS_OF = date(2026, 11, 20)
 
 

@@ -166,9 +166,9 @@ def test_a_changed_or_missing_piece_is_refused_by_name(few: Snapshot, tmp_path: 
 
 
 @pytest.fixture(scope="module")
-def stored_week(sample: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample's week to 2026-10-02 saved with its store: the snapshot folder."""
-    week = snapshot_until(sample, date(2026, 10, 2))
+def stored_week(few: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The week to 2026-10-02 saved with its store: the snapshot folder."""
+    week = snapshot_until(few, date(2026, 10, 2))
     folder = _issue(tmp_path_factory.mktemp("stored"), week.as_of)
     save_snapshot(week, folder, store=folder.parents[2] / "store")
     return folder

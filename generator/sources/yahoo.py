@@ -229,8 +229,9 @@ def fetch_prices(
     policy = RetryPolicy(max(1, max_tries), sleep or pause, rand or secrets.SystemRandom().random)
     run = _Run(_plan(symbols, cache, cutoff, since.date(), whole), session, deadline, policy, stop)
     outcomes = run.results() if run.asks else {}
-    for symbol in symbols:
-        _settle(symbol, outcomes.get(symbol), serving)
+    with cache.batch():  # one commit for every symbol's new bars, not one each (a commit waits for the disk)
+        for symbol in symbols:
+            _settle(symbol, outcomes.get(symbol), serving)
     return PricesResult(serving.series, serving.health, run.halted)
 
 
