@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from yahoo_transport import Reply, YahooTransport, isolate_yfinance, join_market_threads
+from yahoo_transport import Reply, YahooTransport, serving
 
 from generator.analysis import analyse
 from generator.charts import render_charts
@@ -35,7 +35,7 @@ from generator.sources.index_provider import IndexProvider
 from generator.sources.ishares import parse_holdings
 from generator.sources.providers import ProviderContext, ProviderResult, Transport
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
-from generator.sources.yahoo_client import RATE_LIMITED, THREAD_PREFIX
+from generator.sources.yahoo_client import RATE_LIMITED
 from tests.conftest import ROOT
 
 HOLDINGS = ROOT / "tests" / "data" / "issue8" / "IWM_holdings_synthetic.csv"
@@ -130,11 +130,8 @@ class Calendar:
 
 @pytest.fixture
 def yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[YahooTransport]:
-    isolate_yfinance(monkeypatch)
-    transport = YahooTransport()
-    yield transport
-    transport.release.set()
-    join_market_threads(THREAD_PREFIX)
+    with serving(monkeypatch, YahooTransport()) as transport:
+        yield transport
 
 
 def context(

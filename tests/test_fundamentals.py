@@ -24,8 +24,7 @@ from yahoo_transport import (
     Reply,
     YahooTransport,
     _OfflineCurlSession,
-    isolate_yfinance,
-    join_market_threads,
+    serving,
 )
 
 from generator.analysis.common import make_context
@@ -52,7 +51,7 @@ from generator.sources.gather import compose
 from generator.sources.ishares import Member, Membership
 from generator.sources.providers import ProviderContext, ProviderResult, Transport
 from generator.sources.snapshot import load_sample, read_snapshot, save_snapshot
-from generator.sources.yahoo_client import RATE_LIMITED, THREAD_PREFIX
+from generator.sources.yahoo_client import RATE_LIMITED
 
 TODAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
@@ -237,11 +236,8 @@ class _ScreenerSession(_OfflineCurlSession):
 
 @pytest.fixture
 def yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Screener]:
-    isolate_yfinance(monkeypatch)
-    transport = Screener(QUOTES)
-    yield transport
-    transport.release.set()
-    join_market_threads(THREAD_PREFIX)
+    with serving(monkeypatch, Screener(QUOTES)) as transport:
+        yield transport
 
 
 class Pauses:

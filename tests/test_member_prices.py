@@ -22,15 +22,14 @@ from yahoo_transport import (
     Reply,
     YahooTransport,
     chart_body,
-    isolate_yfinance,
-    join_market_threads,
     load_body,
+    serving,
 )
 
 from generator.sources.calendar import trading_days
 from generator.sources.member_prices import MemberPanel, fetch_member_panel, member_cache_path
 from generator.sources.price_cache import PriceCache
-from generator.sources.yahoo_client import RATE_LIMITED, THREAD_PREFIX
+from generator.sources.yahoo_client import RATE_LIMITED
 
 NY = ZoneInfo("America/New_York")
 IWM = Path(__file__).parent / "data" / "yahoo" / "chart-IWM-2026-10-19-to-2026-11-20.body.json"
@@ -79,11 +78,8 @@ class Throttled(YahooTransport):
 
 @pytest.fixture
 def yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Throttled]:
-    isolate_yfinance(monkeypatch)
-    transport = Throttled()
-    yield transport
-    transport.release.set()
-    join_market_threads(THREAD_PREFIX)
+    with serving(monkeypatch, Throttled()) as transport:
+        yield transport
 
 
 def serve(yahoo: YahooTransport, symbols: list[str], last: date = LAST) -> None:

@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from curl_cffi import requests as curl_requests
-from yahoo_transport import YahooTransport, chart_body, isolate_yfinance, join_market_threads, load_body
+from yahoo_transport import (
+    YahooTransport,
+    chart_body,
+    load_body,
+    serving,
+)
 
 from generator.config import load_config
 from generator.models import Instrument, NetworkSettings, SourceHealth
@@ -35,7 +40,6 @@ from generator.sources.yahoo_client import (
     HALT,
     NOT_FOUND,
     RETRY,
-    THREAD_PREFIX,
     classify,
     yfinance,
 )
@@ -55,11 +59,8 @@ IWM_VALUATION = {"IWM": {"trailingPE": 18.74, "priceToBook": 2.11, "yield": 0.01
 
 @pytest.fixture
 def yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[YahooTransport]:
-    isolate_yfinance(monkeypatch)
-    transport = YahooTransport()
-    yield transport
-    transport.release.set()
-    join_market_threads(THREAD_PREFIX)
+    with serving(monkeypatch, YahooTransport()) as transport:
+        yield transport
 
 
 @pytest.fixture

@@ -29,16 +29,17 @@ connection is refused; each session raises its own error types, as the real ones
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,8 @@ import requests
 from curl_cffi import requests as curl_requests
 from requests.adapters import BaseAdapter
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+
+T = TypeVar("T", bound=Any)  # a transport with a ``release`` event
 
 CRUMB = "offline-crumb"
 NOT_FOUND = {
@@ -355,6 +358,18 @@ def isolate_yfinance(monkeypatch: Any) -> None:
     monkeypatch.setattr(yf_base, "_tz_info_fetch_ctr", 0)
     yf_data.SingletonMeta._instances.pop(yf_data.YfData, None)
     yf_data.YfData.cache_get.cache_clear()
+
+
+@contextlib.contextmanager
+def serving(monkeypatch: Any, transport: T) -> Iterator[T]:
+    """A yfinance fixture's body: a fresh yfinance around ``transport``; after the test, the
+    transport lets any waiting request go and the market threads a deadline left behind end."""
+    from generator.sources.yahoo_client import THREAD_PREFIX
+
+    isolate_yfinance(monkeypatch)
+    yield transport
+    transport.release.set()
+    join_market_threads(THREAD_PREFIX)
 
 
 def join_market_threads(prefix: str, timeout: float = 10.0) -> None:
