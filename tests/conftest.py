@@ -8,9 +8,13 @@ import subprocess
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from generator.config import Config
+    from generator.models import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real data beside the project, and the trimmed copy of the parts the tests read (same relative
@@ -43,6 +47,22 @@ def shared_data(request: pytest.FixtureRequest) -> Path:
     if not path.is_dir():
         pytest.fail(f"no real test data: {path} is missing")
     return path
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    """The project's own feeds.yaml, loaded once per test module."""
+    from generator.config import load_config
+
+    return load_config(ROOT / "feeds.yaml")
+
+
+@pytest.fixture(scope="module")
+def sample() -> Snapshot:
+    """The bundled sample snapshot, loaded once per test module."""
+    from generator.sources.snapshot import load_sample
+
+    return load_sample()
 
 
 @pytest.fixture

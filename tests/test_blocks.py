@@ -18,17 +18,12 @@ from generator.models import ProviderBlock, Snapshot, SourceHealth
 from generator.sources.blocks import assign, status_of
 from generator.sources.gather import compose
 from generator.sources.providers import Provider, ProviderResult
-from generator.sources.snapshot import MANIFEST, SAMPLE_DIR, load_sample, read_snapshot, save_snapshot
+from generator.sources.snapshot import MANIFEST, SAMPLE_DIR, read_snapshot, save_snapshot
 from generator.sources.store import PriceStore
 from tests.conftest import ROOT, manifest_entries
 from tests.fake_providers import NOW, Fake, fake_context
 
 LEGACY_MANIFEST = ROOT / "tests" / "data" / "snapshot_format1" / MANIFEST
-
-
-@pytest.fixture(scope="module")
-def sample() -> Snapshot:
-    return load_sample()
 
 
 def _providers(sample: Snapshot) -> list[Provider]:

@@ -10,22 +10,10 @@ import pytest
 
 from generator.backfill import backfill
 from generator.build import build_from_snapshot, past_week_ends, snapshot_until
-from generator.config import load_config
 from generator.errors import PublishError
 from generator.issue import read_meta
 from generator.models import Config, FeedCapture, Snapshot, SourceHealth
-from generator.sources.snapshot import load_sample, read_snapshot
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def config() -> Config:
-    return load_config(ROOT / "feeds.yaml")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Snapshot:
-    return load_sample()
+from generator.sources.snapshot import read_snapshot
 
 
 @pytest.fixture(scope="module")

@@ -19,15 +19,10 @@ from generator.errors import SourceError
 from generator.models import Snapshot, SourceHealth
 from generator.sources.gather import compose
 from generator.sources.providers import Provider, ProviderContext, ProviderResult
-from generator.sources.snapshot import load_sample, write_snapshot
+from generator.sources.snapshot import write_snapshot
 from tests.fake_providers import Fake, fake_context
 
 WAIT = 10.0  # seconds a fake waits for another before it gives up (never reached when all is well)
-
-
-@pytest.fixture(scope="module")
-def sample() -> Snapshot:
-    return load_sample()
 
 
 def fake(

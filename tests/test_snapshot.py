@@ -420,11 +420,6 @@ def test_symbol_from_filename(name: str, symbol: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample() -> Snapshot:
-    return load_sample()
-
-
-@pytest.fixture(scope="module")
 def feeds_yaml() -> dict[str, object]:
     doc = yaml.safe_load((ROOT / "feeds.yaml").read_text(encoding="utf-8"))
     assert isinstance(doc, dict)

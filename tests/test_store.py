@@ -20,18 +20,13 @@ from generator.config import load_config
 from generator.errors import SourceError
 from generator.models import Snapshot
 from generator.sources.prices_csv import prices_csv
-from generator.sources.snapshot import MANIFEST, load_sample, read_snapshot, save_snapshot, write_snapshot
+from generator.sources.snapshot import MANIFEST, read_snapshot, save_snapshot, write_snapshot
 from generator.sources.store import PriceStore
 from tests.conftest import ROOT, manifest_entries
 
 # A few series stand for all where the point is how the store keeps each series (every series of
 # the sample has the same columns and span): an index, an ETF, and a FRED series a day shorter.
 FEW = ("^RUT", "IWM", "FRED-DGS10")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Snapshot:
-    return load_sample()
 
 
 @pytest.fixture(scope="module")

@@ -20,21 +20,10 @@ from generator.config import load_config
 from generator.errors import ConfigError
 from generator.formatting import plain
 from generator.models import Brief, Config, Snapshot, ValuationSettings
-from generator.sources.snapshot import load_sample
 from tests.conftest import ROOT
 
 AS_OF = date(2026, 11, 20)
 READ = date(2026, 11, 21)
-
-
-@pytest.fixture(scope="module")
-def config() -> Config:
-    return load_config(ROOT / "feeds.yaml")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Snapshot:
-    return load_sample()
 
 
 def build(snapshot: Snapshot, config: Config) -> Brief:
