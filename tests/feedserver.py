@@ -13,7 +13,8 @@ the client's If-None-Match / If-Modified-Since match, never answer (``hang``: it
 until the server stops), send its body one byte at a time forever (``trickle``), or wait
 ``delay`` seconds first.  ``queue(path, Route(...), ...)`` gives the next requests to a path
 those answers, in order, before its route answers again (a server failing, then healing).
-The server counts requests in progress per ``Host`` header and keeps the peak (``peak``).
+The server counts requests in progress per ``Host`` header while they wait out their ``delay``
+and keeps the peak (``peak``).
 """
 
 from __future__ import annotations
@@ -147,12 +148,16 @@ class _Handler(BaseHTTPRequestHandler):
         feeds: FeedServer = self.server.feeds  # type: ignore[attr-defined]
         path = self.path.split("?")[0]
         feeds.requests.append(Seen("GET", self.path, dict(self.headers.items())))
-        with feeds.counting(self.headers.get("Host", "")):
-            self._respond(feeds, feeds.route_for(path))
+        self._respond(feeds, feeds.route_for(path))
 
     def _respond(self, feeds: FeedServer, route: Route | None) -> None:
         if route is not None and route.delay:
-            feeds.stopping.wait(route.delay)
+            # Counted only while it waits: that span lies wholly inside the client's hold on its
+            # slot (it began after the client connected and ends before the answer is sent), so
+            # a client that has read its answer and started the next request is never counted
+            # twice because this thread has not yet reached its cleanup.
+            with feeds.counting(self.headers.get("Host", "")):
+                feeds.stopping.wait(route.delay)
         if route is None:
             self._answer(Route(status=404, body=b"not found", content_type="text/plain"))
         elif route.hang:
