@@ -14,7 +14,8 @@ until the server stops), send its body one byte at a time forever (``trickle``),
 ``delay`` seconds first.  ``queue(path, Route(...), ...)`` gives the next requests to a path
 those answers, in order, before its route answers again (a server failing, then healing).
 The server counts requests in progress per ``Host`` header while they wait out their ``delay``
-and keeps the peak (``peak``).
+and keeps the peak (``peak``).  ``wait_for_hits(path, n)`` waits until the server has read ``n``
+requests to ``path`` (a test that needs requests in flight waits for them instead of sleeping).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class FeedServer:
         self.active: dict[str, int] = {}  # requests in progress, by Host header
         self.peak: dict[str, int] = {}  # the most at once, by Host header
         self._lock = threading.Lock()
+        self._seen = threading.Condition(self._lock)  # notified as each request is recorded
         self.stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -137,6 +139,16 @@ class FeedServer:
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)
 
+    def record(self, seen: Seen) -> None:
+        with self._seen:
+            self.requests.append(seen)
+            self._seen.notify_all()
+
+    def wait_for_hits(self, path: str, n: int, timeout: float = 10.0) -> bool:
+        """Wait until ``n`` requests to ``path`` have been read (False if not within ``timeout``)."""
+        with self._seen:
+            return self._seen.wait_for(lambda: self.hits(path) >= n, timeout)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "feedserver/1"
@@ -147,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         feeds: FeedServer = self.server.feeds  # type: ignore[attr-defined]
         path = self.path.split("?")[0]
-        feeds.requests.append(Seen("GET", self.path, dict(self.headers.items())))
+        feeds.record(Seen("GET", self.path, dict(self.headers.items())))
         self._respond(feeds, feeds.route_for(path))
 
     def _respond(self, feeds: FeedServer, route: Route | None) -> None:

@@ -259,14 +259,21 @@ def test_concurrent_requests_are_capped_per_host(server: FeedServer) -> None:
 
 def test_waiting_for_a_busy_host_is_bounded_by_the_deadline(server: FeedServer) -> None:
     settings = NetworkSettings(allow_hosts=("127.0.0.1",), feed_timeout=2.0, feed_deadline=0.3)
+    # The blockers wait as long as it takes for their slots and keep them until the server stops.
+    patient = NetworkSettings(allow_hosts=("127.0.0.1",), feed_timeout=10.0, feed_deadline=10.0)
     hung = server.serve("/hung.xml", hang=True)
     ok = server.serve("/ok.xml", RSS)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        blockers = [pool.submit(fetch, hung, settings) for _ in range(MAX_PER_HOST)]
-        time.sleep(0.1)  # both slots of 127.0.0.1 are taken by requests that never get an answer
-        assert error_of(ok, settings) == "no free connection to 127.0.0.1 before the deadline"
-        assert server.hits("/ok.xml") == 0
-        server.stopping.set()  # let the hung requests end
+        blockers = [pool.submit(fetch, hung, patient) for _ in range(MAX_PER_HOST)]
+        try:
+            # Both slots of 127.0.0.1 are taken once the server has read both requests (a client
+            # holds its slot before it connects): waited for, not slept for, so a slow thread start
+            # cannot leave a slot free for the request below.
+            assert server.wait_for_hits("/hung.xml", MAX_PER_HOST), "the blockers never reached the server"
+            assert error_of(ok, settings) == "no free connection to 127.0.0.1 before the deadline"
+            assert server.hits("/ok.xml") == 0
+        finally:
+            server.stopping.set()  # let the hung requests end
         for blocker in blockers:
             with pytest.raises(SourceError):
                 blocker.result()
