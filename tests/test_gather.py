@@ -107,14 +107,23 @@ def test_the_snapshot_is_the_same_whatever_order_the_providers_finish_in(
     sample: Snapshot, tmp_path: Path
 ) -> None:
     feed = sorted(sample.feeds)[0]
+    # The slow one finishes only once the providers that can finish without it have (c needs a):
+    # waited for, not slept for, so the order does not depend on how the threads are scheduled.
+    first = {"a": {"b"}, "b": {"a", "c"}, "c": {"a", "b"}, "": set()}
     written, orders = [], set()
     for slow in ("a", "b", "c", ""):
         finished: list[str] = []
+        turn = threading.Condition()
 
-        def work(name: str, slow: str = slow, finished: list[str] = finished) -> Callable[..., None]:
+        def work(
+            name: str, slow: str = slow, finished: list[str] = finished, turn: threading.Condition = turn
+        ) -> Callable[..., None]:
             def run(context: ProviderContext) -> None:
-                time.sleep(0.2 if name == slow else 0.0)
-                finished.append(name)  # list.append is atomic
+                with turn:
+                    if name == slow and not turn.wait_for(lambda: first[slow] <= set(finished), WAIT):
+                        raise AssertionError(f"{sorted(first[slow])} did not finish while {name} was busy")
+                    finished.append(name)
+                    turn.notify_all()
 
             return run
 
