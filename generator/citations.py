@@ -45,6 +45,13 @@ class MethodRow:
     method: str
     windows: tuple[str, ...]
     figures: int
+    used_for: str = ""  # the first figure it computes, by label ("CBOE Volatility Index")
+
+    @property
+    def title(self) -> str:
+        """What the method computes: ``CBOE Volatility Index and 2 more (last close)``."""
+        more = f" and {self.figures - 1} more" if self.figures > 1 else ""
+        return f"{self.used_for}{more} ({', '.join(self.windows)})"
 
 
 @dataclass(frozen=True)
@@ -86,22 +93,26 @@ def _window_rank(window: str) -> tuple[int, int, str]:
     return (len(_WINDOW_ORDER), int(days.group(1)), window) if days else (len(_WINDOW_ORDER) + 1, 0, window)
 
 
-def sources(brief: Brief, names: Mapping[str, str] | None = None) -> Sources:
+def sources(brief: Brief, names: Mapping[str, str] | None = None, *, printed: bool = False) -> Sources:
     """Data sources (symbols, provider, last bar) numbered in reading order of first use, and methods.
 
     Methods are grouped by their shortest window (so a reader who knows a figure's window from
-    its label finds its method among a few), then in reading order.
+    its label finds its method among a few), then in reading order.  ``printed``: the sources of
+    the figures the PDF shows (its prose; the full tables are on the web), numbered for it.
     """
     figures: dict[SourceKey, list[Figure]] = {}
     methods: dict[str, list[Figure]] = {}
-    for figure in brief.figures():
+    for figure in brief.figures(printed=printed):
         figures.setdefault(source_key(figure.provenance), []).append(figure)
         methods.setdefault(figure.provenance.method, []).append(figure)
     rows = tuple(_source_row(n, key, group, names or {}) for n, (key, group) in enumerate(figures.items(), 1))
     method_rows = sorted(
         (
             MethodRow(
-                method, tuple(sorted({f.provenance.window for f in group}, key=_window_rank)), len(group)
+                method,
+                tuple(sorted({f.provenance.window for f in group}, key=_window_rank)),
+                len(group),
+                group[0].label,
             )
             for method, group in methods.items()
         ),

@@ -622,6 +622,11 @@ class Headline:
     is_new: bool = True  # not seen in an earlier week
     also: tuple[str, ...] = ()  # other outlets that carried the same story
 
+    def news_order(self) -> tuple[float, float, str, str]:
+        """Sort key: most relevant first, then newest, then by title and link (a stable order)."""
+        ts = self.published.timestamp() if self.published is not None else 0.0
+        return (-self.score, -ts, self.title, self.link or "")
+
 
 @dataclass(frozen=True)
 class ChartSpec:
@@ -704,7 +709,8 @@ class Passage:
     paragraphs: tuple[Prose, ...]
     items: tuple[Prose, ...] = ()  # a short list (the outlook's watch list)
     chart: str | None = None  # ChartSpec.key
-    table: Table | None = None
+    chart_in_print: bool = True  # False: the chart is on the web and in Markdown, not in the PDF
+    table: Table | None = None  # on the web and in Markdown; the PDF's passage names its top rows
     headlines: tuple[Headline, ...] = ()
     schedule: tuple[ScheduledEvent, ...] = ()  # dated, linked calendar items (the outlook)
     schedule_failures: tuple[tuple[str, str], ...] = ()  # calendar sources that failed: (source, why)
@@ -738,11 +744,16 @@ class Brief:
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
 
-    def figures(self) -> Iterator[Figure]:
-        """Every figure the brief shows, in reading order (duplicates included): what the sources cite."""
+    def figures(self, *, printed: bool = False) -> Iterator[Figure]:
+        """Every figure the brief shows, in reading order (duplicates included): what the sources cite.
+
+        ``printed``: those the PDF shows, in its prose only (its tables are on the web and in Markdown).
+        """
         yield self.headline_figure
         for prose in self.prose():
             yield from (part.figure for part in prose if isinstance(part, Cite))
+        if printed:
+            return
         for passage in self.body:
             if passage.table is not None:
                 yield from passage.table.figures()

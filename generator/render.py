@@ -33,7 +33,7 @@ from generator.errors import RenderError
 from generator.formatting import WEEKDAY_NAMES
 from generator.fsutil import write_atomic
 from generator.issue import CHARTS_DIR, FILES, FORMATS
-from generator.models import Brief, Figure, Table
+from generator.models import Brief, Figure, Headline, Table
 from generator.text import safe_link as checked_link
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
 PDF_VARIANT = "pdf/ua-1"  # tagged for screen readers: structure tree, /Lang, title shown
 PDF_AUTHOR = "smallcap-brief"  # when the HTML has no <meta name="author">
+TOP_STORIES = 5  # headlines in the PDF's list (the web places more beside their passages)
 APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page in the PDF)
 SIGNED_UNITS = ("pct", "pp", "bp", "points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
@@ -188,13 +189,20 @@ def utc_stamp(moment: datetime) -> str:
     return aware.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def top_stories(brief: Brief, n: int = TOP_STORIES) -> tuple[Headline, ...]:
+    """The week's ``n`` most relevant headlines, wherever the web edition places them (the PDF's list)."""
+    every = {*brief.headlines, *(h for p in brief.body for h in p.headlines)}
+    return tuple(sorted(every, key=Headline.news_order)[:n])
+
+
 def _context(
     brief: Brief, charts: Mapping[str, RenderedChart], names: Mapping[str, str] | None, **extra: Any
 ) -> dict[str, Any]:
-    found = sources(brief, names)
+    found = sources(brief, names, printed=bool(extra.get("for_pdf")))
     return {
         "brief": brief,
         "charts": charts,
+        "top_stories": top_stories(brief),
         "sources": found,
         "ref": found.ref,
         "health": health(brief.health),

@@ -178,8 +178,8 @@ def _body(f: _Figures, headlines: tuple[Headline, ...]) -> tuple[Passage, ...]:
     outlook = Passage(
         "outlook",
         "Outlook",
-        (("Bull case: 2 of 2 known conditions met (1 unknown). Bear case: 1 of 2 known conditions met "
-          "(0 unknown). Conditions, not forecasts.",),),
+        (("Of the checklists' known conditions, the bull case meets 2 of 2 (1 unknown) and the bear case "
+          "1 of 2 (conditions, not forecasts).",),),
         items=(("RSI(14) at ", Cite(f.get("rsi.^RUT.14d"), "66.4"), ", within 5 points of overbought (70)."),
                ("Retail sales on Tuesday; Fed minutes on Wednesday.",)),
     )  # fmt: skip

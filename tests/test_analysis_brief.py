@@ -71,7 +71,7 @@ def test_structure_lead_takeaways_and_body(brief: Brief) -> None:
     assert [t.key for t in topics(brief, "outlook")] == ["bull-case", "bear-case"]
     # Presidents' Day (2026-02-16) left four sessions: the week is labelled with its session count.
     assert brief.session_count == 4 and "in a 4-session week" in plain(brief.lead)
-    assert 3 <= len(brief.takeaways) <= 5
+    assert 1 <= len(brief.takeaways) <= 4  # besides the headline; a quiet week has few events
     assert [t.score for t in brief.takeaways] == sorted((t.score for t in brief.takeaways), reverse=True)
     assert [p.key for p in brief.body] == ["performance", "drivers", "risks", "outlook"]
     assert "not available" not in body_text(brief) and "not available" not in plain(brief.lead)
@@ -140,7 +140,7 @@ def test_missing_optional_symbols_do_not_break_the_brief(shared_data: Path) -> N
     assert vix_check.met is None
     assert "VIX" not in body_text(brief, "risks") and "Nasdaq" not in body_text(brief, "performance")
     assert "not available" not in body_text(brief)
-    assert "Bull case: 2 of 2 known conditions met (4 unknown)." in body_text(brief, "outlook")
+    assert "the bull case meets 2 of 2 (4 unknown)" in body_text(brief, "outlook")
 
 
 def test_stale_benchmark_with_its_etf_uses_the_etf_labelled(shared_data: Path) -> None:
@@ -212,7 +212,7 @@ def test_outlook_checks_read_the_figures(brief: Brief) -> None:
     unknown = sum(c.met is None for c in bull.checks)
     known = len(bull.checks) - unknown
     outlook = body_text(brief, "outlook")
-    assert f"Bull case: {met} of {known} known conditions met ({unknown} unknown)." in outlook
+    assert f"the bull case meets {met} of {known} ({unknown} unknown)" in outlook
     # The VIX level is said in Risks: the watch list names the threshold without repeating it.
     assert "The VIX within 2 points of 20." in outlook and "19.09" not in outlook
 

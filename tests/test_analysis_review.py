@@ -51,9 +51,9 @@ def test_crash_week_best_or_worst_week_compares_with_the_worse_week_before(covid
     t = topic(covid, "performance", "best-worst-week")
     assert t.figures[0].value == 1  # the week before was worse
     # -16.22% on 2020-03-20 followed -16.50% on 2020-03-13: the worst week since that one, not "in N weeks"
-    week = next(plain(x.prose) for x in covid.takeaways if x.kind == "week-move")
-    assert week.startswith("The Russell 2000 fell 16.22% on the week")
-    assert "its worst week since the week ending 2020-03-13" in week
+    week = plain(covid.lead)
+    assert week.startswith("Small caps fell 16.22% this week")
+    assert "their worst week since the week ending 2020-03-13" in week
 
 
 def test_movers_are_reader_figures_not_range_bookkeeping(covid: Brief) -> None:

@@ -502,8 +502,8 @@ def test_the_calendar_section_shows_the_sample_earnings_dated_and_linked_in_ever
     brief = brief_of()
     passage = outlook(brief)
     assert plain(passage.earnings_note).startswith(
-        "23 of the 132 Russell 2000 members report earnings next week, by the sample's illustrative "
-        "earnings calendar (sample dates, not real reports). The 10 largest by index weight"
+        "23 of the 132 Russell 2000 members report earnings next week, by the sample's "
+        "earnings calendar (illustrative dates, not real reports). The 10 largest by index weight"
     )
     assert len(passage.earnings) == 10
     html = render_html(brief, render_charts(brief.charts))

@@ -101,9 +101,8 @@ def test_breadth_and_attribution_read_from_the_view(sample_with_view: Snapshot) 
 
     passage = next(x for x in brief.body if x.key == "breadth")
     text = " ".join(plain(para) for para in passage.paragraphs)
-    expected = f"Of the index's members, {up} rose and {down} fell on the week (breadth from 5 of 6 members;"
-    assert expected + " 1 not fetched;" in text
-    assert "membership as of 2026-11-13)" in text
+    expected = f"Of the index's members, {up} rose and {down} fell on the week (5 of 6 members priced;"
+    assert expected + " membership of 2026-11-13);" in text
     assert f"{above50 / 5 * 100:.0f}% are above their 50-day average" in text
     # AAA sets a 52-week closing high every day, CCC a low; MOG-A's step up on day 295 is a high too.
     assert "new 52-week highs outnumbered lows 2 to 1" in text
@@ -142,7 +141,7 @@ def test_the_sp600_is_set_beside_the_index_in_the_breadth_passage(view: IndexVie
     assert f"In the S&P 600, {share}% of members are above their 200-day average (" in sentence
     assert "in the Russell 2000)" in sentence
     assert "the median member " in sentence
-    assert sentence.endswith("(from 5 of 6 members; 1 not fetched; membership as of 2026-11-13).")
+    assert sentence.endswith("(5 of 6 members priced; membership of 2026-11-13).")
     cited = {c.figure.key for p in passage.paragraphs for c in p if not isinstance(c, str)}
     assert {"sp600.above200", "sp600.median.1W", "sp600.covered"} <= cited
     assert "Of the index's members" in text  # the Russell 2000's own sentences are still there

@@ -20,6 +20,7 @@ from generator.analysis import analyse, reporting_week
 from generator.analysis.indicators import weekly_returns
 from generator.formatting import plain
 from generator.models import Brief, Snapshot
+from generator.narrative.keys import same_fact
 
 
 def build(shared_data: Path, as_of: date, snapshot: Snapshot | None = None) -> Brief:
@@ -74,9 +75,9 @@ def test_tariff_crash_week_worst_since_march_2020_and_a_bear_market(shared_data:
     drawdown = (close_on(rut, end) / peak - 1) * 100
 
     brief = build(shared_data, end)
-    week = takeaway(brief, "week-move")
-    assert week.startswith(f"The Russell 2000 fell {abs(ret):.2f}% on the week")
-    assert week.endswith(f"its worst week since the week ending {worse[-1].isoformat()}.")
+    week = plain(brief.lead)  # the headline tells the week's move, with its context
+    assert week.startswith(f"Small caps fell {abs(ret):.2f}% this week")
+    assert f", their worst week since the week ending {worse[-1].isoformat()}," in week
     assert worse[-1] == date(2020, 3, 20)
     assert takeaway(brief, "day-move").startswith(f"The Russell 2000 fell {abs(move):.2f}% on Thursday {day}")
     # 20% or more below the record is a bear market, never "a correction".
@@ -154,12 +155,12 @@ def test_first_week_of_january_is_not_a_year_to_date_move(shared_data: Path) -> 
 def test_claims_need_enough_history(shared_data: Path) -> None:
     """Two months of data make no "since" or "longest" claim; the full history does, and says from when."""
     full = build(shared_data, date(2024, 11, 8))
-    assert "best week since the week ending 2020-" in takeaway(full, "week-move")
+    assert "best week since the week ending 2020-" in plain(full.lead)
     start = pd.Timestamp(date(2024, 9, 1))
     base = make_snapshot(shared_data)
     short = replace(base, series={k: replace(v, frame=v.frame.loc[start:]) for k, v in base.series.items()})
     brief = build(shared_data, date(2024, 11, 8), short)
-    text = " ".join(plain(t.prose) for t in brief.takeaways)
+    text = " ".join(plain(t.prose) for t in brief.takeaways) + " " + plain(brief.lead)
     assert " since " not in text and "longest" not in text and "in the data" not in text
     assert "record" not in text  # a two-month high is not a record
 
@@ -170,8 +171,12 @@ def test_takeaways_are_three_to_five_biggest_first_and_lead_with_the_biggest_eve
 ) -> None:
     brief = build(shared_data, as_of)
     scores = [t.score for t in brief.takeaways]
-    assert 3 <= len(scores) <= 5 and scores == sorted(scores, reverse=True)
-    assert "week-move" in [t.kind for t in brief.takeaways]
+    # Besides the headline, which tells the week's move and the gap with large caps (not repeated).
+    # A quiet week (2026-02-20) has a single other event.
+    assert 1 <= len(scores) <= 4 and scores == sorted(scores, reverse=True)
+    assert not {"week-move", "spread"} & {t.kind for t in brief.takeaways}
+    told = {p.figure.key for p in brief.lead if not isinstance(p, str)}
+    assert {"return.^RUT.1W", "spread.^RUT-^GSPC.1W"} <= told
     for t in brief.takeaways:
         assert any(not isinstance(p, str) for p in t.prose), "every takeaway carries its number"
 
@@ -236,3 +241,20 @@ def test_a_split_like_jump_and_a_gap_are_left_out_named_and_never_headlined(
     text = " ".join(plain(t.prose) for t in brief.takeaways) + plain(brief.lead) + body(brief)
     assert "IWM" not in text.replace("Russell 2000 (IWM)", "") and "VIX" not in text
     assert all(not f.available for f in brief.facts() if "IWM" in f.provenance.symbols)
+
+
+@pytest.mark.parametrize("as_of", [date(2020, 3, 20), date(2025, 4, 4), date(2025, 9, 19), date(2024, 11, 8)])
+def test_each_figure_is_said_once_from_the_headline_to_the_outlook(shared_data: Path, as_of: date) -> None:
+    """The headline, the takeaways and the body cite no figure twice, and the body does not restate
+    an event's figure under another key (a record close, a drawdown, the 10-year's unusual week)."""
+    brief = build(shared_data, as_of)
+    lead = [brief.lead, *(t.prose for t in brief.takeaways)]
+    everything = lead + [prose for p in brief.body for prose in (*p.paragraphs, *p.items)]
+    keys = [part.figure.key for prose in everything for part in prose if not isinstance(part, str)]
+    assert len(keys) >= 15
+    assert sorted({k for k in keys if keys.count(k) > 1}) == []
+    events = [k for k in keys if k.startswith("event.")]
+    for key in events:
+        assert not set(same_fact(key)) & set(keys), key
+    told = {part.figure.key for prose in lead for part in prose if not isinstance(part, str)}
+    assert {"return.^RUT.1W", "spread.^RUT-^GSPC.1W"} <= told

@@ -64,7 +64,8 @@ from tests.conftest import SAMPLE_BRIEF_GROUP
 
 pytestmark = SAMPLE_BRIEF_GROUP
 
-BODY_PAGE_BUDGET = 6  # letter pages of PDF for the sample's body (lead to "Not covered")
+BODY_PAGE_BUDGET = 2  # letter pages of PDF for the sample's body (lead to "Not covered")
+APPENDIX_PAGE_BUDGET = 2  # the sample's printed appendix: source health, its sources and methods
 NOT_COVERED_TITLE = "Not covered this week"
 MD_APPENDIX = "\n# Appendix\n"
 
@@ -467,7 +468,9 @@ def test_methods_cover_every_distinct_method_once_with_its_windows(
     for m in found.methods:
         assert methods_html.count(f"<td>{escape(m.method)}</td>") == 1, m.method
         assert methods_md.count(f"| {md_escape(m.method)} |") == 1, m.method
-        assert f"<tr><td>{', '.join(m.windows)}</td>" in methods_html
+        # Each row names what it computes: the first figure's label, how many more, the windows.
+        assert m.title.startswith(m.used_for) and f"({', '.join(m.windows)})" in m.title
+        assert f"<tr><td>{escape(m.title)}</td>" in methods_html
 
 
 def test_stale_source_is_marked(page: str, markdown: str) -> None:
@@ -717,15 +720,14 @@ def test_pdf_text_pages_and_headers(brief: Brief, pdf: PdfResult) -> None:
         assert needle in " ".join(text.split()), needle
     assert "Page 1 of" in pages[0]
     flat = " ".join(text.split())
-    found = sources(brief, NAMES)
-    for row in found.rows:  # one line per data source, numbered as the markers
-        assert f"{row.number} {row.label}" in flat, row.label
-    # A stale figure is cited only where it is shown (a table cell beside fresh ones): its row says so.
-    for row in (r for r in found.rows if r.stale):
-        assert f"{row.number} {row.label}" in flat and f"{row.figures} figure" in flat
-        assert (
-            f"last bar {row.last_bar} · {row.figures} figure{'s' if row.figures != 1 else ''} · stale" in flat
-        )
+    found, full = sources(brief, NAMES, printed=True), sources(brief, NAMES)
+    for row in found.rows:  # one line per data source the print cites, numbered as its markers
+        assert f"{row.number} {row.label} · " in flat, row.label
+    # The print has no full tables: the sources only their figures use (a stale one among them)
+    # are listed on the web and in Markdown, not in the PDF.
+    table_only = {r.label for r in full.rows} - {r.label for r in found.rows}
+    assert table_only and any(r.stale for r in full.rows if r.label in table_only)
+    assert not any(r.stale for r in found.rows) and "· stale" not in flat
     assert "Small caps rose 2.14%¹ and beat the S&P 500 by 1.27 pp²" in flat  # the lead, markers as text
     for m in found.methods:
         assert " ".join(m.method.split()) in flat, m.method
@@ -791,7 +793,7 @@ def test_sample_leads_with_three_to_five_takeaways_in_html_and_markdown(
     sample: SampleBuild, sample_page: str, sample_markdown: str
 ) -> None:
     brief = sample.brief
-    assert brief.lead and 3 <= len(brief.takeaways) <= 5
+    assert brief.lead and 2 <= len(brief.takeaways) <= 4  # with the headline, 3 to 5 points
     assert [t.score for t in brief.takeaways] == sorted((t.score for t in brief.takeaways), reverse=True)
     assert takeaway_items(sample_page) == [plain(t.prose) for t in brief.takeaways]
     assert html_text(sample_page.split('<p class="summary lead">')[1].split("</p>")[0]) == plain(brief.lead)
@@ -817,20 +819,24 @@ def test_sample_markdown_keeps_the_spaces_around_cited_numbers(sample_markdown: 
     assert not re.search(r"<sup>\d+</sup>[\w(]", md_body(sample_markdown))  # a marker never runs on
 
 
-def test_sample_says_each_figure_once_in_the_body(sample: SampleBuild) -> None:
-    """One mention: no figure key is cited twice across the body passages (takeaways excepted)."""
-    mentions = Counter(
-        c.figure.key for p in sample.brief.body for prose in (*p.paragraphs, *p.items) for c in cites(prose)
-    )
+def test_sample_says_each_figure_once(sample: SampleBuild) -> None:
+    """One mention: no figure key is cited twice across the headline, the takeaways and the body."""
+    brief = sample.brief
+    everything = (brief.lead, *(t.prose for t in brief.takeaways))
+    everything += tuple(prose for p in brief.body for prose in (*p.paragraphs, *p.items))
+    mentions = Counter(c.figure.key for prose in everything for c in cites(prose))
     assert len(mentions) >= 20
     assert {key: n for key, n in mentions.items() if n > 1} == {}
+    # The record close a takeaway tells is not told again by the performance passage.
+    assert "event.record.^RUT" in mentions and "record close" not in plain(brief.body[0].paragraphs[-1])
 
 
-def test_sample_pdf_body_fits_six_pages_and_the_appendix_starts_a_page(
+def test_sample_pdf_body_fits_two_pages_and_the_appendix_starts_a_page(
     sample: SampleBuild, sample_pdf: PdfResult
 ) -> None:
     assert sample_pdf.body_pages <= BODY_PAGE_BUDGET, f"body is {sample_pdf.body_pages} pages"
-    found = sources(sample.brief, sample.names)
+    assert sample_pdf.appendix_pages <= APPENDIX_PAGE_BUDGET, f"appendix is {sample_pdf.appendix_pages} pages"
+    found = sources(sample.brief, sample.names, printed=True)
     assert_pdf_leads_with_takeaways_and_ends_the_body_before_the_appendix(sample.brief, found, sample_pdf)
 
 
@@ -869,7 +875,7 @@ def test_missing_series_are_named_once_under_not_covered(
         assert "not available" not in body.lower()
     line = page.split('<p class="not-covered">')[1].split("</p>")[0]
     assert html_text(line) == f"{NOT_COVERED_TITLE}: {'; '.join(brief.not_covered)}."
-    assert brief.lead and 3 <= len(brief.takeaways) <= 5  # the week is still told
+    assert brief.lead and 2 <= len(brief.takeaways) <= 4  # the week is still told
 
 
 def test_degraded_week_says_each_figure_once_and_cites_no_missing_series(degraded: SampleBuild) -> None:

@@ -52,7 +52,10 @@ def test_the_gap_is_stated_with_both_numbers_and_their_dates_and_the_definition_
         " as reported on 2026-11-21. IWM's multiple is 0.65 times SPY's, a 35% discount; on book value,"
         " IWM 2.05× and IJR 1.90× against SPY 5.20×."
     )
-    assert "whether they leave out loss-making holdings is not documented (see Methods)" in text
+    # What the provider's fund figures include is said in Methods, not in the passage every week.
+    assert "loss-making holdings" not in text
+    iwm_pe = [f.provenance.method for f in brief.figures() if f.key == "valuation.IWM.trailingPE"]
+    assert iwm_pe and "whether loss-making holdings are" in iwm_pe[0]
     cited = {f.key: f for f in brief.figures()}
     rel = cited["valuation.IWM-SPY.trailingPE"]
     assert rel.value == pytest.approx(17.8 / 27.4)

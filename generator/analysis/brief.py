@@ -204,8 +204,4 @@ def drop_missing_charts(sections: Sequence[Section], built: set[str]) -> tuple[S
 
 
 def top_headlines(headlines: Sequence[Headline], n: int = TOP_HEADLINES) -> tuple[Headline, ...]:
-    def key(h: Headline) -> tuple[float, float, str, str]:
-        ts = h.published.timestamp() if h.published is not None else 0.0
-        return (-h.score, -ts, h.title, h.link or "")
-
-    return tuple(sorted(headlines, key=key)[:n])
+    return tuple(sorted(headlines, key=Headline.news_order)[:n])

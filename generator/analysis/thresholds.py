@@ -36,8 +36,10 @@ SUSPECT_WEEK_PCT: Final = 50.0  # |weekly change| at or above: a split or bad da
 MAX_GAP_SESSIONS: Final = 5  # more sessions than this without bars inside a change's window
 
 # News value
-MIN_TAKEAWAYS: Final = 3
-MAX_TAKEAWAYS: Final = 5
+# Takeaways besides the headline (which tells the week's move and its gap with large caps):
+# 3 to 5 points at the top of the brief in all.
+MIN_TAKEAWAYS: Final = 2
+MAX_TAKEAWAYS: Final = 4
 NOTEWORTHY: Final = 1.5  # an event scoring below this is not a takeaway unless needed to reach the minimum
 UNUSUAL_MOVE_SD: Final = 2.0  # a move of two of its own standard deviations is unusual
 MIN_HISTORY_YEARS: Final = 3.0  # "since" / "longest" / "best week" claims need this much history

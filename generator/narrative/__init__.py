@@ -69,7 +69,11 @@ class WeekFacts:
 def narrate(week: WeekFacts) -> Narrative:
     ctx = week.ctx
     when = week_phrase(week.sessions, week.expected_sessions, ctx.last_bar(ctx.slots.benchmark))
-    facts = Facts(week.figures, unavailable=(*ctx.missing, *ctx.stale))
+    told = Facts(week.figures, unavailable=(*ctx.missing, *ctx.stale))
+    takeaways = lead.takeaways(ctx, week.events, told)
+    headline = lead.headline(ctx, week.events, told, when)
+    # Each number is said once: the body leaves out what the headline and takeaways told.
+    facts = told.having_said((headline, *(t.prose for t in takeaways)))
     passages: list[Passage | None] = [
         body.performance(ctx, facts, when),
         breadth.passage(ctx, week.index, week.others),
@@ -77,7 +81,7 @@ def narrate(week: WeekFacts) -> Narrative:
         body.risks(ctx, facts),
         valuation.passage(ctx, facts, week.valuation, week.fundamentals),
     ]
-    said = {
+    said = facts.said | {
         c.figure.key
         for p in passages
         if p is not None
@@ -100,8 +104,8 @@ def narrate(week: WeekFacts) -> Narrative:
     if week.headlines:
         found = tuple(replace(p, headlines=week.headlines.get(p.key, ())) for p in found)
     return Narrative(
-        lead=lead.headline(ctx, week.events, facts, when),
-        takeaways=lead.takeaways(ctx, week.events, facts),
+        lead=headline,
+        takeaways=takeaways,
         body=found,
         not_covered=not_covered(ctx, week),
     )

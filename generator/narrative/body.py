@@ -6,7 +6,7 @@ needs to understand the week and leaves the rest there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Any
 
 from generator.analysis import thresholds as th
@@ -48,38 +48,45 @@ def performance(ctx: Context, facts: Facts, when: str) -> Passage:
     b, large, name = s.benchmark, s.large_cap, ctx.name(s.benchmark)
     paragraphs: list[Prose] = []
     week = facts.get(K.ret(b, "1W"))
+    text: Prose = ()
     if week is not None:
-        opening = prose(f"The {name} ", moved(week), f" {when}")
-        first: list[Prose] = []
-        for other in dict.fromkeys((large, s.nasdaq)):
-            fig = facts.get(K.spread(b, other, "1W"))
-            if fig is not None:
-                first.append(
-                    gap(
-                        fig,
-                        f"beating the {ctx.name(other)}",
-                        f"trailing the {ctx.name(other)}",
-                        f"in line with the {ctx.name(other)}",
-                    )
-                )
-        ytd, ytd_spread = facts.get(K.ret(b, "YTD")), facts.get(K.spread(b, large, "YTD"))
-        # "rose 3.69% this week, beating the S&P 500 by 2.71 pp and beating the Nasdaq by 2.81 pp."
-        text = prose(opening, ", ", join(first), ".") if first else prose(opening, ".")
-        if ytd is not None:
-            verb = "up" if val(ytd) > 0 else "down"
-            text = prose(text, f" Year to date it is {verb} ", size(ytd))
-            if ytd_spread is not None:
-                text = prose(
-                    text,
-                    ", ",
-                    gap(
-                        ytd_spread,
-                        f"ahead of the {ctx.name(large)}",
-                        f"behind the {ctx.name(large)}",
-                        f"level with the {ctx.name(large)}",
-                    ),
-                )
-            text = prose(text, ".")
+        told = week.key in facts.said  # the headline gave the week's move
+
+        def versus(forms: tuple[str, str, str]) -> list[Prose]:
+            out = []
+            for other in dict.fromkeys((large, s.nasdaq)):
+                fig = facts.fresh(K.spread(b, other, "1W"))
+                if fig is not None:
+                    the = f"the {ctx.name(other)}"
+                    out.append(gap(fig, f"{forms[0]} {the}", f"{forms[1]} {the}", f"{forms[2]} {the}"))
+            return out
+
+        if not told:
+            # "rose 3.69% this week, beating the S&P 500 by 2.71 pp and beating the Nasdaq by 2.81 pp."
+            first = versus(("beating", "trailing", "in line with"))
+            opening = prose(f"The {name} ", moved(week), f" {when}")
+            text = prose(opening, ", ", join(first), ".") if first else prose(opening, ".")
+        elif others := versus(("beat", "trailed", "moved in line with")):
+            # The headline gave the move: the comparisons it left out.
+            text = prose(f"The {name} ", join(others), f" {when}.")
+    ytd, ytd_spread = facts.fresh(K.ret(b, "YTD")), facts.fresh(K.spread(b, large, "YTD"))
+    if ytd is not None:
+        verb = "up" if val(ytd) > 0 else "down"
+        subject = "it" if text else f"the {name}"
+        ytd_text = prose(f"Year to date {subject} is {verb} ", size(ytd))
+        if ytd_spread is not None:
+            ytd_text = prose(
+                ytd_text,
+                ", ",
+                gap(
+                    ytd_spread,
+                    f"ahead of the {ctx.name(large)}",
+                    f"behind the {ctx.name(large)}",
+                    f"level with the {ctx.name(large)}",
+                ),
+            )
+        text = prose(text, " " if text else "", ytd_text, ".")
+    if text:
         paragraphs.append(text)
     tilt = _tilt(ctx, facts)
     if tilt:
@@ -120,10 +127,13 @@ def _tilt(ctx: Context, facts: Facts) -> Prose:
 def _range(ctx: Context, facts: Facts) -> Prose:
     b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
     dist, rec = facts.get(K.record(b, "distance")), facts.get(K.record(b))
-    low = facts.get(K.low52(b, "distance"))
+    low = facts.fresh(K.low52(b, "distance"))
     if dist is None or rec is None:
         return ()
     when = facts.get(K.record(b, "date"))
+    if K.record(b) in facts.said or dist.key in facts.said:
+        # A takeaway told the record close or the drawdown from it: only the distance from the low.
+        return prose(f"The {name} is ", size(low), " above its 52-week low.") if low is not None else ()
     if abs(val(dist)) < 0.005:
         text = prose(f"The {name} ends the week at its record close")
     else:
@@ -156,19 +166,20 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     """The yields: FRED's 2-year and 10-year with the 2s10s curve when present, else Yahoo's 10-year."""
     s = ctx.slots
     parts: list[Prose] = []
+    ten_told = K.change(s.rate_10y, "1W") in facts.said  # a takeaway told the 10-year's unusual week
     if official is not None and (two := _available(official.two_year)) is not None:
         last = two.provenance.last_bar
         # FRED publishes a day late: say so when its last value is before the week's last session.
         through = f" (FRED, through {weekday(last)} {last.isoformat()})" if last and last < ctx.anchor else ""
         parts.append(_yield_clause(f"2-year Treasury yield{through}", two, _available(official.two_year_1w)))
-        if (ten := _available(official.ten_year)) is not None:
+        if not ten_told and (ten := _available(official.ten_year)) is not None:
             parts.append(_yield_clause("10-year", ten, _available(official.ten_year_1w)))
         if (curve := _available(official.curve_2s10s)) is not None:
             shape = "inverted" if val(curve) < 0 else "positively sloped"
             parts.append(prose("the 10-year minus 2-year curve is ", cite(curve), f", {shape}"))
         return clauses(parts)
     ten_fig, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
-    if ten_fig is not None:
+    if ten_fig is not None and not ten_told:
         parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
     curve = facts.get(K.CURVE)
     if curve is not None:
@@ -220,7 +231,14 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
     sectors = _sectors(ctx, facts)
     if sectors:
         paragraphs.append(sectors)
-    return Passage(SectionKey.DRIVERS, spec(SectionKey.DRIVERS).title, tuple(paragraphs), chart=DRIVERS_CHART)
+    # The sector chart is on the web; the printed passage names the leading and trailing sectors.
+    return Passage(
+        SectionKey.DRIVERS,
+        spec(SectionKey.DRIVERS).title,
+        tuple(paragraphs),
+        chart=DRIVERS_CHART,
+        chart_in_print=False,
+    )
 
 
 def _sectors(ctx: Context, facts: Facts) -> Prose:
@@ -250,7 +268,7 @@ def risks(ctx: Context, facts: Facts) -> Passage:
     paragraphs: list[Prose] = []
     trend: list[Prose] = []
     for n in (50, 200):
-        dist = facts.get(K.ma_dist(b, n))
+        dist = facts.fresh(K.ma_dist(b, n))
         if dist is not None:
             side = "above" if val(dist) > 0 else "below"
             trend.append(prose(size(dist), f" {side} its {n}-day average"))
@@ -264,7 +282,8 @@ def risks(ctx: Context, facts: Facts) -> Passage:
             if val(rsi) <= th.RSI_OVERSOLD
             else ", neither overbought nor oversold"
         )
-        text = prose(text, " " if text else "", "Its 14-day RSI is ", cite(rsi), zone, ".")
+        if rsi.key not in facts.said:  # else a takeaway told the reading and its zone
+            text = prose(text, " " if text else "", "Its 14-day RSI is ", cite(rsi), zone, ".")
     if text:
         paragraphs.append(text)
     vol = _volatility(ctx, facts)
@@ -293,7 +312,10 @@ def risks(ctx: Context, facts: Facts) -> Passage:
 def _volatility(ctx: Context, facts: Facts) -> Prose:
     vix, pct = facts.get(K.VIX_LEVEL), facts.get(K.VIX_PCTILE)
     parts: list[Prose] = []
-    if vix is not None:
+    if vix is not None and vix.key in facts.said:  # a takeaway gave the level
+        if pct is not None:
+            parts.append(prose("the VIX is ", rank(pct), " its past year"))
+    elif vix is not None:
         zone = (
             f"stress territory ({th.VIX_STRESS:.0f} or above)"
             if val(vix) >= th.VIX_STRESS
@@ -340,22 +362,28 @@ def outlook(
     prev_bear: Sequence[Check],
     watch: Sequence[Prose],
 ) -> Passage:
-    counts = prose(_count("Bull case", bull), " ", _count("Bear case", bear), " Conditions, not forecasts.")
+    counts = prose(
+        "Of the checklists' known conditions, ",
+        _count("the bull case meets", bull),
+        " and ",
+        _count("the bear case", bear),
+        " (conditions, not forecasts).",
+    )
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
     paragraphs = [counts]
     if changed:
         paragraphs.append(prose("Since last week: ", join(changed, "; ", "; "), "."))
     elif prev_bull or prev_bear:
         paragraphs.append(("No condition changed since last week.",))
-    items = tuple(watch) or (("No tracked figure is close to a threshold.",),)
-    return passage(SectionKey.OUTLOOK, tuple(paragraphs), items=items)
+    return passage(SectionKey.OUTLOOK, tuple(paragraphs), items=tuple(watch))
 
 
 def _count(label: str, checks: Sequence[Check]) -> str:
+    """``the bull case meets 5 of 6 (1 unknown)``."""
     met = sum(c.met is True for c in checks)
     unknown = sum(c.met is None for c in checks)
     known = len(checks) - unknown
-    return f"{label}: {met} of {known} known conditions met ({unknown} unknown)."
+    return f"{label} {met} of {known}" + (f" ({unknown} unknown)" if unknown else "")
 
 
 def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[Prose]:
@@ -373,7 +401,7 @@ def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[P
     return out
 
 
-def watch_items(ctx: Context, facts: Facts, said: set[str]) -> list[Prose]:
+def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
     """Figures close to a threshold, for next week; a number the body already said is not repeated."""
     b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
 
@@ -384,12 +412,14 @@ def watch_items(ctx: Context, facts: Facts, said: set[str]) -> list[Prose]:
     rsi = facts.get(K.rsi(b))
     if rsi is not None:
         for lvl, word in ((th.RSI_OVERBOUGHT, "overbought"), (th.RSI_OVERSOLD, "oversold")):
-            if abs(val(rsi) - lvl) <= th.WATCH_RSI_REACH:
-                inside = val(rsi) >= lvl if word == "overbought" else val(rsi) <= lvl
-                where = f"in {word} territory" if inside else f"close to {word}"
+            inside = val(rsi) >= lvl if word == "overbought" else val(rsi) <= lvl
+            # Inside the zone, the risks passage has said so: only an approach is news for next week.
+            if not inside and abs(val(rsi) - lvl) <= th.WATCH_RSI_REACH:
                 items.append(
                     prose(
-                        f"RSI(14) {where}, within {th.WATCH_RSI_REACH:.0f} points of {lvl:.0f}", now(rsi), "."
+                        f"RSI(14) close to {word}, within {th.WATCH_RSI_REACH:.0f} points of {lvl:.0f}",
+                        now(rsi),
+                        ".",
                     )
                 )
     for n in (50, 200):

@@ -25,12 +25,8 @@ def _points(fig: Figure) -> str:
 
 
 def _coverage(f: IndexFacts) -> Prose:
-    missing = f.members - int(f.covered.value or 0)
-    stated = f"membership as of {f.membership_as_of}" + (", the last cached file" if f.from_cache else "")
-    gap = f"; {missing:,} not fetched" if missing else ""
-    return prose(
-        "(breadth from ", cite(f.covered, f"{_n(f.covered)} of {f.members:,} members"), f"{gap}; {stated})"
-    )
+    stated = f"membership of {f.membership_as_of}" + (", the last cached file" if f.from_cache else "")
+    return prose("(", cite(f.covered, f"{_n(f.covered)} of {f.members:,} members priced"), f"; {stated})")
 
 
 def _participation(f: IndexFacts) -> Prose:
@@ -99,6 +95,9 @@ def _leaders(ctx: Context, f: IndexFacts) -> Prose:
             " ",
             size(top.ret),
         )
+    if f.detractors:
+        low = f.detractors[0]
+        text = prose(text, f", the largest detractor {_who(low)}, ", moved_word(low.ret), " ", size(low.ret))
     return prose(text, ".")
 
 
@@ -123,10 +122,9 @@ def _other(ctx: Context, name: str, o: IndexFacts, f: IndexFacts) -> Prose:
         parts.append(prose(f"the median member {verb} ", amount))
     if not parts:
         return ()
-    missing = o.members - int(o.covered.value or 0)
     coverage = prose(
-        " (from ", cite(o.covered, f"{_n(o.covered)} of {o.members:,} members"),
-        f"; {missing:,} not fetched" if missing else "", f"; membership as of {o.membership_as_of})",
+        " (", cite(o.covered, f"{_n(o.covered)} of {o.members:,} members priced"),
+        f"; membership of {o.membership_as_of})",
     )  # fmt: skip
     return prose(f"In the {name}, ", join(parts, "; "), coverage, ".")
 
@@ -138,8 +136,8 @@ def passage(
         return None
     paragraphs = [p for p in (_participation(f), _median(ctx, f), _leaders(ctx, f)) if p]
     paragraphs += [p for p in (_other(ctx, name, o, f) for name, o in others) if p]
-    # The lead contributor is in the sentence: the table lists the next ones and the detractors.
-    rows = tuple((_who(c), c.ret, c.contribution) for c in (*f.contributors[1:4], *f.detractors[:3]))
+    # The lead contributor and detractor are in the sentence: the table (web and Markdown) lists the next.
+    rows = tuple((_who(c), c.ret, c.contribution) for c in (*f.contributors[1:4], *f.detractors[1:4]))
     table = Table(
         "Largest contributors and detractors (weight × return)", ("Member", "Week", "Contribution"), rows
     )

@@ -43,7 +43,7 @@ def _sentence(week: EarningsWeek, index: str) -> str:
 def _calendar(week: EarningsWeek) -> str:
     """Which calendar, and how it was read when not whole and live."""
     if week.origin == "sample":
-        return "the sample's illustrative earnings calendar (sample dates, not real reports)"
+        return "the sample's earnings calendar (illustrative dates, not real reports)"
     name = f"{week.source}'s earnings calendar"
     if week.origin == "cache" and week.read_at is not None:
         read = f"{name} as read at {week.read_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"

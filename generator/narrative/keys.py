@@ -82,3 +82,19 @@ BREADTH_50: Final = "breadth.50d"
 BREADTH_200: Final = "breadth.200d"
 DISPERSION: Final = "dispersion.sectors.1W"
 DISPERSION_PCTILE: Final = "dispersion.sectors.pctile1y"
+
+
+def same_fact(key: str) -> tuple[str, ...]:
+    """The figure keys an event's figure tells too: the body does not repeat them.
+
+    A record close (``event.record.^RUT``) is the index's record (``record.^RUT``); a drawdown
+    crossing is its distance below it; an unusual move of the 10-year yield is its weekly change.
+    """
+    kind, _, symbol = key.removeprefix("event.").partition(".")
+    if not key.startswith("event.") or not symbol:
+        return ()
+    return {
+        "record": (record(symbol),),
+        "drawdown": (record(symbol, "distance"),),
+        "rates": (change(symbol, "1W"),),
+    }.get(kind, ())

@@ -14,7 +14,6 @@ from generator.narrative.words import (
     beat_or_lag,
     cite,
     data_from,
-    gap,
     level,
     moved,
     on_day,
@@ -25,16 +24,16 @@ from generator.narrative.words import (
 )
 
 
-def _week_move(ctx: Context, e: Event, facts: Facts) -> Prose:
-    name = ctx.name(ctx.slots.benchmark)
+def _week_context(e: Event | None) -> str:
+    """How unusual the week's move was, after the move itself: ", their best week since …"."""
+    if e is None:
+        return ""
     best = "best" if e.direction > 0 else "worst"
     if e.since is not None:
-        context = f", its {best} week since the week ending {e.since.isoformat()}"
-    elif e.history_from is not None:
-        context = f", its {best} week in the data{data_from(e.history_from)}"
-    else:
-        context = f", a move of {sigma(e.score)}" if e.score >= th.UNUSUAL_MOVE_SD else ""
-    return prose(f"The {name} ", moved(e.figure), " on the week", context, ".")
+        return f", their {best} week since the week ending {e.since.isoformat()}"
+    if e.history_from is not None:
+        return f", their {best} week in the data{data_from(e.history_from)}"
+    return f", a move of {sigma(e.score)}" if e.score >= th.UNUSUAL_MOVE_SD else ""
 
 
 def _day_move(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -44,12 +43,6 @@ def _day_move(ctx: Context, e: Event, facts: Facts) -> Prose:
     return prose(
         f"The {name} {verb} ", size(e.figure), f" {on_day(e.day)}, a move of {sigma(e.score / 0.9)}."
     )
-
-
-def _spread(ctx: Context, e: Event, facts: Facts) -> Prose:
-    large = ctx.name(ctx.slots.large_cap)
-    verb = gap(e.figure, f"Small caps beat the {large}", f"Small caps lagged the {large}")
-    return prose(verb, f" this week, a gap of {sigma(e.score)} of its weekly history.")
 
 
 def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -107,7 +100,8 @@ def _rsi(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     zone = "overbought" if e.level == th.RSI_OVERBOUGHT else "oversold"
     into = "moved into" if (e.direction > 0) == (zone == "overbought") else "left"
-    return prose(f"The {name}'s RSI(14) {into} {zone} territory at ", cite(e.figure), f" ({e.level:.0f}).")
+    line = f"{e.level:.0f} or {'above' if zone == 'overbought' else 'below'}"
+    return prose(f"The {name}'s 14-day RSI {into} {zone} territory ({line}) at ", cite(e.figure), ".")
 
 
 def _trend(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -122,10 +116,11 @@ def _rates(ctx: Context, e: Event, facts: Facts) -> Prose:
     return prose("The 10-year Treasury yield ", moved(e.figure), now, f", a move of {sigma(e.score)}.")
 
 
+# What the headline itself tells: never a takeaway.
+HEADLINE_KINDS = frozenset({EventKind.WEEK_MOVE, EventKind.SPREAD})
+
 WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
-    EventKind.WEEK_MOVE: _week_move,
     EventKind.DAY_MOVE: _day_move,
-    EventKind.SPREAD: _spread,
     EventKind.STREAK: _streak,
     EventKind.STREAK_ENDED: _streak,
     EventKind.RECORD: _extreme,
@@ -142,17 +137,16 @@ WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
 def pick(events: Sequence[Event]) -> list[Event]:
     """3–5 events by news value: every noteworthy one up to five, at least three when there are three.
 
-    The week's move of the benchmark is always among them (it frames the rest).
+    The week's move of the benchmark and its gap with large caps are not among them: the headline
+    tells those, the move with its context.
     """
-    chosen = [e for e in events if e.score >= th.NOTEWORTHY][: th.MAX_TAKEAWAYS]
-    for e in events:
+    rest = [e for e in events if e.kind not in HEADLINE_KINDS]
+    chosen = [e for e in rest if e.score >= th.NOTEWORTHY][: th.MAX_TAKEAWAYS]
+    for e in rest:
         if len(chosen) >= th.MIN_TAKEAWAYS:
             break
         if e not in chosen:
             chosen.append(e)
-    week = next((e for e in events if e.kind is EventKind.WEEK_MOVE), None)
-    if week is not None and week not in chosen:
-        chosen = [*chosen[: th.MAX_TAKEAWAYS - 1], week]
     return sorted(chosen, key=lambda e: -e.score)
 
 
@@ -161,7 +155,8 @@ def takeaways(ctx: Context, events: Sequence[Event], facts: Facts) -> tuple[Take
 
 
 def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> Prose:
-    """One sentence: how small caps did against large caps, and the week's biggest other event."""
+    """One sentence: the week's move and how unusual it was, against large caps, and the week's
+    biggest other event in words (its number is in its takeaway)."""
     s = ctx.slots
     week = facts.get(K.ret(s.benchmark, "1W"))
     if week is None:
@@ -177,11 +172,14 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> 
         if spread
         else ()
     )
-    top = next((e for e in events if e.kind not in (EventKind.WEEK_MOVE, EventKind.SPREAD)), None)
+    top = next((e for e in events if e.kind not in HEADLINE_KINDS), None)
     tail: Prose = ()
     if top is not None and top.score >= th.NOTEWORTHY:
         tail = prose("; ", _short(ctx, top))
-    return prose("Small caps ", moved(week), " ", when, versus, tail, ".")
+    context = _week_context(next((e for e in events if e.kind is EventKind.WEEK_MOVE), None))
+    if context and versus:
+        context += ","
+    return prose("Small caps ", moved(week), " ", when, context, versus, tail, ".")
 
 
 def _short(ctx: Context, e: Event) -> str:

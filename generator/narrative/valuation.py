@@ -89,11 +89,8 @@ def _funds(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Prose:
             f" against {large} ",
             cite(large_book, multiple(large_book, 2)),
         )
-    return prose(
-        text,
-        ". These are the provider's fund-level figures: whether they leave out loss-making holdings is not"
-        " documented (see Methods).",
-    )
+    # What the provider's fund-level figures include is in Methods, not repeated every week.
+    return prose(text, ".")
 
 
 def _members(f: FundamentalsFacts) -> list[Prose]:

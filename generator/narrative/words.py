@@ -14,6 +14,7 @@ from generator.analysis import thresholds as th
 from generator.analysis.common import Anomaly
 from generator.formatting import WEEKDAY_NAMES, fmt, fmt_value
 from generator.models import Cite, Figure, Prose
+from generator.narrative.keys import same_fact
 
 Part = str | Cite | Prose | None
 ORDINAL_WORDS = {
@@ -39,10 +40,27 @@ class Facts:
     :meth:`get` returns None for it, so a sentence is left out rather than written with a gap.
     """
 
-    def __init__(self, figures: Mapping[str, Figure], unavailable: Iterable[str] = ()) -> None:
+    def __init__(
+        self, figures: Mapping[str, Figure], unavailable: Iterable[str] = (), said: Iterable[str] = ()
+    ) -> None:
         self._figures = dict(figures)
         self._unavailable = frozenset(unavailable)  # symbols missing or stale this week
+        self.said = frozenset(said)  # figure keys the lead and takeaways already cite
         self.used: set[str] = set()
+
+    def having_said(self, prose_parts: Iterable[Prose]) -> Facts:
+        """These facts once ``prose_parts`` (the headline and the takeaways) have been read.
+
+        The body then leaves out, or words without its number, every figure they cite, and every
+        figure an event's figure stands for (a record close is the index's record).
+        """
+        keys = {c.figure.key for p in prose_parts for c in p if isinstance(c, Cite)}
+        covered = {k for key in keys for k in same_fact(key)}
+        return Facts(self._figures, self._unavailable, self.said | keys | covered)
+
+    def fresh(self, key: str) -> Figure | None:
+        """Like :meth:`get`, but None for a figure the reader has already been told."""
+        return None if key in self.said else self.get(key)
 
     def __contains__(self, key: object) -> bool:
         return key in self._figures
