@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 from generator.analysis import analyse
+from generator.analysis.newsvalue import breadth_event
 from generator.config import load_config
 from generator.formatting import plain
-from generator.models import IndexView, Snapshot
+from generator.models import Figure, IndexView, Provenance, Snapshot
 from generator.sources.ishares import Member, Membership
 from generator.sources.members import derive_index_view
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
@@ -151,3 +152,63 @@ def test_the_sp600_is_set_beside_the_index_in_the_breadth_passage(view: IndexVie
     )
     breadth = next(p for p in plain_brief.body if p.key == "breadth")
     assert not any(plain(p).startswith("In the ") for p in breadth.paragraphs)
+
+
+# -- breadth as news ------------------------------------------------------------------------------------
+
+
+def _daily(shares: list[float], start: str = "2025-11-03") -> pd.DataFrame:
+    """A daily breadth table whose share above the 200-day average is ``shares`` (100 members)."""
+    days = pd.bdate_range(start, periods=len(shares))
+    return pd.DataFrame({"above_200": shares, "eligible_200": [100] * len(shares)}, index=days)
+
+
+def _share(value: float) -> Figure:
+    return Figure("index.above200", "Members above their 200-day average", value, "pct", PROVENANCE)
+
+
+PROVENANCE = Provenance(("index members",), "1W", date(2026, 11, 20), "sample", "method")
+
+
+def test_a_share_above_the_200_day_average_beyond_its_year_is_an_event_said_with_its_history() -> None:
+    history = [50.0 + (i % 20) for i in range(240)]  # 50-69% for 240 sessions
+    daily = _daily([*history, 70.0, 71.0, 72.0, 73.0, 74.0])
+    week_start = pd.Timestamp(daily.index[-5]).date()
+    high = breadth_event(_share(74.0), daily, week_start)
+    assert high is not None and high.direction == 1 and high.kind == "breadth"
+    assert high.history_from == date(2025, 11, 3) and high.level == 200
+    low = breadth_event(_share(40.0), daily, week_start)
+    assert low is not None and low.direction == -1
+    assert breadth_event(_share(69.0), daily, week_start) is None  # equal to the year's best: no claim
+    assert breadth_event(_share(60.0), daily, week_start) is None
+    short = _daily([*history[:150], 74.0])  # 150 sessions before the week: too little to claim
+    assert breadth_event(_share(99.0), short, pd.Timestamp(short.index[-1]).date()) is None
+
+
+def test_a_breadth_extreme_is_a_takeaway_and_the_body_does_not_repeat_its_share() -> None:
+    sample = load_sample()
+    assert sample.index_view is not None
+    daily = sample.index_view.daily.copy()
+    before = pd.DatetimeIndex(daily.index) < pd.Timestamp(WEEK[0])
+    # The sample's members have 200-day averages for too few sessions: the 50-day share is the claim.
+    assert (
+        int((daily.loc[before, "eligible_200"] > 0).sum())
+        < 200
+        <= int((daily.loc[before, "eligible_50"] > 0).sum())
+    )
+    daily.loc[before, "above_50"] = (daily.loc[before, "eligible_50"] * 0.5).round()  # a year at ~50%
+    snapshot = replace(sample, index_view=replace(sample.index_view, daily=daily))
+    brief = analyse(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=WEEK[1])
+    found = [t for t in brief.takeaways if t.kind == "breadth"]
+    assert len(found) == 1
+    share = next(p.figure for p in found[0].prose if not isinstance(p, str))
+    assert share.key == "index.above50" and share.value is not None
+    first = pd.Timestamp(daily.index[daily["eligible_50"] > 0][0]).date()
+    assert plain(found[0].prose) == (
+        f"{share.value:.0f}% of the Russell 2000's members are above their 50-day average, the most in the"
+        f" year of breadth data at hand (from {first}; today's members)."
+    )
+    passage = next(p for p in brief.body if p.key == "breadth")
+    cited = [c.figure.key for para in passage.paragraphs for c in para if not isinstance(c, str)]
+    assert "index.above50" not in cited and "index.above50.1W" in cited and "index.above200" in cited
+    assert "the share above their 50-day average is up" in " ".join(plain(p) for p in passage.paragraphs)

@@ -25,7 +25,7 @@ from generator.analysis.common import (
 from generator.analysis.drivers import drivers_section
 from generator.analysis.fundamentals import fundamentals_facts
 from generator.analysis.index_view import index_facts, index_section, universe_facts
-from generator.analysis.newsvalue import week_events
+from generator.analysis.newsvalue import breadth_event, week_events
 from generator.analysis.official_rates import official_rates, official_rates_section
 from generator.analysis.outlook import case_topics, outlook_section
 from generator.analysis.performance import performance_section
@@ -103,6 +103,14 @@ def analyse(
         fundamentals=members,
         earnings=next_weeks_earnings(snapshot.earnings, week_start, week_end),
     )  # fmt: skip
+    if index is not None and snapshot.index_view is not None:
+        # The 200-day share first; the 50-day one when the 200-day history is too short or ordinary.
+        daily = snapshot.index_view.daily
+        windows = zip((50, 200), index.above, strict=True)
+        found = [breadth_event(share, daily, week_start, n) for n, (share, _) in windows]
+        wide = next((e for e in sorted(filter(None, found), key=lambda e: -(e.level or 0))), None)
+        if wide is not None:
+            facts = replace(facts, events=tuple(sorted((*facts.events, wide), key=lambda e: -e.score)))
     story = narrate(facts)
     placed = {h for hs in (facts.headlines or {}).values() for h in hs}
     return Brief(

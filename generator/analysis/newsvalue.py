@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     RSI = "rsi"
     TREND = "trend"
     RATES = "rates"
+    BREADTH = "breadth"
 
 
 # Fixed scores for facts that are news by definition, on the same scale as a z-score.
@@ -48,6 +49,7 @@ SCORES = {
     EventKind.LOW_52W: 2.3,
     EventKind.RSI: 1.6,
     EventKind.TREND: 1.8,
+    EventKind.BREADTH: 2.0,  # as a 52-week extreme of the index itself
 }
 CROSSING_SCORES = {th.CORRECTION: 2.6, th.BEAR_MARKET: 3.2, th.VIX_ELEVATED: 2.0, th.VIX_STRESS: 2.8}
 DAILY_DISCOUNT = 0.9  # a one-day move is noisier than a week's: the same z counts a little less
@@ -66,6 +68,36 @@ class Event:
     history_from: date | None = None  # the first bar the claim was measured on
     level: float | None = None  # the threshold crossed
     extra: tuple[Figure, ...] = ()  # supporting figures (the other side of a spread, the prior record)
+
+
+def breadth_event(share: Figure, daily: pd.DataFrame, week_start: date, window: int = 200) -> Event | None:
+    """The share of members above their ``window``-day average at its highest or lowest of the
+    year of daily breadth at hand (``daily``: above_N and eligible_N per session).
+
+    ``share`` is the week's figure (the body cites the same one).  The claim needs
+    :data:`~generator.analysis.thresholds.BREADTH_HISTORY_SESSIONS` sessions before the week and
+    says from when it was measured (``history_from``): the snapshot keeps about a year of it.
+    """
+    if not ok(share) or daily.empty:
+        return None
+    eligible = daily[f"eligible_{window}"].astype(float)
+    series = (daily[f"above_{window}"].astype(float) / eligible.where(eligible > 0) * 100.0).dropna()
+    stamps = pd.DatetimeIndex(series.index)
+    before = series[stamps < pd.Timestamp(week_start)]
+    if len(before) < th.BREADTH_HISTORY_SESSIONS:
+        return None
+    now = val(share)
+    high, low = now > float(before.max()), now < float(before.min())
+    if not (high or low):
+        return None
+    return Event(
+        EventKind.BREADTH,
+        SCORES[EventKind.BREADTH],
+        share,
+        1 if high else -1,
+        history_from=pd.Timestamp(stamps[0]).date(),  # the first session with an eligible member
+        level=float(window),
+    )
 
 
 def _history_ok(first: date, last: date) -> bool:

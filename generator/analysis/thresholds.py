@@ -42,6 +42,7 @@ MIN_TAKEAWAYS: Final = 2
 MAX_TAKEAWAYS: Final = 4
 NOTEWORTHY: Final = 1.5  # an event scoring below this is not a takeaway unless needed to reach the minimum
 UNUSUAL_MOVE_SD: Final = 2.0  # a move of two of its own standard deviations is unusual
+BREADTH_HISTORY_SESSIONS: Final = 200  # a breadth extreme is claimed on this many sessions before the week
 MIN_HISTORY_YEARS: Final = 3.0  # "since" / "longest" / "best week" claims need this much history
 MIN_STREAK_DAYS: Final = 5  # a relative streak shorter than this is not news
 WATCH_RSI_REACH: Final = 5.0

@@ -76,7 +76,7 @@ def narrate(week: WeekFacts) -> Narrative:
     facts = told.having_said((headline, *(t.prose for t in takeaways)))
     passages: list[Passage | None] = [
         body.performance(ctx, facts, when),
-        breadth.passage(ctx, week.index, week.others),
+        breadth.passage(ctx, week.index, week.others, facts.said),
         body.drivers(ctx, facts, week.rates),
         body.risks(ctx, facts),
         valuation.passage(ctx, facts, week.valuation, week.fundamentals),

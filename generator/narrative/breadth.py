@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from generator.analysis.common import Context
 from generator.analysis.index_view import Contribution, IndexFacts
 from generator.analysis.registry import spec
@@ -29,7 +31,7 @@ def _coverage(f: IndexFacts) -> Prose:
     return prose("(", cite(f.covered, f"{_n(f.covered)} of {f.members:,} members priced"), f"; {stated})")
 
 
-def _participation(f: IndexFacts) -> Prose:
+def _participation(f: IndexFacts, said: Set[str]) -> Prose:
     up, down = cite(f.advancers, _n(f.advancers)), cite(f.decliners, _n(f.decliners))
     moves = prose("Of the index's members, ", up, " rose and ", down, " fell on the week ", _coverage(f))
     parts: list[Prose] = [moves]
@@ -38,6 +40,12 @@ def _participation(f: IndexFacts) -> Prose:
         if share.value is None:
             continue
         window = share.label.split("their ")[1].split("-day")[0]
+        if share.key in said:  # a takeaway gave the share: its change on the week only
+            if change.value is not None:
+                shares.append(
+                    prose(f"the share above their {window}-day average is ", cite(change, _points(change)))
+                )
+            continue
         text = prose(cite(share, _share(share)), f" are above their {window}-day average")
         if change.value is not None:
             text = prose(text, " (", cite(change, _points(change)), ")")
@@ -105,13 +113,17 @@ def moved_word(fig: Figure) -> str:
     return "up" if (fig.value or 0) > 0 else "down"
 
 
-def _other(ctx: Context, name: str, o: IndexFacts, f: IndexFacts) -> Prose:
+def _other(ctx: Context, name: str, o: IndexFacts, f: IndexFacts, said: Set[str]) -> Prose:
     """Another universe beside the index: its share above the 200-day average, its median member."""
     share, mine = o.above[-1][0], f.above[-1][0]
     parts: list[Prose] = []
     if share.value is not None:
         index = ctx.name(ctx.slots.benchmark)
-        against = prose(" (", cite(mine, _share(mine)), f" in the {index})") if mine.value is not None else ()
+        against = (
+            prose(" (", cite(mine, _share(mine)), f" in the {index})")
+            if mine.value is not None and mine.key not in said
+            else ()
+        )
         parts.append(
             prose(cite(share, _share(share)), " of members are above their 200-day average", against)
         )
@@ -130,12 +142,16 @@ def _other(ctx: Context, name: str, o: IndexFacts, f: IndexFacts) -> Prose:
 
 
 def passage(
-    ctx: Context, f: IndexFacts | None, others: tuple[tuple[str, IndexFacts], ...] = ()
+    ctx: Context,
+    f: IndexFacts | None,
+    others: tuple[tuple[str, IndexFacts], ...] = (),
+    said: Set[str] = frozenset(),
 ) -> Passage | None:
+    """``said``: the figure keys the headline and takeaways cite (not repeated here)."""
     if f is None:
         return None
-    paragraphs = [p for p in (_participation(f), _median(ctx, f), _leaders(ctx, f)) if p]
-    paragraphs += [p for p in (_other(ctx, name, o, f) for name, o in others) if p]
+    paragraphs = [p for p in (_participation(f, said), _median(ctx, f), _leaders(ctx, f)) if p]
+    paragraphs += [p for p in (_other(ctx, name, o, f, said) for name, o in others) if p]
     # The lead contributor and detractor are in the sentence: the table (web and Markdown) lists the next.
     rows = tuple((_who(c), c.ret, c.contribution) for c in (*f.contributors[1:4], *f.detractors[1:4]))
     table = Table(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from generator.analysis import thresholds as th
-from generator.analysis.common import Context
+from generator.analysis.common import Context, val
 from generator.analysis.newsvalue import Event, EventKind
 from generator.models import Prose, Takeaway
 from generator.narrative import keys as K
@@ -119,6 +119,17 @@ def _rates(ctx: Context, e: Event, facts: Facts) -> Prose:
 # What the headline itself tells: never a takeaway.
 HEADLINE_KINDS = frozenset({EventKind.WEEK_MOVE, EventKind.SPREAD})
 
+
+def _breadth(ctx: Context, e: Event, facts: Facts) -> Prose:
+    most = "the most" if e.direction > 0 else "the fewest"
+    first = e.history_from.isoformat() if e.history_from else ""
+    return prose(
+        cite(e.figure, f"{val(e.figure):.0f}%"),
+        f" of the {ctx.name(ctx.slots.benchmark)}'s members are above their {e.level or 200:.0f}-day average,"
+        f" {most} in the year of breadth data at hand (from {first}; today's members).",
+    )
+
+
 WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
     EventKind.DAY_MOVE: _day_move,
     EventKind.STREAK: _streak,
@@ -131,6 +142,7 @@ WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
     EventKind.RSI: _rsi,
     EventKind.TREND: _trend,
     EventKind.RATES: _rates,
+    EventKind.BREADTH: _breadth,
 }
 
 
@@ -209,4 +221,5 @@ def _short(ctx: Context, e: Event) -> str:
         EventKind.RSI: rsi,
         EventKind.TREND: f"the {name} crossed {'above' if up else 'below'} its 200-day average",
         EventKind.RATES: f"the 10-year yield {'jumped' if up else 'dropped'}",
+        EventKind.BREADTH: f"breadth {'reached a one-year high' if up else 'fell to a one-year low'}",
     }.get(e.kind, "").strip()
