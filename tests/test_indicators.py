@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_analysis_figures import csv_closes
 
 from generator.analysis.indicators import week_key, week_keys, weekly_closes
 
@@ -29,3 +31,22 @@ def test_a_short_week_is_named_by_its_last_session() -> None:
     weekly = weekly_closes(closes)
     assert [d.date() for d in weekly.index] == [date(2025, 4, 11), date(2025, 4, 17)]
     assert weekly.tolist() == [4.0, 8.0]
+
+
+def test_weekly_closes_agree_with_a_plain_groupby_on_a_real_series(shared_data: Path) -> None:
+    """The positional rule (a week's last bar is the one before the next week starts) against pandas'
+    groupby over the same week keys, on the real Russell 2000 series with its holidays and gaps."""
+    rows = csv_closes(shared_data, "IDX_RUT.csv")
+    closes = pd.Series([c for _, c in rows], index=pd.DatetimeIndex([d for d, _ in rows]), dtype=float)
+    closes.iloc[[10, 11, 500]] = float("nan")  # a missing close is not a week's last bar
+    for ends_on in ("friday", "thursday"):
+        present = closes.dropna()
+        keys = week_keys(pd.DatetimeIndex(present.index), ends_on)
+        expected = present.groupby(keys).last()
+        expected.index = pd.DatetimeIndex(pd.Series(present.index, index=present.index).groupby(keys).last())
+        got = weekly_closes(closes, ends_on)
+        assert len(got) > 500
+        assert got.tolist() == expected.tolist()
+        assert list(got.index) == list(expected.index)
+    shuffled = closes.sample(frac=1.0, random_state=1)  # bars out of order are put in order first
+    assert weekly_closes(shuffled).equals(weekly_closes(closes))

@@ -24,9 +24,17 @@ def week_key(day: date, week_ends_on: str = "friday") -> date:
 
 def week_keys(days: pd.DatetimeIndex, week_ends_on: str = "friday") -> pd.DatetimeIndex:
     """:func:`week_key` over a whole index at once (the key of each bar's day)."""
+    return pd.DatetimeIndex(_week_ends(days, week_ends_on).astype("datetime64[ns]"))
+
+
+def _week_ends(days: pd.DatetimeIndex, week_ends_on: str) -> np.ndarray:
+    """:func:`week_keys` as numpy days (1970-01-01 was a Thursday: weekday 3)."""
     end_wd = WEEKDAYS.index(week_ends_on.strip().lower())
-    ahead = (end_wd - days.day_of_week.to_numpy()) % 7
-    return days.normalize() + pd.to_timedelta(ahead, unit="D")
+    local = days.tz_localize(None) if days.tz is not None else days  # the wall-clock day
+    day: np.ndarray = local.to_numpy().astype("datetime64[D]")
+    weekday = (day.astype(np.int64) + 3) % 7
+    ends: np.ndarray = day + ((end_wd - weekday) % 7).astype("timedelta64[D]")
+    return ends
 
 
 def weekly_closes(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:
@@ -35,11 +43,14 @@ def weekly_closes(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:
     A week cut short by a holiday is named by its last session (Thursday 2025-04-17 before Good
     Friday), the same date its issue carries.
     """
-    keys = week_keys(pd.DatetimeIndex(closes.index), week_ends_on)
-    dated = pd.Series(closes.index, index=closes.index)
-    last = closes.groupby(keys).last()
-    last.index = pd.DatetimeIndex(dated.groupby(keys).last().to_numpy())
-    return last
+    present = closes.dropna()
+    if not present.index.is_monotonic_increasing:
+        present = present.sort_index()
+    keys = _week_ends(pd.DatetimeIndex(present.index), week_ends_on)
+    # The bars are in date order: a week's last bar is the one whose next bar starts another week
+    # (positions, not a groupby: this runs for every series of every week the brief looks back on).
+    ends = np.flatnonzero(np.append(keys[1:] != keys[:-1], True)) if len(keys) else np.array([], int)
+    return present.iloc[ends].rename_axis(None)
 
 
 def weekly_returns(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series:
