@@ -179,7 +179,7 @@ def _body(f: _Figures, headlines: tuple[Headline, ...]) -> tuple[Passage, ...]:
         "outlook",
         "Outlook",
         (("Of the checklists' known conditions, the bull case meets 2 of 2 (1 unknown) and the bear case "
-          "1 of 2 (conditions, not forecasts).",),),
+          "1 of 2: conditions, not forecasts.",),),
         items=(("RSI(14) at ", Cite(f.get("rsi.^RUT.14d"), "66.4"), ", within 5 points of overbought (70)."),
                ("Retail sales on Tuesday; Fed minutes on Wednesday.",)),
     )  # fmt: skip

@@ -258,3 +258,14 @@ def test_each_figure_is_said_once_from_the_headline_to_the_outlook(shared_data: 
         assert not set(same_fact(key)) & set(keys), key
     told = {part.figure.key for prose in lead for part in prose if not isinstance(part, str)}
     assert {"return.^RUT.1W", "spread.^RUT-^GSPC.1W"} <= told
+
+
+def test_a_best_week_since_a_fortnight_ago_is_not_claimed(shared_data: Path) -> None:
+    """2026-02-20: +0.65%, the best week since the week ending 2026-02-06 only; true, and no news."""
+    brief = build(shared_data, date(2026, 2, 20))
+    lead = plain(brief.lead)
+    assert lead.startswith("Small caps rose 0.65% in a 4-session week and lagged the S&P 500")
+    assert "since" not in lead
+    # The crash week keeps its context: a rare move is news.
+    crash = plain(build(shared_data, date(2025, 4, 4)).lead)
+    assert "their worst week since the week ending 2020-03-20" in crash

@@ -367,7 +367,7 @@ def outlook(
         _count("the bull case meets", bull),
         " and ",
         _count("the bear case", bear),
-        " (conditions, not forecasts).",
+        ": conditions, not forecasts.",
     )
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
     paragraphs = [counts]

@@ -25,8 +25,11 @@ from generator.narrative.words import (
 
 
 def _week_context(e: Event | None) -> str:
-    """How unusual the week's move was, after the move itself: ", their best week since …"."""
-    if e is None:
+    """How unusual the week's move was, after the move itself: ", their best week since …".
+
+    Only for a noteworthy move: "the best week since two weeks ago" is true and no news.
+    """
+    if e is None or e.score < th.NOTEWORTHY:
         return ""
     best = "best" if e.direction > 0 else "worst"
     if e.since is not None:
