@@ -187,7 +187,7 @@ def main() -> int:
             _show(
                 "the sample brief as delivered",
                 report["output"],
-                target="PDF body <= 6 pages, email <= 60 KB",
+                target="PDF body <= 2 pages + appendix <= 2, email <= 60 KB",
             )
         if "breadth" not in args.skip:
             report["breadth"] = bench_breadth()

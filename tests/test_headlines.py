@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 
+from generator.analysis import relevance
 from generator.analysis.headlines import (
     LEXICON,
     SECTIONS,
@@ -821,3 +823,18 @@ def test_real_headlines_are_placed_beside_matching_facts() -> None:
     placed = {h.title: k for k, hs in place_headlines(ranked, universe=universe).items() for h in hs}
     assert placed["Credit markets dented as Middle East war adds another worry for investors"] == "credit"
     assert placed["Stocks slide as soaring oil prices and US job losses rattle markets"] == "performance"
+
+
+def test_vocabulary_terms_match_exactly_as_their_regular_expressions() -> None:
+    """A term's literal pre-check never changes a match: every vocabulary term, against texts that
+    hold it as a word, a plural, a fragment of a longer word, in other cases and in non-ASCII text."""
+    terms = [t for table in (relevance.LEXICON, relevance.MARKET) for rows in table.values() for t, _ in rows]
+    assert len(terms) > 100
+    for raw in terms:
+        term = relevance.compile_term(raw)
+        word = relevance.normalize(raw)
+        texts = [word, f"{word}s", f"x{word}", f"{word}x", word.upper(), word.lower(), f"Ünïcode {word} ſ",
+                 f"The {word.title()} rally", "nothing here"]  # fmt: skip
+        plain_re = re.compile(term.source, re.IGNORECASE if term.ignore_case else 0)
+        for text in texts:
+            assert term.found(text, text.lower()) == bool(plain_re.search(text)), (raw, text)
