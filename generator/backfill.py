@@ -81,12 +81,12 @@ def backfill(
     """Build one issue per date in ``week_ends``; returns one item per week, oldest first."""
     global _JOB
     _preload()
-    # What the parent holds (the modules, the snapshot) is never garbage: the collector leaves it
-    # alone in every worker, and copy-on-write pages stay shared.
-    gc.freeze()
-    _JOB = (config, snapshot, out, tuple(formats))
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(week_ends) or 1))
     try:
+        # What the parent holds (the modules, the snapshot) is never garbage: the collector leaves
+        # it alone in every worker, and copy-on-write pages stay shared.
+        gc.freeze()
+        _JOB = (config, snapshot, out, tuple(formats))
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(week_ends) or 1))
         if jobs == 1:
             items = [_build_one(day) for day in week_ends]
         else:

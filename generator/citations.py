@@ -44,13 +44,14 @@ class MethodRow:
 
     method: str
     windows: tuple[str, ...]
-    figures: int
+    figures: int  # citations, repeats included
     used_for: str = ""  # the first figure it computes, by label ("CBOE Volatility Index")
+    distinct: int = 1  # distinct figures (keys) it computes
 
     @property
     def title(self) -> str:
         """What the method computes: ``CBOE Volatility Index and 2 more (last close)``."""
-        more = f" and {self.figures - 1} more" if self.figures > 1 else ""
+        more = f" and {self.distinct - 1} more" if self.distinct > 1 else ""
         return f"{self.used_for}{more} ({', '.join(self.windows)})"
 
 
@@ -113,6 +114,7 @@ def sources(brief: Brief, names: Mapping[str, str] | None = None, *, printed: bo
                 tuple(sorted({f.provenance.window for f in group}, key=_window_rank)),
                 len(group),
                 group[0].label,
+                len({f.key for f in group}),
             )
             for method, group in methods.items()
         ),

@@ -44,9 +44,11 @@ def issue_dir(out: Path, as_of: date) -> Path:
 
 
 def headline_text(brief: Brief) -> str:
-    """The top takeaway (the email subject carries it); the benchmark's week when there is none."""
+    """The top takeaway (the email subject carries it); the headline sentence in a week without one."""
     if brief.takeaways:
         return plain(brief.takeaways[0].prose).rstrip(".")
+    if brief.lead:
+        return plain(brief.lead).rstrip(".")
     figure = brief.headline_figure
     return f"{figure.label} {fmt(figure)}"
 

@@ -117,3 +117,37 @@ def test_backfill_builds_each_week_without_look_ahead(config: Config, few: Snaps
         snap = read_snapshot(folder / "snapshot")
         assert max(s.last_bar for s in snap.series.values()) <= end
         assert read_meta(folder).as_of == end
+
+
+def test_backfill_that_fails_before_its_workers_leaves_the_collector_as_it_was(
+    config: Config, few: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from generator import backfill as module
+
+    monkeypatch.setattr(module, "_preload", lambda: None)
+    weeks = (d for d in [date(2026, 11, 20)])  # not a Sequence: len() fails after the heap is frozen
+    with pytest.raises(TypeError):
+        backfill(config, few, weeks, out=tmp_path)  # type: ignore[arg-type]
+    assert gc.get_freeze_count() == 0 and module._JOB is None
+
+
+def test_sample_weeks_read_right_at_the_edges(config: Config, sample: Snapshot) -> None:
+    """A record set before the week's last session still says where the week ended against it;
+    a flat week reads "were little changed"; a week without a takeaway heads its email with the
+    headline sentence."""
+    from generator.analysis import analyse
+    from generator.formatting import plain
+    from generator.issue import headline_text
+
+    mid = analyse(snapshot_until(sample, date(2026, 9, 11)), config, (), as_of=date(2026, 9, 11))
+    record = next(t for t in mid.takeaways if t.kind == "record")
+    assert plain(record.prose) == "The Russell 2000 closed at a record 2,422.88 on Wednesday 2026-09-09."
+    performance = " ".join(plain(p) for p in mid.body[0].paragraphs)
+    assert "The Russell 2000 ended the week 1.59% below that record and 17.06% above its 52-week low." in (
+        performance
+    )
+    flat = analyse(snapshot_until(sample, date(2026, 11, 6)), config, (), as_of=date(2026, 11, 6))
+    assert plain(flat.lead).startswith("Small caps were little changed (-0.07%) this week")
+    assert flat.takeaways == () and headline_text(flat) == plain(flat.lead).rstrip(".")

@@ -342,11 +342,18 @@ def test_subject_carries_the_top_takeaway_of_the_sample(tmp_path: Path) -> None:
     assert "\n" not in subject and max(brief.takeaways, key=lambda t: t.score) is brief.takeaways[0]
 
 
-def test_subject_without_takeaways_names_the_benchmark_week(tmp_path: Path) -> None:
+def test_subject_without_takeaways_carries_the_headline_sentence(tmp_path: Path) -> None:
     brief = replace(make_brief(AS_OF), takeaways=())
     folder = write_issue(tmp_path / "out", AS_OF, brief=brief, view_url=VIEW)
     msg = build_message(folder, SETTINGS, to="ann@example.com", view_url=VIEW)
-    assert msg["Subject"] == "Small-Cap Weekly — week of Nov 16, 2026: Russell 2000, 1 week +1.43%"
+    lead = plain(brief.lead).rstrip(".")
+    assert lead == "Small caps rose 1.43% as yields eased"
+    assert msg["Subject"] == f"Small-Cap Weekly — week of Nov 16, 2026: {lead}"
+    # With neither, the benchmark's week names the issue.
+    bare = replace(brief, lead=())
+    folder = write_issue(tmp_path / "bare", AS_OF, brief=bare, view_url=VIEW)
+    msg_bare = build_message(folder, SETTINGS, to="ann@example.com", view_url=VIEW)
+    assert msg_bare["Subject"] == "Small-Cap Weekly — week of Nov 16, 2026: Russell 2000, 1 week +1.43%"
     html = msg.get_body(("html",))
     assert html is not None and "Key takeaways" not in html.get_content()
 

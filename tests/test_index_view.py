@@ -163,26 +163,29 @@ def _daily(shares: list[float], start: str = "2025-11-03") -> pd.DataFrame:
     return pd.DataFrame({"above_200": shares, "eligible_200": [100] * len(shares)}, index=days)
 
 
-def _share(value: float) -> Figure:
-    return Figure("index.above200", "Members above their 200-day average", value, "pct", PROVENANCE)
-
-
-PROVENANCE = Provenance(("index members",), "1W", date(2026, 11, 20), "sample", "method")
+def _share(value: float, daily: pd.DataFrame) -> Figure:
+    """The share on the table's last session (the week's figure, dated by its last bar)."""
+    last = pd.Timestamp(daily.index[-1]).date()
+    provenance = Provenance(("index members",), "1W", last, "sample", "method")
+    return Figure("index.above200", "Members above their 200-day average", value, "pct", provenance)
 
 
 def test_a_share_above_the_200_day_average_beyond_its_year_is_an_event_said_with_its_history() -> None:
     history = [50.0 + (i % 20) for i in range(240)]  # 50-69% for 240 sessions
     daily = _daily([*history, 70.0, 71.0, 72.0, 73.0, 74.0])
     week_start = pd.Timestamp(daily.index[-5]).date()
-    high = breadth_event(_share(74.0), daily, week_start)
+    high = breadth_event(_share(74.0, daily), daily, week_start)
     assert high is not None and high.direction == 1 and high.kind == "breadth"
     assert high.history_from == date(2025, 11, 3) and high.level == 200
-    low = breadth_event(_share(40.0), daily, week_start)
+    low = breadth_event(_share(40.0, daily), daily, week_start)
     assert low is not None and low.direction == -1
-    assert breadth_event(_share(69.0), daily, week_start) is None  # equal to the year's best: no claim
-    assert breadth_event(_share(60.0), daily, week_start) is None
+    assert breadth_event(_share(69.0, daily), daily, week_start) is None  # the year's best, not beyond it
+    assert breadth_event(_share(60.0, daily), daily, week_start) is None
+    # Monday's 90% makes Friday's 80% no high: the week's own earlier sessions count.
+    monday = _daily([*history, 90.0, 70.0, 70.0, 70.0, 80.0])
+    assert breadth_event(_share(80.0, monday), monday, week_start) is None
     short = _daily([*history[:150], 74.0])  # 150 sessions before the week: too little to claim
-    assert breadth_event(_share(99.0), short, pd.Timestamp(short.index[-1]).date()) is None
+    assert breadth_event(_share(99.0, short), short, pd.Timestamp(short.index[-1]).date()) is None
 
 
 def test_a_breadth_extreme_is_a_takeaway_and_the_body_does_not_repeat_its_share() -> None:

@@ -470,6 +470,8 @@ def test_methods_cover_every_distinct_method_once_with_its_windows(
         assert methods_md.count(f"| {md_escape(m.method)} |") == 1, m.method
         # Each row names what it computes: the first figure's label, how many more, the windows.
         assert m.title.startswith(m.used_for) and f"({', '.join(m.windows)})" in m.title
+        keys = {f.key for f in brief.figures() if f.provenance.method == m.method}
+        assert m.distinct == len(keys) and (f" and {len(keys) - 1} more" in m.title) == (len(keys) > 1)
         assert f"<tr><td>{escape(m.title)}</td>" in methods_html
 
 

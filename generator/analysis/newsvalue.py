@@ -83,11 +83,13 @@ def breadth_event(share: Figure, daily: pd.DataFrame, week_start: date, window: 
     eligible = daily[f"eligible_{window}"].astype(float)
     series = (daily[f"above_{window}"].astype(float) / eligible.where(eligible > 0) * 100.0).dropna()
     stamps = pd.DatetimeIndex(series.index)
-    before = series[stamps < pd.Timestamp(week_start)]
-    if len(before) < th.BREADTH_HISTORY_SESSIONS:
+    if int((stamps < pd.Timestamp(week_start)).sum()) < th.BREADTH_HISTORY_SESSIONS:
         return None
+    # Against every earlier session, the week's own included: Monday's 90% makes Friday's 80% no high.
+    last = share.provenance.last_bar
+    earlier = series[stamps < pd.Timestamp(last)] if last is not None else series.iloc[:-1]
     now = val(share)
-    high, low = now > float(before.max()), now < float(before.min())
+    high, low = now > float(earlier.max()), now < float(earlier.min())
     if not (high or low):
         return None
     return Event(

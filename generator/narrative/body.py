@@ -114,13 +114,8 @@ def _tilt(ctx: Context, facts: Facts) -> Prose:
             )
     fig = facts.get(K.spread(s.value, s.growth, "1W"))
     if fig is not None:
-        parts.append(
-            prose(
-                "value ",
-                beat_or_lag(fig, "growth"),
-                f" ({s.value} against {s.growth})",
-            )
-        )
+        # Named like the size ladder: "value (IWN) beat growth (IWO) by 0.84 pp".
+        parts.append(prose(f"value ({s.value}) ", beat_or_lag(fig, f"growth ({s.growth})")))
     return clauses(parts)
 
 
@@ -131,9 +126,17 @@ def _range(ctx: Context, facts: Facts) -> Prose:
     if dist is None or rec is None:
         return ()
     when = facts.get(K.record(b, "date"))
-    if K.record(b) in facts.said or dist.key in facts.said:
-        # A takeaway told the record close or the drawdown from it: only the distance from the low.
+    if dist.key in facts.said or (K.record(b) in facts.said and abs(val(dist)) < 0.005):
+        # A takeaway told the drawdown, or the record the week ended on: only the distance from the low.
         return prose(f"The {name} is ", size(low), " above its 52-week low.") if low is not None else ()
+    if K.record(b) in facts.said:
+        # The record was set earlier in the week: where the week ended against it is still news.
+        text = prose(f"The {name} ended the week ", size(dist), " below that record")
+        return (
+            prose(text, " and ", size(low), " above its 52-week low.")
+            if low is not None
+            else prose(text, ".")
+        )
     if abs(val(dist)) < 0.005:
         text = prose(f"The {name} ends the week at its record close")
     else:

@@ -150,7 +150,7 @@ WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
 
 
 def pick(events: Sequence[Event]) -> list[Event]:
-    """3–5 events by news value: every noteworthy one up to five, at least three when there are three.
+    """2–4 events by news value: every noteworthy one up to four, at least two when there are two.
 
     The week's move of the benchmark and its gap with large caps are not among them: the headline
     tells those, the move with its context.
@@ -194,7 +194,9 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> 
     context = _week_context(next((e for e in events if e.kind is EventKind.WEEK_MOVE), None))
     if context and versus:
         context += ","
-    return prose("Small caps ", moved(week), " ", when, context, versus, tail, ".")
+    return prose(
+        "Small caps ", moved(week, flat="were little changed"), " ", when, context, versus, tail, "."
+    )
 
 
 def _short(ctx: Context, e: Event) -> str:
