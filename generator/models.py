@@ -736,7 +736,8 @@ class Brief:
     glossary: tuple[tuple[str, str], ...] = ()
     disclaimer: str = ""
     lead: Prose = ()  # the headline sentence
-    takeaways: tuple[Takeaway, ...] = ()  # 3–5, by news value, biggest first
+    takeaways: tuple[Takeaway, ...] = ()  # up to 4 besides the headline, by news value, biggest first
+    quiet_week: str = ""  # in place of the takeaways when nothing else stood out: said, not left blank
     body: tuple[Passage, ...] = ()  # the narrative body; ``sections`` hold the full figures (appendix)
     not_covered: tuple[str, ...] = ()  # "Not covered this week: …" items, each with its reason
     session_count: int = 5  # sessions of the reporting week in the data (fewer: a partial week)

@@ -151,3 +151,12 @@ def test_sample_weeks_read_right_at_the_edges(config: Config, sample: Snapshot) 
     flat = analyse(snapshot_until(sample, date(2026, 11, 6)), config, (), as_of=date(2026, 11, 6))
     assert plain(flat.lead).startswith("Small caps were little changed (-0.07%) this week")
     assert flat.takeaways == () and headline_text(flat) == plain(flat.lead).rstrip(".")
+    # Said, not left blank: the takeaways box tells the reader nothing else stood out, in every format.
+    assert flat.quiet_week.startswith("A quiet week beyond the headline") and not mid.quiet_week
+    from generator.render import render_html, render_markdown
+    from generator.render_email import render_email
+
+    html, md = render_html(flat, {}, for_pdf=True), render_markdown(flat, {})
+    email_html, email_text = render_email(flat, view_url=None)
+    for text in (html, md, email_html, email_text):
+        assert "A quiet week beyond the headline" in " ".join(text.split())

@@ -133,6 +133,7 @@ def analyse(
         disclaimer=notes.DISCLAIMER,
         lead=story.lead,
         takeaways=story.takeaways,
+        quiet_week=story.quiet_week,
         body=story.body,
         not_covered=story.not_covered,
         session_count=sessions(ctx),

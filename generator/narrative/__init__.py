@@ -28,7 +28,7 @@ from generator.models import (
     ScheduledEvent,
     Takeaway,
 )
-from generator.narrative import body, breadth, earnings, lead, valuation
+from generator.narrative import body, breadth, earnings, lead, notes, valuation
 from generator.narrative.words import Facts, anomaly, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
@@ -40,6 +40,7 @@ class Narrative:
     takeaways: tuple[Takeaway, ...]
     body: tuple[Passage, ...]
     not_covered: tuple[str, ...] = ()
+    quiet_week: str = ""  # said when there is no takeaway
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def narrate(week: WeekFacts) -> Narrative:
     return Narrative(
         lead=headline,
         takeaways=takeaways,
+        quiet_week="" if takeaways else notes.QUIET_WEEK,
         body=found,
         not_covered=not_covered(ctx, week),
     )

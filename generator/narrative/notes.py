@@ -7,6 +7,11 @@ from generator.models import Snapshot
 from generator.narrative.words import anomaly
 
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
+QUIET_WEEK = (
+    "A quiet week beyond the headline: no record or 52-week extreme, no threshold crossed"
+    " (VIX 20/30, RSI 70/30, the 200-day average, a correction or bear market), no unusual streak,"
+    " day or rate move."
+)
 DISCLAIMER = (
     "Not investment advice. This brief describes past market data from the sources named in it; it makes"
     " no recommendation and no forecast. Figures may be delayed, revised or wrong at the source; check them"
