@@ -332,7 +332,7 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
         parts.append(text)
     rvx = facts.get(K.RVX_LEVEL)
     if rvx is not None:
-        parts.append(prose("the small-cap RVX ", level(rvx)))
+        parts.append(prose("the small-cap RVX closed at ", level(rvx)))
     b = ctx.slots.benchmark
     rv, lo, hi = facts.get(K.rvol(b)), facts.get(K.rvol(b, "min1y")), facts.get(K.rvol(b, "max1y"))
     if rv is not None and lo is not None and hi is not None:
