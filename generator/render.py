@@ -202,7 +202,7 @@ def _context(
     return {
         "brief": brief,
         "charts": charts,
-        "top_stories": top_stories(brief),
+        "top_stories": top_stories(brief) if extra.get("for_pdf") else (),  # the PDF's list only
         "sources": found,
         "ref": found.ref,
         "health": health(brief.health),

@@ -106,9 +106,9 @@ def analyse(
     if index is not None and snapshot.index_view is not None:
         # The 200-day share first; the 50-day one when the 200-day history is too short or ordinary.
         daily = snapshot.index_view.daily
-        windows = zip((50, 200), index.above, strict=True)
-        found = [breadth_event(share, daily, week_start, n) for n, (share, _) in windows]
-        wide = next((e for e in sorted(filter(None, found), key=lambda e: -(e.level or 0))), None)
+        (share50, _), (share200, _) = index.above
+        found = (breadth_event(share, daily, week_start, n) for n, share in ((200, share200), (50, share50)))
+        wide = next(filter(None, found), None)
         if wide is not None:
             facts = replace(facts, events=tuple(sorted((*facts.events, wide), key=lambda e: -e.score)))
     story = narrate(facts)

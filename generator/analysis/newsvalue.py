@@ -21,14 +21,13 @@ import pandas as pd
 
 from generator.analysis import indicators as ind
 from generator.analysis import thresholds as th
-from generator.analysis.common import Context, Maker, ok, return_figure, spread_figure, val
+from generator.analysis.common import Context, Maker, ok, return_figure, val
 from generator.models import Figure
 
 
 class EventKind(StrEnum):
     WEEK_MOVE = "week-move"
     DAY_MOVE = "day-move"
-    SPREAD = "spread"
     STREAK = "streak"
     STREAK_ENDED = "streak-ended"
     RECORD = "record"
@@ -145,21 +144,6 @@ def day_move(ctx: Context, symbol: str) -> Event | None:
         f"day.{symbol}", f"{ctx.name(symbol)}, one-day move", value, "pct", last_bar=day
     )
     return Event(EventKind.DAY_MOVE, abs(z) * DAILY_DISCOUNT, fig, 1 if value > 0 else -1, day=day)
-
-
-def spread_move(ctx: Context, a: str, b: str) -> Event | None:
-    fig = spread_figure(ctx, a, b, "1W")
-    if not ok(fig):
-        return None
-    wa = ind.weekly_returns(ctx.closes[a], ctx.config.brief.week_ends_on)
-    wb = ind.weekly_returns(ctx.closes[b], ctx.config.brief.week_ends_on)
-    spreads = (wa - wb).dropna()
-    if spreads.empty or spreads.index[-1].date() < ctx.week_start:
-        return None
-    z = ind.zscore(val(fig), spreads.to_numpy()[:-1])
-    if z is None:
-        return None
-    return Event(EventKind.SPREAD, abs(z), fig, 1 if val(fig) > 0 else -1)
 
 
 STREAK_METHOD = (
@@ -371,7 +355,6 @@ def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure
     found: list[Event | None] = [
         week_move(ctx, s.benchmark),
         day_move(ctx, s.benchmark),
-        spread_move(ctx, s.benchmark, s.large_cap),
         *streak_events(ctx),
         *extreme_events(ctx),
         drawdown_event(ctx),

@@ -120,27 +120,24 @@ def _tilt(ctx: Context, facts: Facts) -> Prose:
 
 
 def _range(ctx: Context, facts: Facts) -> Prose:
+    """Where the week ended against the record close and above the 52-week low, minus what the lead told."""
     b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
     dist, rec = facts.get(K.record(b, "distance")), facts.get(K.record(b))
     low = facts.fresh(K.low52(b, "distance"))
     if dist is None or rec is None:
         return ()
-    when = facts.get(K.record(b, "date"))
-    if dist.key in facts.said or (K.record(b) in facts.said and abs(val(dist)) < 0.005):
-        # A takeaway told the drawdown, or the record the week ended on: only the distance from the low.
-        return prose(f"The {name} is ", size(low), " above its 52-week low.") if low is not None else ()
-    if K.record(b) in facts.said:
+    at_record, record_told = abs(val(dist)) < 0.005, K.record(b) in facts.said
+    text: Prose = ()
+    if dist.key in facts.said or (record_told and at_record):
+        pass  # a takeaway told the drawdown, or the record the week ended on
+    elif record_told:
         # The record was set earlier in the week: where the week ended against it is still news.
         text = prose(f"The {name} ended the week ", size(dist), " below that record")
-        return (
-            prose(text, " and ", size(low), " above its 52-week low.")
-            if low is not None
-            else prose(text, ".")
-        )
-    if abs(val(dist)) < 0.005:
+    elif at_record:
         text = prose(f"The {name} ends the week at its record close")
     else:
         text = prose(f"The {name} is ", size(dist), " below its record close of ", level(rec))
+        when = facts.get(K.record(b, "date"))
         if when is not None:
             text = prose(text, f" ({when.text})")
         dd = val(dist)
@@ -149,8 +146,9 @@ def _range(ctx: Context, facts: Facts) -> Prose:
         elif dd <= th.CORRECTION:
             text = prose(text, f": a correction ({abs(th.CORRECTION):.0f}% or more below)")
     if low is not None:
-        text = prose(text, " and ", size(low), " above its 52-week low")
-    return prose(text, ".")
+        above = prose(size(low), " above its 52-week low")
+        text = prose(text, " and ", above) if text else prose(f"The {name} is ", above)
+    return prose(text, ".") if text else ()
 
 
 def _available(fig: Figure | None) -> Figure | None:

@@ -119,10 +119,6 @@ def _rates(ctx: Context, e: Event, facts: Facts) -> Prose:
     return prose("The 10-year Treasury yield ", moved(e.figure), now, f", a move of {sigma(e.score)}.")
 
 
-# What the headline itself tells: never a takeaway.
-HEADLINE_KINDS = frozenset({EventKind.WEEK_MOVE, EventKind.SPREAD})
-
-
 def _breadth(ctx: Context, e: Event, facts: Facts) -> Prose:
     most = "the most" if e.direction > 0 else "the fewest"
     first = e.history_from.isoformat() if e.history_from else ""
@@ -152,10 +148,10 @@ WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
 def pick(events: Sequence[Event]) -> list[Event]:
     """2–4 events by news value: every noteworthy one up to four, at least two when there are two.
 
-    The week's move of the benchmark and its gap with large caps are not among them: the headline
-    tells those, the move with its context.
+    The week's move of the benchmark is not among them: the headline tells it, with its context
+    (and the gap with large caps, which is a figure, not an event).
     """
-    rest = [e for e in events if e.kind not in HEADLINE_KINDS]
+    rest = [e for e in events if e.kind is not EventKind.WEEK_MOVE]
     chosen = [e for e in rest if e.score >= th.NOTEWORTHY][: th.MAX_TAKEAWAYS]
     for e in rest:
         if len(chosen) >= th.MIN_TAKEAWAYS:
@@ -187,7 +183,7 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> 
         if spread
         else ()
     )
-    top = next((e for e in events if e.kind not in HEADLINE_KINDS), None)
+    top = next((e for e in events if e.kind is not EventKind.WEEK_MOVE), None)
     tail: Prose = ()
     if top is not None and top.score >= th.NOTEWORTHY:
         tail = prose("; ", _short(ctx, top))
