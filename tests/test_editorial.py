@@ -60,3 +60,34 @@ def test_facts_raise_for_a_key_the_analysis_never_computes() -> None:
         facts.get("return.^RUT.1w")  # a typo
     with pytest.raises(MissingFact):
         facts["spread.^RUT-^GSPC.1W"]  # never computed
+
+
+def test_outlook_does_not_tell_again_a_crossing_the_takeaways_told() -> None:
+    """RSI into overbought is a takeaway; the outlook then names only the other changed conditions,
+    and never says "no condition changed" when the only change was told above."""
+    from generator.formatting import plain
+    from generator.models import Check
+    from generator.narrative.body import outlook
+
+    def check(key: str, condition: str, met: bool) -> Check:
+        return Check(condition, Figure(key, condition, 1.0, "pct", PROV), met)
+
+    rsi_now, rsi_before = (
+        check("rsi14.^RUT", "RSI overbought", True),
+        check("rsi14.^RUT", "RSI overbought", False),
+    )
+    rate_now, rate_before = (
+        check("change.^TNX.1M", "Yields up", False),
+        check("change.^TNX.1M", "Yields up", True),
+    )
+
+    def said(told: set[str], bear: list[Check], prev: list[Check]) -> str:
+        return " ".join(plain(p) for p in outlook((), bear, (), prev, (), told).paragraphs)
+
+    both = said(set(), [rsi_now, rate_now], [rsi_before, rate_before])
+    assert "“RSI overbought” is now met" in both and "“Yields up” is no longer met" in both
+    told = said({"rsi14.^RUT"}, [rsi_now, rate_now], [rsi_before, rate_before])
+    assert "RSI overbought" not in told and "“Yields up” is no longer met" in told
+    only = said({"rsi14.^RUT"}, [rsi_now], [rsi_before])
+    assert "Since last week" not in only and "No condition changed" not in only
+    assert "No condition changed since last week." in said(set(), [rsi_now], [rsi_now])

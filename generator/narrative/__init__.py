@@ -75,6 +75,7 @@ def narrate(week: WeekFacts) -> Narrative:
     headline = lead.headline(ctx, week.events, told, when)
     # Each number is said once: the body leaves out what the headline and takeaways told.
     facts = told.having_said((headline, *(t.prose for t in takeaways)))
+    lead_said = facts.said
     passages: list[Passage | None] = [
         body.performance(ctx, facts, when),
         breadth.passage(ctx, week.index, week.others, facts.said),
@@ -92,7 +93,7 @@ def narrate(week: WeekFacts) -> Narrative:
     }
     # A figure is said once in the body: the watch list names thresholds without repeating numbers.
     watch = body.watch_items(ctx, facts, said)
-    outlook = body.outlook(ctx, week.bull, week.bear, week.prev_bull, week.prev_bear, watch)
+    outlook = body.outlook(week.bull, week.bear, week.prev_bull, week.prev_bear, watch, lead_said)
     note, reports = earnings.earnings(week.earnings, ctx.name(ctx.slots.benchmark))
     outlook = replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures)
     passages.append(replace(outlook, earnings_note=note, earnings=reports))

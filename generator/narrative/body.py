@@ -356,13 +356,18 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
 
 
 def outlook(
-    ctx: Context,
     bull: Sequence[Check],
     bear: Sequence[Check],
     prev_bull: Sequence[Check],
     prev_bear: Sequence[Check],
     watch: Sequence[Prose],
+    told: Set[str] = frozenset(),
 ) -> Passage:
+    """The two checklists' counts and what changed since last week.
+
+    A change whose reading the headline or a takeaway told (the index crossing its 200-day
+    average, the VIX crossing 20, RSI into overbought) is not told again as a changed condition.
+    """
     counts = prose(
         "Of the checklists' known conditions, ",
         _count("the bull case meets", bull),
@@ -371,10 +376,11 @@ def outlook(
         ": conditions, not forecasts.",
     )
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
+    untold = [words for key, words in changed if key not in told]
     paragraphs = [counts]
-    if changed:
-        paragraphs.append(prose("Since last week: ", join(changed, "; ", "; "), "."))
-    elif prev_bull or prev_bear:
+    if untold:
+        paragraphs.append(prose("Since last week: ", join(untold, "; ", "; "), "."))
+    elif not changed and (prev_bull or prev_bear):
         paragraphs.append(("No condition changed since last week.",))
     return passage(SectionKey.OUTLOOK, tuple(paragraphs), items=tuple(watch))
 
@@ -387,9 +393,10 @@ def _count(label: str, checks: Sequence[Check]) -> str:
     return f"{label} {met} of {known}" + (f" ({unknown} unknown)" if unknown else "")
 
 
-def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[Prose]:
+def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[tuple[str, Prose]]:
+    """The conditions met now and not last week, or the reverse: each with its figure's key."""
     was = {c.condition: c.met for c in before}
-    out: list[Prose] = []
+    out: list[tuple[str, Prose]] = []
     for c in now:
         if (
             c.condition in was
@@ -398,7 +405,7 @@ def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[P
             and was[c.condition] != c.met
         ):
             verb = "now met" if c.met else "no longer met"
-            out.append(prose(f"{case} condition “{c.condition}” is {verb}"))
+            out.append((c.figure.key, prose(f"{case} condition “{c.condition}” is {verb}")))
     return out
 
 

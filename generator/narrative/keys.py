@@ -88,15 +88,15 @@ def same_fact(key: str) -> tuple[str, ...]:
     """The figure keys an event's figure tells too: the body does not repeat them.
 
     A record close (``event.record.^RUT``) is the index's record (``record.^RUT``); a drawdown
-    crossing is its distance below it; an unusual move of the 10-year yield is its weekly change;
-    a 52-week low (high) set this week makes the distance from it no news.
+    crossing is the drawdown, its distance below the record; an unusual move of the 10-year yield
+    is its weekly change; a 52-week low (high) set this week makes the distance from it no news.
     """
     kind, _, symbol = key.removeprefix("event.").partition(".")
     if not key.startswith("event.") or not symbol:
         return ()
     return {
         "record": (record(symbol),),
-        "drawdown": (record(symbol, "distance"),),
+        "drawdown": (record(symbol, "distance"), drawdown(symbol)),
         "rates": (change(symbol, "1W"),),
         "low52": (low52(symbol, "distance"),),
         "high52": (high52(symbol, "distance"),),
