@@ -75,8 +75,10 @@ def _read_text(path: str | Path) -> str:
 
 
 # libyaml's composer (where PyYAML was built with it) gives the same nodes as the pure-Python one,
-# about fifteen times faster.  A document it refuses, or one nested deeper than _NESTING, is composed
-# again by the pure-Python composer, whose errors (and recursion limit) stay the ones reported.
+# about fifteen times faster.  A document it refuses is composed again by the pure-Python composer,
+# whose errors stay the ones reported.  A document nested deeper than _NESTING is refused as it is:
+# no configuration nests that deep, and the pure-Python scanner takes seconds to reach its
+# recursion limit on one.
 _FAST_LOADER: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 _NESTING = 100
 
@@ -88,8 +90,13 @@ def _compose(name: str, text: str) -> Node | None:
         except yaml.YAMLError:
             pass
         else:
-            if node is None or _nesting(node) <= _NESTING:
+            deep = _too_deep(node, _NESTING) if node is not None else None
+            if deep is None:
                 return node
+            raise ConfigError(
+                name,
+                [f"invalid YAML: nested more than {_NESTING} levels deep (line {deep.start_mark.line + 1})"],
+            )
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -99,16 +106,18 @@ def _compose(name: str, text: str) -> Node | None:
         raise ConfigError(name, [f"invalid YAML: {exc}"]) from None
 
 
-def _nesting(root: Node) -> int:
-    """How deep the composer nested, in document order: an alias is a leaf, as it is to the composer."""
+def _too_deep(root: Node, limit: int) -> Node | None:
+    """The first node, in document order, nested deeper than ``limit``; an alias is a leaf, as it is
+    to the composer."""
     seen: set[int] = set()
-    deepest, stack = 0, [(root, 1)]
+    stack = [(root, 1)]
     while stack:
         node, level = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        deepest = max(deepest, level)
+        if level > limit:
+            return node
         if isinstance(node, SequenceNode):
             children = list(node.value)
         elif isinstance(node, MappingNode):
@@ -116,7 +125,7 @@ def _nesting(root: Node) -> int:
         else:
             continue
         stack.extend((child, level + 1) for child in reversed(children))
-    return deepest
+    return None
 
 
 # --- structure: tags and duplicate keys, over the whole document -----------------------------------

@@ -669,7 +669,11 @@ def test_dates_and_merge_keys_are_plain_problems(tmp_path: Path) -> None:
 
 def test_absurdly_deep_nesting_is_invalid_yaml_not_a_crash(tmp_path: Path) -> None:
     text = BASE + "brief: " + "[" * 5000 + "]" * 5000 + "\n"
-    assert single(tmp_path, text).startswith("invalid YAML: ")
+    line = line_of(text, "brief: [")
+    assert single(tmp_path, text) == f"invalid YAML: nested more than 100 levels deep (line {line})"
+    # 99 brackets under the top-level mapping nest 100 deep: wrong for `brief`, but valid YAML
+    shallow = single(tmp_path, BASE + "brief: " + "[" * 99 + "]" * 99 + "\n")
+    assert not shallow.startswith("invalid YAML"), shallow
 
 
 def test_proxies_map_universe_indexes_to_their_etfs(tmp_path: Path) -> None:

@@ -334,6 +334,21 @@ def test_hygiene_reads_mixed_utc_offsets_from_text() -> None:
     assert _days(clean_frame(raw, "X")) == ["2024-03-08", "2024-03-11"]
 
 
+def test_plain_iso_dates_read_as_any_other_date_text(caplog: pytest.LogCaptureFixture) -> None:
+    """The snapshot's own ISO dates are parsed at once; other text goes through pandas, and both
+    give the same frame.  A date that is not one (or an impossible one) is dropped and named."""
+    iso = pd.DataFrame({"Date": ["2024-03-11", "2024-03-08"], "Close": [2.0, 1.0]})
+    timed = pd.DataFrame({"Date": ["2024-03-11 00:00:00", "2024-03-08 00:00:00"], "Close": [2, 1]})
+    pd.testing.assert_frame_equal(clean_frame(iso, "X"), clean_frame(timed, "X"))
+    assert clean_frame(iso, "X").index.dtype == "datetime64[ns]"
+    for bad in ("2024-02-30", "2024/03/07", None):
+        raw = pd.DataFrame({"Date": ["2024-03-08", bad, "2024-03-11"], "Close": [1.0, 5.0, 2.0]})
+        with caplog.at_level(logging.WARNING):
+            assert _days(clean_frame(raw, "X")) == ["2024-03-08", "2024-03-11"]
+        assert "X: dropped 1 row(s) without a readable date" in caplog.text
+        caplog.clear()
+
+
 def test_hygiene_keeps_adj_close_and_names_columns_case_insensitively() -> None:
     raw = pd.DataFrame(
         {

@@ -54,7 +54,7 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     else:
         dates = _to_dates(df.index)
     cols = [c for c in PRICE_COLUMNS if c in df.columns]
-    values = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in cols}
+    values = {c: _numbers(df[c]) for c in cols}
     prices = np.column_stack([values[c] for c in cols if c in _PRICE_FIELDS])
     keep = _keep(
         np.asarray(dates.isna()), dates, symbol, "without a readable date", np.ones(len(dates), bool)
@@ -77,6 +77,13 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
         out["Adj Close"] = _filled(values["Adj Close"], rows, close)
     out["Volume"] = values["Volume"][rows] if "Volume" in values else np.full(len(rows), np.nan)
     return pd.DataFrame(out, index=pd.DatetimeIndex(stamps[last], name="Date"))
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """A column as floats; text that is not a number reads as missing."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
 
 
 def _filled(column: np.ndarray | None, rows: np.ndarray, close: np.ndarray) -> np.ndarray:
@@ -124,6 +131,8 @@ def _canonical_columns(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     for col, name in names.items():
         if name is not None and name not in chosen.values():
             chosen[col] = name
+    if list(chosen.items()) == [(c, c) for c in df.columns]:
+        return df  # already the snapshot's own layout
     return df[list(chosen)].rename(columns=chosen)
 
 
@@ -135,6 +144,8 @@ def _to_dates(index: pd.Index) -> pd.DatetimeIndex:
     """
     if isinstance(index, pd.DatetimeIndex):
         idx = index
+    elif (days := _iso_days(index)) is not None:
+        return pd.DatetimeIndex(days.astype("datetime64[ns]"), name="Date")
     else:
         try:
             idx = pd.DatetimeIndex(pd.to_datetime(index, errors="coerce"))
@@ -145,6 +156,22 @@ def _to_dates(index: pd.Index) -> pd.DatetimeIndex:
         labels = bool((wall.dropna() == wall.dropna().normalize()).all())
         idx = wall if labels else idx.tz_convert(EXCHANGE_TZ).tz_localize(None)
     return pd.DatetimeIndex(idx.normalize().as_unit("ns"), name="Date")
+
+
+def _iso_days(index: pd.Index) -> np.ndarray | None:
+    """Plain ISO dates (``2025-04-04``, the layout the snapshot writes) parsed at once; else None.
+
+    Any other text (a time, an offset, a missing or unreadable date) is left to pandas.
+    """
+    if index.dtype != object and not pd.api.types.is_string_dtype(index.dtype):
+        return None
+    try:
+        text = np.asarray(index, dtype=str)
+        if not len(text) or not (np.char.str_len(text) == 10).all():
+            return None
+        return text.astype("datetime64[D]")
+    except (ValueError, TypeError):
+        return None
 
 
 # --------------------------------------------------------------------------- reading
