@@ -549,8 +549,12 @@ def render_feed(name: str, outlet: str, index: int) -> tuple[bytes, int, date]:
             )
         parts += [
             f"<item>\n<title>{escape(title)}</title>\n<link>{link}</link>\n<guid>{link}</guid>",
-            f"<pubDate>{format_datetime(stamp)}</pubDate>\n<description>{escape(text)}</description>\n</item>",
+            f"<pubDate>{format_datetime(stamp)}</pubDate>\n<description>{escape(text)}</description>",
         ]
+        if google and " - " in title:  # Google News names the publisher, as in the title's suffix
+            publisher = title.rsplit(" - ", 1)[1]
+            parts.append(f'<source url="https://example.com/">{escape(publisher)}</source>')
+        parts.append("</item>")
     parts += ["</channel>", "</rss>", ""]
     return "\n".join(parts).encode("utf-8"), len(items), newest
 
