@@ -1,7 +1,9 @@
 """Backfill: build the past N weekly issues from one snapshot, each seeing no data after its own week.
 
 Imports are paid once in the parent; workers are forked from it and share the loaded
-snapshot, so each issue costs only its own analysis and rendering.  Both cores are used.
+snapshot, so each issue costs only its own analysis and rendering.  Both cores are used.  Each
+worker builds a run of consecutive weeks, oldest first, so each week's core figures serve as the
+next week's previous week instead of being computed again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from generator.analysis.brief import WeekCore
 from generator.build import FORMATS, build_from_snapshot
 from generator.errors import BriefError
 from generator.models import Config, Snapshot
@@ -50,7 +53,17 @@ def _preload() -> None:
         render_pdf_document(WARM_UP_HTML)
 
 
-def _build_one(week_end: date) -> BackfillItem:
+def _build_run(week_ends: Sequence[date]) -> list[BackfillItem]:
+    """Build consecutive weeks in order, each reading the week before's core from its build."""
+    items = []
+    previous: WeekCore | None = None
+    for week_end in week_ends:
+        item, previous = _build_one(week_end, previous)
+        items.append(item)
+    return items
+
+
+def _build_one(week_end: date, previous: WeekCore | None) -> tuple[BackfillItem, WeekCore | None]:
     import time
 
     from generator.render import gc_paused
@@ -61,12 +74,25 @@ def _build_one(week_end: date) -> BackfillItem:
     try:
         # One collection per issue instead of the dozens its allocations would trigger.
         with gc_paused():
-            result = build_from_snapshot(config, snapshot, as_of=week_end, out=out, formats=formats)
+            result = build_from_snapshot(
+                config, snapshot, as_of=week_end, out=out, formats=formats, previous=previous
+            )
     except BriefError as exc:
-        return BackfillItem(week_end, "", str(exc), time.perf_counter() - start)
+        return BackfillItem(week_end, "", str(exc), time.perf_counter() - start), None
     finally:
         gc.collect()
-    return BackfillItem(week_end, str(result.folder), "", time.perf_counter() - start)
+    return BackfillItem(week_end, str(result.folder), "", time.perf_counter() - start), result.core
+
+
+def runs(week_ends: Sequence[date], jobs: int) -> list[list[date]]:
+    """``week_ends`` in ``jobs`` runs of consecutive weeks, as even as they split, in order."""
+    size, extra = divmod(len(week_ends), jobs)
+    out, at = [], 0
+    for n in range(jobs):
+        length = size + (n < extra)
+        out.append(list(week_ends[at : at + length]))
+        at += length
+    return [run for run in out if run]
 
 
 def backfill(
@@ -88,11 +114,11 @@ def backfill(
         _JOB = (config, snapshot, out, tuple(formats))
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(week_ends) or 1))
         if jobs == 1:
-            items = [_build_one(day) for day in week_ends]
+            items = _build_run(week_ends)
         else:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(processes=jobs) as pool:
-                items = pool.map(_build_one, week_ends, chunksize=1)
+                items = [item for run in pool.map(_build_run, runs(week_ends, jobs)) for item in run]
     finally:
         _JOB = None
         gc.unfreeze()

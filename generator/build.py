@@ -23,6 +23,7 @@ from generator.fsutil import swap_in
 from generator.models import Brief, ChartSpec, Config, Headline, IssueMeta, Series, Snapshot
 
 if TYPE_CHECKING:
+    from generator.analysis.brief import WeekCore
     from generator.models import RenderedChart
     from generator.pdfworker import RenderWorker
 
@@ -60,6 +61,7 @@ class BuildResult:
     folder: Path
     files: dict[str, Path]
     timings: Timings
+    core: WeekCore | None = None  # the week's core figures, for the next week's build
 
 
 def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
@@ -106,13 +108,16 @@ def build_from_snapshot(
     write_snapshot: bool = True,
     force: bool = False,
     worker: RenderWorker | None = None,
+    previous: WeekCore | None = None,
 ) -> BuildResult:
     """Analyse ``snapshot`` for the week of ``as_of`` and write the issue folder under ``out``.
 
     ``worker`` draws the charts and lays out the PDF in a child process (see :mod:`generator.pdfworker`);
-    the PDF is collected last, so its layout overlaps the other formats.
+    the PDF is collected last, so its layout overlaps the other formats.  ``previous``: the
+    previous week's core, from the result of building it (the backfill builds weeks in order).
     """
-    from generator.analysis import analyse, reporting_week
+    from generator.analysis import reporting_week
+    from generator.analysis.brief import analyse_week
     from generator.render import write_outputs, write_pdf
     from generator.render_email import render_email
     from generator.sources.snapshot import save_snapshot
@@ -133,8 +138,13 @@ def build_from_snapshot(
             headlines = headlines_for_week(snapshot, config, week, seen_path)
         with timings.stage("analyse"):
             # The worker draws the body's charts as soon as the analysis knows them.
-            brief = analyse(
-                snapshot, config, headlines, as_of=as_of, on_charts=worker.draw if worker else None
+            brief, core = analyse_week(
+                snapshot,
+                config,
+                headlines,
+                as_of=as_of,
+                on_charts=worker.draw if worker else None,
+                previous=previous,
             )
         names = {i.symbol: i.name for i in config.universe}
         with timings.stage("charts"):
@@ -169,7 +179,7 @@ def build_from_snapshot(
         raise
     if seen_path is not None:
         _remember(seen_path, headlines, week[0])
-    return BuildResult(brief, snapshot, final, {k: final / v.name for k, v in files.items()}, timings)
+    return BuildResult(brief, snapshot, final, {k: final / v.name for k, v in files.items()}, timings, core)
 
 
 def _draw(specs: Sequence[ChartSpec]) -> Mapping[str, RenderedChart]:

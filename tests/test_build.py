@@ -119,6 +119,33 @@ def test_backfill_builds_each_week_without_look_ahead(config: Config, few: Snaps
         assert read_meta(folder).as_of == end
 
 
+def test_backfill_runs_of_consecutive_weeks_reuse_each_weeks_core_and_build_the_same_issues(
+    config: Config, sample: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker builds three consecutive weeks: the previous week is computed for the first only
+    (the next two read the core their predecessor's build returned), and every file is the one a
+    build of that week alone writes."""
+    from generator.analysis import brief as analysis
+    from generator.backfill import runs
+
+    assert runs(list(range(5)), 2) == [[0, 1, 2], [3, 4]] and runs([1], 2) == [[1]]  # type: ignore[arg-type]
+    computed = []
+    real = analysis.previous_week
+    monkeypatch.setattr(
+        analysis, "previous_week", lambda snap, cfg, start: computed.append(start) or real(snap, cfg, start)
+    )
+    ends = past_week_ends(date(2026, 10, 30), 3, "friday")
+    items = backfill(config, sample, ends, out=tmp_path / "run", formats=["html", "md"], jobs=1)
+    assert not [i for i in items if i.error] and len(computed) == 1
+    for end in ends[1:]:
+        alone = build_from_snapshot(config, sample, as_of=end, out=tmp_path / "alone", formats=["html", "md"])
+        for name in ("brief.html", "brief.md", "email.txt", "meta.json"):
+            assert (tmp_path / "run" / "briefs" / end.isoformat() / name).read_bytes() == (
+                alone.folder / name
+            ).read_bytes(), (end, name)
+    assert len(computed) == 3  # each week built alone computes its previous week
+
+
 def test_backfill_that_fails_before_its_workers_leaves_the_collector_as_it_was(
     config: Config, few: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,8 +7,8 @@ reporting week's end before anything is computed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -54,6 +54,17 @@ log = logging.getLogger(__name__)
 TOP_HEADLINES = 5  # besides those placed in the body passages
 
 
+@dataclass(frozen=True)
+class WeekCore:
+    """A reporting week's context and core figures: what the next week's analysis reads as its
+    previous week.  A caller that analyses consecutive weeks (the backfill) hands each week's core
+    to the next analysis instead of having it computed again."""
+
+    week_end: date
+    ctx: Context
+    figures: Mapping[str, Figure]
+
+
 def analyse(
     snapshot: Snapshot,
     config: Config,
@@ -67,6 +78,23 @@ def analyse(
     ``on_charts`` is told the body's chart specs as soon as they are known, before the rest of
     the analysis: a render worker can draw them meanwhile (the brief's ``charts`` are the same).
     """
+    return analyse_week(snapshot, config, headlines, as_of=as_of, on_charts=on_charts)[0]
+
+
+def analyse_week(
+    snapshot: Snapshot,
+    config: Config,
+    headlines: Sequence[Headline],
+    *,
+    as_of: date,
+    on_charts: Callable[[tuple[ChartSpec, ...]], None] | None = None,
+    previous: WeekCore | None = None,
+) -> tuple[Brief, WeekCore]:
+    """:func:`analyse`, and the week's core for the next week's analysis.
+
+    ``previous``: the core of the week before, as this function returned it for that week from
+    the same snapshot; any other week's core is not used.  The brief is the same either way.
+    """
     week_start, week_end = reporting_week(as_of, config.brief.week_ends_on)
     ctx = make_context(snapshot, config, week_start, week_end)
     bench = config.slots.benchmark
@@ -77,7 +105,14 @@ def analyse(
     charts = build_charts(ctx, figures)
     if on_charts is not None:
         on_charts(tuple(describe(c) for c in charts if c.key in BODY_CHARTS))
-    prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
+    if (
+        previous is not None
+        and previous.week_end == reporting_week(week_start - timedelta(days=1), config.brief.week_ends_on)[1]
+    ):
+        prev_ctx: Context | None = previous.ctx
+        prev_figures = dict(previous.figures)
+    else:
+        prev_ctx, prev_figures = previous_week(snapshot, config, week_start)
     for symbol, a in sorted(ctx.flagged.items()):
         log.warning("%s: %s", symbol, anomaly(a))  # a repair of bad input is visible
     index = index_facts(ctx, snapshot.index_view)
@@ -113,7 +148,7 @@ def analyse(
             facts = replace(facts, events=tuple(sorted((*facts.events, wide), key=lambda e: -e.score)))
     story = narrate(facts)
     placed = {h for hs in (facts.headlines or {}).values() for h in hs}
-    return Brief(
+    brief = Brief(
         title=config.brief.title,
         as_of=ctx.series[bench].last_bar,
         week_start=week_start,
@@ -138,6 +173,7 @@ def analyse(
         not_covered=story.not_covered,
         session_count=sessions(ctx),
     )
+    return brief, WeekCore(week_end, ctx, figures)
 
 
 def next_weeks_earnings(week: EarningsWeek | None, start: date, end: date) -> EarningsWeek | None:
