@@ -14,13 +14,16 @@ import base64
 import contextlib
 import functools
 import gc
+import importlib
 import logging
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 from urllib.request import url2pathname
@@ -298,8 +301,37 @@ def fetch_allowed(url: str, allowed_dir: Path = ASSETS_DIR) -> bool:
     return path.is_relative_to(allowed_dir.resolve()) and path.is_file()
 
 
+@functools.cache
+def load_weasyprint() -> ModuleType:
+    """weasyprint, imported once per process without its library guesses' subprocesses.
+
+    weasyprint finds pango, harfbuzz and fontconfig by trying several names for each, the
+    Windows and macOS ones first.  On Linux, cffi hands each name without ".so" to ctypes'
+    ``find_library``, which runs ``ldconfig`` and then gcc: 22 subprocesses, about half a second
+    of every process that lays out a PDF.  Every library is also tried under its Linux soname
+    (``libpango-1.0.so.0``), which the dynamic loader finds through the same cache and paths, so
+    while weasyprint imports, those guesses are answered "not found" at once.  Should the import
+    fail that way, it is tried again with the real lookup.
+    """
+    if sys.platform != "linux" or "weasyprint" in sys.modules:
+        return importlib.import_module("weasyprint")
+    import ctypes.util
+
+    real = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        return importlib.import_module("weasyprint")
+    except OSError:
+        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[name]
+    finally:
+        ctypes.util.find_library = real
+    return importlib.import_module("weasyprint")  # again, with the real lookup
+
+
 def make_url_fetcher(allowed_dir: Path = ASSETS_DIR) -> Callable[..., Any]:
     """A weasyprint URL fetcher that refuses (and logs) everything :func:`fetch_allowed` refuses."""
+    load_weasyprint()
     import weasyprint.urls as wurls
 
     def refuse(url: str) -> RenderError:
@@ -366,8 +398,7 @@ def render_pdf(html: str, *, base_dir: Path | None = None) -> bytes:
 def print_stylesheet() -> Any:
     """The brief's print stylesheet as weasyprint parsed it: once per process, not once per PDF
     (parsing it inline cost about a tenth of each render)."""
-    import weasyprint
-
+    weasyprint = load_weasyprint()
     return weasyprint.CSS(string=brief_css(for_pdf=True), url_fetcher=make_url_fetcher())
 
 
@@ -380,7 +411,7 @@ def render_pdf_document(
     the project's asset folder are ever loaded.  ``variant`` is weasyprint's PDF variant: the
     tagged PDF/UA-1 by default (None, an untagged PDF, only to measure what tagging costs).
     """
-    import weasyprint
+    weasyprint = load_weasyprint()
 
     base = (base_dir or ASSETS_DIR).resolve()
     try:

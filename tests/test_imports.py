@@ -66,3 +66,31 @@ def test_the_render_worker_reads_and_draws_a_brief_without_pandas_or_the_analysi
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"imported by the worker: {done.stdout.strip()}"
+
+
+WEASYPRINT = """
+import subprocess
+started = []
+class Recording(subprocess.Popen):
+    def __init__(self, args, *rest, **kwargs):
+        started.append(args)
+        super().__init__(args, *rest, **kwargs)
+subprocess.Popen = Recording
+import ctypes.util
+from generator.render import load_weasyprint
+weasyprint = load_weasyprint()
+assert ctypes.util.find_library is not None and ctypes.util.find_library.__name__ == "find_library"
+pdf = weasyprint.HTML(string="<p>Small caps</p>").write_pdf()
+print(len(started), pdf[:5].decode())
+"""
+
+
+def test_weasyprint_loads_without_running_a_program_per_library_name() -> None:
+    """weasyprint's library names for Windows and macOS are not looked up by running ldconfig and gcc
+    (22 programs, about half a second per process that lays out a PDF), and ctypes' lookup is
+    given back afterwards."""
+    done = subprocess.run(
+        [sys.executable, "-c", WEASYPRINT], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "%PDF-"]
