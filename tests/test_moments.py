@@ -21,6 +21,7 @@ from generator.analysis.indicators import weekly_returns
 from generator.formatting import plain
 from generator.models import Brief, Snapshot
 from generator.narrative.keys import same_fact
+from generator.narrative.words import anomaly
 
 
 def build(shared_data: Path, as_of: date, snapshot: Snapshot | None = None) -> Brief:
@@ -87,6 +88,11 @@ def test_tariff_crash_week_worst_since_march_2020_and_a_bear_market(shared_data:
     assert brief.takeaways[0].kind == "day-move" and "fell sharply on Thursday 2025-04-03" in plain(
         brief.lead
     )
+    # The week closed on its 52-week low (the four takeaways had no room for it): said as such.
+    year = [c for d, c in rut if end - timedelta(days=365) < d <= end]
+    assert close_on(rut, end) == min(year)
+    assert f"The Russell 2000 ended the week at its 52-week low of {min(year):,.2f}." in body(brief)
+    assert "0.00%" not in body(brief)
 
 
 def test_a_streak_that_ended_is_reported_at_its_full_length(shared_data: Path) -> None:
@@ -269,3 +275,51 @@ def test_a_best_week_since_a_fortnight_ago_is_not_claimed(shared_data: Path) -> 
     # The crash week keeps its context: a rare move is news.
     crash = plain(build(shared_data, date(2025, 4, 4)).lead)
     assert "their worst week since the week ending 2020-03-20" in crash
+
+
+@pytest.mark.parametrize("as_of", [date(2020, 2, 28), date(2025, 4, 4)])
+def test_the_vix_more_than_doubling_in_a_crisis_week_is_news_not_bad_data(
+    shared_data: Path, as_of: date
+) -> None:
+    """A volatility index is not a price: +135% (February 2020) and +109% (April 2025) are the week's
+    story, told with their points, not left out as a split."""
+    vix = csv_closes(shared_data, "IDX_VIX.csv")
+    monday = as_of - timedelta(days=4)
+    before, now = [c for d, c in vix if d < monday][-1], close_on(vix, as_of)
+    assert now / before > 2  # beyond the 50 % a price may move before it is suspect
+    brief = build(shared_data, as_of)
+    assert not [n for n in brief.not_covered if "VIX" in n]
+    assert takeaway(brief, "vix") == f"The VIX rose {now - before:.2f} points to {now:.2f}, above 30."
+
+
+def test_what_no_market_does_in_a_week_depends_on_what_the_series_is() -> None:
+    """A price at +50 %, a volatility index at four times or a quarter, a yield moved by 2 points."""
+    from generator.analysis.common import anomalies
+    from generator.models import Role, Series
+
+    days = pd.bdate_range("2026-02-02", "2026-02-13")  # two full weeks, the second is reported
+
+    def series(symbol: str, last_week: float, this_week: float) -> Series:
+        closes = [last_week] * 5 + [this_week] * 5
+        frame = pd.DataFrame({c: closes for c in ("Open", "High", "Low", "Close")}, index=days)
+        return Series(symbol, frame.assign(Volume=0.0), "test", "live")
+
+    roles = {
+        "^VIX": (Role.VOLATILITY,),
+        "^IRX": (Role.RATES,),
+        "^TNX": (Role.RATES,),
+        "IWM": (Role.SMALL_CAP,),
+    }
+    cases = {
+        ("IWM", 100.0, 149.0): False, ("IWM", 100.0, 150.0): True, ("IWM", 100.0, 50.0): True,
+        ("^VIX", 15.0, 40.0): False, ("^VIX", 15.0, 60.0): True, ("^VIX", 40.0, 10.0): True,
+        ("^IRX", 0.02, 0.07): False, ("^TNX", 4.25, 42.5): True, ("^TNX", 4.25, 2.25): True,
+        ("^TNX", 4.25, 3.40): False,
+    }  # fmt: skip
+    for (symbol, last_week, this_week), flagged in cases.items():
+        found = anomalies({symbol: series(symbol, last_week, this_week)}, date(2026, 2, 9), roles)
+        assert (symbol in found) is flagged, (symbol, last_week, this_week)
+    tnx = anomalies({"^TNX": series("^TNX", 4.25, 42.5)}, date(2026, 2, 9), roles)["^TNX"]
+    vix = anomalies({"^VIX": series("^VIX", 15.0, 60.0)}, date(2026, 2, 9), roles)["^VIX"]
+    assert anomaly(tnx) == "a +38.25-point week (2026-02-06 to 2026-02-13) looks like bad data; left out"
+    assert anomaly(vix) == "a +300% week (2026-02-06 to 2026-02-13) looks like bad data; left out"

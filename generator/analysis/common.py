@@ -19,7 +19,7 @@ import pandas as pd
 
 from generator.analysis import thresholds as th
 from generator.errors import ConfigError
-from generator.models import WEEKDAYS, Config, Figure, Provenance, Series, Slots, Snapshot, Unit
+from generator.models import WEEKDAYS, Config, Figure, Provenance, Role, Series, Slots, Snapshot, Unit
 from generator.sources.calendar import is_trading_day, trading_days
 
 SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
@@ -194,13 +194,24 @@ class Anomaly:
     last: date  # the week's last bar
     change: float | None = None  # the weekly change in percent (a jump)
     missing: int = 0  # sessions without bars in the window (a gap)
+    points: float | None = None  # the weekly change in percentage points (a yield's jump)
+    split: bool = True  # a jump that a split could explain (a price; never an index level or yield)
 
 
-def anomalies(series: Mapping[str, Series], week_start: date) -> dict[str, Anomaly]:
-    """Series whose week cannot be trusted: a move that looks like a split or bad data (|weekly
-    change| at or above :data:`~generator.analysis.thresholds.SUSPECT_WEEK_PCT`), or the week's change
+def anomalies(
+    series: Mapping[str, Series], week_start: date, roles: Mapping[str, tuple[Role, ...]] | None = None
+) -> dict[str, Anomaly]:
+    """Series whose week cannot be trusted: a move no market makes in a week, or the week's change
     taken across a gap of more than :data:`~generator.analysis.thresholds.MAX_GAP_SESSIONS` sessions.
-    Such a series is left out of the week (never headlined) and named with its dates."""
+    Such a series is left out of the week (never headlined) and named with its dates.
+
+    What counts as impossible depends on what the series is (``roles``: the universe's roles by
+    symbol): a price whose |weekly change| reaches :data:`~generator.analysis.thresholds.SUSPECT_WEEK_PCT`
+    (a split or bad data); a volatility index at four times or a quarter of last week's close (it
+    doubles in a crisis); a yield quoted in percent that moves by two points or more.  FRED series
+    are values (rates, spreads) and only checked for gaps.
+    """
+    roles = roles or {}
     out: dict[str, Anomaly] = {}
     for symbol, s in series.items():
         closes = s.closes
@@ -215,8 +226,17 @@ def anomalies(series: Mapping[str, Series], week_start: date) -> dict[str, Anoma
             continue
         if symbol.startswith("FRED-"):
             continue  # values, not prices: a yield can double
-        change = (float(week.iloc[-1]) / float(before.iloc[-1]) - 1.0) * 100.0
-        if abs(change) >= th.SUSPECT_WEEK_PCT:
+        now, prev = float(week.iloc[-1]), float(before.iloc[-1])
+        change = (now / prev - 1.0) * 100.0
+        kinds = roles.get(symbol, ())
+        if Role.RATES in kinds:
+            if abs(now - prev) >= th.SUSPECT_RATE_POINTS:
+                out[symbol] = Anomaly("jump", base_day, last_day, change, points=now - prev, split=False)
+        elif Role.VOLATILITY in kinds:
+            ratio = now / prev if prev > 0 else float("inf")
+            if not 1 / th.SUSPECT_VOLATILITY_RATIO < ratio < th.SUSPECT_VOLATILITY_RATIO:
+                out[symbol] = Anomaly("jump", base_day, last_day, change, split=False)
+        elif abs(change) >= th.SUSPECT_WEEK_PCT:
             out[symbol] = Anomaly("jump", base_day, last_day, change=change)
     return out
 
@@ -227,7 +247,7 @@ def make_context(snapshot: Snapshot, config: Config, week_start: date, week_end:
         cut = snapshot.series[symbol].until(week_end)
         if len(cut.frame):
             series[symbol] = cut
-    flagged = anomalies(series, week_start)
+    flagged = anomalies(series, week_start, {i.symbol: i.roles for i in config.universe})
     for symbol in flagged:
         del series[symbol]
     proxies = apply_proxies(series, config, week_start)

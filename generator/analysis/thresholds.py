@@ -32,7 +32,14 @@ FLAT_VIX_POINTS: Final = 0.5
 NORMAL_VOLUME: Final = (0.85, 1.15)  # volume within ±15% of its average is "normal volume"
 
 # Data checks: a week that cannot be trusted is left out and named, never headlined
-SUSPECT_WEEK_PCT: Final = 50.0  # |weekly change| at or above: a split or bad data
+SUSPECT_WEEK_PCT: Final = 50.0  # |weekly change| at or above: a split or bad data (prices)
+# A volatility index more than doubles in a week in a crisis (the VIX +135% in the week to
+# 2020-02-28, +109% to 2025-04-04) but has never gone to four times or a quarter of itself.
+SUSPECT_VOLATILITY_RATIO: Final = 4.0
+# A yield quoted in percent moves by basis points: its weekly change in percentage points says more
+# than a ratio (a 3-month bill at 0.02% can triple); no Treasury yield has moved 2 points in a week,
+# while a quote shifted by a decimal (4.25 read as 42.5) moves by tens.
+SUSPECT_RATE_POINTS: Final = 2.0
 MAX_GAP_SESSIONS: Final = 5  # more sessions than this without bars inside a change's window
 
 # News value

@@ -145,7 +145,12 @@ def _range(ctx: Context, facts: Facts) -> Prose:
             text = prose(text, f": a bear market ({abs(th.BEAR_MARKET):.0f}% or more below)")
         elif dd <= th.CORRECTION:
             text = prose(text, f": a correction ({abs(th.CORRECTION):.0f}% or more below)")
-    if low is not None:
+    if low is not None and abs(val(low)) < 0.005:
+        # The week closed on the low itself (a takeaway did not tell it): no "0.00% above".
+        bottom = facts.get(K.low52(b))
+        at_low = prose("ended the week at its 52-week low", prose(" of ", level(bottom)) if bottom else ())
+        text = prose(text, " and ", at_low) if text else prose(f"The {name} ", at_low)
+    elif low is not None:
         above = prose(size(low), " above its 52-week low")
         text = prose(text, " and ", above) if text else prose(f"The {name} is ", above)
     return prose(text, ".") if text else ()

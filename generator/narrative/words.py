@@ -247,4 +247,7 @@ def anomaly(a: Anomaly) -> str:
             f" (last bar before it {a.base.isoformat()}); left out"
         )
     dates = f"{a.base.isoformat()} to {a.last.isoformat()}"
-    return f"a {a.change or 0:+.0f}% week ({dates}) looks like a split or bad data; left out"
+    if a.points is not None:
+        return f"a {a.points:+.2f}-point week ({dates}) looks like bad data; left out"
+    cause = "a split or bad data" if a.split else "bad data"
+    return f"a {a.change or 0:+.0f}% week ({dates}) looks like {cause}; left out"
