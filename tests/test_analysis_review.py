@@ -50,10 +50,11 @@ def test_crash_week_outlook_flags_match_the_readings(covid: Brief) -> None:
 def test_crash_week_best_or_worst_week_compares_with_the_worse_week_before(covid: Brief) -> None:
     t = topic(covid, "performance", "best-worst-week")
     assert t.figures[0].value == 1  # the week before was worse
-    # -16.22% on 2020-03-20 followed -16.50% on 2020-03-13: the worst week since that one, not "in N weeks"
+    # -16.22% on 2020-03-20 followed -16.50% on 2020-03-13: "the worst since last week" is no news;
+    # its rank is (and never "in N weeks")
     week = plain(covid.lead)
     assert week.startswith("Small caps fell 16.22% this week")
-    assert "their worst week since the week ending 2020-03-13" in week
+    assert "their second-worst week in the data (data from 2015-01-09)" in week
 
 
 def test_movers_are_reader_figures_not_range_bookkeeping(covid: Brief) -> None:

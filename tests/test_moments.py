@@ -323,3 +323,32 @@ def test_what_no_market_does_in_a_week_depends_on_what_the_series_is() -> None:
     vix = anomalies({"^VIX": series("^VIX", 15.0, 60.0)}, date(2026, 2, 9), roles)["^VIX"]
     assert anomaly(tnx) == "a +38.25-point week (2026-02-06 to 2026-02-13) looks like bad data; left out"
     assert anomaly(vix) == "a +300% week (2026-02-06 to 2026-02-13) looks like bad data; left out"
+
+
+def test_a_move_is_put_in_context_by_how_rare_it_is(shared_data: Path) -> None:
+    """ "Worst since" names a date far back; when the last worse move was only weeks ago, the move's rank
+    says more ("their second-worst week in the data"); one-day moves get the same context."""
+    rut = csv_closes(shared_data, "IDX_RUT.csv")
+    daily = [(b[0], (b[1] / a[1] - 1) * 100) for a, b in itertools.pairwise(rut)]
+    weeks = weekly([r for r in rut if r[0] <= date(2020, 3, 20)])
+    end, ret = weeks[-1]
+    worse = [d for d, r in weeks[:-1] if r <= ret]
+    assert worse == [date(2020, 3, 13)]  # one worse week, the one before: "since last week" is no news
+    crash = build(shared_data, end)
+    assert f", their second-worst week in the data (data from {weeks[0][0].isoformat()})," in plain(
+        crash.lead
+    )
+    day, move = min((r for r in daily if date(2020, 3, 16) <= r[0] <= end), key=lambda r: r[1])
+    assert move == min(r for _, r in daily if _ <= end)  # the worst session of the whole history
+    assert takeaway(crash, "day-move") == (
+        f"The Russell 2000 fell {abs(move):.2f}% on Monday {day.isoformat()}, its worst day in the data"
+        f" (data from {daily[0][0].isoformat()})."
+    )
+    tariffs = build(shared_data, date(2025, 4, 4))
+    day, move = min((r for r in daily if date(2025, 3, 31) <= r[0] <= date(2025, 4, 4)), key=lambda r: r[1])
+    since = max(d for d, r in daily if d < day and r <= move)
+    assert (day - since).days > 7 * 13
+    assert takeaway(tariffs, "day-move") == (
+        f"The Russell 2000 fell {abs(move):.2f}% on Thursday {day.isoformat()}, its worst day since"
+        f" {since.isoformat()}."
+    )

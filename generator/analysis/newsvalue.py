@@ -67,6 +67,7 @@ class Event:
     history_from: date | None = None  # the first bar the claim was measured on
     level: float | None = None  # the threshold crossed
     extra: tuple[Figure, ...] = ()  # supporting figures (the other side of a spread, the prior record)
+    rank: int = 0  # a move's place among all of its kind in the history at hand (1: the most extreme)
 
 
 def breadth_event(share: Figure, daily: pd.DataFrame, week_start: date, window: int = 200) -> Event | None:
@@ -123,7 +124,15 @@ def week_move(ctx: Context, symbol: str) -> Event | None:
         return Event(EventKind.WEEK_MOVE, score, fig, 1 if best else -1)
     n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
     score = max(score, ind.rarity_score(1.0 / max(n_weeks, 1)))
-    return Event(EventKind.WEEK_MOVE, score, fig, 1 if best else -1, since=since, history_from=first)
+    return Event(
+        EventKind.WEEK_MOVE,
+        score,
+        fig,
+        1 if best else -1,
+        since=since,
+        history_from=first,
+        rank=len(earlier) + 1,
+    )
 
 
 def day_move(ctx: Context, symbol: str) -> Event | None:
@@ -143,7 +152,17 @@ def day_move(ctx: Context, symbol: str) -> Event | None:
     fig = Maker(ctx, (symbol,), "1D", method)(
         f"day.{symbol}", f"{ctx.name(symbol)}, one-day move", value, "pct", last_bar=day
     )
-    return Event(EventKind.DAY_MOVE, abs(z) * DAILY_DISCOUNT, fig, 1 if value > 0 else -1, day=day)
+    # How rare: the last earlier session that moved at least as far the same way, and the rank.
+    before = daily.loc[: pd.Timestamp(day - timedelta(days=1))]
+    earlier = np.flatnonzero(before.to_numpy() >= value if value > 0 else before.to_numpy() <= value)
+    since = before.index[int(earlier[-1])].date() if len(earlier) else None
+    first = before.index[0].date() if len(before) else day
+    if since is None and not _history_ok(first, ctx.week_end):
+        first = None  # too little history to call it the biggest
+    return Event(
+        EventKind.DAY_MOVE, abs(z) * DAILY_DISCOUNT, fig, 1 if value > 0 else -1, day=day, since=since,
+        history_from=first, rank=len(earlier) + 1 if first is not None else 0,
+    )  # fmt: skip
 
 
 STREAK_METHOD = (

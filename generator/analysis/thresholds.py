@@ -51,6 +51,10 @@ NOTEWORTHY: Final = 1.5  # an event scoring below this is not a takeaway unless 
 UNUSUAL_MOVE_SD: Final = 2.0  # a move of two of its own standard deviations is unusual
 BREADTH_HISTORY_SESSIONS: Final = 200  # a breadth extreme is claimed on this many sessions before the week
 MIN_HISTORY_YEARS: Final = 3.0  # "since" / "longest" / "best week" claims need this much history
+# "Worst week since the week ending <date>" is context when that date is far back; when it is within
+# this many weeks, the move's rank in the data says more ("their second-worst week in the data").
+RECENT_SINCE_WEEKS: Final = 13
+RANKED_UP_TO: Final = 3  # a move is ranked ("third-best") only among this many most extreme
 MIN_STREAK_DAYS: Final = 5  # a relative streak shorter than this is not news
 WATCH_RSI_REACH: Final = 5.0
 WATCH_VIX_REACH: Final = 2.0

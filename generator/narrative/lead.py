@@ -31,21 +31,34 @@ def _week_context(e: Event | None) -> str:
     """
     if e is None or e.score < th.NOTEWORTHY:
         return ""
-    best = "best" if e.direction > 0 else "worst"
-    if e.since is not None:
-        return f", their {best} week since the week ending {e.since.isoformat()}"
-    if e.history_from is not None:
-        return f", their {best} week in the data{data_from(e.history_from)}"
+    rarity = _rarity(e, "best" if e.direction > 0 else "worst", "week")
+    if rarity:
+        return f", their {rarity}"
     return f", a move of {sigma(e.score)}" if e.score >= th.UNUSUAL_MOVE_SD else ""
+
+
+def _rarity(e: Event, extreme: str, unit: str) -> str:
+    """``worst week since the week ending 2020-03-20``, ``second-worst day in the data (data from …)``,
+    or "" when the earlier such move is recent and this one is not among the most extreme (then its
+    size in standard deviations says more)."""
+    week = "the week ending " if unit == "week" else ""
+    if e.since is None:
+        return f"{extreme} {unit} in the data{data_from(e.history_from)}" if e.history_from else ""
+    anchor = e.figure.provenance.last_bar or e.since
+    if (anchor - e.since).days > 7 * th.RECENT_SINCE_WEEKS:
+        return f"{extreme} {unit} since {week}{e.since.isoformat()}"
+    if e.history_from is not None and 1 < e.rank <= th.RANKED_UP_TO:
+        return f"{ordinal(e.rank)}-{extreme} {unit} in the data{data_from(e.history_from)}"
+    return ""
 
 
 def _day_move(ctx: Context, e: Event, facts: Facts) -> Prose:
     assert e.day is not None
     name = ctx.name(ctx.slots.benchmark)
     verb = "jumped" if e.direction > 0 else "fell"
-    return prose(
-        f"The {name} {verb} ", size(e.figure), f" {on_day(e.day)}, a move of {sigma(e.score / 0.9)}."
-    )
+    rarity = _rarity(e, "best" if e.direction > 0 else "worst", "day")
+    context = f"its {rarity}" if rarity else f"a move of {sigma(e.score / 0.9)}"
+    return prose(f"The {name} {verb} ", size(e.figure), f" {on_day(e.day)}, {context}.")
 
 
 def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
