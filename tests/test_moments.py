@@ -352,3 +352,21 @@ def test_a_move_is_put_in_context_by_how_rare_it_is(shared_data: Path) -> None:
         f"The Russell 2000 fell {abs(move):.2f}% on Thursday {day.isoformat()}, its worst day since"
         f" {since.isoformat()}."
     )
+
+
+def test_a_run_as_long_as_one_a_few_weeks_ago_is_not_called_the_longest_since_then(shared_data: Path) -> None:
+    """2024-11-07: a 6-session run ahead ended; one as long had ended in September (under 13 weeks
+    before), so "the longest run since 2024-09-19" would be true and no news: the takeaway stops at
+    the run and the day it ended."""
+    rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), dict(csv_closes(shared_data, "SPY.csv"))
+    rows = [(d, c, spy[d]) for d, c in rut if d in spy and d <= date(2024, 11, 8)]
+    ahead = [(b[0], b[1] / a[1] > b[2] / a[2]) for a, b in itertools.pairwise(rows)]
+    runs, length = [], 0  # (last day, length) of every run ahead that ended
+    for (day, up), (_, up_next) in itertools.pairwise(ahead):
+        length = length + 1 if up else 0
+        if up and not up_next:
+            runs.append((day, length))
+    (last, n), earlier = runs[-1], [(d, k) for d, k in runs[:-1] if k >= runs[-1][1]]
+    assert last == date(2024, 11, 6) and (last - earlier[-1][0]).days <= 7 * 13
+    text = takeaway(build(shared_data, date(2024, 11, 8)), "streak-ended")
+    assert text == f"The Russell 2000's {n}-session run ahead of the S&P 500 ended on Thursday 2024-11-07."

@@ -37,6 +37,12 @@ def _week_context(e: Event | None) -> str:
     return f", a move of {sigma(e.score)}" if e.score >= th.UNUSUAL_MOVE_SD else ""
 
 
+def _recent(e: Event) -> bool:
+    """The earlier date of a "since" claim is within :data:`~th.RECENT_SINCE_WEEKS`: no news."""
+    anchor = e.day or e.figure.provenance.last_bar
+    return e.since is not None and anchor is not None and (anchor - e.since).days <= 7 * th.RECENT_SINCE_WEEKS
+
+
 def _rarity(e: Event, extreme: str, unit: str) -> str:
     """``worst week since the week ending 2020-03-20``, ``second-worst day in the data (data from …)``,
     or "" when the earlier such move is recent and this one is not among the most extreme (then its
@@ -44,8 +50,7 @@ def _rarity(e: Event, extreme: str, unit: str) -> str:
     week = "the week ending " if unit == "week" else ""
     if e.since is None:
         return f"{extreme} {unit} in the data{data_from(e.history_from)}" if e.history_from else ""
-    anchor = e.figure.provenance.last_bar or e.since
-    if (anchor - e.since).days > 7 * th.RECENT_SINCE_WEEKS:
+    if not _recent(e):
         return f"{extreme} {unit} since {week}{e.since.isoformat()}"
     if e.history_from is not None and 1 < e.rank <= th.RANKED_UP_TO:
         return f"{ordinal(e.rank)}-{extreme} {unit} in the data{data_from(e.history_from)}"
@@ -66,7 +71,9 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
     n = int(e.figure.value or 0)
     side = "ahead of" if e.direction > 0 else "behind"
     since = (
-        f", the longest run since {e.since.isoformat()}{data_from(e.history_from)}"
+        ""  # "the longest since a month ago" is no news
+        if _recent(e)
+        else f", the longest run since {e.since.isoformat()}{data_from(e.history_from)}"
         if e.since is not None
         else f", the longest in the data{data_from(e.history_from)}"
         if e.history_from is not None
@@ -88,7 +95,7 @@ def _extreme(ctx: Context, e: Event, facts: Facts) -> Prose:
     assert e.day is not None
     name = ctx.name(ctx.slots.benchmark)
     if e.kind is EventKind.RECORD:
-        since = f", the first record since {e.since.isoformat()}" if e.since else ""
+        since = f", the first record since {e.since.isoformat()}" if e.since and not _recent(e) else ""
         return prose(f"The {name} closed at a record ", level(e.figure), f" {on_day(e.day)}{since}.")
     what = "52-week high" if e.kind is EventKind.HIGH_52W else "52-week low"
     return prose(f"The {name} closed at a {what} of ", level(e.figure), f" {on_day(e.day)}.")
