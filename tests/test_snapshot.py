@@ -341,7 +341,8 @@ def test_plain_iso_dates_read_as_any_other_date_text(caplog: pytest.LogCaptureFi
     timed = pd.DataFrame({"Date": ["2024-03-11 00:00:00", "2024-03-08 00:00:00"], "Close": [2, 1]})
     pd.testing.assert_frame_equal(clean_frame(iso, "X"), clean_frame(timed, "X"))
     assert clean_frame(iso, "X").index.dtype == "datetime64[ns]"
-    for bad in ("2024-02-30", "2024/03/07", None):
+    # A year no timestamp holds is an unreadable date: never a wrapped-around one, never a crash.
+    for bad in ("2024-02-30", "2024/03/07", None, "2024031200", " 024-03-08", "+024-03-08", "0224-03-11"):
         raw = pd.DataFrame({"Date": ["2024-03-08", bad, "2024-03-11"], "Close": [1.0, 5.0, 2.0]})
         with caplog.at_level(logging.WARNING):
             assert _days(clean_frame(raw, "X")) == ["2024-03-08", "2024-03-11"]

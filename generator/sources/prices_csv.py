@@ -36,6 +36,8 @@ _ALIASES = {  # lower-cased, "_" read as " "
 }  # fmt: skip
 
 
+_NS_FIRST, _NS_LAST = np.datetime64("1677-09-22"), np.datetime64("2262-04-11")  # datetime64[ns]'s span
+
 VALUE_SERIES_PREFIXES = ("FRED-",)  # series of values (rates, spreads), not prices
 
 
@@ -155,13 +157,17 @@ def _to_dates(index: pd.Index) -> pd.DatetimeIndex:
         wall = idx.tz_localize(None)
         labels = bool((wall.dropna() == wall.dropna().normalize()).all())
         idx = wall if labels else idx.tz_convert(EXCHANGE_TZ).tz_localize(None)
-    return pd.DatetimeIndex(idx.normalize().as_unit("ns"), name="Date")
+    idx = idx.normalize()
+    if idx.unit != "ns":  # a year such as 0224 parses, but no timestamp holds it: not a readable date
+        idx = pd.DatetimeIndex(idx.where((idx >= pd.Timestamp(_NS_FIRST)) & (idx <= pd.Timestamp(_NS_LAST))))
+    return pd.DatetimeIndex(idx.as_unit("ns"), name="Date")
 
 
 def _iso_days(index: pd.Index) -> np.ndarray | None:
     """Plain ISO dates (``2025-04-04``, the layout the snapshot writes) parsed at once; else None.
 
-    Any other text (a time, an offset, a missing or unreadable date) is left to pandas.
+    Only ``dddd-dd-dd`` within the span pandas' timestamps hold: any other text (a time, an offset,
+    a sign, a number, a missing or unreadable date, a year out of range) is left to pandas.
     """
     if index.dtype != object and not pd.api.types.is_string_dtype(index.dtype):
         return None
@@ -169,9 +175,15 @@ def _iso_days(index: pd.Index) -> np.ndarray | None:
         text = np.asarray(index, dtype=str)
         if not len(text) or not (np.char.str_len(text) == 10).all():
             return None
-        return text.astype("datetime64[D]")
+        dashes = (np.char.find(text, "-") == 4) & (np.char.rfind(text, "-") == 7)
+        if not (dashes.all() and np.char.isdigit(np.char.replace(text, "-", "")).all()):
+            return None
+        days = text.astype("datetime64[D]")
     except (ValueError, TypeError):
         return None
+    if days.min() < _NS_FIRST or days.max() > _NS_LAST:
+        return None
+    return days
 
 
 # --------------------------------------------------------------------------- reading
