@@ -76,55 +76,49 @@ def _read_text(path: str | Path) -> str:
 
 # libyaml's composer (where PyYAML was built with it) gives the same nodes as the pure-Python one,
 # about fifteen times faster.  A document it refuses is composed again by the pure-Python composer,
-# whose errors stay the ones reported.  A document nested deeper than _NESTING is refused as it is:
-# no configuration nests that deep, and the pure-Python scanner takes seconds to reach its
-# recursion limit on one.
+# whose errors stay the ones reported.  Before either composes, the parser's events are counted: a
+# document nested deeper than _NESTING is refused at the event that goes too deep.  No configuration
+# nests that deep, and composing one is what costs (seconds in the pure-Python scanner; libyaml's
+# composer crashes the process at some 50,000 levels).
 _FAST_LOADER: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 _NESTING = 100
 
 
 def _compose(name: str, text: str) -> Node | None:
+    loader = _FAST_LOADER or yaml.SafeLoader
+    line = _too_deep(text, loader, _NESTING)
+    if line is not None:
+        raise ConfigError(name, [f"invalid YAML: nested more than {_NESTING} levels deep (line {line})"])
     if _FAST_LOADER is not None:
         try:
-            node = yaml.compose(text, Loader=_FAST_LOADER)
+            return yaml.compose(text, Loader=_FAST_LOADER)
         except yaml.YAMLError:
             pass
-        else:
-            deep = _too_deep(node, _NESTING) if node is not None else None
-            if deep is None:
-                return node
-            raise ConfigError(
-                name,
-                [f"invalid YAML: nested more than {_NESTING} levels deep (line {deep.start_mark.line + 1})"],
-            )
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
-        raise ConfigError(name, [f"invalid YAML: {exc.problem or exc}{line}"]) from None
+        line_at = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise ConfigError(name, [f"invalid YAML: {exc.problem or exc}{line_at}"]) from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise ConfigError(name, [f"invalid YAML: {exc}"]) from None
 
 
-def _too_deep(root: Node, limit: int) -> Node | None:
-    """The first node, in document order, nested deeper than ``limit``; an alias is a leaf, as it is
-    to the composer."""
-    seen: set[int] = set()
-    stack = [(root, 1)]
-    while stack:
-        node, level = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if level > limit:
-            return node
-        if isinstance(node, SequenceNode):
-            children = list(node.value)
-        elif isinstance(node, MappingNode):
-            children = [part for pair in node.value for part in pair]
-        else:
-            continue
-        stack.extend((child, level + 1) for child in reversed(children))
+def _too_deep(text: str, loader: Any, limit: int) -> int | None:
+    """The line of the first node nested deeper than ``limit`` (the top-level node is level 1), read
+    off the parser's events without composing anything; None when there is none, or when the text is
+    not YAML before that point (composing it reports why)."""
+    open_collections = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionEndEvent):
+                open_collections -= 1
+            elif isinstance(event, yaml.NodeEvent):
+                if open_collections + 1 > limit:
+                    return event.start_mark.line + 1 if event.start_mark is not None else 1
+                if isinstance(event, yaml.CollectionStartEvent):
+                    open_collections += 1
+    except (yaml.YAMLError, RecursionError):
+        return None
     return None
 
 

@@ -671,6 +671,8 @@ def test_absurdly_deep_nesting_is_invalid_yaml_not_a_crash(tmp_path: Path) -> No
     text = BASE + "brief: " + "[" * 5000 + "]" * 5000 + "\n"
     line = line_of(text, "brief: [")
     assert single(tmp_path, text) == f"invalid YAML: nested more than 100 levels deep (line {line})"
+    unclosed = BASE + "brief: " + "[" * 5000 + "\n"  # refused as soon as it goes too deep, not composed
+    assert single(tmp_path, unclosed) == f"invalid YAML: nested more than 100 levels deep (line {line})"
     # 99 brackets under the top-level mapping nest 100 deep: wrong for `brief`, but valid YAML
     shallow = single(tmp_path, BASE + "brief: " + "[" * 99 + "]" * 99 + "\n")
     assert not shallow.startswith("invalid YAML"), shallow
