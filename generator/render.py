@@ -15,10 +15,12 @@ import contextlib
 import functools
 import gc
 import importlib
+import io
 import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -301,32 +303,45 @@ def fetch_allowed(url: str, allowed_dir: Path = ASSETS_DIR) -> bool:
     return path.is_relative_to(allowed_dir.resolve()) and path.is_file()
 
 
-@functools.cache
+_WEASYPRINT_LOCK = threading.Lock()
+# The libraries weasyprint looks up by name (gobject, pango, pangoft2, harfbuzz, fontconfig).
+_WEASYPRINT_LIBRARIES = re.compile(r"(gobject|pango|harfbuzz|fontconfig)", re.IGNORECASE)
+
+
 def load_weasyprint() -> ModuleType:
     """weasyprint, imported once per process without its library guesses' subprocesses.
 
     weasyprint finds pango, harfbuzz and fontconfig by trying several names for each, the
     Windows and macOS ones first.  On Linux, cffi hands each name without ".so" to ctypes'
-    ``find_library``, which runs ``ldconfig`` and then gcc: 22 subprocesses, about half a second
-    of every process that lays out a PDF.  Every library is also tried under its Linux soname
-    (``libpango-1.0.so.0``), which the dynamic loader finds through the same cache and paths, so
-    while weasyprint imports, those guesses are answered "not found" at once.  Should the import
-    fail that way, it is tried again with the real lookup.
+    ``find_library``, which runs ``ldconfig``, gcc and ld: 54 programs, about 0.4 s of every process
+    that lays out a PDF.  Every library is also tried under its Linux soname (``libpango-1.0.so.0``),
+    which the dynamic loader finds through the same cache and paths, so while weasyprint imports,
+    ``find_library`` answers "not found" at once for those libraries' names (any other name is
+    looked up as usual).  Should the import fail that way, it is tried again with the real lookup.
     """
-    if sys.platform != "linux" or "weasyprint" in sys.modules:
+    if "weasyprint" in sys.modules or sys.platform != "linux":
         return importlib.import_module("weasyprint")
     import ctypes.util
 
-    real = ctypes.util.find_library
-    ctypes.util.find_library = lambda name: None
-    try:
-        return importlib.import_module("weasyprint")
-    except OSError:
-        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
-            del sys.modules[name]
-    finally:
-        ctypes.util.find_library = real
-    return importlib.import_module("weasyprint")  # again, with the real lookup
+    with _WEASYPRINT_LOCK:
+        if "weasyprint" in sys.modules:
+            return sys.modules["weasyprint"]
+        real = ctypes.util.find_library
+
+        def quick(name: str) -> str | None:
+            return None if _WEASYPRINT_LIBRARIES.search(name) else real(name)
+
+        ctypes.util.find_library = quick
+        try:
+            # weasyprint prints an installation notice before it gives up on a library
+            with contextlib.redirect_stdout(io.StringIO()):
+                return importlib.import_module("weasyprint")
+        except OSError:
+            for module in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+                del sys.modules[module]
+        finally:
+            ctypes.util.find_library = real
+        return importlib.import_module("weasyprint")  # again, with the real lookup
 
 
 def make_url_fetcher(allowed_dir: Path = ASSETS_DIR) -> Callable[..., Any]:
