@@ -606,6 +606,7 @@ class Check:
     condition: str  # "Russell 2000 above its 200-day average"
     figure: Figure  # today's reading
     met: bool | None  # None when the figure is not available
+    level: float | None = None  # the threshold the reading is held against, where the rule has one
 
 
 @dataclass(frozen=True)

@@ -64,30 +64,38 @@ def test_facts_raise_for_a_key_the_analysis_never_computes() -> None:
 
 def test_outlook_does_not_tell_again_a_crossing_the_takeaways_told() -> None:
     """RSI into overbought is a takeaway; the outlook then names only the other changed conditions,
-    and never says "no condition changed" when the only change was told above."""
+    and never says "no condition changed" when the only change was told above.  A crossing of
+    another threshold of the same reading is still told (the VIX back below 30 is not below 20)."""
     from generator.formatting import plain
     from generator.models import Check
     from generator.narrative.body import outlook
 
-    def check(key: str, condition: str, met: bool) -> Check:
-        return Check(condition, Figure(key, condition, 1.0, "pct", PROV), met)
+    def check(key: str, condition: str, met: bool, level: float | None = None) -> Check:
+        return Check(condition, Figure(key, condition, 1.0, "pct", PROV), met, level)
 
     rsi_now, rsi_before = (
-        check("rsi14.^RUT", "RSI overbought", True),
-        check("rsi14.^RUT", "RSI overbought", False),
+        check("rsi14.^RUT", "RSI overbought", True, 70.0),
+        check("rsi14.^RUT", "RSI overbought", False, 70.0),
     )
     rate_now, rate_before = (
         check("change.^TNX.1M", "Yields up", False),
         check("change.^TNX.1M", "Yields up", True),
     )
+    vix_now, vix_before = (
+        check("vix.level", "VIX below 20", True, 20.0),
+        check("vix.level", "VIX below 20", False, 20.0),
+    )
 
-    def said(told: set[str], bear: list[Check], prev: list[Check]) -> str:
+    def said(told: set[tuple[str, float]], bear: list[Check], prev: list[Check]) -> str:
         return " ".join(plain(p) for p in outlook((), bear, (), prev, (), told).paragraphs)
 
     both = said(set(), [rsi_now, rate_now], [rsi_before, rate_before])
     assert "“RSI overbought” is now met" in both and "“Yields up” is no longer met" in both
-    told = said({"rsi14.^RUT"}, [rsi_now, rate_now], [rsi_before, rate_before])
+    told = said({("rsi14.^RUT", 70.0)}, [rsi_now, rate_now], [rsi_before, rate_before])
     assert "RSI overbought" not in told and "“Yields up” is no longer met" in told
-    only = said({"rsi14.^RUT"}, [rsi_now], [rsi_before])
+    only = said({("rsi14.^RUT", 70.0)}, [rsi_now], [rsi_before])
     assert "Since last week" not in only and "No condition changed" not in only
     assert "No condition changed since last week." in said(set(), [rsi_now], [rsi_now])
+    # The takeaway told the VIX fell back below 30: that it is now below 20 is another crossing.
+    assert "“VIX below 20” is now met" in said({("vix.level", 30.0)}, [vix_now], [vix_before])
+    assert "VIX below 20" not in said({("vix.level", 20.0)}, [vix_now], [vix_before])

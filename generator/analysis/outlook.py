@@ -20,6 +20,7 @@ class Rule:
     key: str
     condition: str
     test: Callable[[float], bool]
+    level: float | None = None  # the threshold (a crossing of it is also a news event)
 
 
 def _get(ctx: Context, figures: Mapping[str, Figure], key: str, label: str) -> Figure:
@@ -36,7 +37,7 @@ def _get(ctx: Context, figures: Mapping[str, Figure], key: str, label: str) -> F
 
 def _check(ctx: Context, figures: Mapping[str, Figure], rule: Rule) -> Check:
     fig = _get(ctx, figures, rule.key, rule.condition)
-    return Check(rule.condition, fig, rule.test(val(fig)) if ok(fig) else None)
+    return Check(rule.condition, fig, rule.test(val(fig)) if ok(fig) else None, rule.level)
 
 
 def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
@@ -44,7 +45,7 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
     b, name = s.benchmark, ctx.name(s.benchmark)
     credit = f"credit.{s.high_yield}-{s.treasury}.1M"
     bull = (
-        Rule(f"ma200.{b}.dist", f"{name} above its 200-day average", lambda v: v > 0),
+        Rule(f"ma200.{b}.dist", f"{name} above its 200-day average", lambda v: v > 0, 0.0),
         Rule(
             f"rs.{b}-{s.large_cap}.vs50",
             f"{name}/{ctx.name(s.large_cap)} ratio above its 50-day average",
@@ -52,13 +53,14 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
         ),
         Rule(credit, f"Credit improving: {s.high_yield}/{s.treasury} up over 1 month", lambda v: v > 0),
         Rule(f"change.{s.rate_10y}.1M", "10-year yield lower than a month ago", lambda v: v < 0),
-        Rule("vix.level", f"VIX below {th.VIX_ELEVATED:.0f}", lambda v: v < th.VIX_ELEVATED),
+        Rule("vix.level", f"VIX below {th.VIX_ELEVATED:.0f}", lambda v: v < th.VIX_ELEVATED, th.VIX_ELEVATED),
     )
     bear = (
         Rule(
             f"rsi14.{b}",
             f"{name} RSI(14) at or above {OVERBOUGHT:.0f} (overbought)",
             lambda v: v >= OVERBOUGHT,
+            OVERBOUGHT,
         ),
         Rule(
             f"change.{s.rate_10y}.1M",
@@ -70,6 +72,7 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
             f"drawdown.{b}.record",
             f"{name} more than {abs(th.CORRECTION):.0f}% below its record close",
             lambda v: v < th.CORRECTION,
+            th.CORRECTION,
         ),
         Rule(
             "dispersion.sectors.pctile1y",

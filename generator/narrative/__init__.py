@@ -29,6 +29,7 @@ from generator.models import (
     Takeaway,
 )
 from generator.narrative import body, breadth, earnings, lead, notes, valuation
+from generator.narrative.keys import same_fact
 from generator.narrative.words import Facts, anomaly, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
@@ -75,7 +76,18 @@ def narrate(week: WeekFacts) -> Narrative:
     headline = lead.headline(ctx, week.events, told, when)
     # Each number is said once: the body leaves out what the headline and takeaways told.
     facts = told.having_said((headline, *(t.prose for t in takeaways)))
-    lead_said = facts.said
+    # The thresholds the takeaways told crossed, with every figure each takeaway cites or stands
+    # for (the VIX's crossing cites its level): the outlook does not tell them again.
+    crossed = {
+        (key, e.level)
+        for e, t in zip(lead.pick(week.events), takeaways, strict=True)
+        if e.level is not None
+        for key in (
+            e.figure.key,
+            *same_fact(e.figure.key),
+            *(c.figure.key for c in t.prose if isinstance(c, Cite)),
+        )
+    }
     passages: list[Passage | None] = [
         body.performance(ctx, facts, when),
         breadth.passage(ctx, week.index, week.others, facts.said),
@@ -93,7 +105,7 @@ def narrate(week: WeekFacts) -> Narrative:
     }
     # A figure is said once in the body: the watch list names thresholds without repeating numbers.
     watch = body.watch_items(ctx, facts, said)
-    outlook = body.outlook(week.bull, week.bear, week.prev_bull, week.prev_bear, watch, lead_said)
+    outlook = body.outlook(week.bull, week.bear, week.prev_bull, week.prev_bear, watch, crossed)
     note, reports = earnings.earnings(week.earnings, ctx.name(ctx.slots.benchmark))
     outlook = replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures)
     passages.append(replace(outlook, earnings_note=note, earnings=reports))

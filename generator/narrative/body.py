@@ -366,12 +366,13 @@ def outlook(
     prev_bull: Sequence[Check],
     prev_bear: Sequence[Check],
     watch: Sequence[Prose],
-    told: Set[str] = frozenset(),
+    told: Set[tuple[str, float]] = frozenset(),
 ) -> Passage:
     """The two checklists' counts and what changed since last week.
 
-    A change whose reading the headline or a takeaway told (the index crossing its 200-day
-    average, the VIX crossing 20, RSI into overbought) is not told again as a changed condition.
+    ``told``: the crossings the takeaways told, as (figure key, threshold).  A condition that changed
+    because its reading crossed that same threshold (the index its 200-day average, the VIX 20, RSI
+    70) is not told again; a condition on another threshold of the same reading still is.
     """
     counts = prose(
         "Of the checklists' known conditions, ",
@@ -381,7 +382,7 @@ def outlook(
         ": conditions, not forecasts.",
     )
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
-    untold = [words for key, words in changed if key not in told]
+    untold = [words for crossing, words in changed if crossing not in told]
     paragraphs = [counts]
     if untold:
         paragraphs.append(prose("Since last week: ", join(untold, "; ", "; "), "."))
@@ -398,10 +399,13 @@ def _count(label: str, checks: Sequence[Check]) -> str:
     return f"{label} {met} of {known}" + (f" ({unknown} unknown)" if unknown else "")
 
 
-def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[tuple[str, Prose]]:
-    """The conditions met now and not last week, or the reverse: each with its figure's key."""
+def _changed(
+    now: Sequence[Check], before: Sequence[Check], case: str
+) -> list[tuple[tuple[str, float | None], Prose]]:
+    """The conditions met now and not last week, or the reverse: each with its crossing
+    (figure key, threshold)."""
     was = {c.condition: c.met for c in before}
-    out: list[tuple[str, Prose]] = []
+    out: list[tuple[tuple[str, float | None], Prose]] = []
     for c in now:
         if (
             c.condition in was
@@ -410,7 +414,7 @@ def _changed(now: Sequence[Check], before: Sequence[Check], case: str) -> list[t
             and was[c.condition] != c.met
         ):
             verb = "now met" if c.met else "no longer met"
-            out.append((c.figure.key, prose(f"{case} condition “{c.condition}” is {verb}")))
+            out.append(((c.figure.key, c.level), prose(f"{case} condition “{c.condition}” is {verb}")))
     return out
 
 
