@@ -249,7 +249,9 @@ def test_a_split_like_jump_and_a_gap_are_left_out_named_and_never_headlined(
     assert all(not f.available for f in brief.facts() if "IWM" in f.provenance.symbols)
 
 
-@pytest.mark.parametrize("as_of", [date(2020, 3, 20), date(2025, 4, 4), date(2025, 9, 19), date(2024, 11, 8)])
+@pytest.mark.parametrize(
+    "as_of", [date(2020, 3, 20), date(2025, 4, 4), date(2025, 9, 19), date(2024, 11, 8), date(2024, 8, 9)]
+)
 def test_each_figure_is_said_once_from_the_headline_to_the_outlook(shared_data: Path, as_of: date) -> None:
     """The headline, the takeaways and the body cite no figure twice, and the body does not restate
     an event's figure under another key (a record close, a drawdown, the 10-year's unusual week)."""
@@ -370,3 +372,22 @@ def test_a_run_as_long_as_one_a_few_weeks_ago_is_not_called_the_longest_since_th
     assert last == date(2024, 11, 6) and (last - earlier[-1][0]).days <= 7 * 13
     text = takeaway(build(shared_data, date(2024, 11, 8)), "streak-ended")
     assert text == f"The Russell 2000's {n}-session run ahead of the S&P 500 ended on Thursday 2024-11-07."
+
+
+def test_a_vix_spike_inside_the_week_is_told_though_the_week_ends_calm(shared_data: Path) -> None:
+    """2024-08-05: the VIX closed at 38.57, its highest close since October 2020, and the week ended
+    at 20.37, below where it began: the week's change alone shows nothing."""
+    vix = csv_closes(shared_data, "IDX_VIX.csv")
+    week = [(d, c) for d, c in vix if date(2024, 8, 5) <= d <= date(2024, 8, 9)]
+    day, peak = max(week, key=lambda r: r[1])
+    before = [(d, c) for d, c in vix if d < date(2024, 8, 5)]
+    since = max(d for d, c in before if c >= peak)
+    assert before[-1][1] < 30 <= peak and week[-1][1] < 30 and (day - since).days > 7 * 13
+    brief = build(shared_data, date(2024, 8, 9))
+    assert brief.takeaways[0].kind == "vix-spike"
+    assert plain(brief.takeaways[0].prose) == (
+        f"The VIX closed at {peak:.2f} on {day.strftime('%A')} {day.isoformat()}, its highest close since"
+        f" {since.isoformat()}, and ended the week at {week[-1][1]:.2f}."
+    )
+    assert plain(brief.lead).endswith(f"; the VIX spiked above 30 on Monday {day.isoformat()}.")
+    assert [t.kind for t in brief.takeaways].count("vix") == 0  # one VIX sentence a week

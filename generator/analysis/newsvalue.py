@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     LOW_52W = "low-52w"
     DRAWDOWN = "drawdown"
     VIX = "vix"
+    VIX_SPIKE = "vix-spike"
     RSI = "rsi"
     TREND = "trend"
     RATES = "rates"
@@ -332,6 +333,42 @@ def vix_event(ctx: Context) -> Event | None:
     return Event(EventKind.VIX, abs(z) * DAILY_DISCOUNT, fig, 1 if now > prev else -1)
 
 
+def vix_spike_event(ctx: Context) -> Event | None:
+    """The VIX closing above :data:`~th.VIX_STRESS` on a day of the week, from below it the week
+    before, and back under it by the week's close: a spike the week's change does not show."""
+    sym = ctx.slots.vix
+    if not ctx.has(sym):
+        return None
+    closes = ctx.closes[sym]
+    week = closes.loc[pd.Timestamp(ctx.week_start) :]
+    before = closes.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))]
+    if week.empty or before.empty:
+        return None
+    at = int(np.argmax(week.to_numpy()))
+    peak, day = float(week.iloc[at]), week.index[at].date()
+    if (
+        peak < th.VIX_STRESS
+        or float(week.iloc[-1]) >= th.VIX_STRESS
+        or float(before.iloc[-1]) >= th.VIX_STRESS
+    ):
+        return None
+    higher = np.flatnonzero(before.to_numpy() >= peak)
+    since = before.index[int(higher[-1])].date() if len(higher) else None
+    first: date | None = before.index[0].date()
+    if since is None and not _history_ok(before.index[0].date(), ctx.week_end):
+        first = None
+    sessions = len(before) - int(higher[-1]) if len(higher) else len(before) + 1
+    method = "Highest close of the index in the reporting week."
+    fig = Maker(ctx, (sym,), "1W", method)(
+        f"event.vixpeak.{sym}", f"{ctx.name(sym)}, highest close of the week", peak, "level", last_bar=day
+    )
+    # As rare as a week's extreme: a close not seen for a year of sessions scores like a 1-in-50 week.
+    score = max(CROSSING_SCORES[th.VIX_STRESS], ind.rarity_score(5.0 / max(sessions, 1)))
+    return Event(
+        EventKind.VIX_SPIKE, score, fig, 1, day=day, since=since, history_from=first, level=th.VIX_STRESS
+    )
+
+
 def rates_event(ctx: Context) -> Event | None:
     sym = ctx.slots.rate_10y
     if not ctx.has(sym):
@@ -377,7 +414,7 @@ def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure
         *streak_events(ctx),
         *extreme_events(ctx),
         drawdown_event(ctx),
-        vix_event(ctx),
+        vix_spike_event(ctx) or vix_event(ctx),  # a spike's sentence gives the week's close too
         rates_event(ctx),
         *level_crossing(ctx, figures, prev),
     ]

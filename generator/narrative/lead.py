@@ -119,6 +119,18 @@ def _vix(ctx: Context, e: Event, facts: Facts) -> Prose:
     return prose("The VIX ", moved(e.figure), now, f", a move of {sigma(e.score / 0.9)}.")
 
 
+def _vix_spike(ctx: Context, e: Event, facts: Facts) -> Prose:
+    assert e.day is not None
+    since = ""
+    if e.since is not None and not _recent(e):
+        since = f", its highest close since {e.since.isoformat()}"
+    elif e.since is None and e.history_from is not None:
+        since = f", its highest close in the data{data_from(e.history_from)}"
+    vix = facts.get(K.VIX_LEVEL)
+    end = prose(", and ended the week at ", level(vix)) if vix is not None else ()
+    return prose("The VIX closed at ", level(e.figure), f" {on_day(e.day)}{since}", end, ".")
+
+
 def _rsi(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     zone = "overbought" if e.level == th.RSI_OVERBOUGHT else "oversold"
@@ -158,6 +170,7 @@ WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
     EventKind.LOW_52W: _extreme,
     EventKind.DRAWDOWN: _drawdown,
     EventKind.VIX: _vix,
+    EventKind.VIX_SPIKE: _vix_spike,
     EventKind.RSI: _rsi,
     EventKind.TREND: _trend,
     EventKind.RATES: _rates,
@@ -239,6 +252,7 @@ def _short(ctx: Context, e: Event) -> str:
         EventKind.LOW_52W: f"the {name} closed at a 52-week low",
         EventKind.DRAWDOWN: f"the {name} {'entered' if up else 'left'} {zone}",
         EventKind.VIX: f"the VIX {'rose' if up else 'fell'}{vix_move}",
+        EventKind.VIX_SPIKE: f"the VIX spiked above 30 {when}",
         EventKind.RSI: rsi,
         EventKind.TREND: f"the {name} crossed {'above' if up else 'below'} its 200-day average",
         EventKind.RATES: f"the 10-year yield {'jumped' if up else 'dropped'}",
