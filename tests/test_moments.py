@@ -391,3 +391,15 @@ def test_a_vix_spike_inside_the_week_is_told_though_the_week_ends_calm(shared_da
     )
     assert plain(brief.lead).endswith(f"; the VIX spiked above 30 on Monday {day.isoformat()}.")
     assert [t.kind for t in brief.takeaways].count("vix") == 0  # one VIX sentence a week
+
+
+def test_a_record_set_before_a_falling_friday_is_dated_in_the_headline(shared_data: Path) -> None:
+    """2025-10-10: a record close on Monday, then a 3.29% fall over the week: the headline says when
+    the record was set, so the two halves do not read as a contradiction."""
+    rut = csv_closes(shared_data, "IDX_RUT.csv")
+    week = [(d, c) for d, c in rut if date(2025, 10, 6) <= d <= date(2025, 10, 10)]
+    day, high = max(week, key=lambda r: r[1])
+    assert high > max(c for d, c in rut if d < day) and day != week[-1][0] and week[-1][1] < high
+    lead = plain(build(shared_data, date(2025, 10, 10)).lead)
+    assert lead.startswith("Small caps fell ")
+    assert lead.endswith(f"; the Russell 2000 closed at a record on {day.strftime('%A')} {day.isoformat()}.")

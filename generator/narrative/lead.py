@@ -234,6 +234,9 @@ def _short(ctx: Context, e: Event) -> str:
     n = int(e.figure.value or 0)
     up = e.direction > 0
     when = on_day(e.day) if e.day else ""
+    # An extreme set before the week's last session says when: "fell 3.29% …; closed at a record on
+    # Monday" is not a contradiction.
+    earlier = f" {when}" if e.day and e.day != ctx.last_bar(ctx.slots.benchmark) else ""
     side = "ahead of" if up else "behind"
     zone = "a bear market" if e.level == th.BEAR_MARKET else "a correction"
     vix_move = f" {'above' if up else 'below'} {e.level:.0f}" if e.level is not None else " sharply"
@@ -247,9 +250,9 @@ def _short(ctx: Context, e: Event) -> str:
         EventKind.DAY_MOVE: f"the {name} {'jumped' if up else 'fell'} sharply {when}",
         EventKind.STREAK: f"a {n}-session run {side} large caps",
         EventKind.STREAK_ENDED: f"a {n}-session run {side} large caps ended",
-        EventKind.RECORD: f"the {name} closed at a record",
-        EventKind.HIGH_52W: f"the {name} closed at a 52-week high",
-        EventKind.LOW_52W: f"the {name} closed at a 52-week low",
+        EventKind.RECORD: f"the {name} closed at a record{earlier}",
+        EventKind.HIGH_52W: f"the {name} closed at a 52-week high{earlier}",
+        EventKind.LOW_52W: f"the {name} closed at a 52-week low{earlier}",
         EventKind.DRAWDOWN: f"the {name} {'entered' if up else 'left'} {zone}",
         EventKind.VIX: f"the VIX {'rose' if up else 'fell'}{vix_move}",
         EventKind.VIX_SPIKE: f"the VIX spiked above 30 {when}",
