@@ -335,7 +335,8 @@ def vix_event(ctx: Context) -> Event | None:
 
 def vix_spike_event(ctx: Context) -> Event | None:
     """The VIX closing above :data:`~th.VIX_STRESS` on a day of the week, from below it the week
-    before, and back under it by the week's close: a spike the week's change does not show."""
+    before, and back under it by the week's close, well above both (:data:`~th.VIX_SPIKE_RATIO`):
+    a spike the week's change does not show."""
     sym = ctx.slots.vix
     if not ctx.has(sym):
         return None
@@ -346,12 +347,11 @@ def vix_spike_event(ctx: Context) -> Event | None:
         return None
     at = int(np.argmax(week.to_numpy()))
     peak, day = float(week.iloc[at]), week.index[at].date()
-    if (
-        peak < th.VIX_STRESS
-        or float(week.iloc[-1]) >= th.VIX_STRESS
-        or float(before.iloc[-1]) >= th.VIX_STRESS
-    ):
+    last, prev = float(week.iloc[-1]), float(before.iloc[-1])
+    if peak < th.VIX_STRESS or last >= th.VIX_STRESS or prev >= th.VIX_STRESS:
         return None
+    if peak < th.VIX_SPIKE_RATIO * max(last, prev):
+        return None  # hovering about the line, not a spike
     higher = np.flatnonzero(before.to_numpy() >= peak)
     since = before.index[int(higher[-1])].date() if len(higher) else None
     first: date | None = before.index[0].date()

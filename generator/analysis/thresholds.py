@@ -36,6 +36,10 @@ SUSPECT_WEEK_PCT: Final = 50.0  # |weekly change| at or above: a split or bad da
 # A volatility index more than doubles in a week in a crisis (the VIX +135% in the week to
 # 2020-02-28, +109% to 2025-04-04) but has never gone to four times or a quarter of itself.
 SUSPECT_VOLATILITY_RATIO: Final = 4.0
+# A VIX close above 30 inside the week is a spike when it stands this far above both the week
+# before's close and the week's own close (38.57 on 2024-08-05 after 23.39, before 20.37); a VIX
+# hovering about 30 (28.9, 31.0, 29.4) is not.
+VIX_SPIKE_RATIO: Final = 1.2
 # A yield quoted in percent moves by basis points: its weekly change in percentage points says more
 # than a ratio (a 3-month bill at 0.02% can triple); no Treasury yield has moved 2 points in a week,
 # while a quote shifted by a decimal (4.25 read as 42.5) moves by tens.

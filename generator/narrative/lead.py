@@ -127,7 +127,7 @@ def _vix_spike(ctx: Context, e: Event, facts: Facts) -> Prose:
     elif e.since is None and e.history_from is not None:
         since = f", its highest close in the data{data_from(e.history_from)}"
     vix = facts.get(K.VIX_LEVEL)
-    end = prose(", and ended the week at ", level(vix)) if vix is not None else ()
+    end = prose(", and" if since else " and", " ended the week at ", level(vix)) if vix is not None else ()
     return prose("The VIX closed at ", level(e.figure), f" {on_day(e.day)}{since}", end, ".")
 
 
