@@ -99,3 +99,13 @@ def test_outlook_does_not_tell_again_a_crossing_the_takeaways_told() -> None:
     # The takeaway told the VIX fell back below 30: that it is now below 20 is another crossing.
     assert "“VIX below 20” is now met" in said({("vix.level", 30.0)}, [vix_now], [vix_before])
     assert "VIX below 20" not in said({("vix.level", 20.0)}, [vix_now], [vix_before])
+
+
+def test_the_article_follows_how_the_number_is_read() -> None:
+    from generator.narrative.words import a_or_an, ordinal
+
+    cases = {
+        "8": "an", "11": "an", "18": "an", "80%": "an", "800": "an", "7": "a", "1": "a", "110": "a",
+        "35%": "a", "5": "a", ordinal(8): "an", ordinal(11): "an", ordinal(7): "a", ordinal(2): "a",
+    }  # fmt: skip
+    assert {text: a_or_an(text) for text in cases} == cases

@@ -11,6 +11,7 @@ from generator.models import Prose, Takeaway
 from generator.narrative import keys as K
 from generator.narrative.words import (
     Facts,
+    a_or_an,
     beat_or_lag,
     cite,
     data_from,
@@ -87,7 +88,9 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     verb = "beat" if e.direction > 0 else "lagged"
     return prose(
-        f"The {name} {verb} the {large} for a ", cite(e.figure, f"{ordinal(n)} straight session"), f"{since}."
+        f"The {name} {verb} the {large} for {a_or_an(ordinal(n))} ",
+        cite(e.figure, f"{ordinal(n)} straight session"),
+        f"{since}.",
     )
 
 
@@ -248,8 +251,8 @@ def _short(ctx: Context, e: Event) -> str:
     )
     return {
         EventKind.DAY_MOVE: f"the {name} {'jumped' if up else 'fell'} sharply {when}",
-        EventKind.STREAK: f"a {n}-session run {side} large caps",
-        EventKind.STREAK_ENDED: f"a {n}-session run {side} large caps ended",
+        EventKind.STREAK: f"{a_or_an(str(n))} {n}-session run {side} large caps",
+        EventKind.STREAK_ENDED: f"{a_or_an(str(n))} {n}-session run {side} large caps ended",
         EventKind.RECORD: f"the {name} closed at a record{earlier}",
         EventKind.HIGH_52W: f"the {name} closed at a 52-week high{earlier}",
         EventKind.LOW_52W: f"the {name} closed at a 52-week low{earlier}",

@@ -13,7 +13,7 @@ from generator.analysis.registry import spec
 from generator.analysis.valuation import fund_name
 from generator.models import Figure, Passage, Prose, SectionKey
 from generator.narrative import keys as K
-from generator.narrative.words import Facts, cite, join, prose
+from generator.narrative.words import Facts, a_or_an, cite, join, prose
 
 MEMBERS = "the members' fundamentals (the share of loss-making members and their P/E including losses)"
 
@@ -56,7 +56,8 @@ def _gap_words(rel: Figure) -> str:
     pct = (val(rel) - 1.0) * 100.0
     if abs(pct) < th.PE_LEVEL_PCT:
         return "about level"
-    return f"a {abs(pct):.0f}% {'discount' if pct < 0 else 'premium'}"
+    size = f"{abs(pct):.0f}%"
+    return f"{a_or_an(size)} {size} {'discount' if pct < 0 else 'premium'}"
 
 
 def _funds(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Prose:

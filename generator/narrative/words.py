@@ -7,6 +7,7 @@ templates render each cite with its source marker.  Noise is named here: a sprea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 
@@ -201,6 +202,13 @@ def ordinal(n: int) -> str:
         return ORDINAL_WORDS[n]
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def a_or_an(text: str) -> str:
+    """The indefinite article for ``text`` as it is read aloud: "an 8-session run", "an eleventh
+    straight session", "an 18% discount", "a 7-session run"."""
+    spoken_vowel = text[:1].lower() in "aeio8" or re.match(r"(11|18)(\D|$)", text) is not None
+    return "an" if spoken_vowel else "a"
 
 
 def data_from(first: date | None) -> str:
