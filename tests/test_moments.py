@@ -407,3 +407,13 @@ def test_a_record_set_before_a_falling_friday_is_dated_in_the_headline(shared_da
     lead = plain(build(shared_data, date(2025, 10, 10)).lead)
     assert lead.startswith("Small caps fell ")
     assert lead.endswith(f"; the Russell 2000 closed at a record on {day.strftime('%A')} {day.isoformat()}.")
+
+
+def test_headline_clauses_read_as_sentences_and_ranks_need_their_history(shared_data: Path) -> None:
+    """A running streak in the headline is a clause with its verb; a rank ("third-worst week in the
+    data") is claimed only on the history the other claims need (13 months of data in 2016 is not)."""
+    streak = plain(build(shared_data, date(2022, 2, 11)).lead)
+    assert streak.endswith("; the Russell 2000 beat large caps for a seventh straight session.")
+    early = plain(build(shared_data, date(2016, 2, 5)).lead)
+    assert "in the data" not in early and "-worst" not in early
+    assert early.startswith("Small caps fell 4.81% this week, a move of ")

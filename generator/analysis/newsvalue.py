@@ -132,7 +132,7 @@ def week_move(ctx: Context, symbol: str) -> Event | None:
         1 if best else -1,
         since=since,
         history_from=first,
-        rank=len(earlier) + 1,
+        rank=len(earlier) + 1 if _history_ok(first, ctx.week_end) else 0,  # a rank needs the history
     )
 
 
@@ -162,7 +162,8 @@ def day_move(ctx: Context, symbol: str) -> Event | None:
         first = None  # too little history to call it the biggest
     return Event(
         EventKind.DAY_MOVE, abs(z) * DAILY_DISCOUNT, fig, 1 if value > 0 else -1, day=day, since=since,
-        history_from=first, rank=len(earlier) + 1 if first is not None else 0,
+        history_from=first,
+        rank=len(earlier) + 1 if first is not None and _history_ok(first, ctx.week_end) else 0,
     )  # fmt: skip
 
 

@@ -251,7 +251,8 @@ def _short(ctx: Context, e: Event) -> str:
     )
     return {
         EventKind.DAY_MOVE: f"the {name} {'jumped' if up else 'fell'} sharply {when}",
-        EventKind.STREAK: f"{a_or_an(str(n))} {n}-session run {side} large caps",
+        EventKind.STREAK: f"the {name} {'beat' if up else 'lagged'} large caps for"
+        f" {a_or_an(ordinal(n))} {ordinal(n)} straight session",
         EventKind.STREAK_ENDED: f"{a_or_an(str(n))} {n}-session run {side} large caps ended",
         EventKind.RECORD: f"the {name} closed at a record{earlier}",
         EventKind.HIGH_52W: f"the {name} closed at a 52-week high{earlier}",
