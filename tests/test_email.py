@@ -253,7 +253,7 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     html, text = render_email(brief, view_url=VIEW)
     size = len(html.encode("utf-8"))
     assert size <= SAMPLE_EMAIL_BUDGET, f"the sample's email HTML is {size:,} bytes"
-    assert 3 <= len(brief.takeaways) <= 5
+    assert 2 <= len(brief.takeaways) <= 4
     assert_email_leads_with_the_takeaways(brief, html, text)
     shown = [p.chart for p in brief.body if p.key in EMAIL_SECTIONS and p.chart]
     assert re.findall(r'src="cid:chart-([^"]+)"', html) == shown  # PNGs by cid, at most one a passage

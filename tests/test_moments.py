@@ -417,3 +417,17 @@ def test_headline_clauses_read_as_sentences_and_ranks_need_their_history(shared_
     early = plain(build(shared_data, date(2016, 2, 5)).lead)
     assert "in the data" not in early and "-worst" not in early
     assert early.startswith("Small caps fell 4.81% this week, a move of ")
+
+
+def test_a_line_crossed_by_less_than_a_point_leads_nothing(shared_data: Path) -> None:
+    """The VIX at 19.97 after 20.87 (2021-02-12) and RSI at 70.3 (2021-02-05) crossed their lines by
+    less than a point: events, but below the noteworthy, so the week's other news comes first and the
+    headline does not name them."""
+    vix = dict(csv_closes(shared_data, "IDX_VIX.csv"))
+    assert vix[date(2021, 2, 5)] >= 20 > vix[date(2021, 2, 12)] > 19
+    calm = build(shared_data, date(2021, 2, 12))
+    assert "vix" not in [t.kind for t in calm.takeaways] and "VIX" not in plain(calm.lead)
+    assert [t.kind for t in calm.takeaways] == ["record", "streak-ended"]
+    hot = build(shared_data, date(2021, 2, 5))
+    assert "rsi" not in [t.kind for t in hot.takeaways]
+    assert "overbought" in body(hot)  # the body still gives the reading

@@ -326,7 +326,8 @@ def vix_event(ctx: Context) -> Event | None:
     for level in (th.VIX_STRESS, th.VIX_ELEVATED):
         direction = crossing(now, prev, level)
         if direction:
-            return Event(EventKind.VIX, CROSSING_SCORES[level], fig, direction, level=level)
+            score = CROSSING_SCORES[level] if abs(now - level) >= th.MARGINAL_CROSSING else th.MARGINAL_SCORE
+            return Event(EventKind.VIX, score, fig, direction, level=level)
     weekly = ind.weekly_closes(closes, ctx.config.brief.week_ends_on).diff().dropna().to_numpy()
     z = ind.zscore(now - prev, weekly[:-1]) if len(weekly) else None
     if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
@@ -397,7 +398,9 @@ def level_crossing(ctx: Context, figures: dict[str, Figure], prev: dict[str, Fig
         for level in (th.RSI_OVERBOUGHT, th.RSI_OVERSOLD):
             direction = crossing(val(rsi), val(rsi_prev), level)
             if direction:
-                out.append(Event(EventKind.RSI, SCORES[EventKind.RSI], rsi, direction, level=level))
+                marginal = abs(val(rsi) - level) < th.MARGINAL_CROSSING
+                score = th.MARGINAL_SCORE if marginal else SCORES[EventKind.RSI]
+                out.append(Event(EventKind.RSI, score, rsi, direction, level=level))
     dist, dist_prev = figures.get(f"ma200.{b}.dist"), prev.get(f"ma200.{b}.dist")
     if dist is not None and ok(dist) and ok(dist_prev):
         direction = crossing(val(dist), val(dist_prev), 0.0)

@@ -40,6 +40,11 @@ SUSPECT_VOLATILITY_RATIO: Final = 4.0
 # before's close and the week's own close (38.57 on 2024-08-05 after 23.39, before 20.37); a VIX
 # hovering about 30 (28.9, 31.0, 29.4) is not.
 VIX_SPIKE_RATIO: Final = 1.2
+# A line crossed by less than this (VIX points, RSI points) is a reading hovering about it: still
+# an event, scored below NOTEWORTHY, so it is a takeaway only when the week has few others
+# ("The VIX fell 0.90 points to 19.97, back below 20" leads nothing).
+MARGINAL_CROSSING: Final = 1.0
+MARGINAL_SCORE: Final = 1.0
 # A yield quoted in percent moves by basis points: its weekly change in percentage points says more
 # than a ratio (a 3-month bill at 0.02% can triple); no Treasury yield has moved 2 points in a week,
 # while a quote shifted by a decimal (4.25 read as 42.5) moves by tens.
