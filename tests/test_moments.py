@@ -431,3 +431,12 @@ def test_a_line_crossed_by_less_than_a_point_leads_nothing(shared_data: Path) ->
     hot = build(shared_data, date(2021, 2, 5))
     assert "rsi" not in [t.kind for t in hot.takeaways]
     assert "overbought" in body(hot)  # the body still gives the reading
+
+
+def test_the_rsi_leaving_oversold_is_a_recovery_not_a_cooling(shared_data: Path) -> None:
+    """2023-09-29: RSI(14) rose out of oversold (37.3 after a week at or under 30)."""
+    lead = plain(build(shared_data, date(2023, 9, 29)).lead)
+    assert lead.endswith("; momentum recovered from oversold.")
+    assert plain(build(shared_data, date(2025, 7, 11)).lead).endswith(
+        "; momentum cooled."
+    )  # out of overbought

@@ -244,11 +244,10 @@ def _short(ctx: Context, e: Event) -> str:
     zone = "a bear market" if e.level == th.BEAR_MARKET else "a correction"
     vix_move = f" {'above' if up else 'below'} {e.level:.0f}" if e.level is not None else " sharply"
     overbought = e.level == th.RSI_OVERBOUGHT
-    rsi = (
-        f"momentum turned {'overbought' if overbought else 'oversold'}"
-        if up == overbought
-        else "momentum cooled"
-    )
+    if up == overbought:  # into the zone
+        rsi = f"momentum turned {'overbought' if overbought else 'oversold'}"
+    else:  # out of it: down from overbought, up from oversold
+        rsi = "momentum cooled" if overbought else "momentum recovered from oversold"
     return {
         EventKind.DAY_MOVE: f"the {name} {'jumped' if up else 'fell'} sharply {when}",
         EventKind.STREAK: f"the {name} {'beat' if up else 'lagged'} large caps for"
