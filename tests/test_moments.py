@@ -431,6 +431,11 @@ def test_a_line_crossed_by_less_than_a_point_leads_nothing(shared_data: Path) ->
     hot = build(shared_data, date(2021, 2, 5))
     assert "rsi" not in [t.kind for t in hot.takeaways]
     assert "overbought" in body(hot)  # the body still gives the reading
+    # The 200-day average by +0.41% (2022-11-11) and the correction line at -9.29% (2019-07-26) too.
+    assert "trend" not in [t.kind for t in build(shared_data, date(2022, 11, 11)).takeaways]
+    hover = build(shared_data, date(2019, 7, 26))
+    assert [t.kind for t in hover.takeaways] == ["drawdown"]  # the only event: still told, in its takeaway
+    assert "correction" not in plain(hover.lead)
 
 
 def test_the_rsi_leaving_oversold_is_a_recovery_not_a_cooling(shared_data: Path) -> None:

@@ -306,7 +306,8 @@ def drawdown_event(ctx: Context) -> Event | None:
             fig = Maker(ctx, (sym,), "history", method)(
                 f"event.drawdown.{sym}", f"{ctx.name(sym)}, drawdown from record", now, "pct"
             )
-            return Event(EventKind.DRAWDOWN, CROSSING_SCORES[level], fig, direction, level=level)
+            score = CROSSING_SCORES[level] if abs(now - level) >= th.MARGINAL_CROSSING else th.MARGINAL_SCORE
+            return Event(EventKind.DRAWDOWN, score, fig, direction, level=level)
     return None
 
 
@@ -405,7 +406,8 @@ def level_crossing(ctx: Context, figures: dict[str, Figure], prev: dict[str, Fig
     if dist is not None and ok(dist) and ok(dist_prev):
         direction = crossing(val(dist), val(dist_prev), 0.0)
         if direction:
-            out.append(Event(EventKind.TREND, SCORES[EventKind.TREND], dist, direction, level=0.0))
+            score = SCORES[EventKind.TREND] if abs(val(dist)) >= th.MARGINAL_CROSSING else th.MARGINAL_SCORE
+            out.append(Event(EventKind.TREND, score, dist, direction, level=0.0))
     return out
 
 

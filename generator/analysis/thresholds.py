@@ -40,7 +40,8 @@ SUSPECT_VOLATILITY_RATIO: Final = 4.0
 # before's close and the week's own close (38.57 on 2024-08-05 after 23.39, before 20.37); a VIX
 # hovering about 30 (28.9, 31.0, 29.4) is not.
 VIX_SPIKE_RATIO: Final = 1.2
-# A line crossed by less than this (VIX points, RSI points) is a reading hovering about it: still
+# A line crossed by less than this (VIX points, RSI points, percentage points of the drawdown or of
+# the distance from the 200-day average) is a reading hovering about it: still
 # an event, scored below NOTEWORTHY, so it is a takeaway only when the week has few others
 # ("The VIX fell 0.90 points to 19.97, back below 20" leads nothing).
 MARGINAL_CROSSING: Final = 1.0
