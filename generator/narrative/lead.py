@@ -46,8 +46,8 @@ def _recent(e: Event) -> bool:
 
 def _rarity(e: Event, extreme: str, unit: str) -> str:
     """``worst week since the week ending 2020-03-20``, ``second-worst day in the data (data from …)``,
-    or "" when the earlier such move is recent and this one is not among the most extreme (then its
-    size in standard deviations says more)."""
+    ``highest close since 2020-10-28``, or "" when the earlier such move is recent and this one is
+    not among the most extreme (then its size in standard deviations says more)."""
     week = "the week ending " if unit == "week" else ""
     if e.since is None:
         return f"{extreme} {unit} in the data{data_from(e.history_from)}" if e.history_from else ""
@@ -124,11 +124,8 @@ def _vix(ctx: Context, e: Event, facts: Facts) -> Prose:
 
 def _vix_spike(ctx: Context, e: Event, facts: Facts) -> Prose:
     assert e.day is not None
-    since = ""
-    if e.since is not None and not _recent(e):
-        since = f", its highest close since {e.since.isoformat()}"
-    elif e.since is None and e.history_from is not None:
-        since = f", its highest close in the data{data_from(e.history_from)}"
+    rarity = _rarity(e, "highest", "close")
+    since = f", its {rarity}" if rarity else ""
     vix = facts.get(K.VIX_LEVEL)
     end = prose(", and" if since else " and", " ended the week at ", level(vix)) if vix is not None else ()
     return prose("The VIX closed at ", level(e.figure), f" {on_day(e.day)}{since}", end, ".")
