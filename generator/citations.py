@@ -44,7 +44,6 @@ class MethodRow:
 
     method: str
     windows: tuple[str, ...]
-    figures: int  # citations, repeats included
     used_for: str = ""  # the first figure it computes, by label ("CBOE Volatility Index")
     distinct: int = 1  # distinct figures (keys) it computes
 
@@ -112,7 +111,6 @@ def sources(brief: Brief, names: Mapping[str, str] | None = None, *, printed: bo
             MethodRow(
                 method,
                 tuple(sorted({f.provenance.window for f in group}, key=_window_rank)),
-                len(group),
                 group[0].label,
                 len({f.key for f in group}),
             )

@@ -103,6 +103,12 @@ def breadth_event(share: Figure, daily: pd.DataFrame, week_start: date, window: 
     )
 
 
+def _crossing_score(score: float, beyond: float) -> float:
+    """``score`` for a line crossed by at least :data:`~th.MARGINAL_CROSSING` (``beyond``: how far the
+    reading now is from the line); a reading hovering about the line scores below the noteworthy."""
+    return score if abs(beyond) >= th.MARGINAL_CROSSING else th.MARGINAL_SCORE
+
+
 def _history_ok(first: date, last: date) -> bool:
     return ind.years_between(first, last) >= th.MIN_HISTORY_YEARS
 
@@ -158,12 +164,10 @@ def day_move(ctx: Context, symbol: str) -> Event | None:
     earlier = np.flatnonzero(before.to_numpy() >= value if value > 0 else before.to_numpy() <= value)
     since = before.index[int(earlier[-1])].date() if len(earlier) else None
     first = before.index[0].date() if len(before) else day
-    if since is None and not _history_ok(first, ctx.week_end):
-        first = None  # too little history to call it the biggest
+    enough = _history_ok(first, ctx.week_end)  # to call it the biggest, or to rank it
     return Event(
         EventKind.DAY_MOVE, abs(z) * DAILY_DISCOUNT, fig, 1 if value > 0 else -1, day=day, since=since,
-        history_from=first,
-        rank=len(earlier) + 1 if first is not None and _history_ok(first, ctx.week_end) else 0,
+        history_from=first if since is not None or enough else None, rank=len(earlier) + 1 if enough else 0,
     )  # fmt: skip
 
 
@@ -306,7 +310,7 @@ def drawdown_event(ctx: Context) -> Event | None:
             fig = Maker(ctx, (sym,), "history", method)(
                 f"event.drawdown.{sym}", f"{ctx.name(sym)}, drawdown from record", now, "pct"
             )
-            score = CROSSING_SCORES[level] if abs(now - level) >= th.MARGINAL_CROSSING else th.MARGINAL_SCORE
+            score = _crossing_score(CROSSING_SCORES[level], now - level)
             return Event(EventKind.DRAWDOWN, score, fig, direction, level=level)
     return None
 
@@ -327,8 +331,13 @@ def vix_event(ctx: Context) -> Event | None:
     for level in (th.VIX_STRESS, th.VIX_ELEVATED):
         direction = crossing(now, prev, level)
         if direction:
-            score = CROSSING_SCORES[level] if abs(now - level) >= th.MARGINAL_CROSSING else th.MARGINAL_SCORE
-            return Event(EventKind.VIX, score, fig, direction, level=level)
+            return Event(
+                EventKind.VIX,
+                _crossing_score(CROSSING_SCORES[level], now - level),
+                fig,
+                direction,
+                level=level,
+            )
     weekly = ind.weekly_closes(closes, ctx.config.brief.week_ends_on).diff().dropna().to_numpy()
     z = ind.zscore(now - prev, weekly[:-1]) if len(weekly) else None
     if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
@@ -357,9 +366,8 @@ def vix_spike_event(ctx: Context) -> Event | None:
         return None  # hovering about the line, not a spike
     higher = np.flatnonzero(before.to_numpy() >= peak)
     since = before.index[int(higher[-1])].date() if len(higher) else None
-    first: date | None = before.index[0].date()
-    if since is None and not _history_ok(before.index[0].date(), ctx.week_end):
-        first = None
+    first = before.index[0].date()
+    enough = _history_ok(first, ctx.week_end)  # to call it the highest in the data
     sessions = len(before) - int(higher[-1]) if len(higher) else len(before) + 1
     method = "Highest close of the index in the reporting week."
     fig = Maker(ctx, (sym,), "1W", method)(
@@ -368,7 +376,14 @@ def vix_spike_event(ctx: Context) -> Event | None:
     # As rare as a week's extreme: a close not seen for a year of sessions scores like a 1-in-50 week.
     score = max(CROSSING_SCORES[th.VIX_STRESS], ind.rarity_score(5.0 / max(sessions, 1)))
     return Event(
-        EventKind.VIX_SPIKE, score, fig, 1, day=day, since=since, history_from=first, level=th.VIX_STRESS
+        EventKind.VIX_SPIKE,
+        score,
+        fig,
+        1,
+        day=day,
+        since=since,
+        history_from=first if since is not None or enough else None,
+        level=th.VIX_STRESS,
     )
 
 
@@ -399,15 +414,21 @@ def level_crossing(ctx: Context, figures: dict[str, Figure], prev: dict[str, Fig
         for level in (th.RSI_OVERBOUGHT, th.RSI_OVERSOLD):
             direction = crossing(val(rsi), val(rsi_prev), level)
             if direction:
-                marginal = abs(val(rsi) - level) < th.MARGINAL_CROSSING
-                score = th.MARGINAL_SCORE if marginal else SCORES[EventKind.RSI]
+                score = _crossing_score(SCORES[EventKind.RSI], val(rsi) - level)
                 out.append(Event(EventKind.RSI, score, rsi, direction, level=level))
     dist, dist_prev = figures.get(f"ma200.{b}.dist"), prev.get(f"ma200.{b}.dist")
     if dist is not None and ok(dist) and ok(dist_prev):
         direction = crossing(val(dist), val(dist_prev), 0.0)
         if direction:
-            score = SCORES[EventKind.TREND] if abs(val(dist)) >= th.MARGINAL_CROSSING else th.MARGINAL_SCORE
-            out.append(Event(EventKind.TREND, score, dist, direction, level=0.0))
+            out.append(
+                Event(
+                    EventKind.TREND,
+                    _crossing_score(SCORES[EventKind.TREND], val(dist)),
+                    dist,
+                    direction,
+                    level=0.0,
+                )
+            )
     return out
 
 
