@@ -37,20 +37,22 @@ class BackfillItem:
     seconds: float = 0.0
 
 
-def _preload() -> None:
-    """Import the heavy modules once, before forking, so workers start warm.
+def _preload(formats: Sequence[str]) -> None:
+    """Import the modules every issue uses once, before forking, so workers start warm.
 
-    weasyprint is imported and its fonts loaded by laying out a one-line page: each worker would
-    otherwise pay that (about a second) on its first PDF.
+    weasyprint is imported and its fonts loaded by laying out a one-line page only when the
+    issues have a PDF: each worker would otherwise pay that (about a second) on its first PDF.
     """
     import generator.analysis
     import generator.charts
-    import generator.publish.email  # noqa: F401
-    from generator.pdfworker import WARM_UP_HTML
-    from generator.render import render_pdf_document
+    import generator.render_email  # noqa: F401
 
-    with contextlib.suppress(BriefError):  # the real PDFs report any failure
-        render_pdf_document(WARM_UP_HTML)
+    if "pdf" in formats:
+        from generator.pdfworker import WARM_UP_HTML
+        from generator.render import render_pdf_document
+
+        with contextlib.suppress(BriefError):  # the real PDFs report any failure
+            render_pdf_document(WARM_UP_HTML)
 
 
 def _build_run(week_ends: Sequence[date]) -> list[BackfillItem]:
@@ -106,7 +108,7 @@ def backfill(
 ) -> list[BackfillItem]:
     """Build one issue per date in ``week_ends``; returns one item per week, oldest first."""
     global _JOB
-    _preload()
+    _preload(formats)
     try:
         # What the parent holds (the modules, the snapshot) is never garbage: the collector leaves
         # it alone in every worker, and copy-on-write pages stay shared.

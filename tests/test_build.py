@@ -124,7 +124,7 @@ def test_backfill_runs_of_consecutive_weeks_reuse_each_weeks_core_and_build_the_
 ) -> None:
     """One worker builds three consecutive weeks: the previous week is computed for the first only
     (the next two read the core their predecessor's build returned), and every file is the one a
-    build of that week alone writes."""
+    build of that week alone writes.  Without a PDF, no PDF is laid out, not even to warm up."""
     from generator.analysis import brief as analysis
     from generator.backfill import runs
 
@@ -134,9 +134,13 @@ def test_backfill_runs_of_consecutive_weeks_reuse_each_weeks_core_and_build_the_
     monkeypatch.setattr(
         analysis, "previous_week", lambda snap, cfg, start: computed.append(start) or real(snap, cfg, start)
     )
+    from generator import render
+
+    laid_out: list[str] = []  # an issue without a PDF warms no PDF renderer up either
+    monkeypatch.setattr(render, "render_pdf_document", lambda html, **kw: laid_out.append(html))
     ends = past_week_ends(date(2026, 10, 30), 3, "friday")
     items = backfill(config, sample, ends, out=tmp_path / "run", formats=["html", "md"], jobs=1)
-    assert not [i for i in items if i.error] and len(computed) == 1
+    assert not [i for i in items if i.error] and len(computed) == 1 and not laid_out
     for end in ends[1:]:
         alone = build_from_snapshot(config, sample, as_of=end, out=tmp_path / "alone", formats=["html", "md"])
         for name in ("brief.html", "brief.md", "email.txt", "meta.json"):
@@ -153,7 +157,7 @@ def test_backfill_that_fails_before_its_workers_leaves_the_collector_as_it_was(
 
     from generator import backfill as module
 
-    monkeypatch.setattr(module, "_preload", lambda: None)
+    monkeypatch.setattr(module, "_preload", lambda formats: None)
     weeks = (d for d in [date(2026, 11, 20)])  # not a Sequence: len() fails after the heap is frozen
     with pytest.raises(TypeError):
         backfill(config, few, weeks, out=tmp_path)  # type: ignore[arg-type]
