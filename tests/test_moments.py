@@ -72,7 +72,7 @@ def test_tariff_crash_week_worst_since_march_2020_and_a_bear_market(shared_data:
     worse = [d for d, r in weeks[:-1] if r <= ret]
     daily = [(b[0], (b[1] / a[1] - 1) * 100) for a, b in itertools.pairwise(rut)]
     day, move = min((r for r in daily if date(2025, 3, 31) <= r[0] <= end), key=lambda r: r[1])
-    peak = max(c for d, c in rut if d <= end)
+    peak, peak_day = max((c, d) for d, c in rut if d <= end)
     drawdown = (close_on(rut, end) / peak - 1) * 100
 
     brief = build(shared_data, end)
@@ -83,7 +83,12 @@ def test_tariff_crash_week_worst_since_march_2020_and_a_bear_market(shared_data:
     assert takeaway(brief, "day-move").startswith(f"The Russell 2000 fell {abs(move):.2f}% on Thursday {day}")
     # 20% or more below the record is a bear market, never "a correction".
     assert drawdown <= -20
-    assert f"{abs(drawdown):.2f}% below its record close: a bear market" in takeaway(brief, "drawdown")
+    # It entered the bear market this week, measured from the record it set on 2021-11-08.
+    assert takeaway(brief, "drawdown") == (
+        "The Russell 2000 entered a bear market (20% or more below its record close): it is"
+        f" {abs(drawdown):.2f}% below the record close it set on {peak_day.isoformat()}."
+    )
+    assert peak_day == date(2021, 11, 8)
     assert "correction" not in body(brief) and "correction" not in plain(brief.lead)
     assert brief.takeaways[0].kind == "day-move" and "fell sharply on Thursday 2025-04-03" in plain(
         brief.lead
@@ -356,10 +361,10 @@ def test_a_move_is_put_in_context_by_how_rare_it_is(shared_data: Path) -> None:
     )
 
 
-def test_a_run_as_long_as_one_a_few_weeks_ago_is_not_called_the_longest_since_then(shared_data: Path) -> None:
+def test_a_run_as_long_as_one_a_few_weeks_ago_is_no_news(shared_data: Path) -> None:
     """2024-11-07: a 6-session run ahead ended; one as long had ended in September (under 13 weeks
-    before), so "the longest run since 2024-09-19" would be true and no news: the takeaway stops at
-    the run and the day it ended."""
+    before).  Runs of five or six sessions come every few weeks: this one is neither a takeaway
+    nor a headline clause, on a week that had plenty of news."""
     rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), dict(csv_closes(shared_data, "SPY.csv"))
     rows = [(d, c, spy[d]) for d, c in rut if d in spy and d <= date(2024, 11, 8)]
     ahead = [(b[0], b[1] / a[1] > b[2] / a[2]) for a, b in itertools.pairwise(rows)]
@@ -369,9 +374,19 @@ def test_a_run_as_long_as_one_a_few_weeks_ago_is_not_called_the_longest_since_th
         if up and not up_next:
             runs.append((day, length))
     (last, n), earlier = runs[-1], [(d, k) for d, k in runs[:-1] if k >= runs[-1][1]]
-    assert last == date(2024, 11, 6) and (last - earlier[-1][0]).days <= 7 * 13
-    text = takeaway(build(shared_data, date(2024, 11, 8)), "streak-ended")
-    assert text == f"The Russell 2000's {n}-session run ahead of the S&P 500 ended on Thursday 2024-11-07."
+    assert last == date(2024, 11, 6) and n >= 5 and (last - earlier[-1][0]).days <= 7 * 13
+    brief = build(shared_data, date(2024, 11, 8))
+    kinds = [t.kind for t in brief.takeaways]
+    assert kinds[:3] == ["day-move", "high-52w", "vix"] and "streak-ended" not in kinds
+    assert "run" not in plain(brief.lead)
+
+
+def test_a_five_session_run_does_not_fill_a_quiet_week(shared_data: Path) -> None:
+    """2025-02-14: the week's only event was a 5-session run behind large caps that ended on
+    Thursday, with runs as long in the weeks before: the week has no takeaway rather than that one."""
+    brief = build(shared_data, date(2025, 2, 14))
+    assert brief.takeaways == ()
+    assert plain(brief.lead) == "Small caps were little changed (+0.01%) this week and lagged the S&P 500 by 1.47 pp."
 
 
 def test_a_vix_spike_inside_the_week_is_told_though_the_week_ends_calm(shared_data: Path) -> None:
@@ -426,8 +441,8 @@ def test_a_line_crossed_by_less_than_a_point_leads_nothing(shared_data: Path) ->
     vix = dict(csv_closes(shared_data, "IDX_VIX.csv"))
     assert vix[date(2021, 2, 5)] >= 20 > vix[date(2021, 2, 12)] > 19
     calm = build(shared_data, date(2021, 2, 12))
-    assert "vix" not in [t.kind for t in calm.takeaways] and "VIX" not in plain(calm.lead)
-    assert [t.kind for t in calm.takeaways] == ["record", "streak-ended"]
+    # The week's only other event: it fills the second takeaway, after the record, and heads nothing.
+    assert [t.kind for t in calm.takeaways] == ["record", "vix"] and "VIX" not in plain(calm.lead)
     hot = build(shared_data, date(2021, 2, 5))
     assert "rsi" not in [t.kind for t in hot.takeaways]
     assert "overbought" in body(hot)  # the body still gives the reading

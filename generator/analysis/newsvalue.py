@@ -203,6 +203,13 @@ def streak_events(ctx: Context) -> list[Event]:
         same = np.array([r.length for r in runs if r.sign == run.sign and r is not run])
         score = ind.rarity_score(ind.tail_share(same, run.length))
         prior = ind.longest_since(runs, run)
+        if prior is not None:
+            # Rare among runs, yet common in time (a 5-session run comes most months): a run as long
+            # in the last few weeks makes this one no news, and one N weeks before a 1-in-N-weeks event.
+            weeks = (run.end - prior.end).days / 7.0
+            if weeks < th.RECENT_SINCE_WEEKS:
+                continue
+            score = min(score, ind.rarity_score(1.0 / weeks))
         history_ok = _history_ok(first, last_day)
         since = prior.end if prior is not None and history_ok else None
         kind = EventKind.STREAK if running else EventKind.STREAK_ENDED
@@ -311,7 +318,9 @@ def drawdown_event(ctx: Context) -> Event | None:
                 f"event.drawdown.{sym}", f"{ctx.name(sym)}, drawdown from record", now, "pct"
             )
             score = _crossing_score(CROSSING_SCORES[level], now - level)
-            return Event(EventKind.DRAWDOWN, score, fig, direction, level=level)
+            # The record it is measured from: how long the fall (or the way back) has taken.
+            record = ind.previous_record_day(ctx.closes[sym], ctx.week_end + timedelta(days=1))
+            return Event(EventKind.DRAWDOWN, score, fig, direction, since=record, level=level)
     return None
 
 

@@ -108,9 +108,11 @@ def _drawdown(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     zone = "a bear market" if e.level == th.BEAR_MARKET else "a correction"
     limit = f"{abs(e.level or 0):.0f}%"
+    record = f"the record close it set on {e.since.isoformat()}" if e.since else "its record close"
     if e.direction > 0:
-        return prose(f"The {name} is ", size(e.figure), f" below its record close: {zone} ({limit} or more).")
-    return prose(f"The {name} climbed out of {zone}: it is ", size(e.figure), " below its record close.")
+        into = f"The {name} entered {zone} ({limit} or more below its record close): it is "
+        return prose(into, size(e.figure), f" below {record}.")
+    return prose(f"The {name} climbed out of {zone}: it is ", size(e.figure), f" below {record}.")
 
 
 def _vix(ctx: Context, e: Event, facts: Facts) -> Prose:
