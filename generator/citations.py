@@ -175,11 +175,12 @@ def health(rows: Sequence[SourceHealth]) -> Health:
         grouped.setdefault((row.kind, row.status, row.origin), []).append(row)
     counted = _counted(rows)
     verdict = f"{_count(len(problems), 'problem')}, listed first." if problems else "no problems."
+    summary = f"{counted}: {verdict}" if rows else "No source health was recorded with this data."
     return Health(
         rows=problems + healthy,
         problems=problems,
         groups=tuple(_health_group(key, members) for key, members in grouped.items()),
-        summary=f"{counted}: {verdict}",
+        summary=summary,
     )
 
 

@@ -511,6 +511,17 @@ def test_health_puts_problems_first_and_condenses_the_rest(brief: Brief) -> None
     assert [r.name for r in from_cache.problems] == ["IWM"] and from_cache.groups[0].members == ("^RUT",)
 
 
+def test_a_snapshot_without_health_rows_says_so_and_shows_no_empty_table(brief: Brief) -> None:
+    bare = replace(brief, health=())
+    assert health(()).summary == "No source health was recorded with this data."
+    markdown = render_markdown(bare, {}, names=NAMES)
+    section = markdown.split("## Source health", 1)[1].split("## Sources and methods", 1)[0]
+    assert section.strip() == "No source health was recorded with this data."
+    fragment = render_fragment(bare, {}, names=NAMES)
+    section = fragment.split('id="source-health"', 1)[1].split("</section>", 1)[0]
+    assert "No source health was recorded with this data." in section and "<table" not in section
+
+
 def test_superscript() -> None:
     assert superscript(1) == "¹" and superscript(40) == "⁴⁰" and superscript(123) == "¹²³"
 

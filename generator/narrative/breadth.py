@@ -7,7 +7,7 @@ from collections.abc import Set
 from generator.analysis.common import Context
 from generator.analysis.index_view import Contribution, IndexFacts
 from generator.analysis.registry import spec
-from generator.models import Figure, Passage, Prose, SectionKey, Table
+from generator.models import Cite, Figure, Passage, Prose, SectionKey, Table
 from generator.narrative.words import cite, clauses, join, prose, size
 
 BROAD_GAP_PP = 0.75  # the median member within this of the index: a broad move
@@ -89,24 +89,24 @@ def _leaders(ctx: Context, f: IndexFacts) -> Prose:
     if len(f.sectors) < 2:
         return ()
     best, worst = f.sectors[0], f.sectors[-1]
-    most = cite(best.contribution, f"{best.contribution.value or 0:+.2f} pp")
-    least = cite(worst.contribution, f"{worst.contribution.value or 0:+.2f} pp")
+    most, least = _added(best.contribution), _added(worst.contribution)
     text = prose(
         f"{best.name} added the most to the week (", most, f"), {worst.name} the least (", least, ")"
     )
     if f.contributors:
-        top = f.contributors[0]
-        text = prose(
-            text,
-            f"; the largest single contributor was {_who(top)}, ",
-            moved_word(top.ret),
-            " ",
-            size(top.ret),
-        )
+        text = prose(text, "; the largest single contributor was ", *_member(f.contributors[0]))
     if f.detractors:
-        low = f.detractors[0]
-        text = prose(text, f", the largest detractor {_who(low)}, ", moved_word(low.ret), " ", size(low.ret))
+        text = prose(text, ", the largest detractor ", *_member(f.detractors[0]))
     return prose(text, ".")
+
+
+def _added(contribution: Figure) -> Cite:
+    return cite(contribution, f"{contribution.value or 0:+.2f} pp")
+
+
+def _member(c: Contribution) -> Prose:
+    """ "SBCO, up 17.08% (+0.31 pp)": the member's week and what it added to the index's."""
+    return prose(f"{_who(c)}, ", moved_word(c.ret), " ", size(c.ret), " (", _added(c.contribution), ")")
 
 
 def moved_word(fig: Figure) -> str:
@@ -155,7 +155,9 @@ def passage(
     # The lead contributor and detractor are in the sentence: the table (web and Markdown) lists the next.
     rows = tuple((_who(c), c.ret, c.contribution) for c in (*f.contributors[1:4], *f.detractors[1:4]))
     table = Table(
-        "Largest contributors and detractors (weight × return)", ("Member", "Week", "Contribution"), rows
+        "The next largest contributors and detractors (weight × return)",
+        ("Member", "Week", "Contribution"),
+        rows,
     )
     key = SectionKey.BREADTH
     return Passage(key, spec(key).title, tuple(paragraphs), table=table if table.rows else None)
