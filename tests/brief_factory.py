@@ -180,8 +180,9 @@ def _body(f: _Figures, headlines: tuple[Headline, ...]) -> tuple[Passage, ...]:
         "Outlook",
         (("Of the checklists' known conditions, the bull case meets 2 of 2 (1 unknown) and the bear case "
           "1 of 2: conditions, not forecasts.",),),
-        items=(("RSI(14) at ", Cite(f.get("rsi.^RUT.14d"), "66.4"), ", within 5 points of overbought (70)."),
-               ("Retail sales on Tuesday; Fed minutes on Wednesday.",)),
+        items=(("The Russell 2000's 14-day RSI is within 5 points of the overbought line at 70 (now ",
+                Cite(f.get("rsi.^RUT.14d"), "66.4"), ")."),
+               ("The VIX is within 2 points of 20 (now 18.6).",)),
     )  # fmt: skip
     return (performance, drivers, risks, outlook)
 

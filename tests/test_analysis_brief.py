@@ -215,7 +215,7 @@ def test_outlook_checks_read_the_figures(brief: Brief) -> None:
     outlook = body_text(brief, "outlook")
     assert f"the bull case meets {met} of {known} ({unknown} unknown)" in outlook
     # The VIX level is said in Risks: the watch list names the threshold without repeating it.
-    assert "The VIX within 2 points of 20." in outlook and "19.09" not in outlook
+    assert "The VIX is within 2 points of 20." in outlook and "19.09" not in outlook
 
 
 def test_charts(shared_data: Path, brief: Brief) -> None:

@@ -258,8 +258,8 @@ def test_html_reads_lead_takeaways_body_headlines_not_covered_then_appendix(brie
     for passage in brief.body:
         assert f'<section class="brief-section" id="{passage.key}">\n<h2>{passage.title}</h2>' in body
     assert body.count('<p class="reading">') == sum(len(p.paragraphs) for p in brief.body)
-    watch = body.split('<ul class="watch">')[1].split("</ul>")[0]
-    assert watch.count("<li>") == 2 and "Fed minutes on Wednesday." in watch
+    watch = body.split('<h3>Levels to watch</h3>\n<ul class="watch">')[1].split("</ul>")[0]
+    assert watch.count("<li>") == 2 and "The VIX is within 2 points of 20 (now 18.6)." in watch
     assert body.count('<ul class="headlines related">') == sum(1 for p in brief.body if p.headlines)
 
 
@@ -280,7 +280,11 @@ def test_markdown_reads_lead_takeaways_body_then_appendix(brief: Brief, markdown
         "Sources and methods",
         "Glossary",
     ]
-    assert "- RSI\\(14\\) at 66.4<sup>" in body  # the outlook's watch list
+    # The outlook's levels to watch, under their own heading
+    assert (
+        "**Levels to watch**\n\n- The Russell 2000's 14-day RSI is within 5 points of the overbought line"
+        in body
+    )
 
 
 def test_not_covered_is_said_once_and_not_available_stays_out_of_the_body(

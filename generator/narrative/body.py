@@ -434,7 +434,8 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
             if not inside and abs(val(rsi) - lvl) <= th.WATCH_RSI_REACH:
                 items.append(
                     prose(
-                        f"RSI(14) close to {word}, within {th.WATCH_RSI_REACH:.0f} points of {lvl:.0f}",
+                        f"The {name}'s 14-day RSI is within {th.WATCH_RSI_REACH:.0f} points"
+                        f" of the {word} line at {lvl:.0f}",
                         now(rsi),
                         ".",
                     )
@@ -444,7 +445,9 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
         if dist is not None and abs(val(dist)) <= th.WATCH_MA_REACH_PCT:
             items.append(
                 prose(
-                    f"The {name} within {th.WATCH_MA_REACH_PCT:.0f}% of its {n}-day average", now(dist), "."
+                    f"The {name} is within {th.WATCH_MA_REACH_PCT:.0f}% of its {n}-day average",
+                    now(dist),
+                    ".",
                 )
             )
     vix = facts.get(K.VIX_LEVEL)
@@ -452,20 +455,21 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
         for lvl in th.VIX_LEVELS:
             if abs(val(vix) - lvl) <= th.WATCH_VIX_REACH:
                 items.append(
-                    prose(f"The VIX within {th.WATCH_VIX_REACH:.0f} points of {lvl:.0f}", now(vix), ".")
+                    prose(f"The VIX is within {th.WATCH_VIX_REACH:.0f} points of {lvl:.0f}", now(vix), ".")
                 )
     curve = facts.get(K.CURVE)
     if curve is not None and abs(val(curve)) <= th.WATCH_CURVE_REACH_BP:
-        items.append(
-            prose(f"The 10y−3m curve within {th.WATCH_CURVE_REACH_BP:.0f} bp of turning", now(curve), ".")
-        )
+        turn = "inverting" if val(curve) > 0 else "turning positive"
+        reach = f"{th.WATCH_CURVE_REACH_BP:.0f} bp of {turn}"
+        items.append(prose(f"The 10-year minus 3-month curve is within {reach}", now(curve), "."))
     dd = facts.get(K.record(b, "distance"))
     if dd is not None:
         for lvl, word in ((th.CORRECTION, "correction"), (th.BEAR_MARKET, "bear-market")):
             if 0 < val(dd) - lvl <= 2.0:
                 items.append(
                     prose(
-                        f"The {name} within 2 points of the {word} line ({abs(lvl):.0f}% below record)",
+                        f"The {name} is within 2 points of the {word} line"
+                        f" ({abs(lvl):.0f}% below its record close)",
                         now(dd),
                         ".",
                     )
