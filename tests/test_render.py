@@ -848,9 +848,24 @@ def test_sample_says_each_figure_once(sample: SampleBuild) -> None:
     assert "event.record.^RUT" in mentions and "record close" not in plain(brief.body[0].paragraphs[-1])
 
 
+def embedded_fonts(pdf: bytes) -> set[str]:
+    """The base names of the fonts a PDF embeds, without their subset prefix ("ABCDEF+")."""
+    names = set()
+    for page in PdfReader(BytesIO(pdf)).pages:
+        for font in (page.get("/Resources", {}).get("/Font") or {}).values():
+            names.add(str(font.get_object().get("/BaseFont", "")).lstrip("/").split("+")[-1])
+    return names
+
+
 def test_sample_pdf_body_fits_two_pages_and_the_appendix_starts_a_page(
     sample: SampleBuild, sample_pdf: PdfResult
 ) -> None:
+    # The budget holds in the stylesheet's font: a machine without it lays out in a wider fallback.
+    fonts = embedded_fonts(sample_pdf.data)
+    assert any("LiberationSans" in f.replace("-", "") for f in fonts), (
+        f"the PDF's text font, Liberation Sans (Debian package fonts-liberation, installed by .ci/run),"
+        f" is not installed: the text fell back to {sorted(fonts)} and the page budget cannot be judged"
+    )
     assert sample_pdf.body_pages <= BODY_PAGE_BUDGET, f"body is {sample_pdf.body_pages} pages"
     assert sample_pdf.appendix_pages <= APPENDIX_PAGE_BUDGET, f"appendix is {sample_pdf.appendix_pages} pages"
     found = sources(sample.brief, sample.names, printed=True)
