@@ -258,6 +258,9 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     shown = [p.chart for p in brief.body if p.key in EMAIL_SECTIONS and p.chart]
     assert re.findall(r'src="cid:chart-([^"]+)"', html) == shown  # PNGs by cid, at most one a passage
     assert "<svg" not in html and f'href="{VIEW}#appendix"' in html
+    # In the text part, a passage's headlines stand apart from its last paragraph, under a label.
+    related = [p for p in brief.body if p.key in EMAIL_SECTIONS and p.headlines]
+    assert related and text.count("\n\nIn the news:\n> ") == len(related)
     for passage in (p for p in brief.body if p.key not in EMAIL_SECTIONS):
         assert passage.title not in html, passage.key
 
