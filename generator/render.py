@@ -48,6 +48,15 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+FONTS_DIR = ASSETS_DIR / "fonts"
+# The PDF's text font, bundled (SIL Open Font License, assets/fonts/OFL.txt): metric-compatible with
+# Arial and Helvetica; semibold (600) is laid out in the bold face, like any font with two weights.
+PDF_FONT_FAMILY = "Liberation Sans"
+PDF_FONT_FACES = (
+    ("LiberationSans-Regular.ttf", 400, "normal"),
+    ("LiberationSans-Bold.ttf", 700, "normal"),
+    ("LiberationSans-Italic.ttf", 400, "italic"),
+)
 CSS_TEMPLATE = "brief.css"
 SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
@@ -409,12 +418,46 @@ def render_pdf(html: str, *, base_dir: Path | None = None) -> bytes:
     return render_pdf_document(html, base_dir=base_dir).data
 
 
+def font_faces_css(folder: Path = FONTS_DIR) -> str:
+    """``@font-face`` rules for the PDF's text font, bundled with the package (:data:`PDF_FONT_FACES`).
+
+    The PDF is laid out in the same font on every machine, whatever fonts it has installed: the
+    page budget holds everywhere.  A bundled file that is missing is a broken install: a WARNING
+    names it and the PDF falls back to the installed fonts.
+    """
+    rules = []
+    for file, weight, style in PDF_FONT_FACES:
+        path = folder / file
+        if not path.is_file():
+            log.warning("PDF: bundled font %s is missing; the PDF falls back to the installed fonts", path)
+            continue
+        rules.append(
+            f'@font-face {{ font-family: "{PDF_FONT_FAMILY}"; src: url("{path.resolve().as_uri()}")'
+            f' format("truetype"); font-weight: {weight}; font-style: {style}; }}'
+        )
+    return "\n".join(rules)
+
+
 @functools.cache
-def print_stylesheet() -> Any:
-    """The brief's print stylesheet as weasyprint parsed it: once per process, not once per PDF
-    (parsing it inline cost about a tenth of each render)."""
+def _print_style() -> tuple[Any, Any]:
+    """The brief's print stylesheet as weasyprint parsed it and the font configuration it loaded its
+    fonts into: once per process, not once per PDF (parsing the stylesheet inline cost about a tenth
+    of each render; a configuration per PDF loads the system's fonts again and shapes the text cold)."""
     weasyprint = load_weasyprint()
-    return weasyprint.CSS(string=brief_css(for_pdf=True), url_fetcher=make_url_fetcher())
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    css = weasyprint.CSS(
+        string=font_faces_css() + "\n" + brief_css(for_pdf=True),
+        url_fetcher=make_url_fetcher(),
+        font_config=fonts,
+    )
+    return css, fonts
+
+
+def print_stylesheet() -> Any:
+    """The brief's print stylesheet, parsed once per process (see :func:`_print_style`)."""
+    return _print_style()[0]
 
 
 def render_pdf_document(
@@ -433,7 +476,7 @@ def render_pdf_document(
         with gc_paused():
             document = weasyprint.HTML(
                 string=html, base_url=base.as_uri() + "/", url_fetcher=make_url_fetcher()
-            ).render(stylesheets=[print_stylesheet()])
+            ).render(stylesheets=[print_stylesheet()], font_config=_print_style()[1])
             document.metadata.authors = document.metadata.authors or [PDF_AUTHOR]
             document.metadata.lang = document.metadata.lang or "en"
             pages = document.pages
