@@ -102,6 +102,12 @@ def test_stale_ten_year_is_not_reported_as_this_weeks(brief: Brief) -> None:
     assert ("^TNX", "stale", "last bar 2026-02-13, before the week of 2026-02-16") in quality.table.rows
 
 
+def test_a_missing_symbol_without_a_configured_name_is_named_once(brief: Brief) -> None:
+    """The test universe gives IWC (a slot's default) no name: "IWC: no data", not "IWC (IWC)"."""
+    assert "IWC: no data" in brief.not_covered
+    assert not [n for n in brief.not_covered if "(IWC)" in n]
+
+
 def test_series_cut_two_weeks_early_is_stale(shared_data: Path) -> None:
     snap = make_snapshot(shared_data, IWM=date(2026, 2, 6))
     brief = analyse(snap, make_config(), (), as_of=AS_OF)

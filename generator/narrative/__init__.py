@@ -137,10 +137,13 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
     if week.index is None:
         out.append("member breadth and attribution (no index membership or member prices for this week)")
     out += valuation.not_covered(ctx, week.valuation, week.fundamentals)
-    out += [f"{ctx.name(sym)} ({sym}): {anomaly(a)}" for sym, a in sorted(ctx.flagged.items())]
-    out += [f"{ctx.name(sym)} ({sym}): no data" for sym in ctx.missing]
-    out += [
-        f"{ctx.name(sym)} ({sym}): stale, last bar {day.isoformat()}"
-        for sym, day in sorted(ctx.stale.items())
-    ]
+    out += [f"{_named(ctx, sym)}: {anomaly(a)}" for sym, a in sorted(ctx.flagged.items())]
+    out += [f"{_named(ctx, sym)}: no data" for sym in ctx.missing]
+    out += [f"{_named(ctx, s)}: stale, last bar {day.isoformat()}" for s, day in sorted(ctx.stale.items())]
     return tuple(out)
+
+
+def _named(ctx: Context, symbol: str) -> str:
+    """ "Nasdaq Composite (^IXIC)"; a symbol the configuration gives no name is itself, once."""
+    name = ctx.name(symbol)
+    return symbol if name == symbol else f"{name} ({symbol})"

@@ -15,7 +15,7 @@ from generator.models import Figure, Passage, Prose, SectionKey
 from generator.narrative import keys as K
 from generator.narrative.words import Facts, a_or_an, cite, join, prose
 
-MEMBERS = "the members' fundamentals (the share of loss-making members and their P/E including losses)"
+MEMBERS = "the share of loss-making members and the index's P/E including losses"
 
 
 def multiple(fig: Figure, digits: int = 1) -> str:
