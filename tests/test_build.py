@@ -108,15 +108,19 @@ def test_a_failed_render_leaves_no_half_written_issue(
 
 
 def test_backfill_builds_each_week_without_look_ahead(config: Config, few: Snapshot, tmp_path: Path) -> None:
+    """Each worker lays its PDF out with the fonts the parent loaded before forking them: the PDF is
+    the one a build of that week alone lays out."""
     ends = past_week_ends(few.as_of, 2, "friday")  # two weeks: one per worker process
-    items = backfill(config, few, ends, out=tmp_path, formats=["md"], jobs=2)
+    items = backfill(config, few, ends, out=tmp_path / "run", formats=["md", "pdf"], jobs=2)
     assert [i.week_end for i in items] == ends
     assert not [i for i in items if i.error]
     for end in ends:
-        folder = tmp_path / "briefs" / end.isoformat()
+        folder = tmp_path / "run" / "briefs" / end.isoformat()
         snap = read_snapshot(folder / "snapshot")
         assert max(s.last_bar for s in snap.series.values()) <= end
         assert read_meta(folder).as_of == end
+        alone = build_from_snapshot(config, few, as_of=end, out=tmp_path / "alone", formats=["pdf"])
+        assert (folder / "brief.pdf").read_bytes() == alone.files["pdf"].read_bytes(), end
 
 
 def test_backfill_runs_of_consecutive_weeks_reuse_each_weeks_core_and_build_the_same_issues(
