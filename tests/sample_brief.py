@@ -30,6 +30,13 @@ GOLDEN_DIR = ROOT / "tests" / "golden"
 SAMPLE_AS_OF = date(2026, 11, 20)
 # Series a degraded week lacks: a comparator, both ends of the size ladder, both volatility gauges, credit.
 MISSING = frozenset({"^IXIC", "IWC", "OEF", "^VIX", "^RVX", "HYG", "IEF"})
+# How "Not covered" names them: one alone by name, several of one role as a group by ticker.
+MISSING_NAMED = (
+    "the size-ladder funds IWC and OEF: no data",
+    "Nasdaq Composite (^IXIC): no data",
+    "the volatility indices ^VIX and ^RVX: no data",
+    "the credit funds HYG and IEF: no data",
+)
 SVG_LEFT_OUT = "<!-- chart drawing left out of the golden file -->"
 CSS_LEFT_OUT = "/* stylesheet left out of the golden file */"
 _SVG = re.compile(r"(<svg\b[^>]*>).*?</svg>", re.DOTALL)
@@ -81,3 +88,9 @@ def golden_outputs() -> dict[str, str]:
         "brief.html": for_golden(render_html(sample.brief, sample.charts, names=sample.names)),
         "brief.md": render_markdown(sample.brief, sample.charts, names=sample.names),
     }
+
+
+def naming(items: tuple[str, ...] | list[str], symbol: str) -> list[str]:
+    """The items that name ``symbol`` as a ticker of its own (not inside another: ^VIX is not ^RVX)."""
+    pattern = re.compile(rf"(?<![\w^]){re.escape(symbol)}(?!\w)")
+    return [item for item in items if pattern.search(item)]

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sample_brief import naming
 from test_analysis_figures import (
     AS_OF,
     FILES,
@@ -176,9 +177,12 @@ def test_default_universe_with_most_symbols_missing(shared_data: Path) -> None:
     assert tuple(s.key for s in brief.sections) == SECTIONS
     assert brief.warnings[0] == "Built from local test files."
     assert any("cnbc-investing" in w and "HTTP 503" in w for w in brief.warnings)
-    missing = " ".join(brief.not_covered)
     for sym in ("^SP600", "IJR", "PSCT", "KRE", "HYG", "^RVX"):
-        assert f"({sym}): no data" in missing
+        (item,) = naming(brief.not_covered, sym)
+        assert item.endswith(": no data"), item
+    assert "the sector funds PSCT, PSCH, PSCF, PSCI, PSCD, PSCC, PSCE, PSCM, PSCU and KRE: no data" in (
+        brief.not_covered
+    )
     assert find(brief, "return.^RUT.1W").available
     valuation = brief.section("valuation")
     assert valuation is not None and valuation.topics == () and "valuation" not in [p.key for p in brief.body]

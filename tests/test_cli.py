@@ -227,7 +227,7 @@ def test_build_from_a_plain_folder_of_real_csvs(shared_data: Path, tmp_path: Pat
     assert "2026-02-23" not in md.split("## Source health")[0]
     assert "local files" in md
     assert "10-year Treasury yield \\(^TNX\\): stale, last bar 2026-02-13" in md
-    assert "S&P SmallCap 600 \\(^SP600\\): no data" in md  # not in the folder: named, not hidden
+    assert "the small-cap benchmarks and funds ^SP600 and IJR: no data" in md  # not in the folder: named
     assert "lagged the S&P 500 \\(SPY\\)" in md  # SPY stands in for ^GSPC, labelled
     # Yahoo's futures have bars on days the NYSE was closed: dropped, and said so naming the file.
     assert "WARNING generator.sources.prices_csv: ES=F: dropped " in result.stderr

@@ -25,6 +25,7 @@ from generator.models import (
     Headline,
     Passage,
     Prose,
+    Role,
     ScheduledEvent,
     Takeaway,
 )
@@ -138,9 +139,39 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
         out.append("member breadth and attribution (no index membership or member prices for this week)")
     out += valuation.not_covered(ctx, week.valuation, week.fundamentals)
     out += [f"{_named(ctx, sym)}: {anomaly(a)}" for sym, a in sorted(ctx.flagged.items())]
-    out += [f"{_named(ctx, sym)}: no data" for sym in ctx.missing]
+    out += _missing(ctx)
     out += [f"{_named(ctx, s)}: stale, last bar {day.isoformat()}" for s, day in sorted(ctx.stale.items())]
     return tuple(out)
+
+
+# The series a role groups, as "Not covered" names several of them missing at once.
+ROLE_GROUPS = {
+    Role.SMALL_CAP: "the small-cap benchmarks and funds",
+    Role.SIZE_LADDER: "the size-ladder funds",
+    Role.STYLE: "the style funds",
+    Role.LARGE_CAP: "the large-cap comparators",
+    Role.RATES: "the Treasury yields",
+    Role.VOLATILITY: "the volatility indices",
+    Role.CREDIT: "the credit funds",
+    Role.SECTOR: "the sector funds",
+}
+
+
+def _missing(ctx: Context) -> list[str]:
+    """The series without data, by role: one with its name, several of one role as a group by ticker
+    ("the sector funds PSCT, PSCH and KRE: no data"), in the configuration's order."""
+    groups: dict[Role | None, list[str]] = {}
+    for sym in ctx.missing:
+        inst = ctx.config.instrument(sym)
+        groups.setdefault(inst.roles[0] if inst is not None and inst.roles else None, []).append(sym)
+    out = []
+    for role, symbols in groups.items():
+        if role is None or len(symbols) == 1:
+            out += [f"{_named(ctx, sym)}: no data" for sym in symbols]
+        else:
+            tickers = ", ".join(symbols[:-1]) + f" and {symbols[-1]}"
+            out.append(f"{ROLE_GROUPS[role]} {tickers}: no data")
+    return out
 
 
 def _named(ctx: Context, symbol: str) -> str:
