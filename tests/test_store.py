@@ -212,3 +212,67 @@ def test_rebuild_from_an_archived_issue_is_byte_identical_and_stores_nothing_new
     # Rebuilt into the same output folder: the store gains nothing.
     build_from_snapshot(config, read_snapshot(first.folder), as_of=day, out=out, formats=["md"], force=True)
     assert _files(out / "store") == before
+
+
+def test_a_new_store_writes_each_whole_past_year_once(few: Snapshot, tmp_path: Path) -> None:
+    """A first issue stores 2023–2025 as one file each (not 36 months and three lists); the first year
+    (2022, trimmed at the front week by week) month by month; and reads back the same frames."""
+    store = tmp_path / "store"
+    week = snapshot_until(few, date(2026, 10, 30))
+    saved = save_snapshot(week, _issue(tmp_path, week.as_of), store=store)
+    for symbol in FEW:
+        names = sorted(p.name.split(".")[0] for p in _files(store / "prices" / symbol))
+        assert names == ["2022", "2022-11", "2022-12", "2023-all", "2024-all", "2025-all"] + [
+            f"2026-{m:02}" for m in range(1, 11)
+        ], symbol
+        assert [c.split(".")[0] for c in _series(_issue(tmp_path, week.as_of), symbol)["chunks"][:4]] == [
+            "2022",
+            "2023-all",
+            "2024-all",
+            "2025-all",
+        ]
+    again = read_snapshot(_issue(tmp_path, week.as_of))
+    for symbol, s in saved.series.items():
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
+    # Next week finds the whole years by name: one new file per series, November's.
+    before = _files(store)
+    later = snapshot_until(few, date(2026, 11, 6))
+    save_snapshot(later, _issue(tmp_path, later.as_of), store=store)
+    assert sorted(p.name[:7] for p in _files(store) - before) == ["2026-11"] * len(FEW)
+
+
+def test_a_year_stored_month_by_month_is_listed_not_written_again(few: Snapshot, tmp_path: Path) -> None:
+    """Built week by week, 2025 was stored month by month; once it is a past year the issue lists those
+    months: the new year adds its first month and a list, never the whole year again."""
+    store = tmp_path / "store"
+    december = snapshot_until(few, date(2025, 12, 26))
+    save_snapshot(december, _issue(tmp_path, december.as_of), store=store)
+    before = _files(store)
+    january = snapshot_until(few, date(2026, 1, 9))
+    saved = save_snapshot(january, _issue(tmp_path, january.as_of), store=store)
+    added = sorted(p.as_posix() for p in _files(store) - before)
+    # Per series: December, completed since; January; and 2025's list of its months.
+    kinds = sorted((p.split("/")[-1].split(".")[0], p.rsplit(".", 1)[1]) for p in added)
+    assert kinds == sorted([("2025-12", "csv"), ("2026-01", "csv"), ("2025", "txt")] * len(FEW))
+    assert not [p for p in added if "-all." in p]
+    again = read_snapshot(_issue(tmp_path, january.as_of))
+    for symbol, s in saved.series.items():
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
+
+
+def test_history_trimmed_into_a_whole_year_reuses_it(few: Snapshot, tmp_path: Path) -> None:
+    """When the front of the history moves into a year stored whole, that file serves the first year
+    (the reader skips the bars before the first): nothing is stored again."""
+    store = tmp_path / "store"
+    week = snapshot_until(few, date(2026, 10, 30))
+    save_snapshot(week, _issue(tmp_path, week.as_of), store=store)
+    before = _files(store)
+    start = pd.Timestamp("2023-03-15")
+    trimmed = replace(week, series={s: replace(v, frame=v.frame.loc[start:]) for s, v in week.series.items()})
+    saved = save_snapshot(trimmed, tmp_path / "later" / "x" / "snapshot", store=store)
+    assert _files(store) == before
+    assert _series(tmp_path / "later" / "x" / "snapshot", "IWM")["chunks"][0].startswith("2023-all.")
+    again = read_snapshot(tmp_path / "later" / "x" / "snapshot")
+    assert again.series["IWM"].first_bar == date(2023, 3, 15)
+    for symbol, s in saved.series.items():
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)

@@ -7,11 +7,17 @@ never rewritten, in a folder shared by all issues (``output/store``)::
 
     store/prices/<SYMBOL>/<YYYY>/<YYYY-MM>.<h>.csv   one calendar month of bars, without Adj Close
     store/prices/<SYMBOL>/<YYYY>.<h>.txt             a past year: the names of its month files
+    store/prices/<SYMBOL>/<YYYY>/<YYYY>-all.<h>.csv  a past year a new store writes whole
     store/prices/<SYMBOL>/adj/<until>.<h>.csv        Date,Adj Close where it differs from Close
 
 ``<h>`` is the first 16 hex digits of the file's sha256: the name changes with the content, so
 a file is never replaced, and the same month written again by next week's issue is found, not
 stored again.  Only the current month (and any month the provider revised) is new each week.
+
+A new store (the first issue, a backfill) has no months yet: each whole past year after the first
+(which is trimmed at the front week by week) is written as one file instead of twelve months and a
+list, a twelfth of the files for a long history.  Next week finds it by name; a year that earlier
+weeks stored month by month keeps its list, so nothing is ever stored twice.
 
 Adjusted closes.  Yahoo's ``Adj Close`` equals ``Close`` after a symbol's last ex-dividend date;
 each new dividend scales every earlier adjusted close (the price cache re-bases them).  Kept in
@@ -43,7 +49,10 @@ ADJ = "Adj Close"
 ADJ_HEADER = f"Date,{ADJ}"
 HASH_DIGITS = 16
 
+WHOLE_YEAR = "-all"  # "2024-all.<h>": a past year's bars in one file
+
 _MONTH_REF = re.compile(r"^(\d{4})-(\d{2})\.[0-9a-f]{16}$")
+_WHOLE_YEAR_REF = re.compile(r"^(\d{4})-all\.[0-9a-f]{16}$")
 _YEAR_REF = re.compile(r"^(\d{4})\.[0-9a-f]{16}$")
 _ADJ_REF = re.compile(r"^\d{4}-\d{2}-\d{2}\.[0-9a-f]{16}$")
 
@@ -53,7 +62,9 @@ class StoredSeries:
     """Where one series lies in the store: its manifest fields."""
 
     columns: tuple[str, ...]
-    chunks: tuple[str, ...]  # "YYYY.<h>" (a past year's list) or "YYYY-MM.<h>" (a month), in date order
+    chunks: tuple[
+        str, ...
+    ]  # "YYYY.<h>" (a past year's list), "YYYY-all.<h>" (a whole year), "YYYY-MM.<h>" (a month)
     adj: str | None  # "<until>.<h>": the adjusted closes that differ from the close, or None
 
     def as_manifest(self) -> dict[str, Any]:
@@ -85,22 +96,55 @@ class PriceStore:
             months.setdefault(cells[0][:7], []).append(",".join(cells))
         bars_header = ",".join(c for c in columns if c != ADJ)
         first_day, last_year = rows[0][:10], rows[-1][:4]
-        chunks: list[str] = []
-        years: dict[str, list[str]] = {}
-        # One directory listing per year, not a stat per month.
-        folders: dict[str, tuple[Path, frozenset[str]]] = {}
+        by_year: dict[str, list[tuple[str, list[str]]]] = {}
         for month, lines in months.items():
-            if month[:4] not in folders:
-                folder = self._folder(symbol) / month[:4]
-                folders[month[:4]] = (folder, _listing(folder))
-            ref = self._put_month(*folders[month[:4]], month, bars_header, lines, first_day)
-            if month[:4] < last_year:
-                years.setdefault(month[:4], []).append(ref)
-            else:
-                chunks.append(ref)
-        listed = [self._put_year(symbol, year, refs) for year, refs in years.items()]
+            by_year.setdefault(month[:4], []).append((month, lines))
+        chunks: list[str] = []
+        for year, year_months in by_year.items():
+            # One directory listing per year, not a stat per month.
+            folder = self._folder(symbol) / year
+            stored = _listing(folder)
+            if first_day[:4] < year < last_year:  # a whole past year (the first one is trimmed weekly)
+                whole = self._put_whole_year(folder, stored, year, bars_header, year_months)
+                if whole is not None:
+                    chunks.append(whole)
+                    continue
+            elif year == first_day[:4] < last_year:
+                # The first year, trimmed at the front: a whole year stored when it was not the first
+                # serves (the reader skips the bars before the first), as a stored first month does.
+                lines = [line for _, rows_of_month in year_months for line in rows_of_month]
+                found = _reusable(folder, f"{year}{WHOLE_YEAR}.*.csv", bars_header, lines, first_day)
+                if found is not None:
+                    chunks.append(found)
+                    continue
+            refs = [
+                self._put_month(folder, stored, m, bars_header, lines, first_day) for m, lines in year_months
+            ]
+            chunks += [self._put_year(symbol, year, refs)] if year < last_year else refs
         adj = self._put_adj(symbol, adjusted, first_day) if adjusted else None
-        return StoredSeries(columns, (*listed, *chunks), adj)
+        return StoredSeries(columns, tuple(chunks), adj)
+
+    def _put_whole_year(
+        self,
+        folder: Path,
+        stored: frozenset[str],
+        year: str,
+        header: str,
+        year_months: list[tuple[str, list[str]]],
+    ) -> str | None:
+        """A past year as one file, unless earlier weeks stored it month by month (then None: a list).
+
+        A new store (a first issue, a backfill) writes each past year once instead of twelve
+        months and a list; a store kept week by week already has the months and lists them.
+        """
+        data = _text([header, *(line for _, lines in year_months for line in lines)])
+        name = f"{year}{WHOLE_YEAR}.{_short(data)}"
+        if f"{name}.csv" in stored:
+            return name
+        if any(f"{m}.{_short(_text([header, *lines]))}.csv" in stored for m, lines in year_months):
+            return None
+        self._write(folder / f"{name}.csv", data)
+        return name
 
     def _put_month(
         self, folder: Path, stored: frozenset[str], month: str, header: str, lines: list[str], first_day: str
@@ -158,6 +202,9 @@ class PriceStore:
         bars_header = ",".join(c for c in columns if c != ADJ)
         lines: list[str] = []
         for ref in stored.chunks:
+            if _WHOLE_YEAR_REF.match(ref):
+                lines += self._read_lines(self._folder(symbol) / ref[:4] / f"{ref}.csv", bars_header)
+                continue
             for month in self._months(symbol, ref, where):
                 lines += self._read_lines(self._folder(symbol) / month[:4] / f"{month}.csv", bars_header)
         lines = [line for line in lines if first <= line[:10] <= last]
