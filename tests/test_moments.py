@@ -22,6 +22,7 @@ from generator.formatting import plain
 from generator.models import Brief, Snapshot
 from generator.narrative.keys import same_fact
 from generator.narrative.words import anomaly
+from tests.conftest import ROOT
 
 
 def build(shared_data: Path, as_of: date, snapshot: Snapshot | None = None) -> Brief:
@@ -379,6 +380,37 @@ def test_a_run_as_long_as_one_a_few_weeks_ago_is_no_news(shared_data: Path) -> N
     kinds = [t.kind for t in brief.takeaways]
     assert kinds[:3] == ["day-move", "high-52w", "vix"] and "streak-ended" not in kinds
     assert "run" not in plain(brief.lead)
+
+
+@pytest.mark.parametrize(("gap", "told"), [(90, False), (91, False), (92, True)])
+def test_a_run_is_news_exactly_when_its_since_date_is_not_recent(
+    sample: Snapshot, monkeypatch: pytest.MonkeyPatch, gap: int, told: bool
+) -> None:
+    """A running 6-session streak after one as long that ended ``gap`` days before: no event while that
+    date is recent (91 days or fewer, the narrative's own test), else an event that says since when."""
+    from generator.analysis import indicators as ind
+    from generator.analysis import newsvalue
+    from generator.analysis.common import make_context
+    from generator.config import load_config
+    from generator.narrative import lead
+
+    config = load_config(ROOT / "feeds.yaml")
+    end = date(2026, 11, 20)
+    ctx = make_context(sample, config, end - timedelta(days=4), end)
+    last = min(ctx.series[ctx.slots.benchmark].last_bar, ctx.series[ctx.slots.large_cap].last_bar)
+    runs = [
+        ind.Run(1, date(2023, 1, 3), date(2023, 1, 12), 8),
+        ind.Run(-1, date(2023, 1, 13), date(2023, 1, 13), 1),
+        ind.Run(1, last - timedelta(days=gap + 8), last - timedelta(days=gap), 6),  # as long, earlier
+        ind.Run(-1, last - timedelta(days=gap - 1), last - timedelta(days=9), 3),
+        ind.Run(1, last - timedelta(days=8), last, 6),  # running
+    ]
+    monkeypatch.setattr(ind, "relative_runs", lambda a, b: runs)
+    events = newsvalue.streak_events(ctx)
+    assert bool(events) is told
+    if told:
+        (event,) = events
+        assert event.since == last - timedelta(days=gap) and not lead._recent(event)
 
 
 def test_a_five_session_run_does_not_fill_a_quiet_week(shared_data: Path) -> None:

@@ -203,13 +203,16 @@ def streak_events(ctx: Context) -> list[Event]:
         same = np.array([r.length for r in runs if r.sign == run.sign and r is not run])
         score = ind.rarity_score(ind.tail_share(same, run.length))
         prior = ind.longest_since(runs, run)
+        # A running streak is dated by its last session; an ended one by the session that broke it.
+        day = run.end if running else _next_session(ctx.closes[a], run.end)
         if prior is not None:
             # Rare among runs, yet common in time (a 5-session run comes most months): a run as long
-            # in the last few weeks makes this one no news, and one N weeks before a 1-in-N-weeks event.
-            weeks = (run.end - prior.end).days / 7.0
-            if weeks < th.RECENT_SINCE_WEEKS:
+            # in the last few weeks makes this one no news (the very test by which the narrative calls
+            # a "since" date recent), and one N weeks before a 1-in-N-weeks event.
+            days = (day - prior.end).days
+            if days <= 7 * th.RECENT_SINCE_WEEKS:
                 continue
-            score = min(score, ind.rarity_score(1.0 / weeks))
+            score = min(score, ind.rarity_score(7.0 / days))
         history_ok = _history_ok(first, last_day)
         since = prior.end if prior is not None and history_ok else None
         kind = EventKind.STREAK if running else EventKind.STREAK_ENDED
@@ -223,8 +226,6 @@ def streak_events(ctx: Context) -> list[Event]:
             last_bar=run.end,
             text="outperforming" if run.sign > 0 else "underperforming",
         )
-        # A running streak is dated by its last session; an ended one by the session that broke it.
-        day = run.end if running else _next_session(ctx.closes[a], run.end)
         history = first if history_ok else None
         events.append(Event(kind, score, fig, run.sign, day=day, since=since, history_from=history))
     return events
