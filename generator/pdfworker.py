@@ -95,13 +95,16 @@ def _serve_charts(conn: Connection) -> None:
 def _serve_pdf(conn: Connection) -> None:
     """Warm weasyprint up, then lay out the PDF of each brief with its charts."""
     signal.signal(signal.SIGTERM, _exit_on_terminate)
-    from generator.render import render_html, render_pdf_document
+    from generator.render import release_fonts, render_html, render_pdf_document
 
-    with contextlib.suppress(BriefError):  # the real work reports it
-        render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
-    for _, brief, charts, names in _jobs(conn):
-        _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
-            render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
+    try:
+        with contextlib.suppress(BriefError):  # the real work reports it
+            render_pdf_document(WARM_UP_HTML)  # imports weasyprint, loads pango and fonts
+        for _, brief, charts, names in _jobs(conn):
+            _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
+                render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
+    finally:
+        release_fonts()  # a child ends without running the exit handlers that would
 
 
 def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:

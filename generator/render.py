@@ -10,15 +10,18 @@ weasyprint's cost grows with every element it lays out.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import functools
 import gc
 import importlib
+import importlib.util
 import io
 import logging
 import os
 import re
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,14 +52,30 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 FONTS_DIR = ASSETS_DIR / "fonts"
-# The PDF's text font, bundled (SIL Open Font License, assets/fonts/OFL.txt): metric-compatible with
-# Arial and Helvetica; semibold (600) is laid out in the bold face, like any font with two weights.
+
+
+def _matplotlib_fonts() -> Path:
+    """matplotlib's own font folder (found without importing matplotlib): DejaVu Sans, the charts' font."""
+    spec = importlib.util.find_spec("matplotlib")
+    origin = spec.origin if spec is not None and spec.origin else ""
+    return Path(origin).resolve().parent / "mpl-data" / "fonts" / "ttf"
+
+
+MATPLOTLIB_FONTS_DIR = _matplotlib_fonts()
+# The PDF's fonts, loaded from files the package ships whatever fonts the machine has:
+# (family, folder, file, weight, style).  The text font is bundled (SIL Open Font License,
+# assets/fonts/OFL.txt), metric-compatible with Arial; semibold (600) is laid out in the bold face.
+# DejaVu Sans, which matplotlib ships, sets the chart text it measured and the few characters the
+# text font lacks (the superscript "⁰" of source 10, 20, …).
 PDF_FONT_FAMILY = "Liberation Sans"
 PDF_FONT_FACES = (
-    ("LiberationSans-Regular.ttf", 400, "normal"),
-    ("LiberationSans-Bold.ttf", 700, "normal"),
-    ("LiberationSans-Italic.ttf", 400, "italic"),
+    (PDF_FONT_FAMILY, FONTS_DIR, "LiberationSans-Regular.ttf", 400, "normal"),
+    (PDF_FONT_FAMILY, FONTS_DIR, "LiberationSans-Bold.ttf", 700, "normal"),
+    (PDF_FONT_FAMILY, FONTS_DIR, "LiberationSans-Italic.ttf", 400, "italic"),
+    ("DejaVu Sans", MATPLOTLIB_FONTS_DIR, "DejaVuSans.ttf", 400, "normal"),
+    ("DejaVu Sans", MATPLOTLIB_FONTS_DIR, "DejaVuSans-Bold.ttf", 700, "normal"),
 )
+PDF_FONT_DIRS = (FONTS_DIR, MATPLOTLIB_FONTS_DIR)
 CSS_TEMPLATE = "brief.css"
 SCREEN_CSS_TEMPLATE = "brief-screen.css"
 SAMPLE_BANNER = "SAMPLE DATA — illustrative, not market data"
@@ -300,8 +319,9 @@ def render_markdown(
 # ---------------------------------------------------------------------------
 
 
-def fetch_allowed(url: str, allowed_dir: Path = ASSETS_DIR) -> bool:
-    """Only ``data:`` URLs and local files inside ``allowed_dir`` may be loaded into a PDF."""
+def fetch_allowed(url: str, allowed_dir: Path | tuple[Path, ...] = ASSETS_DIR) -> bool:
+    """Only ``data:`` URLs and local files inside ``allowed_dir`` (one folder or several) may be
+    loaded into a PDF."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "data":
@@ -309,7 +329,8 @@ def fetch_allowed(url: str, allowed_dir: Path = ASSETS_DIR) -> bool:
     if scheme != "file" or parts.netloc not in ("", "localhost"):
         return False
     path = Path(url2pathname(parts.path)).resolve()
-    return path.is_relative_to(allowed_dir.resolve()) and path.is_file()
+    folders = (allowed_dir,) if isinstance(allowed_dir, Path) else allowed_dir
+    return any(path.is_relative_to(folder.resolve()) for folder in folders) and path.is_file()
 
 
 _WEASYPRINT_LOCK = threading.Lock()
@@ -353,7 +374,7 @@ def load_weasyprint() -> ModuleType:
         return importlib.import_module("weasyprint")  # again, with the real lookup
 
 
-def make_url_fetcher(allowed_dir: Path = ASSETS_DIR) -> Callable[..., Any]:
+def make_url_fetcher(allowed_dir: Path | tuple[Path, ...] = ASSETS_DIR) -> Callable[..., Any]:
     """A weasyprint URL fetcher that refuses (and logs) everything :func:`fetch_allowed` refuses."""
     load_weasyprint()
     import weasyprint.urls as wurls
@@ -418,21 +439,19 @@ def render_pdf(html: str, *, base_dir: Path | None = None) -> bytes:
     return render_pdf_document(html, base_dir=base_dir).data
 
 
-def font_faces_css(folder: Path = FONTS_DIR) -> str:
-    """``@font-face`` rules for the PDF's text font, bundled with the package (:data:`PDF_FONT_FACES`).
-
-    The PDF is laid out in the same font on every machine, whatever fonts it has installed: the
-    page budget holds everywhere.  A bundled file that is missing is a broken install: a WARNING
-    names it and the PDF falls back to the installed fonts.
-    """
+def font_faces_css(faces: Sequence[tuple[str, Path, str, int, str]] = PDF_FONT_FACES) -> str:
+    """``@font-face`` rules for the PDF's fonts (:data:`PDF_FONT_FACES`), from the files the package
+    ships: the PDF is laid out alike on every machine, whatever fonts it has installed, and the page
+    budget holds everywhere.  A file that is missing is a broken install: a WARNING names it and the
+    PDF falls back to the installed fonts."""
     rules = []
-    for file, weight, style in PDF_FONT_FACES:
+    for family, folder, file, weight, style in faces:
         path = folder / file
         if not path.is_file():
             log.warning("PDF: bundled font %s is missing; the PDF falls back to the installed fonts", path)
             continue
         rules.append(
-            f'@font-face {{ font-family: "{PDF_FONT_FAMILY}"; src: url("{path.resolve().as_uri()}")'
+            f'@font-face {{ font-family: "{family}"; src: url("{path.resolve().as_uri()}")'
             f' format("truetype"); font-weight: {weight}; font-style: {style}; }}'
         )
     return "\n".join(rules)
@@ -442,17 +461,35 @@ def font_faces_css(folder: Path = FONTS_DIR) -> str:
 def _print_style() -> tuple[Any, Any]:
     """The brief's print stylesheet as weasyprint parsed it and the font configuration it loaded its
     fonts into: once per process, not once per PDF (parsing the stylesheet inline cost about a tenth
-    of each render; a configuration per PDF loads the system's fonts again and shapes the text cold)."""
+    of each render; a configuration per PDF loads the system's fonts again and shapes the text cold).
+
+    weasyprint copies each ``@font-face`` file into a temporary folder it deletes only when the
+    configuration is collected, which a cached one never is: :func:`release_fonts` deletes it, at
+    exit and when a PDF child stops."""
     weasyprint = load_weasyprint()
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
     css = weasyprint.CSS(
         string=font_faces_css() + "\n" + brief_css(for_pdf=True),
-        url_fetcher=make_url_fetcher(),
+        url_fetcher=make_url_fetcher((ASSETS_DIR, *PDF_FONT_DIRS)),
         font_config=fonts,
     )
+    _FONT_COPIES[os.getpid()] = getattr(fonts, "_folder", None)
+    atexit.register(release_fonts)
     return css, fonts
+
+
+# The temporary folder of font copies, by the process that made it (a forked child inherits the
+# parent's configuration, and must not delete the parent's copies).
+_FONT_COPIES: dict[int, Path | None] = {}
+
+
+def release_fonts() -> None:
+    """Delete the copies of the PDF's fonts made by this process's configuration (:func:`_print_style`)."""
+    folder = _FONT_COPIES.pop(os.getpid(), None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def print_stylesheet() -> Any:

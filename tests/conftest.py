@@ -97,13 +97,16 @@ def cli_sample_build(
     in a new process: the output folder and the finished process.  The CLI's smoke test checks it;
     the CLI tests that need a built issue and the Lighthouse audit reuse it."""
     out = tmp_path_factory.mktemp("cli-sample-out")
+    # Its own temporary folder, so the smoke test can see that the build leaves nothing there.
+    tmp = out / ".tmp"
+    tmp.mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "generator", "build", "--data", "sample", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp)},
     )
     return out, result
 

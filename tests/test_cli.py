@@ -75,6 +75,8 @@ def test_smoke_sample_build_in_a_new_process_writes_every_format_with_the_banner
     text = "\n".join(page.extract_text() for page in PdfReader(folder / "brief.pdf").pages)
     assert "SAMPLE DATA" in text
     assert "Sources and methods" in text
+    # The PDF child deleted the copies of the fonts weasyprint made for it (1.2 MB a build).
+    assert list((out / ".tmp").iterdir()) == []
 
 
 # --------------------------------------------------------------------------- in-process commands

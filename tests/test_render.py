@@ -50,6 +50,8 @@ from generator.errors import RenderError
 from generator.formatting import fmt, plain, source_line
 from generator.models import Brief, Cite, Figure, Prose, RenderedChart, SourceHealth
 from generator.render import (
+    PDF_FONT_DIRS,
+    PDF_FONT_FACES,
     SAMPLE_BANNER,
     PdfResult,
     fetch_allowed,
@@ -874,27 +876,36 @@ def test_sample_pdf_body_fits_two_pages_and_the_appendix_starts_a_page(
     assert_pdf_leads_with_takeaways_and_ends_the_body_before_the_appendix(sample.brief, found, sample_pdf)
 
 
-def test_font_faces_name_the_bundled_files_and_a_missing_one_is_a_warning(
+def test_font_faces_name_the_shipped_files_and_a_missing_one_is_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     rules = font_faces_css()
-    assert rules.count("@font-face") == 3 and rules.count('font-family: "Liberation Sans"') == 3
+    assert rules.count("@font-face") == 5 and rules.count('font-family: "Liberation Sans"') == 3
     assert "font-weight: 700; font-style: normal" in rules and "font-weight: 400; font-style: italic" in rules
-    assert all(fetch_allowed(url) for url in re.findall(r'url\("([^"]+)"\)', rules))  # inside the assets
+    assert rules.count('font-family: "DejaVu Sans"') == 2  # matplotlib's, the charts' own font
+    urls = re.findall(r'url\("([^"]+)"\)', rules)
+    assert all(fetch_allowed(url, PDF_FONT_DIRS) for url in urls)
+    assert not any(fetch_allowed(url) for url in urls[3:])  # matplotlib's folder only for the fonts
+    missing = [("Liberation Sans", tmp_path, "LiberationSans-Regular.ttf", 400, "normal")]
     with caplog.at_level("WARNING"):
-        assert font_faces_css(tmp_path) == ""
+        assert font_faces_css(missing) == ""
     assert f"bundled font {tmp_path / 'LiberationSans-Regular.ttf'} is missing" in caplog.text
 
 
 def test_the_pdf_is_laid_out_alike_on_a_machine_without_any_font(
     sample: SampleBuild, sample_pdf: PdfResult, tmp_path: Path
 ) -> None:
-    """The PDF's text font is bundled: with fontconfig seeing no font at all, the sample's PDF has
-    the same pages, body and appendix, in the same font, as on a machine with every font."""
+    """The PDF's fonts come from files the package ships: with fontconfig seeing no font at all (nor
+    its settings, so glyph positions may round differently), the sample's PDF has the same pages in
+    the same fonts, and every character it prints has a glyph in them.  The process leaves no copy
+    of the fonts behind."""
+    from fontTools.ttLib import TTFont
+
     (tmp_path / "fonts.conf").write_text(
         f'<?xml version="1.0"?>\n<fontconfig><cachedir>{tmp_path / "cache"}</cachedir></fontconfig>\n',
         encoding="utf-8",
     )
+    (tmp_path / "tmp").mkdir()
     html_file = tmp_path / "brief.html"
     html_file.write_text(render_html(sample.brief, sample.charts, for_pdf=True, names=sample.names), "utf-8")
     script = (
@@ -902,15 +913,23 @@ def test_the_pdf_is_laid_out_alike_on_a_machine_without_any_font(
         " r = render_pdf_document(Path(sys.argv[1]).read_text('utf-8'));"
         " Path(sys.argv[2]).write_bytes(r.data); print(r.pages, r.body_pages)"
     )
-    env = {**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")}
+    env = {**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf"), "TMPDIR": str(tmp_path / "tmp")}
     done = subprocess.run(
         [sys.executable, "-c", script, str(html_file), str(tmp_path / "bare.pdf")],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == [str(sample_pdf.pages), str(sample_pdf.body_pages)]
-    bare = embedded_fonts((tmp_path / "bare.pdf").read_bytes())
-    assert bare and all(f.startswith("Liberation-Sans") for f in bare), bare
+    assert embedded_fonts((tmp_path / "bare.pdf").read_bytes()) == embedded_fonts(sample_pdf.data) == {
+        "Liberation-Sans", "Liberation-Sans-Bold", "DejaVu-Sans", "DejaVu-Sans-Bold"
+    }  # fmt: skip
+    assert list((tmp_path / "tmp").iterdir()) == []
+    covered: set[int] = set()
+    for _, folder, file, _, _ in PDF_FONT_FACES:
+        covered |= set(TTFont(folder / file).getBestCmap())
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(sample_pdf.data)).pages)
+    assert "⁰" in text  # source 10's marker: DejaVu Sans has it, Liberation Sans does not
+    assert {c for c in text if not c.isspace() and ord(c) not in covered} == set()
 
 
 def test_sample_uses_at_most_one_chart_per_passage(sample: SampleBuild, sample_page: str) -> None:
