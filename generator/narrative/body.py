@@ -128,6 +128,7 @@ def _range(ctx: Context, facts: Facts) -> Prose:
         return ()
     at_record, record_told = abs(val(dist)) < 0.005, K.record(b) in facts.said
     text: Prose = ()
+    joiner = " and "  # ", and " after the zone's aside
     if dist.key in facts.said or (record_told and at_record):
         pass  # a takeaway told the drawdown, or the record the week ended on
     elif record_told:
@@ -141,18 +142,19 @@ def _range(ctx: Context, facts: Facts) -> Prose:
         if when is not None:
             text = prose(text, f" ({when.text})")
         dd = val(dist)
-        if dd <= th.BEAR_MARKET:
-            text = prose(text, f": a bear market ({abs(th.BEAR_MARKET):.0f}% or more below)")
-        elif dd <= th.CORRECTION:
-            text = prose(text, f": a correction ({abs(th.CORRECTION):.0f}% or more below)")
+        zone = "a bear market" if dd <= th.BEAR_MARKET else "a correction" if dd <= th.CORRECTION else ""
+        if zone:
+            line = th.BEAR_MARKET if dd <= th.BEAR_MARKET else th.CORRECTION
+            text = prose(text, f", in {zone} ({abs(line):.0f}% or more below)")
+            joiner = ", and "
     if low is not None and abs(val(low)) < 0.005:
         # The week closed on the low itself (a takeaway did not tell it): no "0.00% above".
         bottom = facts.get(K.low52(b))
         at_low = prose("ended the week at its 52-week low", prose(" of ", level(bottom)) if bottom else ())
-        text = prose(text, " and ", at_low) if text else prose(f"The {name} ", at_low)
+        text = prose(text, joiner, at_low) if text else prose(f"The {name} ", at_low)
     elif low is not None:
         above = prose(size(low), " above its 52-week low")
-        text = prose(text, " and ", above) if text else prose(f"The {name} is ", above)
+        text = prose(text, joiner, above) if text else prose(f"The {name} is ", above)
     return prose(text, ".") if text else ()
 
 
