@@ -8,6 +8,7 @@ of a streak that ended mid-week, a holiday-shortened week, the first week of a y
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -498,8 +499,6 @@ def test_the_rsi_leaving_oversold_is_a_recovery_not_a_cooling(shared_data: Path)
 def test_the_range_sentence_names_the_zone_beside_the_record_it_is_measured_from(shared_data: Path) -> None:
     """2024-07-19: 10.58% below the 2021 record, so in a correction, said beside that distance, and the
     distance from the 52-week low after it (the zone is not read as applying to the low)."""
-    import re
-
     text = body(build(shared_data, date(2024, 7, 19)))
     assert re.search(
         r"The Russell 2000 is [\d.]+% below its record close of 2,442\.74 \(2021-11-08\), in a correction"

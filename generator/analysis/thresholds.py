@@ -62,9 +62,8 @@ UNUSUAL_MOVE_SD: Final = 2.0  # a move of two of its own standard deviations is 
 BREADTH_HISTORY_SESSIONS: Final = 200  # a breadth extreme is claimed on this many sessions before the week
 MIN_HISTORY_YEARS: Final = 3.0  # "since" / "longest" / "best week" claims need this much history
 # "Worst week since the week ending <date>" is context when that date is far back; when it is within
-# this many weeks, the move's rank in the data says more ("their second-worst week in the data").
-# A relative streak is news only when the last one as long (the same way) ended at least this long
-# before, too: runs of 5 or 6 sessions come every few weeks, and then "the longest since" is no news.
+# this many weeks, the move's rank in the data says more ("their second-worst week in the data"), and
+# a relative streak is no news at all (runs of 5 or 6 sessions come every few weeks).
 RECENT_SINCE_WEEKS: Final = 13
 RANKED_UP_TO: Final = 3  # a move is ranked ("third-best") only among this many most extreme
 MIN_STREAK_DAYS: Final = 5  # a relative streak shorter than this is not news

@@ -31,7 +31,7 @@ from generator.models import (
 )
 from generator.narrative import body, breadth, earnings, lead, notes, valuation
 from generator.narrative.keys import same_fact
-from generator.narrative.words import Facts, anomaly, week_phrase
+from generator.narrative.words import Facts, anomaly, join, week_phrase
 
 __all__ = ["Narrative", "narrate", "plain"]
 
@@ -169,8 +169,7 @@ def _missing(ctx: Context) -> list[str]:
         if role is None or len(symbols) == 1:
             out += [f"{_named(ctx, sym)}: no data" for sym in symbols]
         else:
-            tickers = ", ".join(symbols[:-1]) + f" and {symbols[-1]}"
-            out.append(f"{ROLE_GROUPS[role]} {tickers}: no data")
+            out.append(f"{ROLE_GROUPS[role]} {plain(join([(s,) for s in symbols]))}: no data")
     return out
 
 

@@ -21,6 +21,7 @@ from generator.narrative.words import (
     beat_or_lag,
     cite,
     clauses,
+    drawdown_zone,
     gap,
     join,
     level,
@@ -142,10 +143,9 @@ def _range(ctx: Context, facts: Facts) -> Prose:
         if when is not None:
             text = prose(text, f" ({when.text})")
         dd = val(dist)
-        zone = "a bear market" if dd <= th.BEAR_MARKET else "a correction" if dd <= th.CORRECTION else ""
-        if zone:
-            line = th.BEAR_MARKET if dd <= th.BEAR_MARKET else th.CORRECTION
-            text = prose(text, f", in {zone} ({abs(line):.0f}% or more below)")
+        line = th.BEAR_MARKET if dd <= th.BEAR_MARKET else th.CORRECTION if dd <= th.CORRECTION else None
+        if line is not None:
+            text = prose(text, f", in {drawdown_zone(line)} ({abs(line):.0f}% or more below)")
             joiner = ", and "
     if low is not None and abs(val(low)) < 0.005:
         # The week closed on the low itself (a takeaway did not tell it): no "0.00% above".

@@ -15,6 +15,7 @@ from generator.narrative.words import (
     beat_or_lag,
     cite,
     data_from,
+    drawdown_zone,
     level,
     moved,
     on_day,
@@ -106,7 +107,7 @@ def _extreme(ctx: Context, e: Event, facts: Facts) -> Prose:
 
 def _drawdown(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
-    zone = "a bear market" if e.level == th.BEAR_MARKET else "a correction"
+    zone = drawdown_zone(e.level)
     limit = f"{abs(e.level or 0):.0f}%"
     record = f"the record close it set on {e.since.isoformat()}" if e.since else "its record close"
     if e.direction > 0:
@@ -240,7 +241,7 @@ def _short(ctx: Context, e: Event) -> str:
     # Monday" is not a contradiction.
     earlier = f" {when}" if e.day and e.day != ctx.last_bar(ctx.slots.benchmark) else ""
     side = "ahead of" if up else "behind"
-    zone = "a bear market" if e.level == th.BEAR_MARKET else "a correction"
+    zone = drawdown_zone(e.level)
     vix_move = f" {'above' if up else 'below'} {e.level:.0f}" if e.level is not None else " sharply"
     overbought = e.level == th.RSI_OVERBOUGHT
     if up == overbought:  # into the zone

@@ -122,6 +122,11 @@ def prose(*parts: Part) -> Prose:
     return tuple(out)
 
 
+def drawdown_zone(level: float | None) -> str:
+    """The zone below a drawdown line: "a bear market" at the 20% line, "a correction" at the 10% one."""
+    return "a bear market" if level is not None and level <= th.BEAR_MARKET else "a correction"
+
+
 def join(items: list[Prose], last: str = " and ", sep: str = ", ") -> Prose:
     """``a``, ``a and b``, ``a, b and c``; ``join(items, "; ", "; ")`` for clauses."""
     parts: list[Part] = []

@@ -62,9 +62,8 @@ class StoredSeries:
     """Where one series lies in the store: its manifest fields."""
 
     columns: tuple[str, ...]
-    chunks: tuple[
-        str, ...
-    ]  # "YYYY.<h>" (a past year's list), "YYYY-all.<h>" (a whole year), "YYYY-MM.<h>" (a month)
+    # In date order: "YYYY.<h>" (a past year's list), "YYYY-all.<h>" (a whole year), "YYYY-MM.<h>" (a month)
+    chunks: tuple[str, ...]
     adj: str | None  # "<until>.<h>": the adjusted closes that differ from the close, or None
 
     def as_manifest(self) -> dict[str, Any]:
