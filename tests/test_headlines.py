@@ -186,6 +186,31 @@ def test_untitled_items_are_skipped_with_a_counted_warning_naming_the_feed(
     assert warnings == ["feed wire: 3 of 4 items have no title and were skipped"]
 
 
+def test_the_same_capture_is_parsed_once_and_warns_every_time(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill reads one capture for every week: feedparser runs once for its bytes, the
+    untitled items are still counted for every week, and the same bytes under another feed's
+    name are that feed's headlines."""
+    from generator.analysis import headlines as module
+
+    calls: list[bytes] = []
+    real_parse = module.parse_bytes
+    monkeypatch.setattr(module, "parse_bytes", lambda body: calls.append(body) or real_parse(body))
+    body = rss(item("Parsed once: small caps rally", "https://e.com/1"), {"link": "https://e.com/2"})
+    with caplog.at_level(logging.WARNING, logger="generator.analysis.headlines"):
+        first = parse_feed(capture("wire", body), feed("wire"))
+        second = parse_feed(capture("wire", body), feed("wire"))
+        other = parse_feed(capture("desk", body), feed("desk", "Desk"))
+    assert first == second and len(first) == 1
+    assert [h.feed for h in other] == ["desk"] and [h.outlet for h in other] == ["Desk"]
+    assert len(calls) == 2  # "wire" once, "desk" once
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["feed wire: 1 of 2 items have no title and were skipped"] * 2 + [
+        "feed desk: 1 of 2 items have no title and were skipped"
+    ]
+
+
 def test_an_aggregator_item_is_credited_to_its_source() -> None:
     parsed = parse_feed(capture("g", real(GOOGLE)), feed("g", "Google News"))
     assert parsed[0].title == "Canada's labor market dips sharply in February, unemployment rate up"

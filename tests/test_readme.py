@@ -139,5 +139,8 @@ def test_pytest_options_of_the_project_are_documented() -> None:
 def test_make_test_runs_the_tests_in_parallel_as_the_readme_says() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert re.search(r"pytest .*-n auto", recipe), recipe
+    # The checks and the suite run side by side, each a target of its own.
+    assert re.search(r"\$\(MAKE\) .*-j2 .*\blint pytest$", recipe, re.M), recipe
+    suite = makefile.split("\npytest:", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"pytest .*-n auto", suite), suite
     assert "pytest-xdist" in readme()

@@ -24,6 +24,7 @@ open them as a local path, so a feed whose body is a path would be read from dis
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -112,7 +113,20 @@ def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
     """
     if not capture.body:
         return []
-    parsed = parse_bytes(capture.body)
+    headlines, untitled, total = _parse_capture(capture.body, feed.name, feed.outlet)
+    if untitled:
+        log.warning("feed %s: %d of %d items have no title and were skipped", feed.name, untitled, total)
+    return list(headlines)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_capture(body: bytes, name: str, outlet: str) -> tuple[tuple[Headline, ...], int, int]:
+    """The headlines of one feed's bytes, the untitled items skipped and all items.
+
+    Kept for the process: a backfill reads the same captures for every one of its weeks (parsing
+    them is most of a week's headline selection), and the result depends on the bytes alone.
+    """
+    parsed = parse_bytes(body)
     headlines = []
     untitled = 0
     for entry in parsed.entries:
@@ -120,15 +134,15 @@ def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
         if not title:
             untitled += 1
             continue
-        title, outlet = _credit_source(title, entry, feed.outlet)
+        title, by = _credit_source(title, entry, outlet)
         link = safe_link(entry.get("link"))
         summary = plain_text(entry.get("summary"), MAX_SUMMARY)
         if normalize_title(summary).startswith(normalize_title(title)):
             summary = ""  # aggregators repeat the title as the summary
         headlines.append(
             Headline(
-                feed=feed.name,
-                outlet=outlet,
+                feed=name,
+                outlet=by,
                 title=title,
                 link=link,
                 published=entry_published(entry),
@@ -136,11 +150,7 @@ def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
                 guid=str(entry.get("id") or link or "").strip()[:MAX_LINK],
             )
         )
-    if untitled:
-        log.warning(
-            "feed %s: %d of %d items have no title and were skipped", feed.name, untitled, len(parsed.entries)
-        )
-    return headlines
+    return tuple(headlines), untitled, len(parsed.entries)
 
 
 def _credit_source(title: str, entry: Mapping[str, Any], outlet: str) -> tuple[str, str]:
