@@ -573,6 +573,14 @@ class Table:
         for row in self.rows:
             yield from (c for c in row if isinstance(c, Figure))
 
+    def numeric_columns(self) -> tuple[bool, ...]:
+        """Per column, whether it holds figures: those are set right, as numbers are; a column of
+        words (a status, a detail) reads from the left, its heading with it."""
+        return tuple(
+            any(i < len(row) and isinstance(row[i], Figure) for row in self.rows)
+            for i in range(len(self.columns))
+        )
+
     def trimmed(self) -> Table | None:
         """The table without its wholly unavailable rows and columns (said once in "Not covered").
 

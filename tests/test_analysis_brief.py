@@ -207,6 +207,11 @@ def test_changes_compare_with_last_weeks_brief(shared_data: Path, brief: Brief) 
     # The VIX closed 20.60 on 2026-02-13 and 19.09 on 2026-02-20: it crossed below 20, in points.
     vix = next(plain(t.prose) for t in brief.takeaways if t.kind == "vix")
     assert vix == "The VIX fell 1.51 points to 19.09, back below 20."
+    # The full figures say the same move in the same unit.
+    changes = {now.key: change for _, now, change in figure_rows(moved)}
+    assert fmt(changes["vix.level"]) == "-1.51 pts"
+    rvol = next(k for k in changes if k.startswith("rvol20."))
+    assert fmt(changes[rvol]).endswith(" pp")  # realized volatility is a percentage
     # 0.91 points under the line: a takeaway, but hovering about 20 leads nothing in the headline.
     assert "VIX" not in plain(brief.lead)
 

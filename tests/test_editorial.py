@@ -43,6 +43,13 @@ def test_missing_series_leave_no_empty_rows_and_are_said_once(shared_data: Path)
     appendix = md.split("# Appendix")[1]
     returns = appendix.split(r"**Returns by window \(percent\)**")[1].split("\n\n")[1]
     assert "Nasdaq" not in returns and "Russell 2000" in returns
+    # Columns of words (a status, a detail) read from the left, their headings with them; figures
+    # are set right.
+    problems = appendix.split("**Data problems**")[1].split("\n\n")[1].splitlines()
+    assert problems[:2] == ["| Source | Status | Detail |", "| --- | --- | --- |"], problems[:2]
+    assert "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" in returns
+    table = html.split("<caption>Data problems</caption>")[1].split("</thead>")[0]
+    assert 'class="num"' not in table
 
 
 def test_facts_raise_for_a_key_the_analysis_never_computes() -> None:
@@ -109,3 +116,38 @@ def test_the_article_follows_how_the_number_is_read() -> None:
         "35%": "a", "5": "a", ordinal(8): "an", ordinal(11): "an", ordinal(7): "a", ordinal(2): "a",
     }  # fmt: skip
     assert {text: a_or_an(text) for text in cases} == cases
+
+
+def test_a_source_marker_is_said_once_per_run_of_its_figures() -> None:
+    """Two figures of one source a few words apart share the marker after the second ("fell 27 bp
+    to 3.69%³"); another source, a clause's end or a long stretch of words keeps each its own."""
+    from generator.models import Cite
+    from generator.render import cited
+
+    a, b, c = (Figure(k, k, 1.0, "pct", PROV) for k in ("a", "b", "c"))
+    refs = {"a": 3, "b": 3, "c": 4}
+
+    def marks(*prose: str | Cite) -> list[int | None]:
+        return [mark for part, mark in cited(prose, lambda f: refs[f.key]) if isinstance(part, Cite)]
+
+    assert marks("The yield fell ", Cite(a, "27 bp"), " to ", Cite(b, "3.69%"), ".") == [None, 3]
+    assert marks("Within its range (", Cite(a, "17.4"), "–", Cite(b, "38.7%"), ")") == [None, 3]
+    assert marks("Up ", Cite(a, "1%"), " and ", Cite(c, "2%"), " beside ", Cite(b, "3%")) == [3, 4, 3]
+    assert marks(Cite(a, "1%"), " up. Then ", Cite(b, "2%")) == [3, 3]  # a new sentence
+    assert marks(Cite(a, "1%"), "; ", Cite(b, "2%")) == [3, 3]  # a new clause
+    assert marks(Cite(a, "1%"), " " + "many words " * 3, Cite(b, "2%")) == [3, 3]  # too far apart
+    assert marks(Cite(a, "1%"), " to ", Cite(b, "2%"), " and ", Cite(b, "3%")) == [None, None, 3]
+
+
+def test_a_figure_without_its_own_marker_keeps_its_provenance_on_hover(shared_data: Path) -> None:
+    """In the web edition every figure of the prose still names its provenance: by its marker's
+    tooltip, or on the figure itself when the marker is left to the next figure of its source."""
+    import re
+
+    brief = analyse(make_snapshot(shared_data), make_config(), (), as_of=date(2026, 2, 20))
+    html = render_html(brief, {}).split('id="appendix"')[0]
+    spans = re.findall(r'<span class="fig[^"]*"( title="[^"]*")?>[^<]*</span>(<sup class="ref">)?', html)
+    assert spans and all(title or marker for title, marker in spans)
+    shared = [title for title, marker in spans if not marker]
+    assert shared, "a real week has figures of one source side by side"
+    assert all(" · last bar " in title for title in shared)

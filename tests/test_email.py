@@ -263,6 +263,39 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     assert related and text.count("\n\nIn the news:\n> ") == len(related)
     for passage in (p for p in brief.body if p.key not in EMAIL_SECTIONS):
         assert passage.title not in html, passage.key
+    # The week and its close, each date once.
+    assert text.splitlines()[1] == "Week of November 16–20, 2026, data to Friday's close"
+    assert ">Week of November 16–20, 2026, data to Friday's close</p>" in html
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "as_of", "said"),
+    [
+        ("2026-11-16", "2026-11-20", "2026-11-20", "November 16–20, 2026, data to Friday's close"),
+        (
+            "2026-06-29",
+            "2026-07-03",
+            "2026-07-02",
+            "June 29 – July 3, 2026, data to Thursday's close (July 2)",
+        ),
+        (
+            "2026-12-28",
+            "2027-01-01",
+            "2026-12-31",
+            "December 28, 2026 – January 1, 2027, data to Thursday's close (December 31)",
+        ),
+        (
+            "2026-11-16",
+            "2026-11-20",
+            "2026-11-13",
+            "November 16–20, 2026, data to the close of November 13, 2026",
+        ),
+    ],
+)
+def test_the_week_is_said_with_each_date_once(start: str, end: str, as_of: str, said: str) -> None:
+    from generator.formatting import fmt_week
+
+    assert fmt_week(date.fromisoformat(start), date.fromisoformat(end), date.fromisoformat(as_of)) == said
 
 
 @SAMPLE_BRIEF_GROUP

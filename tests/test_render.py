@@ -54,6 +54,7 @@ from generator.render import (
     PDF_FONT_FACES,
     SAMPLE_BANNER,
     PdfResult,
+    cited,
     fetch_allowed,
     font_faces_css,
     make_url_fetcher,
@@ -148,6 +149,17 @@ def parse(page: str) -> Links:
 
 def cites(prose: Prose) -> list[Cite]:
     return [part for part in prose if isinstance(part, Cite)]
+
+
+def marked(prose: Prose, found: Sources) -> list[tuple[Cite, int | None]]:
+    """Each cited number with the marker it shows (None: left to the next figure of its source),
+    checked: a figure without one is followed, in its sentence, by a marker to the same row."""
+    parts = [(part, mark) for part, mark in cited(prose, found.ref) if isinstance(part, Cite)]
+    for at, (cite, mark) in enumerate(parts):
+        if mark is None:
+            number = found.ref(cite.figure)
+            assert any(later == number for _, later in parts[at + 1 :]), cite.figure.key
+    return parts
 
 
 def html_body(page: str) -> str:
@@ -377,12 +389,16 @@ def assert_prose_markers_resolve(brief: Brief, found: Sources, page: str, markdo
     assert sorted(md_rows) == list(range(1, len(found.rows) + 1))
     checked = 0
     for prose in brief.prose():
-        for cite in cites(prose):
+        for cite, mark in marked(prose, found):
             number = found.ref(cite.figure)
             title = escape(provenance_title(cite.figure))
-            anchor = f'<sup class="ref"><a href="#src-{number}" title="{title}">{number}</a></sup>'
-            assert f">{escape(cite.text)}</span>{anchor}" in page, cite.figure.key
-            assert f"{md_escape(cite.text)}<sup>{number}</sup>" in markdown, cite.figure.key
+            if mark is None:  # the marker follows the next figure of the row; this one names it on hover
+                assert f' title="{title}">{escape(cite.text)}</span>' in page, cite.figure.key
+                assert re.search(re.escape(md_escape(cite.text)) + "(?!<sup>)", markdown), cite.figure.key
+            else:
+                anchor = f'<sup class="ref"><a href="#src-{number}" title="{title}">{number}</a></sup>'
+                assert f">{escape(cite.text)}</span>{anchor}" in page, cite.figure.key
+                assert f"{md_escape(cite.text)}<sup>{number}</sup>" in markdown, cite.figure.key
             p = cite.figure.provenance
             row = source_row_html(page, number)
             parts = (
@@ -599,8 +615,8 @@ def test_print_markup_is_light(brief: Brief, charts: dict[str, RenderedChart], f
             cells = [c for c in row if isinstance(c, Figure)]
             assert all(f">{html.escape(fmt(c))}</td>" in for_pdf for c in cells)
     for prose in brief.prose():
-        for cite in cites(prose):
-            assert f"{html.escape(cite.text)}</span>{superscript(found.ref(cite.figure))}" in for_pdf
+        for cite, mark in marked(prose, found):
+            assert f"{html.escape(cite.text)}</span>{superscript(mark) if mark else ''}" in for_pdf
 
 
 def test_a_bare_brief_renders(brief: Brief) -> None:
@@ -765,8 +781,11 @@ def test_pdf_text_pages_and_headers(brief: Brief, pdf: PdfResult) -> None:
 
 
 def print_prose(prose: Prose, found: Sources) -> str:
-    """Prose as the print variant writes it: each cited number followed by its marker digits."""
-    return "".join(p if isinstance(p, str) else p.text + superscript(found.ref(p.figure)) for p in prose)
+    """Prose as the print variant writes it: cited numbers followed by their marker digits."""
+    return "".join(
+        p if isinstance(p, str) else p.text + (superscript(mark) if mark else "")
+        for p, mark in cited(prose, found.ref)
+    )
 
 
 def assert_pdf_leads_with_takeaways_and_ends_the_body_before_the_appendix(

@@ -27,7 +27,11 @@ SCALES: dict[str, tuple[str, float, bool]] = {
     "ratio": ("pct", 1.0, True),
     "x": ("points", 0.25, False),
 }
-VOL_LEVELS = ("vix.level", "rvx.level", "rvol20.")
+# Volatility levels move by their difference, not a percent change: an implied-volatility index
+# (VIX, RVX) in points, as it is quoted and as the body says it ("rose 6.31 points"), realized
+# volatility (a percentage) in percentage points.
+VOL_INDEXES = ("vix.level", "rvx.level")
+REALIZED_VOL = ("rvol20.",)
 
 
 def tracked_keys(ctx: Context) -> dict[str, float]:
@@ -60,7 +64,9 @@ class Mover:
 
 def _change(prev: Figure, now: Figure, scale: float) -> tuple[float, Figure]:
     unit, _, relative = SCALES[now.unit]
-    if now.key.startswith(VOL_LEVELS):  # volatility levels move in (percentage) points
+    if now.key.startswith(VOL_INDEXES):
+        unit, relative = "points", False
+    elif now.key.startswith(REALIZED_VOL):
         unit, relative = "pp", False
     a, b = val(prev), val(now)
     if relative:
