@@ -10,6 +10,7 @@ synthetic iShares fixture (tests/data/issue8), as of 2026-05-05: the reporting w
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -546,9 +547,21 @@ def test_live_earnings_link_to_yahoo_and_a_failed_calendar_is_named_in_the_secti
 
 
 def test_earnings_read_for_another_week_are_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    """A calendar of an earlier week is stale: a WARNING.  One of a later week is what a past week
+    built from a later snapshot (a backfill) holds: left out too, said at INFO, not 51 warnings."""
     stale = live_week(start=date(2026, 11, 16), end=date(2026, 11, 20), largest=())
-    brief = brief_of(earnings=stale)
-    assert outlook(brief).earnings_note == () and "is not next week's" in caplog.text
+    with caplog.at_level(logging.INFO, logger="generator.analysis.brief"):
+        brief = brief_of(earnings=stale)
+    assert outlook(brief).earnings_note == ()
+    [record] = [r for r in caplog.records if "earnings calendar" in r.getMessage()]
+    assert record.levelno == logging.WARNING and "is not next week's" in record.getMessage()
+    caplog.clear()
+    later = live_week(start=date(2026, 11, 30), end=date(2026, 12, 4), largest=())
+    with caplog.at_level(logging.INFO, logger="generator.analysis.brief"):
+        brief = brief_of(earnings=later)
+    assert outlook(brief).earnings_note == ()
+    [record] = [r for r in caplog.records if "earnings calendar" in r.getMessage()]
+    assert record.levelno == logging.INFO and "read for a later week" in record.getMessage()
 
 
 def test_the_sample_lists_its_largest_reporting_members_labelled_as_sample() -> None:
