@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -546,22 +546,24 @@ def test_live_earnings_link_to_yahoo_and_a_failed_calendar_is_named_in_the_secti
     assert why.replace("(", "\\(").replace(")", "\\)") in render_markdown(failed, {})
 
 
-def test_earnings_read_for_another_week_are_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("start", "level", "said"),
+    [
+        (date(2026, 11, 16), logging.WARNING, "is not next week's"),  # stale
+        (date(2026, 11, 30), logging.INFO, "read for a later week"),  # a backfill's past week
+    ],
+)
+def test_earnings_read_for_another_week_are_never_shown(
+    caplog: pytest.LogCaptureFixture, start: date, level: int, said: str
+) -> None:
     """A calendar of an earlier week is stale: a WARNING.  One of a later week is what a past week
     built from a later snapshot (a backfill) holds: left out too, said at INFO, not 51 warnings."""
-    stale = live_week(start=date(2026, 11, 16), end=date(2026, 11, 20), largest=())
+    other = live_week(start=start, end=start + timedelta(days=4), largest=())
     with caplog.at_level(logging.INFO, logger="generator.analysis.brief"):
-        brief = brief_of(earnings=stale)
+        brief = brief_of(earnings=other)
     assert outlook(brief).earnings_note == ()
     [record] = [r for r in caplog.records if "earnings calendar" in r.getMessage()]
-    assert record.levelno == logging.WARNING and "is not next week's" in record.getMessage()
-    caplog.clear()
-    later = live_week(start=date(2026, 11, 30), end=date(2026, 12, 4), largest=())
-    with caplog.at_level(logging.INFO, logger="generator.analysis.brief"):
-        brief = brief_of(earnings=later)
-    assert outlook(brief).earnings_note == ()
-    [record] = [r for r in caplog.records if "earnings calendar" in r.getMessage()]
-    assert record.levelno == logging.INFO and "read for a later week" in record.getMessage()
+    assert record.levelno == level and said in record.getMessage()
 
 
 def test_the_sample_lists_its_largest_reporting_members_labelled_as_sample() -> None:
