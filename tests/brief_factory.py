@@ -132,7 +132,7 @@ class _Figures:
 def _takeaways(f: _Figures) -> tuple[Takeaway, ...]:
     return (
         Takeaway("spread", ("Small caps beat the S&P 500 by ", Cite(f.get("spread.^RUT-^GSPC.1W"), "1.27 pp"),
-                            ", the widest gap in 11 weeks (data from 2014-11-20)."), 2.3),
+                            ", the widest gap in 11 weeks (data back to 2014-11-20)."), 2.3),
         Takeaway("streak", ("The Russell 2000 beat the S&P 500 for a ",
                             Cite(f.get("streak.^RUT-^GSPC"), "fourth straight session"), "."), 1.9),
         Takeaway("yield-move", ("The 10-year Treasury yield fell ", Cite(f.get("change.^TNX.1W"), "9 bp"),
@@ -161,7 +161,8 @@ def _body(f: _Figures, headlines: tuple[Headline, ...]) -> tuple[Passage, ...]:
         (
             ("The 10y−3m curve is ", Cite(f.get("curve.^TNX-^IRX"), "+0.21 pp"),
              ", with the 3-month bill at ", Cite(f.get("yield.^IRX"), "3.91%"), "."),
-            ("IWM traded ", Cite(f.get("volume.IWM.20d"), "1.34×"), " its 20-day average volume; "
+            ("IWM traded ", Cite(f.get("volume.IWM.20d"), "1.34×"),
+             " its daily average of the 20 sessions before; "
              "financials (PSCF) led the S&P SmallCap 600 sectors at ",
              Cite(f.ret("PSCF", "Financials", "1W", 3.42), "+3.42%"), "."),
         ),
@@ -178,7 +179,7 @@ def _body(f: _Figures, headlines: tuple[Headline, ...]) -> tuple[Passage, ...]:
     outlook = Passage(
         "outlook",
         "Outlook",
-        (("Of the checklists' known conditions, the bull case meets 2 of 2 (1 unknown) and the bear case "
+        (("The bull checklist meets 2 of its 3 conditions (1 without data) and the bear checklist "
           "1 of 2: conditions, not forecasts.",),),
         items=(("The Russell 2000's 14-day RSI is within 5 points of the overbought line at 70 (now ",
                 Cite(f.get("rsi.^RUT.14d"), "66.4"), ")."),

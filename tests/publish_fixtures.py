@@ -112,7 +112,7 @@ def make_brief(
         )
         for n, key in enumerate(PASSAGES[:count])
     )
-    context = ", its largest weekly move since the spring (data from 2014)." if rich else "."
+    context = ", its largest weekly move since the spring (data back to 2014)." if rich else "."
     takeaways = (
         Takeaway("week-move", ("The Russell 2000 rose ", Cite(main, f"{week:.2f}%"),
                                " in the week, its best week since 2026-10-02."), 2.5),

@@ -147,7 +147,7 @@ def test_missing_optional_symbols_do_not_break_the_brief(shared_data: Path) -> N
     assert vix_check.met is None
     assert "VIX" not in body_text(brief, "risks") and "Nasdaq" not in body_text(brief, "performance")
     assert "not available" not in body_text(brief)
-    assert "the bull case meets 2 of 2 (4 unknown)" in body_text(brief, "outlook")
+    assert "The bull checklist meets 2 of its 6 conditions (4 without data)" in body_text(brief, "outlook")
 
 
 def test_stale_benchmark_with_its_etf_uses_the_etf_labelled(shared_data: Path) -> None:
@@ -226,9 +226,9 @@ def test_outlook_checks_read_the_figures(brief: Brief) -> None:
     assert checks["10-year yield up 25 bp or more over 1 month"].met is None  # ^TNX is stale
     met = sum(c.met is True for c in bull.checks)
     unknown = sum(c.met is None for c in bull.checks)
-    known = len(bull.checks) - unknown
     outlook = body_text(brief, "outlook")
-    assert f"the bull case meets {met} of {known} ({unknown} unknown)" in outlook
+    said = f"The bull checklist meets {met} of its {len(bull.checks)} conditions ({unknown} without data)"
+    assert said in outlook
     # The VIX level is said in Risks: the watch list names the threshold without repeating it.
     assert "The VIX is within 2 points of 20." in outlook and "19.09" not in outlook
 

@@ -118,7 +118,7 @@ def test_a_streak_that_ended_is_reported_at_its_full_length(shared_data: Path) -
     assert text.startswith(f"The Russell 2000's {length}-session run ahead of the S&P 500 ended on")
     assert f"ended on {broke.strftime('%A')} {broke.isoformat()}" in text
     # On Friday the running streak was a fresh one: the ended run is not reported at Friday's length.
-    assert length >= 5 and "the longest run since" in text and "(data from 2015-" in text
+    assert length >= 5 and "the longest run since" in text and "(data back to 2015-" in text
 
 
 def test_holiday_week_is_reported_by_its_last_session(shared_data: Path) -> None:
@@ -174,7 +174,7 @@ def test_claims_need_enough_history(shared_data: Path) -> None:
     short = replace(base, series={k: replace(v, frame=v.frame.loc[start:]) for k, v in base.series.items()})
     brief = build(shared_data, date(2024, 11, 8), short)
     text = " ".join(plain(t.prose) for t in brief.takeaways) + " " + plain(brief.lead)
-    assert " since " not in text and "longest" not in text and "in the data" not in text
+    assert " since " not in text and "longest" not in text and "in data back to" not in text
     assert "record" not in text  # a two-month high is not a record
 
 
@@ -336,7 +336,7 @@ def test_what_no_market_does_in_a_week_depends_on_what_the_series_is() -> None:
 
 def test_a_move_is_put_in_context_by_how_rare_it_is(shared_data: Path) -> None:
     """ "Worst since" names a date far back; when the last worse move was only weeks ago, the move's rank
-    says more ("their second-worst week in the data"); one-day moves get the same context."""
+    says more ("their second-worst week in data back to …"); one-day moves get the same context."""
     rut = csv_closes(shared_data, "IDX_RUT.csv")
     daily = [(b[0], (b[1] / a[1] - 1) * 100) for a, b in itertools.pairwise(rut)]
     weeks = weekly([r for r in rut if r[0] <= date(2020, 3, 20)])
@@ -344,14 +344,12 @@ def test_a_move_is_put_in_context_by_how_rare_it_is(shared_data: Path) -> None:
     worse = [d for d, r in weeks[:-1] if r <= ret]
     assert worse == [date(2020, 3, 13)]  # one worse week, the one before: "since last week" is no news
     crash = build(shared_data, end)
-    assert f", their second-worst week in the data (data from {weeks[0][0].isoformat()})," in plain(
-        crash.lead
-    )
+    assert f", their second-worst week in data back to {weeks[0][0].isoformat()}," in plain(crash.lead)
     day, move = min((r for r in daily if date(2020, 3, 16) <= r[0] <= end), key=lambda r: r[1])
     assert move == min(r for _, r in daily if _ <= end)  # the worst session of the whole history
     assert takeaway(crash, "day-move") == (
-        f"The Russell 2000 fell {abs(move):.2f}% on Monday {day.isoformat()}, its worst day in the data"
-        f" (data from {daily[0][0].isoformat()})."
+        f"The Russell 2000 fell {abs(move):.2f}% on Monday {day.isoformat()}, its worst day in data"
+        f" back to {daily[0][0].isoformat()}."
     )
     tariffs = build(shared_data, date(2025, 4, 4))
     day, move = min((r for r in daily if date(2025, 3, 31) <= r[0] <= date(2025, 4, 4)), key=lambda r: r[1])
@@ -464,7 +462,7 @@ def test_headline_clauses_read_as_sentences_and_ranks_need_their_history(shared_
     streak = plain(build(shared_data, date(2022, 2, 11)).lead)
     assert streak.endswith("; the Russell 2000 beat large caps for a seventh straight session.")
     early = plain(build(shared_data, date(2016, 2, 5)).lead)
-    assert "in the data" not in early and "-worst" not in early
+    assert "in data back to" not in early and "-worst" not in early
     assert early.startswith("Small caps fell 4.81% this week, a move of ")
 
 
@@ -505,3 +503,23 @@ def test_the_range_sentence_names_the_zone_beside_the_record_it_is_measured_from
         r" \(10% or more below\), and [\d.]+% above its 52-week low\.",
         text,
     ), text
+
+
+def test_a_moving_average_to_watch_is_given_as_its_level(shared_data: Path) -> None:
+    """2024-08-02: the Russell 2000 closed 0.61% above its 50-day average.  Risks says the distance;
+    the watch list gives the level to watch, the average itself, computed here from the CSV."""
+    brief = build(shared_data, date(2024, 8, 2))
+    closes = [c for d, c in csv_closes(shared_data, "IDX_RUT.csv") if d <= date(2024, 8, 2)]
+    average = sum(closes[-50:]) / 50
+    outlook = next(p for p in brief.body if p.key == "outlook")
+    items = [plain(item) for item in outlook.items]
+    assert f"The Russell 2000 is within 2% of its 50-day average, at {average:,.2f}." in items
+    risks = " ".join(plain(p) for x in brief.body if x.key == "risks" for p in x.paragraphs)
+    assert "0.61% above its 50-day average" in risks and f"{average:,.2f}" not in risks
+
+
+def test_a_move_in_standard_deviations_is_defined_in_the_glossary(shared_data: Path) -> None:
+    brief = build(shared_data, date(2024, 8, 2))
+    assert "a move of 3.6 standard deviations" in takeaway(brief, "rates")
+    meaning = dict(brief.glossary)["Standard deviations"]
+    assert "weekly changes" in meaning and "daily returns over the three years before the week" in meaning

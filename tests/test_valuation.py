@@ -133,14 +133,16 @@ def test_the_members_pe_including_losses_is_said_with_its_coverage_and_refresh_d
     including = block.market_cap / block.earnings
     profitable = block.profit_market_cap / block.profits
     assert (
-        f"Counting their losses, the index's members trade at {including:.1f}× their trailing earnings"
-        f" (total market value over total earnings); the profitable members alone {profitable:.1f}×."
+        f"Summed over its members, losses included, the index trades at {including:.1f}× trailing earnings"
+        " (their total market value over their total earnings);"
+        f" the profitable members alone {profitable:.1f}×."
     ) in text
     share = block.loss_makers / block.covered * 100
     cap_share = block.loss_market_cap / block.market_cap * 100
     assert (
-        f"Loss-making members (negative earnings over the last twelve months) are {share:.0f}% of those with"
-        f" data and {cap_share:.0f}% of their market value (from 130 of 132 members; earnings as of the"
+        f"Loss-making members (negative earnings over the last twelve months) are {share:.0f}% of the members"
+        f" with data and hold {cap_share:.0f}% of their combined market value (from 130 of 132 members;"
+        " earnings as of the"
         " refresh of 2026-11-02)."
     ) in text
     figures = {f.key: f for f in brief.figures()}
@@ -186,7 +188,7 @@ def test_without_usable_member_fundamentals_the_brief_says_so_once(
     brief = build(replace(sample, **change), config)
     said = [n for n in brief.not_covered if "loss-making" in n]
     assert said == [f"the share of loss-making members and the index's P/E including losses ({why})"]
-    assert "Counting their losses" not in valuation_text(brief)
+    assert "losses included" not in valuation_text(brief)
     assert valuation_text(brief).startswith("Trailing P/Es")  # the funds are still there
     assert not any(f.key.startswith("fundamentals.") for f in brief.figures())
 

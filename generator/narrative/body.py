@@ -178,10 +178,12 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     if official is not None and (two := _available(official.two_year)) is not None:
         last = two.provenance.last_bar
         # FRED publishes a day late: say so when its last value is before the week's last session.
-        through = f" (FRED, through {weekday(last)} {last.isoformat()})" if last and last < ctx.anchor else ""
-        parts.append(_yield_clause(f"2-year Treasury yield{through}", two, _available(official.two_year_1w)))
+        # Said before both yields, so that FRED's 10-year is not read as the week's last close.
+        through = f"through {weekday(last)} {last.isoformat()} (FRED), " if last and last < ctx.anchor else ""
+        yields = _yield_clause("2-year Treasury yield", two, _available(official.two_year_1w))
         if not ten_told and (ten := _available(official.ten_year)) is not None:
-            parts.append(_yield_clause("10-year", ten, _available(official.ten_year_1w)))
+            yields = prose(yields, " and ", _yield_clause("10-year", ten, _available(official.ten_year_1w)))
+        parts.append(prose(through, yields))
         if (curve := _available(official.curve_2s10s)) is not None:
             shape = "inverted" if val(curve) < 0 else "positively sloped"
             parts.append(prose("the 10-year minus 2-year curve is ", cite(curve), f", {shape}"))
@@ -217,15 +219,17 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
     if ew is not None:
         rotation.append(
             prose(
-                "equal weight ",
-                beat_or_lag(ew, "cap weight"),
+                f"the equal-weight {ctx.name(s.cap_weight)} ({s.equal_weight}) ",
+                beat_or_lag(ew, "the cap-weighted index"),
             )
         )
     oas = _available(official.hy_oas) if official is not None else None
     if oas is not None and official is not None:
         change = _available(official.hy_oas_1w)
         verb = moved(change, "widened", "tightened", "was unchanged") if change is not None else ("is",)
-        rotation.append(prose("the high-yield spread (ICE BofA OAS) ", verb, " to ", level(oas)))
+        # FRED quotes the spread in percent; its change is in bp, and so is the level beside it.
+        spread = cite(oas, f"{val(oas) * 100:,.0f} bp")
+        rotation.append(prose("the high-yield spread (ICE BofA OAS) ", verb, " to ", spread))
     cr = facts.get(K.credit(s.high_yield, s.treasury, "1W"))
     if cr is not None:
         rotation.append(
@@ -322,10 +326,10 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
     parts: list[Prose] = []
     if vix is not None and vix.key in facts.said:  # a takeaway gave the level
         if pct is not None:
-            parts.append(prose("the VIX is ", rank(pct), " its past year"))
+            parts.append(prose("the VIX is ", rank(pct, "close"), " its past year"))
     elif vix is not None:
         zone = (
-            f"stress territory ({th.VIX_STRESS:.0f} or above)"
+            f"in stress territory ({th.VIX_STRESS:.0f} or above)"
             if val(vix) >= th.VIX_STRESS
             else f"elevated ({th.VIX_ELEVATED:.0f} or above)"
             if val(vix) >= th.VIX_ELEVATED
@@ -333,7 +337,7 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
         )
         text = prose("The VIX closed at ", level(vix), f", {zone}")
         if pct is not None:
-            text = prose(text, ", ", rank(pct), " its past year")
+            text = prose(text, ", ", rank(pct, "close"), " its past year")
         parts.append(text)
     rvx = facts.get(K.RVX_LEVEL)
     if rvx is not None:
@@ -341,11 +345,16 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
     b = ctx.slots.benchmark
     rv, lo, hi = facts.get(K.rvol(b)), facts.get(K.rvol(b, "min1y")), facts.get(K.rvol(b, "max1y"))
     if rv is not None and lo is not None and hi is not None:
+        near = th.NEAR_RANGE_END * (val(hi) - val(lo))  # within a tenth of the range from an end
         where = (
             "at the bottom of"
             if val(rv) <= val(lo) + 0.05
             else "at the top of"
             if val(rv) >= val(hi) - 0.05
+            else "near the bottom of"
+            if val(rv) <= val(lo) + near
+            else "near the top of"
+            if val(rv) >= val(hi) - near
             else "within"
         )
         parts.append(
@@ -377,10 +386,9 @@ def outlook(
     70) is not told again; a condition on another threshold of the same reading still is.
     """
     counts = prose(
-        "Of the checklists' known conditions, ",
-        _count("the bull case meets", bull),
+        _count("The bull checklist meets", bull, "its "),
         " and ",
-        _count("the bear case", bear),
+        _count("the bear checklist", bear),
         ": conditions, not forecasts.",
     )
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
@@ -393,12 +401,12 @@ def outlook(
     return passage(SectionKey.OUTLOOK, tuple(paragraphs), items=tuple(watch))
 
 
-def _count(label: str, checks: Sequence[Check]) -> str:
-    """``the bull case meets 5 of 6 (1 unknown)``."""
+def _count(label: str, checks: Sequence[Check], its: str = "") -> str:
+    """``The bull checklist meets 5 of its 6 conditions (1 without data)``; ``the bear checklist 1 of 6``."""
     met = sum(c.met is True for c in checks)
     unknown = sum(c.met is None for c in checks)
-    known = len(checks) - unknown
-    return f"{label} {met} of {known}" + (f" ({unknown} unknown)" if unknown else "")
+    noun = " conditions" if its else ""
+    return f"{label} {met} of {its}{len(checks)}{noun}" + (f" ({unknown} without data)" if unknown else "")
 
 
 def _changed(
@@ -445,9 +453,13 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
     for n in (50, 200):
         dist = facts.get(K.ma_dist(b, n))
         if dist is not None and abs(val(dist)) <= th.WATCH_MA_REACH_PCT:
+            # The level to watch is the average itself: said once, here.
+            avg = facts.get(K.ma(b, n))
+            at = prose(", at ", level(avg)) if avg is not None and avg.key not in said else ()
             items.append(
                 prose(
                     f"The {name} is within {th.WATCH_MA_REACH_PCT:.0f}% of its {n}-day average",
+                    at,
                     now(dist),
                     ".",
                 )

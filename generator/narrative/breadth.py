@@ -23,7 +23,8 @@ def _share(fig: Figure) -> str:
 
 def _points(fig: Figure) -> str:
     value = fig.value or 0.0
-    return f"{'up' if value > 0 else 'down'} {abs(value):.0f} points" if round(value) else "unchanged"
+    # A share's change in percentage points, as the brief says every other difference of percents.
+    return f"{'up' if value > 0 else 'down'} {abs(value):.0f} pp" if round(value) else "unchanged"
 
 
 def _coverage(f: IndexFacts) -> Prose:

@@ -46,6 +46,10 @@ def credit(hy: str, treasury: str, window: str = "") -> str:
     return f"credit.{hy}-{treasury}{'.' + window if window else ''}"
 
 
+def ma(symbol: str, n: int) -> str:
+    return f"ma{n}.{symbol}"
+
+
 def ma_dist(symbol: str, n: int) -> str:
     return f"ma{n}.{symbol}.dist"
 

@@ -16,6 +16,7 @@ from generator.narrative.words import (
     cite,
     data_from,
     drawdown_zone,
+    in_data,
     level,
     moved,
     on_day,
@@ -46,16 +47,16 @@ def _recent(e: Event) -> bool:
 
 
 def _rarity(e: Event, extreme: str, unit: str) -> str:
-    """``worst week since the week ending 2020-03-20``, ``second-worst day in the data (data from …)``,
+    """``worst week since the week ending 2020-03-20``, ``second-worst day in data back to …``,
     ``highest close since 2020-10-28``, or "" when the earlier such move is recent and this one is
     not among the most extreme (then its size in standard deviations says more)."""
     week = "the week ending " if unit == "week" else ""
     if e.since is None:
-        return f"{extreme} {unit} in the data{data_from(e.history_from)}" if e.history_from else ""
+        return f"{extreme} {unit}{in_data(e.history_from)}" if e.history_from else ""
     if not _recent(e):
         return f"{extreme} {unit} since {week}{e.since.isoformat()}"
     if e.history_from is not None and 1 < e.rank <= th.RANKED_UP_TO:
-        return f"{ordinal(e.rank)}-{extreme} {unit} in the data{data_from(e.history_from)}"
+        return f"{ordinal(e.rank)}-{extreme} {unit}{in_data(e.history_from)}"
     return ""
 
 
@@ -77,7 +78,7 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
         if _recent(e)
         else f", the longest run since {e.since.isoformat()}{data_from(e.history_from)}"
         if e.since is not None
-        else f", the longest in the data{data_from(e.history_from)}"
+        else f", the longest{in_data(e.history_from)}"
         if e.history_from is not None
         else ""
     )

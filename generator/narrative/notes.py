@@ -45,6 +45,12 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "Relative Strength Index (Wilder, 14 days), 0–100; 70 or above is overbought, 30 or below oversold.",
     ),
     (
+        "Standard deviations",
+        "A move of N standard deviations is N times the typical size of the series' past moves of the"
+        " same length: its weekly changes since its data begin for a week, its daily returns over the"
+        " three years before the week for a day; measured from no move, not from the average move.",
+    ),
+    (
         "Trailing P/E",
         "Price over the last twelve months' earnings; for a fund, its data provider's figure from the"
         " holdings' earnings.",

@@ -103,9 +103,9 @@ def _members(f: FundamentalsFacts) -> list[Prose]:
     if pe is not None:
         sentences.append(
             prose(
-                "Counting their losses, the index's members trade at ",
+                "Summed over its members, losses included, the index trades at ",
                 cite(pe, multiple(pe)),
-                " their trailing earnings (total market value over total earnings)",
+                " trailing earnings (their total market value over their total earnings)",
                 alone,
             )
         )
@@ -127,14 +127,14 @@ def _members(f: FundamentalsFacts) -> list[Prose]:
         share = prose(
             "Loss-making members (negative earnings over the last twelve months) are ",
             cite(f.loss_share, f"{val(f.loss_share):.0f}%"),
-            " of those with data",
+            " of the members with data",
         )
         if ok(f.loss_cap_share):
             share = prose(
                 share,
-                " and ",
+                " and hold ",
                 cite(f.loss_cap_share, f"{val(f.loss_cap_share):.0f}%"),
-                " of their market value",
+                " of their combined market value",
             )
         sentences.append(share)
     if sentences:

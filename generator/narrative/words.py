@@ -186,12 +186,16 @@ def beat_or_lag(fig: Figure, other: str) -> Prose:
 
 
 def volume_words(fig: Figure) -> Prose:
+    """``heavy volume this week, 1.59× its daily average of the 20 sessions before``: the week's mean
+    daily volume against the 20 sessions before the week (not Friday alone, not a 20-day average
+    that includes the week)."""
     assert fig.value is not None
     low, high = th.NORMAL_VOLUME
+    against = " its daily average of the 20 sessions before"
     if low <= fig.value <= high:
-        return prose("normal volume (", cite(fig), " its 20-day average)")
+        return prose("normal volume this week (", cite(fig), against, ")")
     word = "heavy" if fig.value > high else "light"
-    return prose(f"{word} volume, ", cite(fig), " its 20-day average")
+    return prose(f"{word} volume this week, ", cite(fig), against)
 
 
 def weekday(day: date) -> str:
@@ -217,22 +221,29 @@ def a_or_an(text: str) -> str:
 
 
 def data_from(first: date | None) -> str:
-    """The history a claim was measured on: " (data from 1987-09-10)"."""
-    return f" (data from {first.isoformat()})" if first else ""
+    """The history a claim was measured on: " (data back to 1987-09-10)"."""
+    return f" (data back to {first.isoformat()})" if first else ""
+
+
+def in_data(first: date) -> str:
+    """Where a record was looked for: " in data back to 1987-09-10" (one date, not "in the data
+    (data from …)")."""
+    return f" in data back to {first.isoformat()}"
 
 
 def sigma(score: float) -> str:
     return f"{score:.1f} standard deviations"
 
 
-def rank(fig: Figure) -> Prose:
-    """A percentile in its window: ``at the 36th percentile of``, ``the lowest of``, ``the highest of``."""
+def rank(fig: Figure, reading: str = "reading") -> Prose:
+    """A percentile in its window: ``at the 36th percentile of``, ``at the lowest close of``,
+    ``at the highest reading of`` (``reading``: what the window's values are, a close or a reading)."""
     assert fig.value is not None
     n = round(fig.value)
     if n <= 0:
-        return prose("the ", Cite(fig, "lowest"), " of")
+        return prose("at the ", Cite(fig, f"lowest {reading}"), " of")
     if n >= 100:
-        return prose("the ", Cite(fig, "highest"), " of")
+        return prose("at the ", Cite(fig, f"highest {reading}"), " of")
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return prose("at the ", Cite(fig, f"{n}{suffix} percentile"), " of")
 
