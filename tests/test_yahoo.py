@@ -669,3 +669,37 @@ def test_test_bodies_are_chart_api_documents() -> None:
             continue  # the recorded empty answer
         result = doc["chart"]["result"][0]
         assert len(result["timestamp"]) == len(result["indicators"]["quote"][0]["close"]), path.name
+
+
+def test_quieting_yfinance_leaves_the_filters_alone_once_they_are_in_place() -> None:
+    """Workers call quiet_yfinance before each request.  Re-adding a filter removes and inserts it, and
+    a worker doing that while another thread is inside ``catch_warnings`` (pandas uses it inside its
+    operations) could lose it: yfinance's pandas deprecations then reached the console once in a
+    2,000-member run.  In place, the filters are read, never written; missing, they go in front."""
+    from generator.sources.yahoo_client import quiet_yfinance
+
+    class Watched(list[Any]):
+        writes = 0
+
+        def remove(self, item: Any) -> None:
+            Watched.writes += 1
+            super().remove(item)
+
+        def insert(self, index: Any, item: Any) -> None:
+            Watched.writes += 1
+            super().insert(index, item)
+
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        warnings.filterwarnings("default", category=DeprecationWarning, module="^yfinance")  # as its import
+        quiet_yfinance()
+        assert [f[2] for f in warnings.filters[:2]] == [FutureWarning, DeprecationWarning]
+        assert all(f[0] == "ignore" and f[3].match("yfinance.utils") for f in warnings.filters[:2])
+        warnings.filters = Watched(warnings.filters)  # type: ignore[misc]
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+        for _ in range(3):
+            quiet_yfinance()
+        assert Watched.writes == 0
+        warnings.filterwarnings("default", category=DeprecationWarning, module="^yfinance")  # a reset
+        quiet_yfinance()
+        assert [f[0] for f in warnings.filters[:3]] == ["ignore", "ignore", "default"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import socket
 import threading
 import time as _time
@@ -54,15 +55,26 @@ def yfinance() -> ModuleType:
     return module
 
 
+_QUIET_MODULE = r"yfinance(\.|$)"
+_QUIET_CATEGORIES = (DeprecationWarning, FutureWarning)
+
+
 def quiet_yfinance() -> None:
     """Keep the deprecation warnings raised inside yfinance (pandas' ``inplace`` ...) off the console.
 
-    Called before each call into yfinance: the filter matches warnings from yfinance's own modules
-    only, so nothing needs restoring afterwards, and adding it again just moves it to the front
-    (in front of the one ``import yfinance`` adds, or a test runner's reset).
+    Called before each call into yfinance: the filters match warnings from yfinance's own modules
+    only, so nothing needs restoring afterwards; they go in front of the one ``import yfinance``
+    adds (or a test runner's reset).  When they are in front already, the filter list is left
+    untouched: re-adding them removes and inserts, and a worker doing that while another thread
+    saves and restores the filters (``catch_warnings``, as pandas does inside its operations; not
+    thread-safe before Python 3.14) could lose them, and yfinance's warnings reached the console.
     """
-    for category in (DeprecationWarning, FutureWarning):
-        warnings.filterwarnings("ignore", category=category, module=r"yfinance(\.|$)")
+    module = re.compile(_QUIET_MODULE)
+    wanted = [("ignore", None, category, module, 0) for category in reversed(_QUIET_CATEGORIES)]
+    if warnings.filters[: len(wanted)] == wanted:
+        return
+    for category in _QUIET_CATEGORIES:
+        warnings.filterwarnings("ignore", category=category, module=_QUIET_MODULE)
 
 
 class NoAnswer(Exception):
