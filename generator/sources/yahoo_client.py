@@ -63,18 +63,34 @@ def quiet_yfinance() -> None:
     """Keep the deprecation warnings raised inside yfinance (pandas' ``inplace`` ...) off the console.
 
     Called before each call into yfinance: the filters match warnings from yfinance's own modules
-    only, so nothing needs restoring afterwards; they go in front of the one ``import yfinance``
-    adds (or a test runner's reset).  When they are in front already, the filter list is left
-    untouched: re-adding them removes and inserts, and a worker doing that while another thread
-    saves and restores the filters (``catch_warnings``, as pandas does inside its operations; not
-    thread-safe before Python 3.14) could lose them, and yfinance's warnings reached the console.
+    only, so nothing needs restoring afterwards; they go in front of any filter that would show such
+    a warning (the one ``import yfinance`` adds, a test runner's reset).  When they are in force, the
+    filter list is only read: re-adding a filter removes and inserts it, and a worker doing that while
+    another thread saves and restores the filters (``catch_warnings``, as pandas does inside its
+    operations; not thread-safe before Python 3.14) can lose it, and yfinance's warnings reached the
+    console.  Filters that others put in front to ignore something keep ours in force.
     """
+    if not _quiet_in_force(list(warnings.filters)):
+        for category in _QUIET_CATEGORIES:
+            warnings.filterwarnings("ignore", category=category, module=_QUIET_MODULE)
+
+
+def _quiet_in_force(filters: list[tuple[Any, ...]]) -> bool:
+    """Whether our filters come before every filter that would show a yfinance deprecation."""
     module = re.compile(_QUIET_MODULE)
-    wanted = [("ignore", None, category, module, 0) for category in reversed(_QUIET_CATEGORIES)]
-    if warnings.filters[: len(wanted)] == wanted:
-        return
-    for category in _QUIET_CATEGORIES:
-        warnings.filterwarnings("ignore", category=category, module=_QUIET_MODULE)
+    ours = {("ignore", None, category, module, 0) for category in _QUIET_CATEGORIES}
+    seen = set()
+    for item in filters:
+        if item in ours:
+            seen.add(item)
+            if seen == ours:
+                return True
+            continue
+        action, _, category, where, _ = item
+        related = any(issubclass(c, category) or issubclass(category, c) for c in _QUIET_CATEGORIES)
+        if action != "ignore" and related and (where is None or where.match("yfinance.utils")):
+            return False  # it would show them before ours are reached
+    return False
 
 
 class NoAnswer(Exception):
