@@ -709,3 +709,32 @@ def test_quieting_yfinance_leaves_the_filters_alone_once_they_are_in_place() -> 
         quiet_yfinance()
         assert [f[0] for f in warnings.filters[:3]] == ["ignore", "ignore", "default"]
         assert [f[2] for f in warnings.filters[:2]] == [FutureWarning, DeprecationWarning]
+
+
+def test_yfinance_deprecations_are_not_shown_even_under_another_threads_filters() -> None:
+    """While a thread is inside ``catch_warnings`` with filters of its own, every thread's warnings are
+    judged by those (the filters are the process's): a 2,000-member fetch still showed one pandas
+    deprecation from yfinance.  Simulated here in one thread: under a filter that shows everything,
+    yfinance's deprecation is still not shown, and any other warning is."""
+    import yfinance.utils as yf_utils
+
+    from generator.sources.yahoo_client import quiet_yfinance
+
+    body = {
+        "timestamp": [1763596800, 1763683200],
+        "indicators": {
+            "quote": [{"open": [1, 2], "high": [1, 2], "low": [1, 2], "close": [1, 2], "volume": [1, 2]}],
+            "adjclose": [{"adjclose": [1, 2]}],
+        },
+    }
+    shown: list[tuple[str, str]] = []
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, category, filename, *rest: shown.append(
+            (category.__name__, Path(filename).parent.name)
+        )
+        quiet_yfinance()  # before the workers start, as the fetchers do
+        with warnings.catch_warnings():  # another thread's, for a moment
+            warnings.simplefilter("always")
+            yf_utils.parse_quotes(copy.deepcopy(body))
+            warnings.warn("ours", DeprecationWarning, stacklevel=1)
+    assert shown == [("DeprecationWarning", "tests")]

@@ -73,6 +73,26 @@ def quiet_yfinance() -> None:
     if not _quiet_in_force(list(warnings.filters)):
         for category in _QUIET_CATEGORIES:
             warnings.filterwarnings("ignore", category=category, module=_QUIET_MODULE)
+    # The filters are the process's, and a thread inside ``catch_warnings`` with its own (pandas
+    # records and re-raises some warnings that way) has every other thread's warnings judged by
+    # them for that moment: a 2,000-member fetch still showed one.  What is shown passes here too.
+    if not getattr(warnings.showwarning, "quiets_yfinance", False):
+        warnings.showwarning = _without_yfinance_deprecations(warnings.showwarning)
+
+
+def _without_yfinance_deprecations(show: Callable[..., None]) -> Callable[..., None]:
+    """``show`` (``warnings.showwarning``), except for deprecations raised in yfinance's own files."""
+    yfinance_dir = f"{os.sep}yfinance{os.sep}"
+
+    def showwarning(
+        message: Warning | str, category: type[Warning], filename: str, lineno: int, *rest: Any
+    ) -> None:
+        if issubclass(category, _QUIET_CATEGORIES) and yfinance_dir in filename:
+            return
+        show(message, category, filename, lineno, *rest)
+
+    showwarning.quiets_yfinance = True  # type: ignore[attr-defined]
+    return showwarning
 
 
 def _quiet_in_force(filters: list[tuple[Any, ...]]) -> bool:
