@@ -151,3 +151,29 @@ def test_a_figure_without_its_own_marker_keeps_its_provenance_on_hover(shared_da
     shared = [title for title, marker in spans if not marker]
     assert shared, "a real week has figures of one source side by side"
     assert all(" · last bar " in title for title in shared)
+
+
+def test_a_weeks_tilt_against_the_years_is_read_with_the_year() -> None:
+    """The sample's week: value beat growth by 0.84 pp while trailing it by 7.54 pp year to date;
+    a week's lead that runs with the year's says nothing more."""
+    from dataclasses import replace as swap
+
+    from generator.config import load_config
+    from generator.formatting import plain
+    from generator.narrative.body import _against_the_year
+    from generator.sources.snapshot import load_sample
+    from tests.conftest import ROOT
+
+    sample = load_sample()
+    brief = analyse(sample, load_config(ROOT / "feeds.yaml"), (), as_of=sample.as_of)
+    performance = " ".join(plain(p) for x in brief.body if x.key == "performance" for p in x.paragraphs)
+    assert (
+        "value (IWN) beat growth (IWO) by 0.84 pp, though it trails by 7.54 pp year to date." in performance
+    )
+    week, year = (Figure(k, k, v, "pp", PROV) for k, v in (("spread.1W", 0.84), ("spread.YTD", -7.54)))
+    assert plain(_against_the_year(week, year)) == ", though it trails by 7.54 pp year to date"
+    assert _against_the_year(week, swap(year, value=7.54)) == ()  # with the year: nothing to add
+    assert _against_the_year(swap(week, value=0.1), year) == ()  # a week in line says nothing
+    assert plain(_against_the_year(swap(week, value=-1.0), swap(year, value=2.0))) == (
+        ", though it leads by 2.00 pp year to date"
+    )

@@ -116,8 +116,23 @@ def _tilt(ctx: Context, facts: Facts) -> Prose:
     fig = facts.get(K.spread(s.value, s.growth, "1W"))
     if fig is not None:
         # Named like the size ladder: "value (IWN) beat growth (IWO) by 0.84 pp".
-        parts.append(prose(f"value ({s.value}) ", beat_or_lag(fig, f"growth ({s.growth})")))
+        ytd = facts.get(K.spread(s.value, s.growth, "YTD"))
+        parts.append(
+            prose(
+                f"value ({s.value}) ",
+                beat_or_lag(fig, f"growth ({s.growth})"),
+                _against_the_year(fig, ytd),
+            )
+        )
     return clauses(parts)
+
+
+def _against_the_year(week: Figure, ytd: Figure | None) -> Prose:
+    """``, though it trails by 7.54 pp year to date``: a week's lead that runs against the year's
+    (or a lag against a year's lead) is read with the year's; a week in line with the year says nothing."""
+    if ytd is None or min(abs(val(week)), abs(val(ytd))) < th.IN_LINE_PP or (val(week) > 0) == (val(ytd) > 0):
+        return ()
+    return prose(f", though it {'leads' if val(ytd) > 0 else 'trails'} by ", size(ytd), " year to date")
 
 
 def _range(ctx: Context, facts: Facts) -> Prose:
