@@ -134,7 +134,8 @@ def test_the_members_pe_including_losses_is_said_with_its_coverage_and_refresh_d
     profitable = block.profit_market_cap / block.profits
     assert (
         f"Summed over its members, losses included, the index trades at {including:.1f}× trailing earnings"
-        " (their total market value over their total earnings);"
+        " (their total market value over their total earnings; the funds' multiples above are their"
+        " provider's, on another basis);"
         f" the profitable members alone {profitable:.1f}×."
     ) in text
     share = block.loss_makers / block.covered * 100
@@ -152,6 +153,15 @@ def test_the_members_pe_including_losses_is_said_with_its_coverage_and_refresh_d
     )  # fmt: skip
     assert pe.provenance.provider == "sample (illustrative, not market data)"
     assert not any("members' fundamentals" in n for n in brief.not_covered)
+
+
+def test_without_fund_multiples_the_members_pe_needs_no_word_on_them(
+    sample: Snapshot, config: Config
+) -> None:
+    brief = build(replace(sample, valuation={}), config)
+    text = valuation_text(brief)
+    assert text.startswith("Summed over its members, losses included, the index trades at ")
+    assert "the funds' multiples" not in text
 
 
 def test_members_losing_money_in_total_have_no_pe_said_so(sample: Snapshot, config: Config) -> None:

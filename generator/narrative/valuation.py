@@ -94,7 +94,9 @@ def _funds(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Prose:
     return prose(text, ".")
 
 
-def _members(f: FundamentalsFacts) -> list[Prose]:
+def _members(f: FundamentalsFacts, *, beside_funds: bool = False) -> list[Prose]:
+    """The members' P/E including losses and their loss-makers.  ``beside_funds``: the funds' reported
+    multiples precede it, and the reader is told why the two differ (another basis, not a contradiction)."""
     pe, profitable = f.pe if ok(f.pe) else None, f.pe_profitable if ok(f.pe_profitable) else None
     alone = (
         prose("; the profitable members alone ", cite(profitable, multiple(profitable))) if profitable else ()
@@ -105,7 +107,9 @@ def _members(f: FundamentalsFacts) -> list[Prose]:
             prose(
                 "Summed over its members, losses included, the index trades at ",
                 cite(pe, multiple(pe)),
-                " trailing earnings (their total market value over their total earnings)",
+                " trailing earnings (their total market value over their total earnings",
+                "; the funds' multiples above are their provider's, on another basis" if beside_funds else "",
+                ")",
                 alone,
             )
         )
@@ -156,7 +160,7 @@ def passage(
     """Fund multiples as reported, with the gap and both dates; the members' P/E including losses."""
     paragraphs = [_funds(ctx, facts, figures)]
     if isinstance(members, FundamentalsFacts):
-        paragraphs.append(join_sentences(_members(members)))
+        paragraphs.append(join_sentences(_members(members, beside_funds=bool(paragraphs[0]))))
     kept = tuple(p for p in paragraphs if p)
     return Passage(SectionKey.VALUATION, spec(SectionKey.VALUATION).title, kept) if kept else None
 
