@@ -523,3 +523,15 @@ def test_a_move_in_standard_deviations_is_defined_in_the_glossary(shared_data: P
     assert "a move of 3.6 standard deviations" in takeaway(brief, "rates")
     meaning = dict(brief.glossary)["Standard deviations"]
     assert "weekly changes" in meaning and "daily returns over the three years before the week" in meaning
+
+
+def test_a_checklist_with_no_condition_met_says_none() -> None:
+    from generator.models import Check, Figure, Provenance
+    from generator.narrative.body import _count
+
+    reading = Figure("k", "reading", 1.0, "pct", Provenance(("X",), "1W", None, "provider", "A method."))
+    checks = [Check(f"c{n}", reading, met) for n, met in enumerate((False, None, False))]
+    assert _count("The bull checklist meets", checks, "its ") == (
+        "The bull checklist meets none of its 3 conditions (1 without data)"
+    )
+    assert _count("the bear checklist", checks) == "the bear checklist 0 of 3 (1 without data)"

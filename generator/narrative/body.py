@@ -421,7 +421,8 @@ def _count(label: str, checks: Sequence[Check], its: str = "") -> str:
     met = sum(c.met is True for c in checks)
     unknown = sum(c.met is None for c in checks)
     noun = " conditions" if its else ""
-    return f"{label} {met} of {its}{len(checks)}{noun}" + (f" ({unknown} without data)" if unknown else "")
+    count = "none" if met == 0 and its else str(met)  # "meets none of its 6 conditions", not "0 of"
+    return f"{label} {count} of {its}{len(checks)}{noun}" + (f" ({unknown} without data)" if unknown else "")
 
 
 def _changed(
