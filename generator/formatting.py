@@ -74,42 +74,46 @@ def fmt_date(day: date | None) -> str:
     return day.isoformat() if day else NOT_AVAILABLE
 
 
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _month_day(day: date) -> str:
+    """``November 20``: locale-independent."""
+    return f"{MONTH_NAMES[day.month - 1]} {day.day}"
+
+
 def fmt_long_date(day: date) -> str:
     """``November 20, 2026``: locale-independent."""
-    months = (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    )
-    return f"{months[day.month - 1]} {day.day}, {day.year}"
+    return f"{_month_day(day)}, {day.year}"
 
 
 def fmt_week(start: date, end: date, as_of: date) -> str:
     """The week and the close its data runs to, each date said once, for a reader's eye:
     ``November 16–20, 2026, data to Friday's close``; across months ``October 26 – November 1, 2026``;
     a week cut short by a holiday ``…, data to Wednesday's close (November 25)``."""
-    first, last = fmt_long_date(start), fmt_long_date(end)
     if start.year != end.year:
-        span = f"{first} – {last}"
+        span = f"{fmt_long_date(start)} – {fmt_long_date(end)}"
     elif start.month != end.month:
-        span = f"{first.rsplit(',', 1)[0]} – {last}"
+        span = f"{_month_day(start)} – {fmt_long_date(end)}"
     else:
-        span = f"{first.split(' ')[0]} {start.day}–{end.day}, {end.year}"
+        span = f"{_month_day(start)}–{end.day}, {end.year}"
     if not start <= as_of <= end:
         return f"{span}, data to the close of {fmt_long_date(as_of)}"
     close = f"data to {WEEKDAY_NAMES[as_of.weekday()]}'s close"
-    return (
-        f"{span}, {close}" if as_of == end else f"{span}, {close} ({fmt_long_date(as_of).rsplit(',', 1)[0]})"
-    )
+    return f"{span}, {close}" if as_of == end else f"{span}, {close} ({_month_day(as_of)})"
 
 
 def source_line(figure: Figure) -> str:

@@ -531,7 +531,7 @@ def test_a_checklist_with_no_condition_met_says_none() -> None:
 
     reading = Figure("k", "reading", 1.0, "pct", Provenance(("X",), "1W", None, "provider", "A method."))
     checks = [Check(f"c{n}", reading, met) for n, met in enumerate((False, None, False))]
-    assert _count("The bull checklist meets", checks, "its ") == (
+    assert "The bull checklist meets " + _count(checks, first=True) == (
         "The bull checklist meets none of its 3 conditions (1 without data)"
     )
-    assert _count("the bear checklist", checks) == "the bear checklist 0 of 3 (1 without data)"
+    assert "the bear checklist " + _count(checks) == "the bear checklist 0 of 3 (1 without data)"

@@ -401,9 +401,10 @@ def outlook(
     70) is not told again; a condition on another threshold of the same reading still is.
     """
     counts = prose(
-        _count("The bull checklist meets", bull, "its "),
-        " and ",
-        _count("the bear checklist", bear),
+        "The bull checklist meets ",
+        _count(bull, first=True),
+        " and the bear checklist ",
+        _count(bear),
         ": conditions, not forecasts.",
     )
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
@@ -416,13 +417,17 @@ def outlook(
     return passage(SectionKey.OUTLOOK, tuple(paragraphs), items=tuple(watch))
 
 
-def _count(label: str, checks: Sequence[Check], its: str = "") -> str:
-    """``The bull checklist meets 5 of its 6 conditions (1 without data)``; ``the bear checklist 1 of 6``."""
+def _count(checks: Sequence[Check], *, first: bool = False) -> str:
+    """A checklist's count: ``5 of its 6 conditions (1 without data)`` said first (``none of its 6
+    conditions``, not "0 of"), ``1 of 6`` after it."""
     met = sum(c.met is True for c in checks)
     unknown = sum(c.met is None for c in checks)
-    noun = " conditions" if its else ""
-    count = "none" if met == 0 and its else str(met)  # "meets none of its 6 conditions", not "0 of"
-    return f"{label} {count} of {its}{len(checks)}{noun}" + (f" ({unknown} without data)" if unknown else "")
+    said = (
+        f"{'none' if met == 0 else met} of its {len(checks)} conditions"
+        if first
+        else f"{met} of {len(checks)}"
+    )
+    return said + (f" ({unknown} without data)" if unknown else "")
 
 
 def _changed(
