@@ -276,3 +276,48 @@ def test_history_trimmed_into_a_whole_year_reuses_it(few: Snapshot, tmp_path: Pa
     assert again.series["IWM"].first_bar == date(2023, 3, 15)
     for symbol, s in saved.series.items():
         pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
+
+
+def _by_rows(rows: list[str], columns: tuple[str, ...]) -> tuple[dict[str, list[str]], list[str]]:
+    """The store's split done the plain way, one row at a time: the reference for the fast one."""
+    adj_at, close_at = columns.index("Adj Close"), columns.index("Close")
+    months: dict[str, list[str]] = {}
+    adjusted = []
+    for row in rows:
+        cells = row.split(",")
+        if cells[adj_at] != cells[close_at]:
+            adjusted.append(f"{cells[0]},{cells[adj_at]}")
+        del cells[adj_at]
+        months.setdefault(cells[0][:7], []).append(",".join(cells))
+    return months, adjusted
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Date,Open,High,Low,Close,Adj Close,Volume",  # what prices_csv writes: the regular expressions
+        "Date,Close,Adj Close,Volume",
+        "Date,Open,High,Low,Close,Adj Close",  # Adj Close last, or before Close: row by row
+        "Date,Adj Close,Open,Close,Volume",
+    ],
+)
+def test_splitting_rows_by_month_and_adjusted_close_matches_doing_it_row_by_row(header: str) -> None:
+    from generator.sources.store import _months_of, _without_adj
+
+    columns = tuple(header.split(","))
+    close_at, adj_at = columns.index("Close"), columns.index("Adj Close")
+    rows = []
+    for n, day in enumerate(pd.bdate_range("2023-11-20", "2024-03-08")):
+        cells = [f"{n}.5"] * len(columns)
+        cells[0] = day.date().isoformat()
+        cells[close_at] = f"{100 + n}.25"
+        # equal, differing, equal but for a trailing digit (a prefix of the close), a longer close
+        cells[adj_at] = [cells[close_at], f"{99 + n}.5", f"{100 + n}.2", f"{100 + n}.250"][n % 4]
+        rows.append(",".join(cells))
+    months, adjusted = _by_rows(rows, columns)
+    bars, got = _without_adj(rows, columns)
+    assert got == adjusted and len(adjusted) == sum(n % 4 != 0 for n in range(len(rows)))
+    assert _months_of(bars) == list(months.items())
+    assert [m for m, _ in _months_of(bars)] == ["2023-11", "2023-12", "2024-01", "2024-02", "2024-03"]
+    shuffled = bars[5:] + bars[:5]  # out of order: grouped one row at a time, as before
+    assert _months_of(shuffled) == list(_by_rows([r for r in rows[5:] + rows[:5]], columns)[0].items())

@@ -215,18 +215,19 @@ def anomalies(
     out: dict[str, Anomaly] = {}
     for symbol, s in series.items():
         closes = s.closes
-        week = closes.loc[pd.Timestamp(week_start) :]
-        before = closes.loc[: pd.Timestamp(week_start - timedelta(days=1))]
-        if week.empty or before.empty:
+        # The week's bars are those from week_start on (the index is sorted dates at midnight).
+        cut = int(closes.index.searchsorted(pd.Timestamp(week_start)))
+        if cut == 0 or cut == len(closes):
             continue
-        base_day, last_day = before.index[-1].date(), week.index[-1].date()
-        missing = len(trading_days(base_day + timedelta(days=1), last_day)) - len(week)
+        values = closes.to_numpy()
+        base_day, last_day = closes.index[cut - 1].date(), closes.index[-1].date()
+        missing = len(trading_days(base_day + timedelta(days=1), last_day)) - (len(closes) - cut)
         if missing > th.MAX_GAP_SESSIONS:
             out[symbol] = Anomaly("gap", base_day, last_day, missing=missing)
             continue
         if symbol.startswith("FRED-"):
             continue  # values, not prices: a yield can double
-        now, prev = float(week.iloc[-1]), float(before.iloc[-1])
+        now, prev = float(values[-1]), float(values[cut - 1])
         change = (now / prev - 1.0) * 100.0
         kinds = roles.get(symbol, ())
         if Role.RATES in kinds:
@@ -369,7 +370,7 @@ def close_on_or_before(closes: pd.Series, day: date) -> tuple[date, float] | Non
     pos = int(closes.index.searchsorted(pd.Timestamp(day), side="right")) - 1
     if pos < 0:
         return None
-    return closes.index[pos].date(), float(closes.iloc[pos])
+    return closes.index[pos].date(), float(closes.to_numpy()[pos])
 
 
 @dataclass(frozen=True)

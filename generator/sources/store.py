@@ -32,6 +32,7 @@ from the store parses the same frames as the build did.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -51,6 +52,7 @@ HASH_DIGITS = 16
 
 WHOLE_YEAR = "-all"  # "2024-all.<h>": a past year's bars in one file
 
+_MONTH = re.compile(r"\d{4}-\d{2}")
 _MONTH_REF = re.compile(r"^(\d{4})-(\d{2})\.[0-9a-f]{16}$")
 _WHOLE_YEAR_REF = re.compile(r"^(\d{4})-all\.[0-9a-f]{16}$")
 _YEAR_REF = re.compile(r"^(\d{4})\.[0-9a-f]{16}$")
@@ -82,21 +84,12 @@ class PriceStore:
         """Store one series' snapshot CSV (the bytes :func:`prices_csv` wrote) and say where it lies."""
         header, rows = _split(data, symbol)
         columns = tuple(header.split(","))
-        adj_at = columns.index(ADJ) if ADJ in columns else None
-        close_at = columns.index("Close")
-        months: dict[str, list[str]] = {}
-        adjusted: list[str] = []
-        for row in rows:
-            cells = row.split(",")
-            if adj_at is not None:
-                if cells[adj_at] != cells[close_at]:
-                    adjusted.append(f"{cells[0]},{cells[adj_at]}")
-                del cells[adj_at]
-            months.setdefault(cells[0][:7], []).append(",".join(cells))
+        bars, adjusted = _without_adj(rows, columns) if ADJ in columns else (rows, [])
+        months = _months_of(bars)
         bars_header = ",".join(c for c in columns if c != ADJ)
         first_day, last_year = rows[0][:10], rows[-1][:4]
         by_year: dict[str, list[tuple[str, list[str]]]] = {}
-        for month, lines in months.items():
+        for month, lines in months:
             by_year.setdefault(month[:4], []).append((month, lines))
         chunks: list[str] = []
         for year, year_months in by_year.items():
@@ -299,6 +292,58 @@ def _split(data: bytes, symbol: str) -> tuple[str, list[str]]:
     if len(lines) < 3 or lines[-1] != "" or not lines[0].startswith("Date,"):
         raise SourceError(symbol, "not a snapshot price CSV (a header, at least one row, a final newline)")
     return lines[0], lines[1:-1]
+
+
+def _without_adj(rows: list[str], columns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The rows without their Adj Close cell, and ``Date,Adj Close`` for each row where it differs
+    from the close.
+
+    The layout :func:`~generator.sources.prices_csv.prices_csv` writes (``...,Close,Adj Close,X,...``)
+    is done by two regular expressions over the whole text instead of a split and a join per row
+    (most of a snapshot's writing time, for a few thousand rows of each series every week); any
+    other layout, or a row the expressions do not match, goes row by row.
+    """
+    adj_at, close_at = columns.index(ADJ), columns.index("Close")
+    if adj_at == close_at + 1 < len(columns) - 1 and close_at > 0:
+        body = "\n".join(rows)
+        drop = re.compile(rf"^((?:[^,\n]*,){{{adj_at}}})[^,\n]*,", re.MULTILINE)
+        bars, n = drop.subn(r"\1", body)
+        if n == len(rows):
+            # Date, the cells before the close, the close, then an adjusted close that is not the
+            # close followed by its comma (cells hold no comma): only the rows where they differ.
+            between = "[^,\n]*," * (close_at - 1)
+            differ = re.compile(rf"^([^,\n]*),{between}([^,\n]*),(?!\2,)([^,\n]*),", re.MULTILINE)
+            return bars.split("\n"), [f"{day},{adj}" for day, _, adj in differ.findall(body)]
+    bars_rows, adjusted = [], []
+    for row in rows:
+        cells = row.split(",")
+        if cells[adj_at] != cells[close_at]:
+            adjusted.append(f"{cells[0]},{cells[adj_at]}")
+        del cells[adj_at]
+        bars_rows.append(",".join(cells))
+    return bars_rows, adjusted
+
+
+def _months_of(rows: list[str]) -> list[tuple[str, list[str]]]:
+    """The rows by calendar month (``YYYY-MM``), in order.
+
+    Rows in date order (a series' index is sorted) are cut at each month's first row by bisection
+    rather than looked at one by one; rows out of order are grouped one by one, as a dict would.
+    """
+    if rows != sorted(rows) or not all(_MONTH.fullmatch(row[:7]) for row in (rows[0], rows[-1])):
+        grouped: dict[str, list[str]] = {}
+        for row in rows:
+            grouped.setdefault(row[:7], []).append(row)
+        return list(grouped.items())
+    months, at = [], 0
+    while at < len(rows):
+        month = rows[at][:7]
+        year, number = int(month[:4]), int(month[5:7])
+        following = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+        end = bisect.bisect_left(rows, following, at)
+        months.append((month, rows[at:end]))
+        at = end
+    return months
 
 
 def _text(lines: Sequence[str]) -> bytes:
