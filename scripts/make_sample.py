@@ -61,9 +61,8 @@ VALUATION = {
 VALUATION_READ = date(2026, 11, 21)  # as a live build on the Saturday would have read them
 NOTES = (
     SAMPLE_NOTE,
-    "The fund ratios of IWM, IJR and SPY (trailingPE, priceToBook) and the members' earnings and market"
-    " values are illustrative sample values.",
-    "Headlines are fictional and written for the sample; links point to example.com.",
+    "The fund ratios, the members' earnings and the headlines are made up for the sample; links point to"
+    " example.com.",
 )
 STORY = 15  # scripted final sessions
 STREAK = 7  # of which the last STREAK are small-cap out-performance days

@@ -21,7 +21,7 @@ from generator.analysis import analyse, reporting_week
 from generator.build import headlines_for_week, snapshot_until
 from generator.charts import render_charts
 from generator.config import load_config
-from generator.models import Brief, Config, RenderedChart
+from generator.models import Brief, Config, RenderedChart, Snapshot
 from generator.render import PdfResult, render_html, render_markdown, render_pdf_document
 from generator.sources.snapshot import load_sample
 
@@ -57,10 +57,15 @@ class SampleBuild:
 @functools.cache
 def build_sample(missing: frozenset[str] = frozenset()) -> SampleBuild:
     """The sample's brief for the week ending 2026-11-20; ``missing`` series are taken out first."""
-    config = load_config(ROOT / "feeds.yaml")
     snapshot = load_sample()
     if missing:
         snapshot = replace(snapshot, series={k: v for k, v in snapshot.series.items() if k not in missing})
+    return build_week(snapshot)
+
+
+def build_week(snapshot: Snapshot) -> SampleBuild:
+    """The brief of ``snapshot`` (the sample, changed as a test wants) for the sample's week."""
+    config = load_config(ROOT / "feeds.yaml")
     week = reporting_week(SAMPLE_AS_OF, config.brief.week_ends_on)
     snapshot = snapshot_until(snapshot, week[1])
     headlines = headlines_for_week(snapshot, config, week, None)
@@ -71,8 +76,12 @@ def build_sample(missing: frozenset[str] = frozenset()) -> SampleBuild:
 @functools.cache
 def sample_pdf() -> PdfResult:
     """The sample brief's PDF as a build lays it out (the print HTML, with display names)."""
-    sample = build_sample()
-    return render_pdf_document(render_html(sample.brief, sample.charts, for_pdf=True, names=sample.names))
+    return pdf_of(build_sample())
+
+
+def pdf_of(build: SampleBuild) -> PdfResult:
+    """The PDF of ``build`` as a build lays it out."""
+    return render_pdf_document(render_html(build.brief, build.charts, for_pdf=True, names=build.names))
 
 
 def for_golden(html: str) -> str:

@@ -38,14 +38,17 @@ from sample_brief import (
     SVG_LEFT_OUT,
     SampleBuild,
     build_sample,
+    build_week,
     for_golden,
     golden_outputs,
     naming,
+    pdf_of,
 )
 from sample_brief import sample_pdf as sample_pdf_document
 
 from generator.charts import render_charts
 from generator.citations import Sources, health, sources, superscript
+from generator.config import load_config
 from generator.errors import RenderError
 from generator.formatting import fmt, plain, source_line
 from generator.models import Brief, Cite, Figure, Prose, RenderedChart, SourceHealth
@@ -68,6 +71,7 @@ from generator.render import (
     trimmed,
     write_outputs,
 )
+from generator.sources.gather import fall_back_to_sample
 from tests.conftest import ROOT, SAMPLE_BRIEF_GROUP
 
 pytestmark = SAMPLE_BRIEF_GROUP
@@ -881,6 +885,30 @@ def embedded_fonts(pdf: bytes) -> set[str]:
         for font in (page.get("/Resources", {}).get("/Font") or {}).values():
             names.add(str(font.get_object().get("/BaseFont", "")).lstrip("/").split("+")[-1])
     return names
+
+
+def test_a_build_fallen_back_to_the_sample_keeps_the_page_budget_and_says_why_once() -> None:
+    """What `make brief` gives on a machine without network (most often the first brief anyone sees):
+    every source failed, the sample stands in and the data warnings say so first.  The body and
+    the appendix keep their budgets (the warnings pushed the last headlines onto a page of their
+    own), and the warning names the first failure without repeating the banner or the symbol."""
+    config = load_config(ROOT / "feeds.yaml")
+    unreachable = "cannot reach Yahoo Finance (cannot resolve host)"
+    failed = [
+        SourceHealth("symbol", s, "failed", "none", error=f"{s}: {unreachable}") for s in config.symbols
+    ]
+    failed += [SourceHealth("feed", f.name, "failed", "none", error="no DNS") for f in config.feeds]
+    build = build_week(fall_back_to_sample(failed))
+    pdf = pdf_of(build)
+    assert pdf.body_pages <= BODY_PAGE_BUDGET, f"body is {pdf.body_pages} pages"
+    assert pdf.appendix_pages <= APPENDIX_PAGE_BUDGET, f"appendix is {pdf.appendix_pages} pages"
+    first = config.symbols[0]
+    assert build.brief.warnings[0] == (
+        "NO LIVE OR CACHED DATA: this brief is built from the bundled SAMPLE snapshot. Live and cached"
+        f" sources failed: {len(config.symbols)} symbols and {len(config.feeds)} feeds"
+        f" (first: {first} — {unreachable})."
+    )
+    assert not [w for w in build.brief.warnings if SAMPLE_BANNER in w]  # the banner says it, on every page
 
 
 def test_sample_pdf_body_fits_two_pages_and_the_appendix_starts_a_page(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from generator.analysis.common import Context
 from generator.models import Snapshot
 from generator.narrative.words import anomaly
 
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
+_SAMPLE_SAID = re.compile(rf"\s*{re.escape(SAMPLE_WARNING.rstrip('.'))}\.?")
 QUIET_WEEK = (
     "A quiet week beyond the headline: no record or 52-week extreme, no threshold crossed"
     " (VIX 20/30, RSI 70/30, the 200-day average, a correction or bear market), no unusual streak,"
@@ -62,8 +65,9 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
 
 def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
     out: list[str] = list(snapshot.notes)
-    # The sample banner already says so at the top: the warnings do not repeat it.
-    out = [n for n in out if not (snapshot.is_sample and n.rstrip(".") == SAMPLE_WARNING.rstrip("."))]
+    if snapshot.is_sample:
+        # The sample banner already says so at the top of every page: no warning repeats it.
+        out = [n for n in (_SAMPLE_SAID.sub("", n).strip() for n in out) if n]
     for sym, a in sorted(ctx.flagged.items()):
         out.append(f"{sym}: {anomaly(a)}.")
     for h in snapshot.health:

@@ -40,7 +40,10 @@ log = logging.getLogger(__name__)
 
 MODES = ("auto", "live", "cache", "sample")
 WORKERS = 4  # providers fetching at once: they wait on the network, each within its own deadline
-__all__ = ["MODES", "SAMPLE_WARNING", "Transport", "gather", "load_sample", "price_cache_path"]
+__all__ = [
+    "MODES", "SAMPLE_WARNING", "Transport", "fall_back_to_sample", "gather", "load_sample",
+    "price_cache_path",
+]  # fmt: skip
 
 
 SAMPLE_WARNING = (
@@ -89,7 +92,11 @@ def gather(
         return snapshot
     if config.slots.benchmark in snapshot.series:
         return snapshot
-    failed = [h for h in snapshot.health if h.status == "failed"]
+    return fall_back_to_sample([h for h in snapshot.health if h.status == "failed"])
+
+
+def fall_back_to_sample(failed: Sequence[SourceHealth]) -> Snapshot:
+    """The bundled sample, its first note saying why (``failed``: the sources that failed), loudly."""
     why = f" Live and cached sources failed: {_summarise(failed)}." if failed else ""
     log.warning("%s%s", SAMPLE_WARNING, why)
     sample = load_sample()
@@ -205,7 +212,7 @@ def _block(provider: Provider, result: ProviderResult, context: ProviderContext)
     )
 
 
-def _summarise(failed: list[SourceHealth]) -> str:
+def _summarise(failed: Sequence[SourceHealth]) -> str:
     """``32 symbols and 8 feeds (first: ^RUT — cannot resolve host ...)``; other sources counted too."""
     symbols = sum(1 for h in failed if h.kind == "symbol")
     feeds = sum(1 for h in failed if h.kind == "feed")
@@ -216,7 +223,10 @@ def _summarise(failed: list[SourceHealth]) -> str:
         else (f"{symbols} symbols and {feeds} feeds")
     )
     first = failed[0]
-    return f"{counted} (first: {first.name} — {first.error or first.status})"
+    said = first.error or first.status
+    # An error usually names its source already ("^RUT: cannot reach ..."): not twice.
+    said = said.removeprefix(f"{first.name}:").strip()
+    return f"{counted} (first: {first.name} — {said})"
 
 
 def load_sample() -> Snapshot:
