@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXCHANGE_TZ = ZoneInfo("America/New_York")
 CLOSE = time(16, 0)
@@ -66,12 +70,24 @@ def _table() -> _Sessions | None:
 
 def closed_weekdays_from_exchange_calendars(first: date, last: date) -> list[date]:
     """The weekdays from ``first`` to ``last`` without an XNYS session, straight from exchange_calendars."""
-    import exchange_calendars
-
-    calendar = exchange_calendars.get_calendar("XNYS", start=first.isoformat(), end=last.isoformat())
-    sessions = {d.date() for d in calendar.sessions}
+    sessions = {d.date() for d in _xnys_sessions(first, last)}
     days = (first + timedelta(days=n) for n in range((last - first).days + 1))
     return [d for d in days if d.weekday() < 5 and d not in sessions]
+
+
+def _xnys_sessions(first: date, last: date) -> pd.DatetimeIndex:
+    """exchange_calendars' XNYS sessions from ``first`` to ``last``.
+
+    Imported here, not with this module: it is slow to import and many commands never need it.
+    The pandas deprecations it raises inside (pandas' own code paths, not ours) are silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import exchange_calendars
+
+        calendar = exchange_calendars.get_calendar("XNYS", start=first.isoformat(), end=last.isoformat())
+        sessions: pd.DatetimeIndex = calendar.sessions
+        return sessions
 
 
 def _sessions(first: date, last: date) -> _Sessions:
@@ -88,12 +104,7 @@ def _sessions(first: date, last: date) -> _Sessions:
             return _built[0]
         start = EARLIEST  # the whole known past at once: a shorter span costs about as much
         end = max([date(last.year + 1, 12, 31), *(b.last for b in _built)])
-        with warnings.catch_warnings():  # pandas deprecations raised inside exchange_calendars
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import exchange_calendars  # here: slow to import, and many commands never need it
-
-            calendar = exchange_calendars.get_calendar("XNYS", start=start.isoformat(), end=end.isoformat())
-        days = calendar.sessions.to_numpy().astype("datetime64[D]")
+        days = _xnys_sessions(start, end).to_numpy().astype("datetime64[D]")
         built = _Sessions(start, end, days, frozenset(d.item() for d in days))
         _built[:] = [built]
         return built
