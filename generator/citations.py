@@ -190,7 +190,8 @@ def is_problem(row: SourceHealth) -> bool:
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 or noun.endswith('s') else 's'}"
+    plural = "" if n == 1 or noun.endswith("s") else "s"
+    return f"no {noun}{plural}" if n == 0 else f"{n:,} {noun}{plural}"
 
 
 def _counted(rows: Sequence[SourceHealth]) -> str:

@@ -212,7 +212,7 @@ def test_a_failed_fred_series_is_named_and_served_from_its_cached_copy_with_its_
     assert snapshot.series["FRED-DGS2"].origin == "cache"
     assert snapshot.series["FRED-DGS2"].last_bar == date(2026, 7, 23)  # never re-dated to the new week
     assert rows(snapshot)["FRED-BAMLH0A0HYM2"].status == "ok"
-    assert health(snapshot.health).summary == "0 symbols, 0 feeds and 4 series: 3 problems, listed first."
+    assert health(snapshot.health).summary == "no symbols, no feeds and 4 series: 3 problems, listed first."
 
 
 def test_fred_without_a_cache_fails_by_series_and_a_hang_is_bounded_by_the_deadline(rig: Rig) -> None:

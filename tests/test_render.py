@@ -532,7 +532,7 @@ def test_health_puts_problems_first_and_condenses_the_rest(brief: Brief) -> None
         ("fed-press",),
     )
     quiet = health((SourceHealth("symbol", "^RUT", "sample", "sample", 10, None),))
-    assert quiet.summary == "1 symbol and 0 feeds: no problems." and quiet.groups[0].newest == "—"
+    assert quiet.summary == "1 symbol and no feeds: no problems." and quiet.groups[0].newest == "—"
     from_cache = health(  # --data cache: "cached" is healthy, unless the source reports an error
         (
             SourceHealth("symbol", "^RUT", "cached", "cache", 10, None),

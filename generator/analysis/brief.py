@@ -30,7 +30,7 @@ from generator.analysis.official_rates import official_rates, official_rates_sec
 from generator.analysis.outlook import case_topics, outlook_section
 from generator.analysis.performance import performance_section
 from generator.analysis.placement import SECTIONS, for_passages, place_headlines
-from generator.analysis.risks import risks_section
+from generator.analysis.risks import risks_section, week_health
 from generator.analysis.valuation import valuation_section
 from generator.errors import DataUnavailableError
 from generator.models import (
@@ -100,7 +100,8 @@ def analyse_week(
     bench = config.slots.benchmark
     if bench not in ctx.series:
         raise DataUnavailableError(bench, f"no data for the benchmark on or before {week_end.isoformat()}")
-    core = core_sections(ctx, snapshot.health)
+    health = week_health(ctx, snapshot.health)
+    core = core_sections(ctx, health)
     figures = collect(core)
     charts = build_charts(ctx, figures)
     if on_charts is not None:
@@ -162,7 +163,7 @@ def analyse_week(
             describe(c) for c in charts if c.key in {p.chart for p in story.body}
         ),  # only what is shown
         headlines=top_headlines([h for h in headlines if h not in placed]),
-        health=snapshot.health,
+        health=health,
         warnings=notes.warnings(ctx, snapshot),
         glossary=notes.GLOSSARY,
         disclaimer=notes.DISCLAIMER,

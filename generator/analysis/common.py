@@ -121,8 +121,12 @@ class Context:
         return s.last_bar if s is not None else None
 
     def provider(self, symbols: Iterable[str]) -> str:
+        """The providers of ``symbols``, each named once: an ETF standing in for an index carries its
+        own provider and the proxy note (``local files; SPY as a proxy for ^GSPC``), and a figure
+        of that index and another from the same provider names the provider once, not twice."""
         found = sorted({self.series[s].provider for s in symbols if s in self.series})
-        return "; ".join(found) if found else self.default_provider
+        parts = dict.fromkeys(part for provider in found for part in provider.split("; "))
+        return "; ".join(parts) if parts else self.default_provider
 
     def in_week(self, day: date) -> bool:
         return self.week_start <= day <= self.week_end

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,7 @@ from generator.analysis.common import (
     val,
 )
 from generator.analysis.indicators import percentile_of_last, rsi_wilder, sma, weekly_returns
-from generator.models import Figure, Section, SourceHealth, Table, Topic
+from generator.models import Figure, Section, SourceHealth, SourceStatus, Table, Topic
 
 OVERBOUGHT, OVERSOLD = th.RSI_OVERBOUGHT, th.RSI_OVERSOLD
 SECTOR_ROLE = "sector ETFs (none configured)"  # provenance symbol when the universe has no sector ETF
@@ -232,15 +234,31 @@ def dispersion_topic(ctx: Context) -> Topic:
     return Topic("dispersion", "Sector dispersion", dispersion_figures(ctx))
 
 
+def _stale_detail(ctx: Context, last: date) -> str:
+    return f"last bar {last.isoformat()}, before the week of {ctx.week_start.isoformat()}"
+
+
+def week_health(ctx: Context, health: Sequence[SourceHealth]) -> tuple[SourceHealth, ...]:
+    """The sources' health as of the reported week.
+
+    A source read without a problem can still end before the week: a folder of CSVs, or a cache
+    gathered earlier.  Its row says "stale", with the reason the Data problems table gives, so the
+    health table, the console and ``--strict`` never call a build healthy whose figures for that
+    source are left out as stale.
+    """
+    return tuple(
+        replace(h, status=SourceStatus.STALE, error=_stale_detail(ctx, ctx.stale[h.name]))
+        if h.kind in ("symbol", "series") and h.name in ctx.stale and h.healthy
+        else h
+        for h in health
+    )
+
+
 def data_quality_topic(ctx: Context, health: Sequence[SourceHealth]) -> Topic:
     """Every stale, missing or failed source with its reason (a table for the appendix)."""
     found: dict[str, tuple[str, str, str]] = {}
     for sym, last in sorted(ctx.stale.items()):
-        found[sym] = (
-            sym,
-            "stale",
-            f"last bar {last.isoformat()}, before the week of {ctx.week_start.isoformat()}",
-        )
+        found[sym] = (sym, "stale", _stale_detail(ctx, last))
     for sym in ctx.missing:
         found[sym] = (sym, "missing", f"no data for {sym} in the snapshot")
     for h in health:
