@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from generator import issue
 from generator.errors import PublishError
 from generator.fsutil import swap_in
-from generator.models import Brief, ChartSpec, Config, Headline, IssueMeta, Series, Snapshot
+from generator.models import Brief, ChartSpec, Config, Headline, IssueMeta, Series, Snapshot, SourceHealth
 
 if TYPE_CHECKING:
     from generator.analysis.brief import WeekCore
@@ -65,14 +65,30 @@ class BuildResult:
 
 
 def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
-    """The snapshot as it would have looked after the close of ``day``: no bar after it."""
+    """The snapshot as it would have looked after the close of ``day``: no bar after it.
+
+    The health rows of the series say so too: their bar count and newest bar are those of the cut
+    (a past week's brief, or a backfilled issue, does not show a newest bar after its week).
+    """
     series: dict[str, Series] = {}
     for symbol, s in snapshot.series.items():
         cut = s.until(day)
         if len(cut.frame):
             series[symbol] = cut
+    health = tuple(
+        _health_until(h, series.get(h.name))
+        if h.kind in ("symbol", "series") and h.newest and h.newest > day
+        else h
+        for h in snapshot.health
+    )
     as_of = min(snapshot.as_of, day)
-    return replace(snapshot, series=series, as_of=as_of)
+    return replace(snapshot, series=series, as_of=as_of, health=health)
+
+
+def _health_until(row: SourceHealth, cut: Series | None) -> SourceHealth:
+    if cut is None:
+        return replace(row, count=0, newest=None)
+    return replace(row, count=len(cut.frame), newest=cut.last_bar)
 
 
 def headlines_for_week(

@@ -33,6 +33,16 @@ def test_snapshot_until_drops_every_later_bar(sample: Snapshot) -> None:
     assert cut.as_of == date(2026, 6, 5)
     assert all(s.last_bar <= date(2026, 6, 5) for s in cut.series.values())
     assert cut.series["^RUT"].last_bar == date(2026, 6, 5)
+    # The health rows are the cut's too: a past week's brief shows no bar after its week.
+    rows = {h.name: h for h in cut.health if h.kind == "symbol"}
+    assert rows["^RUT"].newest == date(2026, 6, 5) and rows["^RUT"].count == len(cut.series["^RUT"].frame)
+    assert rows["^RUT"].count < next(h.count for h in sample.health if h.name == "^RUT")
+    assert all(h.newest is None or h.newest <= date(2026, 6, 5) for h in rows.values())
+    assert [h for h in cut.health if h.kind == "feed"] == [h for h in sample.health if h.kind == "feed"]
+    # A series without a bar by then: no bars, no newest (the brief lists it as missing).
+    iwm = sample.series["IWM"]
+    late = replace(sample, series={**sample.series, "IWM": replace(iwm, frame=iwm.frame.loc["2026-07-01":])})
+    assert next(h for h in snapshot_until(late, date(2026, 6, 5)).health if h.name == "IWM").count == 0
 
 
 def test_degraded_sources_are_named_and_their_figures_left_out(
