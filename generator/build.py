@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,7 +68,9 @@ def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
     """The snapshot as it would have looked after the close of ``day``: no bar after it.
 
     The health rows of the series say so too: their bar count and newest bar are those of the cut
-    (a past week's brief, or a backfilled issue, does not show a newest bar after its week).
+    (a past week's brief, or a backfilled issue, does not show a newest bar after its week).  Of the
+    official calendar, only the events of the week after ``day`` stay, and the calendar sources'
+    failures only when the snapshot is of ``day``'s week (they were met reading a later week's).
     """
     series: dict[str, Series] = {}
     for symbol, s in snapshot.series.items():
@@ -82,7 +84,11 @@ def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
         for h in snapshot.health
     )
     as_of = min(snapshot.as_of, day)
-    return replace(snapshot, series=series, as_of=as_of, health=health)
+    events = tuple(e for e in snapshot.events if day < e.day <= day + timedelta(days=7))
+    failures = snapshot.calendar_failures if snapshot.as_of <= day else ()
+    return replace(
+        snapshot, series=series, as_of=as_of, health=health, events=events, calendar_failures=failures
+    )
 
 
 def _health_until(row: SourceHealth, cut: Series | None) -> SourceHealth:

@@ -45,6 +45,19 @@ def test_snapshot_until_drops_every_later_bar(sample: Snapshot) -> None:
     assert next(h for h in snapshot_until(late, date(2026, 6, 5)).health if h.name == "IWM").count == 0
 
 
+def test_a_past_week_keeps_only_its_own_next_weeks_calendar(sample: Snapshot) -> None:
+    """The sample's calendar is of the week after 2026-11-20: a brief of an earlier week lists none of
+    it, nor the calendar sources' failures met reading it."""
+    assert sample.events and all(date(2026, 11, 20) < e.day <= date(2026, 11, 27) for e in sample.events)
+    failed = replace(sample, calendar_failures=(("BLS", "HTTP 503"),))
+    assert snapshot_until(failed, date(2026, 11, 20)).events == sample.events
+    assert snapshot_until(failed, date(2026, 11, 20)).calendar_failures == (("BLS", "HTTP 503"),)
+    earlier = snapshot_until(failed, date(2026, 11, 13))
+    assert earlier.events == () and earlier.calendar_failures == ()
+    late = replace(sample, events=(*sample.events, replace(sample.events[0], day=date(2026, 12, 4))))
+    assert snapshot_until(late, date(2026, 11, 20)).events == sample.events  # the week after next: not yet
+
+
 def test_degraded_sources_are_named_and_their_figures_left_out(
     config: Config, sample: Snapshot, tmp_path: Path
 ) -> None:

@@ -120,6 +120,31 @@ def test_without_the_large_cap_fund_the_gap_is_not_covered_once(sample: Snapshot
     ]
 
 
+@pytest.mark.parametrize(
+    ("as_of", "shown"),
+    [(date(2026, 11, 13), False), (date(2026, 6, 5), False), (date(2026, 11, 20), True)],
+)
+def test_ratios_read_for_a_later_week_are_never_shown_in_an_earlier_one(
+    sample: Snapshot, config: Config, as_of: date, shown: bool
+) -> None:
+    """A past week built from a later snapshot (a backfill, --as-of): ratios read on 2026-11-21
+    belong to the week ending 2026-11-20 (read the day after its close), not to any week before."""
+    from generator.build import snapshot_until
+
+    brief = analyse(snapshot_until(sample, as_of), config, (), as_of=as_of)
+    keys = {f.key for f in brief.figures()}
+    gap = [n for n in brief.not_covered if "valuation gap" in n]
+    if shown:
+        assert "valuation.IWM.trailingPE" in keys and not gap
+        return
+    assert not any(k.startswith("valuation.IWM") or k.startswith("valuation.SPY") for k in keys)
+    assert not valuation_text(brief).startswith("Trailing P/Es")
+    assert gap == [
+        "the small- against large-cap valuation gap"
+        " (the fund ratios in this data, read 2026-11-21, are after this week)"
+    ]
+
+
 # -- the members ----------------------------------------------------------------------------------------
 
 

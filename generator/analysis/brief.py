@@ -31,7 +31,7 @@ from generator.analysis.outlook import case_topics, outlook_section
 from generator.analysis.performance import performance_section
 from generator.analysis.placement import SECTIONS, for_passages, place_headlines
 from generator.analysis.risks import risks_section, week_health
-from generator.analysis.valuation import valuation_section
+from generator.analysis.valuation import ratios_of_week, valuation_section
 from generator.errors import DataUnavailableError
 from generator.models import (
     Brief,
@@ -119,6 +119,7 @@ def analyse_week(
     index = index_facts(ctx, snapshot.index_view)
     rates = official_rates(ctx)
     members = fundamentals_facts(ctx, snapshot.fundamentals)
+    ratios, ratios_read, ratios_later = ratios_of_week(ctx, snapshot.valuation, snapshot.valuation_as_of)
     sections = (
         changes_section(ctx, prev_ctx, prev_figures, figures),
         core[0],
@@ -126,7 +127,7 @@ def analyse_week(
         core[1],
         official_rates_section(rates),
         *core[2:],
-        valuation_section(ctx, snapshot.valuation, snapshot.provider, snapshot.valuation_as_of, members),
+        valuation_section(ctx, ratios, snapshot.provider, ratios_read, members),
         outlook_section(ctx, figures),
     )
     sections = drop_missing_charts(sections, {c.key for c in charts})
@@ -137,6 +138,7 @@ def analyse_week(
         index=index, rates=rates, schedule=snapshot.events, calendar_failures=snapshot.calendar_failures,
         others=universe_facts(ctx, dict(snapshot.universes)) if index is not None else (),
         fundamentals=members,
+        ratios_later=ratios_later,
         earnings=next_weeks_earnings(snapshot.earnings, week_start, week_end),
     )  # fmt: skip
     if index is not None and snapshot.index_view is not None:

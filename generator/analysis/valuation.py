@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 
 from generator.analysis.common import Context, row
-from generator.analysis.fundamentals import FundamentalsFacts, FundamentalsGap
+from generator.analysis.fundamentals import LOOKAHEAD_DAYS, FundamentalsFacts, FundamentalsGap
 from generator.models import Figure, Provenance, Section, Table, Topic, Unit
 
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -138,6 +138,23 @@ def relative_pe(
     prov = Provenance((small, large), "latest", min(days) if days else None, provider, RELATIVE_METHOD)
     label = f"Trailing P/E, {fund_name(ctx, small)} relative to {fund_name(ctx, large)}"
     return Figure(f"valuation.{small}-{large}.trailingPE", label, ps / pl, Unit.X, prov)
+
+
+def ratios_of_week(
+    ctx: Context, data: Valuation, as_of: Mapping[str, date]
+) -> tuple[Valuation, Mapping[str, date], date | None]:
+    """The fund ratios that were read for this week, and the latest read day of those left out.
+
+    Ratios read more than :data:`LOOKAHEAD_DAYS` after the week's end belong to a later week: a
+    past week built from a later snapshot (a backfill, ``--as-of``) never shows them, as it never
+    shows a later bar.  Ratios without a read day (older snapshots) are dated by the fund's bars.
+    """
+    last = ctx.week_end + timedelta(days=LOOKAHEAD_DAYS)
+    later = {s for s in data if s in as_of and as_of[s] > last}
+    if not later:
+        return data, as_of, None
+    kept = {s: v for s, v in data.items() if s not in later}
+    return kept, {s: d for s, d in as_of.items() if s not in later}, max(as_of[s] for s in later)
 
 
 def valuation_section(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 from generator.analysis import registry
 from generator.analysis.common import Context
@@ -66,6 +67,7 @@ class WeekFacts:
     schedule: tuple[ScheduledEvent, ...] = ()  # next week's official calendar
     calendar_failures: tuple[tuple[str, str], ...] = ()
     fundamentals: FundamentalsFacts | FundamentalsGap | None = None  # the members' (None: not asked)
+    ratios_later: date | None = None  # the fund ratios were read for a later week (the latest read day)
     earnings: EarningsWeek | None = None  # next week's earnings of the index members (None: not covered)
 
 
@@ -137,7 +139,7 @@ def not_covered(ctx: Context, week: WeekFacts) -> tuple[str, ...]:
         out.append("the 2-year yield and the high-yield spread (no FRED series in this data)")
     if week.index is None:
         out.append("member breadth and attribution (no index membership or member prices for this week)")
-    out += valuation.not_covered(ctx, week.valuation, week.fundamentals)
+    out += valuation.not_covered(ctx, week.valuation, week.fundamentals, week.ratios_later)
     out += [f"{_named(ctx, sym)}: {anomaly(a)}" for sym, a in sorted(ctx.flagged.items())]
     out += _missing(ctx)
     out += [f"{_named(ctx, s)}: stale, last bar {day.isoformat()}" for s, day in sorted(ctx.stale.items())]

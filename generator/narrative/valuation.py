@@ -166,16 +166,21 @@ def passage(
 
 
 def not_covered(
-    ctx: Context, figures: Sequence[Figure], members: FundamentalsFacts | FundamentalsGap | None
+    ctx: Context,
+    figures: Sequence[Figure],
+    members: FundamentalsFacts | FundamentalsGap | None,
+    ratios_later: date | None = None,
 ) -> list[str]:
     """What the valuation passage cannot say this week, with the reason."""
     out = []
     if _relative(figures) is None:
         large = ctx.config.valuation.large_fund or "a large-cap fund"
-        out.append(
-            "the small- against large-cap valuation gap"
-            f" (no trailing P/E for both a small-cap fund and {large} in this data)"
+        why = (
+            f"the fund ratios in this data, read {ratios_later.isoformat()}, are after this week"
+            if ratios_later is not None
+            else f"no trailing P/E for both a small-cap fund and {large} in this data"
         )
+        out.append(f"the small- against large-cap valuation gap ({why})")
     if isinstance(members, FundamentalsGap):
         day = members.as_of.isoformat() if members.as_of else ""
         why = {
