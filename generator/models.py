@@ -301,13 +301,18 @@ class Series:
 
     def until(self, day: date) -> Series:
         """The same series without any bar after ``day`` (no look-ahead)."""
+        import numpy as np
         import pandas as pd
 
-        frame = self.frame.loc[: pd.Timestamp(day)]
+        index = self.frame.index
+        if not len(index) or index[-1] <= pd.Timestamp(day):
+            return self  # nothing after ``day``: the same (immutable) series
+        frame = self.frame.iloc[: int(index.searchsorted(pd.Timestamp(day), side="right"))]
         text = self.text
         if text is not None:
-            # One CSV line per row after the header: the cut's text is the first lines of the text.
-            text = b"\n".join(text.split(b"\n", len(frame) + 1)[: len(frame) + 1]) + b"\n"
+            # One CSV line per row after the header: the cut's text is its first len(frame) + 1 lines.
+            ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord("\n"))
+            text = text[: int(ends[len(frame)]) + 1]
         read_from = (frame, text) if text is not None else None
         return Series(self.symbol, frame, self.provider, self.origin, self.fetched_at, read_from)
 

@@ -150,3 +150,11 @@ def test_the_shipped_table_matches_exchange_calendars() -> None:
     table = [date.fromisoformat(x) for x in lines if x and not x.startswith("#")]
     assert table == closed_weekdays_from_exchange_calendars(first, last)
     assert date(2025, 1, 9) in table and date(2001, 9, 14) in table and last.year >= 2030
+
+
+def test_trading_days_are_remembered_but_each_caller_gets_its_own_list() -> None:
+    week = trading_days(date(2025, 1, 6), date(2025, 1, 10))  # the day of mourning, Thursday 01-09
+    assert week == [date(2025, 1, 6), date(2025, 1, 7), date(2025, 1, 8), date(2025, 1, 10)]
+    week.clear()
+    assert len(trading_days(date(2025, 1, 6), date(2025, 1, 10))) == 4
+    assert trading_days(date(2025, 1, 10), date(2025, 1, 6)) == []

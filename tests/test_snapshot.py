@@ -649,7 +649,12 @@ def test_a_series_read_from_a_snapshot_is_written_again_from_its_own_text(tmp_pa
     cut = bench.until(date(2026, 6, 30))
     assert cut.text == prices_csv(cut.frame)[0]  # the first lines of the text are the cut's CSV
     assert replace(bench, frame=cut.frame).text is None  # another frame: its text is not carried over
-    assert bench.until(bench.last_bar).text == bench.text
+    assert bench.until(bench.last_bar) is bench  # nothing to cut: the same series
+    weekend = bench.until(date(2026, 6, 28))  # a Sunday: the cut ends on the Friday before
+    assert weekend.last_bar == date(2026, 6, 26) and weekend.text == prices_csv(weekend.frame)[0]
+    pd.testing.assert_frame_equal(weekend.frame, bench.frame.loc[:"2026-06-28"], check_freq=False)
+    before = bench.until(bench.first_bar.replace(year=bench.first_bar.year - 1))
+    assert before.frame.empty and before.text == bench.text.split(b"\n", 1)[0] + b"\n"  # the header
 
     plain = {s: Series(s, x.frame, x.provider, x.origin, x.fetched_at) for s, x in sample.series.items()}
     a = write_snapshot(sample, tmp_path / "with-text")
@@ -659,3 +664,38 @@ def test_a_series_read_from_a_snapshot_is_written_again_from_its_own_text(tmp_pa
         assert path.read_bytes() == (b / "prices" / path.name).read_bytes(), path.name
     again = save_snapshot(sample, tmp_path / "saved")
     assert all(again.series[s].text == sample.series[s].text for s in sample.series)
+
+
+def test_the_sample_is_read_once_and_each_call_gets_frames_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """load_sample reads (and checks) its files once per process, again when one changes; what one
+    caller does to its frames is not seen by the next."""
+    import shutil
+
+    from generator.sources import snapshot as module
+
+    folder = tmp_path / "sample"
+    shutil.copytree(module.SAMPLE_DIR, folder)
+    monkeypatch.setattr(module, "SAMPLE_DIR", folder)
+    reads: list[Path] = []
+    real_read = module.read_snapshot
+
+    def counted(path: Path) -> Snapshot:
+        reads.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(module, "read_snapshot", counted)
+    first, second = load_sample(), load_sample()
+    assert reads == [folder]
+    assert first.is_sample and first.series["IWM"].provider == module.SAMPLE_PROVIDER
+    assert first.series["IWM"].text is not None and first.series["IWM"].text == second.series["IWM"].text
+    first.series["IWM"].frame.iloc[-1, 0] = -1.0
+    assert second.series["IWM"].frame.iloc[-1, 0] > 0 and load_sample().series["IWM"].frame.iloc[-1, 0] > 0
+    assert len(reads) == 1
+
+    csv = folder / "prices" / "IWM.csv"
+    csv.write_bytes(csv.read_bytes() + b"\n")  # a changed file is read, and checked, again
+    with pytest.raises(SourceError, match="sha256"):
+        load_sample()
+    assert len(reads) == 2

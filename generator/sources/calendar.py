@@ -135,10 +135,16 @@ def previous_trading_day(day: date) -> date:
 
 def trading_days(first: date, last: date) -> list[date]:
     """Every trading day from ``first`` to ``last``, both included."""
+    return list(_trading_days(first, last))
+
+
+@lru_cache(maxsize=512)
+def _trading_days(first: date, last: date) -> tuple[date, ...]:
+    # An analysis asks the same few spans for every series of the week (its gap check).
     if last < first:
-        return []
+        return ()
     days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
-    return [d.item() for d in days[~non_session_days(days)]]
+    return tuple(d.item() for d in days[~non_session_days(days)])
 
 
 def non_session_days(days: np.ndarray) -> np.ndarray:

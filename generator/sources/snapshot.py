@@ -89,13 +89,39 @@ def read_snapshot(path: Path) -> Snapshot:
     return _read_plain(root)
 
 
+# The sample as read, by the state of its files: package data, read (and its files' SHA-256
+# checked) once per process while the files stay as they were.
+_SAMPLE_READ: dict[tuple[Path, tuple[tuple[str, int, int], ...]], Snapshot] = {}
+
+
 def load_sample() -> Snapshot:
-    """The bundled sample snapshot (illustrative, not market data)."""
-    snap = read_snapshot(SAMPLE_DIR)
-    series = {s: replace(v, provider=SAMPLE_PROVIDER, origin="sample") for s, v in snap.series.items()}
+    """The bundled sample snapshot (illustrative, not market data).
+
+    Read once per process (again if a file of it changes); every call gets its own copies of the
+    price frames (pandas' copy-on-write: no data is copied unless one is changed), so what one
+    caller does to its frames is not seen by another.
+    """
+    files = tuple(
+        (str(f.relative_to(SAMPLE_DIR)), (s := f.stat()).st_size, s.st_mtime_ns)
+        for f in sorted(SAMPLE_DIR.rglob("*"))
+        if f.is_file()
+    )
+    state = (SAMPLE_DIR, files)
+    snap = _SAMPLE_READ.get(state)
+    if snap is None:
+        _SAMPLE_READ.clear()
+        snap = _SAMPLE_READ[state] = read_snapshot(SAMPLE_DIR)
+    series = {s: _sample_series(v) for s, v in snap.series.items()}
     feeds = {n: replace(f, origin="sample") for n, f in snap.feeds.items()}
     notes = snap.notes if SAMPLE_NOTE in snap.notes else (SAMPLE_NOTE, *snap.notes)
     return replace(snap, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER, notes=notes)
+
+
+def _sample_series(read: Series) -> Series:
+    frame, text = read.frame.copy(deep=False), read.text
+    return Series(
+        read.symbol, frame, SAMPLE_PROVIDER, "sample", read.fetched_at, (frame, text) if text else None
+    )
 
 
 def _read_manifested(
