@@ -67,22 +67,18 @@ class BuildResult:
 def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
     """The snapshot as it would have looked after the close of ``day``: no bar after it.
 
-    The health rows of the series say so too: their bar count and newest bar are those of the cut
-    (a past week's brief, or a backfilled issue, does not show a newest bar after its week).  Of the
-    official calendar, only the events of the week after ``day`` stay, and the calendar sources'
-    failures only when the snapshot is of ``day``'s week (they were met reading a later week's).
+    The health rows say so too: a series' bar count and newest bar are those of the cut, and a feed
+    read in a later week counts only its items dated by then (a past week's brief, or a backfilled
+    issue, shows nothing newer than its week).  Of the official calendar, only the events of the
+    week after ``day`` stay, and the calendar sources' failures only when the snapshot is of
+    ``day``'s week (they were met reading a later week's).
     """
     series: dict[str, Series] = {}
     for symbol, s in snapshot.series.items():
         cut = s.until(day)
         if len(cut.frame):
             series[symbol] = cut
-    health = tuple(
-        _health_until(h, series.get(h.name))
-        if h.kind in ("symbol", "series") and h.newest and h.newest > day
-        else h
-        for h in snapshot.health
-    )
+    health = tuple(_row_until(h, series, snapshot, day) for h in snapshot.health)
     as_of = min(snapshot.as_of, day)
     events = tuple(e for e in snapshot.events if day < e.day <= day + timedelta(days=7))
     failures = snapshot.calendar_failures if snapshot.as_of <= day else ()
@@ -91,10 +87,26 @@ def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
     )
 
 
-def _health_until(row: SourceHealth, cut: Series | None) -> SourceHealth:
-    if cut is None:
-        return replace(row, count=0, newest=None)
-    return replace(row, count=len(cut.frame), newest=cut.last_bar)
+def _row_until(
+    row: SourceHealth, series: Mapping[str, Series], snapshot: Snapshot, day: date
+) -> SourceHealth:
+    """A health row as of ``day``: a series' or a feed's count and newest date, when it has later ones."""
+    if row.newest is None or row.newest <= day:
+        return row
+    if row.kind in ("symbol", "series"):
+        cut = series.get(row.name)
+        return (
+            replace(row, count=len(cut.frame), newest=cut.last_bar)
+            if cut
+            else replace(row, count=0, newest=None)
+        )
+    capture = snapshot.feeds.get(row.name)
+    if row.kind != "feed" or capture is None or snapshot.as_of <= day:
+        return row  # read in this week (a weekend's items are still this week's reading)
+    from generator.analysis.headlines import dated_until
+
+    count, newest = dated_until(capture, row.provider, day)
+    return replace(row, count=count, newest=newest)
 
 
 def headlines_for_week(

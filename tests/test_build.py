@@ -38,7 +38,17 @@ def test_snapshot_until_drops_every_later_bar(sample: Snapshot) -> None:
     assert rows["^RUT"].newest == date(2026, 6, 5) and rows["^RUT"].count == len(cut.series["^RUT"].frame)
     assert rows["^RUT"].count < next(h.count for h in sample.health if h.name == "^RUT")
     assert all(h.newest is None or h.newest <= date(2026, 6, 5) for h in rows.values())
-    assert [h for h in cut.health if h.kind == "feed"] == [h for h in sample.health if h.kind == "feed"]
+    # The feeds were read in November: none of their items was out by then.
+    assert {(h.count, h.newest) for h in cut.health if h.kind == "feed"} == {(0, None)}
+    # Read after the 18th: each counts its items dated by then; read in the week: as read (the
+    # Saturday's items of a Friday's week included).
+    wednesday = {h.name: h for h in snapshot_until(sample, date(2026, 11, 18)).health if h.kind == "feed"}
+    feeds = {h.name: h for h in sample.health if h.kind == "feed"}
+    assert (wednesday["cnbc-economy"].newest, wednesday["nyt-business"].newest) == (date(2026, 11, 18),) * 2
+    assert 0 < wednesday["cnbc-investing"].count < feeds["cnbc-investing"].count
+    assert all(h.newest is None or h.newest <= date(2026, 11, 18) for h in wednesday.values())
+    own = [h for h in snapshot_until(sample, date(2026, 11, 20)).health if h.kind == "feed"]
+    assert own == list(feeds.values()) and feeds["nyt-business"].newest == date(2026, 11, 21)
     # A series without a bar by then: no bars, no newest (the brief lists it as missing).
     iwm = sample.series["IWM"]
     late = replace(sample, series={**sample.series, "IWM": replace(iwm, frame=iwm.frame.loc["2026-07-01":])})

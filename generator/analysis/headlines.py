@@ -153,6 +153,19 @@ def _parse_capture(body: bytes, name: str, outlet: str) -> tuple[tuple[Headline,
     return tuple(headlines), untitled, len(parsed.entries)
 
 
+def dated_until(capture: FeedCapture, outlet: str, day: date) -> tuple[int, date | None]:
+    """How many of a capture's items are dated on or before ``day`` (UTC), and the newest of them.
+
+    A past week's view of a feed read later: its items after ``day`` were not news yet.  Items
+    without a title or a date are not counted (no week can be told of them).
+    """
+    if not capture.body:
+        return 0, None
+    headlines = _parse_capture(capture.body, capture.name, outlet)[0]
+    days = [h.published.date() for h in headlines if h.published is not None and h.published.date() <= day]
+    return len(days), max(days, default=None)
+
+
 def _credit_source(title: str, entry: Mapping[str, Any], outlet: str) -> tuple[str, str]:
     source = entry.get("source")
     name = plain_text(source.get("title"), 80) if isinstance(source, Mapping) else ""
