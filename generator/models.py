@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from generator.redact import hide_local_paths
@@ -285,17 +286,18 @@ class Series:
             return None
         return self.read_from[1]
 
-    @property
+    @cached_property
     def first_bar(self) -> date:
         return self.frame.index[0].date()  # type: ignore[no-any-return]
 
-    @property
+    @cached_property
     def last_bar(self) -> date:
+        # Remembered (the frame is never changed): an analysis asks it hundreds of times.
         return self.frame.index[-1].date()  # type: ignore[no-any-return]
 
-    @property
+    @cached_property
     def closes(self) -> pd.Series:
-        """Adjusted closes where present, else closes."""
+        """Adjusted closes where present, else closes (remembered: read, never changed)."""
         col = "Adj Close" if "Adj Close" in self.frame.columns else "Close"
         return self.frame[col]
 

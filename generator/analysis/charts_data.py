@@ -26,7 +26,7 @@ def _r(value: float | None) -> float | None:
 
 
 def _x(index: pd.Index) -> tuple[str, ...]:
-    return tuple(d.date().isoformat() for d in index)
+    return tuple(np.datetime_as_string(index.values.astype("datetime64[D]")))  # ISO dates
 
 
 def _source(ctx: Context, symbols: Sequence[str], last: date | None) -> str:

@@ -196,9 +196,12 @@ def seasonality_figures(ctx: Context) -> tuple[Figure, ...]:
     if stop is not None:
         return (stop,)
     closes = ctx.closes[sym]
-    ends: dict[tuple[int, int], float] = {}
-    for ts, value in zip(closes.index, closes.to_numpy(), strict=True):
-        ends[(ts.year, ts.month)] = float(value)
+    # The last close of each month: later bars of a month overwrite earlier ones.
+    months = closes.index.values.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    ends: dict[tuple[int, int], float] = {
+        (1970 + m // 12, m % 12 + 1): value
+        for m, value in zip(months.tolist(), closes.to_numpy(dtype=float).tolist(), strict=True)
+    }
     rets, years = [], []
     for (year, mon), value in ends.items():
         prev = (year, mon - 1) if mon > 1 else (year - 1, 12)

@@ -95,9 +95,9 @@ def breadth_counts(ctx: Context, n: int) -> tuple[int, int, tuple[str, ...]]:
     for inst in ctx.config.with_role("sector"):
         if not ctx.has(inst.symbol) or len(ctx.closes[inst.symbol]) < n:
             continue
-        closes = ctx.closes[inst.symbol]
+        closes = ctx.closes[inst.symbol].to_numpy(dtype=float)
         syms.append(inst.symbol)
-        above += int(float(closes.iloc[-1]) > float(closes.iloc[-n:].mean()))
+        above += int(float(closes[-1]) > float(np.nanmean(closes[-n:])))  # pandas' mean skips NaN too
     return above, len(syms), tuple(syms)
 
 
