@@ -322,3 +322,20 @@ def test_ten_year_change_and_curve_in_basis_points(shared_data: Path) -> None:
     assert curve.value == pytest.approx(expected) and curve.text == (
         "inverted" if expected < 0 else "positive"
     )
+
+
+def test_a_return_is_made_once_per_context_and_a_replaced_context_starts_afresh(
+    config: Config, sample: Snapshot
+) -> None:
+    from dataclasses import replace
+
+    from generator.analysis.common import make_context, return_figure
+
+    start, end = reporting_week(sample.as_of, "friday")
+    ctx = make_context(sample, config, start, end)
+    first = return_figure(ctx, "IWM", "1W")
+    assert return_figure(ctx, "IWM", "1W") is first and first.key == "return.IWM.1W"
+    assert return_figure(ctx, "IWM", "YTD") is not first
+    # Another week's context (as replace would make it) never reads this one's figures.
+    later = replace(ctx, week_end=end + timedelta(days=7))
+    assert later.made == {} and return_figure(later, "IWM", "1W") is not first

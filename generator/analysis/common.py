@@ -104,6 +104,12 @@ class Context:
     flagged: Mapping[str, Anomaly] = dataclass_field(
         default_factory=dict
     )  # symbol → why its week is left out
+    # Figures already made from this context, by what they are: the sections ask for the same
+    # return (a spread's two legs, a ladder, a chart's label) about twice each.  Not an argument:
+    # a context made with dataclasses.replace starts with none.
+    made: dict[tuple[str, ...], Figure] = dataclass_field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @property
     def slots(self) -> Slots:
@@ -427,8 +433,12 @@ def series_move(ctx: Context, closes: pd.Series, window: str, name: str) -> Move
 
 
 def return_figure(ctx: Context, symbol: str, window: str) -> Figure:
-    label = f"{ctx.name(symbol)}, {WINDOW_LABELS[window]}"
-    return _move_figure(ctx, f"return.{symbol}.{window}", label, symbol, window, "pct")
+    made = ctx.made.get(("return", symbol, window))
+    if made is None:
+        label = f"{ctx.name(symbol)}, {WINDOW_LABELS[window]}"
+        made = _move_figure(ctx, f"return.{symbol}.{window}", label, symbol, window, "pct")
+        ctx.made["return", symbol, window] = made
+    return made
 
 
 def spread_figure(ctx: Context, a: str, b: str, window: str) -> Figure:
