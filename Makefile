@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml constraints.txt $(INTERPRETER)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-# .venv is made (again, empty) only when it is new or the interpreter changed; its stamp then follows.
+# .venv is made (again, empty) only when it is new or the interpreter changed (another one, or the
+# same path upgraded to another version); its stamp then follows.
 $(INTERPRETER): FORCE
-	@echo '$(PYTHON)' | cmp -s - $@ || { $(PYTHON) -m venv --clear $(VENV) && echo '$(PYTHON)' > $@; }
+	@id=$$($(PYTHON) -c 'import sys; print(sys.executable, sys.version)') && \
+	{ echo "$$id" | cmp -s - $@ || { $(PYTHON) -m venv --clear $(VENV) && echo "$$id" > $@; }; }
 
 .PHONY: FORCE
 FORCE:

@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING
 from generator import issue
 from generator.errors import PublishError
 from generator.fsutil import swap_in
-from generator.models import Brief, ChartSpec, Config, Headline, IssueMeta, Series, Snapshot, SourceHealth
+from generator.models import (
+    Brief,
+    ChartSpec,
+    Config,
+    FeedCapture,
+    Headline,
+    IssueMeta,
+    Series,
+    Snapshot,
+    SourceHealth,
+)
 
 if TYPE_CHECKING:
     from generator.analysis.brief import WeekCore
@@ -68,7 +78,7 @@ def snapshot_until(snapshot: Snapshot, day: date) -> Snapshot:
     """The snapshot as it would have looked after the close of ``day``: no bar after it.
 
     The health rows say so too: a series' bar count and newest bar are those of the cut, and a feed
-    read in a later week counts only its items dated by then (a past week's brief, or a backfilled
+    read for a later week counts only its items dated by then (a past week's brief, or a backfilled
     issue, shows nothing newer than its week).  Of the official calendar, only the events of the
     week after ``day`` stay, and the calendar sources' failures only when the snapshot is of
     ``day``'s week (they were met reading a later week's).
@@ -101,12 +111,25 @@ def _row_until(
             else replace(row, count=0, newest=None)
         )
     capture = snapshot.feeds.get(row.name)
-    if row.kind != "feed" or capture is None or snapshot.as_of <= day:
-        return row  # read in this week (a weekend's items are still this week's reading)
+    if row.kind != "feed" or capture is None or not _read_after_week(capture, snapshot, day):
+        return row  # read for this week (a weekend's items are still this week's reading)
     from generator.analysis.headlines import dated_until
 
     count, newest = dated_until(capture, row.provider, day)
     return replace(row, count=count, newest=newest)
+
+
+def _read_after_week(capture: FeedCapture, snapshot: Snapshot, day: date) -> bool:
+    """Whether a feed was read for a later week than the one ending ``day``.
+
+    A build reports the last complete week, so a feed read within the seven days after ``day``
+    was read for it; one read later, for a later week.  Without the time it was read, the
+    snapshot's newest bar tells (the snapshot's ``as_of`` is the build's clock when it has no
+    benchmark).
+    """
+    if capture.fetched_at is not None:
+        return capture.fetched_at.date() > day + timedelta(days=7)
+    return max((s.last_bar for s in snapshot.series.values()), default=day) > day
 
 
 def headlines_for_week(

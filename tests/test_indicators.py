@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_analysis_figures import csv_closes
 
-from generator.analysis.indicators import week_key, week_keys, weekly_closes
+from generator.analysis.indicators import bar_dates, week_key, week_keys, weekly_closes, weekly_returns
 
 
 @pytest.mark.parametrize("ends_on", ["friday", "thursday", "monday", "sunday"])
@@ -50,3 +50,30 @@ def test_weekly_closes_agree_with_a_plain_groupby_on_a_real_series(shared_data: 
         assert list(got.index) == list(expected.index)
     shuffled = closes.sample(frac=1.0, random_state=1)  # bars out of order are put in order first
     assert weekly_closes(shuffled).equals(weekly_closes(closes))
+
+
+def test_weekly_returns_on_arrays_are_the_pandas_arithmetic_to_the_bit() -> None:
+    """The same values, dates and name as (last / last.shift(1) - 1).dropna() * 100, without a
+    warning: a zero close gives -100 % and then inf, 0 / 0 is left out as dropna leaves it out."""
+    import warnings
+
+    fridays = pd.date_range("2026-01-02", periods=8, freq="7D")
+    closes = pd.Series([101.3, 99.7, 0.0, 0.0, 2.0, 2.5, 2.4, 7.1], index=fridays, name="Close")
+    last = weekly_closes(closes)
+    expected = (last / last.shift(1) - 1.0).dropna() * 100.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = weekly_returns(closes)
+    pd.testing.assert_series_equal(got, expected, check_exact=True, check_freq=False)
+    assert got.iloc[1] == -100.0 and got.iloc[2] == float("inf") and len(got) == 6  # 0 / 0 dropped
+
+
+def test_bar_dates_of_a_zoned_index_are_its_wall_clock_dates() -> None:
+    tokyo = pd.date_range("2026-01-05 08:00", periods=3, freq="D", tz="Asia/Tokyo")  # 2026-01-04 in UTC
+    assert (
+        bar_dates(tokyo)
+        == [d.date() for d in tokyo]
+        == [date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7)]
+    )
+    naive = pd.DatetimeIndex(["1969-12-31", "2026-11-20"]).as_unit("s")
+    assert bar_dates(naive) == [date(1969, 12, 31), date(2026, 11, 20)]

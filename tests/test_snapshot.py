@@ -670,7 +670,7 @@ def test_the_sample_is_read_once_and_each_call_gets_frames_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """load_sample reads (and checks) its files once per process, again when one changes; what one
-    caller does to its frames is not seen by the next."""
+    caller does to its snapshot is not seen by the next."""
     import shutil
 
     from generator.sources import snapshot as module
@@ -692,6 +692,9 @@ def test_the_sample_is_read_once_and_each_call_gets_frames_of_its_own(
     assert first.series["IWM"].text is not None and first.series["IWM"].text == second.series["IWM"].text
     first.series["IWM"].frame.iloc[-1, 0] = -1.0
     assert second.series["IWM"].frame.iloc[-1, 0] > 0 and load_sample().series["IWM"].frame.iloc[-1, 0] > 0
+    assert first.index_view is not None and second.index_view is not None
+    first.index_view.daily.iloc[-1, 0] = -999  # nothing of one call's snapshot is another's
+    assert second.index_view.daily.iloc[-1, 0] != -999 and load_sample().index_view.daily.iloc[-1, 0] != -999
     assert len(reads) == 1
 
     csv = folder / "prices" / "IWM.csv"

@@ -14,7 +14,7 @@ import pandas as pd
 
 from generator.analysis.common import Context, ok, one_year, ratio_series, val
 from generator.analysis.drivers import sector_rows
-from generator.analysis.indicators import sma
+from generator.analysis.indicators import bar_days, sma
 from generator.analysis.performance import LADDER_WINDOWS
 from generator.models import ChartSpec, Figure
 
@@ -26,7 +26,7 @@ def _r(value: float | None) -> float | None:
 
 
 def _x(index: pd.Index) -> tuple[str, ...]:
-    return tuple(np.datetime_as_string(index.values.astype("datetime64[D]")))  # ISO dates
+    return tuple(np.datetime_as_string(bar_days(index)).tolist())  # ISO dates, as str
 
 
 def _source(ctx: Context, symbols: Sequence[str], last: date | None) -> str:

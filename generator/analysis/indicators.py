@@ -16,9 +16,17 @@ import pandas as pd
 from generator.models import WEEKDAYS
 
 
+def bar_days(index: pd.Index) -> np.ndarray:
+    """The calendar days of a date index as datetime64[D], through numpy (a Timestamp per bar costs
+    ten times as much); a time-zone-aware index gives its wall-clock days, as Timestamp.date() does."""
+    if getattr(index, "tz", None) is not None:
+        index = pd.DatetimeIndex(index).tz_localize(None)
+    return np.asarray(index.values).astype("datetime64[D]")
+
+
 def bar_dates(index: pd.Index) -> list[date]:
-    """The dates of a tz-naive date index, through numpy (a Timestamp per bar costs ten times as much)."""
-    return index.values.astype("datetime64[D]").tolist()  # type: ignore[union-attr,no-any-return]
+    """The dates of a date index (see :func:`bar_days`)."""
+    return bar_days(index).tolist()  # type: ignore[no-any-return]
 
 
 def week_key(day: date, week_ends_on: str = "friday") -> date:
@@ -63,9 +71,12 @@ def weekly_returns(closes: pd.Series, week_ends_on: str = "friday") -> pd.Series
     """Return of each week in percent: its last close over the previous week's last close."""
     last = weekly_closes(closes, week_ends_on)
     values = last.to_numpy(dtype=float)
-    # The same arithmetic as (last / last.shift(1) - 1).dropna() * 100 (the closes have no NaN),
-    # on the arrays: this runs for every sector ETF of every week the brief looks back on.
-    return pd.Series((values[1:] / values[:-1] - 1.0) * 100.0, index=last.index[1:], name=last.name)
+    # The same arithmetic as (last / last.shift(1) - 1).dropna() * 100, on the arrays: this runs
+    # for every sector ETF of every week the brief looks back on.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = (values[1:] / values[:-1] - 1.0) * 100.0
+    kept = ~np.isnan(returns)
+    return pd.Series(returns[kept], index=last.index[1:][kept], name=last.name)
 
 
 def daily_returns(closes: pd.Series) -> pd.Series:
