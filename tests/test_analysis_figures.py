@@ -339,3 +339,36 @@ def test_a_return_is_made_once_per_context_and_a_replaced_context_starts_afresh(
     # Another week's context (as replace would make it) never reads this one's figures.
     later = replace(ctx, week_end=end + timedelta(days=7))
     assert later.made == {} and return_figure(later, "IWM", "1W") is not first
+
+
+def test_a_ratio_of_two_series_is_the_inner_join_divided_whichever_path_it_takes(
+    config: Config, sample: Snapshot
+) -> None:
+    """Same sessions: divided on the arrays; other sessions: joined.  Either way the answer of
+    pd.concat(join="inner").dropna() and one column over the other, to the bit."""
+    from dataclasses import replace
+
+    from generator.analysis.common import make_context, one_year, ratio_series
+
+    def joined(ctx: object, a: str, b: str) -> pd.Series:
+        both = pd.concat([ctx.closes[a], ctx.closes[b]], axis=1, join="inner").dropna()  # type: ignore[attr-defined]
+        return both.iloc[:, 0] / both.iloc[:, 1]
+
+    start, end = reporting_week(sample.as_of, "friday")
+    iwm = sample.series["IWM"].frame.copy()
+    iwm.iloc[5, iwm.columns.get_loc("Close")] = float("nan")  # a hole in one of the two
+    ijr = sample.series["IJR"].frame.iloc[3:]  # fewer sessions: the joined path
+    series = {
+        **sample.series,
+        "IWM": replace(sample.series["IWM"], frame=iwm),
+        "IJR": replace(sample.series["IJR"], frame=ijr),
+    }
+    ctx = make_context(replace(sample, series=series), config, start, end)
+    for a, b in (("^RUT", "^GSPC"), ("IWM", "^RUT"), ("IWM", "IJR"), ("^RUT", "^RUT")):
+        pd.testing.assert_series_equal(
+            ratio_series(ctx, a, b), joined(ctx, a, b), check_exact=True, check_freq=False
+        )
+    ratio = ratio_series(ctx, "^RUT", "^GSPC")
+    year = ratio.loc[ratio.index > pd.Timestamp(end - timedelta(days=365))]
+    pd.testing.assert_series_equal(one_year(ratio, end), year, check_exact=True, check_freq=False)
+    pd.testing.assert_series_equal(one_year(ratio.iloc[::-1], end), year.iloc[::-1], check_exact=True)

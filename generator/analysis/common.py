@@ -484,13 +484,24 @@ def level_figure(ctx: Context, key: str, symbol: str, unit: str, label: str, met
 
 def ratio_series(ctx: Context, a: str, b: str) -> pd.Series:
     """``a`` / ``b`` on the dates both have."""
-    joined = pd.concat([ctx.closes[a], ctx.closes[b]], axis=1, join="inner").dropna()
+    left, right = ctx.closes[a], ctx.closes[b]
+    if left.index.equals(right.index):  # the usual case: the same sessions; no join to make
+        x, y = left.to_numpy(dtype=float), right.to_numpy(dtype=float)
+        both = ~(np.isnan(x) | np.isnan(y))
+        name = left.name if left.name == right.name else None
+        with np.errstate(divide="ignore", invalid="ignore"):  # as pandas divides: x / 0 is inf
+            ratio = x[both] / y[both]
+        return pd.Series(ratio, index=left.index[both], name=name)
+    joined = pd.concat([left, right], axis=1, join="inner").dropna()
     return joined.iloc[:, 0] / joined.iloc[:, 1]
 
 
 def one_year(series: SeriesOrFrame, anchor: date) -> SeriesOrFrame:
     """Bars dated after ``anchor`` minus one calendar year."""
-    return series.loc[series.index > pd.Timestamp(shift_months(anchor, -12))]
+    start = pd.Timestamp(shift_months(anchor, -12))
+    if series.index.is_monotonic_increasing:  # dates in order (as cleaned): a cut by position
+        return series.iloc[int(series.index.searchsorted(start, side="right")) :]
+    return series.loc[series.index > start]
 
 
 # ---------------------------------------------------------------------------
