@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.redact import hide_local_paths
 
@@ -303,20 +303,25 @@ class Series:
 
     def until(self, day: date) -> Series:
         """The same series without any bar after ``day`` (no look-ahead)."""
-        import numpy as np
         import pandas as pd
 
         index = self.frame.index
-        if not len(index) or index[-1] <= pd.Timestamp(day):
+        if not len(index) or self.last_bar <= day:
             return self  # nothing after ``day``: the same (immutable) series
         frame = self.frame.iloc[: int(index.searchsorted(pd.Timestamp(day), side="right"))]
         text = self.text
         if text is not None:
             # One CSV line per row after the header: the cut's text is its first len(frame) + 1 lines.
-            ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord("\n"))
-            text = text[: int(ends[len(frame)]) + 1]
+            text = text[: int(self._line_ends[len(frame)]) + 1]
         read_from = (frame, text) if text is not None else None
         return Series(self.symbol, frame, self.provider, self.origin, self.fetched_at, read_from)
+
+    @cached_property
+    def _line_ends(self) -> Any:
+        """Where each line of :attr:`text` ends (a backfill cuts the same text once a week)."""
+        import numpy as np
+
+        return np.flatnonzero(np.frombuffer(self.text or b"", dtype=np.uint8) == ord("\n"))
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,9 @@ class Context:
     made: dict[tuple[str, ...], Figure] = dataclass_field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+    providers: dict[tuple[str, ...], str] = dataclass_field(  # provider() by its symbols, likewise
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @property
     def slots(self) -> Slots:
@@ -131,9 +134,13 @@ class Context:
         """The providers of ``symbols``, each named once: an ETF standing in for an index carries its
         own provider and the proxy note (``local files; SPY as a proxy for ^GSPC``), and a figure
         of that index and another from the same provider names the provider once, not twice."""
-        found = sorted({self.series[s].provider for s in symbols if s in self.series})
-        parts = dict.fromkeys(part for provider in found for part in provider.split("; "))
-        return "; ".join(parts) if parts else self.default_provider
+        symbols = tuple(symbols)
+        said = self.providers.get(symbols)
+        if said is None:
+            found = sorted({self.series[s].provider for s in symbols if s in self.series})
+            parts = dict.fromkeys(part for provider in found for part in provider.split("; "))
+            said = self.providers[symbols] = "; ".join(parts) if parts else self.default_provider
+        return said
 
     def in_week(self, day: date) -> bool:
         return self.week_start <= day <= self.week_end
@@ -253,6 +260,11 @@ def anomalies(
     return out
 
 
+def _floats(closes: pd.Series) -> pd.Series:
+    """The closes as floats (cleaned closes already are: no copy then)."""
+    return closes if closes.dtype == np.float64 else closes.astype(float)
+
+
 def make_context(snapshot: Snapshot, config: Config, week_start: date, week_end: date) -> Context:
     series: dict[str, Series] = {}
     for symbol in sorted(snapshot.series):
@@ -263,7 +275,7 @@ def make_context(snapshot: Snapshot, config: Config, week_start: date, week_end:
     for symbol in flagged:
         del series[symbol]
     proxies = apply_proxies(series, config, week_start)
-    closes = {sym: s.closes.astype(float) for sym, s in series.items()}
+    closes = {sym: _floats(s.closes) for sym, s in series.items()}
     stale = {sym: s.last_bar for sym, s in series.items() if s.last_bar < week_start}
     missing = tuple(sym for sym in wanted_symbols(config) if sym not in series and sym not in flagged)
     bench = series.get(config.slots.benchmark)
