@@ -122,13 +122,15 @@ def _row_until(
 def _read_after_week(capture: FeedCapture, snapshot: Snapshot, day: date) -> bool:
     """Whether a feed was read for a later week than the one ending ``day``.
 
-    A build reports the last complete week, so a feed read within the seven days after ``day``
-    was read for it; one read later, for a later week.  Without the time it was read, the
-    snapshot's newest bar tells (the snapshot's ``as_of`` is the build's clock when it has no
-    benchmark).
+    A build reports the last complete week, so a feed read within the days after ``day`` that the
+    members' refresh and the fund ratios are allowed (``LOOKAHEAD_DAYS``) was read for it; one read
+    later, for a later week.  Without the time it was read, the snapshot's newest bar tells (the
+    snapshot's ``as_of`` is the build's clock when it has no benchmark).
     """
+    from generator.analysis.fundamentals import LOOKAHEAD_DAYS
+
     if capture.fetched_at is not None:
-        return capture.fetched_at.date() > day + timedelta(days=7)
+        return capture.fetched_at.date() > day + timedelta(days=LOOKAHEAD_DAYS)
     return max((s.last_bar for s in snapshot.series.values()), default=day) > day
 
 

@@ -97,7 +97,8 @@ def breadth_counts(ctx: Context, n: int) -> tuple[int, int, tuple[str, ...]]:
             continue
         closes = ctx.closes[inst.symbol].to_numpy(dtype=float)
         syms.append(inst.symbol)
-        window = closes[-n:][~np.isnan(closes[-n:])]  # pandas' mean skips NaN too
+        window = closes[-n:]
+        window = window[~np.isnan(window)]  # pandas' mean skips NaN too
         above += int(len(window) > 0 and float(closes[-1]) > float(window.mean()))
     return above, len(syms), tuple(syms)
 
