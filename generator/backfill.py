@@ -109,6 +109,7 @@ def backfill(
     """Build one issue per date in ``week_ends``; returns one item per week, oldest first."""
     global _JOB
     _preload(formats)
+    frozen_by_caller = gc.get_freeze_count() > 0
     try:
         # What the parent holds (the modules, the snapshot) is never garbage: the collector leaves
         # it alone in every worker, and copy-on-write pages stay shared.
@@ -123,7 +124,8 @@ def backfill(
                 items = [item for run in pool.map(_build_run, runs(week_ends, jobs)) for item in run]
     finally:
         _JOB = None
-        gc.unfreeze()
+        if not frozen_by_caller:  # a caller's frozen heap stays frozen (ours with it: gc has no finer undo)
+            gc.unfreeze()
     for item in items:
         if item.error:
             log.warning("week ending %s: %s", item.week_end, item.error)

@@ -207,10 +207,20 @@ def test_backfill_that_fails_before_its_workers_leaves_the_collector_as_it_was(
     from generator import backfill as module
 
     monkeypatch.setattr(module, "_preload", lambda formats: None)
-    weeks = (d for d in [date(2026, 11, 20)])  # not a Sequence: len() fails after the heap is frozen
-    with pytest.raises(TypeError):
-        backfill(config, few, weeks, out=tmp_path)  # type: ignore[arg-type]
-    assert gc.get_freeze_count() == 0 and module._JOB is None
+
+    def fail() -> None:
+        weeks = (d for d in [date(2026, 11, 20)])  # not a Sequence: len() fails after the heap is frozen
+        with pytest.raises(TypeError):
+            backfill(config, few, weeks, out=tmp_path)  # type: ignore[arg-type]
+        assert module._JOB is None
+
+    gc.unfreeze()  # a caller that froze nothing finds nothing frozen
+    fail()
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a caller that froze its own heap (as this test run does) finds it still frozen
+    frozen = gc.get_freeze_count()
+    fail()
+    assert gc.get_freeze_count() >= frozen > 0
 
 
 def test_sample_weeks_read_right_at_the_edges(config: Config, sample: Snapshot) -> None:

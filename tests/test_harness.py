@@ -7,12 +7,16 @@ test is only defined beside the shared data.
 
 from __future__ import annotations
 
+import gc
+import os
+import tempfile
+import weakref
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUNDLED_DATA, FULL_DATA, ROOT
+from tests.conftest import BUNDLED_DATA, FULL_DATA, GC_YOUNG_THRESHOLD, ROOT, memory_tmpdir
 
 pytest_plugins = ("pytester",)
 
@@ -132,3 +136,31 @@ if FULL_DATA.is_dir():
             assert header == up_header and rows == up_rows[len(up_rows) - len(rows) :]
         else:
             assert ours == upstream
+
+
+def test_the_run_writes_its_temporary_files_in_memory_only_where_asked_for_and_where_there_is_room(
+    tmp_path: Path,
+) -> None:
+    assert memory_tmpdir({}, tmp_path, needed=1) == str(tmp_path)
+    assert memory_tmpdir({"TMPDIR": "/var/tmp"}, tmp_path, needed=1) is None  # the user's choice stands
+    assert memory_tmpdir({}, tmp_path / "absent", needed=1) is None
+    assert memory_tmpdir({}, tmp_path, needed=1 << 62) is None  # too small, as a container's /dev/shm is
+    # whatever was chosen for this run, this process and its subprocesses write where TMPDIR says
+    if "TMPDIR" in os.environ:
+        assert Path(tempfile.gettempdir()).resolve() == Path(os.environ["TMPDIR"]).resolve()
+        assert tmp_path.resolve().is_relative_to(Path(os.environ["TMPDIR"]).resolve())
+
+
+def test_the_collector_leaves_the_collected_tests_heap_alone_and_still_frees_cyclic_garbage() -> None:
+    assert gc.get_freeze_count() > 0  # what was alive after collection is frozen
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node  # type: ignore[attr-defined]
+    gone = weakref.ref(node)
+    del node
+    gc.collect()
+    assert gone() is None

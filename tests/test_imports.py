@@ -16,14 +16,13 @@ CODE = """
 import sys
 from datetime import date, datetime, UTC
 from pathlib import Path
-import tempfile
 from generator.config import load_config
 from generator.sources.gather import gather
 from generator.build import build_from_snapshot, headlines_for_week
 from generator.analysis import analyse, reporting_week
 config = load_config(Path("feeds.yaml"))
 snapshot = gather(config, "sample", today=date(2026, 11, 23), now=datetime(2026, 11, 23, tzinfo=UTC),
-                  cache_dir=Path(tempfile.mkdtemp()), week_start=date(2026, 11, 16))
+                  cache_dir=Path(sys.argv[1]), week_start=date(2026, 11, 16))
 week = reporting_week(snapshot.as_of, config.brief.week_ends_on)
 analyse(snapshot, config, headlines_for_week(snapshot, config, week, None), as_of=snapshot.as_of)
 loaded = sorted(m for m in ("requests", "urllib3", "yfinance", "smtplib", "matplotlib",
@@ -32,8 +31,10 @@ print(",".join(loaded))
 """
 
 
-def test_gathering_and_analysing_the_sample_imports_no_network_mail_or_drawing_code() -> None:
-    done = subprocess.run([sys.executable, "-c", CODE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def test_gathering_and_analysing_the_sample_imports_no_network_mail_or_drawing_code(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CODE, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"imported on the sample path: {done.stdout.strip()}"
 
