@@ -143,9 +143,10 @@ if (_chosen := memory_tmpdir(os.environ)) is not None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Each test process holds a large heap that lives as long as it does (pandas, matplotlib,
-    weasyprint, the tests' modules): the collector's full passes walked it ~500 times a worker,
-    4 CPU-s each.  Frozen after collection, it is left out of every pass, and young objects are
-    collected in larger batches (a tenth as many passes).  What a test leaves as cyclic garbage is
+    weasyprint, the tests' modules): the collector took ~4 CPU-s of each worker, 1,500-1,750 passes,
+    two thirds of the time in full passes over that heap.  Frozen after collection, it is left out of
+    every pass, and young objects are collected in larger batches (a quarter as many passes): the
+    collector's time in a run went from 11.9 to 5.7 CPU-s.  What a test leaves as cyclic garbage is
     still collected."""
     if not _own_run(session):
         return
