@@ -133,6 +133,8 @@ def memory_tmpdir(
         return None
     if shutil.disk_usage(folder).free < needed:
         return None  # a container's 64 MB /dev/shm, say
+    if os.statvfs(folder).f_flag & os.ST_NOEXEC:
+        return None  # as a temporary folder it would refuse what a browser or a tool runs from it
     return str(folder)
 
 
