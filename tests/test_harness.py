@@ -146,8 +146,13 @@ def test_the_run_writes_its_temporary_files_in_memory_only_where_asked_for_and_w
     assert memory_tmpdir({"TMPDIR": "/var/tmp"}, tmp_path, needed=1) is None  # the user's choice stands
     assert memory_tmpdir({}, tmp_path / "absent", needed=1) is None
     assert memory_tmpdir({}, tmp_path, needed=1 << 62) is None  # too small, as a container's /dev/shm is
-    with pytest.MonkeyPatch.context() as patch:  # mounted noexec
-        patch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_NOEXEC | os.ST_NOSUID))
+    real = os.statvfs(tmp_path)
+    noexec = SimpleNamespace(
+        **{name: getattr(real, name) for name in dir(real) if name.startswith("f_")},
+    )
+    noexec.f_flag = real.f_flag | os.ST_NOEXEC
+    with pytest.MonkeyPatch.context() as patch:  # the same folder, mounted noexec
+        patch.setattr(os, "statvfs", lambda path: noexec)
         assert memory_tmpdir({}, tmp_path, needed=1) is None
     # whatever was chosen for this run, this process and its subprocesses write where TMPDIR says
     if "TMPDIR" in os.environ:
