@@ -143,6 +143,9 @@ if (_chosen := memory_tmpdir(os.environ)) is not None:
     tempfile.tempdir = None  # gettempdir() asks again
 
 
+GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (CPython's default: 700)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Each test process holds a large heap that lives as long as it does (pandas, matplotlib,
     weasyprint, the tests' modules): the collector took ~4 CPU-s of each worker, 1,500-1,750 passes,
@@ -155,9 +158,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-
-
-GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (CPython's default: 700)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
