@@ -154,6 +154,7 @@ def tiny_pdf() -> bytes:
     return bytes(weasyprint.HTML(string="<h1>Small-Cap Weekly</h1><p>Test issue.</p>").write_pdf())
 
 
+@functools.cache  # a matplotlib drawing (~50 ms); its bytes serve every issue a test writes
 def png_chart(seed: int = 0) -> bytes:
     from matplotlib.figure import Figure as MplFigure
 

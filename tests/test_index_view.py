@@ -77,7 +77,7 @@ def test_the_index_block_round_trips_through_the_snapshot(tmp_path: Path, sample
     assert np.isnan(again.index_view.members.loc["EEE", "last_close"])
     cols = ["advancers", "decliners", "above_50"]
     pd.testing.assert_frame_equal(
-        again.index_view.daily[cols], view.daily[cols], check_freq=False, check_dtype=False
+        again.index_view.daily[cols], view.daily[cols], check_freq=False, check_dtype=False, check_exact=True
     )
     # The raw holdings file is never copied: only ticker, name, sector and weight.
     assert set(again.index_view.members.columns) == {

@@ -409,7 +409,9 @@ def test_warm_second_run_asks_nothing_new_and_gives_the_same_brief(rig: Rig) -> 
     assert second.brief.health != first.brief.health  # where the data came from differs ...
     assert replace(second.brief, health=(), built_at=NOW) == replace(first.brief, health=(), built_at=NOW)
     for name in ("^RUT", "IWM", "PSCE"):
-        pd.testing.assert_frame_equal(second.snapshot.series[name].frame, first.snapshot.series[name].frame)
+        pd.testing.assert_frame_equal(
+            second.snapshot.series[name].frame, first.snapshot.series[name].frame, check_exact=True
+        )
 
 
 # -- the command line -------------------------------------------------------------------------------

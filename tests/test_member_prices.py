@@ -134,7 +134,9 @@ def test_a_cold_fetch_asks_every_member_in_chunks_with_pauses_and_caches_the_pan
     assert {int(r.params["period1"]) for r in yahoo.seen if r.is_history} == {midnight_ny(since)}
     assert list(panel.closes.columns) == [*names, "IWM"]
     assert (panel.closes.index[0], panel.closes.index[-1]) == (pd.Timestamp(since), pd.Timestamp(FRIDAY))
-    pd.testing.assert_series_equal(panel.closes["M004"], expected_closes("M004", since), check_freq=False)
+    pd.testing.assert_series_equal(
+        panel.closes["M004"], expected_closes("M004", since), check_freq=False, check_exact=True
+    )
     recorded = load_body(IWM)["chart"]["result"][0]["indicators"]["adjclose"][0]["adjclose"]
     assert panel.closes["IWM"].dropna().iloc[-1] == pytest.approx(recorded[-1])
     assert panel.closes["IWM"].first_valid_index() == pd.Timestamp("2026-10-19")  # its history is short
@@ -154,7 +156,9 @@ def test_a_refresh_with_everything_cached_makes_no_request_at_all(yahoo: Throttl
     assert (warm.requests, yahoo.seen, calls) == (0, [], [])
     assert warm.from_cache == tuple(names) and warm.fetched == () and warm.failed == ()
     assert warm.last_session == FRIDAY
-    pd.testing.assert_frame_equal(warm.closes.loc["2025-10-20":], cold.closes.loc["2025-10-20":])
+    pd.testing.assert_frame_equal(
+        warm.closes.loc["2025-10-20":], cold.closes.loc["2025-10-20":], check_exact=True
+    )
 
 
 def test_an_incremental_refresh_asks_only_the_members_behind_from_their_last_bar(
@@ -173,7 +177,10 @@ def test_an_incremental_refresh_asks_only_the_members_behind_from_their_last_bar
     assert panel.from_cache == ("M002",) and panel.failed == () and panel.requests == 5
     week = panel.closes.loc["2026-11-16":"2026-11-20"]
     pd.testing.assert_frame_equal(
-        week, pd.concat([expected_closes(s, date(2026, 11, 16)) for s in names], axis=1), check_freq=False
+        week,
+        pd.concat([expected_closes(s, date(2026, 11, 16)) for s in names], axis=1),
+        check_freq=False,
+        check_exact=True,
     )
 
 

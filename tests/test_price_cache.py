@@ -46,7 +46,7 @@ def test_store_then_load_round_trips(tmp_path: Path) -> None:
     frame = bars(["2026-11-16", "2026-11-17", "2026-11-18"], [244.1, 245.3, 243.8])
     with PriceCache(tmp_path / "p.sqlite") as cache:
         assert cache.store("IWM", frame, FETCHED) == 3
-        pd.testing.assert_frame_equal(cached_frame(cache, "IWM"), frame)
+        pd.testing.assert_frame_equal(cached_frame(cache, "IWM"), frame, check_exact=True)
         assert cache.last_bar("IWM") == date(2026, 11, 18)
         entry = cache.entry("IWM")
         assert entry is not None
@@ -62,7 +62,7 @@ def test_the_cache_survives_closing_and_reopening(tmp_path: Path) -> None:
     with PriceCache(tmp_path / "p.sqlite") as cache:
         cache.store("^RUT", frame, FETCHED)
     with PriceCache(tmp_path / "p.sqlite") as cache:
-        pd.testing.assert_frame_equal(cached_frame(cache, "^RUT"), frame)
+        pd.testing.assert_frame_equal(cached_frame(cache, "^RUT"), frame, check_exact=True)
         assert cache.symbols() == ["^RUT"]
 
 
@@ -197,5 +197,5 @@ def test_real_iwm_history_round_trips(tmp_path: Path, shared_data: Path) -> None
     frame = read_prices_csv(shared_data / "prices/yfinance_alitalbi/IWM.csv", "IWM")
     with PriceCache(tmp_path / "p.sqlite") as cache:
         assert cache.store("IWM", frame, FETCHED) == len(frame) == 2801
-        pd.testing.assert_frame_equal(cached_frame(cache, "IWM"), frame)
+        pd.testing.assert_frame_equal(cached_frame(cache, "IWM"), frame, check_exact=True)
         assert cache.last_bar("IWM") == date(2026, 2, 23)

@@ -117,7 +117,7 @@ def test_round_trip_keeps_every_field_and_rewrites_identical_bytes(tmp_path: Pat
     assert again.health == original.health
     assert dict(again.valuation) == {"IWM": {"trailingPE": 17.8}}
     for symbol, series in original.series.items():
-        pd.testing.assert_frame_equal(again.series[symbol].frame, series.frame)
+        pd.testing.assert_frame_equal(again.series[symbol].frame, series.frame, check_exact=True)
         assert (again.series[symbol].provider, again.series[symbol].origin) == (
             series.provider,
             series.origin,
@@ -339,7 +339,7 @@ def test_plain_iso_dates_read_as_any_other_date_text(caplog: pytest.LogCaptureFi
     give the same frame.  A date that is not one (or an impossible one) is dropped and named."""
     iso = pd.DataFrame({"Date": ["2024-03-11", "2024-03-08"], "Close": [2.0, 1.0]})
     timed = pd.DataFrame({"Date": ["2024-03-11 00:00:00", "2024-03-08 00:00:00"], "Close": [2, 1]})
-    pd.testing.assert_frame_equal(clean_frame(iso, "X"), clean_frame(timed, "X"))
+    pd.testing.assert_frame_equal(clean_frame(iso, "X"), clean_frame(timed, "X"), check_exact=True)
     assert clean_frame(iso, "X").index.dtype == "datetime64[ns]"
     # A year no timestamp holds is an unreadable date: never a wrapped-around one, never a crash.
     for bad in ("2024-02-30", "2024/03/07", None, "2024031200", " 024-03-08", "+024-03-08", "0224-03-11"):
@@ -634,7 +634,7 @@ def test_save_snapshot_returns_what_reading_it_back_gives(tmp_path: Path) -> Non
         )
     assert saved.health == again.health and saved.notes == again.notes and saved.events == again.events
     assert saved.index_view is not None and again.index_view is not None
-    pd.testing.assert_frame_equal(saved.index_view.members, again.index_view.members)
+    pd.testing.assert_frame_equal(saved.index_view.members, again.index_view.members, check_exact=True)
 
 
 def test_a_series_read_from_a_snapshot_is_written_again_from_its_own_text(tmp_path: Path) -> None:
@@ -652,7 +652,9 @@ def test_a_series_read_from_a_snapshot_is_written_again_from_its_own_text(tmp_pa
     assert bench.until(bench.last_bar) is bench  # nothing to cut: the same series
     weekend = bench.until(date(2026, 6, 28))  # a Sunday: the cut ends on the Friday before
     assert weekend.last_bar == date(2026, 6, 26) and weekend.text == prices_csv(weekend.frame)[0]
-    pd.testing.assert_frame_equal(weekend.frame, bench.frame.loc[:"2026-06-28"], check_freq=False)
+    pd.testing.assert_frame_equal(
+        weekend.frame, bench.frame.loc[:"2026-06-28"], check_freq=False, check_exact=True
+    )
     before = bench.until(bench.first_bar.replace(year=bench.first_bar.year - 1))
     assert before.frame.empty and before.text == bench.text.split(b"\n", 1)[0] + b"\n"  # the header
 

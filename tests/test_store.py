@@ -78,8 +78,10 @@ def test_stored_snapshot_reads_back_the_same_bytes_and_frames(sample: Snapshot, 
     again = read_snapshot(_issue(tmp_path, week.as_of))
     from_plain = read_snapshot(plain)  # read once, not once per symbol
     for symbol, s in saved.series.items():
-        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
-        pd.testing.assert_frame_equal(again.series[symbol].frame, from_plain.series[symbol].frame)
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame, check_exact=True)
+        pd.testing.assert_frame_equal(
+            again.series[symbol].frame, from_plain.series[symbol].frame, check_exact=True
+        )
 
 
 def test_next_week_stores_only_the_new_month(few: Snapshot, tmp_path: Path) -> None:
@@ -118,7 +120,7 @@ def test_history_trimmed_at_the_front_reuses_the_stored_first_month(few: Snapsho
     assert _series(tmp_path / "later" / "x" / "snapshot", "IWM")["first_bar"] == "2022-11-10"
     again = read_snapshot(tmp_path / "later" / "x" / "snapshot")
     assert again.series["IWM"].first_bar == date(2022, 11, 10)
-    pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame)
+    pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame, check_exact=True)
 
 
 def test_a_dividend_rewrites_only_the_adjusted_closes(few: Snapshot, tmp_path: Path) -> None:
@@ -139,7 +141,7 @@ def test_a_dividend_rewrites_only_the_adjusted_closes(few: Snapshot, tmp_path: P
     adj_name = _series(_issue(tmp_path, week2.as_of), "IWM")["adj"]
     assert adj_name.startswith("2026-10-16.")  # adjusted closes differ from the close up to the ex-date
     again = read_snapshot(_issue(tmp_path, week2.as_of))
-    pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame)
+    pd.testing.assert_frame_equal(again.series["IWM"].frame, saved.series["IWM"].frame, check_exact=True)
     assert "Adj Close" in again.series["IWM"].frame.columns
     expected = _csv_bytes(week2, "IWM")
     entry = _series(_issue(tmp_path, week2.as_of), "IWM")
@@ -233,7 +235,7 @@ def test_a_new_store_writes_each_whole_past_year_once(few: Snapshot, tmp_path: P
         ]
     again = read_snapshot(_issue(tmp_path, week.as_of))
     for symbol, s in saved.series.items():
-        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame, check_exact=True)
     # Next week finds the whole years by name: one new file per series, November's.
     before = _files(store)
     later = snapshot_until(few, date(2026, 11, 6))
@@ -257,7 +259,7 @@ def test_a_year_stored_month_by_month_is_listed_not_written_again(few: Snapshot,
     assert not [p for p in added if "-all." in p]
     again = read_snapshot(_issue(tmp_path, january.as_of))
     for symbol, s in saved.series.items():
-        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame, check_exact=True)
 
 
 def test_history_trimmed_into_a_whole_year_reuses_it(few: Snapshot, tmp_path: Path) -> None:
@@ -275,7 +277,7 @@ def test_history_trimmed_into_a_whole_year_reuses_it(few: Snapshot, tmp_path: Pa
     again = read_snapshot(tmp_path / "later" / "x" / "snapshot")
     assert again.series["IWM"].first_bar == date(2023, 3, 15)
     for symbol, s in saved.series.items():
-        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame)
+        pd.testing.assert_frame_equal(again.series[symbol].frame, s.frame, check_exact=True)
 
 
 def _by_rows(rows: list[str], columns: tuple[str, ...]) -> tuple[dict[str, list[str]], list[str]]:

@@ -162,7 +162,7 @@ def test_recorded_qqq_body_parses_into_a_series(yahoo: YahooTransport, cache: Pr
     assert health(result, "QQQ") == SourceHealth(
         "symbol", "QQQ", "ok", "live", 1, date(2020, 1, 2), "", PROVIDER
     )
-    pd.testing.assert_frame_equal(cached(cache, "QQQ"), s.frame)
+    pd.testing.assert_frame_equal(cached(cache, "QQQ"), s.frame, check_exact=True)
 
 
 def test_full_history_symbol_is_fetched_whole_once_then_incrementally(
@@ -224,7 +224,9 @@ def test_recorded_empty_range_is_a_failure_not_no_change(yahoo: YahooTransport, 
 def test_requests_session_works_too(yahoo: YahooTransport, cache: PriceCache) -> None:
     yahoo.chart("^RUT", RUT)
     result = run(yahoo, cache, ["^RUT"], FRI_20_EVENING, session=yahoo.requests_session())
-    pd.testing.assert_frame_equal(result.series["^RUT"].frame, bars_of(RUT), check_freq=False)
+    pd.testing.assert_frame_equal(
+        result.series["^RUT"].frame, bars_of(RUT), check_freq=False, check_exact=True
+    )
 
 
 def test_yfinance_deprecation_warnings_do_not_reach_the_console(
@@ -246,7 +248,9 @@ def test_own_bodies_parse_with_values_from_the_json(yahoo: YahooTransport, cache
         yahoo.chart(symbol, body)
     result = run(yahoo, cache, ["^RUT", "IWM", "^GSPC"], FRI_20_EVENING)
     for symbol, body in (("^RUT", RUT), ("IWM", IWM), ("^GSPC", GSPC)):
-        pd.testing.assert_frame_equal(result.series[symbol].frame, bars_of(body), check_freq=False)
+        pd.testing.assert_frame_equal(
+            result.series[symbol].frame, bars_of(body), check_freq=False, check_exact=True
+        )
         assert health(result, symbol).status == "ok"
         assert health(result, symbol).newest == date(2026, 11, 20)
     assert [h.name for h in result.health] == ["^RUT", "IWM", "^GSPC"]
@@ -267,7 +271,9 @@ def test_partial_universe_keeps_the_good_symbols(yahoo: YahooTransport, cache: P
     assert health(result, "^SP600").error == "^SP600: symbol not found on Yahoo Finance"
     assert health(result, "IJR").status == "failed"
     assert health(result, "IJR").error == "IJR: no data returned by Yahoo Finance"
-    pd.testing.assert_frame_equal(result.series["IWM"].frame, bars_of(IWM), check_freq=False)
+    pd.testing.assert_frame_equal(
+        result.series["IWM"].frame, bars_of(IWM), check_freq=False, check_exact=True
+    )
     assert len(yahoo.history_requests("IJR")) == 1 and result.halted == ""  # not worth a retry
 
 
@@ -288,7 +294,9 @@ def test_rate_limit_partway_is_retried_with_backoff(yahoo: YahooTransport, cache
     result = run(yahoo, cache, ["^RUT", "IWM", "^GSPC"], FRI_20_EVENING, sleep=sleep, rand=lambda: 0.5)
     assert pauses == [0.75, 1.5]  # half of 1 s, 2 s fixed, plus half of each scaled by the jitter
     assert all(h.status == "ok" for h in result.health) and result.halted == ""
-    pd.testing.assert_frame_equal(result.series["IWM"].frame, bars_of(IWM), check_freq=False)
+    pd.testing.assert_frame_equal(
+        result.series["IWM"].frame, bars_of(IWM), check_freq=False, check_exact=True
+    )
     assert len(yahoo.history_requests("^RUT")) == len(yahoo.history_requests("^GSPC")) == 1
     assert len(yahoo.history_requests("IWM")) == 1  # the two rate-limited tries failed before it
 
@@ -450,7 +458,7 @@ def test_unfinished_current_day_bar_is_left_out(yahoo: YahooTransport, cache: Pr
     result = run(yahoo, cache, ["IWM"], during_session)
     s = result.series["IWM"]
     assert s.last_bar == date(2026, 11, 19)
-    pd.testing.assert_frame_equal(s.frame, bars_of(body).iloc[:-1], check_freq=False)
+    pd.testing.assert_frame_equal(s.frame, bars_of(body).iloc[:-1], check_freq=False, check_exact=True)
     assert health(result, "IWM").status == "ok"  # Thursday is the last complete session at 14:05
     assert cache.last_bar("IWM") == date(2026, 11, 19)  # the forming bar is not cached
 
@@ -515,8 +523,8 @@ def test_second_run_asks_only_from_the_last_cached_bar_and_merges(
         midnight_ny(date(2026, 11, 13)),  # then from the last cached bar: one overlapping bar
     ]
     expected = bars_of(RUT)
-    pd.testing.assert_frame_equal(second.series["^RUT"].frame, expected, check_freq=False)
-    pd.testing.assert_frame_equal(cached(cache, "^RUT"), expected, check_freq=False)
+    pd.testing.assert_frame_equal(second.series["^RUT"].frame, expected, check_freq=False, check_exact=True)
+    pd.testing.assert_frame_equal(cached(cache, "^RUT"), expected, check_freq=False, check_exact=True)
     entry = cache.entry("^RUT")
     assert entry is not None and entry.fetched_at == FRI_20_EVENING
 
@@ -571,7 +579,7 @@ def test_split_rebases_the_cached_prices(yahoo: YahooTransport, cache: PriceCach
     indicators["adjclose"][0]["adjclose"] = [v / 2 for v in indicators["adjclose"][0]["adjclose"]]
     yahoo.chart("IWM", split)
     frame = run(yahoo, cache, ["IWM"], FRI_20_EVENING).series["IWM"].frame
-    pd.testing.assert_frame_equal(frame, bars_of(split), check_freq=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(frame, bars_of(split), check_freq=False, rtol=1e-9, check_exact=True)
 
 
 # -- valuation: its own provider, composed after the prices ---------------------------------------------
