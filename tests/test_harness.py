@@ -17,7 +17,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import BUNDLED_DATA, FULL_DATA, GC_YOUNG_THRESHOLD, ROOT, memory_tmpdir
+from tests.conftest import (
+    BUNDLED_DATA,
+    FULL_CHROMIUM,
+    FULL_DATA,
+    GC_YOUNG_THRESHOLD,
+    HEADLESS_SHELL,
+    ROOT,
+    chromium_binary,
+    is_headless_shell,
+    memory_tmpdir,
+)
 
 pytest_plugins = ("pytester",)
 
@@ -173,3 +183,16 @@ def test_the_collector_leaves_the_collected_tests_heap_alone_and_still_frees_cyc
     del node
     gc.collect()
     assert gone() is None
+
+
+def test_the_browser_tests_drive_the_headless_shell_where_it_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import conftest
+
+    assert chromium_binary({"SMALLCAP_CHROMIUM": "/opt/chrome/chrome"}) == Path("/opt/chrome/chrome")
+    monkeypatch.setattr(conftest, "HEADLESS_SHELL", Path("/nonexistent/chromium-headless-shell"))
+    assert chromium_binary({}) == FULL_CHROMIUM and not is_headless_shell(FULL_CHROMIUM)
+    if HEADLESS_SHELL.exists():  # this machine's: what the site tests use here
+        monkeypatch.undo()
+        assert chromium_binary({}) == HEADLESS_SHELL and is_headless_shell(HEADLESS_SHELL)

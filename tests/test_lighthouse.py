@@ -4,10 +4,11 @@ The bundled sample, built through the real command line (the CLI smoke test's bu
 tests/conftest.py), is published with ``build_site`` and served on loopback at the origin's
 root (so Lighthouse finds robots.txt where crawlers look for it); the base URL is the server's
 own, so canonical links and the sitemap point at the pages being audited.  Lighthouse (npm,
-pinned in package.json; ``npm ci`` installs it) drives Debian's Chromium headless, in a fresh,
-empty profile under the test's tmp folder.
+pinned in package.json; ``npm ci`` installs it) drives Debian's Chromium headless shell (the full
+browser, headless, where the shell is not installed), in a fresh, empty profile under the test's
+tmp folder.
 
-Needs node, node_modules/.bin/lighthouse and /usr/bin/chromium: without them the test skips,
+Needs node, node_modules/.bin/lighthouse and a Chromium: without them the test skips,
 and under CI=true that skip is a failure.
 """
 
@@ -31,12 +32,12 @@ from urllib.parse import urljoin
 import pytest
 
 from generator.publish.site import build_site
-from tests.conftest import ROOT, SAMPLE_BUILD_GROUP
+from tests.conftest import ROOT, SAMPLE_BUILD_GROUP, chromium_binary, is_headless_shell
 
 LIGHTHOUSE = Path(os.environ.get("SMALLCAP_LIGHTHOUSE", ROOT / "node_modules" / ".bin" / "lighthouse"))
-CHROMIUM = Path(os.environ.get("SMALLCAP_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = chromium_binary()
 CHROME_FLAGS = (
-    "--headless=new",
+    *(() if is_headless_shell(CHROMIUM) else ("--headless=new",)),
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
@@ -79,7 +80,7 @@ def origin(
     """
     _node()
     _require(LIGHTHOUSE, f"{LIGHTHOUSE} (run `npm ci` in the project root)")
-    _require(CHROMIUM, f"{CHROMIUM} (Debian package chromium)")
+    _require(CHROMIUM, f"{CHROMIUM} (Debian package chromium-headless-shell or chromium)")
     site = tmp_path_factory.mktemp("lighthouse") / "site"
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
     base = f"http://127.0.0.1:{server.server_address[1]}/"

@@ -28,6 +28,7 @@ from generator.formatting import plain
 from generator.models import Brief
 from generator.publish import site as site_module
 from generator.publish.site import MARKER, SITE_DESCRIPTION, build_site
+from tests.conftest import chromium_binary, is_headless_shell
 
 DATES = (date(2026, 11, 6), date(2026, 11, 13), date(2026, 11, 20))
 TITLE = "Small-Cap Weekly"
@@ -436,7 +437,7 @@ def test_base_url_that_would_break_out_of_a_file_is_refused(out: Path, tmp_path:
 # A real browser
 # ---------------------------------------------------------------------------
 
-CHROMIUM = Path(os.environ.get("SMALLCAP_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = chromium_binary()
 CHROMEDRIVER = Path(os.environ.get("SMALLCAP_CHROMEDRIVER", "/usr/bin/chromedriver"))
 PREFIX = "/smallcap-brief/"
 
@@ -472,15 +473,18 @@ def served(site: Path, tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, in
 def _driver(profile: Path):  # type: ignore[no-untyped-def]
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
         pytest.skip(
-            f"browser test needs {CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium, chromium-driver)"
+            f"browser test needs {CHROMIUM} and {CHROMEDRIVER}"
+            " (Debian packages chromium-headless-shell or chromium, and chromium-driver)"
         )
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
+    if is_headless_shell(CHROMIUM):
+        options.set_capability("browserName", "chrome-headless-shell")
     for flag in (
-        "--headless=new",
+        *(() if is_headless_shell(CHROMIUM) else ("--headless=new",)),
         "--no-sandbox",
         "--disable-gpu",
         "--disable-dev-shm-usage",

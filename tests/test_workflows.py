@@ -91,7 +91,14 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
     assert job["permissions"] == {"contents": "read"}
     assert job["container"]["image"].startswith("python:3.11")
     runs = "\n".join(step.get("run", "") for step in job["steps"])
-    for package in ("chromium", "chromium-driver", "poppler-utils", "libpango-1.0-0", "fonts-dejavu-core"):
+    for package in (
+        "chromium",
+        "chromium-driver",
+        "chromium-headless-shell",
+        "poppler-utils",
+        "libpango-1.0-0",
+        "fonts-dejavu-core",
+    ):
         assert package in runs
     assert job["steps"][-1]["run"] == "make test"
 
