@@ -22,6 +22,7 @@ from generator.config_schema import (
     ANALYSIS,
     FEED,
     INSTRUMENT,
+    PROXY,
     SECTIONS,
     SETTINGS,
     YAML_TAG,
@@ -164,20 +165,29 @@ def _build(name: str, root: Node, report: Report) -> Config | None:
     if universe is None or feeds is None or slots is None:
         return None
     if "proxies" in nodes:
-        settings["proxies"] = _proxies(nodes["proxies"], universe, report)
+        settings["proxies"], settings["proxy_names"] = _proxies(nodes["proxies"], universe, report)
     return Config(path=name, universe=universe, feeds=feeds, slots=slots, **settings)
 
 
-def _proxies(node: Node, universe: tuple[Instrument, ...], report: Report) -> tuple[tuple[str, str], ...]:
-    """``proxies:`` maps an index of the universe to the ETF that stands in for it when it is missing."""
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _proxies(node: Node, universe: tuple[Instrument, ...], report: Report) -> tuple[Pairs, Pairs]:
+    """``proxies:`` maps an index of the universe to the ETF that stands in for it when it is missing:
+    ``^GSPC: SPY``, or ``^IXIC: {etf: QQQ, name: Nasdaq-100 (QQQ)}`` where the ETF tracks another
+    index.  Returns (index, ETF) pairs and (index, name) pairs."""
     if not isinstance(node, MappingNode):
         report.add("proxies", node, f"must be a mapping of index: ETF, not {node_kind(node)}")
-        return ()
+        return (), ()
     known = {i.symbol for i in universe}
-    pairs = []
+    pairs, names = [], []
     for key_node, value_node in node.value:
         index, path = key_text(key_node), join("proxies", key_text(key_node))
-        etf = text(symbol_check)(value_node, path, report)
+        if isinstance(value_node, MappingNode):
+            parsed = convert_mapping(value_node, path, PROXY, report)
+            etf, name = (parsed[0].get("etf"), parsed[0].get("name")) if parsed else (None, None)
+        else:
+            etf, name = text(symbol_check)(value_node, path, report), None
         if index not in known:
             report.add(path, key_node, f"{index!r} is not a symbol of the universe")
         elif isinstance(etf, str):
@@ -185,7 +195,8 @@ def _proxies(node: Node, universe: tuple[Instrument, ...], report: Report) -> tu
                 report.add(path, value_node, "an index cannot stand in for itself")
             else:
                 pairs.append((index, etf))
-    return tuple(pairs)
+                names += [(index, name)] if isinstance(name, str) else []
+    return tuple(pairs), tuple(names)
 
 
 def _settings(nodes: dict[str, Node], report: Report) -> dict[str, Any]:

@@ -300,6 +300,9 @@ INSTRUMENT: Schema = {
     "sector": (text(), False),
     "required": (boolean, False),
 }
+# A proxy written in full: the ETF, and what to call it where the ETF tracks another index than the
+# one it stands in for (QQQ tracks the Nasdaq-100, not the Nasdaq Composite).
+PROXY: Schema = {"etf": (text(_symbol), True), "name": (text(), False)}
 FEED: Schema = {
     "name": (text(_pattern(_FEED_NAME, "a safe file name (letters, digits, - and _ only)")), True),
     "outlet": (text(), True),

@@ -210,6 +210,8 @@ class Config:
     valuation: ValuationSettings = field(default_factory=ValuationSettings)
     # index → ETF standing in for it when the index series is missing, stale or too short
     proxies: tuple[tuple[str, str], ...] = (("^GSPC", "SPY"), ("^IXIC", "QQQ"), ("^RUT", "IWM"))
+    # index → what its stand-in is called, where the ETF tracks another index (else "<index name> (<ETF>)")
+    proxy_names: tuple[tuple[str, str], ...] = (("^IXIC", "Nasdaq-100 (QQQ)"),)
 
     @property
     def symbols(self) -> tuple[str, ...]:

@@ -679,9 +679,30 @@ def test_absurdly_deep_nesting_is_invalid_yaml_not_a_crash(tmp_path: Path) -> No
 
 
 def test_proxies_map_universe_indexes_to_their_etfs(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, BASE + "proxies:\n  ^GSPC: SPY\n  ^RUT: IWM\n"))
-    assert config.proxies == (("^GSPC", "SPY"), ("^RUT", "IWM"))
-    assert load_config(write(tmp_path, BASE)).proxies == Config(path="", universe=(), feeds=()).proxies
+    config = load_config(write(tmp_path, BASE + "proxies:\n  ^GSPC: SPY\n  ^RUT: {etf: IWM}\n"))
+    assert config.proxies == (("^GSPC", "SPY"), ("^RUT", "IWM")) and config.proxy_names == ()
+    default = Config(path="", universe=(), feeds=())
+    assert load_config(write(tmp_path, BASE)).proxies == default.proxies
+    assert (
+        load_config(write(tmp_path, BASE)).proxy_names
+        == default.proxy_names
+        == (("^IXIC", "Nasdaq-100 (QQQ)"),)
+    )
+    shipped = load_config(ROOT / "feeds.yaml")
+    assert (shipped.proxies, shipped.proxy_names) == (default.proxies, default.proxy_names)
+
+
+def test_a_proxy_that_tracks_another_index_is_called_by_its_own_name(tmp_path: Path) -> None:
+    text = BASE + "proxies:\n  ^GSPC: {etf: SPY, name: S&P 500 tracker (SPY)}\n"
+    config = load_config(write(tmp_path, text))
+    assert config.proxies == (("^GSPC", "SPY"),) and config.proxy_names == (
+        ("^GSPC", "S&P 500 tracker (SPY)"),
+    )
+    bad = BASE + "proxies:\n  ^GSPC: {name: Tracker}\n  ^RUT: {etf: IWM, ticker: IWM}\n"
+    assert problems(tmp_path, bad) == [
+        f"proxies.^GSPC: missing required key 'etf' (line {line_of(bad, '{name: Tracker}')})",
+        f"proxies.^RUT.ticker: unknown key (allowed: etf, name) (line {line_of(bad, 'ticker: IWM')})",
+    ]
 
 
 def test_proxy_errors_name_the_key_and_line(tmp_path: Path) -> None:

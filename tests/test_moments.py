@@ -212,6 +212,19 @@ def test_an_etf_stands_in_for_a_missing_index_and_says_so(shared_data: Path) -> 
     assert not any("^GSPC" in w for w in brief.not_covered)
 
 
+def test_an_etf_that_tracks_another_index_stands_in_under_its_own_name(shared_data: Path) -> None:
+    """QQQ follows the Nasdaq-100: standing in for the Nasdaq Composite, the text calls it that."""
+    base = make_snapshot(shared_data)
+    series = {k: v for k, v in base.series.items() if k != "^IXIC"}
+    series["QQQ"] = replace(base.series["^IXIC"], symbol="QQQ")
+    brief = build(shared_data, date(2025, 4, 4), replace(base, series=series))
+    spread = next(f for f in brief.facts() if f.key == "spread.^RUT-^IXIC.1W")
+    assert spread.provenance.provider == "Yahoo Finance (yfinance); QQQ as a proxy for ^IXIC"
+    text = body(brief)
+    assert "the Nasdaq-100 (QQQ)" in text and "Nasdaq Composite (QQQ)" not in text
+    assert "Nasdaq Composite" not in text  # the index itself is not what the figures measure
+
+
 def test_chart_alt_text_states_the_window_the_data_covers(shared_data: Path) -> None:
     full = build(shared_data, date(2026, 2, 20))
     chart = next(c for c in full.charts if c.key == "rut-vs-spx")

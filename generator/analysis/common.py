@@ -124,7 +124,10 @@ class Context:
     def name(self, symbol: str) -> str:
         inst = self.config.instrument(symbol)
         name = inst.name if inst is not None else FRED_NAMES.get(symbol, symbol)
-        return f"{name} ({self.proxies[symbol]})" if symbol in self.proxies else name
+        if symbol not in self.proxies:
+            return name
+        # the stand-in by its own name where it tracks another index (QQQ: the Nasdaq-100)
+        return dict(self.config.proxy_names).get(symbol, f"{name} ({self.proxies[symbol]})")
 
     def last_bar(self, symbol: str) -> date | None:
         s = self.series.get(symbol)
