@@ -194,12 +194,17 @@ def test_takeaways_are_three_to_five_biggest_first_and_lead_with_the_biggest_eve
         assert any(not isinstance(p, str) for p in t.prose), "every takeaway carries its number"
 
 
+def standing_in(shared_data: Path, index: str, etf: str) -> Brief:
+    """The week of 2025-04-04 with ``index``'s series renamed ``etf``: the index missing, the ETF there."""
+    base = make_snapshot(shared_data)
+    series = {k: v for k, v in base.series.items() if k != index}
+    series[etf] = replace(base.series[index], symbol=etf)
+    return build(shared_data, date(2025, 4, 4), replace(base, series=series))
+
+
 def test_an_etf_stands_in_for_a_missing_index_and_says_so(shared_data: Path) -> None:
     """A snapshot with SPY but no ^GSPC still compares small with large caps, through SPY, labelled."""
-    base = make_snapshot(shared_data)
-    series = {k: v for k, v in base.series.items() if k != "^GSPC"}
-    series["SPY"] = replace(base.series["^GSPC"], symbol="SPY")
-    brief = build(shared_data, date(2025, 4, 4), replace(base, series=series))
+    brief = standing_in(shared_data, "^GSPC", "SPY")
     spread = next(f for f in brief.facts() if f.key == "spread.^RUT-^GSPC.1W")
     rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), csv_closes(shared_data, "SPY.csv")
     expected = (close_on(rut, date(2025, 4, 4)) / close_on(rut, date(2025, 3, 28)) - 1) * 100 - (
@@ -214,10 +219,7 @@ def test_an_etf_stands_in_for_a_missing_index_and_says_so(shared_data: Path) -> 
 
 def test_an_etf_that_tracks_another_index_stands_in_under_its_own_name(shared_data: Path) -> None:
     """QQQ follows the Nasdaq-100: standing in for the Nasdaq Composite, the text calls it that."""
-    base = make_snapshot(shared_data)
-    series = {k: v for k, v in base.series.items() if k != "^IXIC"}
-    series["QQQ"] = replace(base.series["^IXIC"], symbol="QQQ")
-    brief = build(shared_data, date(2025, 4, 4), replace(base, series=series))
+    brief = standing_in(shared_data, "^IXIC", "QQQ")
     spread = next(f for f in brief.facts() if f.key == "spread.^RUT-^IXIC.1W")
     assert spread.provenance.provider == "Yahoo Finance (yfinance); QQQ as a proxy for ^IXIC"
     text = body(brief)
