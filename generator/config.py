@@ -336,6 +336,12 @@ def describe(config: Config) -> list[str]:
         f"Analysis: benchmark {slots.benchmark} against {slots.large_cap} and {slots.nasdaq}; "
         f"value {slots.value} / growth {slots.growth}; ladder {ladder}"
     )
+    named = dict(config.proxy_names)
+    stand_ins = ", ".join(
+        f"{etf} for {index}" + (f" (called {named[index]})" if index in named else "")
+        for index, etf in config.proxies
+    )
+    lines.append(f"Proxies: {stand_ins or 'none'} (when the index is missing, stale or much shorter)")
     lines.append(f"News feeds: {len(config.feeds)}")
     for feed in config.feeds:
         topics = f" [{', '.join(feed.topics)}]" if feed.topics else ""

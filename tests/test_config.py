@@ -690,6 +690,13 @@ def test_proxies_map_universe_indexes_to_their_etfs(tmp_path: Path) -> None:
     )
     shipped = load_config(ROOT / "feeds.yaml")
     assert (shipped.proxies, shipped.proxy_names) == (default.proxies, default.proxy_names)
+    assert (
+        "Proxies: SPY for ^GSPC, QQQ for ^IXIC (called Nasdaq-100 (QQQ)), IWM for ^RUT"
+        " (when the index is missing, stale or much shorter)"
+    ) in describe(shipped)
+    assert "Proxies: none (when the index is missing, stale or much shorter)" in describe(
+        load_config(write(tmp_path, BASE + "proxies: {}\n"))
+    )
 
 
 def test_a_proxy_that_tracks_another_index_is_called_by_its_own_name(tmp_path: Path) -> None:
