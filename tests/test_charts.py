@@ -33,6 +33,10 @@ from generator.models import ChartSpec
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+# One worker runs this module, so its five charts are drawn once a run (~1 s), not once per worker.
+pytestmark = pytest.mark.xdist_group("charts")
+
+
 @pytest.fixture(scope="module")
 def charts() -> dict[str, RenderedChart]:
     return make_charts()  # render_charts(make_chart_specs()), drawn once per test process
