@@ -116,15 +116,10 @@ def cli_sample_build(
 
 # --------------------------------------------------------------------------- the run's own costs
 
-# A run writes ~20,000 files (~150 MB: built issues, stores, sites) under pytest's temporary folder,
-# and at its end pytest deletes the folder of the run three runs before.  On a disk mounted with
-# online discard (this project's CI machines are) that deletion alone took 5 s of the run's wall
-# time, and every write paid the journal.  So when TMPDIR is not set and /dev/shm (RAM) has room,
-# the run's temporary files, its subprocesses' included, go there.  A TMPDIR that is set is kept.
 # The browser the site tests drive.  Chromium's headless shell (Debian package chromium-headless-shell)
-# renders and audits the same pages with about a third less CPU than the full browser in headless
-# mode (Lighthouse: ~4.3 against ~6.6 CPU-s, the same 82 audits and scores); the full browser when
-# the shell is not installed.  SMALLCAP_CHROMIUM chooses another.
+# renders and audits the same pages with about a fifth less CPU than the full browser in headless
+# mode (a Lighthouse run: ~12 against ~14.8 CPU-s of both cores, the same 82 audits and scores);
+# the full browser when the shell is not installed.  SMALLCAP_CHROMIUM chooses another.
 HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
 FULL_CHROMIUM = Path("/usr/bin/chromium")
 
@@ -140,6 +135,11 @@ def is_headless_shell(binary: Path) -> bool:
     return "headless-shell" in binary.name
 
 
+# A run writes ~20,000 files (~150 MB: built issues, stores, sites) under pytest's temporary folder,
+# and at its end pytest deletes the folder of the run three runs before.  On a disk mounted with
+# online discard (this project's CI machines are) that deletion alone took 5 s of the run's wall
+# time, and every write paid the journal.  So when TMPDIR is not set and /dev/shm (RAM) has room,
+# the run's temporary files, its subprocesses' included, go there.  A TMPDIR that is set is kept.
 MEMORY_TMP = Path("/dev/shm")
 MEMORY_TMP_NEEDED = 2 << 30  # three runs' folders and the largest build's peak, with room to spare
 
