@@ -175,7 +175,7 @@ Pairs = tuple[tuple[str, str], ...]
 def _proxies(node: Node, universe: tuple[Instrument, ...], report: Report) -> tuple[Pairs, Pairs]:
     """``proxies:`` maps an index of the universe to the ETF that stands in for it when it is missing:
     ``^GSPC: SPY``, or ``^IXIC: {etf: QQQ, name: Nasdaq-100 (QQQ)}`` where the ETF tracks another
-    index.  Returns (index, ETF) pairs and (index, name) pairs."""
+    index.  Returns (index, ETF) pairs and (ETF, name) pairs."""
     if not isinstance(node, MappingNode):
         report.add("proxies", node, f"must be a mapping of index: ETF, not {node_kind(node)}")
         return (), ()
@@ -195,7 +195,7 @@ def _proxies(node: Node, universe: tuple[Instrument, ...], report: Report) -> tu
                 report.add(path, value_node, "an index cannot stand in for itself")
             else:
                 pairs.append((index, etf))
-                names += [(index, name)] if isinstance(name, str) else []
+                names += [(etf, name)] if isinstance(name, str) else []
     return tuple(pairs), tuple(names)
 
 
@@ -338,7 +338,7 @@ def describe(config: Config) -> list[str]:
     )
     named = dict(config.proxy_names)
     stand_ins = ", ".join(
-        f"{etf} for {index}" + (f" (called {named[index]})" if index in named else "")
+        f"{etf} for {index}" + (f" (called {named[etf]})" if etf in named else "")
         for index, etf in config.proxies
     )
     lines.append(f"Proxies: {stand_ins or 'none'} (when the index is missing, stale or much shorter)")

@@ -210,8 +210,9 @@ class Config:
     valuation: ValuationSettings = field(default_factory=ValuationSettings)
     # index → ETF standing in for it when the index series is missing, stale or too short
     proxies: tuple[tuple[str, str], ...] = (("^GSPC", "SPY"), ("^IXIC", "QQQ"), ("^RUT", "IWM"))
-    # index → what its stand-in is called, where the ETF tracks another index (else "<index name> (<ETF>)")
-    proxy_names: tuple[tuple[str, str], ...] = (("^IXIC", "Nasdaq-100 (QQQ)"),)
+    # ETF → what it is called standing in, where it tracks another index (else "<index name> (<ETF>)");
+    # by the ETF, since the name says what the fund follows, whichever index it stands in for
+    proxy_names: tuple[tuple[str, str], ...] = (("QQQ", "Nasdaq-100 (QQQ)"),)
 
     @property
     def symbols(self) -> tuple[str, ...]:

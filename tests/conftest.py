@@ -135,6 +135,21 @@ def is_headless_shell(binary: Path) -> bool:
     return "headless-shell" in binary.name
 
 
+def browser_flags(binary: Path) -> tuple[str, ...]:
+    """The command-line flags both browser tests start ``binary`` with: headless (the shell is by
+    build), no sandbox or GPU in a container, and nothing that reaches out on its own."""
+    return (
+        *(() if is_headless_shell(binary) else ("--headless=new",)),
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    )
+
+
 # A run writes ~20,000 files (~150 MB: built issues, stores, sites) under pytest's temporary folder,
 # and at its end pytest deletes the folder of the run three runs before.  On a disk mounted with
 # online discard (this project's CI machines are) that deletion alone took 5 s of the run's wall

@@ -686,7 +686,7 @@ def test_proxies_map_universe_indexes_to_their_etfs(tmp_path: Path) -> None:
     assert (
         load_config(write(tmp_path, BASE)).proxy_names
         == default.proxy_names
-        == (("^IXIC", "Nasdaq-100 (QQQ)"),)
+        == (("QQQ", "Nasdaq-100 (QQQ)"),)
     )
     shipped = load_config(ROOT / "feeds.yaml")
     assert (shipped.proxies, shipped.proxy_names) == (default.proxies, default.proxy_names)
@@ -697,14 +697,15 @@ def test_proxies_map_universe_indexes_to_their_etfs(tmp_path: Path) -> None:
     assert "Proxies: none (when the index is missing, stale or much shorter)" in describe(
         load_config(write(tmp_path, BASE + "proxies: {}\n"))
     )
+    # a name belongs to its ETF: another fund standing in for ^IXIC is not called the Nasdaq-100
+    other = Config(path="", universe=(), feeds=(), proxies=(("^IXIC", "ONEQ"),))
+    assert "Proxies: ONEQ for ^IXIC (when the index is missing, stale or much shorter)" in describe(other)
 
 
 def test_a_proxy_that_tracks_another_index_is_called_by_its_own_name(tmp_path: Path) -> None:
     text = BASE + "proxies:\n  ^GSPC: {etf: SPY, name: S&P 500 tracker (SPY)}\n"
     config = load_config(write(tmp_path, text))
-    assert config.proxies == (("^GSPC", "SPY"),) and config.proxy_names == (
-        ("^GSPC", "S&P 500 tracker (SPY)"),
-    )
+    assert config.proxies == (("^GSPC", "SPY"),) and config.proxy_names == (("SPY", "S&P 500 tracker (SPY)"),)
     bad = BASE + "proxies:\n  ^GSPC: {name: Tracker}\n  ^RUT: {etf: IWM, ticker: IWM}\n"
     assert problems(tmp_path, bad) == [
         f"proxies.^GSPC: missing required key 'etf' (line {line_of(bad, '{name: Tracker}')})",

@@ -32,20 +32,11 @@ from urllib.parse import urljoin
 import pytest
 
 from generator.publish.site import build_site
-from tests.conftest import ROOT, SAMPLE_BUILD_GROUP, chromium_binary, is_headless_shell
+from tests.conftest import ROOT, SAMPLE_BUILD_GROUP, browser_flags, chromium_binary
 
 LIGHTHOUSE = Path(os.environ.get("SMALLCAP_LIGHTHOUSE", ROOT / "node_modules" / ".bin" / "lighthouse"))
 CHROMIUM = chromium_binary()
-CHROME_FLAGS = (
-    *(() if is_headless_shell(CHROMIUM) else ("--headless=new",)),
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
+CHROME_FLAGS = browser_flags(CHROMIUM)
 TARGETS = {"seo": 0.95, "accessibility": 1.0}
 # Lighthouse's default configuration cut to these categories: it imports only their audits (see the file)
 CONFIG = Path(__file__).with_name("lighthouse_config.mjs")

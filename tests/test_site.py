@@ -28,7 +28,7 @@ from generator.formatting import plain
 from generator.models import Brief
 from generator.publish import site as site_module
 from generator.publish.site import MARKER, SITE_DESCRIPTION, build_site
-from tests.conftest import chromium_binary, is_headless_shell
+from tests.conftest import browser_flags, chromium_binary, is_headless_shell
 
 DATES = (date(2026, 11, 6), date(2026, 11, 13), date(2026, 11, 20))
 TITLE = "Small-Cap Weekly"
@@ -484,14 +484,7 @@ def _driver(profile: Path):  # type: ignore[no-untyped-def]
     if is_headless_shell(CHROMIUM):
         options.set_capability("browserName", "chrome-headless-shell")
     for flag in (
-        *(() if is_headless_shell(CHROMIUM) else ("--headless=new",)),
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *browser_flags(CHROMIUM),
         "--window-size=390,844",  # a phone
         f"--user-data-dir={profile}",
     ):

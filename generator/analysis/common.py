@@ -126,8 +126,8 @@ class Context:
         name = inst.name if inst is not None else FRED_NAMES.get(symbol, symbol)
         if symbol not in self.proxies:
             return name
-        # the stand-in by its own name where it tracks another index (QQQ: the Nasdaq-100)
-        return dict(self.config.proxy_names).get(symbol, f"{name} ({self.proxies[symbol]})")
+        etf = self.proxies[symbol]  # by its own name where it tracks another index (QQQ: the Nasdaq-100)
+        return dict(self.config.proxy_names).get(etf, f"{name} ({etf})")
 
     def last_bar(self, symbol: str) -> date | None:
         s = self.series.get(symbol)
