@@ -62,12 +62,21 @@ def _fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
             word = " week"
         return f"{n:{plus},d}{word}"
     if unit == "pctile":
-        n = round(value)
+        n = percentile_rank(value)
         suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
         return f"{n}{suffix} percentile"
     if unit == "index":
         return f"{value:.1f}"
     return f"{value:{plus},.2f}"
+
+
+def percentile_rank(value: float) -> int:
+    """A percentile as a whole number that never overstates: 100 only for the window's top value
+    itself (99.6 is the 99th), 0 never (the last value counts itself, so the share is above 0)."""
+    n = round(value)
+    if value < 100:
+        n = min(n, 99)
+    return max(n, 1) if value > 0 else n
 
 
 def fmt_date(day: date | None) -> str:

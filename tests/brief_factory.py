@@ -183,7 +183,7 @@ def _body(f: _Figures, headlines: tuple[Headline, ...]) -> tuple[Passage, ...]:
           "1 of 2: conditions, not forecasts.",),),
         items=(("The Russell 2000's 14-day RSI is within 5 points of the overbought line at 70 (now ",
                 Cite(f.get("rsi.^RUT.14d"), "66.4"), ")."),
-               ("The VIX is within 2 points of 20 (now 18.6).",)),
+               ("The VIX is no more than 2 points below 20 (now 18.6).",)),
     )  # fmt: skip
     return (performance, drivers, risks, outlook)
 

@@ -230,7 +230,7 @@ def test_outlook_checks_read_the_figures(brief: Brief) -> None:
     said = f"The bull checklist meets {met} of its {len(bull.checks)} conditions ({unknown} without data)"
     assert said in outlook
     # The VIX level is said in Risks: the watch list names the threshold without repeating it.
-    assert "The VIX is within 2 points of 20." in outlook and "19.09" not in outlook
+    assert "The VIX is no more than 2 points below 20." in outlook and "19.09" not in outlook
 
 
 def test_charts(shared_data: Path, brief: Brief) -> None:

@@ -77,3 +77,24 @@ def test_bar_dates_of_a_zoned_index_are_its_wall_clock_dates() -> None:
     )
     naive = pd.DatetimeIndex(["1969-12-31", "2026-11-20"]).as_unit("s")
     assert bar_dates(naive) == [date(1969, 12, 31), date(2026, 11, 20)]
+
+
+def test_a_percentile_is_the_top_only_for_the_top_value_itself() -> None:
+    """A share of closes at or below the last: 251 of 252 is 99.6%, the second-highest close, and must
+    not round to "100th" nor be called the highest; the top itself is 100 and "highest"."""
+    import numpy as np
+
+    from generator.analysis.indicators import extreme_of_last, percentile_of_last
+    from generator.formatting import fmt_value
+
+    second = np.array([*range(250), 300.0, 299.0])
+    top, bottom = np.array([*range(251), 300.0]), np.array([*range(5, 256), 1.0])
+    assert round(percentile_of_last(second), 1) == 99.6 and extreme_of_last(second) == ""
+    assert fmt_value(percentile_of_last(second), "pctile") == "99th percentile"
+    assert percentile_of_last(top) == 100.0 and extreme_of_last(top) == "highest"
+    assert fmt_value(100.0, "pctile") == "100th percentile"
+    assert extreme_of_last(bottom) == "lowest" and fmt_value(percentile_of_last(bottom), "pctile") == (
+        "1st percentile"  # 0.4% of 252 closes: the last counts itself, so never the "0th"
+    )
+    assert extreme_of_last(np.array([3.0, 3.0])) == "highest"  # a tie with the top is the top
+    assert extreme_of_last(np.array([3.0])) == "" and extreme_of_last(np.array([1.0, np.nan])) == ""

@@ -529,16 +529,100 @@ def test_a_moving_average_to_watch_is_given_as_its_level(shared_data: Path) -> N
     average = sum(closes[-50:]) / 50
     outlook = next(p for p in brief.body if p.key == "outlook")
     items = [plain(item) for item in outlook.items]
-    assert f"The Russell 2000 is within 2% of its 50-day average, at {average:,.2f}." in items
+    assert f"The Russell 2000 is within 2% of its 50-day average of {average:,.2f}." in items
     risks = " ".join(plain(p) for x in brief.body if x.key == "risks" for p in x.paragraphs)
     assert "0.61% above its 50-day average" in risks and f"{average:,.2f}" not in risks
 
 
 def test_a_move_in_standard_deviations_is_defined_in_the_glossary(shared_data: Path) -> None:
-    brief = build(shared_data, date(2024, 8, 2))
-    assert "a move of 3.6 standard deviations" in takeaway(brief, "rates")
+    """2023-03-17: the 10-year yield fell 30 bp, as far as in the week before, so no "largest since" and
+    its size in standard deviations says how unusual it was."""
+    brief = build(shared_data, date(2023, 3, 17))
+    assert "fell 30 bp to 3.39%, a move of 2.7 standard deviations" in takeaway(brief, "rates")
     meaning = dict(brief.glossary)["Standard deviations"]
     assert "weekly changes" in meaning and "daily returns over the three years before the week" in meaning
+
+
+@pytest.mark.parametrize(
+    ("as_of", "highest"),
+    [(date(2020, 3, 13), False), (date(2025, 4, 4), True)],
+    ids=["second-highest", "highest"],
+)
+def test_the_vix_is_called_its_years_highest_close_only_when_it_is(
+    shared_data: Path, as_of: date, highest: bool
+) -> None:
+    """2020-03-13: the VIX closed at 57.83, below Thursday's 75.47, so at the 99.6th percentile of its past
+    year, which rounds to 100 but is not its highest close; 2025-04-04: 45.31, the highest.  Both
+    recomputed here from the CSV (the closes after the same day a year before)."""
+    start = as_of.replace(year=as_of.year - 1)
+    closes = [c for d, c in csv_closes(shared_data, "IDX_VIX.csv") if start < d <= as_of]
+    share = sum(c <= closes[-1] for c in closes) / len(closes) * 100
+    assert (closes[-1] == max(closes)) is highest and (share > 99.5) is True
+    text = body(build(shared_data, as_of))
+    if highest:
+        assert "the VIX is at the highest close of its past year" in text.replace("The VIX", "the VIX")
+    else:
+        assert "highest close" not in text
+        assert f"The VIX is at the {int(share)}th percentile of its past year" in text
+
+
+def watch(brief: Brief) -> list[str]:
+    return [plain(item) for p in brief.body if p.key == "outlook" for item in p.items]
+
+
+def test_a_line_to_watch_is_named_on_its_side_and_in_its_unit(shared_data: Path) -> None:
+    """2022-06-17: the VIX closed past 30, so the watch list says it is just above the line, not
+    "within 2 points of 30" as if approaching it.  2019-07-12: the Russell 2000 is 9.8% below its record
+    close, 0.2 percentage points from the correction line, not "2 points" (index points, it would read)."""
+    vix = close_on(csv_closes(shared_data, "IDX_VIX.csv"), date(2022, 6, 17))
+    assert 30 <= vix <= 32
+    items = watch(build(shared_data, date(2022, 6, 17)))
+    assert any(i.startswith("The VIX is no more than 2 points above 30") for i in items), items
+    rut = [c for d, c in csv_closes(shared_data, "IDX_RUT.csv") if d <= date(2019, 7, 12)]
+    below = (1 - rut[-1] / max(rut)) * 100
+    assert 8 <= below < 10
+    items = watch(build(shared_data, date(2019, 7, 12)))
+    assert (
+        "The Russell 2000 is within 2 percentage points of the correction line (10% below its record close)"
+        in " ".join(items)
+    ), items
+
+
+def test_a_crash_and_a_rebound_in_one_week_are_two_facts(shared_data: Path) -> None:
+    """Week ending 2020-03-13: the Russell 2000 fell 11.18% on Thursday, its worst day in the data, and
+    rose 7.77% on Friday, its best: both are takeaways (the rebound was missing when only the week's
+    largest move was told).  Recomputed here from the CSV."""
+    rut = csv_closes(shared_data, "IDX_RUT.csv")
+    days = [(b[0], (b[1] / a[1] - 1) * 100) for a, b in itertools.pairwise(rut) if b[0] <= date(2020, 3, 13)]
+    worst, best = min(days, key=lambda r: r[1]), max(days, key=lambda r: r[1])
+    assert (worst[0], best[0]) == (date(2020, 3, 12), date(2020, 3, 13))
+    moves = [plain(t.prose) for t in build(shared_data, date(2020, 3, 13)).takeaways if t.kind == "day-move"]
+    back = "in data back to 2015-01-05."
+    assert moves == [
+        f"The Russell 2000 fell {-worst[1]:.2f}% on Thursday 2020-03-12, its worst day {back}",
+        f"The Russell 2000 jumped {best[1]:.2f}% on Friday 2020-03-13, its best day {back}",
+    ]
+
+
+def test_a_record_move_in_the_10_year_yield_is_told_as_one(shared_data: Path) -> None:
+    """Week ending 2025-04-11: the 10-year yield rose 51 bp, its largest weekly rise in the data (not
+    only "4.4 standard deviations"); 2024-08-02: it fell 41 bp, the most since the week ending 2020-03-06.
+    Both recomputed here from the CSV's weekly closes."""
+    weeks = weekly(csv_closes(shared_data, "IDX_TNX.csv"))  # (last session, % change): only its dates used
+    closes = dict(csv_closes(shared_data, "IDX_TNX.csv"))
+    ends = [d for d, _ in weeks]
+    bp = {b: (closes[b] - closes[a]) * 100 for a, b in itertools.pairwise(ends)}
+    rise = bp[date(2025, 4, 11)]
+    assert round(rise) == 51 and all(v < rise for d, v in bp.items() if d < date(2025, 4, 11))
+    assert "rose 51 bp to 4.49%, its largest weekly rise in data back to" in takeaway(
+        build(shared_data, date(2025, 4, 11)), "rates"
+    )
+    fall = bp[date(2024, 8, 2)]
+    deeper = [d for d, v in bp.items() if d < date(2024, 8, 2) and v <= fall]
+    assert max(deeper) == date(2020, 3, 6)
+    assert "fell 41 bp to 3.79%, its largest weekly fall since the week ending 2020-03-06" in takeaway(
+        build(shared_data, date(2024, 8, 2)), "rates"
+    )
 
 
 def test_a_checklist_with_no_condition_met_says_none() -> None:

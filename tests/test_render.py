@@ -282,7 +282,7 @@ def test_html_reads_lead_takeaways_body_headlines_not_covered_then_appendix(brie
         assert f'<section class="brief-section" id="{passage.key}">\n<h2>{passage.title}</h2>' in body
     assert body.count('<p class="reading">') == sum(len(p.paragraphs) for p in brief.body)
     watch = body.split('<h3>Levels to watch</h3>\n<ul class="watch">')[1].split("</ul>")[0]
-    assert watch.count("<li>") == 2 and "The VIX is within 2 points of 20 (now 18.6)." in watch
+    assert watch.count("<li>") == 2 and "The VIX is no more than 2 points below 20 (now 18.6)." in watch
     assert body.count('<ul class="headlines related">') == sum(1 for p in brief.body if p.headlines)
 
 

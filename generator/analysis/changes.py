@@ -137,7 +137,9 @@ def changes_section(
     top = movers(ctx, prev_ctx, prev, now)
     rows = tuple((m.now.label, replace(m.prev, key=f"lastweek.{m.key}"), m.now, m.change) for m in top)
     table = Table(
-        f"What changed: the week ending {prev_ctx.week_end.isoformat()} against {ctx.week_end.isoformat()}",
+        # Named by the closes compared: a week cut short by a holiday ends on its last session.
+        f"What changed: the week to {prev_ctx.anchor.isoformat()}"
+        f" against the week to {ctx.anchor.isoformat()}",
         ("Figure", "Last week", "This week", "Change"),
         rows,
     )

@@ -101,6 +101,18 @@ def percentile_of_last(values: np.ndarray) -> float:
     return float(np.mean(values <= values[-1]) * 100.0)
 
 
+def extreme_of_last(values: np.ndarray) -> str:
+    """``"highest"`` when the last of ``values`` is their largest, ``"lowest"`` when their smallest (a tie
+    counts), else ``""``: what a percentile rounded to 100 or 0 cannot tell (99.6 is not the highest of
+    252 closes)."""
+    if len(values) < 2 or np.isnan(values).any():
+        return ""
+    last = values[-1]
+    if last >= values.max():
+        return "highest"
+    return "lowest" if last <= values.min() else ""
+
+
 @dataclass(frozen=True)
 class Run:
     """A run of consecutive days with the same sign (+1 ahead, -1 behind)."""

@@ -142,23 +142,37 @@ def week_move(ctx: Context, symbol: str) -> Event | None:
     )
 
 
-def day_move(ctx: Context, symbol: str) -> Event | None:
+def day_moves(ctx: Context, symbol: str) -> list[Event]:
+    """The week's largest one-day move when unusual, and the largest the other way when that is unusual
+    too: a crash and a rebound in one week (2020-03-12 and 13) are two facts, not one."""
     closes = ctx.closes[symbol]
     if not ctx.has(symbol) or len(closes) < 60:
-        return None
+        return []
     daily = ind.daily_returns(closes)
     week = daily.loc[pd.Timestamp(ctx.week_start) :]
     if week.empty:
-        return None
-    pos = int(np.argmax(np.abs(week.to_numpy())))
+        return []
+    values = week.to_numpy()
+    pos = int(np.argmax(np.abs(values)))
+    past = daily.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))].to_numpy()[-756:]
+    found = [_day_move(ctx, symbol, daily, week, pos, past, f"day.{symbol}")]
+    other = values < 0 if values[pos] > 0 else values > 0
+    if other.any():
+        back = int(np.flatnonzero(other)[np.argmax(np.abs(values[other]))])
+        found.append(_day_move(ctx, symbol, daily, week, back, past, f"day.{symbol}.other-way"))
+    return [e for e in found if e is not None]
+
+
+def _day_move(
+    ctx: Context, symbol: str, daily: pd.Series, week: pd.Series, pos: int, past: np.ndarray, key: str
+) -> Event | None:
     value, day = float(week.iloc[pos]), week.index[pos].date()
-    z = ind.zscore(value, daily.loc[: pd.Timestamp(ctx.week_start - timedelta(days=1))].to_numpy()[-756:])
+    z = ind.zscore(value, past)
     if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
         return None
     method = "Close-to-close return of one session over the session before, in percent."
-    fig = Maker(ctx, (symbol,), "1D", method)(
-        f"day.{symbol}", f"{ctx.name(symbol)}, one-day move", value, "pct", last_bar=day
-    )
+    label = f"{ctx.name(symbol)}, one-day move"
+    fig = Maker(ctx, (symbol,), "1D", method)(key, label, value, "pct", last_bar=day)
     # How rare: the last earlier session that moved at least as far the same way, and the rank.
     before = daily.loc[: pd.Timestamp(day - timedelta(days=1))]
     earlier = np.flatnonzero(before.to_numpy() >= value if value > 0 else before.to_numpy() <= value)
@@ -404,15 +418,27 @@ def rates_event(ctx: Context) -> Event | None:
     weekly = ind.weekly_closes(ctx.closes[sym], ctx.config.brief.week_ends_on)
     if len(weekly) < 31 or weekly.index[-1].date() < ctx.week_start:
         return None
-    changes = weekly.diff().dropna().to_numpy() * 100.0
-    z = ind.zscore(float(changes[-1]), changes[:-1])
+    diffs = weekly.diff().dropna()
+    changes, now = diffs.to_numpy() * 100.0, float(diffs.iloc[-1]) * 100.0
+    past = changes[:-1]
+    z = ind.zscore(now, past)
     if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
         return None
     method = "Yield at the last close of the week minus the yield a week earlier, in basis points."
-    fig = Maker(ctx, (sym,), "1W", method)(
-        f"event.rates.{sym}", f"{ctx.name(sym)}, change over the week", float(changes[-1]), "bp"
-    )
-    return Event(EventKind.RATES, abs(z), fig, 1 if changes[-1] > 0 else -1)
+    label = f"{ctx.name(sym)}, change over the week"
+    fig = Maker(ctx, (sym,), "1W", method)(f"event.rates.{sym}", label, now, "bp")
+    # How rare, as for the index's week: the last earlier week that moved at least as far the same way.
+    earlier = np.flatnonzero(past >= now if now > 0 else past <= now)
+    since = diffs.index[int(earlier[-1])].date() if len(earlier) else None
+    first = diffs.index[0].date()
+    enough = _history_ok(first, ctx.week_end)
+    if since is None and not enough:
+        return Event(EventKind.RATES, abs(z), fig, 1 if now > 0 else -1)
+    n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
+    return Event(
+        EventKind.RATES, max(abs(z), ind.rarity_score(1.0 / max(n_weeks, 1))), fig, 1 if now > 0 else -1,
+        since=since, history_from=first, rank=len(earlier) + 1 if enough else 0,
+    )  # fmt: skip
 
 
 def level_crossing(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure]) -> list[Event]:
@@ -447,7 +473,7 @@ def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure
     s = ctx.slots
     found: list[Event | None] = [
         week_move(ctx, s.benchmark),
-        day_move(ctx, s.benchmark),
+        *day_moves(ctx, s.benchmark),
         *streak_events(ctx),
         *extreme_events(ctx),
         drawdown_event(ctx),

@@ -23,7 +23,7 @@ from generator.analysis.common import (
     one_year,
     val,
 )
-from generator.analysis.indicators import percentile_of_last, rsi_wilder, sma, weekly_returns
+from generator.analysis.indicators import extreme_of_last, percentile_of_last, rsi_wilder, sma, weekly_returns
 from generator.models import Figure, Section, SourceHealth, SourceStatus, Table, Topic
 
 OVERBOUGHT, OVERSOLD = th.RSI_OVERBOUGHT, th.RSI_OVERSOLD
@@ -141,7 +141,7 @@ def realized_vol_figures(ctx: Context) -> tuple[Figure, ...]:
         ymk(f"{key}.max1y", f"{label}, 1-year high", float(year.max()), "level",
             method=ymk.method.format("highest value")),
         ymk(f"{key}.pctile1y", f"{label}, 1-year percentile", percentile_of_last(year), "pctile",
-            method=ymk.method.format("share of days at or below today's value")),
+            method=ymk.method.format("share of days at or below today's value"), text=extreme_of_last(year)),
     )  # fmt: skip
 
 
@@ -152,9 +152,8 @@ def implied_vol_figures(ctx: Context, symbol: str, prefix: str) -> tuple[Figure,
     stop = mk.blocked(key, label, "pctile")
     if stop is not None:
         return level, stop
-    return level, mk(
-        key, label, percentile_of_last(one_year(ctx.closes[symbol], ctx.anchor).to_numpy()), "pctile"
-    )
+    year = one_year(ctx.closes[symbol], ctx.anchor).to_numpy()
+    return level, mk(key, label, percentile_of_last(year), "pctile", text=extreme_of_last(year))
 
 
 def volatility_topic(ctx: Context) -> Topic:
@@ -228,7 +227,8 @@ def dispersion_figures(ctx: Context) -> tuple[Figure, ...]:
         mk("dispersion.sectors.median1y", "Typical weekly dispersion, last year (pp)", typical, "level",
            window="1Y", method="Median of the weekly dispersion over the previous year's weeks."),
         mk("dispersion.sectors.pctile1y", "Weekly dispersion, 1-year percentile", percentile_of_last(year),
-           "pctile", window="1Y", method="Share of the last year's weekly readings at or below this week's."),
+           "pctile", window="1Y", method="Share of the last year's weekly readings at or below this week's.",
+           text=extreme_of_last(year)),
     )  # fmt: skip
 
 

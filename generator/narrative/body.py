@@ -476,7 +476,7 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
         if dist is not None and abs(val(dist)) <= th.WATCH_MA_REACH_PCT:
             # The level to watch is the average itself: said once, here.
             avg = facts.get(K.ma(b, n))
-            at = prose(", at ", level(avg)) if avg is not None and avg.key not in said else ()
+            at = prose(" of ", level(avg)) if avg is not None and avg.key not in said else ()
             items.append(
                 prose(
                     f"The {name} is within {th.WATCH_MA_REACH_PCT:.0f}% of its {n}-day average",
@@ -489,9 +489,10 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
     if vix is not None:
         for lvl in th.VIX_LEVELS:
             if abs(val(vix) - lvl) <= th.WATCH_VIX_REACH:
-                items.append(
-                    prose(f"The VIX is within {th.WATCH_VIX_REACH:.0f} points of {lvl:.0f}", now(vix), ".")
-                )
+                # The side is said: a VIX at 31 is past the line, not approaching it.
+                side = "above" if val(vix) >= lvl else "below"
+                reach = f"no more than {th.WATCH_VIX_REACH:.0f} points {side} {lvl:.0f}"
+                items.append(prose(f"The VIX is {reach}", now(vix), "."))
     curve = facts.get(K.CURVE)
     if curve is not None and abs(val(curve)) <= th.WATCH_CURVE_REACH_BP:
         turn = "inverting" if val(curve) > 0 else "turning positive"
@@ -503,7 +504,7 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
             if 0 < val(dd) - lvl <= 2.0:
                 items.append(
                     prose(
-                        f"The {name} is within 2 points of the {word} line"
+                        f"The {name} is within 2 percentage points of the {word} line"
                         f" ({abs(lvl):.0f}% below its record close)",
                         now(dd),
                         ".",

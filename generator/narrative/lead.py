@@ -50,7 +50,7 @@ def _rarity(e: Event, extreme: str, unit: str) -> str:
     """``worst week since the week ending 2020-03-20``, ``second-worst day in data back to …``,
     ``highest close since 2020-10-28``, or "" when the earlier such move is recent and this one is
     not among the most extreme (then its size in standard deviations says more)."""
-    week = "the week ending " if unit == "week" else ""
+    week = "the week ending " if unit == "week" or unit.startswith("weekly ") else ""
     if e.since is None:
         return f"{extreme} {unit}{in_data(e.history_from)}" if e.history_from else ""
     if not _recent(e):
@@ -152,7 +152,9 @@ def _trend(ctx: Context, e: Event, facts: Facts) -> Prose:
 def _rates(ctx: Context, e: Event, facts: Facts) -> Prose:
     ten = facts.get(K.yield_level(ctx.slots.rate_10y))
     now = prose(" to ", level(ten)) if ten is not None else ()
-    return prose("The 10-year Treasury yield ", moved(e.figure), now, f", a move of {sigma(e.score)}.")
+    rarity = _rarity(e, "largest", "weekly rise" if e.direction > 0 else "weekly fall")
+    context = f"its {rarity}" if rarity else f"a move of {sigma(e.score)}"
+    return prose("The 10-year Treasury yield ", moved(e.figure), now, f", {context}.")
 
 
 def _breadth(ctx: Context, e: Event, facts: Facts) -> Prose:

@@ -239,13 +239,9 @@ def rank(fig: Figure, reading: str = "reading") -> Prose:
     """A percentile in its window: ``at the 36th percentile of``, ``at the lowest close of``,
     ``at the highest reading of`` (``reading``: what the window's values are, a close or a reading)."""
     assert fig.value is not None
-    n = round(fig.value)
-    if n <= 0:
-        return prose("at the ", Cite(fig, f"lowest {reading}"), " of")
-    if n >= 100:
-        return prose("at the ", Cite(fig, f"highest {reading}"), " of")
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return prose("at the ", Cite(fig, f"{n}{suffix} percentile"), " of")
+    if fig.text in ("lowest", "highest"):  # the analysis says so; a rounded percentile cannot
+        return prose("at the ", Cite(fig, f"{fig.text} {reading}"), " of")
+    return prose("at the ", Cite(fig, fmt_value(fig.value, "pctile")), " of")
 
 
 def week_phrase(sessions: int, expected: int, last: date | None) -> str:
