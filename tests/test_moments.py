@@ -115,8 +115,10 @@ def test_a_streak_that_ended_is_reported_at_its_full_length(shared_data: Path) -
     broke = ahead[last + 1][0]
     brief = build(shared_data, date(2024, 7, 19))
     text = takeaway(brief, "streak-ended")
-    assert text.startswith(f"The Russell 2000's {length}-session run ahead of the S&P 500 ended on")
-    assert f"ended on {broke.strftime('%A')} {broke.isoformat()}" in text
+    assert text.startswith(
+        f"The Russell 2000 fell behind the S&P 500 on {broke.strftime('%A')} {broke.isoformat()}"
+        f" after {length} sessions ahead of it, "
+    ), text
     # On Friday the running streak was a fresh one: the ended run is not reported at Friday's length.
     assert length >= 5 and "the longest run since" in text and "(data back to 2015-" in text
 
@@ -623,6 +625,16 @@ def test_a_record_move_in_the_10_year_yield_is_told_as_one(shared_data: Path) ->
     assert "fell 41 bp to 3.79%, its largest weekly fall since the week ending 2020-03-06" in takeaway(
         build(shared_data, date(2024, 8, 2)), "rates"
     )
+
+
+def test_a_large_vix_move_that_crosses_30_by_a_hair_is_still_news(shared_data: Path) -> None:
+    """Week ending 2018-12-21: the VIX rose from 21.63 to 30.11.  Crossing 30 by 0.11 is no news on its own
+    (a reading hovering about a line), but a rise of 8.48 points is: the move is a takeaway."""
+    rows = csv_closes(shared_data, "IDX_VIX.csv")
+    before, now = close_on(rows, date(2018, 12, 14)), close_on(rows, date(2018, 12, 21))
+    assert 30 <= now < 30.2 and now - before > 8
+    text = takeaway(build(shared_data, date(2018, 12, 21)), "vix")
+    assert text.startswith(f"The VIX rose {now - before:.2f} points to {now:.2f}, a move of "), text
 
 
 def test_a_checklist_with_no_condition_met_says_none() -> None:

@@ -352,9 +352,14 @@ def vix_event(ctx: Context) -> Event | None:
     fig = Maker(ctx, (sym,), "1W", method)(
         f"event.vix.{sym}", f"{ctx.name(sym)}, change over the week", now - prev, "points"
     )
+    weekly = ind.weekly_closes(closes, ctx.config.brief.week_ends_on).diff().dropna().to_numpy()
+    z = ind.zscore(now - prev, weekly[:-1]) if len(weekly) else None
+    unusual = z is not None and abs(z) >= th.UNUSUAL_MOVE_SD
     for level in (th.VIX_STRESS, th.VIX_ELEVATED):
         direction = crossing(now, prev, level)
-        if direction:
+        # A line crossed by a hair is no news, but the move that crossed it may be (2018-12-21:
+        # +8.48 points to 30.11, 2.8 standard deviations): then the move is the event.
+        if direction and not (unusual and abs(now - level) < th.MARGINAL_CROSSING):
             return Event(
                 EventKind.VIX,
                 _crossing_score(CROSSING_SCORES[level], now - level),
@@ -362,9 +367,7 @@ def vix_event(ctx: Context) -> Event | None:
                 direction,
                 level=level,
             )
-    weekly = ind.weekly_closes(closes, ctx.config.brief.week_ends_on).diff().dropna().to_numpy()
-    z = ind.zscore(now - prev, weekly[:-1]) if len(weekly) else None
-    if z is None or abs(z) < th.UNUSUAL_MOVE_SD:
+    if z is None or not unusual:
         return None
     return Event(EventKind.VIX, abs(z) * DAILY_DISCOUNT, fig, 1 if now > prev else -1)
 

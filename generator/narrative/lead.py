@@ -83,10 +83,13 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
         else ""
     )
     if e.kind is EventKind.STREAK_ENDED:
+        # Dated by the session that broke the run, which is said as such: "the run ended on Thursday"
+        # read as if Thursday were its last day ahead.
         assert e.day is not None
-        run = cite(e.figure, f"{n}-session run")
+        turn = "fell behind" if e.direction > 0 else "pulled ahead of"
+        run = cite(e.figure, f"{n} sessions")
         name = ctx.name(ctx.slots.benchmark)
-        return prose(f"The {name}'s ", run, f" {side} the {large} ended {on_day(e.day)}{since}.")
+        return prose(f"The {name} {turn} the {large} {on_day(e.day)} after ", run, f" {side} it{since}.")
     name = ctx.name(ctx.slots.benchmark)
     verb = "beat" if e.direction > 0 else "lagged"
     return prose(

@@ -11,9 +11,9 @@ from generator.narrative.words import anomaly
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
 _SAMPLE_SAID = re.compile(rf"\s*{re.escape(SAMPLE_WARNING.rstrip('.'))}\.?")
 QUIET_WEEK = (
-    "A quiet week beyond the headline: no record or 52-week extreme, no threshold crossed"
-    " (VIX 20/30, RSI 70/30, the 200-day average, a correction or bear market), no unusual streak,"
-    " day or rate move."
+    "A quiet week beyond the headline: no record or 52-week extreme, no threshold crossed from last"
+    " week's close to this week's (VIX 20/30, RSI 70/30, the 200-day average, a correction or bear"
+    " market), no unusual streak, day or rate move."
 )
 DISCLAIMER = (
     "Not investment advice. This brief describes past market data from the sources named in it; it makes"
