@@ -637,6 +637,26 @@ def test_a_large_vix_move_that_crosses_30_by_a_hair_is_still_news(shared_data: P
     assert text.startswith(f"The VIX rose {now - before:.2f} points to {now:.2f}, a move of "), text
 
 
+def test_the_gap_with_large_caps_is_put_in_context_when_it_is_rare(shared_data: Path) -> None:
+    """Week ending 2023-03-17 (the regional-bank failures): the Russell 2000 lagged the S&P 500 (SPY) by
+    4.08 pp, the widest gap since the week ending 2021-07-16; the headline says so.  In the week ending
+    2020-03-13 the gap was the widest in the data, and the headline does not repeat where the data
+    starts, which the week's own record has just said.  Recomputed here from the CSVs' weekly closes."""
+    rut = dict(weekly(csv_closes(shared_data, "IDX_RUT.csv")))
+    spy = dict(weekly(csv_closes(shared_data, "SPY.csv")))
+    gaps = {d: rut[d] - spy[d] for d in rut if d in spy}
+    now = gaps[date(2023, 3, 17)]
+    assert round(now, 2) == -4.08
+    assert max(d for d, g in gaps.items() if d < date(2023, 3, 17) and g <= now) == date(2021, 7, 16)
+    lead = plain(build(shared_data, date(2023, 3, 17)).lead)
+    assert "lagged the S&P 500 by 4.08 pp, the widest gap since the week ending 2021-07-16;" in lead, lead
+    crash = gaps[date(2020, 3, 13)]
+    assert all(g > crash for d, g in gaps.items() if d < date(2020, 3, 13))
+    lead = plain(build(shared_data, date(2020, 3, 13)).lead)
+    assert f"lagged the S&P 500 by {-crash:.2f} pp, the widest gap in the data;" in lead, lead
+    assert lead.count("in data back to") == 1
+
+
 def test_a_checklist_with_no_condition_met_says_none() -> None:
     from generator.models import Check, Figure, Provenance
     from generator.narrative.body import _count

@@ -21,12 +21,13 @@ import pandas as pd
 
 from generator.analysis import indicators as ind
 from generator.analysis import thresholds as th
-from generator.analysis.common import Context, Maker, ok, return_figure, val
+from generator.analysis.common import Context, Maker, ok, return_figure, spread_figure, val
 from generator.models import Figure
 
 
 class EventKind(StrEnum):
     WEEK_MOVE = "week-move"
+    RELATIVE_WEEK = "relative-week"  # the week's gap with large caps: context for the headline only
     DAY_MOVE = "day-move"
     STREAK = "streak"
     STREAK_ENDED = "streak-ended"
@@ -140,6 +141,33 @@ def week_move(ctx: Context, symbol: str) -> Event | None:
         history_from=first,
         rank=len(earlier) + 1 if _history_ok(first, ctx.week_end) else 0,  # a rank needs the history
     )
+
+
+def relative_week(ctx: Context, a: str, b: str) -> Event | None:
+    """How rare the week's gap between ``a`` and ``b`` is, as for a week's move: the last earlier week
+    with a gap as wide the same way, and the gap in standard deviations of the weekly gaps before.
+    The headline gives the gap; this is its context ("the widest since the week ending 2021-07-16")."""
+    fig = spread_figure(ctx, a, b, "1W")
+    if not ok(fig):
+        return None
+    ends_on = ctx.config.brief.week_ends_on
+    gaps = (ind.weekly_returns(ctx.closes[a], ends_on) - ind.weekly_returns(ctx.closes[b], ends_on)).dropna()
+    if gaps.empty or gaps.index[-1].date() < ctx.week_start:
+        return None
+    past, now = gaps.to_numpy()[:-1], val(fig)
+    z = ind.zscore(now, past)
+    score = abs(z) if z is not None else 0.0
+    first = gaps.index[0].date()
+    earlier = np.flatnonzero(past >= now if now >= 0 else past <= now)
+    since = gaps.index[int(earlier[-1])].date() if len(earlier) else None
+    enough = _history_ok(first, ctx.week_end)
+    if since is None and not enough:
+        return Event(EventKind.RELATIVE_WEEK, score, fig, 1 if now >= 0 else -1)
+    n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
+    return Event(
+        EventKind.RELATIVE_WEEK, max(score, ind.rarity_score(1.0 / max(n_weeks, 1))), fig,
+        1 if now >= 0 else -1, since=since, history_from=first, rank=len(earlier) + 1 if enough else 0,
+    )  # fmt: skip
 
 
 def day_moves(ctx: Context, symbol: str) -> list[Event]:
@@ -476,6 +504,7 @@ def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure
     s = ctx.slots
     found: list[Event | None] = [
         week_move(ctx, s.benchmark),
+        relative_week(ctx, s.benchmark, s.large_cap),
         *day_moves(ctx, s.benchmark),
         *streak_events(ctx),
         *extreme_events(ctx),

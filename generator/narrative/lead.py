@@ -40,6 +40,24 @@ def _week_context(e: Event | None) -> str:
     return f", a move of {sigma(e.score)}" if e.score >= th.UNUSUAL_MOVE_SD else ""
 
 
+# The events the headline sentence tells (the week's move and its gap with large caps), never takeaways.
+HEADLINE_ONLY = frozenset({EventKind.WEEK_MOVE, EventKind.RELATIVE_WEEK})
+
+
+def _gap_context(e: Event | None, said: str) -> str:
+    """How rare the week's gap with large caps was, after the gap: ", the widest since the week ending …".
+
+    Only for a noteworthy gap, and only in words of rarity: a gap's size in standard deviations is one
+    number more in a sentence that has two.  ``said``: the week's own context, whose "in data back to
+    …" is not said twice in one sentence."""
+    if e is None or e.score < th.NOTEWORTHY:
+        return ""
+    rarity = _rarity(e, "widest", "week").replace("widest week", "widest gap", 1)
+    if e.history_from is not None and rarity.endswith(back := in_data(e.history_from)) and back in said:
+        rarity = rarity.removesuffix(back) + " in the data"
+    return f", the {rarity}" if rarity else ""
+
+
 def _recent(e: Event) -> bool:
     """The earlier date of a "since" claim is within :data:`~th.RECENT_SINCE_WEEKS`: no news."""
     anchor = e.day or e.figure.provenance.last_bar
@@ -193,7 +211,7 @@ def pick(events: Sequence[Event]) -> list[Event]:
     The week's move of the benchmark is not among them: the headline tells it, with its context
     (and the gap with large caps, which is a figure, not an event).
     """
-    rest = [e for e in events if e.kind is not EventKind.WEEK_MOVE]
+    rest = [e for e in events if e.kind not in HEADLINE_ONLY]
     chosen = [e for e in rest if e.score >= th.NOTEWORTHY][: th.MAX_TAKEAWAYS]
     for e in rest:
         if len(chosen) >= th.MIN_TAKEAWAYS:
@@ -216,20 +234,21 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> 
         last = ctx.stale.get(s.benchmark)
         why = f"its data is stale (last bar {last.isoformat()})" if last else "it has no data for the week"
         return prose(f"No figures for this week: the {ctx.name(s.benchmark)} is not reported because {why}.")
+    context = _week_context(next((e for e in events if e.kind is EventKind.WEEK_MOVE), None))
     spread = facts.get(K.spread(s.benchmark, s.large_cap, "1W"))
     versus = (
         prose(
             " and ",
             beat_or_lag(spread, f"the {ctx.name(s.large_cap)}"),
+            _gap_context(next((e for e in events if e.kind is EventKind.RELATIVE_WEEK), None), context),
         )
         if spread
         else ()
     )
-    top = next((e for e in events if e.kind is not EventKind.WEEK_MOVE), None)
+    top = next((e for e in events if e.kind not in HEADLINE_ONLY), None)
     tail: Prose = ()
     if top is not None and top.score >= th.NOTEWORTHY:
         tail = prose("; ", _short(ctx, top))
-    context = _week_context(next((e for e in events if e.kind is EventKind.WEEK_MOVE), None))
     if context and versus:
         context += ","
     return prose(
