@@ -657,6 +657,21 @@ def test_the_gap_with_large_caps_is_put_in_context_when_it_is_rare(shared_data: 
     assert lead.count("in data back to") == 1
 
 
+def test_a_record_vix_close_inside_the_week_is_told_though_the_week_ends_lower(shared_data: Path) -> None:
+    """Week ending 2020-03-20: the VIX closed at 82.69 on Monday, the highest close in the data, and ended
+    the week at 66.04; the week's change (+8.21 points) does not show the record, a takeaway does.
+    Recomputed here from the CSV."""
+    rows = [(d, c) for d, c in csv_closes(shared_data, "IDX_VIX.csv") if d <= date(2020, 3, 20)]
+    week = [(d, c) for d, c in rows if d >= date(2020, 3, 16)]
+    day, peak = max(week, key=lambda r: r[1])
+    assert day == date(2020, 3, 16) and all(c < peak for d, c in rows if d < day)
+    text = takeaway(build(shared_data, date(2020, 3, 20)), "vix-spike")
+    assert text == (
+        f"The VIX closed at {peak:.2f} on Monday 2020-03-16, its highest close in data back to"
+        f" {rows[0][0].isoformat()}, and ended the week at {week[-1][1]:.2f}."
+    )
+
+
 def test_a_checklist_with_no_condition_met_says_none() -> None:
     from generator.models import Check, Figure, Provenance
     from generator.narrative.body import _count

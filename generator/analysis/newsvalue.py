@@ -53,6 +53,7 @@ SCORES = {
     EventKind.BREADTH: 2.0,  # as a 52-week extreme of the index itself
 }
 CROSSING_SCORES = {th.CORRECTION: 2.6, th.BEAR_MARKET: 3.2, th.VIX_ELEVATED: 2.0, th.VIX_STRESS: 2.8}
+SESSIONS_A_YEAR = 252
 DAILY_DISCOUNT = 0.9  # a one-day move is noisier than a week's: the same z counts a little less
 
 
@@ -401,9 +402,11 @@ def vix_event(ctx: Context) -> Event | None:
 
 
 def vix_spike_event(ctx: Context) -> Event | None:
-    """The VIX closing above :data:`~th.VIX_STRESS` on a day of the week, from below it the week
-    before, and back under it by the week's close, well above both (:data:`~th.VIX_SPIKE_RATIO`):
-    a spike the week's change does not show."""
+    """A peak of the VIX inside the week that the week's change does not show: a close above
+    :data:`~th.VIX_STRESS` from below it the week before and back under it by the week's close, well
+    above both (:data:`~th.VIX_SPIKE_RATIO`); or, whatever the line, a close higher than any in the year
+    before, well above the week's own close (2020-03-16: 82.69, the highest in the data; the week
+    ended at 66.04)."""
     sym = ctx.slots.vix
     if not ctx.has(sym):
         return None
@@ -415,15 +418,18 @@ def vix_spike_event(ctx: Context) -> Event | None:
     at = int(np.argmax(week.to_numpy()))
     peak, day = float(week.iloc[at]), week.index[at].date()
     last, prev = float(week.iloc[-1]), float(before.iloc[-1])
-    if peak < th.VIX_STRESS or last >= th.VIX_STRESS or prev >= th.VIX_STRESS:
-        return None
-    if peak < th.VIX_SPIKE_RATIO * max(last, prev):
-        return None  # hovering about the line, not a spike
     higher = np.flatnonzero(before.to_numpy() >= peak)
     since = before.index[int(higher[-1])].date() if len(higher) else None
     first = before.index[0].date()
     enough = _history_ok(first, ctx.week_end)  # to call it the highest in the data
     sessions = len(before) - int(higher[-1]) if len(higher) else len(before) + 1
+    crossed = peak >= th.VIX_STRESS and last < th.VIX_STRESS and prev < th.VIX_STRESS
+    # A close higher than any of a year of sessions before it (and with that year at hand).
+    yearly_high = sessions > SESSIONS_A_YEAR and len(before) >= SESSIONS_A_YEAR and at < len(week) - 1
+    if not (crossed or yearly_high):
+        return None
+    if peak < th.VIX_SPIKE_RATIO * (max(last, prev) if crossed else last):
+        return None  # hovering about the line, or the week ended near its peak: the close tells it
     method = "Highest close of the index in the reporting week."
     fig = Maker(ctx, (sym,), "1W", method)(
         f"event.vixpeak.{sym}", f"{ctx.name(sym)}, highest close of the week", peak, "level", last_bar=day
@@ -438,7 +444,7 @@ def vix_spike_event(ctx: Context) -> Event | None:
         day=day,
         since=since,
         history_from=first if since is not None or enough else None,
-        level=th.VIX_STRESS,
+        level=th.VIX_STRESS if crossed else None,
     )
 
 

@@ -283,7 +283,9 @@ def _short(ctx: Context, e: Event) -> str:
         EventKind.LOW_52W: f"the {name} closed at a 52-week low{earlier}",
         EventKind.DRAWDOWN: f"the {name} {'entered' if up else 'left'} {zone}",
         EventKind.VIX: f"the VIX {'rose' if up else 'fell'}{vix_move}",
-        EventKind.VIX_SPIKE: f"the VIX spiked above 30 {when}",
+        EventKind.VIX_SPIKE: f"the VIX spiked above 30 {when}"
+        if e.level is not None
+        else f"the VIX closed at a one-year high {when}",
         EventKind.RSI: rsi,
         EventKind.TREND: f"the {name} crossed {'above' if up else 'below'} its 200-day average",
         EventKind.RATES: f"the 10-year yield {'jumped' if up else 'dropped'}",
