@@ -20,7 +20,7 @@ from pathlib import Path
 
 from generator.analysis.brief import WeekCore
 from generator.build import FORMATS, build_from_snapshot
-from generator.errors import BriefError
+from generator.errors import BriefError, DataUnavailableError
 from generator.models import Config, Snapshot
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,21 @@ def backfill(
     formats: Sequence[str] = FORMATS,
     jobs: int | None = None,
 ) -> list[BackfillItem]:
-    """Build one issue per date in ``week_ends``; returns one item per week, oldest first."""
+    """Build one issue per date in ``week_ends``; returns one item per week, oldest first.
+
+    Raises DataUnavailableError for a week after the snapshot's last one: its issue would be stale and
+    named by the last bar, so the weeks past the data would all overwrite one folder."""
     global _JOB
+    from generator.analysis import reporting_week
+
+    last = reporting_week(snapshot.as_of, config.brief.week_ends_on)[1]
+    beyond = [d for d in week_ends if reporting_week(d, config.brief.week_ends_on)[1] > last]
+    if beyond:
+        raise DataUnavailableError(
+            "backfill",
+            f"{len(beyond)} of the weeks asked for end after the history's last bar ({snapshot.as_of}),"
+            f" the first on {beyond[0]}",
+        )
     _preload(formats)
     frozen_by_caller = gc.get_freeze_count() > 0
     try:

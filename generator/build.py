@@ -247,23 +247,30 @@ def _draw(specs: Sequence[ChartSpec]) -> Mapping[str, RenderedChart]:
     return render_charts(specs)
 
 
+def _standing(meta: IssueMeta) -> int:
+    """How good an issue is: 2 fresh market data, 1 the sample (fresh, but not the market's), 0 stale."""
+    return 0 if meta.is_stale else 1 if meta.is_sample else 2
+
+
 def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:
-    """A stale or sample build never replaces a good issue already in ``folder`` (``force`` does).
+    """A build never replaces a better issue already in ``folder`` (``force`` does): a stale build
+    neither a good issue nor a sample one, a sample build not a good one.
 
     A stale brief is named by the benchmark's last bar, which is an earlier week: without this
-    check it would overwrite that week's good issue.
+    check it would overwrite that week's issue with one that has no figures for it.
     """
-    if not meta.is_stale and not meta.is_sample:
+    if _standing(meta) == 2:
         return
     try:
         existing = issue.read_meta(folder)
     except PublishError:
         return  # nothing there, or not an issue: nothing good to protect
-    if existing.is_stale or existing.is_sample:
+    if _standing(existing) <= _standing(meta):
         return
     why = "its benchmark data is stale" if meta.is_stale else "it was built from the sample data"
+    kind = "a sample issue" if existing.is_sample else "a good issue"
     raise PublishError(
-        f"{folder}: holds a good issue of the week ending {existing.week_end}; this build is not written"
+        f"{folder}: holds {kind} of the week ending {existing.week_end}; this build is not written"
         f" because {why} (--force replaces it)"
     )
 

@@ -1,7 +1,8 @@
 """Command line: thin commands over the library; errors become one line and an exit code.
 
 Exit codes: 0 ok · 1 degraded (with --strict) · 2 config error · 3 data unavailable ·
-4 render error · 5 publish refused or failed · 6 delivery failed.
+4 render error · 5 publish refused or failed · 6 delivery failed · 7 a file or folder could not be
+read or written · 130 interrupted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ log = logging.getLogger("generator")
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_DEGRADED = 1
+EXIT_FILES = 7
+EXIT_INTERRUPTED = 130
+OLDEST_AS_OF = date(1900, 1, 1)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -67,8 +71,25 @@ def _errors_to_exit(func: F) -> F:
         except BriefError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # an --out that is a file, a full disk: the path and the system's reason
+            where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+            click.echo(f"error: {where + ': ' if where else ''}{exc.strerror or exc}", err=True)
+            sys.exit(EXIT_FILES)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _check_as_of(as_of: datetime | None, today: date) -> date | None:
+    """``--as-of`` as a day, refused (exit 2, naming the option) before 1900 or after ``today``: a brief
+    of a week that has not happened would be empty, and would replace the issue of the last one."""
+    if as_of is None:
+        return None
+    day = as_of.date()
+    if day < OLDEST_AS_OF:
+        raise click.BadParameter(f"{day} is before {OLDEST_AS_OF}", param_hint="'--as-of'")
+    if day > today:
+        raise click.BadParameter(f"{day} is after today ({today})", param_hint="'--as-of'")
+    return day
 
 
 def _now() -> datetime:
@@ -170,15 +191,16 @@ def build(
 
         config = _load(config_path)
         now = _now()
+        asked = _check_as_of(as_of, _today(config.brief.timezone, now))
         out_dir = Path(out)
         cache = Path(cache_dir) if cache_dir else out_dir / "cache"
         if from_snapshot:
             from generator.sources.snapshot import read_snapshot
 
             snapshot = read_snapshot(Path(from_snapshot))
-            day = as_of.date() if as_of else snapshot.as_of
+            day = asked or snapshot.as_of
         else:
-            day = as_of.date() if as_of else _today(config.brief.timezone, now)
+            day = asked or _today(config.brief.timezone, now)
             week = reporting_week(day, config.brief.week_ends_on)
             with progress(f"Gathering data ({data}) for the week {week[0]} to {week[1]}"):
                 snapshot = gather(config, data, today=day, now=now, cache_dir=cache, week_start=week[0])
@@ -349,6 +371,7 @@ def backfill(
     Example:
         smallcap-brief backfill --weeks 52
     """
+    from generator.analysis import reporting_week
     from generator.backfill import backfill as run_backfill
     from generator.build import past_week_ends
     from generator.sources.gather import gather, price_cache_path
@@ -358,6 +381,7 @@ def backfill(
     cache = Path(cache_dir) if cache_dir else out_dir / "cache"
     now = _now()
     today = _today(config.brief.timezone, now)
+    asked = _check_as_of(as_of, today)
     if data == "auto" and price_cache_path(cache).exists():
         try:
             snapshot = gather(config, "cache", today=today, now=now, cache_dir=cache, week_start=today)
@@ -367,7 +391,15 @@ def backfill(
     else:
         mode = "sample" if data == "auto" else data
         snapshot = gather(config, mode, today=today, now=now, cache_dir=cache, week_start=today)
-    newest = as_of.date() if as_of else snapshot.as_of
+    newest = asked or snapshot.as_of
+    last_week = reporting_week(snapshot.as_of, config.brief.week_ends_on)[1]
+    if reporting_week(newest, config.brief.week_ends_on)[1] > last_week:
+        # Weeks past the data would be stale issues, each named by the last bar: one folder, overwritten.
+        raise click.BadParameter(
+            f"{newest} is after the history's last bar ({snapshot.as_of}); the newest week a backfill"
+            f" can build is the week ending {last_week}",
+            param_hint="'--as-of'",
+        )
     week_ends = past_week_ends(newest, weeks, config.brief.week_ends_on)
     items = run_backfill(config, snapshot, week_ends, out=out_dir, formats=_parse_formats(formats), jobs=jobs)
     failed = [i for i in items if i.error]
@@ -377,4 +409,15 @@ def backfill(
 
 
 def main() -> None:
-    cli(prog_name="smallcap-brief")
+    try:
+        code = cli.main(prog_name="smallcap-brief", standalone_mode=False)
+    except click.ClickException as exc:  # usage errors: click's own message and exit code (2)
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        # Ctrl-C: stop now.  Leaving normally would wait for every network thread to reach its own
+        # timeout (a minute with a slow feed); the issue folder is written whole or not at all.
+        click.echo("interrupted", err=True)
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)

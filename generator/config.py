@@ -64,9 +64,18 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
+# A configuration is a few kilobytes; reading stops past this (a path to /dev/zero or a log file).
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def _read_text(path: str | Path) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            too_big = f"file is larger than {MAX_CONFIG_BYTES:,} bytes: not a configuration"
+            raise ConfigError(str(path), [too_big])
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(str(path), ["file not found"]) from None
     except UnicodeDecodeError:

@@ -131,8 +131,10 @@ def text(*checks: Check, empty: bool = False) -> Converter:
     return convert
 
 
-def number(*, whole: bool = False, zero: bool = False) -> Converter:
-    """A positive number (or zero when ``zero``); booleans and quoted numbers are refused."""
+def number(*, whole: bool = False, zero: bool = False, at_most: float = math.inf) -> Converter:
+    """A positive number (or zero when ``zero``) up to ``at_most``; booleans and quoted numbers are
+    refused.  The bound keeps a typo (a deadline of 1e11 seconds) from passing ``check`` and then
+    failing every build deep inside."""
     kind = "a whole number" if whole else "a number"
 
     def convert(node: Node, path: str, report: Report) -> Any:
@@ -142,6 +144,10 @@ def number(*, whole: bool = False, zero: bool = False) -> Converter:
         value = SafeConstructor().construct_object(node)
         if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
             report.add(path, node, f"must be {'zero or more' if zero else 'positive'}, not {node.value}")
+            return _BAD
+        if value > at_most:
+            bound = f"{at_most:,.0f}" if float(at_most).is_integer() else f"{at_most:g}"
+            report.add(path, node, f"must be at most {bound}, not {node.value}")
             return _BAD
         return int(value) if whole else float(value)
 
@@ -250,6 +256,9 @@ def _url(value: str) -> str | None:
         return f"not a valid URL ({exc})"
     if parts.scheme.lower() not in ("http", "https"):
         return "scheme must be http or https"
+    if parts.username is not None or parts.password is not None:
+        # Never fetched (the fetcher refuses them), and the URL is recorded in each issue's snapshot.
+        return "URL must not carry a user name or password (secrets belong in the environment)"
     return None if parts.hostname else "URL has no host"
 
 
@@ -290,8 +299,9 @@ _symbol = symbol_check = _pattern(_SYMBOL, "a valid symbol (letters, digits and 
 BRIEF: Schema = {
     "title": (text(), False),
     "timezone": (text(_timezone), False),
-    "week_ends_on": (text(lambda v: _one_of(WEEKDAYS, "weekday")(v.lower())), False),
-    "history_years": (number(whole=True), False),
+    # A reporting week runs from Monday to this day: ending it before Thursday reports a stub of a week.
+    "week_ends_on": (text(lambda v: _one_of(WEEKDAYS[3:], "weekday")(v.lower())), False),
+    "history_years": (number(whole=True, at_most=60), False),
 }
 INSTRUMENT: Schema = {
     "symbol": (text(_symbol), True),
@@ -308,7 +318,7 @@ FEED: Schema = {
     "outlet": (text(), True),
     "url": (text(_url), True),
     "topics": (text_list(_one_of(TOPICS, "topic")), False),
-    "weight": (number(zero=True), False),
+    "weight": (number(zero=True, at_most=100), False),
 }
 ANALYSIS: Schema = {
     f.name: (text_list(_symbol, nonempty=True) if f.name == "ladder" else text(_symbol), False)
@@ -316,11 +326,11 @@ ANALYSIS: Schema = {
 } | {"ladder_labels": (text_list(nonempty=True), False)}
 NETWORK: Schema = {
     "user_agent": (text(), False),
-    "feed_timeout": (number(), False),
-    "feed_deadline": (number(), False),
-    "market_deadline": (number(), False),
-    "max_feed_bytes": (number(whole=True), False),
-    "max_redirects": (number(whole=True, zero=True), False),
+    "feed_timeout": (number(at_most=600), False),
+    "feed_deadline": (number(at_most=3600), False),
+    "market_deadline": (number(at_most=3600), False),
+    "max_feed_bytes": (number(whole=True, at_most=100_000_000), False),
+    "max_redirects": (number(whole=True, zero=True, at_most=20), False),
     "allow_hosts": (text_list(_pattern(_HOST, "a host name or IP address")), False),
 }
 HEADLINES: Schema = {"min_score": (number(zero=True), False)}
@@ -335,10 +345,13 @@ EMAIL: Schema = {
 CALENDAR_DATE: Schema = {"day": (day, True), "title": (text(), True), "url": (text(_url), True)}
 FRED: Schema = {
     "series": (text_list(_pattern(_FRED_ID, "a FRED series id (upper-case letters, digits, _)")), False),
-    "timeout": (number(), False),
-    "deadline": (number(), False),
+    "timeout": (number(at_most=600), False),
+    "deadline": (number(at_most=3600), False),
 }
-EARNINGS: Schema = {"top": (number(whole=True, zero=True), False), "deadline": (number(), False)}
+EARNINGS: Schema = {
+    "top": (number(whole=True, zero=True, at_most=100), False),
+    "deadline": (number(at_most=3600), False),
+}
 
 
 def earnings_settings(node: Node, path: str, report: Report) -> Any:
@@ -349,25 +362,25 @@ def earnings_settings(node: Node, path: str, report: Report) -> Any:
 
 CALENDAR: Schema = {
     "official": (text_list(_one_of(OFFICIAL_CALENDARS, "calendar source")), False),
-    "timeout": (number(), False),
-    "deadline": (number(), False),
+    "timeout": (number(at_most=600), False),
+    "deadline": (number(at_most=3600), False),
     "russell": (calendar_dates, False),
     "earnings": (earnings_settings, False),
 }
 INDEX: Schema = {
     "holdings": (text(_location, empty=True), False),
     "sp600": (text(_location, empty=True), False),
-    "timeout": (number(), False),
-    "history_days": (number(whole=True), False),
-    "budget": (number(), False),
-    "chunk": (number(whole=True), False),
-    "pause": (number(zero=True), False),
+    "timeout": (number(at_most=600), False),
+    "history_days": (number(whole=True, at_most=20_000), False),
+    "budget": (number(at_most=14_400), False),
+    "chunk": (number(whole=True, at_most=10_000), False),
+    "pause": (number(zero=True, at_most=60), False),
 }
 VALUATION: Schema = {
     "large_fund": (text(lambda v: _symbol(v) if v else None, empty=True), False),
     "members": (boolean, False),
-    "refresh_days": (number(whole=True), False),
-    "budget": (number(), False),
+    "refresh_days": (number(whole=True, at_most=3660), False),
+    "budget": (number(at_most=14_400), False),
 }
 SETTINGS: Mapping[str, tuple[type, Schema]] = {
     "brief": (BriefSettings, BRIEF),

@@ -137,6 +137,27 @@ def test_a_stale_build_never_replaces_a_good_issue_of_its_week(
     assert forced.folder == good.folder and read_meta(forced.folder).is_stale
 
 
+def test_a_stale_build_never_replaces_a_sample_issue_and_a_sample_build_replaces_a_stale_one(
+    config: Config, few: Snapshot, tmp_path: Path
+) -> None:
+    """A stale build (a week past the data) replaced the sample's issue with one that has no figures;
+    the sample is fresh, so it is the better issue.  The other way round, the sample's issue replaces
+    a stale one."""
+    sample = build_from_snapshot(config, few, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    before = (sample.folder / "brief.md").read_bytes()
+    series = {k: v.until(date(2026, 11, 13)) if k in ("^RUT", "IWM") else v for k, v in few.series.items()}
+    stale = replace(few, series=series)
+    with pytest.raises(PublishError, match=r"holds a sample issue of the week ending 2026-11-13.*--force"):
+        build_from_snapshot(config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"])
+    assert (sample.folder / "brief.md").read_bytes() == before
+    forced = build_from_snapshot(
+        config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"], force=True
+    )
+    assert read_meta(forced.folder).is_stale
+    again = build_from_snapshot(config, few, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    assert again.folder == forced.folder and not read_meta(again.folder).is_stale
+
+
 def test_a_failed_render_leaves_no_half_written_issue(
     config: Config, few: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

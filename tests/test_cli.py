@@ -165,6 +165,92 @@ def test_missing_config_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "nope.yaml" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "day", "why"),
+    [
+        ("build", "0001-01-01", "is before 1900-01-01"),  # was an OverflowError's traceback
+        ("build", "2099-01-01", "is after today"),  # was a stale issue replacing the sample's
+        ("backfill", "9999-12-31", "is after today"),  # was pandas' OutOfBoundsDatetime
+    ],
+)
+def test_an_as_of_outside_the_days_a_brief_can_cover_is_a_usage_error(
+    tmp_path: Path, command: str, day: str, why: str
+) -> None:
+    result = invoke(command, "--data", "sample", "--as-of", day, "--out", str(tmp_path))
+    assert result.exit_code == 2 and f"Invalid value for '--as-of': {day} {why}" in result.stderr
+    assert not (tmp_path / "briefs").exists()
+
+
+def test_a_backfill_past_the_history_is_refused_before_it_overwrites_anything(tmp_path: Path) -> None:
+    """Weeks after the last bar were stale issues all named by that bar: six weeks overwrote one folder,
+    the sample's, and the count said they were built.  Now nothing is built."""
+    result = invoke(
+        "backfill", "--data", "sample", "--weeks", "8", "--as-of", "2026-11-27", "--out", str(tmp_path)
+    )
+    assert result.exit_code == 2, result.output
+    assert "2026-11-27 is after the history's last bar (2026-11-20)" in result.stderr
+    assert "the newest week a backfill can build is the week ending 2026-11-20" in result.stderr
+    assert not (tmp_path / "briefs").exists()
+
+
+def test_the_backfill_library_refuses_weeks_past_its_snapshot() -> None:
+    from generator.backfill import backfill
+    from generator.errors import DataUnavailableError
+
+    sample = load_sample()
+    with pytest.raises(
+        DataUnavailableError, match=r"1 of the weeks .* after the history's last bar \(2026-11-20\)"
+    ):
+        backfill(
+            load_config(ROOT / "feeds.yaml"),
+            sample,
+            [date(2026, 11, 20), date(2026, 11, 27)],
+            out=ROOT / "nowhere",
+        )
+    assert not (ROOT / "nowhere").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it_exit_7(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    result = invoke("build", "--data", "sample", "--formats", "md", "--out", str(tmp_path / "a-file" / "out"))
+    assert result.exit_code == 7
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("INFO ")]
+    assert errors == [f"error: {tmp_path / 'a-file' / 'out' / 'briefs'}: Not a directory"]
+
+
+def test_ctrl_c_stops_at_once_with_exit_130_though_network_threads_are_still_waiting(tmp_path: Path) -> None:
+    """A feed that answers slowly held Ctrl-C for its whole timeout (a minute), then exited 1
+    ("Aborted!").  The entry point is run with a command whose worker thread waits 60 s, as a
+    fetch does; SIGINT must end the process within seconds, with exit 130."""
+    import signal
+    import sys
+    import time
+
+    script = (
+        "import sys, threading, time, click\n"
+        "from generator import cli as c\n"
+        "@c.cli.command()\n"
+        "def wait():\n"
+        "    threading.Thread(target=time.sleep, args=(60,)).start()\n"
+        "    print('waiting', flush=True)\n"
+        "    time.sleep(60)\n"
+        "sys.argv = ['smallcap-brief', 'wait']\n"
+        "c.main()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "waiting\n"
+        start = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+        assert time.monotonic() - start < 10
+    finally:
+        child.kill()
+    assert child.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
+
+
 def test_verbose_logs_at_debug() -> None:
     result = invoke("-v", "check")
     assert result.exit_code == 0, result.output

@@ -190,6 +190,13 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
     assert str(info.value) == f"{missing}: file not found"
 
 
+def test_a_file_too_large_to_be_a_configuration_is_not_read_whole(tmp_path: Path) -> None:
+    """`check --config /dev/zero` read until memory ran out; reading stops past a megabyte."""
+    with pytest.raises(ConfigError) as info:
+        load_config("/dev/zero")
+    assert info.value.problems == ("file is larger than 1,000,000 bytes: not a configuration",)
+
+
 def test_directory_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
@@ -386,11 +393,17 @@ def test_sector_only_with_role_sector_and_required_there(tmp_path: Path) -> None
 # --- brief, network, site, email ------------------------------------------------------------------------
 
 
-def test_week_ends_on_must_be_a_weekday(tmp_path: Path) -> None:
-    text = BASE + "brief:\n  week_ends_on: Funday\n"
+@pytest.mark.parametrize("day", ["Funday", "monday", "Wednesday"])
+def test_week_ends_on_must_be_a_weekday_that_ends_a_week(tmp_path: Path, day: str) -> None:
+    """A week runs from Monday to this day: a week ending on Monday was a one-session "week"."""
+    text = BASE + f"brief:\n  week_ends_on: {day}\n"
     assert single(tmp_path, text) == (
-        "brief.week_ends_on: weekday 'funday' is not one of monday, tuesday, wednesday, thursday, "
-        f"friday, saturday, sunday (line {line_of(text, 'Funday')})"
+        f"brief.week_ends_on: weekday {day.lower()!r} is not one of thursday, friday, saturday, sunday"
+        f" (line {line_of(text, day)})"
+    )
+    assert (
+        load_config(write(tmp_path, BASE + "brief:\n  week_ends_on: Thursday\n")).brief.week_ends_on
+        == "thursday"
     )
 
 
@@ -412,6 +425,14 @@ def test_timezone_must_be_a_zoneinfo_name(tmp_path: Path, zone: str) -> None:
         ("market_deadline: .inf", "network.market_deadline: must be positive, not .inf"),
         ("max_feed_bytes: 0", "network.max_feed_bytes: must be positive, not 0"),
         ("max_redirects: -1", "network.max_redirects: must be zero or more, not -1"),
+        # Bounds: a typo passed `check` and then failed every build (a deadline past the clock's end).
+        ("feed_deadline: 100000000000", "network.feed_deadline: must be at most 3,600, not 100000000000"),
+        ("feed_timeout: 601", "network.feed_timeout: must be at most 600, not 601"),
+        (
+            "max_feed_bytes: 1000000000000",
+            "network.max_feed_bytes: must be at most 100,000,000, not 1000000000000",
+        ),
+        ("max_redirects: 21", "network.max_redirects: must be at most 20, not 21"),
         (
             "allow_hosts: ['http://x/']",
             "network.allow_hosts[0]: 'http://x/' is not a host name or IP address",
@@ -434,6 +455,9 @@ def test_network_numbers_and_hosts(tmp_path: Path, entry: str, expected: str) ->
         ("https://", "URL has no host"),
         ("https://exa mple.com/", "URL must not contain spaces or control characters"),
         ("http://example.com:99999/", "not a valid URL (Port out of range 0-65535)"),
+        # A password in a feed URL was printed by `check` and recorded in every issue's snapshot.
+        ("https://alice:S3cret@example.com/rss", "URL must not carry a user name or password"),
+        ("https://alice@example.com/rss", "URL must not carry a user name or password"),
     ],
 )
 def test_feed_urls_must_be_http_with_a_host(tmp_path: Path, url: str, message: str) -> None:
@@ -443,7 +467,11 @@ def test_feed_urls_must_be_http_with_a_host(tmp_path: Path, url: str, message: s
         "  - {name: ok_2, outlet: B, url: 'https://b.example/rss'}\n"
         f"  - name: bad\n    outlet: C\n    url: '{url}'\n"
     )
-    assert single(tmp_path, text) == f"news[2].url: {message} (line {line_of(text, 'url: ' + repr(url))})"
+    found = single(tmp_path, text)
+    assert found.startswith(f"news[2].url: {message}") and found.endswith(
+        f"(line {line_of(text, 'url: ' + repr(url))})"
+    )
+    assert "S3cret" not in found
 
 
 def test_feed_names_are_unique_and_file_safe(tmp_path: Path) -> None:

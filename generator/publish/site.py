@@ -142,7 +142,6 @@ def build_site(
     except OSError as exc:
         raise PublishError(f"{site_dir.parent}: cannot create the site's staging folder ({exc})") from exc
     try:
-        staging.chmod(0o755)
         writer = _Writer(staging, title=title, base=base, stylesheets=[n for n, _ in stylesheets])
         pages = writer.write_all(issues, stylesheets)
         swap_in(staging, site_dir)

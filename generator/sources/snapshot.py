@@ -438,7 +438,6 @@ def write_snapshot(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        tmp.chmod(0o755)
         _write_into(snapshot, tmp, _frames, stored)
         swap_in(tmp, target)
     except BaseException:
