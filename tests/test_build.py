@@ -116,46 +116,30 @@ def test_issue_folder_holds_a_rebuildable_snapshot(config: Config, few: Snapshot
     assert again.as_of == few.as_of and again.built_at == few.built_at
 
 
-def test_a_stale_build_never_replaces_a_good_issue_of_its_week(
-    config: Config, few: Snapshot, tmp_path: Path
+@pytest.mark.parametrize("kind", ["good", "sample"])
+def test_a_stale_build_never_replaces_a_better_issue_of_its_week(
+    config: Config, few: Snapshot, tmp_path: Path, kind: str
 ) -> None:
-    """A stale brief is named by the benchmark's last bar, the week before: it must not overwrite that one."""
-    real = replace(few, is_sample=False, notes=())
-    good = build_from_snapshot(config, real, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
-    assert good.folder.name == "2026-11-13" and not read_meta(good.folder).is_stale
-    before = (good.folder / "brief.md").read_bytes()
+    """A stale brief is named by the benchmark's last bar, the week before: it must not overwrite that
+    week's issue, good or sample (a backfill past the data replaced the sample's issue with one that
+    has no figures).  ``--force`` does, and a fresh build replaces the stale one again."""
+    fresh = few if kind == "sample" else replace(few, is_sample=False, notes=())
+    first = build_from_snapshot(config, fresh, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    assert first.folder.name == "2026-11-13" and not read_meta(first.folder).is_stale
+    before = (first.folder / "brief.md").read_bytes()
     # ^RUT and IWM (its proxy) both stop a week early: the benchmark is stale.
-    series = {k: v.until(date(2026, 11, 13)) if k in ("^RUT", "IWM") else v for k, v in real.series.items()}
-    stale = replace(real, series=series)
-    with pytest.raises(PublishError, match=r"holds a good issue of the week ending 2026-11-13.*--force"):
+    series = {k: v.until(date(2026, 11, 13)) if k in ("^RUT", "IWM") else v for k, v in fresh.series.items()}
+    stale = replace(fresh, series=series)
+    with pytest.raises(PublishError, match=rf"holds a {kind} issue of the week ending 2026-11-13.*--force"):
         build_from_snapshot(config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"])
-    assert (good.folder / "brief.md").read_bytes() == before
+    assert (first.folder / "brief.md").read_bytes() == before
     assert [p.name for p in (tmp_path / "briefs").iterdir()] == ["2026-11-13"]  # no staging left behind
     forced = build_from_snapshot(
         config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"], force=True
     )
-    assert forced.folder == good.folder and read_meta(forced.folder).is_stale
-
-
-def test_a_stale_build_never_replaces_a_sample_issue_and_a_sample_build_replaces_a_stale_one(
-    config: Config, few: Snapshot, tmp_path: Path
-) -> None:
-    """A stale build (a week past the data) replaced the sample's issue with one that has no figures;
-    the sample is fresh, so it is the better issue.  The other way round, the sample's issue replaces
-    a stale one."""
-    sample = build_from_snapshot(config, few, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
-    before = (sample.folder / "brief.md").read_bytes()
-    series = {k: v.until(date(2026, 11, 13)) if k in ("^RUT", "IWM") else v for k, v in few.series.items()}
-    stale = replace(few, series=series)
-    with pytest.raises(PublishError, match=r"holds a sample issue of the week ending 2026-11-13.*--force"):
-        build_from_snapshot(config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"])
-    assert (sample.folder / "brief.md").read_bytes() == before
-    forced = build_from_snapshot(
-        config, stale, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"], force=True
-    )
-    assert read_meta(forced.folder).is_stale
-    again = build_from_snapshot(config, few, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
-    assert again.folder == forced.folder and not read_meta(again.folder).is_stale
+    assert forced.folder == first.folder and read_meta(forced.folder).is_stale
+    again = build_from_snapshot(config, fresh, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    assert again.folder == first.folder and not read_meta(again.folder).is_stale
 
 
 def test_a_failed_render_leaves_no_half_written_issue(
