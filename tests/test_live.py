@@ -231,8 +231,11 @@ def test_all_sources_fine_builds_a_fresh_brief_dated_the_reporting_friday(rig: R
     assert {(h.kind, h.status, h.origin) for h in snapshot.health} == {
         ("symbol", "ok", "live"),
         ("feed", "ok", "live"),
+        ("provider", "ok", "live"),  # the funds' valuation: IWM and IJR answered
     }
-    assert len(snapshot.health) == len(rig.config.universe) + len(rig.config.feeds)
+    assert len(snapshot.health) == len(rig.config.universe) + len(rig.config.feeds) + 1
+    fund = next(h for h in snapshot.health if h.kind == "provider")
+    assert (fund.name, fund.count, fund.error) == ("fund valuation", 2, "")
     assert snapshot.as_of == FRIDAY and not snapshot.is_sample
     result = rig.build(snapshot, formats=("html", "md"))
     brief = result.brief

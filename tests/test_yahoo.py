@@ -649,6 +649,40 @@ def test_valuation_hang_returns_what_arrived(yahoo: YahooTransport) -> None:
     assert found == IWM_VALUATION
 
 
+def test_funds_yahoo_did_not_answer_for_are_a_degraded_source_named_with_why(
+    yahoo: YahooTransport, cache: PriceCache
+) -> None:
+    """Every fund's valuation failed (no network) and the source-health table had no row for it: the
+    manifest said the provider was fine.  A row names the funds not answered and why; all of them
+    failing is a failed source, one of them a degraded one."""
+    from generator.sources.valuation import valuation_health
+
+    yahoo.summary("IWM", OWN / "quoteSummary-IWM.body.json")
+    yahoo.fail("IJR", 500, b"<html>Internal Server Error</html>")
+    failures: dict[str, str] = {}
+    found = fetch_etf_valuation(
+        universe("IWM", "IJR"), {"IWM", "IJR"}, NetworkSettings(market_deadline=30.0), cache.path.parent,
+        session=yahoo.session(), day=SATURDAY.date(), now=SATURDAY, failures=failures,
+    )  # fmt: skip
+    assert found == IWM_VALUATION and list(failures) == ["IJR"] and "500" in failures["IJR"]
+    row = valuation_health(["IWM", "IJR"], found, failures, SATURDAY.date())
+    assert row is not None and (row.name, row.status, row.count) == ("fund valuation", "ok", 1)
+    assert not row.healthy and row.error == f"1 of 2 funds not answered (IJR: {failures['IJR']})"
+    none = valuation_health(["IWM", "IJR"], {}, {"IWM": "x", "IJR": "y"}, SATURDAY.date())
+    assert (
+        none is not None
+        and none.status == "failed"
+        and none.error == "2 of 2 funds not answered (IWM: x; IJR: y)"
+    )
+    assert valuation_health([], {}, {}, SATURDAY.date()) is None  # no fund asked: no row
+    failures.clear()
+    halted = fetch_etf_valuation(
+        universe("IJR"), {"IJR"}, NetworkSettings(market_deadline=30.0), cache.path.parent,
+        session=yahoo.session(), day=SATURDAY.date(), now=SATURDAY, halted="rate-limited", failures=failures,
+    )  # fmt: skip
+    assert halted == {} and failures == {"IJR": "not asked: rate-limited"}
+
+
 def test_the_large_cap_fund_is_asked_without_prices_and_every_answer_keeps_its_day(
     yahoo: YahooTransport, tmp_path: Path
 ) -> None:

@@ -84,12 +84,20 @@ class YahooFundData:
     needs: tuple[str, ...] = ("yahoo-prices",)  # only ETFs priced this run; not asked when Yahoo stopped
 
     def fetch(self, context: ProviderContext) -> ProviderResult:
-        from generator.sources.valuation import CACHE_NAME, ValuationCache, fetch_etf_valuation
+        from generator.sources.valuation import (
+            CACHE_NAME,
+            ValuationCache,
+            fetch_etf_valuation,
+            valuation_health,
+            valuation_symbols,
+        )
 
         cache = ValuationCache(context.cache_dir / CACHE_NAME)
         if context.offline:
             cached = cache.since(context.week_start)
             return ProviderResult(valuation=cached, valuation_as_of=cache.days(cached))
+        extra = (context.config.valuation.large_fund,)
+        failures: dict[str, str] = {}
         valuation = fetch_etf_valuation(
             context.config.universe,
             context.series,
@@ -99,9 +107,15 @@ class YahooFundData:
             day=context.today,
             now=context.now,
             halted=context.halted,
-            extra=(context.config.valuation.large_fund,),
+            extra=extra,
+            failures=failures,
         )
-        return ProviderResult(YAHOO, valuation=valuation, valuation_as_of=cache.days(valuation))
+        # A fund Yahoo did not answer for is a degraded source, named, not only a line in the log.
+        asked = valuation_symbols(context.config.universe, context.series, extra)
+        row = valuation_health(asked, valuation, failures, context.today)
+        return ProviderResult(
+            YAHOO, valuation=valuation, valuation_as_of=cache.days(valuation), health=(row,) if row else ()
+        )
 
 
 class Feeds:

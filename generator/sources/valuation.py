@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from generator.fsutil import write_atomic
-from generator.models import Instrument, NetworkSettings
+from generator.models import Instrument, NetworkSettings, SourceHealth
 from generator.sources.yahoo_client import (
     NOT_FOUND,
     NoAnswer,
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 VALUATION_FIELDS = ("trailingPE", "forwardPE", "priceToBook", "yield")  # yield is a fraction: 0.0123
 VALUATION_ROLES = ("small_cap", "size_ladder", "style", "large_cap", "sector")
 CACHE_NAME = "valuation.json"
+FUND_DATA = "fund valuation"  # its row in the source-health table
 
 Fields = dict[str, float]
 
@@ -73,9 +74,14 @@ def fetch_valuation(symbols: Sequence[str], session: object | None, deadline: fl
     return {k: v for k, v in _ask(symbols, session, deadline).items() if v}
 
 
-def _ask(symbols: Sequence[str], session: object | None, deadline: float) -> dict[str, Fields]:
-    """Every symbol Yahoo answered before the deadline → its fields (possibly none)."""
+def _ask(
+    symbols: Sequence[str], session: object | None, deadline: float, failures: dict[str, str] | None = None
+) -> dict[str, Fields]:
+    """Every symbol Yahoo answered before the deadline → its fields (possibly none).
+
+    ``failures``, when given, receives why each of the others was not answered, in plain words."""
     found: dict[str, Fields] = {}
+    failed: dict[str, str] = {}
     lock = threading.Lock()
 
     def work() -> None:
@@ -88,19 +94,27 @@ def _ask(symbols: Sequence[str], session: object | None, deadline: float) -> dic
                 failure = classify(exc)
                 if failure.words != NOT_FOUND:
                     log.warning("%s: valuation not available from Yahoo Finance: %s", symbol, failure.words)
+                    with lock:
+                        failed[symbol] = failure.words
                     continue
                 info = {}  # an answer all the same: Yahoo has no summary for it
             with lock:
                 found[symbol] = valuation_fields(info if isinstance(info, Mapping) else {})
 
+    late = ""
     try:
         if symbols:
             run_with_deadline(work, deadline, "valuation")
     except NoAnswer:
         log.warning("valuation: no answer within %g s; the rest is not available", deadline)
+        late = f"no answer within {deadline:g} s"
     except Exception as exc:
         log.warning("valuation not available from Yahoo Finance: %s", exc)
+        late = str(exc)
     with lock:
+        if failures is not None:
+            failures.update(failed)
+            failures.update({s: late for s in symbols if late and s not in found and s not in failed})
         return {k: dict(v) for k, v in found.items()}
 
 
@@ -173,15 +187,17 @@ def valuation_for(
     day: date,
     now: datetime,
     ask: bool = True,
+    failures: dict[str, str] | None = None,
 ) -> dict[str, Fields]:
     """Valuation fields per ETF: today's cached answers, and Yahoo's for the rest (unless ``ask`` is False).
 
-    ETFs without any field are left out, as in :func:`fetch_valuation`.
+    ETFs without any field are left out, as in :func:`fetch_valuation`; ``failures`` receives why
+    Yahoo did not answer for the others it was asked about.
     """
     known = cache.load(day)
     wanted = [s for s in dict.fromkeys(symbols) if s not in known]
     if wanted and ask:
-        fresh = _ask(wanted, session, deadline)
+        fresh = _ask(wanted, session, deadline, failures)
         cache.store(fresh, day, now)
         known.update(fresh)
     return {s: dict(known[s]) for s in dict.fromkeys(symbols) if known.get(s)}
@@ -198,16 +214,55 @@ def fetch_etf_valuation(
     now: datetime,
     halted: str = "",
     extra: Sequence[str] = (),
+    failures: dict[str, str] | None = None,
 ) -> dict[str, Fields]:
     """The provider: valuation fields of the equity ETFs among ``instruments`` that have prices,
     and of the ``extra`` funds (the large-cap fund the small-cap ones are set beside), prices or not.
 
     Runs within its own deadline (``settings.market_deadline``).  ``halted`` is why Yahoo must not
     be asked again in this run (a rate limit, no network): then only today's cached answers count.
+    ``failures`` receives, for each fund without an answer today, why.
     """
-    etfs = [i.symbol for i in instruments if wants_valuation(i) and i.symbol in available]
-    etfs += [s for s in extra if s and not s.startswith("^") and s not in etfs]
+    etfs = valuation_symbols(instruments, available, extra)
     store = ValuationCache(cache_dir / CACHE_NAME)
     if halted:
         log.info("valuation: not asking Yahoo Finance (%s)", halted)
-    return valuation_for(etfs, session, settings.market_deadline, store, day=day, now=now, ask=not halted)
+        if failures is not None:
+            known = store.load(day)
+            failures.update({s: f"not asked: {halted}" for s in etfs if s not in known})
+    return valuation_for(
+        etfs, session, settings.market_deadline, store, day=day, now=now, ask=not halted, failures=failures
+    )
+
+
+def valuation_symbols(
+    instruments: Sequence[Instrument], available: Collection[str], extra: Sequence[str]
+) -> list[str]:
+    """The funds asked for valuation fields: the equity ETFs with prices, and the ``extra`` funds."""
+    etfs = [i.symbol for i in instruments if wants_valuation(i) and i.symbol in available]
+    return etfs + [s for s in extra if s and not s.startswith("^") and s not in etfs]
+
+
+def valuation_health(
+    asked: Sequence[str], fields: Mapping[str, Fields], failures: Mapping[str, str], day: date
+) -> SourceHealth | None:
+    """The source-health row of the fund data: ok when every fund asked was answered (today or from
+    today's cache), the funds not answered and why as its error, failed when none was."""
+    if not asked:
+        return None
+    missing = [s for s in asked if s in failures]
+    if not missing:
+        return SourceHealth("provider", FUND_DATA, "ok", "live", len(fields), day, "", "Yahoo Finance")
+    why = "; ".join(f"{s}: {failures[s]}" for s in missing[:3]) + ("; …" if len(missing) > 3 else "")
+    status = "failed" if len(missing) == len(asked) else "ok"
+    error = f"{len(missing)} of {len(asked)} funds not answered ({why})"
+    return SourceHealth(
+        "provider",
+        FUND_DATA,
+        status,
+        "live" if fields else "none",
+        len(fields),
+        day if fields else None,
+        error,
+        "Yahoo Finance",
+    )
