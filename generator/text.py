@@ -37,11 +37,30 @@ def _truncate(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
+    # Never inside a character as read: an accent after its letter (e + U+0301), an emoji's joiner
+    # sequence or variation selector; a lone accent prints as a missing glyph.
+    while cut and (_joins(text[len(cut)]) or cut[-1] == ZWJ):
+        cut = cut[:-1]
     return cut.rstrip(" ,;:.-–—") + "…"
 
 
+ZWJ = "\u200d"
+
+
+def _joins(char: str) -> bool:
+    """Whether ``char`` belongs to the character before it: a combining mark, a joiner, a selector."""
+    return (
+        unicodedata.combining(char) != 0
+        or unicodedata.category(char) in ("Mn", "Me")
+        or char == ZWJ
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U0001f3fb" <= char <= "\U0001f3ff"  # skin-tone modifiers
+    )
+
+
 def safe_link(raw: object) -> str | None:
-    """The link when it is an absolute http(s) URL; None for javascript:, data:, file:, relative, ..."""
+    """The link when it is an absolute http(s) URL; None for javascript:, data:, file:, relative, and
+    for a URL carrying a user name or password (a secret a feed leaked is not republished)."""
     link = str(raw or "").strip()
     if not link or len(link) > MAX_LINK or re.search(r"[\s\x00-\x1f\x7f<>\"'`\\]", link):
         return None
@@ -49,4 +68,9 @@ def safe_link(raw: object) -> str | None:
         parts = urlsplit(link)
     except ValueError:
         return None
-    return link if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+    try:
+        credentials = parts.username is not None or parts.password is not None
+    except ValueError:
+        return None
+    ok = parts.scheme.lower() in ("http", "https") and parts.hostname and not credentials
+    return link if ok else None

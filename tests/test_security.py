@@ -501,15 +501,42 @@ def test_pdf_has_no_attachment_no_action_and_only_web_links(hostile_pdf: PdfFact
         "//evil.example/x",
         "/etc/passwd",
         "http:evil.example",
+        # A secret a feed leaked is not republished: the brief carried these as given.
+        "https://user:pass@example.org/story",
+        "https://token@example.org/story",
     ],
 )
-def test_feed_links_that_are_not_absolute_http_are_dropped(link_xml: str) -> None:
+def test_feed_links_that_are_not_absolute_http_are_dropped(
+    link_xml: str, caplog: pytest.LogCaptureFixture
+) -> None:
     from generator.analysis.headlines import parse_feed
 
     config = load_config(ROOT / "feeds.yaml")
     body = rss(item("Small caps", link_xml, "x", "g", escaped=True))
-    [headline] = parse_feed(FeedCapture("f", "", body), config.feeds[0])
+    with caplog.at_level("WARNING"):
+        [headline] = parse_feed(FeedCapture("f", "", body), config.feeds[0])
     assert headline.link is None
+    assert f"feed {config.feeds[0].name}: 1 of 1 items link to no absolute http(s) URL" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "cut"),
+    [
+        ("e\u0301" * 30, 11, "e\u0301" * 5),  # an accent after its letter: never cut between them
+        (
+            "ab\U0001f469\u200d\U0001f469\u200d\U0001f467xyz",
+            5,
+            "ab",
+        ),  # a family emoji, joined: whole or not at all
+        ("ok \U0001f44d\U0001f3fd" + "x" * 20, 5, "ok"),  # a skin tone stays with its hand
+    ],
+)
+def test_a_cut_title_never_splits_a_character_as_it_is_read(text: str, limit: int, cut: str) -> None:
+    """A headline cut in the middle of a character (a letter and its accent, an emoji's joined parts)
+    printed a lone accent as a missing glyph in the PDF."""
+    from generator.text import plain_text
+
+    assert plain_text(text, limit) == cut + "…"
 
 
 def test_feed_parsing_expands_no_external_entity(files: Files, trap: FeedServer) -> None:

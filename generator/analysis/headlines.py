@@ -113,14 +113,22 @@ def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:
     """
     if not capture.body:
         return []
-    headlines, untitled, total = _parse_capture(capture.body, feed.name, feed.outlet)
+    headlines, untitled, unlinked, total = _parse_capture(capture.body, feed.name, feed.outlet)
     if untitled:
         log.warning("feed %s: %d of %d items have no title and were skipped", feed.name, untitled, total)
+    if unlinked:
+        log.warning(
+            "feed %s: %d of %d items link to no absolute http(s) URL, or to one carrying a user name or"
+            " password; they are shown without a link",
+            feed.name,
+            unlinked,
+            total,
+        )
     return list(headlines)
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_capture(body: bytes, name: str, outlet: str) -> tuple[tuple[Headline, ...], int, int]:
+def _parse_capture(body: bytes, name: str, outlet: str) -> tuple[tuple[Headline, ...], int, int, int]:
     """The headlines of one feed's bytes, the untitled items skipped and all items.
 
     Kept for the process: a backfill reads the same captures for every one of its weeks (parsing
@@ -128,7 +136,7 @@ def _parse_capture(body: bytes, name: str, outlet: str) -> tuple[tuple[Headline,
     """
     parsed = parse_bytes(body)
     headlines = []
-    untitled = 0
+    untitled = unlinked = 0
     for entry in parsed.entries:
         title = plain_text(entry.get("title"), MAX_TITLE)
         if not title:
@@ -136,6 +144,7 @@ def _parse_capture(body: bytes, name: str, outlet: str) -> tuple[tuple[Headline,
             continue
         title, by = _credit_source(title, entry, outlet)
         link = safe_link(entry.get("link"))
+        unlinked += link is None and bool(str(entry.get("link") or "").strip())
         summary = plain_text(entry.get("summary"), MAX_SUMMARY)
         if normalize_title(summary).startswith(normalize_title(title)):
             summary = ""  # aggregators repeat the title as the summary
@@ -150,7 +159,7 @@ def _parse_capture(body: bytes, name: str, outlet: str) -> tuple[tuple[Headline,
                 guid=str(entry.get("id") or link or "").strip()[:MAX_LINK],
             )
         )
-    return tuple(headlines), untitled, len(parsed.entries)
+    return tuple(headlines), untitled, unlinked, len(parsed.entries)
 
 
 def dated_until(capture: FeedCapture, outlet: str, day: date) -> tuple[int, date | None]:
