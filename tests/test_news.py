@@ -195,7 +195,8 @@ def test_real_captures_over_http(server: FeedServer, tmp_path: Path, shared_data
     bloomberg = (rss / "real/bloomberg_news_sitemap_2026-03-15.xml").read_bytes()
     server.serve("/bloomberg.xml", bloomberg, content_type="application/xml")
     feeds = [feed(server, name) for name in [*REAL, "bloomberg"]]
-    captures, health = fetch_feeds(feeds, SETTINGS, tmp_path, now=NOW)
+    # Read after the newest capture (2026-03-15): read before it, its items would be dated in the future.
+    captures, health = fetch_feeds(feeds, SETTINGS, tmp_path, now=LATER)
     rows = {row.name: row for row in health}
     for name, (path, count, newest) in REAL.items():
         status = "repaired" if name == "economist" else "ok"  # a Python repr: the lenient parser reads it
@@ -275,6 +276,27 @@ def test_a_repaired_feed_is_reported_with_a_warning(
     assert (captures[name].status, captures[name].error) == ("repaired", row.error)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [f"feed {name}: repaired to be read, {row.count} items ({row.error})"]
+
+
+def test_items_dated_after_the_feed_was_read_are_its_error_not_its_newest(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    """A feed of items dated 2099 and 9999 was "ok", newest 9999-12-31: it looked as fresh as could be."""
+    body = rss_with(b"Small caps rally").replace(
+        b"</channel>",
+        b"".join(
+            b"<item><title>From the future</title><link>https://e.example/%d</link><pubDate>%s</pubDate></item>"
+            % (n, day)
+            for n, day in enumerate((b"Thu, 01 Jan 2099 00:00:00 GMT", b"Fri, 31 Dec 9999 00:00:00 GMT"))
+        )
+        + b"</channel>",
+    )
+    server.serve("/future.xml", body)
+    _, (row,) = fetch_feeds([feed(server, "future")], SETTINGS, tmp_path, now=NOW)
+    assert (row.status, row.count, row.newest) == ("repaired", 3, date(2026, 3, 6))
+    assert row.error == "2 items dated after it was read (up to 9999-12-31): not counted as its newest"
+    _, (cached,) = cached_feeds([feed(server, "future")], tmp_path)  # judged by when it was fetched
+    assert (cached.status, cached.newest) == ("repaired", date(2026, 3, 6))
 
 
 def test_a_clean_feed_is_ok_without_a_warning(

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.sax import SAXParseException
@@ -144,9 +144,13 @@ def _entry_date(entry: Any) -> date | None:
     return None
 
 
-def inspect_feed(body: bytes) -> _Parsed:
+def inspect_feed(body: bytes, read_at: datetime | None = None) -> _Parsed:
     """Count the entries and find the newest date; ``problem`` says why the body is not a feed,
-    ``repairs`` what had to be fixed to read it."""
+    ``repairs`` what had to be fixed to read it.
+
+    Items dated more than a day after ``read_at`` (when the feed was fetched) are a feed's error, not
+    news from the future: they are said among the repairs and left out of the newest date, which the
+    health table shows (a feed of items dated 9999-12-31 looked fresh)."""
     head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return _Parsed(0, None, "not a feed (an HTML page)", body)
@@ -162,6 +166,15 @@ def inspect_feed(body: bytes) -> _Parsed:
     if parsed.bozo:
         repairs.append(_repair_words(parsed.get("bozo_exception")))
     dates = [d for d in (_entry_date(e) for e in entries) if d is not None]
+    if read_at is not None:
+        latest = read_at.astimezone(UTC).date() + timedelta(days=1)
+        future = [d for d in dates if d > latest]
+        if future:
+            dates = [d for d in dates if d <= latest]
+            repairs.append(
+                f"{len(future)} item{'s' if len(future) > 1 else ''} dated after it was read"
+                f" (up to {max(future).isoformat()}): not counted as its newest"
+            )
     return _Parsed(len(entries), max(dates, default=None), "", fixed, tuple(repairs))
 
 
@@ -282,7 +295,8 @@ def cached_feeds(feeds: Sequence[Feed], cache_dir: Path) -> tuple[dict[str, Feed
                 SourceHealth("feed", feed.name, "failed", "none", error="not cached", provider=feed.outlet)
             )
             continue
-        capture, row = _accepted(feed, inspect_feed(cached.body), "cached", "cache", cached.fetched_at)
+        info = inspect_feed(cached.body, cached.fetched_at)
+        capture, row = _accepted(feed, info, "cached", "cache", cached.fetched_at)
         captures[feed.name] = capture
         health.append(row)
         _log_row(row)
@@ -341,8 +355,8 @@ def _settle(
         if cached is None:
             return _failed(feed, "HTTP 304 Not Modified but no cached copy to reuse", None, now)
         _quietly(lambda: cache.touch(feed, outcome, cached, now), feed)
-        return _accepted(feed, inspect_feed(cached.body), "not modified", "live", now)
-    info = inspect_feed(outcome.body)
+        return _accepted(feed, inspect_feed(cached.body, now), "not modified", "live", now)
+    info = inspect_feed(outcome.body, now)
     if info.problem:
         return _failed(feed, info.problem, cached, now)
     media = outcome.content_type.split(";")[0].strip().lower()
@@ -372,7 +386,7 @@ def _failed(
     if cached is None:
         capture = FeedCapture(feed.name, feed.url, b"", "live", now, "failed", error)
         return capture, SourceHealth("feed", feed.name, "failed", "none", 0, None, error, feed.outlet)
-    info = inspect_feed(cached.body)
+    info = inspect_feed(cached.body, cached.fetched_at)
     when = f" from {cached.fetched_at:%Y-%m-%d %H:%M} UTC" if cached.fetched_at else ""
     note = f"{error}; using the cached copy{when}"
     capture = FeedCapture(feed.name, feed.url, info.body, "cache", cached.fetched_at, "failed", error)
