@@ -177,3 +177,24 @@ def test_a_weeks_tilt_against_the_years_is_read_with_the_year() -> None:
     assert plain(_against_the_year(swap(week, value=-1.0), swap(year, value=2.0))) == (
         ", though it leads by 2.00 pp year to date"
     )
+
+
+def test_many_failed_sources_are_one_warning_counted_by_kind_and_a_few_are_told_one_by_one() -> None:
+    """23 failed feeds were 23 warnings: the first page of the PDF held nothing else.  Up to three are
+    told with their reasons; more are counted by kind, named, and left to Source health for why."""
+    from generator.models import SourceHealth
+    from generator.narrative.notes import _failures
+
+    def failed(kind: str, name: str) -> SourceHealth:
+        return SourceHealth(kind, name, "failed", "none", error="HTTP 500 Internal Server Error")
+
+    few = [failed("feed", "a"), failed("symbol", "^RUT")]
+    assert _failures(few) == [
+        "The feed a failed: HTTP 500 Internal Server Error.",
+        "The symbol ^RUT failed: HTTP 500 Internal Server Error.",
+    ]
+    many = [failed("feed", n) for n in "abcdef"] + [failed("symbol", "^RUT"), failed("series", "DGS2")]
+    assert _failures(many) == [
+        "8 sources failed: 6 feeds (a, b, c, d and 2 more); 1 symbol (^RUT); 1 series (DGS2)."
+        " Each is named with its reason in Source health."
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from generator.analysis.common import Context
-from generator.models import Snapshot
+from generator.models import Snapshot, SourceHealth
 from generator.narrative.words import anomaly
 
 SAMPLE_WARNING = "SAMPLE DATA — illustrative, not market data."
@@ -70,8 +70,27 @@ def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
         out = [n for n in (_SAMPLE_SAID.sub("", n).strip() for n in out) if n]
     for sym, a in sorted(ctx.flagged.items()):
         out.append(f"{sym}: {anomaly(a)}.")
-    for h in snapshot.health:
-        if h.status == "failed":
-            detail = f": {h.error}" if h.error else ""
-            out.append(f"The {h.kind} {h.name} failed{detail}.")
+    out += _failures([h for h in snapshot.health if h.status == "failed"])
     return tuple(dict.fromkeys(out))
+
+
+# Up to this many failed sources are told one by one, with their reasons; more are counted by kind
+# (the reasons are in the appendix's Source health): 30 warnings filled the first page of the PDF.
+FAILURES_TOLD_ONE_BY_ONE = 3
+PLURALS = {"series": "series", "symbol": "symbols", "feed": "feeds", "provider": "providers"}
+
+
+def _failures(failed: list[SourceHealth]) -> list[str]:
+    if len(failed) <= FAILURES_TOLD_ONE_BY_ONE:
+        return [f"The {h.kind} {h.name} failed{f': {h.error}' if h.error else ''}." for h in failed]
+    kinds: dict[str, list[str]] = {}
+    for h in failed:
+        kinds.setdefault(h.kind, []).append(h.name)
+    parts = []
+    for kind, names in kinds.items():
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        word = kind if len(names) == 1 else PLURALS.get(kind, f"{kind}s")
+        parts.append(f"{len(names)} {word} ({shown})")
+    return [
+        f"{len(failed)} sources failed: {'; '.join(parts)}. Each is named with its reason in Source health."
+    ]
