@@ -115,8 +115,22 @@ config_option = click.option(
     type=click.Path(dir_okay=False),
     help="The configuration file.",
 )
+
+
+def _folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A folder option: "" is refused (it silently meant the current folder)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must name a folder, not be empty")
+    return value
+
+
 out_option = click.option(
-    "--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder."
+    "--out",
+    default="output",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    callback=_folder,
+    help="Output folder.",
 )
 
 
@@ -152,7 +166,7 @@ def cli(verbose: bool) -> None:
     show_default=True,
     help="auto: live, then cache, then the bundled sample. live: fail unless fresh.",
 )
-@click.option("--cache-dir", default=None, help="Cache folder [default: <out>/cache].")
+@click.option("--cache-dir", default=None, callback=_folder, help="Cache folder [default: <out>/cache].")
 @click.option("--strict", is_flag=True, help="Exit 1 when any source is degraded.")
 @click.option(
     "--force", is_flag=True, help="Let a stale or sample build replace a good issue of the same week."
@@ -221,6 +235,7 @@ def build(
     from generator.console import report_build
 
     degraded = report_build(result)
+    click.echo(str(result.folder))  # stdout holds the issue folder alone, for scripts; the rest is on stderr
     if strict and degraded:
         click.echo(f"error: degraded build under --strict: {degraded[0]}", err=True)
         sys.exit(EXIT_DEGRADED)
@@ -229,11 +244,13 @@ def build(
 def _parse_formats(formats: str) -> list[str]:
     from generator.issue import FORMATS
 
-    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
     bad = [f for f in wanted if f not in FORMATS]
     if bad or not wanted:
-        raise click.BadParameter(f"unknown format {bad[0] if bad else '(none)'}; use html, md, pdf")
-    return wanted
+        raise click.BadParameter(
+            f"unknown format {bad[0] if bad else '(none)'}; use html, md, pdf", param_hint="'--formats'"
+        )
+    return list(dict.fromkeys(wanted))
 
 
 @cli.command()
@@ -257,7 +274,9 @@ def check(config_path: str) -> None:
 @cli.command()
 @config_option
 @out_option
-@click.option("--site-dir", default=None, help="Where to write the site [default: <out>/site].")
+@click.option(
+    "--site-dir", default=None, callback=_folder, help="Where to write the site [default: <out>/site]."
+)
 @click.option("--base-url", default=None, help="Absolute URL of the site (Atom, email links).")
 @click.option("--allow-sample", is_flag=True, help="Publish issues built from the sample snapshot.")
 @click.option("--allow-stale", is_flag=True, help="Publish issues whose benchmark data is stale.")
@@ -351,7 +370,7 @@ def send(
     show_default=True,
     help="History to build from. auto: the cache if present, else the bundled sample.",
 )
-@click.option("--cache-dir", default=None, help="Cache folder [default: <out>/cache].")
+@click.option("--cache-dir", default=None, callback=_folder, help="Cache folder [default: <out>/cache].")
 @click.option("--formats", default="html,md,pdf", show_default=True)
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes [default: cores].")
 @_errors_to_exit

@@ -146,10 +146,26 @@ def test_strict_sample_build_reports_on_the_console_and_exits_1(tmp_path: Path) 
     assert degraded and lines[-1] == f"error: degraded build under --strict: {degraded[0]}"
 
 
-def test_unknown_format_is_a_usage_error() -> None:
+def test_unknown_format_is_a_usage_error_naming_the_option() -> None:
     result = invoke("build", "--data", "sample", "--formats", "md,docx")
     assert result.exit_code == 2
-    assert "unknown format docx; use html, md, pdf" in result.stderr
+    assert "Invalid value for '--formats': unknown format docx; use html, md, pdf" in result.stderr
+
+
+def test_formats_are_read_in_any_case_and_the_build_prints_its_folder_alone_on_stdout(tmp_path: Path) -> None:
+    """`--formats MD` was refused; the build's only stdout is the issue folder (for scripts), its
+    report goes to stderr."""
+    result = invoke("build", "--data", "sample", "--formats", "MD,md", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{tmp_path / 'briefs' / '2026-11-20'}\n"
+    assert (tmp_path / "briefs" / "2026-11-20" / "brief.md").is_file()
+
+
+@pytest.mark.parametrize("option", ["--out", "--cache-dir"])
+def test_an_empty_folder_option_is_a_usage_error(option: str) -> None:
+    """`--out ""` silently wrote into the current folder."""
+    result = invoke("build", "--data", "sample", "--formats", "md", option, "")
+    assert result.exit_code == 2 and f"Invalid value for '{option}': must name a folder" in result.stderr
 
 
 def test_cache_mode_without_cache_exits_3_naming_the_benchmark(tmp_path: Path) -> None:

@@ -278,5 +278,10 @@ def _require_fresh(config: Config, snapshot: Snapshot, week_start: date) -> None
         elif s.last_bar < week_start:
             problems.append((instrument.symbol, f"last bar {s.last_bar} is before the week of {week_start}"))
     if problems:
-        detail = "; ".join(f"{sym}: {why}" for sym, why in problems)
+        # The first symbol is the error's source, said once: "IWM: required data is not fresh (symbol
+        # not found on Yahoo Finance; ^RUT: ...)", each reason without its symbol's own prefix.
+        whys = [why.removeprefix(f"{sym}: ") for sym, why in problems]
+        detail = "; ".join(
+            [whys[0], *(f"{sym}: {why}" for (sym, _), why in zip(problems[1:], whys[1:], strict=True))]
+        )
         raise DataUnavailableError(problems[0][0], f"required data is not fresh ({detail})")
