@@ -124,6 +124,33 @@ def _folder(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     return value
 
 
+def _base_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--base-url``: an absolute http(s) URL, checked as the site checks it, as a usage error (2)."""
+    if value is None:
+        return None
+    from generator.errors import PublishError
+    from generator.publish.site import normalize_base_url
+
+    try:
+        normalize_base_url(value)
+    except PublishError as exc:
+        raise click.BadParameter(str(exc).replace("site.base_url ", "", 1)) from None
+    return value
+
+
+def _recipients(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """``--to``: each an e-mail address, checked before anything is read or sent (a usage error, 2)."""
+    from generator.errors import DeliveryError
+    from generator.publish.email import check_address
+
+    for raw in value:
+        try:
+            check_address(raw)
+        except DeliveryError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 out_option = click.option(
     "--out",
     default="output",
@@ -277,7 +304,9 @@ def check(config_path: str) -> None:
 @click.option(
     "--site-dir", default=None, callback=_folder, help="Where to write the site [default: <out>/site]."
 )
-@click.option("--base-url", default=None, help="Absolute URL of the site (Atom, email links).")
+@click.option(
+    "--base-url", default=None, callback=_base_url, help="Absolute URL of the site (Atom, email links)."
+)
 @click.option("--allow-sample", is_flag=True, help="Publish issues built from the sample snapshot.")
 @click.option("--allow-stale", is_flag=True, help="Publish issues whose benchmark data is stale.")
 @_errors_to_exit
@@ -314,9 +343,19 @@ def site(
 @cli.command()
 @config_option
 @out_option
-@click.option("--issue", "issue_date", default=None, help="Issue date (YYYY-MM-DD) [default: latest].")
 @click.option(
-    "--to", "to", multiple=True, help="Recipient, repeatable [default: email.to / SMALLCAP_BRIEF_TO]."
+    "--issue",
+    "issue_date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Issue date (YYYY-MM-DD) [default: latest].",
+)
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    callback=_recipients,
+    help="Recipient, repeatable [default: email.to / SMALLCAP_BRIEF_TO].",
 )
 @click.option("--dry-run", is_flag=True, help="Write .eml files to <out>/outbox instead of sending.")
 @click.option("--force", is_flag=True, help="Send again to recipients who already received this issue.")
@@ -326,7 +365,7 @@ def site(
 def send(
     config_path: str,
     out: str,
-    issue_date: str | None,
+    issue_date: datetime | None,
     to: tuple[str, ...],
     dry_run: bool,
     force: bool,
@@ -347,7 +386,7 @@ def send(
     report = send_command(
         config,
         Path(out),
-        issue_date=issue_date,
+        issue_date=issue_date.date().isoformat() if issue_date else None,
         to=to,
         environ=os.environ,
         dry_run=dry_run,

@@ -161,6 +161,32 @@ def test_formats_are_read_in_any_case_and_the_build_prints_its_folder_alone_on_s
     assert (tmp_path / "briefs" / "2026-11-20" / "brief.md").is_file()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("send", "--dry-run", "--issue", "2026-13-01"),
+            "Invalid value for '--issue': '2026-13-01' does not match",
+        ),
+        (
+            ("send", "--dry-run", "--to", "notanaddress"),
+            "Invalid value for '--to': recipient 'notanaddress' is not",
+        ),
+        (
+            ("site", "--base-url", "not a url"),
+            "Invalid value for '--base-url': 'not a url' must be an absolute",
+        ),
+    ],
+)
+def test_a_bad_option_of_send_or_site_is_a_usage_error_before_anything_is_read(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    """These exited 6 and 5, the codes of a delivery or a publish that failed, after reading the issues."""
+    result = invoke(*args, "--out", str(tmp_path))
+    assert result.exit_code == 2 and message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("option", ["--out", "--cache-dir"])
 def test_an_empty_folder_option_is_a_usage_error(option: str) -> None:
     """`--out ""` silently wrote into the current folder."""

@@ -692,9 +692,9 @@ def test_ledger_is_durable_case_insensitive_and_survives_a_torn_line(tmp_path: P
 
 
 def test_named_recipients_are_sent_to_their_bare_address() -> None:
-    from generator.publish.email import _check_address
+    from generator.publish.email import check_address
 
-    assert _check_address("Ann Reader <ann@example.com>") == "ann@example.com"
+    assert check_address("Ann Reader <ann@example.com>") == "ann@example.com"
     for bad in ("ann@example.com, eve@example.com", "Ann <ann@example.com> eve@example.com", "nobody"):
         with pytest.raises(DeliveryError):
-            _check_address(bad)
+            check_address(bad)

@@ -71,7 +71,7 @@ def build_message(issue_dir: Path, settings: EmailSettings, *, to: str, view_url
         raise DeliveryError(f"{issue_dir / FILES['email_html']}: contains SVG, which Gmail blocks; use PNG")
     charts = _chart_parts(issue_dir, html)
     pdf = _read_bytes(issue_dir / FILES["pdf"])
-    address = _check_address(to)
+    address = check_address(to)
 
     msg = _with_headers(meta, settings, address, view_url)
     body = MIMEPart()
@@ -140,7 +140,7 @@ def _read_bytes(path: Path) -> bytes:
         raise DeliveryError(f"{path}: cannot read ({exc.strerror or exc}); rebuild the issue") from exc
 
 
-def _check_address(raw: str) -> str:
+def check_address(raw: str) -> str:
     """The bare address of ``raw`` ("ann@example.com" or "Ann <ann@example.com>")."""
     address = raw.strip()
     _name, addr = parseaddr(address)
@@ -274,7 +274,7 @@ def send_issue(
     """
     meta = _read_meta(issue_dir)
     _check_publishable(meta, allow_sample=allow_sample, allow_stale=allow_stale)
-    addresses = _unique([_check_address(r) for r in recipients])
+    addresses = _unique([check_address(r) for r in recipients])
     if not addresses:
         raise DeliveryError("no recipients: pass --to or set SMALLCAP_BRIEF_TO (a comma-separated list)")
     skipped = tuple(a for a in addresses if not force and ledger.was_sent(meta.as_of, a))

@@ -126,7 +126,7 @@ def build_site(
     (sample or stale data, unless allowed), a file cannot be read or written, or
     ``site_dir`` is not a folder this function may replace.
     """
-    base = _normalize_base(base_url)
+    base = normalize_base_url(base_url)
     _check_target(out, site_dir)
     issues, warnings = _load_issues(out, allow_sample=allow_sample, allow_stale=allow_stale)
     if not base:
@@ -162,7 +162,7 @@ def build_site(
 # ---------------------------------------------------------------------------
 
 
-def _normalize_base(base_url: str) -> str:
+def normalize_base_url(base_url: str) -> str:
     base = base_url.strip()
     if not base:
         return ""
