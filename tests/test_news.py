@@ -115,6 +115,32 @@ def test_the_overall_deadline_does_not_wait_for_a_hung_feed(server: FeedServer, 
     assert captures["hung"].body == b""
 
 
+def test_feeds_never_asked_because_their_host_was_busy_are_told_so(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    """Four hung feeds on one host: two are asked (at most two requests to a host at a time) and two
+    wait for a connection until the deadline.  "no answer within 0.5 s" alone read as if all four had
+    been asked and had not answered."""
+    for n in range(4):
+        server.serve(f"/hung-{n}.xml", hang=True)
+    patient = NetworkSettings(allow_hosts=("127.0.0.1",), feed_timeout=60.0, feed_deadline=0.5)
+    _, health = fetch_feeds([feed(server, f"hung-{n}") for n in range(4)], patient, tmp_path, now=NOW)
+    asked = {r.path for r in server.requests}
+    assert len(asked) == 2
+    # The feed's own wait for a connection ends at the deadline, or the deadline ends the wait first
+    # (then the feeds still waiting are counted: three or four, as the race goes).
+    never = (
+        r"not requested: 127\.0\.0\.1 had 2 requests open \(the most at a time\) until the deadline"
+        r"|no answer within 0\.5 s \([34] feeds of 127\.0\.0\.1 were waiting, at most 2 asked at a time:"
+        r" some were never requested\)"
+    )
+    for row in health:
+        if f"/{row.name}.xml" in asked:
+            assert row.error.startswith("no answer within 0.5 s"), row.error
+        else:
+            assert re.fullmatch(never, row.error), row.error
+
+
 def test_one_health_row_per_feed_in_config_order(server: FeedServer, tmp_path: Path) -> None:
     html = b"<!DOCTYPE html><html><body>Please enable JavaScript</body></html>"
     server.serve("/rss.xml", RSS)

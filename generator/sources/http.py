@@ -279,7 +279,10 @@ def _host_slot(host: str, source: str, end: float, clock: _Clock | None) -> Iter
     if not slot.acquire(timeout=max(0.0, until - time.monotonic())):
         if clock is not None and clock.end <= end:
             raise SourceError(source, clock.message)
-        raise SourceError(source, f"no free connection to {host} before the deadline")
+        raise SourceError(
+            source,
+            f"not requested: {host} had {MAX_PER_HOST} requests open (the most at a time) until the deadline",
+        )
     try:
         yield
     finally:

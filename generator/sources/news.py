@@ -31,12 +31,14 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
@@ -44,7 +46,7 @@ import feedparser
 from generator.errors import SourceError
 from generator.fsutil import write_atomic
 from generator.models import Feed, FeedCapture, NetworkSettings, SourceHealth
-from generator.sources.http import SNIFFED_TYPES, FetchResult, Resolver, fetch
+from generator.sources.http import MAX_PER_HOST, SNIFFED_TYPES, FetchResult, Resolver, fetch
 
 log = logging.getLogger(__name__)
 
@@ -329,11 +331,28 @@ def _run_all(
             done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
             for future in done:
                 outcomes[futures[future].name] = future.result()
+        # A host with more feeds still waiting than it may serve at once: some were never asked.
+        waiting = Counter(_host_of(futures[f].url) for f in pending)
         for future in pending:
-            log.warning("feed %s: no answer within %g s", futures[future].name, settings.feed_deadline)
+            feed = futures[future]
+            why = f"no answer within {settings.feed_deadline:g} s"
+            if waiting[_host_of(feed.url)] > MAX_PER_HOST:
+                why += (
+                    f" ({waiting[_host_of(feed.url)]} feeds of {_host_of(feed.url)} were waiting, at most"
+                    f" {MAX_PER_HOST} asked at a time: some were never requested)"
+                )
+            log.warning("feed %s: %s", feed.name, why)
+            outcomes[feed.name] = SourceError(feed.url, why)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return outcomes
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _settle(
