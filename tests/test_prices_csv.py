@@ -37,6 +37,19 @@ def test_a_folder_of_csvs_is_cleaned_the_same_way(tmp_path: Path, caplog: pytest
     assert any(w.startswith("^VIX: dropped 1 bar(s)") and "2025-09-01" in w for w in warnings_of(caplog))
 
 
+def test_the_same_repair_of_many_files_in_a_folder_is_one_warning_naming_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A holiday bar in every file of a folder was one WARNING per file (37 lines for one day)."""
+    for name in ("IDX_VIX.csv", "IWM.csv", "SPY.csv"):
+        shutil.copy(VIX, tmp_path / name)
+    read_snapshot(tmp_path)
+    assert warnings_of(caplog) == [
+        "3 series (^VIX, IWM, SPY): dropped 1 bar(s) dated on days without an NYSE session (weekend, holiday"
+        " or closure): 2025-09-01"
+    ]
+
+
 def test_many_closed_days_are_listed_up_to_ten(caplog: pytest.LogCaptureFixture) -> None:
     days = pd.date_range("2025-01-01", "2025-12-31", freq="D")  # every calendar day, weekends included
     frame = clean_frame(pd.DataFrame({"Close": range(1, len(days) + 1)}, index=days), "^VIX")

@@ -16,6 +16,9 @@ import csv
 import io
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +103,7 @@ def _keep(bad: np.ndarray, dates: pd.DatetimeIndex, symbol: str, why: str, keep:
     if dropped.any():
         first = dates[np.flatnonzero(dropped)[0]]
         when = "unknown date" if pd.isna(first) else first.date().isoformat()
-        log.warning("%s: dropped %d row(s) %s (first: %s)", symbol, int(dropped.sum()), why, when)
+        _warn(symbol, f"dropped {int(dropped.sum())} row(s) {why} (first: {when})")
     return np.asarray(keep & ~bad, dtype=bool)
 
 
@@ -114,11 +117,44 @@ def _drop_closed_days(dates: pd.DatetimeIndex, symbol: str, keep: np.ndarray) ->
         return keep
     days = sorted({d.date().isoformat() for d in dates[closed]})
     more = f" and {len(days) - SHOWN_DATES} more" if len(days) > SHOWN_DATES else ""
-    log.warning(
-        "%s: dropped %d bar(s) dated on days without an NYSE session (weekend, holiday or closure): %s%s",
-        symbol, int(closed.sum()), ", ".join(days[:SHOWN_DATES]), more,
-    )  # fmt: skip
+    _warn(
+        symbol,
+        f"dropped {int(closed.sum())} bar(s) dated on days without an NYSE session (weekend, holiday or"
+        f" closure): {', '.join(days[:SHOWN_DATES])}{more}",
+    )
     return np.asarray(keep & ~closed, dtype=bool)
+
+
+# While a folder of files is read, the same repair of many series (a holiday bar in every file) is
+# one WARNING naming them all, not one per series.
+_GROUPED: ContextVar[dict[str, list[str]] | None] = ContextVar("grouped_repairs", default=None)
+SHOWN_SYMBOLS = 8
+
+
+def _warn(symbol: str, what: str) -> None:
+    grouped = _GROUPED.get()
+    if grouped is None:
+        log.warning("%s: %s", symbol, what)
+    else:
+        grouped.setdefault(what, []).append(symbol)
+
+
+@contextmanager
+def grouped_repairs() -> Iterator[None]:
+    """Within this block, each repair made to several series is logged once, with their symbols."""
+    grouped: dict[str, list[str]] = {}
+    token = _GROUPED.set(grouped)
+    try:
+        yield
+    finally:
+        _GROUPED.reset(token)
+        for what, symbols in grouped.items():
+            if len(symbols) == 1:
+                log.warning("%s: %s", symbols[0], what)
+                continue
+            more = f" and {len(symbols) - SHOWN_SYMBOLS} more" if len(symbols) > SHOWN_SYMBOLS else ""
+            named = ", ".join(symbols[:SHOWN_SYMBOLS])
+            log.warning("%d series (%s%s): %s", len(symbols), named, more, what)
 
 
 def _canonical_columns(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:

@@ -48,7 +48,7 @@ from generator.sources.earnings_block import read_earnings, write_earnings
 from generator.sources.fundamentals_block import fundamentals_block, read_fundamentals_block
 from generator.sources.members import read_index_view, write_index_view
 from generator.sources.prices_csv import clean_frame as clean_frame  # re-exported (sources.market)
-from generator.sources.prices_csv import parse_prices, prices_csv
+from generator.sources.prices_csv import grouped_repairs, parse_prices, prices_csv
 from generator.sources.prices_csv import read_prices_csv as read_prices_csv  # re-exported
 from generator.sources.store import PriceStore, store_path_from
 
@@ -286,21 +286,22 @@ def _read_plain(root: Path) -> Snapshot:
     series: dict[str, Series] = {}
     failed: list[SourceHealth] = []
     mtimes: list[float] = []
-    for file in _files(root, prices, ".csv"):
-        symbol = symbol_from_filename(file.name)
-        if symbol in series:
-            log.warning("%s: %s is a second file for this symbol; ignored", symbol, file)
-            continue
-        try:
-            frame = read_prices_csv(file, symbol)
-        except SourceError as exc:
-            log.warning("%s", exc)
-            failed.append(
-                SourceHealth("symbol", symbol, "failed", "local", error=str(exc), provider=LOCAL_PROVIDER)
-            )
-            continue
-        mtimes.append(file.stat().st_mtime)
-        series[symbol] = Series(symbol, frame, LOCAL_PROVIDER, "local", _mtime(file))
+    with grouped_repairs():  # a holiday bar in every file: one WARNING naming the files' symbols
+        for file in _files(root, prices, ".csv"):
+            symbol = symbol_from_filename(file.name)
+            if symbol in series:
+                log.warning("%s: %s is a second file for this symbol; ignored", symbol, file)
+                continue
+            try:
+                frame = read_prices_csv(file, symbol)
+            except SourceError as exc:
+                log.warning("%s", exc)
+                failed.append(
+                    SourceHealth("symbol", symbol, "failed", "local", error=str(exc), provider=LOCAL_PROVIDER)
+                )
+                continue
+            mtimes.append(file.stat().st_mtime)
+            series[symbol] = Series(symbol, frame, LOCAL_PROVIDER, "local", _mtime(file))
     if not series:
         raise SourceError(str(root), "no manifest.json and no readable price CSV files")
     feeds: dict[str, FeedCapture] = {}
