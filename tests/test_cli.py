@@ -372,8 +372,8 @@ def test_build_from_a_plain_folder_of_real_csvs(shared_data: Path, tmp_path: Pat
     assert "| ^RUT, ^GSPC | local files; SPY as a proxy for ^GSPC |" in md
     assert "the small-cap benchmarks and funds ^SP600 and IJR: no data" in md  # not in the folder: named
     assert "lagged the S&P 500 \\(SPY\\)" in md  # SPY stands in for ^GSPC, labelled
-    # Yahoo's futures have bars on days the NYSE was closed: dropped, and said so naming the file.
-    assert "WARNING generator.sources.prices_csv: ES=F: dropped " in result.stderr
+    # Yahoo's futures have bars on days the NYSE was closed: dropped, and said once naming the files.
+    assert "WARNING generator.sources.prices_csv: 3 series (ES=F, NQ=F, RTY=F): dropped " in result.stderr
     assert "brief 2026-02-20: " in result.stderr
 
 
