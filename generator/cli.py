@@ -151,6 +151,15 @@ def _recipients(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     return value
 
 
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _setup_logging(True)
+
+
+# -v after the command name too ("smallcap-brief build -v"), as before it.
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, expose_value=False, callback=_verbose, help="Debug logging."
+)
 out_option = click.option(
     "--out",
     default="output",
@@ -177,6 +186,7 @@ def cli(verbose: bool) -> None:
 
 @cli.command()
 @config_option
+@verbose_option
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Report the week of this date.")
 @click.option(
     "--from-snapshot",
@@ -282,6 +292,7 @@ def _parse_formats(formats: str) -> list[str]:
 
 @cli.command()
 @config_option
+@verbose_option
 @_errors_to_exit
 def check(config_path: str) -> None:
     """Validate the configuration and show what a build would fetch.
@@ -300,6 +311,7 @@ def check(config_path: str) -> None:
 
 @cli.command()
 @config_option
+@verbose_option
 @out_option
 @click.option(
     "--site-dir", default=None, callback=_folder, help="Where to write the site [default: <out>/site]."
@@ -342,6 +354,7 @@ def site(
 
 @cli.command()
 @config_option
+@verbose_option
 @out_option
 @click.option(
     "--issue",
@@ -399,6 +412,7 @@ def send(
 
 @cli.command()
 @config_option
+@verbose_option
 @out_option
 @click.option("--weeks", type=click.IntRange(1, 520), default=52, show_default=True)
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="The newest week to build.")

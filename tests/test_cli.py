@@ -293,8 +293,10 @@ def test_ctrl_c_stops_at_once_with_exit_130_though_network_threads_are_still_wai
     assert child.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
 
 
-def test_verbose_logs_at_debug() -> None:
-    result = invoke("-v", "check")
+@pytest.mark.parametrize("args", [("-v", "check"), ("check", "-v"), ("check", "--verbose")])
+def test_verbose_logs_at_debug_before_or_after_the_command(args: tuple[str, ...]) -> None:
+    """`build -v` was "No such option"; the flag works on either side of the command."""
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert logging.getLogger().level == logging.DEBUG
 

@@ -535,6 +535,22 @@ def test_unreachable_server_is_a_clear_error(issue: Path, tmp_path: Path) -> Non
     assert not (tmp_path / "sent.jsonl").exists()
 
 
+def test_a_server_that_accepts_and_never_greets_is_named_as_silent(issue: Path, tmp_path: Path) -> None:
+    """A loopback socket that accepts connections and sends nothing: smtplib's read times out and it
+    says "Connection unexpectedly closed"; the error said "SMTPServerDisconnected"."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        smtp = SmtpSettings("127.0.0.1", port, "none", timeout=0.5)
+        with pytest.raises(DeliveryError) as caught:
+            send(issue, smtp, Ledger(tmp_path / "sent.jsonl"))
+    assert str(caught.value) == (
+        f"SMTP server 127.0.0.1:{port} accepted the connection but sent nothing within 0.5 s"
+    )
+    assert not (tmp_path / "sent.jsonl").exists()
+
+
 def test_starttls_refused_by_a_plain_server(issue: Path, smtp_server: tuple[Collector, SmtpSettings]) -> None:
     server, smtp = smtp_server
     tls = SmtpSettings(smtp.host, smtp.port, "starttls", timeout=5)

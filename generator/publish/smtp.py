@@ -324,6 +324,11 @@ def _connect_failure(smtp: SmtpSettings, exc: Exception) -> str:
         return f"TLS with SMTP server {where} failed: {exc.reason or exc}"
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"SMTP server {where} refused the session: {_reply(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib turns a read that timed out (a server that accepts and never greets) into this.
+        if isinstance(exc.__context__, TimeoutError | socket.timeout):
+            return f"SMTP server {where} accepted the connection but sent nothing within {smtp.timeout:g} s"
+        return f"SMTP server {where} closed the connection: {exc}"
     if isinstance(exc, OSError):
         return f"cannot talk to SMTP server {where}: {exc.strerror or exc.__class__.__name__}"
     return f"cannot talk to SMTP server {where}: {exc.__class__.__name__}"
