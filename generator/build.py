@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from generator import issue
 from generator.errors import PublishError
-from generator.fsutil import swap_in
+from generator.fsutil import staging_folder, swap_in
 from generator.models import (
     Brief,
     ChartSpec,
@@ -186,7 +185,7 @@ def build_from_snapshot(
     week = reporting_week(as_of, config.brief.week_ends_on)
     snapshot = snapshot_until(snapshot, week[1])
     out.joinpath("briefs").mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{week[1]}-", dir=out / "briefs"))
+    staging = staging_folder(out / "briefs", f".{week[1]}-")
     try:
         if write_snapshot:
             # Analyse the snapshot as read back from disk, so that a rebuild from the issue's

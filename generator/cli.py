@@ -7,6 +7,7 @@ read or written · 130 interrupted.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -71,9 +72,11 @@ def _errors_to_exit(func: F) -> F:
         except BriefError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except OSError as exc:  # an --out that is a file, a full disk: the path and the system's reason
+        except OSError as exc:  # an --out that is a file, an unwritable folder: the path and the reason
+            if exc.filename is None:
+                raise  # not a file's error: a bug to see whole
             where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f)
-            click.echo(f"error: {where + ': ' if where else ''}{exc.strerror or exc}", err=True)
+            click.echo(f"error: {where}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_FILES)
 
     return wrapper  # type: ignore[return-value]
@@ -488,8 +491,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         # Ctrl-C: stop now.  Leaving normally would wait for every network thread to reach its own
-        # timeout (a minute with a slow feed); the issue folder is written whole or not at all.
+        # timeout (a minute with a slow feed); the issue folder is written whole or not at all.  The
+        # exit handlers run (they delete temporary font copies); the threads are not waited for.
         click.echo("interrupted", err=True)
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
         sys.stderr.flush()
         os._exit(EXIT_INTERRUPTED)
     sys.exit(code if isinstance(code, int) else 0)

@@ -4,38 +4,37 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-# The process's umask, read once: a temporary file or folder is made private (0600, 0700), and what
-# replaces a published file or folder gets the mode any other file the process writes would have.
-UMASK = _umask()
-FILE_MODE, FOLDER_MODE = 0o666 & ~UMASK, 0o777 & ~UMASK
+def staging_folder(parent: Path, prefix: str) -> Path:
+    """A new, empty folder in ``parent`` (made if missing) to fill before :func:`swap_in` puts it in
+    place: a unique name starting with ``prefix``, and the mode any folder the process makes has (the
+    umask applies), which tempfile.mkdtemp's private 0700 would not give a published folder."""
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = parent / f"{prefix}{uuid.uuid4().hex[:12]}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
 
 
 def swap_in(staging: Path, target: Path) -> None:
     """Put the fully written ``staging`` folder where ``target`` is, with two renames.
 
     The old folder is moved aside first and deleted only after the new one is in place;
-    if the second rename fails, the old folder is put back.  ``staging`` (a private temporary
-    folder) takes the mode of a folder made with the process's umask.
+    if the second rename fails, the old folder is put back.
     """
-    os.chmod(staging, FOLDER_MODE)
     old: Path | None = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
         os.replace(target, old)
     try:
         os.replace(staging, target)
-    except OSError:
+    except BaseException:  # Ctrl-C between the two renames too: the old folder goes back
         if old is not None:
             os.replace(old, target)
         raise
@@ -50,9 +49,16 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     temporary file behind.  Text is written as UTF-8; the file's mode follows the umask.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    # Not tempfile.mkstemp: its file is private (0600), and a published page must be readable as any
+    # other file the process writes (the umask applies to the 0666 asked for here).
+    while True:
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileExistsError:
+            continue
+        break
     try:
-        os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would make a published file unreadable to a web server
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)

@@ -41,10 +41,15 @@ def _truncate(text: str, limit: int) -> str:
     # sequence or variation selector; a lone accent prints as a missing glyph.
     while cut and (_joins(text[len(cut)]) or cut[-1] == ZWJ):
         cut = cut[:-1]
+    # A flag is two regional indicators: an odd number at the end is half a flag.
+    flags = len(cut) - len(cut.rstrip(REGIONAL_INDICATORS))
+    if flags % 2:
+        cut = cut[:-1]
     return cut.rstrip(" ,;:.-–—") + "…"
 
 
 ZWJ = "\u200d"
+REGIONAL_INDICATORS = "".join(chr(c) for c in range(0x1F1E6, 0x1F200))
 
 
 def _joins(char: str) -> bool:

@@ -235,21 +235,20 @@ def test_a_backfill_past_the_history_is_refused_before_it_overwrites_anything(tm
     assert not (tmp_path / "briefs").exists()
 
 
-def test_the_backfill_library_refuses_weeks_past_its_snapshot() -> None:
+def test_the_backfill_library_refuses_weeks_past_its_snapshot(tmp_path: Path) -> None:
     from generator.backfill import backfill
     from generator.errors import DataUnavailableError
 
-    sample = load_sample()
+    config, sample, weeks = (
+        load_config(ROOT / "feeds.yaml"),
+        load_sample(),
+        [date(2026, 11, 20), date(2026, 11, 27)],
+    )
     with pytest.raises(
         DataUnavailableError, match=r"1 of the weeks .* after the history's last bar \(2026-11-20\)"
     ):
-        backfill(
-            load_config(ROOT / "feeds.yaml"),
-            sample,
-            [date(2026, 11, 20), date(2026, 11, 27)],
-            out=ROOT / "nowhere",
-        )
-    assert not (ROOT / "nowhere").exists()
+        backfill(config, sample, weeks, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it_exit_7(tmp_path: Path) -> None:
@@ -260,25 +259,44 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it_exit_7(tmp_p
     assert errors == [f"error: {tmp_path / 'a-file' / 'out' / 'briefs'}: Not a directory"]
 
 
-def test_ctrl_c_stops_at_once_with_exit_130_though_network_threads_are_still_waiting(tmp_path: Path) -> None:
-    """A feed that answers slowly held Ctrl-C for its whole timeout (a minute), then exited 1
-    ("Aborted!").  The entry point is run with a command whose worker thread waits 60 s, as a
-    fetch does; SIGINT must end the process within seconds, with exit 130."""
+def test_ctrl_c_stops_at_once_with_exit_130_though_a_source_is_still_waiting(tmp_path: Path) -> None:
+    """A feed that answers slowly held Ctrl-C for its whole deadline (a minute), then exited 1
+    ("Aborted!").  Gathering runs its sources in a pool whose end waited for every one of them: here
+    the entry point gathers through the real pool with a source that waits 60 s, as a hung feed
+    does; SIGINT must end the process within seconds, with exit 130, its exit handlers run."""
     import signal
     import sys
     import time
 
-    script = (
-        "import sys, threading, time, click\n"
-        "from generator import cli as c\n"
-        "@c.cli.command()\n"
-        "def wait():\n"
-        "    threading.Thread(target=time.sleep, args=(60,)).start()\n"
-        "    print('waiting', flush=True)\n"
-        "    time.sleep(60)\n"
-        "sys.argv = ['smallcap-brief', 'wait']\n"
-        "c.main()\n"
+    script = f"""
+import atexit, sys, time
+from datetime import date, datetime, UTC
+from pathlib import Path
+from generator import cli as c
+from generator.config import load_config
+from generator.sources.gather import compose
+from generator.sources.providers import ProviderContext, ProviderResult, Transport
+
+class Slow:
+    name, cache_folder, needs = "slow", "", ()
+    def fetch(self, context):
+        print("waiting", flush=True)
+        time.sleep(60)
+        return ProviderResult("slow")
+
+@c.cli.command()
+def hang():
+    atexit.register(lambda: Path({str(tmp_path / "exit-handlers-ran")!r}).touch())
+    context = ProviderContext(
+        config=load_config("feeds.yaml"), offline=False, today=date(2026, 11, 21),
+        now=datetime(2026, 11, 21, 12, tzinfo=UTC), week_start=date(2026, 11, 16),
+        week_end=date(2026, 11, 20), cache_dir=Path({str(tmp_path)!r}), transport=Transport(),
     )
+    compose([Slow()], context)
+
+sys.argv = ["smallcap-brief", "hang"]
+c.main()
+"""
     child = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -291,6 +309,7 @@ def test_ctrl_c_stops_at_once_with_exit_130_though_network_threads_are_still_wai
     finally:
         child.kill()
     assert child.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
+    assert (tmp_path / "exit-handlers-ran").exists()
 
 
 @pytest.mark.parametrize("args", [("-v", "check"), ("check", "-v"), ("check", "--verbose")])

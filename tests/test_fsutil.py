@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -44,23 +43,20 @@ def test_a_swapped_folder_replaces_the_old_one(tmp_path: Path) -> None:
 def test_published_files_and_folders_follow_the_umask_not_the_temporary_files_private_mode(
     tmp_path: Path, umask: int
 ) -> None:
-    """A temporary file is made 0600 and a temporary folder 0700; what they become (an issue's
-    brief.html, the issue folder) must be readable by a web server under the usual umask 022, as
-    email.html beside them always was.  Run in a child process, which reads its umask once."""
+    """tempfile's files are 0600 and its folders 0700; what they became (an issue's brief.html, the
+    issue folder) must be readable by a web server under the usual umask 022, as email.html beside
+    them always was.  Run in a child process with its own umask."""
     script = (
-        "import os, sys, tempfile; from pathlib import Path;"
-        "from generator.fsutil import write_atomic, swap_in;"
-        "root = Path(sys.argv[1]); staging = Path(tempfile.mkdtemp(dir=root));"
+        "import os, sys; from pathlib import Path;"
+        "from generator.fsutil import staging_folder, swap_in, write_atomic;"
+        f"os.umask({umask});"
+        "root = Path(sys.argv[1]); staging = staging_folder(root, '.issue.new-');"
         "write_atomic(staging / 'brief.html', 'x'); swap_in(staging, root / 'issue')"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=lambda: os.umask(umask),  # the child alone gets this umask
+        [sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["issue"]
     assert mode(tmp_path / "issue") == 0o777 & ~umask
     assert mode(tmp_path / "issue" / "brief.html") == 0o666 & ~umask

@@ -430,6 +430,36 @@ def test_a_run_is_news_exactly_when_its_since_date_is_not_recent(
         assert event.since == last - timedelta(days=gap) and not lead._recent(event)
 
 
+def test_a_run_ended_by_a_tie_is_not_said_to_have_turned(
+    sample: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tie ends a run without starting one the other way: "fell behind the S&P 500 on Wednesday" would
+    be untrue when both moved alike that day (a bar repeated in both series)."""
+    from generator.analysis import indicators as ind
+    from generator.analysis import newsvalue
+    from generator.analysis.common import make_context
+    from generator.config import load_config
+    from generator.formatting import plain
+    from generator.narrative import lead
+
+    config = load_config(ROOT / "feeds.yaml")
+    end = date(2026, 11, 20)
+    ctx = make_context(sample, config, end - timedelta(days=4), end)
+    runs = [
+        ind.Run(1, date(2023, 1, 3), date(2023, 1, 20), 14),
+        ind.Run(1, date(2026, 11, 3), date(2026, 11, 17), 11),  # ahead, to Tuesday
+        ind.Run(-1, date(2026, 11, 19), date(2026, 11, 20), 2),  # Wednesday a tie, then behind
+    ]
+    monkeypatch.setattr(ind, "relative_runs", lambda a, b: runs)
+    (event,) = [e for e in newsvalue.streak_events(ctx) if e.kind is newsvalue.EventKind.STREAK_ENDED]
+    assert event.tied and event.day == date(2026, 11, 18)
+    text = plain(lead.WRITERS[event.kind](ctx, event, None))  # type: ignore[arg-type]
+    assert text.startswith(
+        "The Russell 2000's run of 11 sessions ahead of the S&P 500 ended on Wednesday 2026-11-18 with a"
+        " session of equal returns, the longest run since 2023-01-20"
+    ), text
+
+
 def test_a_five_session_run_does_not_fill_a_quiet_week(shared_data: Path) -> None:
     """2025-02-14: the week's only event was a 5-session run behind large caps that ended on
     Thursday, with runs as long in the weeks before: the week has no takeaway rather than that one."""
@@ -670,6 +700,19 @@ def test_a_record_vix_close_inside_the_week_is_told_though_the_week_ends_lower(s
         f"The VIX closed at {peak:.2f} on Monday 2020-03-16, its highest close in data back to"
         f" {rows[0][0].isoformat()}, and ended the week at {week[-1][1]:.2f}."
     )
+
+
+def test_a_large_vix_move_over_both_lines_is_the_move_not_the_lower_line(shared_data: Path) -> None:
+    """The week ending 2018-12-21 with the VIX's closes set to 19.0 the Friday before and 30.3 on the
+    Friday: 30 is crossed by a hair and 20 too, but the news is an 11.3-point rise, not "above 20"."""
+    real = make_snapshot(shared_data)
+    vix = real.series["^VIX"]
+    frame = vix.frame.copy()
+    frame.loc[pd.Timestamp("2018-12-14"), "Close"] = 19.0
+    frame.loc[pd.Timestamp("2018-12-21"), "Close"] = 30.3
+    snapshot = replace(real, series={**real.series, "^VIX": replace(vix, frame=frame)})
+    text = takeaway(build(shared_data, date(2018, 12, 21), snapshot), "vix")
+    assert text.startswith("The VIX rose 11.30 points to 30.30, a move of "), text
 
 
 def test_a_checklist_with_no_condition_met_says_none() -> None:

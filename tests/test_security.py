@@ -529,6 +529,11 @@ def test_feed_links_that_are_not_absolute_http_are_dropped(
             "ab",
         ),  # a family emoji, joined: whole or not at all
         ("ok \U0001f44d\U0001f3fd" + "x" * 20, 5, "ok"),  # a skin tone stays with its hand
+        (
+            "a" * 8 + "\U0001f1fa\U0001f1f8\U0001f1ec\U0001f1e7xyz",
+            12,
+            "a" * 8 + "\U0001f1fa\U0001f1f8",
+        ),  # no half flag
     ],
 )
 def test_a_cut_title_never_splits_a_character_as_it_is_read(text: str, limit: int, cut: str) -> None:

@@ -71,6 +71,7 @@ class Event:
     level: float | None = None  # the threshold crossed
     extra: tuple[Figure, ...] = ()  # supporting figures (the other side of a spread, the prior record)
     rank: int = 0  # a move's place among all of its kind in the history at hand (1: the most extreme)
+    tied: bool = False  # an ended run: the session that ended it was a tie, not a turn the other way
 
 
 def breadth_event(share: Figure, daily: pd.DataFrame, week_start: date, window: int = 200) -> Event | None:
@@ -124,24 +125,29 @@ def week_move(ctx: Context, symbol: str) -> Event | None:
         return None
     past = weekly.to_numpy()[:-1]
     z = ind.zscore(val(fig), past)
-    score = abs(z) if z is not None else 0.0
-    first = weekly.index[0].date()
-    best = val(fig) >= 0
-    earlier = np.flatnonzero(past >= val(fig) if best else past <= val(fig))
-    since = weekly.index[int(earlier[-1])].date() if len(earlier) else None
-    if since is None and not _history_ok(first, ctx.week_end):
-        return Event(EventKind.WEEK_MOVE, score, fig, 1 if best else -1)
-    n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
-    score = max(score, ind.rarity_score(1.0 / max(n_weeks, 1)))
-    return Event(
-        EventKind.WEEK_MOVE,
-        score,
-        fig,
-        1 if best else -1,
-        since=since,
-        history_from=first,
-        rank=len(earlier) + 1 if _history_ok(first, ctx.week_end) else 0,  # a rank needs the history
+    return _weekly_event(
+        ctx, EventKind.WEEK_MOVE, fig, val(fig), weekly.index, past, abs(z) if z is not None else 0.0
     )
+
+
+def _weekly_event(
+    ctx: Context, kind: EventKind, fig: Figure, now: float, weeks: pd.Index, past: np.ndarray, score: float
+) -> Event:
+    """A week's figure ``now`` against the earlier weeks' ``past`` (``weeks`` dates them, this week last):
+    the last earlier week as far the same way (``since``), its rank with enough history, and a score
+    that is the larger of ``score`` and how rare a week so far apart is."""
+    up = now >= 0
+    first = weeks[0].date()
+    earlier = np.flatnonzero(past >= now if up else past <= now)
+    since = weeks[int(earlier[-1])].date() if len(earlier) else None
+    enough = _history_ok(first, ctx.week_end)  # to call it the most extreme, or to rank it
+    if since is None and not enough:
+        return Event(kind, score, fig, 1 if up else -1)
+    n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
+    return Event(
+        kind, max(score, ind.rarity_score(1.0 / max(n_weeks, 1))), fig, 1 if up else -1,
+        since=since, history_from=first, rank=len(earlier) + 1 if enough else 0,
+    )  # fmt: skip
 
 
 def relative_week(ctx: Context, a: str, b: str) -> Event | None:
@@ -157,18 +163,9 @@ def relative_week(ctx: Context, a: str, b: str) -> Event | None:
         return None
     past, now = gaps.to_numpy()[:-1], val(fig)
     z = ind.zscore(now, past)
-    score = abs(z) if z is not None else 0.0
-    first = gaps.index[0].date()
-    earlier = np.flatnonzero(past >= now if now >= 0 else past <= now)
-    since = gaps.index[int(earlier[-1])].date() if len(earlier) else None
-    enough = _history_ok(first, ctx.week_end)
-    if since is None and not enough:
-        return Event(EventKind.RELATIVE_WEEK, score, fig, 1 if now >= 0 else -1)
-    n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
-    return Event(
-        EventKind.RELATIVE_WEEK, max(score, ind.rarity_score(1.0 / max(n_weeks, 1))), fig,
-        1 if now >= 0 else -1, since=since, history_from=first, rank=len(earlier) + 1 if enough else 0,
-    )  # fmt: skip
+    return _weekly_event(
+        ctx, EventKind.RELATIVE_WEEK, fig, now, gaps.index, past, abs(z) if z is not None else 0.0
+    )
 
 
 def day_moves(ctx: Context, symbol: str) -> list[Event]:
@@ -270,7 +267,10 @@ def streak_events(ctx: Context) -> list[Event]:
             text="outperforming" if run.sign > 0 else "underperforming",
         )
         history = first if history_ok else None
-        events.append(Event(kind, score, fig, run.sign, day=day, since=since, history_from=history))
+        tied = not running and not any(r.start == day for r in runs)  # a tie ends a run and starts none
+        events.append(
+            Event(kind, score, fig, run.sign, day=day, since=since, history_from=history, tied=tied)
+        )
     return events
 
 
@@ -387,8 +387,11 @@ def vix_event(ctx: Context) -> Event | None:
     for level in (th.VIX_STRESS, th.VIX_ELEVATED):
         direction = crossing(now, prev, level)
         # A line crossed by a hair is no news, but the move that crossed it may be (2018-12-21:
-        # +8.48 points to 30.11, 2.8 standard deviations): then the move is the event.
-        if direction and not (unusual and abs(now - level) < th.MARGINAL_CROSSING):
+        # +8.48 points to 30.11, 2.8 standard deviations): then the move is the event, not a lower
+        # line it also crossed (from 19 to 30.3 is not news as "above 20").
+        if direction and unusual and abs(now - level) < th.MARGINAL_CROSSING:
+            break
+        if direction:
             return Event(
                 EventKind.VIX,
                 _crossing_score(CROSSING_SCORES[level], now - level),
@@ -425,7 +428,13 @@ def vix_spike_event(ctx: Context) -> Event | None:
     sessions = len(before) - int(higher[-1]) if len(higher) else len(before) + 1
     crossed = peak >= th.VIX_STRESS and last < th.VIX_STRESS and prev < th.VIX_STRESS
     # A close higher than any of a year of sessions before it (and with that year at hand).
-    yearly_high = sessions > SESSIONS_A_YEAR and len(before) >= SESSIONS_A_YEAR and at < len(week) - 1
+    # (At 20 or more: a one-year high of a calm year's VIX is no market news.)
+    yearly_high = (
+        sessions > SESSIONS_A_YEAR
+        and len(before) >= SESSIONS_A_YEAR
+        and at < len(week) - 1
+        and peak >= th.VIX_ELEVATED
+    )
     if not (crossed or yearly_high):
         return None
     if peak < th.VIX_SPIKE_RATIO * (max(last, prev) if crossed else last):
@@ -465,17 +474,7 @@ def rates_event(ctx: Context) -> Event | None:
     label = f"{ctx.name(sym)}, change over the week"
     fig = Maker(ctx, (sym,), "1W", method)(f"event.rates.{sym}", label, now, "bp")
     # How rare, as for the index's week: the last earlier week that moved at least as far the same way.
-    earlier = np.flatnonzero(past >= now if now > 0 else past <= now)
-    since = diffs.index[int(earlier[-1])].date() if len(earlier) else None
-    first = diffs.index[0].date()
-    enough = _history_ok(first, ctx.week_end)
-    if since is None and not enough:
-        return Event(EventKind.RATES, abs(z), fig, 1 if now > 0 else -1)
-    n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
-    return Event(
-        EventKind.RATES, max(abs(z), ind.rarity_score(1.0 / max(n_weeks, 1))), fig, 1 if now > 0 else -1,
-        since=since, history_from=first, rank=len(earlier) + 1 if enough else 0,
-    )  # fmt: skip
+    return _weekly_event(ctx, EventKind.RATES, fig, now, diffs.index, past, abs(z))
 
 
 def level_crossing(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure]) -> list[Event]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, val
-from generator.analysis.newsvalue import Event, EventKind
+from generator.analysis.newsvalue import DAILY_DISCOUNT, Event, EventKind
 from generator.models import Prose, Takeaway
 from generator.narrative import keys as K
 from generator.narrative.words import (
@@ -52,7 +52,7 @@ def _gap_context(e: Event | None, said: str) -> str:
     …" is not said twice in one sentence."""
     if e is None or e.score < th.NOTEWORTHY:
         return ""
-    rarity = _rarity(e, "widest", "week").replace("widest week", "widest gap", 1)
+    rarity = _rarity(e, "widest", "gap", weekly=True)
     if e.history_from is not None and rarity.endswith(back := in_data(e.history_from)) and back in said:
         rarity = rarity.removesuffix(back) + " in the data"
     return f", the {rarity}" if rarity else ""
@@ -64,11 +64,12 @@ def _recent(e: Event) -> bool:
     return e.since is not None and anchor is not None and (anchor - e.since).days <= 7 * th.RECENT_SINCE_WEEKS
 
 
-def _rarity(e: Event, extreme: str, unit: str) -> str:
+def _rarity(e: Event, extreme: str, unit: str, *, weekly: bool | None = None) -> str:
     """``worst week since the week ending 2020-03-20``, ``second-worst day in data back to …``,
     ``highest close since 2020-10-28``, or "" when the earlier such move is recent and this one is
-    not among the most extreme (then its size in standard deviations says more)."""
-    week = "the week ending " if unit == "week" or unit.startswith("weekly ") else ""
+    not among the most extreme (then its size in standard deviations says more).  ``weekly``: the
+    earlier date is a week's end ("since the week ending …"); by default for a unit of "week"."""
+    week = "the week ending " if (unit == "week" if weekly is None else weekly) else ""
     if e.since is None:
         return f"{extreme} {unit}{in_data(e.history_from)}" if e.history_from else ""
     if not _recent(e):
@@ -83,7 +84,7 @@ def _day_move(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     verb = "jumped" if e.direction > 0 else "fell"
     rarity = _rarity(e, "best" if e.direction > 0 else "worst", "day")
-    context = f"its {rarity}" if rarity else f"a move of {sigma(e.score / 0.9)}"
+    context = f"its {rarity}" if rarity else f"a move of {sigma(e.score / DAILY_DISCOUNT)}"
     return prose(f"The {name} {verb} ", size(e.figure), f" {on_day(e.day)}, {context}.")
 
 
@@ -104,9 +105,12 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
         # Dated by the session that broke the run, which is said as such: "the run ended on Thursday"
         # read as if Thursday were its last day ahead.
         assert e.day is not None
-        turn = "fell behind" if e.direction > 0 else "pulled ahead of"
-        run = cite(e.figure, f"{n} sessions")
         name = ctx.name(ctx.slots.benchmark)
+        run = cite(e.figure, f"{n} sessions")
+        if e.tied:  # equal returns that day: neither ahead nor behind
+            ended = f" ended {on_day(e.day)} with a session of equal returns"
+            return prose(f"The {name}'s run of ", run, f" {side} the {large}{ended}{since}.")
+        turn = "fell behind" if e.direction > 0 else "pulled ahead of"
         return prose(f"The {name} {turn} the {large} {on_day(e.day)} after ", run, f" {side} it{since}.")
     name = ctx.name(ctx.slots.benchmark)
     verb = "beat" if e.direction > 0 else "lagged"
@@ -144,7 +148,7 @@ def _vix(ctx: Context, e: Event, facts: Facts) -> Prose:
     if e.level is not None:
         side = "above" if e.direction > 0 else "back below"
         return prose("The VIX ", moved(e.figure), now, f", {side} {e.level:.0f}.")
-    return prose("The VIX ", moved(e.figure), now, f", a move of {sigma(e.score / 0.9)}.")
+    return prose("The VIX ", moved(e.figure), now, f", a move of {sigma(e.score / DAILY_DISCOUNT)}.")
 
 
 def _vix_spike(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -173,7 +177,7 @@ def _trend(ctx: Context, e: Event, facts: Facts) -> Prose:
 def _rates(ctx: Context, e: Event, facts: Facts) -> Prose:
     ten = facts.get(K.yield_level(ctx.slots.rate_10y))
     now = prose(" to ", level(ten)) if ten is not None else ()
-    rarity = _rarity(e, "largest", "weekly rise" if e.direction > 0 else "weekly fall")
+    rarity = _rarity(e, "largest", "weekly rise" if e.direction > 0 else "weekly fall", weekly=True)
     context = f"its {rarity}" if rarity else f"a move of {sigma(e.score)}"
     return prose("The 10-year Treasury yield ", moved(e.figure), now, f", {context}.")
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,7 +40,7 @@ from markupsafe import Markup
 
 from generator.errors import PublishError
 from generator.formatting import fmt_long_date
-from generator.fsutil import swap_in
+from generator.fsutil import staging_folder, swap_in
 from generator.issue import CHARTS_DIR, FILES, list_issues, publish_refusal, read_meta
 from generator.models import IssueMeta
 from generator.render import TEMPLATES_DIR, make_env
@@ -138,7 +137,7 @@ def build_site(
         log.warning("site: %s", warning)
     try:
         site_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+        staging = staging_folder(site_dir.parent, f".{site_dir.name}.new-")
     except OSError as exc:
         raise PublishError(f"{site_dir.parent}: cannot create the site's staging folder ({exc})") from exc
     try:

@@ -124,7 +124,8 @@ def compose(providers: Sequence[Provider], context: ProviderContext, *, workers:
     waiting = list(range(len(chosen)))
     running: dict[Future[ProviderResult], int] = {}
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provider") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provider")
+    try:
         while waiting or running:
             ready = [i for i in waiting if failure is None and set(upstream[i]) <= results.keys()]
             for i in ready[: max(1, workers) - len(running)]:  # the first registered goes first
@@ -146,6 +147,12 @@ def compose(providers: Sequence[Provider], context: ProviderContext, *, workers:
                     results[i] = future.result()
                 except BaseException as exc:  # re-raised once the running providers are done
                     failure = failure or exc
+    except BaseException:
+        # Ctrl-C (or a bug here): leave without waiting for each provider's own deadline, up to a
+        # minute for a slow feed; a provider's failure is re-raised above only once the others are done.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     if failure is not None:
         raise failure
     ordered = [results[i] for i in range(len(chosen))]

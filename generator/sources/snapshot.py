@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
@@ -41,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from generator.errors import SourceError
-from generator.fsutil import swap_in
+from generator.fsutil import staging_folder, swap_in
 from generator.models import FeedCapture, IndexView, ScheduledEvent, Series, Snapshot, SourceHealth
 from generator.sources.blocks import BLOCKS, Part, assign, block_dict, claimed_once, parts
 from generator.sources.earnings_block import read_earnings, write_earnings
@@ -437,7 +436,7 @@ def write_snapshot(
     for name in snapshot.feeds:
         _check_name(name, f"feeds.{name}", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    tmp = staging_folder(target.parent, f".{target.name}.new-")
     try:
         _write_into(snapshot, tmp, _frames, stored)
         swap_in(tmp, target)
