@@ -187,6 +187,7 @@ def fetch(
     deadline: float | None = None,
     expect: Expect = FEED,
     user_agent: str | None = None,
+    on_request: Callable[[], None] | None = None,
 ) -> FetchResult:
     """GET one feed (or, with ``expect=DATA``, one data file) under the rules in the module docstring.
 
@@ -194,6 +195,7 @@ def fetch(
     ``time.monotonic()`` value, default ``feed_deadline`` from now) bounds retries and the wait
     for a free connection to the host; each attempt is bounded by ``feed_timeout``.
     ``user_agent`` replaces ``settings.user_agent`` (a server that refuses non-browser clients).
+    ``on_request`` is called once a request is about to be sent (it has its connection slot).
     Raises :class:`SourceError` naming ``url`` with the reason in plain words.
     """
     end = time.monotonic() + settings.feed_deadline if deadline is None else deadline
@@ -205,7 +207,9 @@ def fetch(
         reraise=True,
     )
     headers = _request_headers(user_agent or settings.user_agent, expect.accept, etag, last_modified)
-    return retrying(_fetch_once, url, settings, headers, resolver or system_resolver, ca_bundle, end, expect)
+    return retrying(
+        _fetch_once, url, settings, headers, resolver or system_resolver, ca_bundle, end, expect, on_request
+    )
 
 
 class _TooLateForAnother(tenacity.stop.stop_base):
@@ -234,6 +238,7 @@ def _fetch_once(
     ca_bundle: str | None,
     end: float,
     expect: Expect = FEED,
+    on_request: Callable[[], None] | None = None,
 ) -> FetchResult:
     """One attempt: the request and its redirects, each hop checked and holding a slot of its host."""
     clock: _Clock | None = None  # started once the first hop has its slot
@@ -243,6 +248,8 @@ def _fetch_once(
     for _hop in range(settings.max_redirects + 1):
         target = _check_target(url, current, settings, resolve)
         with _host_slot(target.host, url, end, clock):
+            if clock is None and on_request is not None:
+                on_request()
             clock = clock or _Clock(settings.feed_timeout)
             with _pinned_session(target, ca_bundle) as session:
                 response = _send(session, target, headers, clock, url)

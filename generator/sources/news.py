@@ -31,7 +31,6 @@ import json
 import logging
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -236,8 +235,12 @@ def _attempt(
     cached: CachedFeed | None,
     resolver: Resolver | None,
     deadline: float,
+    progress: dict[str, str] | None = None,
 ) -> FetchResult | SourceError:
-    """Runs in a worker thread: the network part only."""
+    """Runs in a worker thread: the network part only.  ``progress`` records how far the feed got
+    ("started", then "requested") for the words of a feed still pending at the deadline."""
+    if progress is not None:
+        progress[feed.name] = "started"
     try:
         return fetch(
             feed.url,
@@ -246,6 +249,7 @@ def _attempt(
             last_modified=cached.last_modified if cached else None,
             resolver=resolver,
             deadline=deadline,
+            on_request=None if progress is None else lambda: progress.__setitem__(feed.name, "requested"),
         )
     except SourceError as exc:
         return exc
@@ -269,9 +273,7 @@ def fetch_feeds(
     captures: dict[str, FeedCapture] = {}
     health: list[SourceHealth] = []
     for feed in feeds:
-        outcome = outcomes.get(feed.name) or SourceError(
-            feed.url, f"no answer within {settings.feed_deadline:g} s"
-        )
+        outcome = outcomes[feed.name]  # every feed has one: an answer, an error or why it had none
         capture, row = _settle(feed, outcome, cached[feed.name], cache, now)
         captures[feed.name] = capture
         health.append(row)
@@ -316,10 +318,12 @@ def _run_all(
     if not feeds:
         return outcomes
     deadline = time.monotonic() + settings.feed_deadline
-    pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(feeds)), thread_name_prefix="feed")
+    workers = min(MAX_WORKERS, len(feeds))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed")
+    progress: dict[str, str] = {}  # written by the workers, one key each; read after the deadline
     try:
         futures: dict[Future[FetchResult | SourceError], Feed] = {
-            pool.submit(_attempt, feed, settings, cached[feed.name], resolver, deadline): feed
+            pool.submit(_attempt, feed, settings, cached[feed.name], resolver, deadline, progress): feed
             for feed in feeds
         }
         pending = set(futures)
@@ -331,17 +335,20 @@ def _run_all(
             done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
             for future in done:
                 outcomes[futures[future].name] = future.result()
-        # A host with more feeds still waiting than it may serve at once: some were never asked.
-        waiting = Counter(_host_of(futures[f].url) for f in pending)
+        # Still pending: asked and silent, or never asked (each feed's words say which; its health
+        # row's WARNING says them).
         for future in pending:
             feed = futures[future]
-            why = f"no answer within {settings.feed_deadline:g} s"
-            if waiting[_host_of(feed.url)] > MAX_PER_HOST:
-                why += (
-                    f" ({waiting[_host_of(feed.url)]} feeds of {_host_of(feed.url)} were waiting, at most"
-                    f" {MAX_PER_HOST} asked at a time: some were never requested)"
+            step = progress.get(feed.name)
+            if step == "requested":
+                why = f"no answer within {settings.feed_deadline:g} s"
+            elif step == "started":
+                why = (
+                    f"not requested: {_host_of(feed.url)} had {MAX_PER_HOST} requests open (the most at a"
+                    " time) until the deadline"
                 )
-            log.warning("feed %s: %s", feed.name, why)
+            else:
+                why = f"not requested: no fetcher was free before the deadline ({workers} at a time)"
             outcomes[feed.name] = SourceError(feed.url, why)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
