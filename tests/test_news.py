@@ -150,9 +150,7 @@ def test_a_feed_queued_behind_busy_fetchers_is_told_so(
         [feed(server, "hung"), feed(server, "queued")], patient, tmp_path, now=NOW
     )
     assert hung.error == "no answer within 0.5 s"
-    assert (
-        queued.error == "not requested: no fetcher was free before the deadline (1 at a time)"
-    )
+    assert queued.error == "not requested: no fetcher was free before the deadline (1 at a time)"
     assert [r.path for r in server.requests] == ["/hung.xml"]
 
 

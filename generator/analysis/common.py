@@ -425,7 +425,10 @@ class Move:
 
     @property
     def bp(self) -> float:
-        return (self.end - self.start) * 100.0
+        # Yields are quoted to a thousandth of a percent (0.1 bp), often through float32: rounded to a
+        # thousandth of a bp, a change of exactly 2 or 20.5 bp is that number, not 1.9999996 or
+        # 20.500009 (which read on either side of a line, or round the other way).
+        return round((self.end - self.start) * 100.0, 3)
 
 
 def window_move(ctx: Context, symbol: str, window: str) -> Move | str:

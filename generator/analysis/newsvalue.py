@@ -72,6 +72,7 @@ class Event:
     extra: tuple[Figure, ...] = ()  # supporting figures (the other side of a spread, the prior record)
     rank: int = 0  # a move's place among all of its kind in the history at hand (1: the most extreme)
     tied: bool = False  # an ended run: the session that ended it was a tie, not a turn the other way
+    z: float | None = None  # the move in standard deviations, when that is what makes it news
 
 
 def breadth_event(share: Figure, daily: pd.DataFrame, week_start: date, window: int = 200) -> Event | None:
@@ -163,6 +164,8 @@ def relative_week(ctx: Context, a: str, b: str) -> Event | None:
         return None
     past, now = gaps.to_numpy()[:-1], val(fig)
     z = ind.zscore(now, past)
+    if z is None or abs(z) < th.NOTEWORTHY:
+        return None  # "0.89 pp, the widest since November" is true and trivia in a week both rose 11%
     return _weekly_event(
         ctx, EventKind.RELATIVE_WEEK, fig, now, gaps.index, past, abs(z) if z is not None else 0.0
     )
@@ -390,7 +393,8 @@ def vix_event(ctx: Context) -> Event | None:
         # +8.48 points to 30.11, 2.8 standard deviations): then the move is the event, not a lower
         # line it also crossed (from 19 to 30.3 is not news as "above 20").
         if direction and unusual and abs(now - level) < th.MARGINAL_CROSSING:
-            break
+            assert z is not None
+            return Event(EventKind.VIX, abs(z) * DAILY_DISCOUNT, fig, direction, level=level, z=abs(z))
         if direction:
             return Event(
                 EventKind.VIX,
@@ -465,7 +469,8 @@ def rates_event(ctx: Context) -> Event | None:
     if len(weekly) < 31 or weekly.index[-1].date() < ctx.week_start:
         return None
     diffs = weekly.diff().dropna()
-    changes, now = diffs.to_numpy() * 100.0, float(diffs.iloc[-1]) * 100.0
+    changes = np.round(diffs.to_numpy() * 100.0, 3)  # as Move.bp: no floating-point noise in bp
+    now = float(changes[-1])
     past = changes[:-1]
     z = ind.zscore(now, past)
     if z is None or abs(z) < th.UNUSUAL_MOVE_SD:

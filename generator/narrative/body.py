@@ -23,6 +23,7 @@ from generator.narrative.words import (
     clauses,
     drawdown_zone,
     gap,
+    is_flat,
     join,
     level,
     moved,
@@ -180,7 +181,7 @@ def _available(fig: Figure | None) -> Figure | None:
 def _yield_clause(name: str, level_fig: Figure, change: Figure | None) -> Prose:
     if change is None:
         return prose(f"the {name} is ", level(level_fig))
-    if abs(val(change)) < th.FLAT_BP:
+    if is_flat(change):
         return prose(f"the {name} held at ", level(level_fig), " (", cite(change), " on the week)")
     return prose(f"the {name} ", moved(change), " to ", level(level_fig))
 
@@ -501,10 +502,12 @@ def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:
     dd = facts.get(K.record(b, "distance"))
     if dd is not None:
         for lvl, word in ((th.CORRECTION, "correction"), (th.BEAR_MARKET, "bear-market")):
-            if 0 < val(dd) - lvl <= 2.0:
+            # From either side: about to enter the zone, or about to climb out of it.
+            if 0 < abs(val(dd) - lvl) <= 2.0:
+                side = "above" if val(dd) > lvl else "below"
                 items.append(
                     prose(
-                        f"The {name} is within 2 percentage points of the {word} line"
+                        f"The {name} is no more than 2 percentage points {side} the {word} line"
                         f" ({abs(lvl):.0f}% below its record close)",
                         now(dd),
                         ".",

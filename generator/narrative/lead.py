@@ -147,7 +147,9 @@ def _vix(ctx: Context, e: Event, facts: Facts) -> Prose:
     now = prose(" to ", level(vix)) if vix is not None else ()
     if e.level is not None:
         side = "above" if e.direction > 0 else "back below"
-        return prose("The VIX ", moved(e.figure), now, f", {side} {e.level:.0f}.")
+        # Crossed by a hair, the line is no news but the move that crossed it is: its size says how much.
+        size_of = f", a move of {sigma(e.z)}" if e.z is not None else ""
+        return prose("The VIX ", moved(e.figure), now, f", {side} {e.level:.0f}{size_of}.")
     return prose("The VIX ", moved(e.figure), now, f", a move of {sigma(e.score / DAILY_DISCOUNT)}.")
 
 

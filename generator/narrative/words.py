@@ -166,10 +166,18 @@ def level(fig: Figure) -> Cite:
 def moved(fig: Figure, up: str = "rose", down: str = "fell", flat: str = "was little changed") -> Prose:
     """``rose 3.69%`` / ``fell 14 bp`` / ``was little changed (+0.04%)``."""
     assert fig.value is not None
-    band = th.FLAT_BP if fig.unit == "bp" else th.FLAT_VIX_POINTS if fig.unit == "points" else th.FLAT_PCT
-    if abs(fig.value) < band:
+    if is_flat(fig):
         return prose(f"{flat} (", cite(fig), ")")
     return prose(f"{up if fig.value > 0 else down} ", size(fig))
+
+
+def is_flat(fig: Figure) -> bool:
+    """Inside its unit's noise band, judged on the value as printed: a 1.6 bp change prints "+2 bp",
+    and "held at 4.19% (+2 bp)" would read as a contradiction; a 2-bp band is 2 bp as shown."""
+    assert fig.value is not None
+    band = th.FLAT_BP if fig.unit == "bp" else th.FLAT_VIX_POINTS if fig.unit == "points" else th.FLAT_PCT
+    shown = round(fig.value) if fig.unit == "bp" else round(fig.value, 2)
+    return abs(shown) < band
 
 
 def gap(fig: Figure, ahead: str, behind: str, even: str = "in line with") -> Prose:
