@@ -744,6 +744,17 @@ def test_a_line_to_watch_is_given_from_inside_the_zone_too(shared_data: Path) ->
     )
 
 
+def test_a_past_year_needs_a_year_of_data(shared_data: Path) -> None:
+    """2015-08-28, eight months into the data: "at the 99th percentile of its past year" and "within its
+    1-year range" were said on 166 sessions.  Those figures are not available, and say why."""
+    brief = build(shared_data, date(2015, 8, 28))
+    text = body(brief)
+    assert "past year" not in text and "1-year range" not in text
+    every = [f for section in brief.sections for topic in section.topics for f in topic.figures]
+    notes = {f.key: f.note for f in every if f.key in ("vix.pctile1y", "rvol20.^RUT.pctile1y")}
+    assert notes and all(n.startswith("less than a year of data (from 2015-") for n in notes.values()), notes
+
+
 def test_a_checklist_with_no_condition_met_says_none() -> None:
     from generator.models import Check, Figure, Provenance
     from generator.narrative.body import _count

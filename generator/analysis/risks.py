@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from generator.analysis.common import (
     bp_change_figure,
     level_figure,
     one_year,
+    shift_months,
     val,
 )
 from generator.analysis.indicators import extreme_of_last, percentile_of_last, rsi_wilder, sma, weekly_returns
@@ -134,6 +135,16 @@ def realized_vol_figures(ctx: Context) -> tuple[Figure, ...]:
         return (stop or mk.na(key, label, "level", "fewer than 21 closes"),)
     year = one_year(vol, ctx.anchor).to_numpy()
     ymk = Maker(ctx, (sym,), "1Y", "Daily 20-day realized volatility over the last year: {}.")
+    if not _a_full_year(vol.index, ctx.anchor):  # "its 1-year range" on eight months is not one
+        why = f"less than a year of data (from {vol.index[0].date().isoformat()})"
+        return (
+            mk(key, label, float(vol.iloc[-1]), "level", first_bar=closes.index[-21].date()),
+            *(
+                ymk.na(f"{key}.{k}1y", f"{label}, 1-year {w}", "level", why)
+                for k, w in (("min", "low"), ("max", "high"))
+            ),
+            ymk.na(f"{key}.pctile1y", f"{label}, 1-year percentile", "pctile", why),
+        )
     return (
         mk(key, label, float(vol.iloc[-1]), "level", first_bar=closes.index[-21].date()),
         ymk(f"{key}.min1y", f"{label}, 1-year low", float(year.min()), "level",
@@ -152,8 +163,18 @@ def implied_vol_figures(ctx: Context, symbol: str, prefix: str) -> tuple[Figure,
     stop = mk.blocked(key, label, "pctile")
     if stop is not None:
         return level, stop
-    year = one_year(ctx.closes[symbol], ctx.anchor).to_numpy()
+    closes = ctx.closes[symbol]
+    if not _a_full_year(closes.index, ctx.anchor):
+        return level, mk.na(
+            key, label, "pctile", f"less than a year of data (from {closes.index[0].date().isoformat()})"
+        )
+    year = one_year(closes, ctx.anchor).to_numpy()
     return level, mk(key, label, percentile_of_last(year), "pctile", text=extreme_of_last(year))
+
+
+def _a_full_year(index: pd.Index, anchor: date) -> bool:
+    """Whether dates ``index`` reach back a year before ``anchor`` (a week's grace for holidays)."""
+    return len(index) > 0 and index[0].date() <= shift_months(anchor, -12) + timedelta(days=7)
 
 
 def volatility_topic(ctx: Context) -> Topic:
