@@ -304,12 +304,18 @@ def check(config_path: str) -> None:
     Example:
         smallcap-brief check --config feeds.yaml
     """
-    from generator.config import describe
+    from generator.config import describe, refused_hosts
 
     config = _load(config_path)
     for line in describe(config):
         click.echo(line)
-    click.echo(f"ok: {config_path} is valid ({len(config.universe)} symbols, {len(config.feeds)} feeds)")
+    warnings = refused_hosts(config)
+    for line in warnings:
+        click.echo(f"warning: {config_path}: {line}", err=True)
+    note = f"; {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
+    click.echo(
+        f"ok: {config_path} is valid ({len(config.universe)} symbols, {len(config.feeds)} feeds{note})"
+    )
 
 
 @cli.command()

@@ -320,6 +320,38 @@ def _check_slot_symbols(
 # --- describe --------------------------------------------------------------------------------------------
 
 
+def refused_hosts(config: Config) -> list[str]:
+    """The feeds a build will refuse to fetch, whatever the network does: a literal private, loopback or
+    cloud-metadata address (or ``localhost``) not listed in ``network.allow_hosts``.  For ``check``: the
+    build itself reports them as failed feeds and goes on, as it must for a host that resolves there."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from generator.sources.http import blocked_reason
+
+    allowed = {h.lower() for h in config.network.allow_hosts}
+    out = []
+    for n, feed in enumerate(config.feeds):
+        host = (urlsplit(feed.url).hostname or "").lower()
+        if host in allowed:
+            continue
+        if host == "localhost":
+            address = "127.0.0.1"
+        else:
+            try:
+                address = str(ipaddress.ip_address(host))
+            except ValueError:
+                continue  # a name: where it resolves is known only when fetched
+        reason = blocked_reason(address)
+        if reason is not None:
+            article = "an" if reason[0] in "aeiou" else "a"
+            out.append(
+                f"news[{n}].url: {host} is {article} {reason} address; a build refuses it unless"
+                " network.allow_hosts lists it"
+            )
+    return out
+
+
 def describe(config: Config) -> list[str]:
     """Plain lines saying what a build with this config would fetch and how (for ``smallcap-brief check``)."""
     b, n, s, e = config.brief, config.network, config.site, config.email

@@ -98,6 +98,32 @@ def test_check_accepts_the_default_config() -> None:
     assert "^RUT" in result.stdout
 
 
+def test_check_warns_of_feeds_every_build_will_refuse(tmp_path: Path) -> None:
+    """A feed on a loopback or private address passed `check` and then failed every build; `check`
+    says so (the build still goes on without it, as for a name that resolves there)."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "feeds.yaml").read_text(encoding="utf-8"))
+    doc["news"] = [
+        {"name": "local", "outlet": "A", "url": "http://127.0.0.1:8765/a.xml"},
+        {"name": "meta", "outlet": "B", "url": "http://169.254.169.254/latest"},
+        {"name": "named", "outlet": "C", "url": "https://feeds.example.com/c.xml"},
+        {"name": "allowed", "outlet": "D", "url": "http://10.0.0.5/d.xml"},
+    ]
+    doc["network"] = {**doc.get("network", {}), "allow_hosts": ["10.0.0.5"]}
+    config = tmp_path / "feeds.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    result = invoke("check", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning:")] == [
+        f"warning: {config}: news[0].url: 127.0.0.1 is a loopback address; a build refuses it unless"
+        " network.allow_hosts lists it",
+        f"warning: {config}: news[1].url: 169.254.169.254 is a cloud-metadata address; a build refuses it"
+        " unless network.allow_hosts lists it",
+    ]
+    assert result.stdout.splitlines()[-1] == f"ok: {config} is valid (32 symbols, 4 feeds; 2 warnings)"
+
+
 def test_check_reports_every_problem_with_key_path_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
