@@ -675,6 +675,8 @@ def test_funds_yahoo_did_not_answer_for_are_a_degraded_source_named_with_why(
         and none.error == "2 of 2 funds not answered (IWM: x; IJR: y)"
     )
     assert valuation_health([], {}, {}, SATURDAY.date()) is None  # no fund asked: no row
+    again = valuation_health(["IWM"], found, {}, SATURDAY.date(), cached={"IWM"})  # a rebuild the same day
+    assert again is not None and (again.status, again.origin, again.error) == ("cached", "cache", "")
     failures.clear()
     halted = fetch_etf_valuation(
         universe("IJR"), {"IJR"}, NetworkSettings(market_deadline=30.0), cache.path.parent,

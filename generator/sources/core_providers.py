@@ -98,6 +98,7 @@ class YahooFundData:
             return ProviderResult(valuation=cached, valuation_as_of=cache.days(cached))
         extra = (context.config.valuation.large_fund,)
         failures: dict[str, str] = {}
+        earlier = set(cache.load(context.today))  # answered earlier today: not asked again
         valuation = fetch_etf_valuation(
             context.config.universe,
             context.series,
@@ -112,7 +113,7 @@ class YahooFundData:
         )
         # A fund Yahoo did not answer for is a degraded source, named, not only a line in the log.
         asked = valuation_symbols(context.config.universe, context.series, extra)
-        row = valuation_health(asked, valuation, failures, context.today)
+        row = valuation_health(asked, valuation, failures, context.today, cached=earlier)
         return ProviderResult(
             YAHOO, valuation=valuation, valuation_as_of=cache.days(valuation), health=(row,) if row else ()
         )

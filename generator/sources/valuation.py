@@ -244,25 +244,28 @@ def valuation_symbols(
 
 
 def valuation_health(
-    asked: Sequence[str], fields: Mapping[str, Fields], failures: Mapping[str, str], day: date
+    asked: Sequence[str],
+    fields: Mapping[str, Fields],
+    failures: Mapping[str, str],
+    day: date,
+    *,
+    cached: Collection[str] = (),
 ) -> SourceHealth | None:
-    """The source-health row of the fund data: ok when every fund asked was answered (today or from
-    today's cache), the funds not answered and why as its error, failed when none was."""
+    """The source-health row of the fund data: "ok" when every fund asked was answered ("cached" when
+    every answer was today's cached one, ``cached``), the funds not answered and why as its error,
+    "failed" when none was."""
     if not asked:
         return None
     missing = [s for s in asked if s in failures]
+    answered = [s for s in asked if s not in failures]
+    from_cache = bool(answered) and all(s in cached for s in answered)
+    origin = "cache" if from_cache else "live" if answered else "none"
     if not missing:
-        return SourceHealth("provider", FUND_DATA, "ok", "live", len(fields), day, "", "Yahoo Finance")
+        status = "cached" if from_cache else "ok"
+        return SourceHealth("provider", FUND_DATA, status, origin, len(fields), day, "", "Yahoo Finance")
     why = "; ".join(f"{s}: {failures[s]}" for s in missing[:3]) + ("; …" if len(missing) > 3 else "")
-    status = "failed" if len(missing) == len(asked) else "ok"
+    status = "failed" if not answered else "ok"
     error = f"{len(missing)} of {len(asked)} funds not answered ({why})"
     return SourceHealth(
-        "provider",
-        FUND_DATA,
-        status,
-        "live" if fields else "none",
-        len(fields),
-        day if fields else None,
-        error,
-        "Yahoo Finance",
+        "provider", FUND_DATA, status, origin, len(fields), day if answered else None, error, "Yahoo Finance"
     )
