@@ -755,6 +755,17 @@ def test_a_past_year_needs_a_year_of_data(shared_data: Path) -> None:
     assert notes and all(n.startswith("less than a year of data (from 2015-") for n in notes.values()), notes
 
 
+def test_calm_returning_is_news_after_the_worst_day_in_two_years(shared_data: Path) -> None:
+    """Week ending 2022-05-13: the VIX fell 1.32 points to 28.87, back below 30, and led the takeaways
+    (and the headline) ahead of Monday's fall of 4.21%, the worst day since 2020-06-11.  A day's rarity
+    counts as a week's does, and calm returning counts less than stress arriving."""
+    brief = build(shared_data, date(2022, 5, 13))
+    kinds = [t.kind for t in brief.takeaways]
+    assert kinds[0] == "day-move" and kinds.index("vix") > kinds.index("day-move"), kinds
+    assert takeaway(brief, "day-move").endswith("its worst day since 2020-06-11.")
+    assert "the Russell 2000 fell sharply on Monday 2022-05-09" in plain(brief.lead)
+
+
 def test_a_checklist_with_no_condition_met_says_none() -> None:
     from generator.models import Check, Figure, Provenance
     from generator.narrative.body import _count

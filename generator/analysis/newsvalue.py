@@ -53,6 +53,9 @@ SCORES = {
     EventKind.BREADTH: 2.0,  # as a 52-week extreme of the index itself
 }
 CROSSING_SCORES = {th.CORRECTION: 2.6, th.BEAR_MARKET: 3.2, th.VIX_ELEVATED: 2.0, th.VIX_STRESS: 2.8}
+# The VIX back below a line: calm returning is news, less than stress arriving (2022-05-13: "back below
+# 30" led a week whose Monday was the worst day since 2020).
+CALMING_SCORES = {th.VIX_ELEVATED: 1.6, th.VIX_STRESS: 2.0}
 SESSIONS_A_YEAR = 252
 DAILY_DISCOUNT = 0.9  # a one-day move is noisier than a week's: the same z counts a little less
 
@@ -208,9 +211,14 @@ def _day_move(
     since = before.index[int(earlier[-1])].date() if len(earlier) else None
     first = before.index[0].date() if len(before) else day
     enough = _history_ok(first, ctx.week_end)  # to call it the biggest, or to rank it
+    # As rare as a week's move a fifth as often: a day not matched for a year of sessions scores like a
+    # 1-in-50 week (a week's move scores by its rarity too; the worst day since 2020 scored as 2.2 sd).
+    sessions = len(before) - int(earlier[-1]) if len(earlier) else len(before) + 1
+    score = max(abs(z) * DAILY_DISCOUNT, ind.rarity_score(5.0 / max(sessions, 1)) if since or enough else 0.0)
     return Event(
-        EventKind.DAY_MOVE, abs(z) * DAILY_DISCOUNT, fig, 1 if value > 0 else -1, day=day, since=since,
+        EventKind.DAY_MOVE, score, fig, 1 if value > 0 else -1, day=day, since=since,
         history_from=first if since is not None or enough else None, rank=len(earlier) + 1 if enough else 0,
+        z=abs(z),
     )  # fmt: skip
 
 
@@ -398,14 +406,14 @@ def vix_event(ctx: Context) -> Event | None:
         if direction:
             return Event(
                 EventKind.VIX,
-                _crossing_score(CROSSING_SCORES[level], now - level),
+                _crossing_score((CROSSING_SCORES if direction > 0 else CALMING_SCORES)[level], now - level),
                 fig,
                 direction,
                 level=level,
             )
     if z is None or not unusual:
         return None
-    return Event(EventKind.VIX, abs(z) * DAILY_DISCOUNT, fig, 1 if now > prev else -1)
+    return Event(EventKind.VIX, abs(z) * DAILY_DISCOUNT, fig, 1 if now > prev else -1, z=abs(z))
 
 
 def vix_spike_event(ctx: Context) -> Event | None:

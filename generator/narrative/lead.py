@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, val
-from generator.analysis.newsvalue import DAILY_DISCOUNT, Event, EventKind
+from generator.analysis.newsvalue import Event, EventKind
 from generator.models import Prose, Takeaway
 from generator.narrative import keys as K
 from generator.narrative.words import (
@@ -84,7 +84,7 @@ def _day_move(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     verb = "jumped" if e.direction > 0 else "fell"
     rarity = _rarity(e, "best" if e.direction > 0 else "worst", "day")
-    context = f"its {rarity}" if rarity else f"a move of {sigma(e.score / DAILY_DISCOUNT)}"
+    context = f"its {rarity}" if rarity else f"a move of {sigma(e.z or 0.0)}"
     return prose(f"The {name} {verb} ", size(e.figure), f" {on_day(e.day)}, {context}.")
 
 
@@ -150,7 +150,7 @@ def _vix(ctx: Context, e: Event, facts: Facts) -> Prose:
         # Crossed by a hair, the line is no news but the move that crossed it is: its size says how much.
         size_of = f", a move of {sigma(e.z)}" if e.z is not None else ""
         return prose("The VIX ", moved(e.figure), now, f", {side} {e.level:.0f}{size_of}.")
-    return prose("The VIX ", moved(e.figure), now, f", a move of {sigma(e.score / DAILY_DISCOUNT)}.")
+    return prose("The VIX ", moved(e.figure), now, f", a move of {sigma(e.z or 0.0)}.")
 
 
 def _vix_spike(ctx: Context, e: Event, facts: Facts) -> Prose:
