@@ -7,7 +7,9 @@ deviate of the same rarity.  Records, 52-week extremes and threshold crossings g
 on that scale.  No words here: :mod:`generator.narrative` writes the takeaways.
 
 Claims of the kind "longest since", "first since" or "best week since" carry the history they
-were measured on (``history_from``) and are only made when that history is long enough.
+were measured on (``history_from``).  A claim with an earlier date ("worst day since 2015-08-24") is
+true on any history; one without ("the worst in the data", a rank) is only made on
+:data:`~generator.analysis.thresholds.MIN_HISTORY_YEARS` of it.
 """
 
 from __future__ import annotations

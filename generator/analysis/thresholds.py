@@ -61,7 +61,8 @@ MAX_TAKEAWAYS: Final = 4
 NOTEWORTHY: Final = 1.5  # an event scoring below this is not a takeaway unless needed to reach the minimum
 UNUSUAL_MOVE_SD: Final = 2.0  # a move of two of its own standard deviations is unusual
 BREADTH_HISTORY_SESSIONS: Final = 200  # a breadth extreme is claimed on this many sessions before the week
-MIN_HISTORY_YEARS: Final = 3.0  # "since" / "longest" / "best week" claims need this much history
+# "The best in the data" and ranks need this much history ("since <date>" claims are true on any).
+MIN_HISTORY_YEARS: Final = 3.0
 # "Worst week since the week ending <date>" is context when that date is far back; when it is within
 # this many weeks, the move's rank in the data says more ("their second-worst week in the data"), and
 # a relative streak is no news at all (runs of 5 or 6 sessions come every few weeks).
