@@ -86,6 +86,13 @@ def _build_one(week_end: date, previous: WeekCore | None) -> tuple[BackfillItem,
     return BackfillItem(week_end, str(result.folder), "", time.perf_counter() - start), result.core
 
 
+def newest_week(config: Config, snapshot: Snapshot) -> date:
+    """The end of the newest reporting week ``snapshot`` has data for: the last a backfill can build."""
+    from generator.analysis import reporting_week
+
+    return reporting_week(snapshot.as_of, config.brief.week_ends_on)[1]
+
+
 def runs(week_ends: Sequence[date], jobs: int) -> list[list[date]]:
     """``week_ends`` in ``jobs`` runs of consecutive weeks, as even as they split, in order."""
     size, extra = divmod(len(week_ends), jobs)
@@ -113,7 +120,7 @@ def backfill(
     global _JOB
     from generator.analysis import reporting_week
 
-    last = reporting_week(snapshot.as_of, config.brief.week_ends_on)[1]
+    last = newest_week(config, snapshot)
     beyond = [d for d in week_ends if reporting_week(d, config.brief.week_ends_on)[1] > last]
     if beyond:
         raise DataUnavailableError(

@@ -454,6 +454,7 @@ def backfill(
     """
     from generator.analysis import reporting_week
     from generator.backfill import backfill as run_backfill
+    from generator.backfill import newest_week
     from generator.build import past_week_ends
     from generator.sources.gather import gather, price_cache_path
 
@@ -473,7 +474,7 @@ def backfill(
         mode = "sample" if data == "auto" else data
         snapshot = gather(config, mode, today=today, now=now, cache_dir=cache, week_start=today)
     newest = asked or snapshot.as_of
-    last_week = reporting_week(snapshot.as_of, config.brief.week_ends_on)[1]
+    last_week = newest_week(config, snapshot)
     if reporting_week(newest, config.brief.week_ends_on)[1] > last_week:
         # Weeks past the data would be stale issues, each named by the last bar: one folder, overwritten.
         raise click.BadParameter(

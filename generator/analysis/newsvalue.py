@@ -137,22 +137,23 @@ def week_move(ctx: Context, symbol: str) -> Event | None:
 
 
 def _weekly_event(
-    ctx: Context, kind: EventKind, fig: Figure, now: float, weeks: pd.Index, past: np.ndarray, score: float
+    ctx: Context, kind: EventKind, fig: Figure, now: float, weeks: pd.Index, past: np.ndarray, z: float
 ) -> Event:
     """A week's figure ``now`` against the earlier weeks' ``past`` (``weeks`` dates them, this week last):
     the last earlier week as far the same way (``since``), its rank with enough history, and a score
-    that is the larger of ``score`` and how rare a week so far apart is."""
+    that is the larger of ``z`` (the move in standard deviations, kept as such) and how rare a week so
+    far apart is."""
     up = now >= 0
     first = weeks[0].date()
     earlier = np.flatnonzero(past >= now if up else past <= now)
     since = weeks[int(earlier[-1])].date() if len(earlier) else None
     enough = _history_ok(first, ctx.week_end)  # to call it the most extreme, or to rank it
     if since is None and not enough:
-        return Event(kind, score, fig, 1 if up else -1)
+        return Event(kind, z, fig, 1 if up else -1, z=z)
     n_weeks = len(past) - int(earlier[-1]) if len(earlier) else len(past) + 1
     return Event(
-        kind, max(score, ind.rarity_score(1.0 / max(n_weeks, 1))), fig, 1 if up else -1,
-        since=since, history_from=first, rank=len(earlier) + 1 if enough else 0,
+        kind, max(z, ind.rarity_score(1.0 / max(n_weeks, 1))), fig, 1 if up else -1,
+        since=since, history_from=first, rank=len(earlier) + 1 if enough else 0, z=z,
     )  # fmt: skip
 
 
@@ -171,9 +172,7 @@ def relative_week(ctx: Context, a: str, b: str) -> Event | None:
     z = ind.zscore(now, past)
     if z is None or abs(z) < th.NOTEWORTHY:
         return None  # "0.89 pp, the widest since November" is true and trivia in a week both rose 11%
-    return _weekly_event(
-        ctx, EventKind.RELATIVE_WEEK, fig, now, gaps.index, past, abs(z) if z is not None else 0.0
-    )
+    return _weekly_event(ctx, EventKind.RELATIVE_WEEK, fig, now, gaps.index, past, abs(z))
 
 
 def day_moves(ctx: Context, symbol: str) -> list[Event]:

@@ -180,7 +180,7 @@ def _rates(ctx: Context, e: Event, facts: Facts) -> Prose:
     ten = facts.get(K.yield_level(ctx.slots.rate_10y))
     now = prose(" to ", level(ten)) if ten is not None else ()
     rarity = _rarity(e, "largest", "weekly rise" if e.direction > 0 else "weekly fall", weekly=True)
-    context = f"its {rarity}" if rarity else f"a move of {sigma(e.score)}"
+    context = f"its {rarity}" if rarity else f"a move of {sigma(e.z or 0.0)}"
     return prose("The 10-year Treasury yield ", moved(e.figure), now, f", {context}.")
 
 
