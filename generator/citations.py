@@ -159,29 +159,90 @@ class HealthGroup:
 
 
 @dataclass(frozen=True)
+class HealthRow:
+    """A row of the Source health table: one source, or several that failed alike.
+
+    Problems that share their kind, status, origin, count, newest date and reason (a host that
+    could not be reached, for every symbol asked of it) are one row naming them all:
+    ``kind`` is then "31 symbols" and ``name`` lists them; ``error`` is the shared reason.
+    """
+
+    kind: str
+    name: str
+    status: str
+    origin: str
+    count: int
+    newest: date | None
+    error: str
+    problem: bool
+    sources: int = 1  # how many sources the row stands for
+    unit: str = "items"  # what ``count`` counts: bars, observations or items
+
+    @property
+    def details(self) -> str:
+        """``origin cache · 1,018 bars · newest 2026-11-13`` (empty for a source that gave nothing):
+        the print's line after the status."""
+        parts = [f"origin {self.origin}"] if self.origin != "none" else []
+        parts += [f"{self.count:,} {self.unit}"] if self.count else []
+        parts += [f"newest {self.newest.isoformat()}"] if self.newest else []
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
 class Health:
-    rows: tuple[SourceHealth, ...]  # every row, problems first
-    problems: tuple[SourceHealth, ...]  # failed, stale, or reporting an error
+    rows: tuple[HealthRow, ...]  # every row, problems first
+    problems: tuple[HealthRow, ...]  # failed, stale, or reporting an error; alike ones merged
     groups: tuple[HealthGroup, ...]  # the healthy rows, condensed
     summary: str  # "32 symbols and 8 feeds: no problems."
 
 
 def health(rows: Sequence[SourceHealth]) -> Health:
-    """The source-health rows: problems first and alone, healthy ones grouped by kind, status and origin."""
-    problems = tuple(r for r in rows if is_problem(r))
+    """The source-health rows: problems first (those failed alike as one row), healthy ones grouped
+    by kind, status and origin."""
+    problems = merged_problems(rows)
     healthy = tuple(r for r in rows if not is_problem(r))
     grouped: dict[tuple[str, str, str], list[SourceHealth]] = {}
     for row in healthy:
         grouped.setdefault((row.kind, row.status, row.origin), []).append(row)
-    counted = _counted(rows)
-    verdict = f"{_count(len(problems), 'problem')}, listed first." if problems else "no problems."
+    counted = formatting.counted_sources(rows)
+    failing = sum(p.sources for p in problems)
+    verdict = f"{formatting.count_of(failing, 'problem')}, listed first." if problems else "no problems."
     summary = f"{counted}: {verdict}" if rows else "No source health was recorded with this data."
     return Health(
-        rows=problems + healthy,
+        rows=problems + tuple(_row(r, problem=False) for r in healthy),
         problems=problems,
         groups=tuple(_health_group(key, members) for key, members in grouped.items()),
         summary=summary,
     )
+
+
+def merged_problems(rows: Sequence[SourceHealth]) -> tuple[HealthRow, ...]:
+    """The problem rows in their order, those alike in all but their name as one (at the first's place)."""
+    alike: dict[tuple[object, ...], list[SourceHealth]] = {}
+    for r in rows:
+        if is_problem(r):
+            alike.setdefault((r.kind, r.status, r.origin, r.count, r.newest, r.reason), []).append(r)
+    merged = []
+    for members in alike.values():
+        if len(members) == 1:
+            merged.append(_row(members[0], problem=True))
+            continue
+        first = members[0]
+        kind = formatting.count_of(len(members), first.kind)
+        names = ", ".join(m.name for m in members)
+        shared = (first.status, first.origin, first.count, first.newest, first.reason)
+        unit = _unit(first.kind)
+        merged.append(HealthRow(kind, names, *shared, problem=True, sources=len(members), unit=unit))
+    return tuple(merged)
+
+
+def _row(r: SourceHealth, *, problem: bool) -> HealthRow:
+    shown = (r.kind, r.name, r.status, r.origin, r.count, r.newest, r.reason)  # the name is beside it
+    return HealthRow(*shown, problem, unit=_unit(r.kind))
+
+
+def _unit(kind: str) -> str:
+    return {"symbol": "bars", "series": "observations"}.get(kind, "items")
 
 
 def is_problem(row: SourceHealth) -> bool:
@@ -189,25 +250,8 @@ def is_problem(row: SourceHealth) -> bool:
     return not row.healthy
 
 
-def _count(n: int, noun: str) -> str:
-    plural = "" if n == 1 or noun.endswith("s") else "s"
-    return f"no {noun}{plural}" if n == 0 else f"{n:,} {noun}{plural}"
-
-
-def _counted(rows: Sequence[SourceHealth]) -> str:
-    """``32 symbols and 8 feeds``; FRED series and other providers' rows are counted when present."""
-    symbols = sum(1 for r in rows if r.kind == "symbol")
-    feeds = sum(1 for r in rows if r.kind == "feed")
-    series = sum(1 for r in rows if r.kind == "series")
-    others = len(rows) - symbols - feeds - series
-    parts = [_count(symbols, "symbol"), _count(feeds, "feed")]
-    parts += [_count(series, "series")] if series else []
-    parts += [_count(others, "other source")] if others else []
-    return ", ".join(parts[:-1]) + f" and {parts[-1]}"
-
-
 def _health_group(key: tuple[str, str, str], rows: list[SourceHealth]) -> HealthGroup:
-    unit = {"symbol": "bars", "series": "observations"}.get(key[0], "items")
+    unit = _unit(key[0])
     newest = {_day(r.newest) for r in rows}
     counts = {r.count for r in rows}
     members = []
@@ -217,7 +261,7 @@ def _health_group(key: tuple[str, str, str], rows: list[SourceHealth]) -> Health
         )
         members.append(f"{r.name} ({', '.join(details)})" if details else r.name)
     return HealthGroup(
-        heading=f"{_count(len(rows), key[0])}, {key[1]}",
+        heading=f"{formatting.count_of(len(rows), key[0])}, {key[1]}",
         origin=key[2],
         newest=newest.pop() if len(newest) == 1 else "",
         count=f"{counts.pop():,} {unit}{' each' if len(rows) > 1 else ''}" if len(counts) == 1 else "",

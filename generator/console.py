@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from generator.citations import merged_problems
 from generator.formatting import fmt_date
 from generator.issue import headline_text
 from generator.models import HEALTHY_STATUSES, Brief, SourceHealth
@@ -64,10 +65,9 @@ def progress(label: str, *, stream: TextIO | None = None) -> Iterator[Callable[[
 
 def degradations(brief: Brief) -> list[str]:
     """Everything that makes this brief less than a full, fresh, live brief."""
-    problems = [
+    problems = [  # sources that failed alike are one line (every symbol of an unreachable host)
         f"{h.kind} {h.name}: {h.status}{' — ' + h.error if h.error else ''}"
-        for h in brief.health
-        if not h.healthy
+        for h in merged_problems(brief.health)
     ]
     problems.extend(w for w in brief.warnings if w not in problems)
     return problems

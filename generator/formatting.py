@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from generator.models import Figure, Prose
+from generator.models import Figure, Prose, SourceHealth, kind_word
 
 NOT_AVAILABLE = "not available"
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -135,3 +136,22 @@ def source_line(figure: Figure) -> str:
 def plain(p: Prose) -> str:
     """Prose as plain text: numbers as the narrative worded them, no footnote markers."""
     return "".join(part if isinstance(part, str) else part.text for part in p)
+
+
+def count_of(n: int, kind: str) -> str:
+    """``no feeds``, ``1 symbol``, ``31 symbols``, ``4 series``: a count of sources of one kind."""
+    return f"no {kind_word(kind, n)}" if n == 0 else f"{n:,} {kind_word(kind, n)}"
+
+
+def counted_sources(rows: Sequence[SourceHealth]) -> str:
+    """``32 symbols and 8 feeds``; series and other sources are counted when present.
+
+    A source is counted once however many rows it has (a failed symbol above the sample's stand-in).
+    """
+    sources = {(r.kind, r.name) for r in rows}
+    counts = {kind: sum(1 for k, _ in sources if k == kind) for kind in ("symbol", "feed", "series")}
+    others = len(sources) - sum(counts.values())
+    parts = [count_of(counts["symbol"], "symbol"), count_of(counts["feed"], "feed")]
+    parts += [count_of(counts["series"], "series")] if counts["series"] else []
+    parts += [f"{others:,} other source{'' if others == 1 else 's'}"] if others else []
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}"

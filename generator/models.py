@@ -358,6 +358,13 @@ class SourceStatus(StrEnum):
 # The one definition of "healthy" (health table, console, --strict): these statuses, without an error.
 # "repaired" (a feed the parser had to fix: usable, but degraded), "stale" and "failed" are not.
 HEALTHY_STATUSES = frozenset({"ok", "not modified", "sample", "cached"})
+# The kinds of source-health row, and their plurals ("31 symbols", "2 feeds", "5 series").
+KIND_PLURALS = {"symbol": "symbols", "feed": "feeds", "series": "series", "provider": "providers"}
+
+
+def kind_word(kind: str, n: int) -> str:
+    """``symbol`` for one, ``symbols`` for any other number (``series`` either way)."""
+    return kind if n == 1 else KIND_PLURALS.get(kind, f"{kind}s")
 
 
 @dataclass(frozen=True)
@@ -383,6 +390,11 @@ class SourceHealth:
     @property
     def healthy(self) -> bool:
         return self.status in HEALTHY_STATUSES and not self.error
+
+    @property
+    def reason(self) -> str:
+        """The error without the source's own name before it ("^RUT: cannot reach …" → "cannot reach …")."""
+        return self.error.removeprefix(f"{self.name}:").strip()
 
 
 @dataclass(frozen=True, eq=False)

@@ -103,6 +103,24 @@ def test_stale_ten_year_is_not_reported_as_this_weeks(brief: Brief) -> None:
     assert ("^TNX", "stale", "last bar 2026-02-13, before the week of 2026-02-16") in quality.table.rows
 
 
+def test_sources_that_failed_alike_are_one_data_problem(shared_data: Path) -> None:
+    """Feeds of one unreachable host are one row naming them; a symbol's reason loses its own name."""
+    down = "cannot resolve host www.cnbc.com"
+    health = (
+        SourceHealth("feed", "cnbc-investing", "failed", "none", error=down),
+        SourceHealth("feed", "cnbc-economy", "failed", "none", error=down),
+        SourceHealth("provider", "BLS calendar", "failed", "none", error=down),  # another kind
+        SourceHealth("symbol", "^RVX", "failed", "none", error="^RVX: HTTP 404 Not Found"),
+    )
+    snapshot = replace(make_snapshot(shared_data), health=health)
+    quality = topic(analyse(snapshot, make_config(), (), as_of=AS_OF), "risks", "data-quality")
+    assert quality.table is not None
+    rows = quality.table.rows
+    assert ("feeds cnbc-investing, cnbc-economy", "failed", down) in rows
+    assert ("provider BLS calendar", "failed", down) in rows
+    assert ("^RVX", "failed", "HTTP 404 Not Found") in rows
+
+
 def test_a_missing_symbol_without_a_configured_name_is_named_once(brief: Brief) -> None:
     """The test universe gives IWC (a slot's default) no name: "IWC: no data", not "IWC (IWC)"."""
     assert "IWC: no data" in brief.not_covered

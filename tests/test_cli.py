@@ -468,6 +468,20 @@ def test_report_on_a_terminal_is_a_table_that_shows_server_text_literally(md_bui
 
 
 @md_built_once
+def test_report_names_sources_that_failed_alike_on_one_line(md_build: BuildResult) -> None:
+    """Every symbol of an unreachable host is one "degraded:" line naming them, not one line each."""
+    why = "not asked: cannot reach Yahoo Finance (cannot resolve host)"
+    failed = [SourceHealth("symbol", s, "failed", "none", error=f"{s}: {why}") for s in ("IWM", "IJR", "IWC")]
+    failed.append(SourceHealth("feed", "wire", "failed", "none", error="HTTP 500"))
+    brief = replace(md_build.brief, health=(*failed, *md_build.brief.health))
+    plain = io.StringIO()
+    problems = report_build(replace(md_build, brief=brief), stream=plain)
+    assert problems[:2] == [f"3 symbols IWM, IJR, IWC: failed — {why}", "feed wire: failed — HTTP 500"]
+    lines = plain.getvalue().splitlines()
+    assert len([line for line in lines if line.startswith("source ") and "| failed |" in line]) == 4  # each
+
+
+@md_built_once
 def test_report_in_ci_logs_is_plain_lines(md_build: BuildResult) -> None:
     plain = io.StringIO()
     problems = report_build(md_build, stream=plain)

@@ -307,7 +307,7 @@ def test_failed_optional_symbols_are_named_and_their_figures_are_not_available(r
         assert not any(f.available for f in figures)  # the brief shows no figure of it (it says why once)
         assert all(f.value is None for f in figures if f.provenance.symbols == (symbol,))
         html_row = health_row(html, symbol)
-        assert ">failed<" in html_row and error in html_row
+        assert ">failed<" in html_row and f"<td>{error.removeprefix(symbol + ': ')}</td>" in html_row
     assert [n for n in brief.not_covered if n.endswith(": no data")] == [
         "iShares Core S&P Small-Cap ETF (IJR): no data",
         "Invesco S&P SmallCap Information Technology ETF (PSCT): no data",

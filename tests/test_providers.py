@@ -570,8 +570,8 @@ def test_a_full_gather_with_every_source_failing_still_falls_back_to_the_sample(
         join_market_threads(THREAD_PREFIX)
     assert snapshot.is_sample and snapshot.notes[0].startswith(SAMPLE_WARNING)
     assert (
-        # the eleventh: the funds' valuation, not asked once Yahoo's prices could not be had
-        "Live and cached sources failed: 3 symbols, 0 feeds and 11 other sources (first: ^RUT"
+        # the seventh other: the funds' valuation, not asked once Yahoo's prices could not be had
+        "Live and cached sources failed: 3 symbols, no feeds, 4 series and 7 other sources (first: ^RUT"
         in snapshot.notes[0]
     )
     manifest = json.loads(

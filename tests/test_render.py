@@ -21,6 +21,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
@@ -514,7 +515,11 @@ def test_stale_source_is_marked(page: str, markdown: str) -> None:
 def test_health_puts_problems_first_and_condenses_the_rest(brief: Brief) -> None:
     view = health(brief.health)
     assert [r.name for r in view.problems] == ["^RVX", "PSCU", "reuters-biz"]
-    assert view.rows[: len(view.problems)] == view.problems and set(view.rows) == set(brief.health)
+    assert view.rows[: len(view.problems)] == view.problems
+    assert [(r.name, r.status, r.count) for r in view.rows[3:]] == [
+        (h.name, h.status, h.count) for h in brief.health if h.healthy
+    ]
+    assert all(r.problem for r in view.problems) and not any(r.problem for r in view.rows[3:])
     assert view.summary == "4 symbols and 4 feeds: 3 problems, listed first."
     symbols, fresh, cached = view.groups
     assert (symbols.heading, symbols.count, symbols.newest, symbols.members) == (
@@ -540,6 +545,28 @@ def test_health_puts_problems_first_and_condenses_the_rest(brief: Brief) -> None
         )
     )
     assert [r.name for r in from_cache.problems] == ["IWM"] and from_cache.groups[0].members == ("^RUT",)
+
+
+def test_problems_alike_in_all_but_their_name_are_one_row_in_their_first_place() -> None:
+    refused = "HTTP 403 Forbidden"
+    rows = (
+        SourceHealth("feed", "a", "failed", "none", error=f"a: {refused}"),
+        SourceHealth("symbol", "^RUT", "ok", "live", 10, None),
+        SourceHealth("symbol", "IWM", "stale", "cache", 9, date(2026, 11, 13), "last bar before the week"),
+        SourceHealth("feed", "b", "failed", "none", error=refused),  # the same reason, without its name
+        SourceHealth("symbol", "IJR", "stale", "cache", 8, date(2026, 11, 13), "last bar before the week"),
+        SourceHealth("series", "FRED-DGS2", "failed", "none", error=refused),  # another kind
+    )
+    view = health(rows)
+    assert [(p.kind, p.name, p.error, p.sources) for p in view.problems] == [
+        ("2 feeds", "a, b", refused, 2),
+        ("symbol", "IWM", "last bar before the week", 1),  # another count than IJR's: not merged
+        ("symbol", "IJR", "last bar before the week", 1),
+        ("series", "FRED-DGS2", refused, 1),
+    ]
+    assert view.summary == "3 symbols, 2 feeds and 1 series: 5 problems, listed first."
+    assert view.problems[1].details == "origin cache · 9 bars · newest 2026-11-13"
+    assert view.problems[0].details == ""  # a source that gave nothing: its status and reason only
 
 
 def test_a_snapshot_without_health_rows_says_so_and_shows_no_empty_table(brief: Brief) -> None:
@@ -771,7 +798,8 @@ def test_pdf_text_pages_and_headers(brief: Brief, pdf: PdfResult) -> None:
     # are listed on the web and in Markdown, not in the PDF.
     table_only = {r.label for r in full.rows} - {r.label for r in found.rows}
     assert table_only and any(r.stale for r in full.rows if r.label in table_only)
-    assert not any(r.stale for r in found.rows) and "· stale" not in flat
+    listed = flat.split("Data sources", 1)[1]
+    assert not any(r.stale for r in found.rows) and "· stale" not in listed
     assert "Small caps rose 2.14%¹ and beat the S&P 500 by 1.27 pp²" in flat  # the lead, markers as text
     for m in found.methods:
         assert " ".join(m.method.split()) in flat, m.method
@@ -889,9 +917,10 @@ def embedded_fonts(pdf: bytes) -> set[str]:
 
 def test_a_build_fallen_back_to_the_sample_keeps_the_page_budget_and_says_why_once() -> None:
     """What `make brief` gives on a machine without network (most often the first brief anyone sees):
-    every source failed, the sample stands in and the data warnings say so first.  The body and
-    the appendix keep their budgets (the warnings pushed the last headlines onto a page of their
-    own), and the warning names the first failure without repeating the banner or the symbol."""
+    every source failed, the sample stands in and the data warnings say so first.  The body keeps
+    its budget, the warning names the first failure without repeating the banner or the symbol,
+    and Source health names every failed source, those that failed alike on one line, above the
+    sample's rows (it said "no problems" while every configured source had failed)."""
     config = load_config(ROOT / "feeds.yaml")
     unreachable = "cannot reach Yahoo Finance (cannot resolve host)"
     failed = [
@@ -901,7 +930,8 @@ def test_a_build_fallen_back_to_the_sample_keeps_the_page_budget_and_says_why_on
     build = build_week(fall_back_to_sample(failed))
     pdf = pdf_of(build)
     assert pdf.body_pages <= BODY_PAGE_BUDGET, f"body is {pdf.body_pages} pages"
-    assert pdf.appendix_pages <= APPENDIX_PAGE_BUDGET, f"appendix is {pdf.appendix_pages} pages"
+    # One page more than a sample build's: the failed sources, one line for each reason
+    assert pdf.appendix_pages <= APPENDIX_PAGE_BUDGET + 1, f"appendix is {pdf.appendix_pages} pages"
     first = config.symbols[0]
     assert build.brief.warnings[0] == (
         "NO LIVE OR CACHED DATA: this brief is built from the bundled SAMPLE snapshot. Live and cached"
@@ -909,6 +939,21 @@ def test_a_build_fallen_back_to_the_sample_keeps_the_page_budget_and_says_why_on
         f" (first: {first} — {unreachable})."
     )
     assert not [w for w in build.brief.warnings if SAMPLE_BANNER in w]  # the banner says it, on every page
+    assert not [w for w in build.brief.warnings if "sources failed:" in w and "Source health" in w]  # once
+    view = health(build.brief.health)
+    n, feeds = len(config.symbols), len(config.feeds)
+    assert view.summary == f"{n} symbols and {feeds} feeds: {n + feeds} problems, listed first."
+    assert [(p.kind, p.error, p.sources) for p in view.problems] == [
+        (f"{n} symbols", unreachable, n),
+        (f"{feeds} feeds", "no DNS", feeds),
+    ]
+    assert view.problems[0].name == ", ".join(config.symbols)
+    assert [g.heading for g in view.groups] == [f"{n} symbols, sample", f"{feeds} feeds, sample"]
+    # The figures are the sample's own: the risks' Data problems table has none of the live failures
+    quality = next(t for s in build.brief.sections for t in s.topics if t.key == "data-quality")
+    assert quality.table is None
+    text = " ".join(" ".join(pdf_text(pdf.data)).split())
+    assert f"{n} symbols {', '.join(config.symbols)} · failed: {unreachable}" in text
 
 
 def test_sample_pdf_body_fits_two_pages_and_the_appendix_starts_a_page(

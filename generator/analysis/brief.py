@@ -40,6 +40,7 @@ from generator.models import (
     EarningsWeek,
     Figure,
     Headline,
+    Origin,
     Section,
     Snapshot,
     SourceHealth,
@@ -101,7 +102,10 @@ def analyse_week(
     if bench not in ctx.series:
         raise DataUnavailableError(bench, f"no data for the benchmark on or before {week_end.isoformat()}")
     health = week_health(ctx, snapshot.health)
-    core = core_sections(ctx, health)
+    # The sample stood in for sources that failed: every figure is the sample's own, so the
+    # failures are told in Source health and the first warning, not as problems of the figures.
+    stood_in = snapshot.is_sample
+    core = core_sections(ctx, tuple(h for h in health if not (stood_in and h.origin == Origin.NONE)))
     figures = collect(core)
     charts = build_charts(ctx, figures)
     if on_charts is not None:

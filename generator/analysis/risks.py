@@ -25,7 +25,7 @@ from generator.analysis.common import (
     val,
 )
 from generator.analysis.indicators import extreme_of_last, percentile_of_last, rsi_wilder, sma, weekly_returns
-from generator.models import Figure, Section, SourceHealth, SourceStatus, Table, Topic
+from generator.models import Figure, Section, SourceHealth, SourceStatus, Table, Topic, kind_word
 
 OVERBOUGHT, OVERSOLD = th.RSI_OVERBOUGHT, th.RSI_OVERSOLD
 SECTOR_ROLE = "sector ETFs (none configured)"  # provenance symbol when the universe has no sector ETF
@@ -278,20 +278,32 @@ def week_health(ctx: Context, health: Sequence[SourceHealth]) -> tuple[SourceHea
 
 
 def data_quality_topic(ctx: Context, health: Sequence[SourceHealth]) -> Topic:
-    """Every stale, missing or failed source with its reason (a table for the appendix)."""
-    found: dict[str, tuple[str, str, str]] = {}
+    """Every stale, missing or failed source with its reason (a table for the appendix).
+
+    Sources of one kind that failed alike (every symbol asked of a host that could not be reached)
+    are one row naming them all.
+    """
+    found: dict[str, tuple[str, str, str]] = {}  # name → (kind, status, detail)
     for sym, last in sorted(ctx.stale.items()):
-        found[sym] = (sym, "stale", _stale_detail(ctx, last))
+        found[sym] = ("symbol", "stale", _stale_detail(ctx, last))
     for sym in ctx.missing:
-        found[sym] = (sym, "missing", f"no data for {sym} in the snapshot")
+        found[sym] = ("symbol", "missing", f"no data for {sym} in the snapshot")
     for h in health:
         if h.status == "failed" or (h.status == "stale" and h.name not in found):
-            detail = h.error or (f"newest {h.newest.isoformat()}" if h.newest else "no detail")
-            name = h.name if h.kind == "symbol" else f"{h.kind} {h.name}"
-            found[h.name] = (name, h.status, detail)
-    rows = tuple(found.values())
+            detail = h.reason or (f"newest {h.newest.isoformat()}" if h.newest else "no detail")
+            found[h.name] = (h.kind, h.status, detail)
+    alike: dict[tuple[str, str, str], list[str]] = {}
+    for name, key in found.items():
+        alike.setdefault(key, []).append(name)
+    rows = tuple((_named(kind, names), status, detail) for (kind, status, detail), names in alike.items())
     table = Table("Data problems", ("Source", "Status", "Detail"), rows) if rows else None
     return Topic("data-quality", "Data quality", table=table)
+
+
+def _named(kind: str, names: list[str]) -> str:
+    """``^RUT, IWM`` for symbols; ``feed yahoo-iwm``, ``feeds cnbc-investing, cnbc-economy`` for others."""
+    listed = ", ".join(names)
+    return listed if kind == "symbol" else f"{kind_word(kind, len(names))} {listed}"
 
 
 def risks_section(ctx: Context, health: Sequence[SourceHealth]) -> Section:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from generator.analysis.common import Context
+from generator.formatting import count_of
 from generator.models import Snapshot, SourceHealth
 from generator.narrative.words import anomaly
 
@@ -70,14 +71,14 @@ def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:
         out = [n for n in (_SAMPLE_SAID.sub("", n).strip() for n in out) if n]
     for sym, a in sorted(ctx.flagged.items()):
         out.append(f"{sym}: {anomaly(a)}.")
-    out += _failures([h for h in snapshot.health if h.status == "failed"])
+    if not snapshot.is_sample:  # a sample fallen back to: its first note counts the failures already
+        out += _failures([h for h in snapshot.health if h.status == "failed"])
     return tuple(dict.fromkeys(out))
 
 
 # Up to this many failed sources are told one by one, with their reasons; more are counted by kind
 # (the reasons are in the appendix's Source health): 30 warnings filled the first page of the PDF.
 FAILURES_TOLD_ONE_BY_ONE = 3
-PLURALS = {"series": "series", "symbol": "symbols", "feed": "feeds", "provider": "providers"}
 
 
 def _failures(failed: list[SourceHealth]) -> list[str]:
@@ -89,8 +90,7 @@ def _failures(failed: list[SourceHealth]) -> list[str]:
     parts = []
     for kind, names in kinds.items():
         shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        word = kind if len(names) == 1 else PLURALS.get(kind, f"{kind}s")
-        parts.append(f"{len(names)} {word} ({shown})")
+        parts.append(f"{count_of(len(names), kind)} ({shown})")
     return [
         f"{len(failed)} sources failed: {'; '.join(parts)}. Each is named with its reason in Source health."
     ]

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from generator.errors import DataUnavailableError
+from generator.formatting import counted_sources
 from generator.models import WEEKDAYS, Config, ProviderBlock, Snapshot, SourceHealth
 from generator.sources.blocks import status_of
 from generator.sources.core_providers import full_history_symbols as full_history_symbols  # re-exported
@@ -96,11 +97,15 @@ def gather(
 
 
 def fall_back_to_sample(failed: Sequence[SourceHealth]) -> Snapshot:
-    """The bundled sample, its first note saying why (``failed``: the sources that failed), loudly."""
+    """The bundled sample, its first note saying why (``failed``: the sources that failed), loudly.
+
+    The failed sources' rows come first in its source health, each with its reason, above the
+    sample's own rows: the brief's Source health names what failed, not only what stood in.
+    """
     why = f" Live and cached sources failed: {_summarise(failed)}." if failed else ""
     log.warning("%s%s", SAMPLE_WARNING, why)
     sample = load_sample()
-    return replace(sample, notes=(SAMPLE_WARNING + why, *sample.notes))
+    return replace(sample, notes=(SAMPLE_WARNING + why, *sample.notes), health=(*failed, *sample.health))
 
 
 def week_end(week_start: date, week_ends_on: str) -> date:
@@ -221,19 +226,9 @@ def _block(provider: Provider, result: ProviderResult, context: ProviderContext)
 
 def _summarise(failed: Sequence[SourceHealth]) -> str:
     """``32 symbols and 8 feeds (first: ^RUT — cannot resolve host ...)``; other sources counted too."""
-    symbols = sum(1 for h in failed if h.kind == "symbol")
-    feeds = sum(1 for h in failed if h.kind == "feed")
-    others = len(failed) - symbols - feeds
-    counted = (
-        f"{symbols} symbols, {feeds} feeds and {others} other sources"
-        if others
-        else (f"{symbols} symbols and {feeds} feeds")
-    )
+    counted = counted_sources(failed)
     first = failed[0]
-    said = first.error or first.status
-    # An error usually names its source already ("^RUT: cannot reach ..."): not twice.
-    said = said.removeprefix(f"{first.name}:").strip()
-    return f"{counted} (first: {first.name} — {said})"
+    return f"{counted} (first: {first.name} — {first.reason or first.status})"
 
 
 def load_sample() -> Snapshot:
