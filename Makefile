@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 INTERPRETER := $(VENV)/.interpreter
 ARGS ?=
 
-.PHONY: brief test pytest lint bench site golden clean sample
+.PHONY: brief test pytest lint bench site golden clean sample system-brief system-test
 
 $(STAMP): pyproject.toml constraints.txt $(INTERPRETER)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -30,14 +30,31 @@ $(INTERPRETER): FORCE
 .PHONY: FORCE
 FORCE:
 
+# The Debian/Ubuntu packages (WeasyPrint's libraries and fonts; for the tests also poppler, Chromium
+# and Node.js), installed when missing where root or password-less sudo can: scripts/system-packages.
+# A dpkg query each when they are there.
+system-brief:
+	@scripts/system-packages brief
+
+system-test:
+	@scripts/system-packages test
+
+# Lighthouse for the site test, pinned in package-lock.json (npm writes node_modules/.package-lock.json).
+# Without npm, or with the registry out of reach, the test skips (a failure under CI=true).
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package-lock.json | system-test
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error || echo "npm ci failed: the Lighthouse test will skip" >&2; \
+	else echo "npm not found: the Lighthouse test will skip" >&2; fi
+
 ## brief: build this week's brief (live data, else cache, else the bundled sample) into output/
-brief: $(STAMP)
+brief: system-brief $(STAMP)
 	$(BIN)/smallcap-brief build $(ARGS)
 
 ## test: lint, type-check, lint the workflows and run the test suite
 # The checks and the suite run side by side (each one's output kept together): a cold mypy is
 # ~20 CPU-s of one core that would otherwise come before the suite starts.  Either failing fails.
-test: $(STAMP)
+test: system-test $(STAMP) $(NODE_STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint pytest
 
 # Bytecode is cached for the run even where PYTHONDONTWRITEBYTECODE is set: otherwise every xdist
@@ -50,6 +67,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check generator tests scripts
 	$(BIN)/mypy
 	$(BIN)/python scripts/lint_workflows.py
+	$(BIN)/shellcheck .ci/run scripts/system-packages
 
 ## bench: a warm build stage by stage, the sample's pages and sizes, breadth, the warm live rebuild, the 52-week backfill, member prices
 bench: $(STAMP)

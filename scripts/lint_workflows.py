@@ -27,8 +27,9 @@ import yaml
 
 TOOLS = ("zizmor", "actionlint", "shellcheck")
 PUBLISH_CRON = "30 23 * * 5"  # Fridays 23:30 UTC, after the New York close in either DST season
-MARKET_CACHE = "output/cache/prices.sqlite"
+MARKET_CACHE = "output/cache"  # every provider's cache folder and file, kept from week to week
 LEDGER = "output/cache/sent.jsonl"
+HEADLINE_MEMORY = "output/cache/headlines.json"  # committed with each issue: not restored over it
 
 
 class MissingTool(RuntimeError):
@@ -108,19 +109,28 @@ def _strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
         yield path, node
 
 
-def _cache_paths(steps: list[dict[str, Any]], kind: str) -> list[tuple[int, str]]:
-    """(step index, path) of each actions/cache/<kind> step."""
+def _cache_paths(steps: list[dict[str, Any]], kind: str) -> list[tuple[int, list[str]]]:
+    """(step index, path lines) of each actions/cache/<kind> step ("!" lines exclude)."""
     return [
-        (i, str(s.get("with", {}).get("path", "")))
+        (i, str(s.get("with", {}).get("path", "")).split())
         for i, s in enumerate(steps)
         if str(s.get("uses", "")).startswith(f"actions/cache/{kind}@")
     ]
 
 
+def _covers(lines: list[str], path: str) -> bool:
+    """Whether a cache step's path lines hold `path`: a line names it or a folder above it, and no
+    "!" line excludes it (actions/cache reads them as glob patterns; these are plain paths)."""
+    included = any(
+        path == line or path.startswith(line.rstrip("/") + "/") for line in lines if line[:1] != "!"
+    )
+    return included and f"!{path}" not in lines
+
+
 def _around(steps: list[dict[str, Any]], path: str, step: int, what: str) -> list[str]:
     """The cache holding `path` must be restored before step `step` and saved after it."""
-    restored = [i for i, p in _cache_paths(steps, "restore") if path in p]
-    saved = [i for i, p in _cache_paths(steps, "save") if path in p]
+    restored = [i for i, p in _cache_paths(steps, "restore") if _covers(p, path)]
+    saved = [i for i, p in _cache_paths(steps, "save") if _covers(p, path)]
     if not (restored and saved and restored[0] < step < saved[-1]):
         return [f"{path} must be restored from the Actions cache before {what} and saved after it"]
     if "always()" not in str(steps[saved[-1]].get("if", "")):
@@ -178,8 +188,13 @@ def publish_policy(doc: dict[Any, Any]) -> list[str]:
     runs = [str(s.get("run", "")) for job in jobs.values() for s in job.get("steps", [])]
     if any(LEDGER in run and "git" in run for run in runs):
         problems.append(f"{LEDGER} holds subscribers' addresses and must stay out of git")
-    if any(LEDGER in p for _, p in _cache_paths(steps, "save")):
-        problems.append(f"{LEDGER} must not be saved in the market cache")
+    for kind in ("restore", "save"):
+        if any(_covers(p, LEDGER) for _, p in _cache_paths(steps, kind)):
+            problems.append(f"{LEDGER} must not be in the market cache (it has a cache of its own)")
+        if any(_covers(p, HEADLINE_MEMORY) for _, p in _cache_paths(steps, kind)):
+            problems.append(
+                f"{HEADLINE_MEMORY} is in git with each issue: the market cache must leave it out"
+            )
     return problems
 
 

@@ -70,7 +70,7 @@ def origin(
     Yields the origin's URL and the issue page's path.
     """
     _node()
-    _require(LIGHTHOUSE, f"{LIGHTHOUSE} (run `npm ci` in the project root)")
+    _require(LIGHTHOUSE, f"{LIGHTHOUSE} (`make test` runs `npm ci` in the project root)")
     _require(CHROMIUM, f"{CHROMIUM} (Debian package chromium-headless-shell or chromium)")
     site = tmp_path_factory.mktemp("lighthouse") / "site"
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))

@@ -91,16 +91,67 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
     assert job["permissions"] == {"contents": "read"}
     assert job["container"]["image"].startswith("python:3.11")
     runs = "\n".join(step.get("run", "") for step in job["steps"])
-    for package in (
-        "chromium",
-        "chromium-driver",
-        "chromium-headless-shell",
-        "poppler-utils",
-        "libpango-1.0-0",
-        "fonts-dejavu-core",
-    ):
-        assert package in runs
+    assert "scripts/system-packages test" in runs  # the list make test installs itself
     assert job["steps"][-1]["run"] == "make test"
+
+
+# -- scripts/system-packages: a fake dpkg, apt-get, id and sudo on PATH record what it would do --------
+
+TEST_PACKAGES = ("chromium", "chromium-driver", "chromium-headless-shell", "poppler-utils")
+BRIEF_PACKAGES = ("libpango-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core", "fonts-liberation")
+
+
+def _system_packages(
+    tmp_path: Path, kind: str, installed: set[str], *, uid: int, sudo: bool
+) -> tuple[int, str, str]:
+    """Run scripts/system-packages with fake tools; returns (exit code, stderr, what apt-get was asked)."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "apt.log"
+    bin_dir.mkdir(parents=True)
+    tools = {
+        "dpkg": f'case " {" ".join(sorted(installed))} " in *" $2 "*) exit 0 ;; *) exit 1 ;; esac',
+        "apt-get": f'echo "$*" >> {log}',
+        "id": f"echo {uid}",
+        "sudo": 'if [ "$1" = -n ] && [ "$2" = true ]; then exit ' + ("0" if sudo else "1") + '; fi; "$@"',
+        "node": "true",
+        "npm": "true",
+    }
+    for name, body in tools.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "system-packages"), kind], capture_output=True, text=True, env=env, timeout=30
+    )
+    return done.returncode, done.stderr, log.read_text(encoding="utf-8") if log.exists() else ""
+
+
+def test_system_packages_installs_only_what_is_missing_and_asks_nothing_when_all_are_there(
+    tmp_path: Path,
+) -> None:
+    everything = set(BRIEF_PACKAGES + TEST_PACKAGES) | {"libpangoft2-1.0-0", "libharfbuzz0b"}
+    everything |= {"libfontconfig1", "shared-mime-info"}
+    code, _, asked = _system_packages(tmp_path / "all", "test", everything, uid=0, sudo=False)
+    assert (code, asked) == (0, "")
+    code, _, asked = _system_packages(
+        tmp_path / "root", "test", everything - {"chromium", "poppler-utils"}, uid=0, sudo=False
+    )
+    assert code == 0 and asked.splitlines() == [
+        "update -qq",
+        "install -y -qq --no-install-recommends poppler-utils chromium",
+    ]
+    code, _, asked = _system_packages(
+        tmp_path / "brief", "brief", everything - {"chromium"}, uid=0, sudo=False
+    )
+    assert (code, asked) == (0, "")  # the brief needs no browser
+
+
+def test_system_packages_without_root_uses_sudo_or_names_what_is_missing(tmp_path: Path) -> None:
+    missing = set(BRIEF_PACKAGES) - {"fonts-liberation"}
+    code, err, asked = _system_packages(tmp_path / "sudo", "brief", missing, uid=1000, sudo=True)
+    assert code == 0 and "install -y -qq --no-install-recommends" in asked and "fonts-liberation" in asked
+    code, err, asked = _system_packages(tmp_path / "plain", "brief", missing, uid=1000, sudo=False)
+    assert (code, asked) == (0, "") and "missing" in err and "fonts-liberation" in err
+    assert _system_packages(tmp_path / "bad", "everything", set(), uid=0, sudo=False)[0] == 2
 
 
 def test_publish_job_rights_are_split() -> None:
@@ -233,6 +284,17 @@ def _mutated(change: str) -> dict[Any, Any]:
         next(s for s in build if s.get("uses", "").startswith("actions/cache/save@")).pop("if")
     elif change == "no ledger save":
         send[:] = [s for s in send if not s.get("uses", "").startswith("actions/cache/save@")]
+    elif change in ("prices only", "ledger in market cache", "headline memory restored"):
+        for step in build:
+            if step.get("uses", "").startswith("actions/cache/"):
+                lines = step["with"]["path"].split()
+                if change == "prices only":  # the caches of the members, fundamentals, FRED... lost
+                    lines = ["output/cache/prices.sqlite", "output/cache/feeds"]
+                else:
+                    lines.remove(
+                        "!output/cache/sent.jsonl" if "ledger" in change else "!output/cache/headlines.json"
+                    )
+                step["with"]["path"] = "\n".join(lines)
     elif change == "ledger in git":
         commit = next(s for s in build if "git add" in s.get("run", ""))
         commit["run"] += "\ngit add -f -- output/cache/sent.jsonl\n"
@@ -251,11 +313,11 @@ def _mutated(change: str) -> dict[Any, Any]:
 
 POLICY = [
     ("cron", "must run on cron '30 23 * * 5'"),
-    (
-        "no market restore",
-        "output/cache/prices.sqlite must be restored from the Actions cache before the build",
-    ),
-    ("market save not always", "output/cache/prices.sqlite must be saved with if: always()"),
+    ("no market restore", "output/cache must be restored from the Actions cache before the build"),
+    ("market save not always", "output/cache must be saved with if: always()"),
+    ("prices only", "output/cache must be restored from the Actions cache before the build"),
+    ("ledger in market cache", "output/cache/sent.jsonl must not be in the market cache"),
+    ("headline memory restored", "output/cache/headlines.json is in git with each issue"),
     ("no ledger save", "output/cache/sent.jsonl must be restored from the Actions cache before the send"),
     ("ledger in git", "output/cache/sent.jsonl holds subscribers' addresses and must stay out of git"),
     ("secret in run", "jobs.send.steps[4].run reads a secret; pass secrets to steps through env: only"),
