@@ -119,12 +119,16 @@ def _cache_paths(steps: list[dict[str, Any]], kind: str) -> list[tuple[int, list
 
 
 def _covers(lines: list[str], path: str) -> bool:
-    """Whether a cache step's path lines hold `path`: a line names it or a folder above it, and no
-    "!" line excludes it (actions/cache reads them as glob patterns; these are plain paths)."""
-    included = any(
-        path == line or path.startswith(line.rstrip("/") + "/") for line in lines if line[:1] != "!"
-    )
-    return included and f"!{path}" not in lines
+    """Whether a cache step's path lines hold `path`: a line names it, a folder above it or that
+    folder's entries (`folder/*`), and no "!" line excludes it.  actions/cache takes a folder
+    named alone whole: an exclusion inside it works only against `folder/*`."""
+
+    def holds(line: str) -> bool:
+        return path == line or path.startswith(line.removesuffix("/*").rstrip("/") + "/")
+
+    taking = [line for line in lines if line[:1] != "!" and holds(line)]
+    excluded = f"!{path}" in lines and all(line.endswith("/*") for line in taking)
+    return bool(taking) and not excluded
 
 
 def _around(steps: list[dict[str, Any]], path: str, step: int, what: str) -> list[str]:
@@ -136,6 +140,11 @@ def _around(steps: list[dict[str, Any]], path: str, step: int, what: str) -> lis
     if "always()" not in str(steps[saved[-1]].get("if", "")):
         return [f"{path} must be saved with if: always(), so a failed {what} keeps what it fetched"]
     return []
+
+
+def _needs(job: dict[str, Any]) -> set[str]:
+    needs = job.get("needs") or []
+    return {needs} if isinstance(needs, str) else set(needs)
 
 
 def _step(steps: list[dict[str, Any]], text: str) -> int:
@@ -164,23 +173,33 @@ def publish_policy(doc: dict[Any, Any]) -> list[str]:
         problems.append(f"must run on cron '{PUBLISH_CRON}' and by hand (workflow_dispatch)")
     jobs = doc.get("jobs", {})
     build, deploy, send = (jobs.get(j, {}) for j in ("build", "deploy", "send"))
-    if "default_branch" not in str(build.get("if", "")):
-        problems.append("the build job must run only on the default branch")
-    if deploy.get("needs") != "build" or send.get("needs") != "deploy":
-        problems.append("jobs must run build, then deploy, then send")
+    archive = jobs.get("archive", {})
+    condition = str(build.get("if", ""))
+    if "default_branch" not in condition or "github.event_name == 'schedule'" not in condition:
+        # a scheduled run's event has no repository object: its default_branch is empty
+        problems.append("the build job must run only on the default branch, and on the schedule")
+    needs = {j: _needs(jobs.get(j, {})) for j in ("archive", "deploy", "send")}
+    if not (
+        "build" in needs["archive"] and {"build", "archive"} <= needs["deploy"] and "deploy" in needs["send"]
+    ):
+        problems.append("jobs must run build, then archive, then deploy, then send")
     if deploy.get("environment", {}).get("name") != "github-pages":
         problems.append("the deploy job must use the github-pages environment")
     for job_id, job in jobs.items():
         granted = {k for k, v in (job.get("permissions") or {}).items() if v == "write"}
-        extra = granted - {"build": {"contents"}, "deploy": {"pages", "id-token"}}.get(job_id, set())
+        extra = granted - {"archive": {"contents"}, "deploy": {"pages", "id-token"}}.get(job_id, set())
         if extra:
             problems.append(f"job {job_id} must not get write access to {', '.join(sorted(extra))}")
     steps = build.get("steps", [])
     built = _step(steps, 'make brief ARGS="--data live"')
-    commit = _step(steps, "git commit")
-    problems += _around(steps, MARKET_CACHE, built, "the build")
-    if not 0 <= built < commit or "output/cache/headlines.json" not in str(steps[commit]["run"]):
-        problems.append("the issue and the headline memory must be committed after the build")
+    for kept in ("prices.sqlite", "index", "fundamentals", "fred", "feeds"):  # every provider's
+        problems += _around(steps, f"{MARKET_CACHE}/{kept}", built, "the build")
+    archive_steps = archive.get("steps", [])
+    commit = _step(archive_steps, "git -c core.hooksPath=/dev/null commit")
+    if built < 0 or commit < 0 or HEADLINE_MEMORY not in str(archive_steps[commit]["run"]):
+        problems.append("the archive job must commit the issue and the headline memory, without git hooks")
+    if any(word in str(s.get("run", "")) for s in steps for word in ("git commit", "git push")):
+        problems.append("the build job runs third-party code: it must not commit or push")
     if any("continue-on-error" in step for step in steps[built + 1 :]):
         problems.append("no step after the build may continue on error")
     send_steps = send.get("steps", [])

@@ -707,6 +707,50 @@ def test_ledger_is_durable_case_insensitive_and_survives_a_torn_line(tmp_path: P
         final.record(AS_OF, "cy@example.com", "<m3@x>", CLOCK(), "maybe")
 
 
+def test_a_keyed_ledger_records_no_address_and_still_knows_who_got_the_issue(
+    issue: Path, smtp_server: tuple[Collector, SmtpSettings], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With SMALLCAP_LEDGER_KEY the ledger holds keyed hashes, not addresses (a pull request's
+    workflow can read the Actions cache it lives in); a re-run still skips who got the issue,
+    an address recorded in plain before the key is still known, and another key knows no one."""
+    server, smtp = smtp_server
+    out = issue.parent.parent
+    path = out / "cache" / "sent.jsonl"
+    Ledger(path).record(AS_OF, "old@example.com", "<m0@x>", CLOCK(), SENT)  # before the key was set
+    config = Config(
+        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
+    )
+    environ = {
+        "SMALLCAP_SMTP_HOST": "127.0.0.1",
+        "SMALLCAP_SMTP_PORT": str(smtp.port),
+        "SMALLCAP_SMTP_SECURITY": "none",
+        "SMALLCAP_BRIEF_TO": "Ann@Example.com,old@example.com",
+        "SMALLCAP_LEDGER_KEY": "a secret of the repository",
+    }
+    first = send_command(config, out, issue_date=None, to=(), environ=environ)
+    assert str(first) == "issue 2026-11-20: sent 1, skipped 1 already sent" and server.recipients == [
+        "Ann@Example.com"
+    ]
+    written = path.read_text(encoding="utf-8")
+    assert "ann@example.com" not in written.lower() and written.count('"recipient": "hmac-sha256:') == 1
+    again = send_command(config, out, issue_date=None, to=(), environ=environ)
+    assert str(again) == "issue 2026-11-20: sent 0, skipped 2 already sent"
+    keyed = Ledger(path, key=b"a secret of the repository")
+    assert keyed.was_sent(AS_OF, "ANN@example.com ") and keyed.was_sent(AS_OF, "old@example.com")
+    assert not Ledger(path, key=b"another key").was_sent(AS_OF, "ann@example.com")
+    assert not Ledger(path).was_sent(AS_OF, "ann@example.com")  # no key: the hash means nothing
+    with caplog.at_level("WARNING"):  # on GitHub Actions without a key: said, and sent all the same
+        del environ["SMALLCAP_LEDGER_KEY"]
+        send_command(
+            config,
+            out,
+            issue_date=None,
+            to=("new@example.com",),
+            environ={**environ, "GITHUB_ACTIONS": "true"},
+        )
+    assert "set the SMALLCAP_LEDGER_KEY secret" in caplog.text
+
+
 def test_named_recipients_are_sent_to_their_bare_address() -> None:
     from generator.publish.email import check_address
 

@@ -67,7 +67,7 @@ def test_real_workflows_pass_zizmor_actionlint_and_policy() -> None:
         [sys.executable, str(SCRIPT)], capture_output=True, text=True, check=False, cwd=ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 workflow file(s) OK" in result.stdout
+    assert "3 workflow file(s) OK" in result.stdout
 
 
 def test_every_action_is_pinned_by_commit_with_its_version() -> None:
@@ -156,15 +156,61 @@ def test_system_packages_without_root_uses_sudo_or_names_what_is_missing(tmp_pat
 
 def test_publish_job_rights_are_split() -> None:
     jobs = load("publish.yml")["jobs"]
-    assert jobs["build"]["permissions"] == {"contents": "write", "pages": "read"}
+    assert jobs["build"]["permissions"] == {"contents": "read", "pages": "read"}
+    assert jobs["archive"]["permissions"] == {"contents": "write"}
     assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert jobs["send"]["permissions"] == {"contents": "read"}
     checkouts = [
         s for job in jobs.values() for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")
     ]
-    assert len(checkouts) == 2 and all(s["with"]["persist-credentials"] is False for s in checkouts)
-    commit = next(s for s in jobs["build"]["steps"] if "push origin" in s.get("run", ""))
+    assert len(checkouts) == 3 and all(s["with"]["persist-credentials"] is False for s in checkouts)
+    commit = next(s for s in jobs["archive"]["steps"] if "push origin" in s.get("run", ""))
     assert commit["env"]["PUSH_TOKEN"] == "${{ github.token }}"
+    # The archive job runs nothing of the build's: it checks out, takes the artifact, commits
+    assert [s.get("uses", "run").split("@")[0] for s in jobs["archive"]["steps"]] == [
+        "actions/checkout", "actions/download-artifact", "run",
+    ]  # fmt: skip
+    handed = next(
+        s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
+    )
+    assert handed["with"]["name"] == "${{ steps.issue.outputs.archive }}"
+    taken = jobs["archive"]["steps"][1]
+    assert taken["with"] == {"name": "${{ needs.build.outputs.archive }}", "path": "output"}
+    # Each attempt's Pages artifact has its own name, so a re-run never finds two
+    pages = next(s for s in jobs["build"]["steps"] if "upload-pages-artifact@" in s.get("uses", ""))
+    assert pages["with"]["name"] == "${{ steps.issue.outputs.pages }}"
+    deploy = jobs["deploy"]["steps"][0]
+    assert deploy["with"]["artifact_name"] == "${{ needs.build.outputs.pages }}"
+
+
+def test_the_market_cache_is_touched_mid_week_under_the_publish_builds_paths() -> None:
+    """GitHub evicts a cache untouched for 7 days, about the publish's own interval: a mid-week
+    restore keeps it.  It finds the entry only under the same paths, letter for letter."""
+    keep = load("keep-cache.yml")
+    assert keep[True]["schedule"] == [{"cron": "30 12 * * 3"}] and keep["permissions"] == {}
+    (touch,) = keep["jobs"]["touch"]["steps"]
+    build = _publish_steps(load("publish.yml"), "build")
+    saved = next(s for s in build if s.get("uses", "").startswith("actions/cache/save@"))
+    assert touch["uses"].split("@")[0] == "actions/cache/restore"
+    assert touch["with"]["path"] == saved["with"]["path"]
+    assert touch["with"]["restore-keys"].strip() == "market-cache-" and saved["with"]["key"].startswith(
+        "market-cache-"
+    )
+
+
+def test_venv_is_made_once_with_the_python_the_action_sets_up() -> None:
+    """The runner's own python3 (3.12 with venv on Ubuntu 24.04) would be the Makefile's choice: the
+    action makes .venv with setup-python's 3.11 and the build's `make` is given the same, so the
+    Makefile does not make .venv again with another interpreter."""
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "setup-brief" / "action.yml").read_text("utf-8"))
+    steps = action["runs"]["steps"]
+    assert action["outputs"]["python"]["value"] == "${{ steps.python.outputs.python-path }}"
+    install = next(s for s in steps if "make .venv/.installed" in s.get("run", ""))
+    assert install["env"]["PYTHON"] == "${{ steps.python.outputs.python-path }}"
+    build = _publish_steps(load("publish.yml"), "build")
+    setup = next(s for s in build if s.get("uses") == "./.github/actions/setup-brief")
+    brief = next(s for s in build if "make brief" in s.get("run", ""))
+    assert brief["env"]["PYTHON"] == "${{ steps." + setup["id"] + ".outputs.python }}"
 
 
 # ---------------------------------------------------------------------------
@@ -275,7 +321,9 @@ def _publish_steps(doc: dict[Any, Any], job: str) -> list[dict[str, Any]]:
 
 def _mutated(change: str) -> dict[Any, Any]:
     doc = copy.deepcopy(load("publish.yml"))
-    build, send = _publish_steps(doc, "build"), _publish_steps(doc, "send")
+    build, archive, send = (_publish_steps(doc, job) for job in ("build", "archive", "send"))
+    caches = [s for s in build if s.get("uses", "").startswith("actions/cache/")]
+    commit = next(s for s in archive if "git add" in s.get("run", ""))
     if change == "cron":
         doc[True]["schedule"] = [{"cron": "0 12 * * 1"}]
     elif change == "no market restore":
@@ -284,26 +332,34 @@ def _mutated(change: str) -> dict[Any, Any]:
         next(s for s in build if s.get("uses", "").startswith("actions/cache/save@")).pop("if")
     elif change == "no ledger save":
         send[:] = [s for s in send if not s.get("uses", "").startswith("actions/cache/save@")]
-    elif change in ("prices only", "ledger in market cache", "headline memory restored"):
-        for step in build:
-            if step.get("uses", "").startswith("actions/cache/"):
-                lines = step["with"]["path"].split()
-                if change == "prices only":  # the caches of the members, fundamentals, FRED... lost
-                    lines = ["output/cache/prices.sqlite", "output/cache/feeds"]
-                else:
-                    lines.remove(
-                        "!output/cache/sent.jsonl" if "ledger" in change else "!output/cache/headlines.json"
-                    )
-                step["with"]["path"] = "\n".join(lines)
+    elif change == "prices only":  # the caches of the members, fundamentals, FRED... not kept
+        for step in caches:
+            step["with"]["path"] = "output/cache/prices.sqlite\noutput/cache/feeds"
+    elif change in ("ledger in market cache", "headline memory restored"):
+        for step in caches:
+            left_out = "!output/cache/sent.jsonl" if "ledger" in change else "!output/cache/headlines.json"
+            step["with"]["path"] = step["with"]["path"].replace(left_out, "")
+    elif change == "folder whole":  # actions/cache takes a folder named alone whole: "!" does nothing
+        for step in caches:
+            step["with"]["path"] = step["with"]["path"].replace("output/cache/*", "output/cache")
+    elif change == "schedule skipped":
+        doc["jobs"]["build"]["if"] = "github.ref_name == github.event.repository.default_branch"
+    elif change == "push from build":
+        build.append({"name": "push", "run": "git push origin HEAD"})
+    elif change == "commit with hooks":
+        commit["run"] = commit["run"].replace("git -c core.hooksPath=/dev/null commit", "git commit")
     elif change == "ledger in git":
-        commit = next(s for s in build if "git add" in s.get("run", ""))
         commit["run"] += "\ngit add -f -- output/cache/sent.jsonl\n"
     elif change == "secret in run":
         send[-2]["run"] = ".venv/bin/smallcap-brief send --to ${{ secrets.SMALLCAP_BRIEF_TO }}"
     elif change == "pages rights in build":
         doc["jobs"]["build"]["permissions"]["pages"] = "write"
+    elif change == "push rights in build":
+        doc["jobs"]["build"]["permissions"]["contents"] = "write"
     elif change == "send before deploy":
         doc["jobs"]["send"]["needs"] = "build"
+    elif change == "deploy before archive":
+        doc["jobs"]["deploy"]["needs"] = "build"
     elif change == "any branch":
         doc["jobs"]["build"].pop("if")
     elif change == "default permissions":
@@ -313,16 +369,25 @@ def _mutated(change: str) -> dict[Any, Any]:
 
 POLICY = [
     ("cron", "must run on cron '30 23 * * 5'"),
-    ("no market restore", "output/cache must be restored from the Actions cache before the build"),
-    ("market save not always", "output/cache must be saved with if: always()"),
-    ("prices only", "output/cache must be restored from the Actions cache before the build"),
+    (
+        "no market restore",
+        "output/cache/prices.sqlite must be restored from the Actions cache before the build",
+    ),
+    ("market save not always", "output/cache/prices.sqlite must be saved with if: always()"),
+    ("prices only", "output/cache/index must be restored from the Actions cache before the build"),
     ("ledger in market cache", "output/cache/sent.jsonl must not be in the market cache"),
     ("headline memory restored", "output/cache/headlines.json is in git with each issue"),
+    ("folder whole", "output/cache/headlines.json is in git with each issue"),
+    ("schedule skipped", "the build job must run only on the default branch, and on the schedule"),
+    ("push from build", "the build job runs third-party code: it must not commit or push"),
+    ("commit with hooks", "the archive job must commit the issue and the headline memory, without git hooks"),
     ("no ledger save", "output/cache/sent.jsonl must be restored from the Actions cache before the send"),
     ("ledger in git", "output/cache/sent.jsonl holds subscribers' addresses and must stay out of git"),
     ("secret in run", "jobs.send.steps[4].run reads a secret; pass secrets to steps through env: only"),
     ("pages rights in build", "job build must not get write access to pages"),
-    ("send before deploy", "jobs must run build, then deploy, then send"),
+    ("push rights in build", "job build must not get write access to contents"),
+    ("send before deploy", "jobs must run build, then archive, then deploy, then send"),
+    ("deploy before archive", "jobs must run build, then archive, then deploy, then send"),
     ("any branch", "the build job must run only on the default branch"),
     ("default permissions", "set `permissions: {}` at the top"),
 ]

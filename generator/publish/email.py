@@ -32,7 +32,7 @@ from typing import cast
 from generator.errors import BriefError, DeliveryError
 from generator.issue import CHARTS_DIR, FILES, issue_dir, list_issues, publish_refusal, read_meta
 from generator.models import Config, EmailSettings, IssueMeta
-from generator.publish.ledger import Ledger, default_ledger_path, normalize_recipient
+from generator.publish.ledger import KEY_ENV, Ledger, default_ledger_path, ledger_key, normalize_recipient
 from generator.publish.smtp import SmtpSettings as SmtpSettings  # re-exported (the send command's settings)
 from generator.publish.smtp import deliver, env_recipients
 from generator.render_email import MAX_HTML_BYTES as MAX_HTML_BYTES  # re-exported
@@ -220,7 +220,7 @@ def send_command(
         config.email,
         smtp,
         recipients,
-        ledger=Ledger(default_ledger_path(out)),
+        ledger=_ledger(out, environ),
         force=force,
         dry_run=dry_run,
         dry_run_dir=out / "outbox",
@@ -231,6 +231,17 @@ def send_command(
     if report.failed:
         raise DeliveryError(str(report))
     return report
+
+
+def _ledger(out: Path, environ: Mapping[str, str]) -> Ledger:
+    key = ledger_key(environ)
+    if key is None and environ.get("GITHUB_ACTIONS") == "true":
+        log.warning(
+            "the send ledger records recipients' addresses in plain: set the %s secret so that it"
+            " records keyed hashes (a pull request's workflow can read the Actions cache)",
+            KEY_ENV,
+        )
+    return Ledger(default_ledger_path(out), key=key)
 
 
 def _pick_issue(out: Path, issue_date: str | None) -> Path:

@@ -7,15 +7,23 @@ last record for an (issue, recipient) pair wins.  Status ``sent`` counts as deli
 server confirmed it) may have been delivered: neither is sent again without ``--force``,
 and each send reports the uncertain ones.  A ``failed`` recipient is retried on the next run.
 
-The file holds recipients' addresses: keep it out of public places (the publish
-workflow keeps it in the private Actions cache, not in the repository).
+The file holds recipients' addresses, unless a key is given (``SMALLCAP_LEDGER_KEY``): then
+each recipient is recorded as an HMAC-SHA256 of the address under that key, which tells the
+ledger whether an address already got an issue and tells nobody without the key who the
+recipients are.  Keep the key secret and keep it: under another key the recorded recipients
+are not recognised (an address recorded in plain is still recognised under a key).  Keep the
+file out of public places either way (the publish workflow keeps it in the Actions cache, not
+in the repository; a pull request's workflow may read that cache, hence the key).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +33,8 @@ from generator.errors import DeliveryError
 log = logging.getLogger(__name__)
 
 LEDGER_NAME = "sent.jsonl"
+KEY_ENV = "SMALLCAP_LEDGER_KEY"
+HMAC_PREFIX = "hmac-sha256:"
 SENT = "sent"
 FAILED = "failed"
 UNCERTAIN = "uncertain"
@@ -41,6 +51,12 @@ def normalize_recipient(address: str) -> str:
     return address.strip().lower()
 
 
+def ledger_key(environ: Mapping[str, str]) -> bytes | None:
+    """The key recipients are recorded under (``SMALLCAP_LEDGER_KEY``), or None: addresses in plain."""
+    key = environ.get(KEY_ENV, "").strip()
+    return key.encode("utf-8") if key else None
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     issue: date
@@ -54,10 +70,23 @@ class LedgerEntry:
 class Ledger:
     """An append-only JSON-lines record of deliveries (see the module docstring)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = path
+        self._key = key
         self._latest: dict[tuple[str, str], LedgerEntry] = {}
         self._load()
+
+    def recorded_as(self, recipient: str) -> str:
+        """How ``recipient`` is written in the ledger: the address, or its keyed HMAC."""
+        address = normalize_recipient(recipient)
+        if self._key is None:
+            return address
+        return HMAC_PREFIX + hmac.new(self._key, address.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def _latest_for(self, issue: date, recipient: str) -> LedgerEntry | None:
+        day = issue.isoformat()
+        entry = self._latest.get((day, self.recorded_as(recipient)))
+        return entry or self._latest.get((day, normalize_recipient(recipient)))  # recorded before a key
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -78,12 +107,12 @@ class Ledger:
 
     def was_sent(self, issue: date, recipient: str) -> bool:
         """Sent, or possibly sent (uncertain): either way not to be sent again without --force."""
-        entry = self._latest.get((issue.isoformat(), normalize_recipient(recipient)))
+        entry = self._latest_for(issue, recipient)
         return entry is not None and entry.status in (SENT, UNCERTAIN)
 
     def is_uncertain(self, issue: date, recipient: str) -> bool:
         """The connection was lost after the message went out: it may or may not have arrived."""
-        entry = self._latest.get((issue.isoformat(), normalize_recipient(recipient)))
+        entry = self._latest_for(issue, recipient)
         return entry is not None and entry.status == UNCERTAIN
 
     def entries(self, issue: date | None = None) -> list[LedgerEntry]:
@@ -102,7 +131,7 @@ class Ledger:
         """Append one record and flush it to disk before returning."""
         if status not in STATUSES:
             raise DeliveryError(f"{self.path}: unknown ledger status {status!r}")
-        entry = LedgerEntry(issue, normalize_recipient(recipient), message_id, sent_at, status, error)
+        entry = LedgerEntry(issue, self.recorded_as(recipient), message_id, sent_at, status, error)
         line = json.dumps(_entry_to_json(entry), sort_keys=True, ensure_ascii=False) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
