@@ -732,13 +732,18 @@ def test_a_keyed_ledger_records_no_address_and_still_knows_who_got_the_issue(
         "Ann@Example.com"
     ]
     written = path.read_text(encoding="utf-8")
-    assert "ann@example.com" not in written.lower() and written.count('"recipient": "hmac-sha256:') == 1
+    assert "ann@example.com" not in written.lower() and "old@example.com" not in written  # rewritten
+    assert written.count('"recipient": "hmac-sha256:') == written.count('"message_id": "hmac-sha256:') == 2
     again = send_command(config, out, issue_date=None, to=(), environ=environ)
     assert str(again) == "issue 2026-11-20: sent 0, skipped 2 already sent"
     keyed = Ledger(path, key=b"a secret of the repository")
     assert keyed.was_sent(AS_OF, "ANN@example.com ") and keyed.was_sent(AS_OF, "old@example.com")
     assert not Ledger(path, key=b"another key").was_sent(AS_OF, "ann@example.com")
     assert not Ledger(path).was_sent(AS_OF, "ann@example.com")  # no key: the hash means nothing
+    rejected = "550 5.1.1 <Eve@Example.com>: Recipient address rejected"
+    keyed.record(AS_OF, "eve@example.com", "<brief-x.0123@news.example.com>", CLOCK(), FAILED, rejected)
+    (eve,) = [e for e in Ledger(path).entries(AS_OF) if e.status == FAILED]
+    assert eve.error == "550 5.1.1 <<recipient>>: Recipient address rejected" and "0123" not in eve.message_id
     with caplog.at_level("WARNING"):  # on GitHub Actions without a key: said, and sent all the same
         del environ["SMALLCAP_LEDGER_KEY"]
         send_command(

@@ -168,13 +168,20 @@ def test_publish_job_rights_are_split() -> None:
     assert commit["env"]["PUSH_TOKEN"] == "${{ github.token }}"
     # The archive job runs nothing of the build's: it checks out, takes the artifact, commits
     assert [s.get("uses", "run").split("@")[0] for s in jobs["archive"]["steps"]] == [
-        "actions/checkout", "actions/download-artifact", "run",
+        "actions/checkout", "run", "actions/download-artifact", "run",
     ]  # fmt: skip
+    # the week's old folder goes first: a rebuilt issue's dropped files leave the archive with it
+    assert jobs["archive"]["steps"][1]["run"] == 'rm -rf -- "output/briefs/$ISSUE_DATE"'
+    sending = next(s for s in jobs["send"]["steps"] if "smallcap-brief send" in s.get("run", ""))
+    assert (
+        "::add-mask::$bare" in sending["run"]
+        and sending["env"]["ISSUE_DATE"] == "${{ needs.build.outputs.date }}"
+    )
     handed = next(
         s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
     )
     assert handed["with"]["name"] == "${{ steps.issue.outputs.archive }}"
-    taken = jobs["archive"]["steps"][1]
+    taken = jobs["archive"]["steps"][2]
     assert taken["with"] == {"name": "${{ needs.build.outputs.archive }}", "path": "output"}
     # Each attempt's Pages artifact has its own name, so a re-run never finds two
     pages = next(s for s in jobs["build"]["steps"] if "upload-pages-artifact@" in s.get("uses", ""))

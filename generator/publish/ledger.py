@@ -10,8 +10,10 @@ and each send reports the uncertain ones.  A ``failed`` recipient is retried on 
 The file holds recipients' addresses, unless a key is given (``SMALLCAP_LEDGER_KEY``): then
 each recipient is recorded as an HMAC-SHA256 of the address under that key, which tells the
 ledger whether an address already got an issue and tells nobody without the key who the
-recipients are.  Keep the key secret and keep it: under another key the recorded recipients
-are not recognised (an address recorded in plain is still recognised under a key).  Keep the
+recipients are; the Message-ID (derived from the address) is recorded the same way, and the
+address is cut out of a server's error text.  Records written in plain before the key was set
+are rewritten so when the ledger is next opened with it.  Keep the key secret and keep it:
+under another key the recorded recipients are not recognised.  Keep the
 file out of public places either way (the publish workflow keeps it in the Actions cache, not
 in the repository; a pull request's workflow may read that cache, hence the key).
 """
@@ -23,12 +25,14 @@ import hmac
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from generator.errors import DeliveryError
+from generator.fsutil import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +77,11 @@ class Ledger:
     def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = path
         self._key = key
+        self._records: list[LedgerEntry] = []  # every readable record, in file order
         self._latest: dict[tuple[str, str], LedgerEntry] = {}
         self._load()
+        if key is not None:
+            self._hide_plain_records()
 
     def recorded_as(self, recipient: str) -> str:
         """How ``recipient`` is written in the ledger: the address, or its keyed HMAC."""
@@ -84,9 +91,35 @@ class Ledger:
         return HMAC_PREFIX + hmac.new(self._key, address.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def _latest_for(self, issue: date, recipient: str) -> LedgerEntry | None:
-        day = issue.isoformat()
-        entry = self._latest.get((day, self.recorded_as(recipient)))
-        return entry or self._latest.get((day, normalize_recipient(recipient)))  # recorded before a key
+        return self._latest.get((issue.isoformat(), self.recorded_as(recipient)))
+
+    def _hidden(self, entry: LedgerEntry, address: str) -> LedgerEntry:
+        """``entry`` as a keyed ledger records it: no address, nor anything derived from it unkeyed."""
+        if self._key is None or entry.recipient.startswith(HMAC_PREFIX):
+            return entry
+        digest = hmac.new(self._key, entry.message_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        error = re.sub(re.escape(address), "<recipient>", entry.error, flags=re.IGNORECASE)
+        return LedgerEntry(entry.issue, self.recorded_as(address), HMAC_PREFIX + digest, entry.sent_at,
+                           entry.status, error)  # fmt: skip
+
+    def _hide_plain_records(self) -> None:
+        """Rewrite the file once with every record written in plain (before the key) hidden."""
+        records = [self._hidden(e, e.recipient) for e in self._records]
+        plain = sum(1 for old, new in zip(self._records, records, strict=True) if old is not new)
+        if not plain:
+            return
+        text = "".join(
+            json.dumps(_entry_to_json(e), sort_keys=True, ensure_ascii=False) + "\n" for e in records
+        )
+        try:
+            write_atomic(self.path, text)  # the unreadable lines, warned of when loaded, go with it
+        except OSError as exc:
+            raise DeliveryError(f"{self.path}: cannot write the send ledger ({exc.strerror})") from exc
+        self._records = records
+        self._latest = {(e.issue.isoformat(), e.recipient): e for e in records}
+        log.info(
+            "%s: %d records written before SMALLCAP_LEDGER_KEY was set now hold no address", self.path, plain
+        )
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -103,6 +136,7 @@ class Ledger:
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("%s:%d: skipping an unreadable ledger line (%s)", self.path, number, exc)
                 continue
+            self._records.append(entry)
             self._latest[(entry.issue.isoformat(), entry.recipient)] = entry
 
     def was_sent(self, issue: date, recipient: str) -> bool:
@@ -131,7 +165,8 @@ class Ledger:
         """Append one record and flush it to disk before returning."""
         if status not in STATUSES:
             raise DeliveryError(f"{self.path}: unknown ledger status {status!r}")
-        entry = LedgerEntry(issue, self.recorded_as(recipient), message_id, sent_at, status, error)
+        plain = LedgerEntry(issue, normalize_recipient(recipient), message_id, sent_at, status, error)
+        entry = self._hidden(plain, plain.recipient)
         line = json.dumps(_entry_to_json(entry), sort_keys=True, ensure_ascii=False) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +180,7 @@ class Ledger:
                 os.fsync(handle.fileno())
         except OSError as exc:
             raise DeliveryError(f"{self.path}: cannot write the send ledger ({exc.strerror})") from exc
+        self._records.append(entry)
         self._latest[(issue.isoformat(), entry.recipient)] = entry
         return entry
 
