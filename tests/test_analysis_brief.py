@@ -6,6 +6,7 @@ Sector and credit ETFs are not in the shared data, so real index and futures ser
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -232,6 +233,22 @@ def test_changes_compare_with_last_weeks_brief(shared_data: Path, brief: Brief) 
     assert fmt(changes[rvol]).endswith(" pp")  # realized volatility is a percentage
     # 0.91 points under the line: a takeaway, but hovering about 20 leads nothing in the headline.
     assert "VIX" not in plain(brief.lead)
+
+
+def test_a_change_is_the_difference_of_the_printed_values(brief: Brief) -> None:
+    """The columns add up as printed: "+0.51%" to "+3.01%" is "+2.50 pp", not the "+2.51 pp" of the
+    unrounded values; an RSI of 54.6 to 70.4 is "+15.80 pts"; yields by their printed hundredths."""
+    moved = topic(brief, "changes", "moved-most")
+    checked = 0
+    for before, now, change in figure_rows(moved):
+        if now.unit in ("level", "ratio") and not now.key.startswith(("vix.", "rvx.")):
+            continue  # a percent change of a level: not a difference of two printed numbers
+        last, this = (float(re.sub(r"[^0-9.+-]", "", fmt(f, signed=True))) for f in (before, now))
+        said = float(re.sub(r"[^0-9.+-]", "", fmt(change)))
+        expected = (this - last) * (100 if now.unit == "yield" else 1)
+        assert said == pytest.approx(expected, abs=1e-9), (now.key, fmt(before), fmt(now), fmt(change))
+        checked += 1
+    assert checked >= 4
 
 
 def test_outlook_checks_read_the_figures(brief: Brief) -> None:

@@ -198,3 +198,23 @@ def test_many_failed_sources_are_one_warning_counted_by_kind_and_a_few_are_told_
         "8 sources failed: 6 feeds (a, b, c, d and 2 more); 1 symbol (^RUT); 1 series (DGS2)."
         " Each is named with its reason in Source health."
     ]
+
+
+def test_the_glossary_explains_the_words_the_brief_uses_and_no_others(shared_data: Path) -> None:
+    """Each entry is given when the brief's prose or tables use its term, and only then: the sample-like
+    brief of 2026-02-20 has RSI and the VIX but neither a golden cross nor member breadth."""
+    from generator.narrative.notes import GLOSSARY_TERMS, glossary
+    from generator.render import render_markdown as markdown
+
+    brief = analyse(make_snapshot(shared_data), make_config(), (), as_of=date(2026, 2, 20))
+    terms = dict(brief.glossary)
+    assert "RSI" in terms and "VIX / RVX" in terms and "Golden / death cross" not in terms
+    assert "McClellan oscillator" not in terms  # no index members in this data
+    text = markdown(brief, {}).split("## Glossary")[0].lower()
+    calls = {term: words for term, _, words in GLOSSARY_TERMS}
+    for term in terms:  # every entry given is called for by a word the reader meets above it
+        assert any(w.strip() in text for w in calls[term]), term
+    assert glossary("The McClellan oscillator is +8.8.") == (
+        ("McClellan oscillator", dict((t, m) for t, m, _ in GLOSSARY_TERMS)["McClellan oscillator"]),
+    )
+    assert glossary("nothing to explain") == ()

@@ -324,7 +324,8 @@ def _tree(part: EmailMessage) -> Any:
 
 
 def test_message_structure_and_headers(issue: Path) -> None:
-    msg = build_message(issue, SETTINGS, to="ann@example.com", view_url=VIEW)
+    sent_at = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)  # the Monday after the build
+    msg = build_message(issue, SETTINGS, to="ann@example.com", view_url=VIEW, sent_at=sent_at)
     assert _tree(msg) == (
         "multipart/mixed",
         [
@@ -357,7 +358,12 @@ def test_message_structure_and_headers(issue: Path) -> None:
     assert pdf.get_content() == (issue / "brief.pdf").read_bytes()
     assert again["Subject"] == f"Small-Cap Weekly — week of Nov 16, 2026: {TOP_TAKEAWAY}"  # the top takeaway
     assert again["From"] == SETTINGS.sender and again["To"] == "ann@example.com"
-    assert again["Date"] == format_datetime(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))
+    # Dated when it leaves, not when the issue was built (2026-11-20 22:15 UTC): clients sort by it
+    assert (
+        again["Date"]
+        == "Mon, 23 Nov 2026 07:30:00 +0000"
+        != format_datetime(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))
+    )
     assert again["List-Unsubscribe"].strip() == SETTINGS.list_unsubscribe  # folded after the colon
     assert again["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert again["Archived-At"] == f"<{VIEW}>"
@@ -455,6 +461,7 @@ def test_send_delivers_each_recipient_once_then_nothing(
     assert mail_from == "brief@news.example.com"
     msg = parsed(raw)
     assert msg["To"] == "bob@example.com" and _tree(msg)[0] == "multipart/mixed"
+    assert msg["Date"] == format_datetime(CLOCK())  # the send's clock, not the issue's build time
     assert all(Ledger(ledger.path).was_sent(AS_OF, p) for p in PEOPLE)  # on disk, not just in memory
     # a second run sends nothing, and does not even connect
     closed = SmtpSettings("127.0.0.1", free_port(), "none", timeout=2)

@@ -158,7 +158,7 @@ def test_the_members_pe_including_losses_is_said_with_its_coverage_and_refresh_d
     including = block.market_cap / block.earnings
     profitable = block.profit_market_cap / block.profits
     assert (
-        f"Summed over its members, losses included, the index trades at {including:.1f}× trailing earnings"
+        f"Summed over its members, losses included, the index traded at {including:.1f}× trailing earnings"
         " (their total market value over their total earnings; the funds' multiples above are their"
         " provider's, on another basis);"
         f" the profitable members alone {profitable:.1f}×."
@@ -168,8 +168,7 @@ def test_the_members_pe_including_losses_is_said_with_its_coverage_and_refresh_d
     assert (
         f"Loss-making members (negative earnings over the last twelve months) are {share:.0f}% of the members"
         f" with data and hold {cap_share:.0f}% of their combined market value (from 130 of 132 members;"
-        " earnings as of the"
-        " refresh of 2026-11-02)."
+        " market values and earnings as of the refresh of 2026-11-02)."
     ) in text
     figures = {f.key: f for f in brief.figures()}
     pe = figures["fundamentals.pe"]
@@ -185,7 +184,7 @@ def test_without_fund_multiples_the_members_pe_needs_no_word_on_them(
 ) -> None:
     brief = build(replace(sample, valuation={}), config)
     text = valuation_text(brief)
-    assert text.startswith("Summed over its members, losses included, the index trades at ")
+    assert text.startswith("Summed over its members, losses included, the index traded at ")
     assert "the funds' multiples" not in text
 
 

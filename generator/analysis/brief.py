@@ -45,7 +45,7 @@ from generator.models import (
     Snapshot,
     SourceHealth,
 )
-from generator.narrative import WeekFacts, narrate, notes, plain
+from generator.narrative import Narrative, WeekFacts, narrate, notes, plain
 from generator.narrative.body import BODY_CHARTS
 from generator.narrative.charts import describe
 from generator.narrative.words import anomaly
@@ -171,7 +171,7 @@ def analyse_week(
         headlines=top_headlines([h for h in headlines if h not in placed]),
         health=health,
         warnings=notes.warnings(ctx, snapshot),
-        glossary=notes.GLOSSARY,
+        glossary=notes.glossary(_words(story, sections)),
         disclaimer=notes.DISCLAIMER,
         lead=story.lead,
         takeaways=story.takeaways,
@@ -232,6 +232,22 @@ def week_facts(
         valuation=tuple(valuation.values()),
         headlines=placed,
     )
+
+
+def _words(story: Narrative, sections: Sequence[Section]) -> str:
+    """Every word the brief shows a reader: its prose and its tables' and checklists' labels."""
+    parts = [plain(story.lead), *(plain(t.prose) for t in story.takeaways), *story.not_covered]
+    for passage in story.body:
+        parts += [plain(p) for p in (*passage.paragraphs, *passage.items)]
+    for section in sections:
+        for topic in section.topics:
+            parts += [topic.title, *(f.label for f in topic.figures), *(c.condition for c in topic.checks)]
+            if topic.table is not None:
+                parts += [topic.table.caption, *topic.table.columns]
+                parts += [
+                    c.label if isinstance(c, Figure) else str(c) for row in topic.table.rows for c in row
+                ]
+    return "\n".join(parts)
 
 
 def core_sections(ctx: Context, health: Sequence[SourceHealth]) -> tuple[Section, ...]:

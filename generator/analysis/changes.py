@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from generator import formatting
 from generator.analysis import registry
 from generator.analysis.common import Context, ok, val
 from generator.models import Figure, Provenance, Section, Table, Topic, Unit
@@ -62,6 +63,19 @@ class Mover:
     change: Figure
 
 
+# The decimals a figure of each unit is printed with (generator.formatting): a difference is taken
+# between the printed values, so the table's columns add up ("+0.51%", "+3.01%": "+2.50 pp").
+PRINTED_DECIMALS = {"pct": 2, "pp": 2, "yield": 2, "level": 2, "x": 2, "index": 1, "pctile": 0, "bp": 0}
+
+
+def _printed(value: float, unit: str) -> float:
+    """``value`` as it is printed: rounded as its unit's format rounds it (a percentile as its rank)."""
+    if unit == "pctile":
+        return float(formatting.percentile_rank(value))
+    decimals = PRINTED_DECIMALS.get(unit)
+    return value if decimals is None else float(f"{value:.{decimals}f}")
+
+
 def _change(prev: Figure, now: Figure, scale: float) -> tuple[float, Figure]:
     unit, _, relative = SCALES[now.unit]
     if now.key.startswith(VOL_INDEXES):
@@ -69,6 +83,8 @@ def _change(prev: Figure, now: Figure, scale: float) -> tuple[float, Figure]:
     elif now.key.startswith(REALIZED_VOL):
         unit, relative = "pp", False
     a, b = val(prev), val(now)
+    if not relative:  # a difference of the two printed values
+        a, b = _printed(a, now.unit), _printed(b, now.unit)
     if relative:
         delta = (b / a - 1.0) * 100.0 if a else 0.0
         how = "Percent change of the value from last week to this week."

@@ -105,7 +105,7 @@ def _members(f: FundamentalsFacts, *, beside_funds: bool = False) -> list[Prose]
     if pe is not None:
         sentences.append(
             prose(
-                "Summed over its members, losses included, the index trades at ",
+                "Summed over its members, losses included, the index traded at ",
                 cite(pe, multiple(pe)),
                 " trailing earnings (their total market value over their total earnings",
                 "; the funds' multiples above are their provider's, on another basis" if beside_funds else "",
@@ -124,7 +124,7 @@ def _members(f: FundamentalsFacts, *, beside_funds: bool = False) -> list[Prose]
     n = int(f.covered.value or 0)
     coverage = prose(
         " (from ", cite(f.covered, f"{n:,} of {f.members:,} members"),
-        f"; earnings as of the refresh of {f.as_of.isoformat()}",
+        f"; market values and earnings as of the refresh of {f.as_of.isoformat()}",
         ", which stopped early" if not f.complete else "", ")",
     )  # fmt: skip
     if ok(f.loss_share):

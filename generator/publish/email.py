@@ -62,8 +62,19 @@ def message_id_for(as_of: date, recipient: str, sender: str) -> str:
     return f"<brief-{as_of.isoformat()}.{digest[:24]}@{domain}>"
 
 
-def build_message(issue_dir: Path, settings: EmailSettings, *, to: str, view_url: str | None) -> EmailMessage:
-    """The complete message for one recipient, from the files of a built issue."""
+def build_message(
+    issue_dir: Path,
+    settings: EmailSettings,
+    *,
+    to: str,
+    view_url: str | None,
+    sent_at: datetime | None = None,
+) -> EmailMessage:
+    """The complete message for one recipient, from the files of a built issue.
+
+    ``sent_at`` (default: now) dates it: a message sent days after the build, or sent again, is
+    dated when it leaves, as mail clients sort it; the Message-ID stays the issue's and recipient's.
+    """
     meta = _read_meta(issue_dir)
     html = _read_text(issue_dir / FILES["email_html"])
     text = _read_text(issue_dir / FILES["email_txt"])
@@ -73,7 +84,7 @@ def build_message(issue_dir: Path, settings: EmailSettings, *, to: str, view_url
     pdf = _read_bytes(issue_dir / FILES["pdf"])
     address = check_address(to)
 
-    msg = _with_headers(meta, settings, address, view_url)
+    msg = _with_headers(meta, settings, address, view_url, sent_at or datetime.now(UTC))
     body = MIMEPart()
     body.set_content(text, subtype="plain", charset="utf-8")
     body.add_alternative(html, subtype="html", charset="utf-8")
@@ -89,7 +100,7 @@ def build_message(issue_dir: Path, settings: EmailSettings, *, to: str, view_url
 
 
 def _with_headers(
-    meta: IssueMeta, settings: EmailSettings, address: str, view_url: str | None
+    meta: IssueMeta, settings: EmailSettings, address: str, view_url: str | None, sent_at: datetime
 ) -> EmailMessage:
     """An empty message with every header, in a fixed order."""
     msg = EmailMessage()
@@ -100,8 +111,7 @@ def _with_headers(
     msg["Subject"] = subject
     msg["From"] = settings.sender
     msg["To"] = address
-    built_at = meta.built_at if meta.built_at.tzinfo else meta.built_at.replace(tzinfo=UTC)
-    msg["Date"] = format_datetime(built_at)
+    msg["Date"] = format_datetime(sent_at.astimezone(UTC))
     msg["Message-ID"] = message_id_for(meta.as_of, address, settings.sender)
     if settings.list_unsubscribe:
         msg["List-Unsubscribe"] = settings.list_unsubscribe
@@ -291,7 +301,11 @@ def send_issue(
     skipped = tuple(a for a in addresses if not force and ledger.was_sent(meta.as_of, a))
     uncertain = tuple(a for a in skipped if ledger.is_uncertain(meta.as_of, a))
     pending = [a for a in addresses if a not in skipped]
-    messages = [(a, build_message(issue_dir, settings, to=a, view_url=view_url)) for a in pending]
+    now = clock or (lambda: datetime.now(UTC))
+    composed = now()
+    messages = [
+        (a, build_message(issue_dir, settings, to=a, view_url=view_url, sent_at=composed)) for a in pending
+    ]
     if dry_run:
         folder = dry_run_dir or issue_dir.parent.parent / "outbox"
         written = tuple(_write_eml(folder, meta.as_of, a, m) for a, m in messages)
@@ -299,7 +313,6 @@ def send_issue(
     if not messages:
         log.info("issue %s: every recipient already has it; nothing to send", meta.as_of)
         return SendReport(meta.as_of, skipped=skipped, uncertain=uncertain)
-    now = clock or (lambda: datetime.now(UTC))
     sender = parseaddr(settings.sender)[1]
     sent, failed = deliver(meta.as_of, sender, smtp, messages, ledger, now)
     return SendReport(meta.as_of, sent=sent, skipped=skipped, failed=failed, uncertain=uncertain)

@@ -14,8 +14,8 @@ Every link between pages is relative, so the site works at a domain root or unde
 GitHub Pages project path (/repo/).  ``base_url`` is used only where an absolute URL is
 required: Atom links and ids, canonical links, the share image (Open Graph / Twitter card),
 the sitemap's locations and robots.txt's Sitemap line, and the 404 page (served at any depth).
-Without it the site still works: pages carry no canonical link or share image, robots.txt
-names no sitemap, and sitemap.xml lists paths relative to the site's root (a WARNING says so).
+Without it the site still works: pages carry no canonical link or share image, and there is no
+sitemap (its locations must be absolute URLs), nor a Sitemap line in robots.txt (a WARNING says so).
 Crawlers read robots.txt only at a domain's root; under a project path it is a hint for
 whoever serves the domain.
 
@@ -30,10 +30,11 @@ import logging
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
@@ -60,7 +61,7 @@ SITE_DESCRIPTION = (
 )
 NO_BASE_URL = (
     "site.base_url is not set: absolute URLs cannot be produced, so pages have no canonical link "
-    "or share image, robots.txt names no sitemap, and sitemap.xml lists paths relative to the site"
+    "or share image, and no sitemap.xml is written (its locations must be absolute URLs)"
 )
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 _UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f\"'<>\\]")
@@ -96,6 +97,19 @@ class _Issue:
     @property
     def slug(self) -> str:
         return self.meta.as_of.isoformat()
+
+    @property
+    def summary_beyond_headline(self) -> str:
+        """The summary, or "" where it only says the headline again (a quiet week's lead is its headline)."""
+        said = " ".join(self.meta.headline.split()).rstrip(". ")
+        summary = " ".join(self.meta.summary.split())
+        return "" if summary.rstrip(". ") == said else summary
+
+    @property
+    def closed_at(self) -> datetime:
+        """The close the issue reports on: 4 pm New York time on its as-of day."""
+        close = datetime.combine(self.meta.as_of, time(16), tzinfo=ZoneInfo("America/New_York"))
+        return close.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -251,7 +265,8 @@ class _Writer:
         self.write_404(issues)
         write_feed(self.root / "feed.xml", issues, title=self.title, base=self.base)
         write_robots(self.root / "robots.txt", base=self.base)
-        write_sitemap(self.root / "sitemap.xml", issues, base=self.base)
+        if self.base:  # a sitemap's locations must be absolute URLs
+            write_sitemap(self.root / "sitemap.xml", issues, base=self.base)
         (self.root / MARKER).write_text("Built by smallcap-brief; replaced whole by `smallcap-brief site`.\n")
         return self.pages
 
@@ -354,17 +369,41 @@ def write_feed(path: Path, issues: list[_Issue], *, title: str, base: str) -> No
         entry.id(page if base else f"tag:smallcap-brief,{issue.slug}:brief")
         entry.title(f"{issue.meta.title}: week ending {fmt_long_date(issue.meta.as_of)}")
         entry.link(href=page, rel="alternate", type="text/html")
-        entry.updated(_aware(issue.meta.built_at))
-        entry.published(_aware(issue.meta.built_at))
+        # Dated by the close it reports on (issues built together by a backfill keep their order),
+        # updated when it was built.
+        entry.published(issue.closed_at)
+        entry.updated(max(_aware(issue.meta.built_at), issue.closed_at))
         # The entry leads with the same takeaways as the email and the issue page.
         takeaways = " ".join(f"• {t}" for t in issue.meta.takeaways)
+        beyond = issue.summary_beyond_headline
         entry.summary(
             f"{issue.meta.summary} {takeaways}".strip()
             if takeaways
-            else f"{issue.meta.headline}. {issue.meta.summary}"
+            else f"{issue.meta.headline}. {beyond}".strip()
+            if beyond
+            else issue.meta.headline
         )
-        entry.content(rebase_links(issue.fragment, page), type="html")
+        entry.content(feed_content(issue.fragment, page), type="html")
     feed.atom_file(str(path), pretty=True)
+
+
+_INLINE_CHART = re.compile(r'(<figure class="chart" id="chart-([\w-]+)">)\s*<svg\b.*?</svg>', re.S)
+_SVG_LABEL = re.compile(r'<svg\b[^>]*\baria-label="([^"]*)"', re.S)
+
+
+def feed_content(fragment: str, page: str) -> str:
+    """The issue's fragment for a feed reader: links absolute (``#`` ones too, so they reach the page,
+    not the feed), and each inline SVG chart an ``<img>`` of its PNG, which readers that strip SVG
+    keep (and a fifth of the size)."""
+
+    def to_image(match: re.Match[str]) -> str:
+        label = _SVG_LABEL.search(match.group(0))
+        alt = label.group(1) if label else ""
+        return f'{match.group(1)}<img src="{page}charts/{match.group(2)}.png" alt="{alt}">'
+
+    content = _INLINE_CHART.sub(to_image, fragment)
+    content = re.sub(r'(\s(?:href|src)=")#', rf"\1{page}#", content)
+    return rebase_links(content, page)
 
 
 def write_robots(path: Path, *, base: str) -> None:
@@ -376,7 +415,7 @@ def write_robots(path: Path, *, base: str) -> None:
 def write_sitemap(path: Path, issues: list[_Issue], *, base: str) -> None:
     """The home page (last changed with the newest issue) and every issue page, dated by issue."""
     urlset = ElementTree.Element("urlset", xmlns=SITEMAP_NS)
-    pages = [(base or "./", issues[0].slug)] + [(f"{base}briefs/{i.slug}/", i.slug) for i in issues]
+    pages = [(base, issues[0].slug)] + [(f"{base}briefs/{i.slug}/", i.slug) for i in issues]
     for loc, lastmod in pages:
         url = ElementTree.SubElement(urlset, "url")
         ElementTree.SubElement(url, "loc").text = loc
