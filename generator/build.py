@@ -260,10 +260,14 @@ def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:
     """
     if _standing(meta) == 2:
         return
+    if not (folder / issue.META).exists() and not (folder / issue.META).is_symlink():
+        return  # nothing there, or not an issue: nothing good to protect
     try:
         existing = issue.read_meta(folder)
-    except PublishError:
-        return  # nothing there, or not an issue: nothing good to protect
+    except PublishError as exc:  # an issue whose meta.json is damaged may be a good one
+        raise PublishError(
+            f"{exc}; a stale or sample build does not replace that issue (--force replaces it)"
+        ) from exc
     if _standing(existing) <= _standing(meta):
         return
     why = "its benchmark data is stale" if meta.is_stale else "it was built from the sample data"

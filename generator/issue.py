@@ -15,8 +15,12 @@ output/briefs/<as-of>/
 from __future__ import annotations
 
 import json
+import logging
+import os
+import stat
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from generator.errors import PublishError
 from generator.formatting import fmt, plain
@@ -37,6 +41,63 @@ FILES = {
 }
 CHARTS_DIR = "charts"
 SNAPSHOT_DIR = "snapshot"
+log = logging.getLogger(__name__)
+
+# The most an issue's file may hold when it is published or sent (the sample's are 0.02–0.25 MB):
+# a damaged or planted file is refused, not copied into every site or mailed to every reader.
+MAX_BYTES = {META: 1_000_000, "brief.pdf": 50_000_000, "email.html": 2_000_000, "email.txt": 2_000_000}
+MAX_OTHER_BYTES = 20_000_000  # fragment.html, brief.md, a chart's PNG
+
+
+def issue_file(folder: Path, name: str) -> Path:
+    """``folder / name`` when it is one of the issue's own files: a regular file, neither a symbolic
+    link nor reached through one (from the issue folder down), not empty and not oversized.
+
+    Raises PublishError naming the file otherwise: ``site`` and ``send`` copy and mail what they
+    read, so a link planted in an archive would publish a file from elsewhere on the machine.
+    """
+    path = folder
+    for part in (".", *Path(name).parts):
+        path = folder if part == "." else path / part
+        if path.is_symlink():
+            raise PublishError(f"{path}: a symbolic link; an issue's files are its own (rebuild the issue)")
+    try:
+        info = path.lstat()
+    except OSError as exc:
+        raise PublishError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    limit = MAX_BYTES.get(name, MAX_OTHER_BYTES)
+    if not stat.S_ISREG(info.st_mode):
+        raise PublishError(f"{path}: not a regular file")
+    if info.st_size == 0:
+        raise PublishError(f"{path}: empty; rebuild the issue")
+    if info.st_size > limit:
+        raise PublishError(f"{path}: {info.st_size:,} bytes, more than an issue's file may hold ({limit:,})")
+    return path
+
+
+def read_issue_file(folder: Path, name: str) -> bytes:
+    """The bytes of the issue's own file ``name`` (see :func:`issue_file`), read without following a link."""
+    path = issue_file(folder, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(MAX_BYTES.get(name, MAX_OTHER_BYTES) + 1)
+    except OSError as exc:
+        raise PublishError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_BYTES.get(name, MAX_OTHER_BYTES):  # grown since it was looked at
+        raise PublishError(f"{path}: more than an issue's file may hold")
+    return data
+
+
+def issue_charts(folder: Path) -> list[str]:
+    """The issue's chart files (``charts/<key>.png``), each checked by :func:`issue_file`."""
+    charts = folder / CHARTS_DIR
+    if charts.is_symlink():
+        raise PublishError(f"{charts}: a symbolic link; an issue's files are its own (rebuild the issue)")
+    if not charts.is_dir():
+        return []
+    names = sorted(f"{CHARTS_DIR}/{p.name}" for p in charts.iterdir())
+    return [str(issue_file(folder, name).relative_to(folder)) for name in names]
 
 
 def issue_dir(out: Path, as_of: date) -> Path:
@@ -90,35 +151,86 @@ def write_meta(meta: IssueMeta, folder: Path) -> Path:
 
 def read_meta(folder: Path) -> IssueMeta:
     path = folder / META
+    if not path.exists() and not path.is_symlink():
+        raise PublishError(f"{path}: no meta.json; is this an issue folder?")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_issue_file(folder, META).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested past the parser's depth
+        raise PublishError(f"{path}: unreadable meta.json ({str(exc)[:200]})") from exc
+    if not isinstance(data, dict):
+        raise PublishError(f"{path}: unreadable meta.json (not an object)")
+    try:
         return IssueMeta(
-            as_of=date.fromisoformat(data["as_of"]),
-            week_start=date.fromisoformat(data["week_start"]),
-            week_end=date.fromisoformat(data["week_end"]),
-            title=str(data["title"]),
-            summary=str(data["summary"]),
-            headline=str(data["headline"]),
-            takeaways=tuple(str(t) for t in data.get("takeaways", ())),
-            is_sample=bool(data["is_sample"]),
-            is_stale=bool(data["is_stale"]),
-            built_at=datetime.fromisoformat(data["built_at"]),
-            files={str(k): str(v) for k, v in data.get("files", {}).items()},
+            as_of=date.fromisoformat(_typed(data, "as_of", str)),
+            week_start=date.fromisoformat(_typed(data, "week_start", str)),
+            week_end=date.fromisoformat(_typed(data, "week_end", str)),
+            title=_typed(data, "title", str),
+            summary=_typed(data, "summary", str),
+            headline=_typed(data, "headline", str),
+            takeaways=tuple(
+                _typed({"takeaways": t}, "takeaways", str) for t in _typed(data, "takeaways", list, [])
+            ),
+            is_sample=_typed(data, "is_sample", bool),
+            is_stale=_typed(data, "is_stale", bool),
+            built_at=datetime.fromisoformat(_typed(data, "built_at", str)),
+            files={k: _typed({k: v}, k, str) for k, v in _typed(data, "files", dict, {}).items()},
         )
-    except FileNotFoundError as exc:
-        raise PublishError(f"{path}: no meta.json; is this an issue folder?") from exc
-    except (KeyError, ValueError, TypeError) as exc:
+    except KeyError as exc:
+        raise PublishError(f"{path}: unreadable meta.json (no {exc})") from exc
+    except (ValueError, TypeError) as exc:
         raise PublishError(f"{path}: unreadable meta.json ({exc})") from exc
 
 
+def _typed(data: dict[str, object], key: str, kind: type, default: object = KeyError) -> Any:
+    """``data[key]`` when it is a ``kind`` (a bool is not an int, nor "false" a bool); TypeError naming
+    the key otherwise."""
+    if key not in data:
+        if default is KeyError:
+            raise KeyError(key)
+        return default
+    value = data[key]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise TypeError(f"{key} is {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
 def list_issues(out: Path) -> list[Path]:
-    """Issue folders under ``out/briefs``, newest first (folders without meta.json are skipped)."""
+    """Issue folders under ``out/briefs``, newest first.
+
+    Dot folders are staging areas of builds in progress (or interrupted): never issues.  A folder
+    not named as a date, a symbolic link, or without meta.json is not an issue either: each is
+    skipped with a WARNING naming it, so that nothing is published or sent in an issue's place.
+    """
     root = out / "briefs"
     if not root.is_dir():
         return []
-    # Dot folders are staging areas of builds in progress (or interrupted): never issues.
-    folders = [p for p in root.iterdir() if not p.name.startswith(".") and (p / META).is_file()]
+    folders = []
+    for path in root.iterdir():
+        if path.name.startswith("."):
+            continue
+        why = _not_an_issue(path)
+        if why:
+            log.warning("%s: skipped, %s", path, why)
+        else:
+            folders.append(path)
     return sorted(folders, key=lambda p: p.name, reverse=True)
+
+
+def _not_an_issue(path: Path) -> str:
+    """Why ``path`` is not an issue folder, or "" when it is one."""
+    if path.is_symlink():
+        return "a symbolic link, not an issue folder"
+    if not path.is_dir():
+        return "not a folder"
+    try:
+        date.fromisoformat(path.name)
+    except ValueError:
+        return "not named as a date (YYYY-MM-DD)"
+    if len(path.name) != 10:
+        return "not named as a date (YYYY-MM-DD)"
+    if not (path / META).exists() and not (path / META).is_symlink():
+        return "no meta.json"
+    return ""
 
 
 def publish_refusal(meta: IssueMeta, action: str, *, allow_sample: bool, allow_stale: bool) -> str | None:

@@ -142,6 +142,25 @@ def test_a_stale_build_never_replaces_a_better_issue_of_its_week(
     assert again.folder == first.folder and not read_meta(again.folder).is_stale
 
 
+def test_a_stale_build_does_not_replace_an_issue_whose_meta_is_damaged(
+    config: Config, few: Snapshot, tmp_path: Path
+) -> None:
+    """A truncated meta.json may belong to a good issue: a stale or sample build refuses to replace
+    it (naming the file), a good build or ``--force`` does."""
+    fresh = replace(few, is_sample=False, notes=())
+    first = build_from_snapshot(config, fresh, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    meta = first.folder / "meta.json"
+    meta.write_text(meta.read_text(encoding="utf-8")[:40], encoding="utf-8")
+    (first.folder / "kept.txt").write_text("still here", encoding="utf-8")
+    with pytest.raises(
+        PublishError, match=r"meta\.json: unreadable meta\.json .*does not replace that issue"
+    ):
+        build_from_snapshot(config, few, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    assert (first.folder / "kept.txt").is_file()
+    again = build_from_snapshot(config, fresh, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    assert not read_meta(again.folder).is_sample and not (again.folder / "kept.txt").exists()
+
+
 def test_a_failed_render_leaves_no_half_written_issue(
     config: Config, few: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -246,20 +246,23 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_failed_build_leaves_previous_site_untouched(tmp_path: Path) -> None:
+def test_failed_build_leaves_previous_site_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     write_issue(out, date(2026, 11, 13))
     target = tmp_path / "public" / "site"
     build_site(out, target, title=TITLE)
     before = _snapshot(target)
     newer = write_issue(out, date(2026, 11, 20))  # written first into the staging folder
-    older = out / "briefs" / "2026-11-13" / "charts"
-    (older / "gone.png").symlink_to(tmp_path / "does-not-exist.png")  # copying it fails midway
+
+    def disk_full(*args: object, **kwargs: object) -> None:  # after every issue page was written
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(site_module, "write_feed", disk_full)
     with pytest.raises(PublishError, match="previous site left in place"):
         build_site(out, target, title=TITLE)
     assert _snapshot(target) == before
     assert sorted(p.name for p in (tmp_path / "public").iterdir()) == ["site"]  # no staging or old folders
-    (older / "gone.png").unlink()
+    monkeypatch.undo()
     result = build_site(out, target, title=TITLE)
     assert result.issues[0] == date(2026, 11, 20)
     assert (target / "briefs" / "2026-11-20" / "index.html").is_file() and newer.is_dir()

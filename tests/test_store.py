@@ -105,6 +105,29 @@ def test_next_week_stores_only_the_new_month(few: Snapshot, tmp_path: Path) -> N
     ]  # past years: one name each
 
 
+def test_a_damaged_stored_piece_is_written_again_when_next_reused_and_said(
+    few: Snapshot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flipped byte in a stored year would make every later issue that reuses it unreadable (its
+    manifest names the piece by the hash of the right bytes): the next save reads what it reuses,
+    writes the damaged piece again with a WARNING naming it, and both issues read back."""
+    store = tmp_path / "store"
+    first = snapshot_until(few, date(2026, 10, 30))
+    save_snapshot(first, _issue(tmp_path, first.as_of), store=store)
+    (piece,) = sorted((store / "prices" / "^RUT" / "2025").glob("2025-all.*.csv"))
+    good = piece.read_bytes()
+    piece.write_bytes(good[:100] + (b"9" if good[100:101] != b"9" else b"8") + good[101:])
+    with pytest.raises(SourceError, match="does not match the hash in its name"):
+        read_snapshot(_issue(tmp_path, first.as_of))
+    second = snapshot_until(few, date(2026, 11, 6))
+    with caplog.at_level("WARNING"):
+        save_snapshot(second, _issue(tmp_path, second.as_of), store=store)
+    assert f"{piece}: did not hold the bytes its name is the hash of (damaged); written again" in caplog.text
+    assert piece.read_bytes() == good
+    for day in (first.as_of, second.as_of):
+        read_snapshot(_issue(tmp_path, day))
+
+
 def test_history_trimmed_at_the_front_reuses_the_stored_first_month(few: Snapshot, tmp_path: Path) -> None:
     store = tmp_path / "store"
     week = snapshot_until(few, date(2026, 10, 30))

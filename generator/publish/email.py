@@ -30,7 +30,15 @@ from pathlib import Path
 from typing import cast
 
 from generator.errors import BriefError, DeliveryError
-from generator.issue import CHARTS_DIR, FILES, issue_dir, list_issues, publish_refusal, read_meta
+from generator.issue import (
+    CHARTS_DIR,
+    FILES,
+    issue_dir,
+    list_issues,
+    publish_refusal,
+    read_issue_file,
+    read_meta,
+)
 from generator.models import Config, EmailSettings, IssueMeta
 from generator.publish.ledger import KEY_ENV, Ledger, default_ledger_path, ledger_key, normalize_recipient
 from generator.publish.smtp import SmtpSettings as SmtpSettings  # re-exported (the send command's settings)
@@ -76,12 +84,12 @@ def build_message(
     dated when it leaves, as mail clients sort it; the Message-ID stays the issue's and recipient's.
     """
     meta = _read_meta(issue_dir)
-    html = _read_text(issue_dir / FILES["email_html"])
-    text = _read_text(issue_dir / FILES["email_txt"])
+    html = _read_text(issue_dir, FILES["email_html"])
+    text = _read_text(issue_dir, FILES["email_txt"])
     if "<svg" in html.lower():
         raise DeliveryError(f"{issue_dir / FILES['email_html']}: contains SVG, which Gmail blocks; use PNG")
     charts = _chart_parts(issue_dir, html)
-    pdf = _read_bytes(issue_dir / FILES["pdf"])
+    pdf = _read_bytes(issue_dir, FILES["pdf"])
     address = check_address(to)
 
     msg = _with_headers(meta, settings, address, view_url, sent_at or datetime.now(UTC))
@@ -126,7 +134,7 @@ def _with_headers(
 def _chart_parts(issue_dir: Path, html: str) -> list[tuple[str, bytes]]:
     """The PNG for every ``cid:chart-<key>`` the HTML refers to, in order of first use."""
     keys = list(dict.fromkeys(_CID_REF.findall(html)))
-    return [(key, _read_bytes(issue_dir / CHARTS_DIR / f"{key}.png")) for key in keys]
+    return [(key, _read_bytes(issue_dir, f"{CHARTS_DIR}/{key}.png")) for key in keys]
 
 
 def _read_meta(issue_dir: Path) -> IssueMeta:
@@ -136,18 +144,21 @@ def _read_meta(issue_dir: Path) -> IssueMeta:
         raise DeliveryError(str(exc)) from exc
 
 
-def _read_text(path: Path) -> str:
+def _read_text(issue_dir: Path, name: str) -> str:
     try:
-        return _read_bytes(path).decode("utf-8")
+        return _read_bytes(issue_dir, name).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DeliveryError(f"{path}: not UTF-8 text ({exc.reason}); rebuild the issue") from exc
+        raise DeliveryError(f"{issue_dir / name}: not UTF-8 text ({exc.reason}); rebuild the issue") from exc
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(issue_dir: Path, name: str) -> bytes:
+    """The issue's own file (never through a link, never empty or oversized: see read_issue_file)."""
+    if not (issue_dir / name).exists() and not (issue_dir / name).is_symlink():
+        raise DeliveryError(f"{issue_dir / name}: cannot read (No such file or directory); rebuild the issue")
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DeliveryError(f"{path}: cannot read ({exc.strerror or exc}); rebuild the issue") from exc
+        return read_issue_file(issue_dir, name)
+    except BriefError as exc:
+        raise DeliveryError(str(exc)) from exc
 
 
 def check_address(raw: str) -> str:
@@ -267,6 +278,8 @@ def _pick_issue(out: Path, issue_date: str | None) -> Path:
     except ValueError as exc:
         raise DeliveryError(f"--issue {issue_date!r} is not a date (YYYY-MM-DD)") from exc
     folder = issue_dir(out, day)
+    if folder.is_symlink():
+        raise DeliveryError(f"{folder}: a symbolic link, not an issue folder")
     if not (folder / "meta.json").is_file():
         raise DeliveryError(f"{folder}: no issue built for {day.isoformat()}")
     return folder
@@ -294,6 +307,10 @@ def send_issue(
     server rejects is recorded as failed and listed in the report; the others still get it.
     """
     meta = _read_meta(issue_dir)
+    if issue_dir.name != meta.as_of.isoformat():  # as site checks: the folder is the issue it says
+        raise DeliveryError(
+            f"{issue_dir}: folder name does not match meta.json as_of {meta.as_of.isoformat()}"
+        )
     _check_publishable(meta, allow_sample=allow_sample, allow_stale=allow_stale)
     addresses = _unique([check_address(r) for r in recipients])
     if not addresses:

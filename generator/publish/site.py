@@ -42,7 +42,16 @@ from markupsafe import Markup
 from generator.errors import PublishError
 from generator.formatting import fmt_long_date
 from generator.fsutil import staging_folder, swap_in
-from generator.issue import CHARTS_DIR, FILES, list_issues, publish_refusal, read_meta
+from generator.issue import (
+    CHARTS_DIR,
+    FILES,
+    issue_charts,
+    issue_file,
+    list_issues,
+    publish_refusal,
+    read_issue_file,
+    read_meta,
+)
 from generator.models import IssueMeta
 from generator.render import TEMPLATES_DIR, make_env
 
@@ -210,10 +219,12 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         refusal = publish_refusal(meta, "publishing", allow_sample=allow_sample, allow_stale=allow_stale)
         if refusal:
             raise PublishError(refusal)
-        fragment = _read_text(folder / FILES["fragment"])
-        downloads = tuple((label, name) for label, name in DOWNLOADS if (folder / name).is_file())
-        missing = [name for _, name in DOWNLOADS if not (folder / name).is_file()]
+        fragment = _read_text(folder, FILES["fragment"])
+        present = [(label, name) for label, name in DOWNLOADS if _present(folder / name)]
+        downloads = tuple((label, str(issue_file(folder, name).name)) for label, name in present)
+        missing = [name for label, name in DOWNLOADS if (label, name) not in present]
         warnings.extend(f"issue {day}: {name} missing, no download link" for name in missing)
+        issue_charts(folder)  # every chart is the issue's own file, or the site is not built
         description = " ".join(meta.summary.split())
         if not description:
             warnings.append(f"issue {day}: meta.json has no summary; its page description is the headline")
@@ -231,11 +242,15 @@ def _top_chart(folder: Path, fragment: str) -> str | None:
     return None
 
 
-def _read_text(path: Path) -> str:
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _read_text(folder: Path, name: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PublishError(f"{path}: cannot read ({exc})") from exc
+        return read_issue_file(folder, name).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PublishError(f"{folder / name}: cannot read ({exc})") from exc
 
 
 # ---------------------------------------------------------------------------
@@ -282,10 +297,11 @@ class _Writer:
     def write_issue(self, issue: _Issue, *, newer: _Issue | None, older: _Issue | None) -> None:
         folder = self.root / "briefs" / issue.slug
         folder.mkdir(parents=True)
-        for _, name in issue.downloads:
-            shutil.copyfile(issue.folder / name, folder / name)
-        if (issue.folder / CHARTS_DIR).is_dir():
-            shutil.copytree(issue.folder / CHARTS_DIR, folder / CHARTS_DIR)
+        # Copied from what was read (never through a link): the issue's own files only
+        for name in [name for _, name in issue.downloads] + issue_charts(issue.folder):
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(read_issue_file(issue.folder, name))
         self.render(
             "site/issue.html",
             f"briefs/{issue.slug}/index.html",

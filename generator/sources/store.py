@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,11 @@ from typing import Any
 
 from generator.errors import SourceError
 from generator.fsutil import write_atomic
+
+log = logging.getLogger(__name__)
+# Stored files found to hold the bytes their name is the hash of, by (path, mtime, size): each is
+# read once a process (a backfill worker reuses the same months week after week).
+_VERIFIED: set[tuple[str, int, int]] = set()
 
 STORE_DIR = "store"  # under the output folder, beside briefs/
 PRICES = "prices"
@@ -132,6 +138,7 @@ class PriceStore:
         data = _text([header, *(line for _, lines in year_months for line in lines)])
         name = f"{year}{WHOLE_YEAR}.{_short(data)}"
         if f"{name}.csv" in stored:
+            self._write(folder / f"{name}.csv", data)  # checked, and written again if damaged
             return name
         if any(f"{m}.{_short(_text([header, *lines]))}.csv" in stored for m, lines in year_months):
             return None
@@ -143,8 +150,9 @@ class PriceStore:
     ) -> str:
         data = _text([header, *lines])
         name = f"{month}.{_short(data)}"
-        if f"{name}.csv" in stored:
-            return name  # written by an earlier week: its name is the hash of these bytes
+        if f"{name}.csv" in stored:  # written by an earlier week: its name is the hash of these bytes
+            self._write(folder / f"{name}.csv", data)  # checked, and written again if damaged
+            return name
         if lines[0][:10] == first_day:
             # The series' first month: the history is trimmed at the front week by week, so the
             # whole month is usually stored already; reuse it (the reader skips the earlier bars).
@@ -172,9 +180,26 @@ class PriceStore:
         return name
 
     def _write(self, path: Path, data: bytes) -> None:
-        """Write once: a file of that name already holds these bytes (its name is their hash)."""
-        if not path.is_file():
+        """Write once: a file of that name holds these bytes (its name is their hash).
+
+        One found there already is read and compared, once a process: a damaged one (a flipped
+        byte, a cut) would make every issue that reuses it unreadable, so it is written again, with
+        a WARNING naming it (the issues already archived read the same bytes, as their hashes say).
+        """
+        try:
+            info = path.stat()
+        except FileNotFoundError:
             write_atomic(path, data)
+            return
+        key = (str(path), info.st_mtime_ns, info.st_size)
+        if key in _VERIFIED:
+            return
+        if info.st_size != len(data) or path.read_bytes() != data:
+            log.warning("%s: did not hold the bytes its name is the hash of (damaged); written again", path)
+            write_atomic(path, data)
+            info = path.stat()
+            key = (str(path), info.st_mtime_ns, info.st_size)
+        _VERIFIED.add(key)
 
     def _folder(self, symbol: str) -> Path:
         return self.root / PRICES / symbol
