@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
@@ -211,6 +212,12 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Let a stale or sample build replace a good issue of the same week."
 )
+@click.option(
+    "--base-url",
+    default=None,
+    callback=_base_url,
+    help="Absolute URL of the published site: the email's links to the issue [default: site.base_url].",
+)
 @_errors_to_exit
 def build(
     config_path: str,
@@ -222,6 +229,7 @@ def build(
     cache_dir: str | None,
     strict: bool,
     force: bool,
+    base_url: str | None,
 ) -> None:
     """Build the brief: HTML, Markdown and PDF in <out>/briefs/<as-of>/.
 
@@ -244,6 +252,8 @@ def build(
         from generator.sources.gather import gather
 
         config = _load(config_path)
+        if base_url is not None:
+            config = replace(config, site=replace(config.site, base_url=base_url))
         now = _now()
         asked = _check_as_of(as_of, _today(config.brief.timezone, now))
         out_dir = Path(out)

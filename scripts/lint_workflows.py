@@ -191,7 +191,7 @@ def publish_policy(doc: dict[Any, Any]) -> list[str]:
         if extra:
             problems.append(f"job {job_id} must not get write access to {', '.join(sorted(extra))}")
     steps = build.get("steps", [])
-    built = _step(steps, 'make brief ARGS="--data live"')
+    built = _step(steps, 'make brief ARGS="--data live')
     for kept in ("prices.sqlite", "index", "fundamentals", "fred", "feeds"):  # every provider's
         problems += _around(steps, f"{MARKET_CACHE}/{kept}", built, "the build")
     archive_steps = archive.get("steps", [])

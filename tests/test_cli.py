@@ -202,6 +202,10 @@ def test_formats_are_read_in_any_case_and_the_build_prints_its_folder_alone_on_s
             ("site", "--base-url", "not a url"),
             "Invalid value for '--base-url': 'not a url' must be an absolute",
         ),
+        (
+            ("build", "--data", "sample", "--base-url", "ftp://x.example/"),
+            "Invalid value for '--base-url': 'ftp://x.example/' must be an absolute",
+        ),
     ],
 )
 def test_a_bad_option_of_send_or_site_is_a_usage_error_before_anything_is_read(
@@ -211,6 +215,20 @@ def test_a_bad_option_of_send_or_site_is_a_usage_error_before_anything_is_read(
     result = invoke(*args, "--out", str(tmp_path))
     assert result.exit_code == 2 and message in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_build_base_url_puts_the_issues_page_in_its_email(tmp_path: Path) -> None:
+    """The publish workflow knows the Pages address only when it runs: the email links to the issue."""
+    result = invoke(
+        "build", "--data", "sample", "--formats", "md", "--out", str(tmp_path),
+        "--base-url", "https://you.github.io/smallcap-brief",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = "https://you.github.io/smallcap-brief/briefs/2026-11-20/"
+    folder = tmp_path / "briefs" / "2026-11-20"
+    assert (
+        f'href="{page}"' in (folder / "email.html").read_text() and page in (folder / "email.txt").read_text()
+    )
 
 
 @pytest.mark.parametrize("option", ["--out", "--cache-dir"])
