@@ -5,7 +5,9 @@
 # 1.09 CPU-s per issue against 1.27 and 1.28, alternated in one hour).  So it is the system's
 # python3 when that is 3.11 or newer and can make a venv, else python3 on PATH; `make PYTHON=...`
 # chooses any other.  Changing it moves .venv onto the new interpreter at the next make.
-SYSTEM_PYTHON := $(shell /usr/bin/python3 -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
+# Looked at when .venv is made (`=`, not `:=`): after scripts/system-packages may have installed
+# python3-venv.
+SYSTEM_PYTHON = $(shell /usr/bin/python3 -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
 	2>/dev/null && echo /usr/bin/python3)
 PYTHON ?= $(or $(SYSTEM_PYTHON),python3)
 VENV := .venv
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt $(INTERPRETER)
 
 # .venv is made (again, empty) only when it is new or the interpreter changed (another one, or the
 # same path upgraded to another version); its stamp then follows.
-$(INTERPRETER): FORCE
+$(INTERPRETER): FORCE | system-brief
 	@id=$$($(PYTHON) -c 'import sys; print(sys.executable, sys.version)') && \
 	{ echo "$$id" | cmp -s - $@ || { $(PYTHON) -m venv --clear $(VENV) && echo "$$id" > $@; }; }
 

@@ -223,10 +223,10 @@ def _not_an_issue(path: Path) -> str:
     if not path.is_dir():
         return "not a folder"
     try:
-        date.fromisoformat(path.name)
+        named = date.fromisoformat(path.name).isoformat() == path.name  # not "2026-W47-5", "20261120"
     except ValueError:
-        return "not named as a date (YYYY-MM-DD)"
-    if len(path.name) != 10:
+        named = False
+    if not named:
         return "not named as a date (YYYY-MM-DD)"
     if not (path / META).exists() and not (path / META).is_symlink():
         return "no meta.json"

@@ -88,7 +88,7 @@ def test_a_linked_charts_folder_is_refused(archive: Path, tmp_path: Path) -> Non
         dry_send(archive)
 
 
-@pytest.mark.parametrize("planted", ["2026-11-27", "latest", "2026-13-45", "20261127"])
+@pytest.mark.parametrize("planted", ["2026-11-27", "latest", "2026-13-45", "20261127", "2026-W47-5"])
 def test_a_folder_that_is_not_an_issue_is_skipped_with_a_warning_never_sent_in_its_place(
     archive: Path, tmp_path: Path, planted: str, caplog: pytest.LogCaptureFixture
 ) -> None:

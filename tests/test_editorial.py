@@ -3,6 +3,7 @@ missing data is said once in "Not covered this week", and no stray "not availabl
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -213,8 +214,16 @@ def test_the_glossary_explains_the_words_the_brief_uses_and_no_others(shared_dat
     text = markdown(brief, {}).split("## Glossary")[0].lower()
     calls = {term: words for term, _, words in GLOSSARY_TERMS}
     for term in terms:  # every entry given is called for by a word the reader meets above it
-        assert any(w.strip() in text for w in calls[term]), term
+        assert any(re.search(rf"(?<![a-z0-9]){re.escape(w)}s?(?![a-z0-9])", text) for w in calls[term]), term
     assert glossary("The McClellan oscillator is +8.8.") == (
         ("McClellan oscillator", dict((t, m) for t, m, _ in GLOSSARY_TERMS)["McClellan oscillator"]),
     )
     assert glossary("nothing to explain") == ()
+    # Whole words, a plural too: not "RSI" in "dispersion", "OAS" in "Coastal", "pp" in "PPI"
+    assert [t for t, _ in glossary("Sector dispersion was 1.38 pp")] == [
+        "Percentage point (pp)",
+        "Sector dispersion",
+    ]
+    assert glossary("Coastal Financial rose after the PPI; mean reversion") == ()
+    assert [t for t, _ in glossary("a move of 2.1 standard deviations")] == ["Standard deviations"]
+    assert [t for t, _ in glossary("| Change (bp) |")] == ["Basis point (bp)"]

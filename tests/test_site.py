@@ -197,6 +197,14 @@ def test_feed_entries_are_dated_by_their_close_and_carry_images_and_absolute_lin
     assert f'<img src="https://x.org/b/charts/{chart.key}.png" alt="{escape(chart.alt)}">' in fed
 
 
+def test_without_a_base_url_the_feeds_links_are_the_pages_relative_ones_once(site: Path) -> None:
+    """Relative to the site's root, as the entry's link is, and the issue's folder said once."""
+    content = feedparser.parse((site / "feed.xml").read_bytes()).entries[0].content[0].value
+    assert "briefs/2026-11-20/charts/rut-vs-spx.png" in content and "briefs/2026-11-20/briefs/" not in content
+    fed = site_module.feed_content('<a href="#src-1">1</a><img src="charts/a.png">', "briefs/2026-11-20/")
+    assert fed == '<a href="briefs/2026-11-20/#src-1">1</a><img src="briefs/2026-11-20/charts/a.png">'
+
+
 def test_a_summary_that_only_repeats_the_headline_is_said_once(out: Path) -> None:
     """A quiet week's lead is its headline sentence: the archive and the feed say it once."""
     issue = site_module._Issue(out, read_meta(out / "briefs" / "2026-11-20"), "", ())

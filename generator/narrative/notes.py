@@ -33,7 +33,7 @@ GLOSSARY_TERMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Basis point (bp)",
         "One hundredth of a percentage point: a yield move from 4.00% to 4.25% is +25 bp.",
-        (" bp",),
+        ("bp",),
     ),
     (
         "Breadth",
@@ -82,7 +82,7 @@ GLOSSARY_TERMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Percentage point (pp)",
         "The plain difference between two percentages: 3% minus 1% is 2 pp.",
-        (" pp",),
+        ("pp",),
     ),
     (
         "QTD / YTD",
@@ -97,7 +97,7 @@ GLOSSARY_TERMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Relative strength",
         "The ratio of one index to another; rising means the first is outperforming.",
-        ("relative strength", " ratio "),
+        ("relative strength", "ratio"),
     ),
     (
         "RSI",
@@ -138,9 +138,14 @@ GLOSSARY: tuple[tuple[str, str], ...] = tuple((term, meaning) for term, meaning,
 
 
 def glossary(text: str) -> tuple[tuple[str, str], ...]:
-    """The entries of :data:`GLOSSARY_TERMS` whose words ``text`` (the brief's own words) uses."""
-    words = f" {' '.join(text.lower().split())} "
-    return tuple((term, meaning) for term, meaning, calls in GLOSSARY_TERMS if any(c in words for c in calls))
+    """The entries of :data:`GLOSSARY_TERMS` whose words ``text`` (the brief's own words) uses, as
+    whole words (a plural too): "RSI" is not in "dispersion", nor "OAS" in "Coastal", nor "pp" in "PPI"."""
+    words = " ".join(text.lower().split())
+
+    def said(call: str) -> bool:
+        return re.search(rf"(?<![a-z0-9]){re.escape(call)}s?(?![a-z0-9])", words) is not None
+
+    return tuple((term, meaning) for term, meaning, calls in GLOSSARY_TERMS if any(map(said, calls)))
 
 
 def warnings(ctx: Context, snapshot: Snapshot) -> tuple[str, ...]:

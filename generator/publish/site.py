@@ -417,9 +417,9 @@ def feed_content(fragment: str, page: str) -> str:
         alt = label.group(1) if label else ""
         return f'{match.group(1)}<img src="{page}charts/{match.group(2)}.png" alt="{alt}">'
 
-    content = _INLINE_CHART.sub(to_image, fragment)
-    content = re.sub(r'(\s(?:href|src)=")#', rf"\1{page}#", content)
-    return rebase_links(content, page)
+    content = rebase_links(fragment, page)  # first: what follows adds URLs that are already the page's
+    content = _INLINE_CHART.sub(to_image, content)
+    return re.sub(r'(\s(?:href|src)=")#', rf"\1{page}#", content)
 
 
 def write_robots(path: Path, *, base: str) -> None:
