@@ -151,7 +151,7 @@ def changes_section(
     if prev_ctx is None or not prev:
         return Section("changes", title, ())
     top = movers(ctx, prev_ctx, prev, now)
-    rows = tuple((m.now.label, replace(m.prev, key=f"lastweek.{m.key}"), m.now, m.change) for m in top)
+    rows = tuple((_row_label(m.now), replace(m.prev, key=f"lastweek.{m.key}"), m.now, m.change) for m in top)
     table = Table(
         # Named by the closes compared: a week cut short by a holiday ends on its last session.
         f"What changed: the week to {prev_ctx.anchor.isoformat()}"
@@ -160,3 +160,12 @@ def changes_section(
         rows,
     )
     return Section("changes", title, (Topic("moved-most", "Biggest moves", table=table),))
+
+
+def _row_label(figure: Figure) -> str:
+    """A yield's row names its series: the passages may give the same tenor from FRED, whose
+    daily close and dates differ from the market's ("10-year Treasury yield (^TNX)")."""
+    symbols = figure.provenance.symbols
+    if figure.unit == "yield" and len(symbols) == 1 and symbols[0] not in figure.label:
+        return f"{figure.label} ({symbols[0]})"
+    return figure.label

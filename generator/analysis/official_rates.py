@@ -70,6 +70,6 @@ def official_rates_section(rates: OfficialRates | None) -> Section:
         ("10-year Treasury yield", rates.ten_year, rates.ten_year_1w),
         ("High-yield option-adjusted spread", rates.hy_oas, rates.hy_oas_1w),
     )
-    table = Table("Official rates and credit spreads", ("Series", "Level", "1W change"), rows)
+    table = Table("Official rates and credit spreads (FRED)", ("Series", "Level", "1W change"), rows)
     topic = Topic("official-rates", "Rates and credit (FRED)", (rates.curve_2s10s,), table=table)
     return Section("official-rates", "Rates and credit (FRED)", (topic,))
