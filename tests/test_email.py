@@ -471,6 +471,28 @@ def test_send_delivers_each_recipient_once_then_nothing(
     assert forced.sent == ("ANN@example.com",) and server.recipients[-1] == "ANN@example.com"
 
 
+def test_each_message_is_composed_when_it_is_sent_not_all_at_once(
+    issue: Path, smtp_server: tuple[Collector, SmtpSettings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each copy carries the PDF (up to 50 MB): a list of every recipient's message held them all
+    in memory (3 GB for 60 readers of a 50-MB issue).  Now one is composed as the one before has
+    gone; the first is composed once ahead, so a damaged issue fails before anything is sent."""
+    from generator.publish import email as module
+
+    server, smtp = smtp_server
+    real, events = module.build_message, []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        events.append(("composed", kwargs["to"], len(server.envelopes)))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "build_message", counted)
+    report = send(issue, smtp, Ledger(tmp_path / "sent.jsonl"))
+    assert report.sent == PEOPLE
+    # (who, how many messages the server had when it was composed): the check, then one by one
+    assert [(who, had) for _, who, had in events] == [(PEOPLE[0], 0), *((p, i) for i, p in enumerate(PEOPLE))]
+
+
 def test_dropped_connection_resumes_without_duplicates(
     issue: Path, smtp_server: tuple[Collector, SmtpSettings], tmp_path: Path
 ) -> None:

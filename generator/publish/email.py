@@ -27,7 +27,7 @@ from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import cast
+from typing import cast, overload
 
 from generator.errors import BriefError, DeliveryError
 from generator.issue import (
@@ -320,9 +320,13 @@ def send_issue(
     pending = [a for a in addresses if a not in skipped]
     now = clock or (lambda: datetime.now(UTC))
     composed = now()
-    messages = [
-        (a, build_message(issue_dir, settings, to=a, view_url=view_url, sent_at=composed)) for a in pending
-    ]
+
+    def compose(address: str) -> EmailMessage:
+        return build_message(issue_dir, settings, to=address, view_url=view_url, sent_at=composed)
+
+    if pending:
+        compose(pending[0])  # every file of the issue read and checked before anything is sent
+    messages = Outgoing(pending, compose)
     if dry_run:
         folder = dry_run_dir or issue_dir.parent.parent / "outbox"
         written = tuple(_write_eml(folder, meta.as_of, a, m) for a, m in messages)
@@ -333,6 +337,30 @@ def send_issue(
     sender = parseaddr(settings.sender)[1]
     sent, failed = deliver(meta.as_of, sender, smtp, messages, ledger, now)
     return SendReport(meta.as_of, sent=sent, skipped=skipped, failed=failed, uncertain=uncertain)
+
+
+class Outgoing(Sequence[tuple[str, EmailMessage]]):
+    """The messages to send, each composed when it is reached: one recipient's copy (with its PDF)
+    in memory at a time, however many recipients there are (a list held them all at once)."""
+
+    def __init__(self, addresses: Sequence[str], compose: Callable[[str], EmailMessage]) -> None:
+        self._addresses = tuple(addresses)
+        self._compose = compose
+
+    def __len__(self) -> int:
+        return len(self._addresses)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, EmailMessage]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, EmailMessage]]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[str, EmailMessage] | Sequence[tuple[str, EmailMessage]]:
+        if isinstance(index, slice):
+            return Outgoing(self._addresses[index], self._compose)
+        address = self._addresses[index]
+        return address, self._compose(address)
 
 
 def _check_publishable(meta: IssueMeta, *, allow_sample: bool, allow_stale: bool) -> None:

@@ -21,7 +21,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.generator import BytesGenerator
@@ -107,7 +107,7 @@ def deliver(
     as_of: date,
     sender: str,
     smtp: SmtpSettings,
-    messages: list[tuple[str, EmailMessage]],
+    messages: Sequence[tuple[str, EmailMessage]],
     ledger: Ledger,
     now: Callable[[], datetime],
 ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
