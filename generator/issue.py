@@ -228,8 +228,12 @@ def _not_an_issue(path: Path) -> str:
         named = False
     if not named:
         return "not named as a date (YYYY-MM-DD)"
-    if not (path / META).exists() and not (path / META).is_symlink():
+    try:
+        (path / META).lstat()
+    except FileNotFoundError:
         return "no meta.json"
+    except OSError as exc:  # a folder this user may not read: said as such, not as a missing file
+        return f"cannot be read ({exc.strerror or exc})"
     return ""
 
 

@@ -167,3 +167,23 @@ def test_a_meta_json_nested_past_the_parsers_depth_is_an_error_not_a_traceback(a
     (folder / "meta.json").write_text("[" * 200_000, encoding="utf-8")
     with pytest.raises(PublishError, match=r"unreadable meta\.json"):
         read_meta(folder)
+
+
+def test_an_issue_folder_that_cannot_be_read_is_skipped_saying_why(
+    archive: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An old folder another user owns (root reads everything, so the refusal is simulated): the
+    newest issue is still sent, and the warning says the folder cannot be read, not that it is empty."""
+    locked = archive / "briefs" / OLDER.isoformat() / "meta.json"
+    real = Path.lstat
+
+    def lstat(self: Path) -> os.stat_result:
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "lstat", lstat)
+    with caplog.at_level("WARNING"):
+        (eml,) = dry_send(archive)
+    assert eml.name.startswith(NEWEST.isoformat())
+    assert f"{locked.parent}: skipped, cannot be read (Permission denied)" in caplog.text
