@@ -64,7 +64,7 @@ def issue_file(folder: Path, name: str) -> Path:
     try:
         info = path.lstat()
     except OSError as exc:
-        raise PublishError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise PublishError(f"{path}: cannot read ({exc.strerror or exc}); rebuild the issue") from exc
     limit = MAX_BYTES.get(name, MAX_OTHER_BYTES)
     if not stat.S_ISREG(info.st_mode):
         raise PublishError(f"{path}: not a regular file")
@@ -87,6 +87,11 @@ def read_issue_file(folder: Path, name: str) -> bytes:
     if len(data) > MAX_BYTES.get(name, MAX_OTHER_BYTES):  # grown since it was looked at
         raise PublishError(f"{path}: more than an issue's file may hold")
     return data
+
+
+def present(path: Path) -> bool:
+    """Whether anything is at ``path``: a file, a folder or a link, even a dangling one."""
+    return path.exists() or path.is_symlink()
 
 
 def issue_charts(folder: Path) -> list[str]:
@@ -151,7 +156,7 @@ def write_meta(meta: IssueMeta, folder: Path) -> Path:
 
 def read_meta(folder: Path) -> IssueMeta:
     path = folder / META
-    if not path.exists() and not path.is_symlink():
+    if not present(path):
         raise PublishError(f"{path}: no meta.json; is this an issue folder?")
     try:
         data = json.loads(read_issue_file(folder, META).decode("utf-8"))

@@ -153,8 +153,6 @@ def _read_text(issue_dir: Path, name: str) -> str:
 
 def _read_bytes(issue_dir: Path, name: str) -> bytes:
     """The issue's own file (never through a link, never empty or oversized: see read_issue_file)."""
-    if not (issue_dir / name).exists() and not (issue_dir / name).is_symlink():
-        raise DeliveryError(f"{issue_dir / name}: cannot read (No such file or directory); rebuild the issue")
     try:
         return read_issue_file(issue_dir, name)
     except BriefError as exc:

@@ -93,10 +93,11 @@ class Ledger:
     def _latest_for(self, issue: date, recipient: str) -> LedgerEntry | None:
         return self._latest.get((issue.isoformat(), self.recorded_as(recipient)))
 
-    def _hidden(self, entry: LedgerEntry, address: str) -> LedgerEntry:
+    def _hidden(self, entry: LedgerEntry) -> LedgerEntry:
         """``entry`` as a keyed ledger records it: no address, nor anything derived from it unkeyed."""
         if self._key is None or entry.recipient.startswith(HMAC_PREFIX):
             return entry
+        address = entry.recipient
         digest = hmac.new(self._key, entry.message_id.encode("utf-8"), hashlib.sha256).hexdigest()
         error = re.sub(re.escape(address), "<recipient>", entry.error, flags=re.IGNORECASE)
         return LedgerEntry(entry.issue, self.recorded_as(address), HMAC_PREFIX + digest, entry.sent_at,
@@ -104,7 +105,7 @@ class Ledger:
 
     def _hide_plain_records(self) -> None:
         """Rewrite the file once with every record written in plain (before the key) hidden."""
-        records = [self._hidden(e, e.recipient) for e in self._records]
+        records = [self._hidden(e) for e in self._records]
         plain = sum(1 for old, new in zip(self._records, records, strict=True) if old is not new)
         if not plain:
             return
@@ -166,7 +167,7 @@ class Ledger:
         if status not in STATUSES:
             raise DeliveryError(f"{self.path}: unknown ledger status {status!r}")
         plain = LedgerEntry(issue, normalize_recipient(recipient), message_id, sent_at, status, error)
-        entry = self._hidden(plain, plain.recipient)
+        entry = self._hidden(plain)
         line = json.dumps(_entry_to_json(entry), sort_keys=True, ensure_ascii=False) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

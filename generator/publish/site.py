@@ -48,6 +48,7 @@ from generator.issue import (
     issue_charts,
     issue_file,
     list_issues,
+    present,
     publish_refusal,
     read_issue_file,
     read_meta,
@@ -100,6 +101,7 @@ class _Issue:
     meta: IssueMeta
     fragment: str
     downloads: tuple[tuple[str, str], ...]  # (label, file name) present in the folder
+    charts: tuple[str, ...] = ()  # charts/<key>.png, each the issue's own file
     top_chart: str | None = None  # the first chart's PNG, relative to the issue folder
     description: str = ""  # one line for search results and share cards
 
@@ -220,16 +222,19 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         if refusal:
             raise PublishError(refusal)
         fragment = _read_text(folder, FILES["fragment"])
-        present = [(label, name) for label, name in DOWNLOADS if _present(folder / name)]
-        downloads = tuple((label, str(issue_file(folder, name).name)) for label, name in present)
-        missing = [name for label, name in DOWNLOADS if (label, name) not in present]
+        downloads = tuple((label, name) for label, name in DOWNLOADS if present(folder / name))
+        for _, name in downloads:
+            issue_file(folder, name)  # the issue's own file, or the site is not built
+        missing = [name for _, name in DOWNLOADS if not present(folder / name)]
         warnings.extend(f"issue {day}: {name} missing, no download link" for name in missing)
-        issue_charts(folder)  # every chart is the issue's own file, or the site is not built
+        charts = tuple(issue_charts(folder))  # each checked as the downloads are
         description = " ".join(meta.summary.split())
         if not description:
             warnings.append(f"issue {day}: meta.json has no summary; its page description is the headline")
             description = " ".join(f"{meta.title}: {meta.headline}".split())
-        issues.append(_Issue(folder, meta, fragment, downloads, _top_chart(folder, fragment), description))
+        issues.append(
+            _Issue(folder, meta, fragment, downloads, charts, _top_chart(folder, fragment), description)
+        )
     return issues, warnings
 
 
@@ -240,10 +245,6 @@ def _top_chart(folder: Path, fragment: str) -> str | None:
         if (folder / name).is_file():
             return name
     return None
-
-
-def _present(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
 
 
 def _read_text(folder: Path, name: str) -> str:
@@ -298,7 +299,7 @@ class _Writer:
         folder = self.root / "briefs" / issue.slug
         folder.mkdir(parents=True)
         # Copied from what was read (never through a link): the issue's own files only
-        for name in [name for _, name in issue.downloads] + issue_charts(issue.folder):
+        for name in [name for _, name in issue.downloads] + list(issue.charts):
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(read_issue_file(issue.folder, name))
