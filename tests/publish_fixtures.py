@@ -149,8 +149,9 @@ def make_brief(
 
 @functools.lru_cache(maxsize=1)
 def tiny_pdf() -> bytes:
-    import weasyprint
+    from generator.render import load_weasyprint
 
+    weasyprint = load_weasyprint()
     return bytes(weasyprint.HTML(string="<h1>Small-Cap Weekly</h1><p>Test issue.</p>").write_pdf())
 
 
