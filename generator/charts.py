@@ -29,6 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.font_manager import FontProperties, findfont, get_font
+from matplotlib.ft2font import LoadFlags
 from matplotlib.ticker import Formatter, MaxNLocator
 from PIL import Image
 
@@ -39,8 +40,8 @@ from generator.models import ChartSpec, RenderedChart
 log = logging.getLogger(__name__)
 
 KINDS = ("line", "bar", "hbar")
-FIGSIZE = (5.6, 3.3)  # inches; one size for every chart
-PNG_DPI = 200  # 1120 px wide: sharp at ~560 px in an email (2x)
+FIGSIZE = (4.6, 3.0)  # inches; one size for every chart
+PNG_DPI = 240  # 1104 px wide: sharp at ~550 px in an email (2x)
 PNG_COLOURS = 64  # a palette PNG: the charts are a few flat colours and their anti-aliased edges
 PNG_COMPRESSION = 6  # zlib's default: on palette data as fast as level 2 on RGB, and a third smaller
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -49,6 +50,7 @@ POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
 INK, MUTED, GRID = "#1f2937", "#6b7280", "#e5e7eb"
 FONTS = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"]
 # Plot area in figure fractions: room for the title and legend above, the source below.
+BAR_LABEL_SIZE = 8.5  # points: the value printed beside each horizontal bar
 MARGINS = {"left": 0.08, "right": 0.97, "top": 0.76, "bottom": 0.16}
 
 STYLE: dict[str, Any] = {
@@ -162,11 +164,14 @@ def _draw(spec: ChartSpec) -> MplFigure:
     }
     drawers[spec.kind](ax, spec, percent)
     fig.subplots_adjust(**_margins(ax, spec))
-    fig.text(0.015, 0.965, spec.title, fontsize=12.5, fontweight="bold", va="top", ha="left")
+    title_size = _fitting_size(spec, spec.title, 12.5, bold=True)
+    fig.text(0.015, 0.965, spec.title, fontsize=title_size, fontweight="bold", va="top", ha="left")
     if spec.y_label:  # the value axis' label, read before the plot (legible at phone width)
-        fig.text(0.015, 0.885, spec.y_label, fontsize=10, color=MUTED, va="top", ha="left")
+        fig.text(0.015, 0.885, spec.y_label, fontsize=_fitting_size(spec, spec.y_label, 10), color=MUTED,
+                 va="top", ha="left")  # fmt: skip
     if spec.source:
-        fig.text(0.015, 0.025, spec.source, fontsize=9, color=MUTED, va="bottom", ha="left")
+        fig.text(0.015, 0.025, spec.source, fontsize=_fitting_size(spec, spec.source, 9), color=MUTED,
+                 va="bottom", ha="left")  # fmt: skip
     if len(spec.series) > 1:
         ax.legend(
             loc="lower left",
@@ -194,13 +199,32 @@ def _margins(ax: Axes, spec: ChartSpec) -> dict[str, float]:
     return margins
 
 
-def _text_inches(labels: Sequence[str], size: float) -> float:
+LINE_INCHES = (0.97 - 0.015) * FIGSIZE[0]  # a line of text across the figure, between its margins
+SMALLEST_TEXT = 8.0  # points: a title, axis label or source line is made no smaller to fit
+
+
+def _fitting_size(spec: ChartSpec, text: str, size: float, *, bold: bool = False) -> float:
+    """``size``, or the smaller size at which ``text`` fits across the figure (a long configured name
+    in a title, say), down to :data:`SMALLEST_TEXT`; text that does not fit even then is cut at the
+    figure's edge, with a WARNING naming the chart."""
+    width = _text_inches([text], size, bold=bold)
+    if width <= LINE_INCHES:
+        return size
+    fitted = math.floor(size * LINE_INCHES / width * 4) / 4  # quarter points: widths scale about linearly
+    while fitted > SMALLEST_TEXT and _text_inches([text], fitted, bold=bold) > LINE_INCHES:
+        fitted -= 0.25
+    if fitted <= SMALLEST_TEXT and _text_inches([text], SMALLEST_TEXT, bold=bold) > LINE_INCHES:
+        log.warning("chart %s: %r is too long for the chart's width and is cut at its edge", spec.key, text)
+    return max(SMALLEST_TEXT, fitted)
+
+
+def _text_inches(labels: Sequence[str], size: float, *, bold: bool = False) -> float:
     """The width of the widest label in inches, measured with the chart font (no drawing)."""
-    font = get_font(findfont(FontProperties(family=FONTS)))
+    font = get_font(findfont(FontProperties(family=FONTS, weight="bold" if bold else "normal")))
     font.set_size(size, 72)  # 72 dpi: one pixel is one point
     widest = 0.0
     for label in labels:
-        font.set_text(label, 0.0)
+        font.set_text(label, 0.0, flags=LoadFlags.NO_HINTING)  # as drawn: the style turns hinting off
         widest = max(widest, font.get_width_height()[0] / 64)  # 26.6 fixed point
     return widest / 72
 
@@ -302,20 +326,38 @@ def _draw_hbar(ax: Axes, spec: ChartSpec, percent: bool) -> None:
         color=[c for c, p in zip(colours, present, strict=True) if p],
     )
     unit = "pct" if percent else "level"
-    span = float(np.nanmax(np.abs(arr))) if present.any() else 1.0
-    for y, v in zip(ypos, arr, strict=True):
+    texts = ["" if math.isnan(v) else fmt_value(float(v), unit, signed=True) for v in arr]
+    low = min(0.0, float(np.nanmin(arr))) if present.any() else 0.0
+    high = max(0.0, float(np.nanmax(arr))) if present.any() else 1.0
+    # The value labels sit beside their bars, in points whatever the data's range: the axis is
+    # widened by their width, as a fraction of the plot's, so the widest fits on either side.
+    margins = _margins(ax, spec)
+    plot_inches = (margins["right"] - margins["left"]) * FIGSIZE[0]
+    gap = 0.015  # between a bar's end and its label (twice that beyond it), as a fraction of the axis
+    right = _text_inches([t for t, v in zip(texts, arr, strict=True) if v >= 0], BAR_LABEL_SIZE)
+    left = _text_inches([t for t, v in zip(texts, arr, strict=True) if v < 0], BAR_LABEL_SIZE)
+    right_share = right / plot_inches + 3 * gap if right else 0.0
+    left_share = left / plot_inches + 3 * gap if left else 0.0
+    axis_span = max(high - low, 1e-9) / max(0.2, 1.0 - right_share - left_share)
+    for y, v, text in zip(ypos, arr, texts, strict=True):
         if math.isnan(v):
-            ax.text(0, y, " n/a", va="center", ha="left", fontsize=8.5, color=MUTED)
+            ax.text(0, y, " n/a", va="center", ha="left", fontsize=BAR_LABEL_SIZE, color=MUTED)
             continue
-        pad = span * 0.02 * (1 if v >= 0 else -1)
-        text = fmt_value(float(v), unit, signed=True)
-        ax.text(v + pad, y, text, va="center", ha="left" if v >= 0 else "right", fontsize=8.5, color=INK)
+        pad = axis_span * gap * (1 if v >= 0 else -1)
+        ax.text(
+            v + pad,
+            y,
+            text,
+            va="center",
+            ha="left" if v >= 0 else "right",
+            fontsize=BAR_LABEL_SIZE,
+            color=INK,
+        )
     ax.set_yticks(ypos, names)
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
-    low, high = min(0.0, float(np.nanmin(arr)) if present.any() else 0.0), max(0.0, span)
-    ax.set_xlim(low - span * 0.22 if low < 0 else 0.0, high + span * 0.22)
+    ax.set_xlim(low - axis_span * left_share, high + axis_span * right_share)
     _value_axis(ax.xaxis, percent)
     _reference(ax, spec, vertical=True)
 

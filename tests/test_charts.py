@@ -196,3 +196,76 @@ def test_long_category_labels_fit_left_of_the_bars() -> None:
     with matplotlib.rc_context(style):
         width = TextPath((0, 0), label, size=STYLE["ytick.labelsize"], prop=FontProperties(family=FONTS))
     assert float(anchor.group(1)) >= width.get_extents().width  # right-aligned label starts inside the figure
+
+
+def _text_boxes(spec: ChartSpec) -> tuple[Any, list[tuple[str, Any]]]:
+    """The figure ``render_chart`` would save and every text drawn on it, with its box in pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from generator.charts import _draw
+
+    style: Any = STYLE
+    with matplotlib.rc_context(style):
+        fig = _draw(spec)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # type: ignore[no-untyped-call]
+        renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+        texts = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.findobj(matplotlib.text.Text)]
+    return fig, [(text, box) for text, box in texts if text]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (3.42, -0.64, 2.57, -11.21, 3.18, None),
+        (48.5, 0.2, 1.0, 2.0, 3.0, 4.0),
+        (-0.1, -27.0, -3.0, -2.0, -1.0, -0.5),
+    ],
+    ids=["both-signs", "one-long-bar", "all-negative"],
+)
+def test_every_bar_value_is_printed_inside_the_plot_whatever_the_range(
+    values: tuple[float | None, ...],
+) -> None:
+    """The labels beside horizontal bars are points wide whatever the data: the axis makes room for
+    the widest on each side (a +5.98% label ran off a 4.6-inch chart when the room was a fixed share
+    of the data's range)."""
+    sectors = ("Financials", "Health care", "Industrials", "Energy", "Regional banks", "Utilities")
+    spec = ChartSpec("bars", "Sectors", "Bars.", "hbar", sectors, (("1W", values),), "Return (%)", "S")
+    fig, texts = _text_boxes(spec)
+    plot = fig.axes[0].get_window_extent()
+    labels = [(text, box) for text, box in texts if re.fullmatch(r"[+-]\d+\.\d\d%", text)]
+    assert len(labels) == sum(v is not None for v in values)
+    for text, box in labels:
+        assert plot.x0 - 0.5 <= box.x0 and box.x1 <= plot.x1 + 0.5, (text, box, plot)
+
+
+def test_a_long_title_is_set_smaller_to_fit_and_one_too_long_even_then_is_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    base = make_chart_specs()[0]
+    fits = "S&P SmallCap 600 Equal Weight against S&P 500, rebased to 100"
+    fig, texts = _text_boxes(replace(base, title=fits))
+    title = next(box for text, box in texts if text == fits)
+    assert title.x1 <= fig.bbox.x1 and not caplog.records
+    assert next(t for t in fig.texts if t.get_text() == fits).get_fontsize() < 12.5
+    normal = next(t for t in _text_boxes(base)[0].texts if t.get_text() == base.title)
+    assert normal.get_fontsize() == 12.5  # a title that fits keeps its size
+    endless = "A title far too long for any chart " * 4
+    render_chart(replace(base, title=endless))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"chart rut-vs-spx: {endless!r} is too long for the chart's width and is cut at its edge"
+    ]
+
+
+def test_chart_text_is_legible_on_a_phone_and_not_oversized_on_a_desktop() -> None:
+    """Chart text is drawn in points on a figure of FIGSIZE inches that the page scales to its
+    column: on a 375-px phone (12-px padding each side) the tick labels are at least 9.5 CSS px
+    (they were ~8 px on the 5.6-inch figure), and on a desktop, where the chart is shown at the
+    stylesheet's max-width, the title is at most 22 px."""
+    css = (Path(__file__).parents[1] / "templates" / "brief.css").read_text(encoding="utf-8")
+    max_rem = float(re.search(r"svg\.chart-svg \{[^}]*max-width: ([\d.]+)rem", css).group(1))  # type: ignore[union-attr]
+    natural = FIGSIZE[0] * 96  # CSS px: the SVG's width is given in points, 72 to the inch
+    phone, desktop = (375 - 2 * 12) / natural, min(max_rem * 16, 800) / natural
+    tick_px = STYLE["ytick.labelsize"] * 96 / 72
+    assert tick_px * phone >= 9.5, tick_px * phone
+    assert 12.5 * 96 / 72 * desktop <= 22
