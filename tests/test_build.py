@@ -257,7 +257,10 @@ def test_sample_weeks_read_right_at_the_edges(config: Config, sample: Snapshot) 
 
     mid = analyse(snapshot_until(sample, date(2026, 9, 11)), config, (), as_of=date(2026, 9, 11))
     record = next(t for t in mid.takeaways if t.kind == "record")
-    assert plain(record.prose) == "The Russell 2000 closed at a record 2,422.88 on Wednesday 2026-09-09."
+    assert plain(record.prose) == (
+        "The Russell 2000 closed at a record 2,422.88 on Wednesday 2026-09-09, 0.67% above its previous"
+        " record of 2026-09-08 (data back to November 2022)."  # the Tuesday before, in the same week
+    )
     performance = " ".join(plain(p) for p in mid.body[0].paragraphs)
     assert "The Russell 2000 ended the week 1.59% below that record and 17.06% above its 52-week low." in (
         performance

@@ -227,3 +227,27 @@ def test_the_glossary_explains_the_words_the_brief_uses_and_no_others(shared_dat
     assert glossary("Coastal Financial rose after the PPI; mean reversion") == ()
     assert [t for t, _ in glossary("a move of 2.1 standard deviations")] == ["Standard deviations"]
     assert [t for t, _ in glossary("| Change (bp) |")] == ["Basis point (bp)"]
+
+
+def test_the_history_of_the_weeks_claims_is_said_once_where_first_read() -> None:
+    """The lead's "in data back to November 2022" and each takeaway's "(data back to November 2022)"
+    said one month three times (and, by day, read as two histories: 2022-11-11 and 2022-11-02)."""
+    from generator.models import Cite, Takeaway
+    from generator.narrative.lead import history_once
+    from generator.narrative.words import data_from, in_data
+
+    gap = Cite(fig(2.71), "2.71 pp")
+    headline = ("Small caps beat the S&P 500 by ", gap, f", the widest gap{in_data(date(2022, 11, 11))}.")
+    told = (
+        Takeaway("record", (f"A record, the first since 2021-11-08{data_from(date(2022, 11, 2))}.",), 3.0),
+        Takeaway("day-move", (f"Its worst day{in_data(date(2022, 11, 1))}.",), 2.5),
+        Takeaway("vix", (f"The VIX, its highest{in_data(date(1990, 1, 2))}.",), 2.0),
+    )
+    lead, kept = history_once(headline, told)
+    assert lead == ("Small caps beat the S&P 500 by ", gap, ", the widest gap in data back to November 2022.")
+    assert [t.prose[0] for t in kept] == [
+        "A record, the first since 2021-11-08.",
+        "Its worst day in the data.",
+        "The VIX, its highest in data back to January 1990.",  # another history is said
+    ]
+    assert [t.kind for t in kept] == ["record", "day-move", "vix"]

@@ -62,7 +62,8 @@ def test_first_record_close_since_2021_is_the_top_takeaway(shared_data: Path) ->
     assert brief.takeaways[0].kind == "record"
     text = takeaway(brief, "record")
     assert f"closed at a record {best:,.2f} on Thursday {best_day.isoformat()}" in text
-    assert text.endswith(f"the first record since {old_day.isoformat()}.")
+    # a record of the data at hand, whose month is said where the lead has not said it
+    assert text.endswith(f"the first record since {old_day.isoformat()} (data back to {rut[0][0]:%B %Y}).")
     assert "closed at a record" in plain(brief.lead)
 
 
@@ -120,7 +121,7 @@ def test_a_streak_that_ended_is_reported_at_its_full_length(shared_data: Path) -
         f" after {length} sessions ahead of it, "
     ), text
     # On Friday the running streak was a fresh one: the ended run is not reported at Friday's length.
-    assert length >= 5 and "the longest run since" in text and "(data back to 2015-" in text
+    assert length >= 5 and "the longest run since" in text and "(data back to January 2015)" in text
 
 
 def test_holiday_week_is_reported_by_its_last_session(shared_data: Path) -> None:
@@ -362,13 +363,12 @@ def test_a_move_is_put_in_context_by_how_rare_it_is(shared_data: Path) -> None:
     worse = [d for d, r in weeks[:-1] if r <= ret]
     assert worse == [date(2020, 3, 13)]  # one worse week, the one before: "since last week" is no news
     crash = build(shared_data, end)
-    assert f", their second-worst week in data back to {weeks[0][0].isoformat()}," in plain(crash.lead)
+    assert f", their second-worst week in data back to {weeks[0][0]:%B %Y}," in plain(crash.lead)
     day, move = min((r for r in daily if date(2020, 3, 16) <= r[0] <= end), key=lambda r: r[1])
     assert move == min(r for _, r in daily if _ <= end)  # the worst session of the whole history
     assert takeaway(crash, "day-move") == (
-        f"The Russell 2000 fell {abs(move):.2f}% on Monday {day.isoformat()}, its worst day in data"
-        f" back to {daily[0][0].isoformat()}."
-    )
+        f"The Russell 2000 fell {abs(move):.2f}% on Monday {day.isoformat()}, its worst day in the data."
+    )  # the lead said which data: the same month, not said twice
     tariffs = build(shared_data, date(2025, 4, 4))
     day, move = min((r for r in daily if date(2025, 3, 31) <= r[0] <= date(2025, 4, 4)), key=lambda r: r[1])
     since = max(d for d, r in daily if d < day and r <= move)
@@ -629,7 +629,8 @@ def test_a_crash_and_a_rebound_in_one_week_are_two_facts(shared_data: Path) -> N
     worst, best = min(days, key=lambda r: r[1]), max(days, key=lambda r: r[1])
     assert (worst[0], best[0]) == (date(2020, 3, 12), date(2020, 3, 13))
     moves = [plain(t.prose) for t in build(shared_data, date(2020, 3, 13)).takeaways if t.kind == "day-move"]
-    back = "in data back to 2015-01-05."
+    back = "in the data."  # the lead said the month the data go back to: "in data back to January 2015"
+    assert "in data back to January 2015" in plain(build(shared_data, date(2020, 3, 13)).lead)
     assert moves == [
         f"The Russell 2000 fell {-worst[1]:.2f}% on Thursday 2020-03-12, its worst day {back}",
         f"The Russell 2000 jumped {best[1]:.2f}% on Friday 2020-03-13, its best day {back}",
@@ -697,8 +698,8 @@ def test_a_record_vix_close_inside_the_week_is_told_though_the_week_ends_lower(s
     assert day == date(2020, 3, 16) and all(c < peak for d, c in rows if d < day)
     text = takeaway(build(shared_data, date(2020, 3, 20)), "vix-spike")
     assert text == (
-        f"The VIX closed at {peak:.2f} on Monday 2020-03-16, its highest close in data back to"
-        f" {rows[0][0].isoformat()}, and ended the week at {week[-1][1]:.2f}."
+        f"The VIX closed at {peak:.2f} on Monday 2020-03-16, its highest close in the data,"
+        f" and ended the week at {week[-1][1]:.2f}."  # the lead said "in data back to January 2015"
     )
 
 

@@ -314,6 +314,18 @@ def extreme_events(ctx: Context) -> list[Event]:
             last_bar=hi_day,
         )
         gap = ind.years_between(prev, hi_day) if prev else 0.0
+        # The record it beat and by how much: "a record" alone does not say whether the index
+        # cleared a high of last month by a hair or one of years ago by a mile.  The record before
+        # the record day's, which may be one set earlier in the week.
+        earlier = closes.loc[: pd.Timestamp(hi_day - timedelta(days=1))]
+        beaten = float(earlier.max())
+        beaten_on = ind.previous_record_day(closes, hi_day)
+        extra = (
+            mk(f"event.record.{sym}.previous", f"{ctx.name(sym)}, previous record close", beaten, "level",
+               last_bar=beaten_on),
+            mk(f"event.record.{sym}.above", f"{ctx.name(sym)}, record close above the previous record",
+               (float(week.max()) / beaten - 1.0) * 100.0, "pct", last_bar=hi_day),
+        )  # fmt: skip
         return [
             Event(
                 EventKind.RECORD,
@@ -323,6 +335,7 @@ def extreme_events(ctx: Context) -> list[Event]:
                 day=hi_day,
                 since=prev if gap >= 0.25 else None,
                 history_from=first,
+                extra=extra,
             )
         ]
     year = closes.loc[pd.Timestamp(ctx.anchor - timedelta(days=365)) :]

@@ -76,7 +76,7 @@ def narrate(week: WeekFacts) -> Narrative:
     when = week_phrase(week.sessions, week.expected_sessions, ctx.last_bar(ctx.slots.benchmark))
     told = Facts(week.figures, unavailable=(*ctx.missing, *ctx.stale))
     takeaways = lead.takeaways(ctx, week.events, told)
-    headline = lead.headline(ctx, week.events, told, when)
+    headline, takeaways = lead.history_once(lead.headline(ctx, week.events, told, when), takeaways)
     # Each number is said once: the body leaves out what the headline and takeaways told.
     facts = told.having_said((headline, *(t.prose for t in takeaways)))
     # The thresholds the takeaways told crossed, with every figure each takeaway cites or stands

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from generator.analysis import thresholds as th
-from generator.analysis.common import Context, val
+from generator.analysis.common import Context, ok, val
 from generator.analysis.newsvalue import Event, EventKind
 from generator.models import Prose, Takeaway
 from generator.narrative import keys as K
@@ -125,10 +127,25 @@ def _extreme(ctx: Context, e: Event, facts: Facts) -> Prose:
     assert e.day is not None
     name = ctx.name(ctx.slots.benchmark)
     if e.kind is EventKind.RECORD:
-        since = f", the first record since {e.since.isoformat()}" if e.since and not _recent(e) else ""
-        return prose(f"The {name} closed at a record ", level(e.figure), f" {on_day(e.day)}{since}.")
+        record = (f"The {name} closed at a record ", level(e.figure), f" {on_day(e.day)}")
+        return prose(*record, *_beaten(e), ".")
     what = "52-week high" if e.kind is EventKind.HIGH_52W else "52-week low"
     return prose(f"The {name} closed at a {what} of ", level(e.figure), f" {on_day(e.day)}.")
+
+
+def _beaten(e: Event) -> Prose:
+    """The record a record close beat: ", the first since 2021-11-08" when that one is old news, else
+    ", 0.28% above its previous record of 2026-09-09"; with the history it was looked for in (a record of the
+    data at hand, not of the index's life, when the data begin later)."""
+    back = data_from(e.history_from)
+    if e.since is not None and not _recent(e):
+        return (f", the first record since {e.since.isoformat()}{back}",)
+    previous = next((f for f in e.extra if f.key.endswith(".previous")), None)
+    above = next((f for f in e.extra if f.key.endswith(".above")), None)
+    if previous is None or above is None or not ok(above) or previous.provenance.last_bar is None:
+        return (back,) if back else ()
+    when = previous.provenance.last_bar.isoformat()
+    return (", ", size(above), f" above its previous record of {when}{back}")
 
 
 def _drawdown(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -229,6 +246,30 @@ def pick(events: Sequence[Event]) -> list[Event]:
 
 def takeaways(ctx: Context, events: Sequence[Event], facts: Facts) -> tuple[Takeaway, ...]:
     return tuple(Takeaway(str(e.kind), WRITERS[e.kind](ctx, e, facts), e.score) for e in pick(events))
+
+
+# The history a claim was measured on, as words.data_from and words.in_data write it.
+_HISTORY = re.compile(r" \(data back to ([A-Z][a-z]+ \d{4})\)| in data back to ([A-Z][a-z]+ \d{4})")
+
+
+def history_once(headline: Prose, told: Sequence[Takeaway]) -> tuple[Prose, tuple[Takeaway, ...]]:
+    """The headline and the takeaways with the history their claims were measured on said once, where
+    it is first read: the lead's "the widest gap in data back to November 2022" and then each takeaway's
+    "(data back to November 2022)" said one month three times.  A later mention is left out, or
+    reads "in the data" where the words need a place ("its worst day in the data")."""
+    said: set[str] = set()
+
+    def once(match: re.Match[str]) -> str:
+        month = match.group(1) or match.group(2)
+        if month not in said:
+            said.add(month)
+            return match.group(0)
+        return "" if match.group(1) else " in the data"
+
+    def strip(text: Prose) -> Prose:
+        return tuple(_HISTORY.sub(once, part) if isinstance(part, str) else part for part in text)
+
+    return strip(headline), tuple(replace(t, prose=strip(t.prose)) for t in told)
 
 
 def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> Prose:

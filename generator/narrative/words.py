@@ -229,14 +229,18 @@ def a_or_an(text: str) -> str:
 
 
 def data_from(first: date | None) -> str:
-    """The history a claim was measured on: " (data back to 1987-09-10)"."""
-    return f" (data back to {first.isoformat()})" if first else ""
+    """The history a claim was measured on: " (data back to September 1987)".
+
+    By month: the claims of one brief are measured on daily and on weekly bars whose first days
+    differ by a week ("2022-11-02" beside "2022-11-11" read as two histories); the first bar of each
+    series is in the appendix's sources."""
+    return f" (data back to {first:%B %Y})" if first else ""
 
 
 def in_data(first: date) -> str:
-    """Where a record was looked for: " in data back to 1987-09-10" (one date, not "in the data
-    (data from …)")."""
-    return f" in data back to {first.isoformat()}"
+    """Where a record was looked for: " in data back to September 1987" (one date, not "in the data
+    (data from …)"), by month as :func:`data_from`."""
+    return f" in data back to {first:%B %Y}"
 
 
 def sigma(score: float) -> str:
