@@ -271,7 +271,7 @@ def test_outlook_checks_read_the_figures(brief: Brief) -> None:
 def test_charts(shared_data: Path, brief: Brief) -> None:
     charts = {c.key: c for c in brief.charts}
     chart = charts["rut-vs-spx"]
-    assert chart.kind == "line" and chart.x[-1] == AS_OF.isoformat() and chart.x[0] > "2025-02-20"
+    assert chart.kind == "line" and chart.x[-1] == AS_OF.isoformat() and chart.x[0] == "2025-02-20"
     rut, spy = csv_closes(shared_data, "IDX_RUT.csv"), csv_closes(shared_data, "SPY.csv")
     start = date.fromisoformat(chart.x[0])
     expected = close_on(rut, AS_OF) / close_on(rut, start) * 100
@@ -280,6 +280,11 @@ def test_charts(shared_data: Path, brief: Brief) -> None:
         close_on(spy, AS_OF) / close_on(spy, start) * 100, abs=1e-4
     )
     assert chart.source == f"Source: {PROVIDER}, last bar 2026-02-20"
+    # The lines start at the 1-year returns' base close, so they end where those returns say.
+    one_year = find(brief, "return.^RUT.1Y")
+    assert start == one_year.provenance.first_bar
+    assert chart.series[0][1][-1] == pytest.approx(100 + value(one_year), abs=1e-3)
+    assert chart.series[1][1][-1] == pytest.approx(100 + value(find(brief, "return.^GSPC.1Y")), abs=1e-3)
     assert "Russell 2000" in chart.alt and f"{expected:.1f}" in chart.alt
     # Only the charts the body shows are drawn: no sector ETFs in this universe, so no sector chart.
     assert set(charts) == {"rut-vs-spx"}

@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from generator.analysis.common import Context, ok, one_year, ratio_series, val
+from generator.analysis.common import Context, base_anchor, ok, one_year, ratio_series, val
 from generator.analysis.drivers import sector_rows
 from generator.analysis.indicators import bar_days, sma
 from generator.analysis.performance import LADDER_WINDOWS
@@ -37,7 +37,12 @@ def rebased_chart(ctx: Context) -> ChartSpec | None:
     a, b = ctx.slots.benchmark, ctx.slots.large_cap
     if not (ctx.has(a) and ctx.has(b)):
         return None
-    joined = one_year(pd.concat([ctx.closes[a], ctx.closes[b]], axis=1, join="inner").dropna(), ctx.anchor)
+    both = pd.concat([ctx.closes[a], ctx.closes[b]], axis=1, join="inner").dropna()
+    # From the 1-year return's base close (the last on or before a year ago), not the day after it:
+    # the lines end where the 1-year returns say (a line from the next day ended at +9.3% beside a
+    # 1-year return of +10.04%).
+    base = int(both.index.searchsorted(pd.Timestamp(base_anchor(ctx, "1Y")), side="right")) - 1
+    joined = both.iloc[max(base, 0) :]
     if len(joined) < 2:
         return None
     rebased = joined / joined.iloc[0] * 100.0
