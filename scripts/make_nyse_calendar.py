@@ -1,4 +1,5 @@
-"""Write generator/sources/data/nyse_closed.txt: the NYSE weekdays without a session (exchange_calendars).
+"""Write generator/sources/data/nyse_closed.txt: the NYSE weekdays without a session, named, and the
+early closes (exchange_calendars).
 
     python scripts/make_nyse_calendar.py [--last-year 2030]
 
@@ -18,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.sources.calendar import TABLE_PATH, closed_weekdays_from_exchange_calendars  # noqa: E402
+from generator.sources.calendar import TABLE_PATH, market_days_from_exchange_calendars  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,16 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     import exchange_calendars
 
     first, last = date(args.first_year, 1, 1), date(args.last_year, 12, 31)
-    closed = closed_weekdays_from_exchange_calendars(first, last)
+    days = market_days_from_exchange_calendars(first, last)
     lines = [
-        f"# NYSE weekdays without a session, {first.isoformat()} to {last.isoformat()}:"
+        f'# NYSE weekdays without a session (with the holiday\'s name), and early closes ("early", the'
+        f" day, the close in New York), {first.isoformat()} to {last.isoformat()}:"
         f" exchange_calendars {exchange_calendars.__version__} (XNYS).",
         "# Regenerate with: python scripts/make_nyse_calendar.py",
         f"# range {first.isoformat()} {last.isoformat()}",
-        *(d.isoformat() for d in closed),
+        *(f"{d.day} {d.reason}".strip() if d.closed else f"early {d.day} {d.close_et}" for d in days),
     ]
     TABLE_PATH.write_text("\n".join(lines) + "\n", encoding="ascii")
-    print(f"wrote {TABLE_PATH} ({len(closed)} days)")
+    closed = sum(d.closed for d in days)
+    print(f"wrote {TABLE_PATH} ({closed} closed days, {len(days) - closed} early closes)")
     return 0
 
 

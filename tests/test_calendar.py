@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -141,15 +141,25 @@ def test_the_reporting_week_of_a_closure_week(as_of: date, week: tuple[date, dat
 
 def test_the_shipped_table_matches_exchange_calendars() -> None:
     """The table the build reads (scripts/make_nyse_calendar.py) is exchange_calendars' XNYS, unchanged."""
-    from generator.sources.calendar import TABLE_PATH, closed_weekdays_from_exchange_calendars
+    from generator.sources.calendar import (
+        TABLE_PATH,
+        MarketDay,
+        closed_weekdays_from_exchange_calendars,
+        market_days,
+        market_days_from_exchange_calendars,
+    )
 
     lines = TABLE_PATH.read_text(encoding="ascii").splitlines()
     first, last = (
         date.fromisoformat(x) for x in next(x for x in lines if x.startswith("# range ")).split()[2:4]
     )
-    table = [date.fromisoformat(x) for x in lines if x and not x.startswith("#")]
+    table = [date.fromisoformat(x.split()[0]) for x in lines if x[:1].isdigit()]
     assert table == closed_weekdays_from_exchange_calendars(first, last)
     assert date(2025, 1, 9) in table and date(2001, 9, 14) in table and last.year >= 2030
+    # the holidays' names and the early closes, as the schedule of next week tells them
+    assert market_days(first, last) == tuple(market_days_from_exchange_calendars(first, last))
+    assert MarketDay(date(2026, 11, 26), True, "Thanksgiving") in market_days(first, last)
+    assert MarketDay(date(2026, 11, 27), False, close_et="13:00") in market_days(first, last)
 
 
 def test_trading_days_are_remembered_but_each_caller_gets_its_own_list() -> None:
@@ -158,3 +168,40 @@ def test_trading_days_are_remembered_but_each_caller_gets_its_own_list() -> None
     week.clear()
     assert len(trading_days(date(2025, 1, 6), date(2025, 1, 10))) == 4
     assert trading_days(date(2025, 1, 10), date(2025, 1, 6)) == []
+
+
+@pytest.mark.parametrize(
+    ("week_start", "told"),
+    [
+        (
+            date(2026, 11, 16),  # the reporting week before Thanksgiving's
+            [
+                (date(2026, 11, 26), "NYSE closed (Thanksgiving)", ""),
+                (date(2026, 11, 27), "NYSE closes early", "13:00"),
+            ],
+        ),
+        (date(2024, 12, 30), [(date(2025, 1, 9), "NYSE closed", "")]),  # the day of mourning: no name
+        (date(2026, 11, 2), []),  # a full week of regular sessions
+        (
+            date(2031, 6, 23),  # beyond the table: from exchange_calendars
+            [
+                (date(2031, 7, 3), "NYSE closes early", "13:00"),
+                (date(2031, 7, 4), "NYSE closed (July 4th)", ""),
+            ],
+        ),
+    ],
+)
+def test_next_weeks_calendar_tells_the_markets_closures_and_early_closes(
+    week_start: date, told: list[tuple[date, str, str]]
+) -> None:
+    from generator.analysis.outlook import NYSE_HOURS, market_schedule, with_market_days
+    from generator.models import ScheduledEvent
+
+    items = market_schedule(week_start)
+    assert [(e.day, e.title, e.time_et) for e in items] == told
+    assert all(e.source == "NYSE" and e.url == NYSE_HOURS for e in items)
+    fed = ScheduledEvent(
+        week_start + timedelta(days=9), "FOMC minutes", "Federal Reserve", "https://x.test", "14:00"
+    )
+    merged = with_market_days((fed,), week_start)
+    assert list(merged) == sorted((fed, *items), key=lambda e: (e.day, e.time_et, e.title))

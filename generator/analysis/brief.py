@@ -27,7 +27,7 @@ from generator.analysis.fundamentals import fundamentals_facts
 from generator.analysis.index_view import index_facts, index_section, universe_facts
 from generator.analysis.newsvalue import breadth_event, week_events
 from generator.analysis.official_rates import official_rates, official_rates_section
-from generator.analysis.outlook import case_topics, outlook_section
+from generator.analysis.outlook import case_topics, outlook_section, with_market_days
 from generator.analysis.performance import performance_section
 from generator.analysis.placement import SECTIONS, for_passages, place_headlines
 from generator.analysis.risks import risks_section, week_health
@@ -139,7 +139,8 @@ def analyse_week(
     headline = replace(headline, label=f"{ctx.name(bench)}, week")
     facts = replace(
         week_facts(ctx, prev_ctx, figures, prev_figures, sections, headlines),
-        index=index, rates=rates, schedule=snapshot.events, calendar_failures=snapshot.calendar_failures,
+        index=index, rates=rates, schedule=with_market_days(snapshot.events, week_start),
+        calendar_failures=snapshot.calendar_failures,
         others=universe_facts(ctx, dict(snapshot.universes)) if index is not None else (),
         fundamentals=members,
         ratios_later=ratios_later,

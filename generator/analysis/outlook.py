@@ -6,13 +6,15 @@ from :mod:`generator.analysis.thresholds`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, Maker, ok, val
 from generator.analysis.risks import OVERBOUGHT, breadth_counts
-from generator.models import Check, Figure, Section, Topic
+from generator.models import Check, Figure, ScheduledEvent, Section, Topic
+from generator.sources.calendar import market_days
 
 
 @dataclass(frozen=True)
@@ -104,3 +106,25 @@ def case_topics(ctx: Context, figures: Mapping[str, Figure]) -> tuple[Topic, Top
 def outlook_section(ctx: Context, figures: Mapping[str, Figure]) -> Section:
     """The bull and bear checklists (the narrative says what changed and what to watch)."""
     return Section("outlook", "Outlook", case_topics(ctx, figures))
+
+
+NYSE = "NYSE"
+NYSE_HOURS = "https://www.nyse.com/markets/hours-calendars"
+
+
+def market_schedule(week_start: date) -> tuple[ScheduledEvent, ...]:
+    """The NYSE's closures and early closes in the week after the one starting ``week_start``, as
+    items of next week's calendar: "NYSE closed (Thanksgiving)", "NYSE closes early" at 13:00."""
+    first = week_start + timedelta(days=7)
+    return tuple(
+        ScheduledEvent(d.day, f"NYSE closed ({d.reason})" if d.reason else "NYSE closed", NYSE, NYSE_HOURS)
+        if d.closed
+        else ScheduledEvent(d.day, "NYSE closes early", NYSE, NYSE_HOURS, d.close_et)
+        for d in market_days(first, first + timedelta(days=4))
+    )
+
+
+def with_market_days(events: Sequence[ScheduledEvent], week_start: date) -> tuple[ScheduledEvent, ...]:
+    """Next week's calendar with the market's own days in it, by day and time."""
+    market = market_schedule(week_start)
+    return tuple(sorted((*events, *market), key=lambda e: (e.day, e.time_et, e.title)))

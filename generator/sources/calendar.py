@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -60,7 +60,7 @@ def _table() -> _Sessions | None:
         return None
     first, last = (date.fromisoformat(x) for x in ranges[0])
     closed = np.array(
-        [np.datetime64(x, "D") for x in lines if x and not x.startswith("#")], dtype="datetime64[D]"
+        [np.datetime64(x.split(maxsplit=1)[0], "D") for x in lines if x[:1].isdigit()], dtype="datetime64[D]"
     )
     days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
     weekday = ((days.astype("int64") + 3) % 7) < 5  # 1970-01-01 was a Thursday
@@ -75,8 +75,66 @@ def closed_weekdays_from_exchange_calendars(first: date, last: date) -> list[dat
     return [d for d in days if d.weekday() < 5 and d not in sessions]
 
 
-def _xnys_sessions(first: date, last: date) -> pd.DatetimeIndex:
-    """exchange_calendars' XNYS sessions from ``first`` to ``last``.
+@dataclass(frozen=True)
+class MarketDay:
+    """A weekday without a regular NYSE session: closed, or closing early."""
+
+    day: date
+    closed: bool  # no session at all; else an early close at ``close_et``
+    reason: str = ""  # the holiday as exchange_calendars names it ("Thanksgiving"); "" for an ad-hoc closure
+    close_et: str = ""  # an early close's time in New York, "13:00"
+
+
+def market_days(first: date, last: date) -> tuple[MarketDay, ...]:
+    """The closures and early closes from ``first`` to ``last``, by day: from the shipped table inside
+    its range, else straight from exchange_calendars."""
+    table = _table_days()
+    if table is not None and table[0] <= first and last <= table[1]:
+        return tuple(d for d in table[2] if first <= d.day <= last)
+    return tuple(d for d in market_days_from_exchange_calendars(first, last) if first <= d.day <= last)
+
+
+@lru_cache(maxsize=1)
+def _table_days() -> tuple[date, date, tuple[MarketDay, ...]] | None:
+    """The shipped table's range and its days: "2026-11-26 Thanksgiving" and "early 2026-11-27 13:00"."""
+    try:
+        lines = TABLE_PATH.read_text(encoding="ascii").splitlines()
+    except OSError:
+        return None
+    ranges = [line.split()[2:4] for line in lines if line.startswith("# range ")]
+    if not ranges:
+        return None
+    days = []
+    for line in lines:
+        if line[:1].isdigit():
+            day, _, reason = line.partition(" ")
+            days.append(MarketDay(date.fromisoformat(day), True, reason.strip()))
+        elif line.startswith("early "):
+            _, day, close = line.split()
+            days.append(MarketDay(date.fromisoformat(day), False, close_et=close))
+    first, last = (date.fromisoformat(x) for x in ranges[0])
+    return first, last, tuple(sorted(days, key=lambda d: d.day))
+
+
+def market_days_from_exchange_calendars(first: date, last: date) -> list[MarketDay]:
+    """The weekdays from ``first`` to ``last`` that XNYS closes or closes early, with the regular
+    holidays' names and the early closes' times, straight from exchange_calendars."""
+    calendar = _xnys(first, last)
+    sessions = {d.date() for d in calendar.sessions}
+    names = calendar.regular_holidays.holidays(first.isoformat(), last.isoformat(), return_name=True)
+    named = {stamp.date(): str(name) for stamp, name in names.items()}
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    closed = [MarketDay(d, True, named.get(d, "")) for d in days if d.weekday() < 5 and d not in sessions]
+    early = [
+        MarketDay(d.date(), False, close_et=f"{calendar.session_close(d).tz_convert(EXCHANGE_TZ):%H:%M}")
+        for d in calendar.early_closes
+        if first <= d.date() <= last
+    ]
+    return sorted([*closed, *early], key=lambda d: d.day)
+
+
+def _xnys(first: date, last: date) -> Any:
+    """exchange_calendars' XNYS calendar from ``first`` to ``last``.
 
     Imported here, not with this module: it is slow to import and many commands never need it.
     The pandas deprecations it raises inside (pandas' own code paths, not ours) are silenced.
@@ -85,9 +143,13 @@ def _xnys_sessions(first: date, last: date) -> pd.DatetimeIndex:
         warnings.simplefilter("ignore", DeprecationWarning)
         import exchange_calendars
 
-        calendar = exchange_calendars.get_calendar("XNYS", start=first.isoformat(), end=last.isoformat())
-        sessions: pd.DatetimeIndex = calendar.sessions
-        return sessions
+        return exchange_calendars.get_calendar("XNYS", start=first.isoformat(), end=last.isoformat())
+
+
+def _xnys_sessions(first: date, last: date) -> pd.DatetimeIndex:
+    """exchange_calendars' XNYS sessions from ``first`` to ``last``."""
+    sessions: pd.DatetimeIndex = _xnys(first, last).sessions
+    return sessions
 
 
 def _sessions(first: date, last: date) -> _Sessions:
