@@ -51,17 +51,11 @@ TABLE_PATH = Path(__file__).resolve().parent / "data" / "nyse_closed.txt"
 @lru_cache(maxsize=1)
 def _table() -> _Sessions | None:
     """The sessions from the shipped table of closed weekdays (scripts/make_nyse_calendar.py), if any."""
-    try:
-        lines = TABLE_PATH.read_text(encoding="ascii").splitlines()
-    except OSError:
+    table = _table_days()
+    if table is None:
         return None
-    ranges = [line.split()[2:4] for line in lines if line.startswith("# range ")]
-    if not ranges:
-        return None
-    first, last = (date.fromisoformat(x) for x in ranges[0])
-    closed = np.array(
-        [np.datetime64(x.split(maxsplit=1)[0], "D") for x in lines if x[:1].isdigit()], dtype="datetime64[D]"
-    )
+    first, last, market = table
+    closed = np.array([d.day for d in market if d.closed], dtype="datetime64[D]")
     days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
     weekday = ((days.astype("int64") + 3) % 7) < 5  # 1970-01-01 was a Thursday
     sessions = days[weekday & ~np.isin(days, closed)]
