@@ -266,6 +266,12 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     # The week and its close, each date once.
     assert text.splitlines()[1] == "Week of November 16–20, 2026, data to Friday's close"
     assert ">Week of November 16–20, 2026, data to Friday's close</p>" in html
+    # Without a web address, the email sends the reader where the full figures are: the PDF's
+    # appendix has the sources and methods but not the full tables.
+    html, text = render_email(brief, view_url=None)
+    where = "in the appendix of the web and Markdown editions (the PDF's lists the sources and methods)"
+    assert f"Full figures, sources and methods are {where}." in html.replace("&#39;", "'")
+    assert "Full figures, sources and methods: the appendix of the web and Markdown editions" in text
 
 
 @pytest.mark.parametrize(
