@@ -12,6 +12,7 @@ from test_analysis_figures import FILES, make_config, make_snapshot
 from generator.analysis import analyse
 from generator.models import Figure, Provenance, Table
 from generator.render import render_html, render_markdown, trimmed
+from tests.conftest import SAMPLE_BRIEF_GROUP
 
 PROV = Provenance(("X",), "1W", None, "provider", "A method.")
 
@@ -251,3 +252,32 @@ def test_the_history_of_the_weeks_claims_is_said_once_where_first_read() -> None
         "The VIX, its highest in data back to January 1990.",  # another history is said
     ]
     assert [t.kind for t in kept] == ["record", "day-move", "vix"]
+
+
+@SAMPLE_BRIEF_GROUP
+def test_realized_volatility_at_a_one_year_end_is_a_takeaway_and_said_once() -> None:
+    """The sample week's 20-day realized volatility (10.3%) is the lowest of its year: news a reader
+    should not find only in Risks.  Told by a takeaway, it is left out of Risks; the event is only
+    for an end of the year's range."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+    from typing import Any
+
+    from sample_brief import build_sample
+
+    from generator.analysis.newsvalue import EventKind, volatility_event
+    from generator.formatting import plain
+
+    brief = build_sample().brief
+    told = [plain(t.prose) for t in brief.takeaways if t.kind == EventKind.VOLATILITY]
+    assert told == ["The Russell 2000's 20-day realized volatility is 10.3%, its lowest of the past year."]
+    risks = next(p for p in brief.body if p.key == "risks")
+    assert "realized volatility" not in " ".join(plain(para) for para in risks.paragraphs)
+    vol = next(f for f in brief.facts() if f.key == "rvol20.^RUT")
+    where = next(f for f in brief.facts() if f.key == "rvol20.^RUT.pctile1y")
+    assert where.text == "lowest"
+    ctx: Any = SimpleNamespace(slots=SimpleNamespace(benchmark="^RUT"))
+    figures = {vol.key: vol, where.key: replace(where, text="")}
+    assert volatility_event(ctx, figures) is None  # within the range: no event
+    high = volatility_event(ctx, {**figures, where.key: replace(where, text="highest")})
+    assert high is not None and high.direction == 1 and high.figure == vol

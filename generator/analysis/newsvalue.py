@@ -14,6 +14,7 @@ true on any history; one without ("the worst in the data", a rank) is only made 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -43,6 +44,7 @@ class EventKind(StrEnum):
     TREND = "trend"
     RATES = "rates"
     BREADTH = "breadth"
+    VOLATILITY = "volatility"  # the benchmark's realized volatility at a one-year low or high
 
 
 # Fixed scores for facts that are news by definition, on the same scale as a z-score.
@@ -53,6 +55,9 @@ SCORES = {
     EventKind.RSI: 1.6,
     EventKind.TREND: 1.8,
     EventKind.BREADTH: 2.0,  # as a 52-week extreme of the index itself
+    # Realized volatility at an end of its year: calm (or stress) the index has not had in a year.
+    # Below a record or a crossing: a low can be set again week after week.
+    EventKind.VOLATILITY: 1.55,
 }
 CROSSING_SCORES = {th.CORRECTION: 2.6, th.BEAR_MARKET: 3.2, th.VIX_ELEVATED: 2.0, th.VIX_STRESS: 2.8}
 # The VIX back below a line: calm returning is news, less than stress arriving (2022-05-13: "back below
@@ -531,6 +536,16 @@ def level_crossing(ctx: Context, figures: dict[str, Figure], prev: dict[str, Fig
     return out
 
 
+def volatility_event(ctx: Context, figures: Mapping[str, Figure]) -> Event | None:
+    """The benchmark's 20-day realized volatility at its lowest (or highest) of the last year."""
+    b = ctx.slots.benchmark
+    vol, where = figures.get(f"rvol20.{b}"), figures.get(f"rvol20.{b}.pctile1y")
+    if vol is None or where is None or not (ok(vol) and ok(where)) or where.text not in ("lowest", "highest"):
+        return None
+    up = 1 if where.text == "highest" else -1
+    return Event(EventKind.VOLATILITY, SCORES[EventKind.VOLATILITY], vol, up, extra=(where,))
+
+
 def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure]) -> tuple[Event, ...]:
     """Every event of the week, most newsworthy first (ties: in the order computed)."""
     s = ctx.slots
@@ -544,6 +559,7 @@ def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure
         vix_spike_event(ctx) or vix_event(ctx),  # a spike's sentence gives the week's close too
         rates_event(ctx),
         *level_crossing(ctx, figures, prev),
+        volatility_event(ctx, figures),
     ]
     events = [e for e in found if e is not None]
     return tuple(sorted(events, key=lambda e: -e.score))

@@ -360,7 +360,7 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
         parts.append(prose("the small-cap RVX closed at ", level(rvx)))
     b = ctx.slots.benchmark
     rv, lo, hi = facts.get(K.rvol(b)), facts.get(K.rvol(b, "min1y")), facts.get(K.rvol(b, "max1y"))
-    if rv is not None and lo is not None and hi is not None:
+    if rv is not None and lo is not None and hi is not None and rv.key not in facts.said:  # else a takeaway
         near = th.NEAR_RANGE_END * (val(hi) - val(lo))  # within a tenth of the range from an end
         where = (
             "at the bottom of"

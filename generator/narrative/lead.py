@@ -187,6 +187,13 @@ def _rsi(ctx: Context, e: Event, facts: Facts) -> Prose:
     return prose(f"The {name}'s 14-day RSI {into} {zone} territory ({line}) at ", cite(e.figure), ".")
 
 
+def _volatility(ctx: Context, e: Event, facts: Facts) -> Prose:
+    name = ctx.name(ctx.slots.benchmark)
+    side = "lowest" if e.direction < 0 else "highest"
+    return prose(f"The {name}'s 20-day realized volatility is ", cite(e.figure, f"{val(e.figure):.1f}%"),
+                 f", its {side} of the past year.")  # fmt: skip
+
+
 def _trend(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     side = "back above" if e.direction > 0 else "below"
@@ -225,6 +232,7 @@ WRITERS: dict[EventKind, Callable[[Context, Event, Facts], Prose]] = {
     EventKind.TREND: _trend,
     EventKind.RATES: _rates,
     EventKind.BREADTH: _breadth,
+    EventKind.VOLATILITY: _volatility,
 }
 
 
@@ -337,4 +345,5 @@ def _short(ctx: Context, e: Event) -> str:
         EventKind.TREND: f"the {name} crossed {'above' if up else 'below'} its 200-day average",
         EventKind.RATES: f"the 10-year yield {'jumped' if up else 'dropped'}",
         EventKind.BREADTH: f"breadth {'reached a one-year high' if up else 'fell to a one-year low'}",
+        EventKind.VOLATILITY: f"volatility {'rose to a one-year high' if up else 'fell to a one-year low'}",
     }.get(e.kind, "").strip()
