@@ -13,6 +13,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -104,6 +105,18 @@ def runs(week_ends: Sequence[date], jobs: int) -> list[list[date]]:
     return [run for run in out if run]
 
 
+def _worker_signals() -> None:
+    """A pool worker leaves Ctrl-C to the parent (which stops the pool: each worker printed a
+    traceback), and when the pool is terminated it unwinds quietly: the week it was building
+    removes its staging folder (killed outright, it left it behind)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _leave)
+
+
+def _leave(signum: int, frame: object) -> None:
+    raise SystemExit(1)
+
+
 def backfill(
     config: Config,
     snapshot: Snapshot,
@@ -140,7 +153,7 @@ def backfill(
             items = _build_run(week_ends)
         else:
             ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(processes=jobs) as pool:
+            with ctx.Pool(processes=jobs, initializer=_worker_signals) as pool:
                 items = [item for run in pool.map(_build_run, runs(week_ends, jobs)) for item in run]
     finally:
         _JOB = None

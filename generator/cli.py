@@ -2,7 +2,7 @@
 
 Exit codes: 0 ok · 1 degraded (with --strict) · 2 config error · 3 data unavailable ·
 4 render error · 5 publish refused or failed · 6 delivery failed · 7 a file or folder could not be
-read or written · 130 interrupted.
+read or written · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -34,6 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_DEGRADED = 1
 EXIT_FILES = 7
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process it terminated
 OLDEST_AS_OF = date(1900, 1, 1)
 
 
@@ -500,7 +502,17 @@ def backfill(
         sys.exit(3)
 
 
+class _Terminated(BaseException):
+    """SIGTERM (a plain `kill`, a CI job's timeout, systemd stopping a timer): raised in the main
+    thread so the build unwinds as for Ctrl-C: its staging folder and render workers go with it."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = cli.main(prog_name="smallcap-brief", standalone_mode=False)
     except click.ClickException as exc:  # usage errors: click's own message and exit code (2)
@@ -510,9 +522,15 @@ def main() -> None:
         # Ctrl-C: stop now.  Leaving normally would wait for every network thread to reach its own
         # timeout (a minute with a slow feed); the issue folder is written whole or not at all.  The
         # exit handlers run (they delete temporary font copies); the threads are not waited for.
-        click.echo("interrupted", err=True)
-        atexit._run_exitfuncs()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)
+        _stop_now("interrupted", EXIT_INTERRUPTED)
+    except _Terminated:
+        _stop_now("terminated", EXIT_TERMINATED)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _stop_now(said: str, code: int) -> NoReturn:
+    click.echo(said, err=True)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

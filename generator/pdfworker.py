@@ -107,14 +107,32 @@ def _serve_pdf(conn: Connection) -> None:
         release_fonts()  # a child ends without running the exit handlers that would
 
 
+# The parent's ends of the pipes to the workers it has running.  A forked worker inherits every one
+# of them, its own included: it closes them first, so that when the parent dies (a plain `kill`,
+# an OOM kill) the last writer of its pipe is gone and it reads end-of-file and exits.  Holding
+# them, the two workers waited on each other's pipes for ever.
+_PARENT_ENDS: set[Connection] = set()
+
+
+def _child(target: Any, conn: Connection, inherited: tuple[Connection, ...]) -> None:
+    """A worker's start: the parent's ends closed, Ctrl-C left to the parent (which closes the pipe:
+    the terminal sends SIGINT to the whole process group, and each worker printed a traceback)."""
+    for end in inherited:
+        end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    target(conn)
+
+
 def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
     target = _serve_pdf if kind == PDF else _serve_charts
     try:
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=target, args=(child,), name=f"render-{kind}", daemon=True)
+        inherited = (*_PARENT_ENDS, parent)
+        proc = ctx.Process(target=_child, args=(target, child, inherited), name=f"render-{kind}", daemon=True)
         proc.start()
         child.close()
+        _PARENT_ENDS.add(parent)
         return parent, proc
     except (OSError, ValueError) as exc:  # no fork on this platform, or no resources
         log.debug("%s worker not started (%s); rendering in process", kind, exc)
@@ -223,6 +241,7 @@ class RenderWorker:
         if child is None:
             return
         conn, proc = child
+        _PARENT_ENDS.discard(conn)
         conn.close()
         # Every answer the parent wanted is in, or the build stopped early: what the child may still
         # be doing (a warm-up, a drawing ahead) is not waited for.

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sqlite3
 import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -508,3 +511,75 @@ def test_report_in_ci_logs_is_plain_lines(md_build: BuildResult) -> None:
     assert len(rows) == len(md_build.brief.health)
     assert "WARNING: SAMPLE DATA — this brief is illustrative, not market data." in lines
     assert [line for line in lines if line.startswith("degraded: ")] == [f"degraded: {p}" for p in problems]
+
+
+# --------------------------------------------------------------------------- stopped from outside
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+def _started_writing(args: list[str], out: Path) -> tuple[subprocess.Popen[str], set[int]]:
+    """The command started in a new process, once it is writing an issue (a staging folder is in
+    ``briefs/``), with its child processes at that moment."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", *args, "--data", "sample", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list((out / "briefs").glob(".2*")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no staging folder appeared"
+        time.sleep(0.02)
+    return process, _children(process.pid)
+
+
+def _gone(pids: set[int], within: float = 15.0) -> set[int]:
+    deadline = time.monotonic() + within
+    while (left := {p for p in pids if _alive(p)}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
+@pytest.mark.parametrize("args", [["build"], ["backfill", "--weeks", "4"]], ids=["build", "backfill"])
+def test_sigterm_stops_the_command_with_its_workers_and_leaves_no_staging_folder(
+    args: list[str], tmp_path: Path
+) -> None:
+    """A plain `kill` (a CI job's timeout, systemd stopping a timer) stops the command as Ctrl-C does:
+    exit 143 and one line; the render or pool workers go with it and the issue being written is
+    removed (the workers ran on for good, and a half-written staging folder stayed)."""
+    out = tmp_path / "out"
+    process, children = _started_writing(args, out)
+    assert children, "the command runs its work in child processes"
+    process.terminate()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert stderr.rstrip().endswith("terminated") and "Traceback" not in stderr
+    assert not _gone(children)
+    assert not list((out / "briefs").glob(".2*"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
+def test_render_workers_exit_when_the_build_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL leaves the build no time to stop anything: its render workers see their pipe close
+    and exit.  Each had inherited the parent's end of its own pipe and of the other's, so neither
+    ever read end-of-file and both waited for good."""
+    process, children = _started_writing(["build"], tmp_path / "out")
+    assert len(children) == 2  # the charts and the PDF workers
+    process.kill()
+    process.communicate(timeout=60)
+    assert not _gone(children), "render workers outlived the killed build"
