@@ -484,6 +484,9 @@ def backfill(
             snapshot = gather(config, "sample", today=today, now=now, cache_dir=cache, week_start=today)
     else:
         mode = "sample" if data == "auto" else data
+        if data == "auto":  # said as loudly as a build says it: every issue will be a sample one
+            log.warning("no price cache at %s: backfilling from the bundled SAMPLE (illustrative, not"
+                        " market data)", price_cache_path(cache))  # fmt: skip
         snapshot = gather(config, mode, today=today, now=now, cache_dir=cache, week_start=today)
     newest = asked or snapshot.as_of
     last_week = newest_week(config, snapshot)
@@ -497,7 +500,8 @@ def backfill(
     week_ends = past_week_ends(newest, weeks, config.brief.week_ends_on)
     items = run_backfill(config, snapshot, week_ends, out=out_dir, formats=_parse_formats(formats), jobs=jobs)
     failed = [i for i in items if i.error]
-    click.echo(f"backfill: {len(items) - len(failed)} issues built, {len(failed)} failed")
+    sample = " from the bundled SAMPLE data (illustrative, not market data)" if snapshot.is_sample else ""
+    click.echo(f"backfill: {len(items) - len(failed)} issues built{sample}, {len(failed)} failed")
     if failed:
         sys.exit(3)
 

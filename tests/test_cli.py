@@ -411,8 +411,19 @@ def test_backfill_auto_falls_back_to_the_sample_when_the_cache_is_empty(tmp_path
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "backfilling from the bundled SAMPLE" in result.stderr
-    assert result.stdout == "backfill: 1 issues built, 0 failed\n"
+    sample = "from the bundled SAMPLE data (illustrative, not market data)"
+    assert result.stdout == f"backfill: 1 issues built {sample}, 0 failed\n"
     assert sorted(p.name for p in (tmp_path / "briefs").iterdir()) == ["2026-11-20"]
+
+
+def test_backfill_without_any_cache_says_loudly_it_builds_sample_issues(tmp_path: Path) -> None:
+    """With no price cache at all `--data auto` backfills from the sample: said on stderr and in
+    the summary line (it printed "52 issues built, 0 failed" and nothing else)."""
+    result = invoke("backfill", "--weeks", "1", "--jobs", "1", "--out", str(tmp_path), "--formats", "md")
+    assert result.exit_code == 0, result.output
+    cache = tmp_path / "cache" / "prices.sqlite"
+    assert f"no price cache at {cache}: backfilling from the bundled SAMPLE" in result.stderr
+    assert "from the bundled SAMPLE data (illustrative, not market data)" in result.stdout
 
 
 def test_build_from_a_plain_folder_of_real_csvs(shared_data: Path, tmp_path: Path) -> None:
