@@ -600,3 +600,47 @@ def test_site_in_headless_chromium(served: tuple[str, list[tuple[str, int]]], tm
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
         width, height = struct.unpack(">II", data[16:24])
         assert width >= 300 and height >= 500
+
+
+def test_an_issue_built_without_html_is_left_out_with_a_warning_and_the_others_are_published(
+    tmp_path: Path,
+) -> None:
+    """`build --formats pdf` writes no fragment.html: that issue is not damaged, it has no page to
+    publish.  The site is built from the others and says which was left out (the whole site failed
+    with "fragment.html: cannot read")."""
+    out = tmp_path / "out"
+    write_issue(out, date(2026, 11, 13))
+    pdf_only = write_issue(out, date(2026, 11, 20))
+    for name in ("fragment.html", "brief.html"):
+        (pdf_only / name).unlink()
+    result = build_site(out, tmp_path / "site", title=TITLE)
+    assert result.issues == (date(2026, 11, 13),)
+    assert (
+        "issue 2026-11-20: built without HTML (fragment.html missing), left out of the site;"
+        " rebuild it with --formats html"
+    ) in result.warnings
+    (out / "briefs" / "2026-11-13" / "fragment.html").unlink()
+    with pytest.raises(PublishError, match="no issue built with HTML to publish"):
+        build_site(out, tmp_path / "site2", title=TITLE)
+
+
+def test_a_chart_missing_from_an_issue_is_named_and_its_feed_entry_shows_the_alt_text(tmp_path: Path) -> None:
+    """A deleted charts/<key>.png was published without a word: the feed and the Markdown pointed to
+    a file that is not there.  The site names it, and the feed shows the chart's description."""
+    out = tmp_path / "out"
+    folder = write_issue(out, date(2026, 11, 20))
+    gone = sorted((folder / "charts").glob("*.png"))[0]
+    gone.unlink()
+    result = build_site(out, tmp_path / "site", title=TITLE, base_url="https://example.org/b/")
+    assert (
+        f"issue 2026-11-20: charts/{gone.name} missing: the feed and the Markdown show no image for that"
+        " chart (rebuild the issue)"
+    ) in result.warnings
+    page = "https://example.org/b/briefs/2026-11-20/"
+    svg = f'<figure class="chart" id="chart-{gone.stem}"><svg aria-label="A chart."></svg></figure>'
+    assert (
+        site_module.feed_content(svg, page, ())
+        == f'<figure class="chart" id="chart-{gone.stem}"><p>A chart.</p></figure>'
+    )
+    kept = site_module.feed_content(svg, page, (f"charts/{gone.name}",))
+    assert f'<img src="{page}charts/{gone.name}" alt="A chart.">' in kept

@@ -221,6 +221,12 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         refusal = publish_refusal(meta, "publishing", allow_sample=allow_sample, allow_stale=allow_stale)
         if refusal:
             raise PublishError(refusal)
+        if not present(folder / FILES["fragment"]):  # built without HTML (`--formats pdf`): not damaged
+            warnings.append(
+                f"issue {day}: built without HTML ({FILES['fragment']} missing), left out of the site;"
+                " rebuild it with --formats html"
+            )
+            continue
         fragment = _read_text(folder, FILES["fragment"])
         downloads = tuple((label, name) for label, name in DOWNLOADS if present(folder / name))
         for _, name in downloads:
@@ -228,6 +234,12 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         missing = [name for _, name in DOWNLOADS if not present(folder / name)]
         warnings.extend(f"issue {day}: {name} missing, no download link" for name in missing)
         charts = tuple(issue_charts(folder))  # each checked as the downloads are
+        warnings.extend(
+            f"issue {day}: {name} missing: the feed and the Markdown show no image for that chart"
+            " (rebuild the issue)"
+            for name in dict.fromkeys(f"{CHARTS_DIR}/{key}.png" for key in _CHART_REF.findall(fragment))
+            if name not in charts
+        )
         description = " ".join(meta.summary.split())
         if not description:
             warnings.append(f"issue {day}: meta.json has no summary; its page description is the headline")
@@ -235,6 +247,8 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         issues.append(
             _Issue(folder, meta, fragment, downloads, charts, _top_chart(folder, fragment), description)
         )
+    if not issues:
+        raise PublishError(f"{out / 'briefs'}: no issue built with HTML to publish ({'; '.join(warnings)})")
     return issues, warnings
 
 
@@ -400,7 +414,7 @@ def write_feed(path: Path, issues: list[_Issue], *, title: str, base: str) -> No
             if beyond
             else issue.meta.headline
         )
-        entry.content(feed_content(issue.fragment, page), type="html")
+        entry.content(feed_content(issue.fragment, page, issue.charts), type="html")
     feed.atom_file(str(path), pretty=True)
 
 
@@ -408,14 +422,17 @@ _INLINE_CHART = re.compile(r'(<figure class="chart" id="chart-([\w-]+)">)\s*<svg
 _SVG_LABEL = re.compile(r'<svg\b[^>]*\baria-label="([^"]*)"', re.S)
 
 
-def feed_content(fragment: str, page: str) -> str:
+def feed_content(fragment: str, page: str, charts: tuple[str, ...] | None = None) -> str:
     """The issue's fragment for a feed reader: links absolute (``#`` ones too, so they reach the page,
     not the feed), and each inline SVG chart an ``<img>`` of its PNG, which readers that strip SVG
-    keep (and a fifth of the size)."""
+    keep (and a fifth of the size).  ``charts``: the issue's PNGs (``charts/<key>.png``); a chart
+    without one is its alt text, not a broken image."""
 
     def to_image(match: re.Match[str]) -> str:
         label = _SVG_LABEL.search(match.group(0))
         alt = label.group(1) if label else ""
+        if charts is not None and f"{CHARTS_DIR}/{match.group(2)}.png" not in charts:
+            return f"{match.group(1)}<p>{alt}</p>"
         return f'{match.group(1)}<img src="{page}charts/{match.group(2)}.png" alt="{alt}">'
 
     content = rebase_links(fragment, page)  # first: what follows adds URLs that are already the page's
