@@ -263,10 +263,26 @@ def _url(value: str) -> str | None:
 
 
 def _location(value: str) -> str | None:
-    """An http(s) URL or a local file path ("" for none)."""
+    """An http(s) URL or a local file path ("" for none); no other scheme (``javascript:``, ``ftp:``)
+    passes as a file name (a Windows drive letter, ``C:``, is a path)."""
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):", value)
+    if scheme and scheme.group(1).lower() not in ("http", "https", "file"):
+        return f"an http(s) URL or a local file, not a {scheme.group(1)}: address"
     if "://" in value and not value.lower().startswith("file://"):
         return _url(value)
     return "must not contain control characters" if any(ord(c) < 32 for c in value) else None
+
+
+def _site_url(value: str) -> str | None:
+    """The published site's address: pages are added after it, so no query or fragment."""
+    if (problem := _url(value)) is not None or value == "":
+        return problem
+    parts = urlsplit(value)
+    return (
+        "a site's address has no query or fragment (?…, #…): pages are added after it"
+        if (parts.query or parts.fragment or value.rstrip().endswith(("?", "#")))
+        else None
+    )
 
 
 def _timezone(value: str) -> str | None:
@@ -334,7 +350,7 @@ NETWORK: Schema = {
     "allow_hosts": (text_list(_pattern(_HOST, "a host name or IP address")), False),
 }
 HEADLINES: Schema = {"min_score": (number(zero=True), False)}
-SITE: Schema = {"title": (text(), False), "base_url": (text(_url, empty=True), False)}
+SITE: Schema = {"title": (text(), False), "base_url": (text(_site_url, empty=True), False)}
 EMAIL: Schema = {
     "sender": (text(_address), False),
     "to": (text_list(_address), False),

@@ -772,3 +772,39 @@ def test_calendar_earnings_sets_how_many_reporting_members_are_listed(tmp_path: 
     assert single(tmp_path, BASE + "calendar:\n  earnings: 10\n").startswith(
         "calendar.earnings: must be a mapping with keys top, deadline, not an integer ('10')"
     )
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            "site:\n  base_url: 'https://x.example/b?q=1'",
+            "site.base_url: a site's address has no query or fragment",
+        ),
+        (
+            "site:\n  base_url: 'https://x.example/b/#top'",
+            "site.base_url: a site's address has no query or fragment",
+        ),
+        (
+            "index:\n  holdings: 'javascript:alert(1)'",
+            "index.holdings: an http(s) URL or a local file, not a javascript:",
+        ),
+        (
+            "index:\n  sp600: 'ftp:/x/y.xlsx'",
+            "index.sp600: an http(s) URL or a local file, not a ftp: address",
+        ),
+    ],
+)
+def test_the_site_address_takes_no_query_and_a_holdings_file_no_other_scheme(
+    tmp_path: Path, entry: str, expected: str
+) -> None:
+    """Pages are added after the site's address ("…/b?q=1/briefs/…" broke every link), and a holdings
+    location is a URL or a file: `javascript:` passed as a file name."""
+    assert single(tmp_path, BASE + entry + "\n").startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "path", ["C:\\\\data\\\\IWM_holdings.csv", "file:///srv/IWM.csv", "data/IWM.csv", ""]
+)
+def test_holdings_may_be_a_local_file_a_drive_path_or_off(tmp_path: Path, path: str) -> None:
+    load_config(write(tmp_path, BASE + f"index:\n  holdings: '{path}'\n"))

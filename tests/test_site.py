@@ -644,3 +644,12 @@ def test_a_chart_missing_from_an_issue_is_named_and_its_feed_entry_shows_the_alt
     )
     kept = site_module.feed_content(svg, page, (f"charts/{gone.name}",))
     assert f'<img src="{page}charts/{gone.name}" alt="A chart.">' in kept
+
+
+@pytest.mark.parametrize(
+    "base", ["https://example.org/b?x=1", "https://example.org/b#top", "https://example.org/b?"]
+)
+def test_a_base_url_with_a_query_or_fragment_is_refused(base: str) -> None:
+    """Pages are added after the base URL: "…/b?x=1" gave "…/b?x=1/briefs/2026-11-20/" in every link."""
+    with pytest.raises(PublishError, match="has a query or fragment; pages are added after it"):
+        site_module.normalize_base_url(base)

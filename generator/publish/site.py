@@ -194,6 +194,8 @@ def normalize_base_url(base_url: str) -> str:
         raise PublishError(f"site.base_url {base_url!r} must be an absolute http(s) URL")
     if _UNSAFE_IN_URL.search(base):  # it is written into robots.txt, XML and HTML attributes
         raise PublishError(f"site.base_url {base_url!r} has spaces, control characters, quotes or <>")
+    if urlsplit(base).query or urlsplit(base).fragment or base.endswith(("?", "#")):
+        raise PublishError(f"site.base_url {base_url!r} has a query or fragment; pages are added after it")
     return base if base.endswith("/") else base + "/"
 
 
