@@ -237,6 +237,10 @@ def test_all_sources_fine_builds_a_fresh_brief_dated_the_reporting_friday(rig: R
     fund = next(h for h in snapshot.health if h.kind == "provider")
     assert (fund.name, fund.count, fund.error) == ("fund valuation", 2, "")
     assert snapshot.as_of == FRIDAY and not snapshot.is_sample
+    # yfinance's own caches (the symbols' time zones, its cookie) are the run's, in its cache folder
+    from yfinance import cache
+
+    assert cache._TzDBManager.get_location() == str(rig.cache_dir / "yfinance")
     result = rig.build(snapshot, formats=("html", "md"))
     brief = result.brief
     assert (brief.as_of, brief.week_start, brief.week_end) == (FRIDAY, WEEK_START, FRIDAY)

@@ -36,6 +36,7 @@ from generator.sources.providers import (
     registered,
     run,
 )
+from generator.sources.yahoo_client import keep_yfinance_cache_in
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def compose(providers: Sequence[Provider], context: ProviderContext, *, workers:
     upstream = _upstream(chosen)
     if not context.offline:
         context.cache_dir.mkdir(parents=True, exist_ok=True)
+        keep_yfinance_cache_in(context.cache_dir / "yfinance")
     results: dict[int, ProviderResult] = {}
     waiting = list(range(len(chosen)))
     running: dict[Future[ProviderResult], int] = {}

@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar, cast
 
@@ -46,13 +47,37 @@ _T = TypeVar("_T")
 
 
 @lru_cache(maxsize=1)
-def yfinance() -> ModuleType:
-    """yfinance, imported on first use (slow to import; only live fetching needs it), set to raise."""
+def _imported() -> ModuleType:
     import yfinance as yf
 
     yf.config.debug.hide_exceptions = False  # typed errors instead of a logged message and an empty frame
     module: ModuleType = yf
     return module
+
+
+_cache_folder: list[Path] = []  # where yfinance's own caches go, once a gather has said (the last one)
+
+
+def yfinance() -> ModuleType:
+    """yfinance, imported on first use (slow to import; only live fetching needs it), set to raise,
+    its own caches in the folder :func:`keep_yfinance_cache_in` named."""
+    yf = _imported()
+    if _cache_folder:
+        from yfinance import cache
+
+        target = str(_cache_folder[-1])
+        if cache._TzDBManager.get_location() != target:  # yfinance reopens its files there
+            _cache_folder[-1].mkdir(parents=True, exist_ok=True)
+            yf.set_tz_cache_location(target)  # (yfinance.cache.set_cache_location): every cache of it
+    return yf
+
+
+def keep_yfinance_cache_in(folder: Path) -> None:
+    """yfinance's own caches (its cookie, the symbols' time zones: small SQLite files) in ``folder``,
+    the run's cache, not the user's ~/.cache/py-yfinance: a build writes only under its output
+    folder, and a CI cache of that folder keeps them too.  Applied when yfinance is next asked for
+    (nothing is imported here)."""
+    _cache_folder[:] = [folder]
 
 
 _QUIET_MODULE = r"yfinance(\.|$)"
