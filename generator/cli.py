@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import signal
 import sys
 import warnings
@@ -83,6 +84,28 @@ def _errors_to_exit(func: F) -> F:
             sys.exit(EXIT_FILES)
 
     return wrapper  # type: ignore[return-value]
+
+
+class _Day(click.DateTime):
+    """A day as YYYY-MM-DD, read as click.DateTime reads it, with the reason one is refused: "day is
+    out of range for month" ('2026-02-30' was said not to match the format '%Y-%m-%d')."""
+
+    def __init__(self) -> None:
+        super().__init__(["%Y-%m-%d"])
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:  # type: ignore[override]
+        return "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            self.fail(f"{value!r} is not a day written YYYY-MM-DD", param, ctx)
+        try:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a date ({exc})", param, ctx)
 
 
 def _check_as_of(as_of: datetime | None, today: date) -> date | None:
@@ -193,7 +216,7 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @config_option
 @verbose_option
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Report the week of this date.")
+@click.option("--as-of", "as_of", type=_Day(), help="Report the week of this date.")
 @click.option(
     "--from-snapshot",
     "from_snapshot",
@@ -209,7 +232,9 @@ def cli(verbose: bool) -> None:
     show_default=True,
     help="auto: live, then cache, then the bundled sample. live: fail unless fresh.",
 )
-@click.option("--cache-dir", default=None, callback=_folder, help="Cache folder [default: <out>/cache].")
+@click.option(
+    "--cache-dir", metavar="DIR", default=None, callback=_folder, help="Cache folder [default: <out>/cache]."
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any source is degraded.")
 @click.option(
     "--force", is_flag=True, help="Let a stale or sample build replace a good issue of the same week."
@@ -335,7 +360,11 @@ def check(config_path: str) -> None:
 @verbose_option
 @out_option
 @click.option(
-    "--site-dir", default=None, callback=_folder, help="Where to write the site [default: <out>/site]."
+    "--site-dir",
+    metavar="DIR",
+    default=None,
+    callback=_folder,
+    help="Where to write the site [default: <out>/site].",
 )
 @click.option(
     "--base-url", default=None, callback=_base_url, help="Absolute URL of the site (Atom, email links)."
@@ -380,7 +409,7 @@ def site(
 @click.option(
     "--issue",
     "issue_date",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=_Day(),
     default=None,
     help="Issue date (YYYY-MM-DD) [default: latest].",
 )
@@ -435,8 +464,10 @@ def send(
 @config_option
 @verbose_option
 @out_option
-@click.option("--weeks", type=click.IntRange(1, 520), default=52, show_default=True)
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="The newest week to build.")
+@click.option(
+    "--weeks", type=click.IntRange(1, 520), default=52, show_default=True, help="How many weeks back."
+)
+@click.option("--as-of", "as_of", type=_Day(), help="The newest week to build.")
 @click.option(
     "--data",
     type=click.Choice(["auto", "cache", "sample"]),
@@ -444,8 +475,10 @@ def send(
     show_default=True,
     help="History to build from. auto: the cache if present, else the bundled sample.",
 )
-@click.option("--cache-dir", default=None, callback=_folder, help="Cache folder [default: <out>/cache].")
-@click.option("--formats", default="html,md,pdf", show_default=True)
+@click.option(
+    "--cache-dir", metavar="DIR", default=None, callback=_folder, help="Cache folder [default: <out>/cache]."
+)
+@click.option("--formats", default="html,md,pdf", show_default=True, help="Comma list of html, md, pdf.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes [default: cores].")
 @_errors_to_exit
 def backfill(
@@ -519,8 +552,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         code = cli.main(prog_name="smallcap-brief", standalone_mode=False)
-    except click.ClickException as exc:  # usage errors: click's own message and exit code (2)
-        exc.show()
+    except click.ClickException as exc:  # usage errors: one line, as every other error, exit code 2
+        where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx is not None else ""
+        hint = f" (see `{where} --help`)" if where else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         # Ctrl-C: stop now.  Leaving normally would wait for every network thread to reach its own

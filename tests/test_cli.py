@@ -195,7 +195,7 @@ def test_formats_are_read_in_any_case_and_the_build_prints_its_folder_alone_on_s
     [
         (
             ("send", "--dry-run", "--issue", "2026-13-01"),
-            "Invalid value for '--issue': '2026-13-01' does not match",
+            "Invalid value for '--issue': '2026-13-01' is not a date (month must be in 1..12)",
         ),
         (
             ("send", "--dry-run", "--to", "notanaddress"),
@@ -268,6 +268,36 @@ def test_an_as_of_outside_the_days_a_brief_can_cover_is_a_usage_error(
     result = invoke(command, "--data", "sample", "--as-of", day, "--out", str(tmp_path))
     assert result.exit_code == 2 and f"Invalid value for '--as-of': {day} {why}" in result.stderr
     assert not (tmp_path / "briefs").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["build", "--as-of", "2026-02-30"],
+            "error: Invalid value for '--as-of': '2026-02-30' is not a date (day is out of range for month)"
+            " (see `smallcap-brief build --help`)",
+        ),
+        (
+            ["backfill", "--as-of", "20261120"],
+            "error: Invalid value for '--as-of': '20261120' is not a day written YYYY-MM-DD"
+            " (see `smallcap-brief backfill --help`)",
+        ),
+        (["bild"], "error: No such command 'bild'. Did you mean 'build'? (see `smallcap-brief --help`)"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_option_as_every_other_error(
+    argv: list[str], said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the real entry point: one line and exit 2 (click's own four lines of Usage, Try and
+    Error; '2026-02-30' was said not to match the format '%Y-%m-%d')."""
+    from generator.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["smallcap-brief", *argv])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == said + "\n"
 
 
 def test_a_backfill_past_the_history_is_refused_before_it_overwrites_anything(tmp_path: Path) -> None:
