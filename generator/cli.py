@@ -342,10 +342,13 @@ def check(config_path: str) -> None:
         smallcap-brief check --config feeds.yaml
     """
     from generator.config import describe, refused_hosts
+    from generator.publish.smtp import env_recipients
 
     config = _load(config_path)
     for line in describe(config):
         click.echo(line)
+    if to := env_recipients(os.environ):  # counted, not shown: the output may be a CI log
+        click.echo(f"Recipients: {len(to)} from SMALLCAP_BRIEF_TO, instead of email.to")
     warnings = refused_hosts(config)
     for line in warnings:
         click.echo(f"warning: {config_path}: {line}", err=True)

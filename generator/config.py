@@ -325,6 +325,8 @@ def refused_hosts(config: Config) -> list[str]:
     cloud-metadata address (or ``localhost``) not listed in ``network.allow_hosts``.  For ``check``: the
     build itself reports them as failed feeds and goes on, as it must for a host that resolves there."""
     import ipaddress
+    import re
+    import socket
     from urllib.parse import urlsplit
 
     from generator.sources.http import blocked_reason
@@ -341,7 +343,14 @@ def refused_hosts(config: Config) -> list[str]:
             try:
                 address = str(ipaddress.ip_address(host))
             except ValueError:
-                continue  # a name: where it resolves is known only when fetched
+                # The C library's older spellings of an IPv4 address ("127.1", "0x7f000001",
+                # "2130706433", "0177.0.0.1") reach it without a lookup, as the build finds.
+                if not re.fullmatch(r"[0-9a-fx.]+", host):
+                    continue  # a name: where it resolves is known only when fetched
+                try:
+                    address = socket.inet_ntoa(socket.inet_aton(host))
+                except OSError:
+                    continue
         reason = blocked_reason(address)
         if reason is not None:
             article = "an" if reason[0] in "aeiou" else "a"

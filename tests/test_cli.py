@@ -101,6 +101,17 @@ def test_check_accepts_the_default_config() -> None:
     assert "^RUT" in result.stdout
 
 
+def test_check_counts_the_recipients_from_the_environment_without_showing_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`send` mails SMALLCAP_BRIEF_TO before email.to; `check` said "to none configured" beside it."""
+    monkeypatch.setenv("SMALLCAP_BRIEF_TO", "a@example.com, b@example.com")
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert "Recipients: 2 from SMALLCAP_BRIEF_TO, instead of email.to" in result.stdout.splitlines()
+    assert "a@example.com" not in result.output
+
+
 def test_check_warns_of_feeds_every_build_will_refuse(tmp_path: Path) -> None:
     """A feed on a loopback or private address passed `check` and then failed every build; `check`
     says so (the build still goes on without it, as for a name that resolves there)."""
@@ -112,6 +123,12 @@ def test_check_warns_of_feeds_every_build_will_refuse(tmp_path: Path) -> None:
         {"name": "meta", "outlet": "B", "url": "http://169.254.169.254/latest"},
         {"name": "named", "outlet": "C", "url": "https://feeds.example.com/c.xml"},
         {"name": "allowed", "outlet": "D", "url": "http://10.0.0.5/d.xml"},
+        # the C library's older spellings of 127.0.0.1, which the build refuses without a lookup
+        {"name": "short", "outlet": "E", "url": "http://127.1/e.xml"},
+        {"name": "hex", "outlet": "F", "url": "http://0x7f000001/f.xml"},
+        {"name": "decimal", "outlet": "G", "url": "http://2130706433/g.xml"},
+        {"name": "octal", "outlet": "H", "url": "http://0177.0.0.1/h.xml"},
+        {"name": "digits", "outlet": "I", "url": "https://1e100.net/i.xml"},  # a name, not an address
     ]
     doc["network"] = {**doc.get("network", {}), "allow_hosts": ["10.0.0.5"]}
     config = tmp_path / "feeds.yaml"
@@ -123,8 +140,13 @@ def test_check_warns_of_feeds_every_build_will_refuse(tmp_path: Path) -> None:
         " network.allow_hosts lists it",
         f"warning: {config}: news[1].url: 169.254.169.254 is a cloud-metadata address; a build refuses it"
         " unless network.allow_hosts lists it",
+        *(
+            f"warning: {config}: news[{n}].url: {host} is a loopback address; a build refuses it unless"
+            " network.allow_hosts lists it"
+            for n, host in ((4, "127.1"), (5, "0x7f000001"), (6, "2130706433"), (7, "0177.0.0.1"))
+        ),
     ]
-    assert result.stdout.splitlines()[-1] == f"ok: {config} is valid (32 symbols, 4 feeds; 2 warnings)"
+    assert result.stdout.splitlines()[-1] == f"ok: {config} is valid (32 symbols, 9 feeds; 6 warnings)"
 
 
 def test_check_reports_every_problem_with_key_path_and_exit_2(tmp_path: Path) -> None:
