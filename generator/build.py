@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from generator import issue
 from generator.errors import PublishError
-from generator.fsutil import staging_folder, swap_in
+from generator.fsutil import staging_folder, swap_in, sweep_abandoned
 from generator.models import (
     Brief,
     ChartSpec,
@@ -185,6 +185,7 @@ def build_from_snapshot(
     week = reporting_week(as_of, config.brief.week_ends_on)
     snapshot = snapshot_until(snapshot, week[1])
     out.joinpath("briefs").mkdir(parents=True, exist_ok=True)
+    sweep_abandoned(out / "briefs", now=time.time())
     staging = staging_folder(out / "briefs", f".{week[1]}-")
     try:
         if write_snapshot:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def staging_folder(parent: Path, prefix: str) -> Path:
@@ -20,6 +24,38 @@ def staging_folder(parent: Path, prefix: str) -> Path:
         except FileExistsError:
             continue
         return path
+
+
+# What a build leaves in briefs/ when it is killed outright (SIGKILL, a lost machine): its staging
+# folder (".2026-11-20-<12 hex>"), or the issue it replaced (".2026-11-20.old-<8 hex>") when it died
+# before deleting it.  Killed between swap_in's two renames, the old issue is the only copy: kept.
+_ABANDONED = re.compile(r"\.(\d{4}-\d{2}-\d{2})(-[0-9a-f]{12}|\.old-[0-9a-f]{8})")
+ABANDONED_AFTER = 24 * 3600  # seconds: a staging folder this old is no build's still running
+
+
+def sweep_abandoned(parent: Path, *, now: float) -> list[Path]:
+    """Remove the staging folders of builds that were killed in ``parent`` (a WARNING names each):
+    only folders, not links, last changed :data:`ABANDONED_AFTER` or more before ``now``."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _ABANDONED.fullmatch(entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        if match.group(2).startswith(".old-") and not (parent / match.group(1)).is_dir():
+            continue  # the issue it was replaced by is not there
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < ABANDONED_AFTER:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        log.warning("%s: removed a staging folder a killed build left behind", entry.path)
+        removed.append(Path(entry.path))
+    return removed
 
 
 def swap_in(staging: Path, target: Path) -> None:

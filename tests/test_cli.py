@@ -206,10 +206,14 @@ def test_unknown_format_is_a_usage_error_naming_the_option() -> None:
 def test_formats_are_read_in_any_case_and_the_build_prints_its_folder_alone_on_stdout(tmp_path: Path) -> None:
     """`--formats MD` was refused; the build's only stdout is the issue folder (for scripts), its
     report goes to stderr."""
+    killed = tmp_path / "briefs" / ".2026-11-13-0123456789ab"  # a killed build's, two days old
+    killed.mkdir(parents=True)
+    os.utime(killed, (time.time() - 2 * 86400,) * 2)
     result = invoke("build", "--data", "sample", "--formats", "MD,md", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{tmp_path / 'briefs' / '2026-11-20'}\n"
     assert (tmp_path / "briefs" / "2026-11-20" / "brief.md").is_file()
+    assert not killed.exists() and "removed a staging folder a killed build left behind" in result.stderr
 
 
 @pytest.mark.parametrize(

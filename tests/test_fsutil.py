@@ -60,3 +60,41 @@ def test_published_files_and_folders_follow_the_umask_not_the_temporary_files_pr
     assert [p.name for p in tmp_path.iterdir()] == ["issue"]
     assert mode(tmp_path / "issue") == 0o777 & ~umask
     assert mode(tmp_path / "issue" / "brief.html") == 0o666 & ~umask
+
+
+def test_staging_folders_of_killed_builds_are_swept_and_a_running_builds_are_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A build killed outright leaves its hidden staging folder in briefs/ for good (each a partial
+    issue); the next build removes those a day old or more, naming each.  The issue a build had moved
+    aside is removed only when the issue that replaced it is in place."""
+    import os
+    import time
+
+    from generator.fsutil import ABANDONED_AFTER, sweep_abandoned
+
+    briefs = tmp_path / "briefs"
+    now = time.time()
+    names = {
+        ".2026-11-20-0123456789ab": True,  # a killed build's staging folder
+        ".2026-11-13.old-89abcdef": True,  # moved aside, its replacement 2026-11-13 in place
+        ".2026-11-06.old-01234567": False,  # moved aside, no 2026-11-06: the only copy
+        ".2026-11-20-fedcba987654": False,  # fresh: a build may be writing it
+        "2026-11-13": False,
+        ".notes": False,
+    }
+    for name, old in names.items():
+        (briefs / name).mkdir(parents=True)
+        (briefs / name / "brief.md").write_text("x", encoding="utf-8")
+        if old or name.startswith(".2026-11-06"):
+            os.utime(briefs / name, (now - ABANDONED_AFTER - 60,) * 2)
+    (briefs / ".2026-11-27-00000000000a").symlink_to(tmp_path)  # a link is never followed nor removed
+    os.utime(briefs / ".2026-11-27-00000000000a", (now - 2 * ABANDONED_AFTER,) * 2, follow_symlinks=False)
+    removed = sweep_abandoned(briefs, now=now)
+    assert sorted(p.name for p in removed) == sorted(n for n, old in names.items() if old)
+    assert sorted(p.name for p in briefs.iterdir()) == sorted(
+        [*(n for n, old in names.items() if not old), ".2026-11-27-00000000000a"]
+    )
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{p}: removed a staging folder a killed build left behind" for p in removed
+    ]
