@@ -83,7 +83,10 @@ PDF_VARIANT = "pdf/ua-1"  # tagged for screen readers: structure tree, /Lang, ti
 PDF_AUTHOR = "smallcap-brief"  # when the HTML has no <meta name="author">
 TOP_STORIES = 5  # headlines in the PDF's list (the web places more beside their passages)
 APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page in the PDF)
-SIGNED_UNITS = ("pct", "pp", "bp", "points")
+# Units whose sign is coloured (a gain blue, a loss orange).  Not basis points: a yield or a credit
+# spread that rises is neither a gain nor a loss of the reader's (a widening spread was blue, a
+# falling yield orange), so rate moves read in plain ink.
+SIGNED_UNITS = ("pct", "pp", "points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~])")

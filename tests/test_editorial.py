@@ -281,3 +281,17 @@ def test_realized_volatility_at_a_one_year_end_is_a_takeaway_and_said_once() -> 
     assert volatility_event(ctx, figures) is None  # within the range: no event
     high = volatility_event(ctx, {**figures, where.key: replace(where, text="highest")})
     assert high is not None and high.direction == 1 and high.figure == vol
+
+
+def test_gains_and_losses_are_coloured_rate_moves_are_not() -> None:
+    """A widening credit spread was blue and a falling yield orange, as if a gain and a loss: the
+    sign of a rate's move is not the reader's gain or loss, so basis points read in plain ink."""
+    from generator.models import Unit
+    from generator.render import sign_class
+
+    def made(value: float, unit: Unit) -> Figure:
+        return Figure("k", "label", value, unit, PROV)
+
+    assert [sign_class(made(v, Unit.PCT)) for v in (3.69, -2.6, 0.0)] == ["pos", "neg", ""]
+    assert [sign_class(made(v, Unit.PP)) for v in (2.71, -0.13)] == ["pos", "neg"]
+    assert [sign_class(made(v, Unit.BP)) for v in (18.0, -14.0)] == ["", ""]
