@@ -117,9 +117,10 @@ _PARENT_ENDS: set[Connection] = set()
 def _child(target: Any, conn: Connection, inherited: tuple[Connection, ...]) -> None:
     """A worker's start: the parent's ends closed, Ctrl-C left to the parent (which closes the pipe:
     the terminal sends SIGINT to the whole process group, and each worker printed a traceback)."""
+    signal.signal(signal.SIGTERM, _exit_on_terminate)  # not the parent's handler, inherited over fork
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for end in inherited:
         end.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     target(conn)
 
 

@@ -170,14 +170,15 @@ def test_a_weeks_tilt_against_the_years_is_read_with_the_year() -> None:
     brief = analyse(sample, load_config(ROOT / "feeds.yaml"), (), as_of=sample.as_of)
     performance = " ".join(plain(p) for x in brief.body if x.key == "performance" for p in x.paragraphs)
     assert (
-        "value (IWN) beat growth (IWO) by 0.84 pp, though it trails by 7.54 pp year to date." in performance
+        "value (IWN) beat growth (IWO) by 0.84 pp, though value trails by 7.54 pp year to date."
+        in performance
     )
     week, year = (Figure(k, k, v, "pp", PROV) for k, v in (("spread.1W", 0.84), ("spread.YTD", -7.54)))
-    assert plain(_against_the_year(week, year)) == ", though it trails by 7.54 pp year to date"
-    assert _against_the_year(week, swap(year, value=7.54)) == ()  # with the year: nothing to add
-    assert _against_the_year(swap(week, value=0.1), year) == ()  # a week in line says nothing
-    assert plain(_against_the_year(swap(week, value=-1.0), swap(year, value=2.0))) == (
-        ", though it leads by 2.00 pp year to date"
+    assert plain(_against_the_year(week, year, "value")) == ", though value trails by 7.54 pp year to date"
+    assert _against_the_year(week, swap(year, value=7.54), "value") == ()  # with the year: nothing to add
+    assert _against_the_year(swap(week, value=0.1), year, "value") == ()  # a week in line says nothing
+    assert plain(_against_the_year(swap(week, value=-1.0), swap(year, value=2.0), "value")) == (
+        ", though value leads by 2.00 pp year to date"
     )
 
 

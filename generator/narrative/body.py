@@ -122,18 +122,19 @@ def _tilt(ctx: Context, facts: Facts) -> Prose:
             prose(
                 f"value ({s.value}) ",
                 beat_or_lag(fig, f"growth ({s.growth})"),
-                _against_the_year(fig, ytd),
+                _against_the_year(fig, ytd, "value"),
             )
         )
     return clauses(parts)
 
 
-def _against_the_year(week: Figure, ytd: Figure | None) -> Prose:
-    """``, though it trails by 7.54 pp year to date``: a week's lead that runs against the year's
-    (or a lag against a year's lead) is read with the year's; a week in line with the year says nothing."""
+def _against_the_year(week: Figure, ytd: Figure | None, side: str) -> Prose:
+    """``, though value trails by 7.54 pp year to date``: a week's lead that runs against the year's
+    (or a lag against a year's lead) is read with the year's; a week in line with the year says nothing.
+    ``side``: who leads or trails, named ("it" could be either side of the comparison)."""
     if ytd is None or min(abs(val(week)), abs(val(ytd))) < th.IN_LINE_PP or (val(week) > 0) == (val(ytd) > 0):
         return ()
-    return prose(f", though it {'leads' if val(ytd) > 0 else 'trails'} by ", size(ytd), " year to date")
+    return prose(f", though {side} {'leads' if val(ytd) > 0 else 'trails'} by ", size(ytd), " year to date")
 
 
 def _range(ctx: Context, facts: Facts) -> Prose:
@@ -406,7 +407,7 @@ def outlook(
         _count(bull, first=True),
         " and the bear checklist ",
         _count(bear),
-        ": conditions, not forecasts.",
+        " (conditions met, not forecasts).",
     )
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
     untold = [words for crossing, words in changed if crossing not in told]
