@@ -56,6 +56,7 @@ def _imported() -> ModuleType:
 
 
 _cache_folder: list[Path] = []  # where yfinance's own caches go, once a gather has said (the last one)
+_cache_lock = threading.Lock()
 
 
 def yfinance() -> ModuleType:
@@ -66,9 +67,13 @@ def yfinance() -> ModuleType:
         from yfinance import cache
 
         target = str(_cache_folder[-1])
-        if cache._TzDBManager.get_location() != target:  # yfinance reopens its files there
-            _cache_folder[-1].mkdir(parents=True, exist_ok=True)
-            yf.set_tz_cache_location(target)  # (yfinance.cache.set_cache_location): every cache of it
+        if cache._TzDBManager.get_location() != target:
+            # Checked again under the lock: moving closes the open files, and a second thread moving
+            # them would close them under the first one's requests.
+            with _cache_lock:
+                if cache._TzDBManager.get_location() != target:  # yfinance reopens its files there
+                    _cache_folder[-1].mkdir(parents=True, exist_ok=True)
+                    yf.set_tz_cache_location(target)  # (yfinance.cache.set_cache_location): every cache
     return yf
 
 
