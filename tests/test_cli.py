@@ -320,9 +320,12 @@ def test_a_usage_error_is_one_line_naming_the_option_as_every_other_error(
 ) -> None:
     """Through the real entry point: one line and exit 2 (click's own four lines of Usage, Try and
     Error; '2026-02-30' was said not to match the format '%Y-%m-%d')."""
+    import signal
+
     from generator.cli import main
 
     monkeypatch.setattr(sys, "argv", ["smallcap-brief", *argv])
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # main()'s SIGTERM handler: not this process's
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 2
