@@ -113,6 +113,14 @@ def test_breadth_and_attribution_read_from_the_view(sample_with_view: Snapshot) 
     best = max(("Financials", financials), ("Industrials", contribution["CCC"] + contribution["MOG-A"]),
                ("Health Care", contribution["DDD"]), key=lambda kv: kv[1])  # fmt: skip
     assert text.count(f"{best[0]} added the most to the week ({best[1]:+.2f} pp)") == 1
+    # The sector table ends with what its contributions add up to: the priced members' weighted week,
+    # recomputed here (it is not the index's own week, and the methods say why).
+    table = next(t.table for sec in brief.sections for t in sec.topics if t.key == "sectors" and t.table)
+    label, weighted, added = table.rows[-1]
+    assert label == "All 5 priced members"
+    assert weighted.value == pytest.approx(sum(contribution.values())) == added.value
+    assert added.value == pytest.approx(sum(row[2].value for row in table.rows[:-1]))  # type: ignore[union-attr]
+    assert "by how far the weights have drifted" in added.provenance.method
     assert "Not covered this week" not in " ".join(brief.not_covered)
     assert not any("member breadth" in n for n in brief.not_covered)
 

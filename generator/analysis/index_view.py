@@ -52,6 +52,9 @@ class IndexFacts:
     sectors: tuple[Contribution, ...]  # largest contribution first
     contributors: tuple[Contribution, ...]
     detractors: tuple[Contribution, ...]
+    # Every priced member together: what the sectors' contributions add up to, the members' weighted
+    # week (by the membership's weights, rescaled over the priced members), not the index's own
+    total: Contribution | None = None
 
 
 def _week_rows(view: IndexView, ctx: Context) -> pd.DataFrame:
@@ -65,6 +68,11 @@ def _share(row: pd.Series, n: int) -> float | None:
     return float(row[f"above_{n}"]) / eligible * 100.0 if eligible > 0 else None
 
 
+TOTAL_METHOD = (
+    "Sum of the members' contributions: their weighted return, by the membership's weights rescaled"
+    " over the members priced. It differs from the index's own week by the members not priced and"
+    " by how far the weights have drifted since the membership's date."
+)
 UNIVERSES = {"sp600": ("S&P 600", "S&P 600 members")}  # other universes: key → (name, provenance symbol)
 
 
@@ -155,6 +163,7 @@ def index_facts(
         )
 
     ranked = frame.sort_values("contribution", ascending=False, kind="stable")
+    weighted = float(contribution.sum())
     return IndexFacts(
         members=n,
         covered=fig("covered", "Members with prices for the week", covered, "count", text=f"of {n}"),
@@ -188,6 +197,15 @@ def index_facts(
         detractors=tuple(
             member(str(k), r) for k, r in ranked[ranked["contribution"] < 0].iloc[::-1].head(TOP).iterrows()
         ),
+        total=Contribution(
+            "all",
+            f"All {covered} priced members",
+            "",
+            fig("members.1W", "Priced members, weighted return", weighted, "pct", method=TOTAL_METHOD),
+            fig("members.contribution", "Priced members, contribution", weighted, "pp", method=TOTAL_METHOD),
+        )
+        if covered
+        else None,
     )
 
 
@@ -219,7 +237,7 @@ def index_section(facts: IndexFacts | None) -> Section:
     sectors = Table(
         "Sector contributions to the week (members' weight × return)",
         ("Sector", "Return", "Contribution"),
-        tuple((c.name, c.ret, c.contribution) for c in facts.sectors),
+        tuple((c.name, c.ret, c.contribution) for c in (*facts.sectors, *filter(None, [facts.total]))),
     )
     movers = Table(
         "Top contributors and detractors",
