@@ -87,7 +87,7 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
 
 
 def _breadth_check(ctx: Context, figures: Mapping[str, Figure]) -> Check:
-    condition = "More than half of the small-cap sector ETFs above their 50-day average"
+    condition = "More than half of the sector funds above their 50-day average"
     fig = _get(ctx, figures, "breadth.50d", condition)
     above, total, _ = breadth_counts(ctx, 50)
     return Check(condition, fig, above > total / 2 if ok(fig) and total else None)

@@ -106,7 +106,7 @@ def breadth_counts(ctx: Context, n: int) -> tuple[int, int, tuple[str, ...]]:
 
 def breadth_figures(ctx: Context, n: int) -> Figure:
     key, label = f"breadth.{n}d", f"Sector ETFs above their {n}-day average"
-    method = f"Count of small-cap sector ETFs whose last close is above their {n}-day simple average."
+    method = f"Count of the sector funds whose last close is above their {n}-day simple average."
     above, total, syms = breadth_counts(ctx, n)
     if total == 0:
         sectors = tuple(i.symbol for i in ctx.config.with_role("sector")) or (SECTOR_ROLE,)

@@ -276,7 +276,7 @@ def _sectors(ctx: Context, facts: Facts) -> Prose:
         return ()
     best, worst = live[0], live[-1]
     text = prose(
-        f"Among small-cap sectors {best[0]} led at ",
+        f"Among the sector funds {best[0]} led at ",  # as configured: not all need be small-cap funds
         cite(best[2]),
         f" and {worst[0]} trailed at ",
         cite(worst[2]),

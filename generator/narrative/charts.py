@@ -58,10 +58,10 @@ def _sectors(spec: ChartSpec) -> tuple[str, str]:
     values = spec.series[0][1]
     best, worst = (spec.x[0], values[0]), (spec.x[-1], values[-1])
     alt = (
-        f"Horizontal bar chart: 1-week returns of {len(spec.x)} small-cap sector ETFs, best first. "
+        f"Horizontal bar chart: 1-week returns of {len(spec.x)} sector funds, best first. "
         f"Best {best[0]} {best[1] or 0:+.2f}%, worst {worst[0]} {worst[1] or 0:+.2f}%."
     )
-    return "Small-cap sectors this week", alt
+    return "Sector funds this week", alt
 
 
 def _rates(spec: ChartSpec) -> tuple[str, str]:
