@@ -216,21 +216,32 @@ def health(rows: Sequence[SourceHealth]) -> Health:
     )
 
 
+# A reason that names the source's own host is alike for sources on other hosts: offline, every feed
+# "cannot resolve host <its host>: Name or service not known" (eight lines, a page of the fallback's PDF).
+_OWN_HOST = re.compile(r"\b(cannot resolve) host \S+?:")
+
+
+def _alike(reason: str) -> str:
+    return _OWN_HOST.sub(r"\1 their hosts:", reason)
+
+
 def merged_problems(rows: Sequence[SourceHealth]) -> tuple[HealthRow, ...]:
-    """The problem rows in their order, those alike in all but their name as one (at the first's place)."""
+    """The problem rows in their order, those alike in all but their name (and their own host, in a
+    reason that names it) as one, at the first's place."""
     alike: dict[tuple[object, ...], list[SourceHealth]] = {}
     for r in rows:
         if is_problem(r):
-            alike.setdefault((r.kind, r.status, r.origin, r.count, r.newest, r.reason), []).append(r)
+            alike.setdefault((r.kind, r.status, r.origin, r.count, r.newest, _alike(r.reason)), []).append(r)
     merged = []
     for members in alike.values():
+        reason = _alike(members[0].reason)
         if len(members) == 1:
             merged.append(_row(members[0], problem=True))
             continue
         first = members[0]
         kind = formatting.count_of(len(members), first.kind)
         names = ", ".join(m.name for m in members)
-        shared = (first.status, first.origin, first.count, first.newest, first.reason)
+        shared = (first.status, first.origin, first.count, first.newest, reason)
         unit = _unit(first.kind)
         merged.append(HealthRow(kind, names, *shared, problem=True, sources=len(members), unit=unit))
     return tuple(merged)

@@ -296,3 +296,28 @@ def test_gains_and_losses_are_coloured_rate_moves_are_not() -> None:
     assert [sign_class(made(v, Unit.PCT)) for v in (3.69, -2.6, 0.0)] == ["pos", "neg", ""]
     assert [sign_class(made(v, Unit.PP)) for v in (2.71, -0.13)] == ["pos", "neg"]
     assert [sign_class(made(v, Unit.BP)) for v in (18.0, -14.0)] == ["", ""]
+
+
+def test_sources_failing_alike_on_their_own_hosts_are_one_row() -> None:
+    """Offline, each feed "cannot resolve host <its host>": eight rows that differ only by the host
+    (a page of the fallback's PDF).  They are one row; a lone failure keeps its host."""
+    from generator.citations import merged_problems
+    from generator.models import SourceHealth
+
+    cause = "Name or service not known"
+    rows = [
+        SourceHealth("feed", name, "failed", "none", error=f"cannot resolve host {host}: {cause}")
+        for name, host in (
+            ("cnbc", "www.cnbc.com"),
+            ("fed", "www.federalreserve.gov"),
+            ("nyt", "rss.nytimes.com"),
+        )
+    ]
+    lone = SourceHealth(
+        "provider", "BEA calendar", "failed", "none", error=f"cannot resolve host apps.bea.gov: {cause}"
+    )
+    merged = merged_problems([*rows, lone])
+    assert [(m.kind, m.name, m.error, m.sources) for m in merged] == [
+        ("3 feeds", "cnbc, fed, nyt", f"cannot resolve their hosts: {cause}", 3),
+        ("provider", "BEA calendar", f"cannot resolve host apps.bea.gov: {cause}", 1),
+    ]
