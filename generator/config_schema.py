@@ -36,6 +36,7 @@ from generator.models import (
     Slots,
     ValuationSettings,
 )
+from generator.text import has_query_or_fragment
 
 # Feed topics: the theme keys of generator.analysis.headlines (a topic adds to that theme's score).
 TOPICS = (
@@ -277,12 +278,9 @@ def _site_url(value: str) -> str | None:
     """The published site's address: pages are added after it, so no query or fragment."""
     if (problem := _url(value)) is not None or value == "":
         return problem
-    parts = urlsplit(value)
-    return (
-        "a site's address has no query or fragment (?…, #…): pages are added after it"
-        if (parts.query or parts.fragment or value.rstrip().endswith(("?", "#")))
-        else None
-    )
+    if has_query_or_fragment(value):
+        return "a site's address has no query or fragment (?…, #…): pages are added after it"
+    return None
 
 
 def _timezone(value: str) -> str | None:

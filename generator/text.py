@@ -79,3 +79,10 @@ def safe_link(raw: object) -> str | None:
         return None
     ok = parts.scheme.lower() in ("http", "https") and parts.hostname and not credentials
     return link if ok else None
+
+
+def has_query_or_fragment(url: str) -> bool:
+    """Whether ``url`` ends in a query or fragment ("?…", "#…", or a bare "?" or "#"): nothing can be
+    added after it as a path (a site's address, before each of its pages)."""
+    parts = urlsplit(url)
+    return bool(parts.query or parts.fragment) or url.rstrip().endswith(("?", "#"))

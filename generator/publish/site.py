@@ -55,6 +55,7 @@ from generator.issue import (
 )
 from generator.models import IssueMeta
 from generator.render import TEMPLATES_DIR, make_env
+from generator.text import has_query_or_fragment
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def normalize_base_url(base_url: str) -> str:
         raise PublishError(f"site.base_url {base_url!r} must be an absolute http(s) URL")
     if _UNSAFE_IN_URL.search(base):  # it is written into robots.txt, XML and HTML attributes
         raise PublishError(f"site.base_url {base_url!r} has spaces, control characters, quotes or <>")
-    if urlsplit(base).query or urlsplit(base).fragment or base.endswith(("?", "#")):
+    if has_query_or_fragment(base):
         raise PublishError(f"site.base_url {base_url!r} has a query or fragment; pages are added after it")
     return base if base.endswith("/") else base + "/"
 

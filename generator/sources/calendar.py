@@ -64,9 +64,7 @@ def _table() -> _Sessions | None:
 
 def closed_weekdays_from_exchange_calendars(first: date, last: date) -> list[date]:
     """The weekdays from ``first`` to ``last`` without an XNYS session, straight from exchange_calendars."""
-    sessions = {d.date() for d in _xnys_sessions(first, last)}
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return [d for d in days if d.weekday() < 5 and d not in sessions]
+    return [d.day for d in market_days_from_exchange_calendars(first, last) if d.closed]
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ def market_days(first: date, last: date) -> tuple[MarketDay, ...]:
     table = _table_days()
     if table is not None and table[0] <= first and last <= table[1]:
         return tuple(d for d in table[2] if first <= d.day <= last)
-    return tuple(d for d in market_days_from_exchange_calendars(first, last) if first <= d.day <= last)
+    return tuple(market_days_from_exchange_calendars(first, last))
 
 
 @lru_cache(maxsize=1)
