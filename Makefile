@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 INTERPRETER := $(VENV)/.interpreter
 ARGS ?=
 
-.PHONY: brief test pytest lint bench site golden clean sample system-brief system-test
+.PHONY: brief test pytest lint bench bench-peer site golden clean sample system-brief system-test
 
 $(STAMP): pyproject.toml constraints.txt $(INTERPRETER)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -75,6 +75,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_members.py
+
+## bench-peer: the build, the 52-week backfill and `make test`, each between two runs of quantstats' tearsheet, in its units
+bench-peer: $(STAMP)
+	$(BIN)/python scripts/bench_peer.py $(ARGS)
 
 ## site: build the static site from output/briefs
 site: $(STAMP)
