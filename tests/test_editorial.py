@@ -99,7 +99,12 @@ def test_outlook_does_not_tell_again_a_crossing_the_takeaways_told() -> None:
         return " ".join(plain(p) for p in outlook((), bear, (), prev, (), told).paragraphs)
 
     both = said(set(), [rsi_now, rate_now], [rsi_before, rate_before])
-    assert "“RSI overbought” is now met" in both and "“Yields up” is no longer met" in both
+    # the one bear condition met is named with the count, and that it is new; the other change follows
+    assert (
+        "bear checklist 1 of 2 (conditions met, not forecasts)."
+        " Bear condition met: “RSI overbought”, since last week." in both
+    )
+    assert both.count("RSI overbought") == 1 and "“Yields up” is no longer met" in both
     told = said({("rsi14.^RUT", 70.0)}, [rsi_now, rate_now], [rsi_before, rate_before])
     assert "RSI overbought" not in told and "“Yields up” is no longer met" in told
     only = said({("rsi14.^RUT", 70.0)}, [rsi_now], [rsi_before])
@@ -321,3 +326,30 @@ def test_sources_failing_alike_on_their_own_hosts_are_one_row() -> None:
         ("3 feeds", "cnbc, fed, nyt", f"cannot resolve their hosts: {cause}", 3),
         ("provider", "BEA calendar", f"cannot resolve host apps.bea.gov: {cause}", 1),
     ]
+
+
+def test_a_checklists_shorter_side_is_named_so_its_count_reads_without_the_list() -> None:
+    """The PDF and the email give the counts alone (the lists are in the web and Markdown appendix):
+    the one or two conditions on a checklist's shorter side are named; three of six, none."""
+    from generator.formatting import plain
+    from generator.models import Check
+    from generator.narrative.body import outlook
+
+    def checks(met: int, of: int) -> list[Check]:
+        return [
+            Check(f"condition {n}", Figure(f"k{n}", f"condition {n}", 1.0, "pct", PROV), n < met)
+            for n in range(of)
+        ]
+
+    def said(bull: list[Check], bear: list[Check]) -> str:
+        return " ".join(plain(p) for p in outlook(bull, bear, (), (), ()).paragraphs)
+
+    text = said(checks(5, 6), checks(0, 6))
+    assert text == (
+        "The bull checklist meets 5 of its 6 conditions and the bear checklist 0 of 6 (conditions met,"
+        " not forecasts). Bull condition not met: “condition 5”."
+    )
+    two = said(checks(2, 6), checks(4, 6))
+    assert "Bull conditions met: “condition 0”; “condition 1”." in two
+    assert "Bear conditions not met: “condition 4”; “condition 5”." in two
+    assert "condition" not in said(checks(3, 6), checks(3, 6)).split("forecasts).")[1]

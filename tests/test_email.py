@@ -269,9 +269,10 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     # Without a web address, the email sends the reader where the full figures are: the PDF's
     # appendix has the sources and methods but not the full tables.
     html, text = render_email(brief, view_url=None)
-    where = "in the appendix of the web and Markdown editions (the PDF's lists the sources and methods)"
+    where = "in the appendix of the web and Markdown editions; the PDF's appendix has the sources and methods"
     assert f"Full figures, sources and methods are {where}." in html.replace("&#39;", "'")
     assert "Full figures, sources and methods: the appendix of the web and Markdown editions" in text
+    assert "editions; the PDF's appendix has the sources and methods" in text
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_the_gap_is_stated_with_both_numbers_and_their_dates_and_the_definition_
     text = valuation_text(brief)
     assert text.startswith(
         "Trailing P/Es: IWM 17.8× and IJR 16.1× against 27.4× for the SPDR S&P 500 ETF Trust (SPY),"
-        " as reported on 2026-11-21. IWM's multiple is 0.65 times SPY's, a 35% discount; on book value,"
+        " as reported on 2026-11-21. IWM's multiple is 35% below SPY's; on book value,"
         " IWM 2.05× and IJR 1.90× against SPY 5.20×."
     )
     # What the provider's fund figures include is said in Methods, not in the passage every week.
@@ -97,7 +97,7 @@ def test_an_older_snapshot_without_read_dates_dates_the_ratios_by_the_funds_last
 
 @pytest.mark.parametrize(
     ("spy", "words"),
-    [(17.5, "IWM's multiple is 1.02 times SPY's, about level"), (15.0, "1.19 times SPY's, a 19% premium")],
+    [(17.5, "IWM's multiple is about level with SPY's."), (15.0, "IWM's multiple is 19% above SPY's.")],
 )
 def test_a_small_gap_reads_level_and_a_higher_multiple_a_premium(
     sample: Snapshot, config: Config, spy: float, words: str

@@ -16,7 +16,7 @@ import pandas as pd
 
 from generator.analysis.breadth import METHOD as SURVIVORSHIP_METHOD
 from generator.analysis.breadth import TOP
-from generator.analysis.common import Context, Maker, return_figure
+from generator.analysis.common import Context, Maker, return_figure, shown_difference
 from generator.models import Figure, IndexView, Section, Table, Topic
 
 PREFIX = "index"
@@ -114,7 +114,7 @@ def index_facts(
         above.append((share, change))
     bench = return_figure(ctx, ctx.slots.benchmark, "1W")
     median = float(np.median(ret[ok])) if covered else None
-    gap = None if median is None or bench.value is None else median - bench.value
+    gap = None if median is None or bench.value is None else shown_difference(median, bench.value)
     weights = members["weight"].to_numpy(float)
     share_w = np.where(ok, weights, 0.0)
     share_w = share_w / share_w.sum() if share_w.sum() > 0 else share_w

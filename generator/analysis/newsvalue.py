@@ -173,7 +173,8 @@ def relative_week(ctx: Context, a: str, b: str) -> Event | None:
     gaps = (ind.weekly_returns(ctx.closes[a], ends_on) - ind.weekly_returns(ctx.closes[b], ends_on)).dropna()
     if gaps.empty or gaps.index[-1].date() < ctx.week_start:
         return None
-    past, now = gaps.to_numpy()[:-1], val(fig)
+    # Held against history unrounded (the figure is the difference of the two returns as shown).
+    past, now = gaps.to_numpy()[:-1], val(return_figure(ctx, a, "1W")) - val(return_figure(ctx, b, "1W"))
     z = ind.zscore(now, past)
     if z is None or abs(z) < th.NOTEWORTHY:
         return None  # "0.89 pp, the widest since November" is true and trivia in a week both rose 11%

@@ -409,8 +409,13 @@ def outlook(
         _count(bear),
         " (conditions met, not forecasts).",
     )
+    moved = {c.condition for c in _moved(bull, prev_bull)} | {c.condition for c in _moved(bear, prev_bear)}
+    named = [_minority(bull, "bull", moved, told), _minority(bear, "bear", moved, told)]
+    said = {condition for _, conditions in named for condition in conditions}
+    if any(words for words, _ in named):
+        counts = prose(counts, " ", join([words for words, _ in named if words], " ", " "))
     changed = _changed(bull, prev_bull, "bull") + _changed(bear, prev_bear, "bear")
-    untold = [words for crossing, words in changed if crossing not in told]
+    untold = [words for crossing, words, what in changed if crossing not in told and what not in said]
     paragraphs = [counts]
     if untold:
         paragraphs.append(prose("Since last week: ", join(untold, "; ", "; "), "."))
@@ -432,23 +437,48 @@ def _count(checks: Sequence[Check], *, first: bool = False) -> str:
     return said + (f" ({unknown} without data)" if unknown else "")
 
 
+NAMED_AT_MOST = 2  # a checklist's shorter side (met, or not met) is named when it is this short
+
+
+def _minority(
+    checks: Sequence[Check], case: str, moved: Set[str], told: Set[tuple[str, float]]
+) -> tuple[Prose, frozenset[str]]:
+    """The shorter side of a checklist, named so that its count can be read without the full list
+    (which is in the appendix of the web and Markdown editions only): ``Bull condition not met:
+    “Credit improving …”.`` or ``Bear condition met: “… RSI … at or above 70”, since last week.``
+    Nothing when that side is empty, longer than :data:`NAMED_AT_MOST`, or holds a crossing the
+    takeaways told (the reader has it from there); also the conditions named."""
+    met = [c for c in checks if c.met is True]
+    unmet = [c for c in checks if c.met is False]
+    side, word = (met, "met") if len(met) <= len(unmet) else (unmet, "not met")
+    if not side or len(side) > NAMED_AT_MOST or any((c.figure.key, c.level) in told for c in side):
+        return (), frozenset()
+    names = [prose(f"“{c.condition}”", ", since last week" if c.condition in moved else "") for c in side]
+    plural = "s" if len(side) > 1 else ""
+    return prose(f"{case.capitalize()} condition{plural} {word}: ", join(names, "; ", "; "), "."), frozenset(
+        c.condition for c in side
+    )
+
+
+def _moved(now: Sequence[Check], before: Sequence[Check]) -> list[Check]:
+    """The conditions met now and not last week, or the reverse (both weeks with data)."""
+    was = {c.condition: c.met for c in before}
+    return [c for c in now if None not in (was.get(c.condition), c.met) and was[c.condition] != c.met]
+
+
 def _changed(
     now: Sequence[Check], before: Sequence[Check], case: str
-) -> list[tuple[tuple[str, float | None], Prose]]:
+) -> list[tuple[tuple[str, float | None], Prose, str]]:
     """The conditions met now and not last week, or the reverse: each with its crossing
-    (figure key, threshold)."""
-    was = {c.condition: c.met for c in before}
-    out: list[tuple[tuple[str, float | None], Prose]] = []
-    for c in now:
-        if (
-            c.condition in was
-            and was[c.condition] is not None
-            and c.met is not None
-            and was[c.condition] != c.met
-        ):
-            verb = "now met" if c.met else "no longer met"
-            out.append(((c.figure.key, c.level), prose(f"{case} condition “{c.condition}” is {verb}")))
-    return out
+    (figure key, threshold) and the condition."""
+    return [
+        (
+            (c.figure.key, c.level),
+            prose(f"{case} condition “{c.condition}” is {'now met' if c.met else 'no longer met'}"),
+            c.condition,
+        )
+        for c in _moved(now, before)
+    ]
 
 
 def watch_items(ctx: Context, facts: Facts, said: Set[str]) -> list[Prose]:

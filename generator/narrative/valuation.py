@@ -13,7 +13,7 @@ from generator.analysis.registry import spec
 from generator.analysis.valuation import fund_name
 from generator.models import Figure, Passage, Prose, SectionKey
 from generator.narrative import keys as K
-from generator.narrative.words import Facts, a_or_an, cite, join, prose
+from generator.narrative.words import Facts, cite, join, prose
 
 MEMBERS = "the share of loss-making members and the index's P/E including losses"
 
@@ -53,11 +53,12 @@ def _dates(funds: Sequence[tuple[str, Figure]]) -> str:
 
 
 def _gap_words(rel: Figure) -> str:
+    """The relative multiple once, as a reader says it: "35% below", "12% above", "about level with"
+    (its ratio, 0.65, is in the appendix)."""
     pct = (val(rel) - 1.0) * 100.0
     if abs(pct) < th.PE_LEVEL_PCT:
-        return "about level"
-    size = f"{abs(pct):.0f}%"
-    return f"{a_or_an(size)} {size} {'discount' if pct < 0 else 'premium'}"
+        return "about level with"
+    return f"{abs(pct):.0f}% {'below' if pct < 0 else 'above'}"
 
 
 def _funds(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Prose:
@@ -76,8 +77,8 @@ def _funds(ctx: Context, facts: Facts, figures: Sequence[Figure]) -> Prose:
         cite(pl, multiple(pl)),
         f" for the {fund_name(ctx, large)} ({large}), {_dates([*smalls, (large, pl)])}.",
         f" {small}'s multiple is ",
-        cite(rel, f"{val(rel):.2f} times"),
-        f" {large}'s, {_gap_words(rel)}",
+        cite(rel, _gap_words(rel)),
+        f" {large}'s",
     )
     books = [(s, facts.optional(K.valuation(s, "priceToBook"))) for s, _ in smalls]
     large_book = facts.optional(K.valuation(large, "priceToBook"))
