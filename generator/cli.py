@@ -8,6 +8,7 @@ read or written · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import atexit
+import errno
 import logging
 import os
 import re
@@ -62,6 +63,13 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+# Errors of a write to a file already open, which carry no file name: a full disk or quota, a file
+# over the size limit (ulimit -f), a file system remounted read-only, an I/O error, no descriptors.
+_STORAGE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EMFILE, errno.ENFILE}
+)
+
+
 def _errors_to_exit(func: F) -> F:
     """Turn project errors into a one-line message and the error's exit code."""
 
@@ -77,9 +85,12 @@ def _errors_to_exit(func: F) -> F:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:  # an --out that is a file, an unwritable folder: the path and the reason
-            if exc.filename is None:
+            if exc.filename is not None:
+                where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+            elif exc.errno in _STORAGE_ERRNOS:  # a write to an open file: the disk, not a path, is at fault
+                where = f"writing to {kwargs['out']}" if kwargs.get("out") else "writing the output"
+            else:
                 raise  # not a file's error: a bug to see whole
-            where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f)
             click.echo(f"error: {where}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_FILES)
 

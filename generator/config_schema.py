@@ -36,7 +36,7 @@ from generator.models import (
     Slots,
     ValuationSettings,
 )
-from generator.text import has_query_or_fragment
+from generator.text import site_url_problem
 
 # Feed topics: the theme keys of generator.analysis.headlines (a topic adds to that theme's score).
 TOPICS = (
@@ -275,12 +275,9 @@ def _location(value: str) -> str | None:
 
 
 def _site_url(value: str) -> str | None:
-    """The published site's address: pages are added after it, so no query or fragment."""
-    if (problem := _url(value)) is not None or value == "":
-        return problem
-    if has_query_or_fragment(value):
-        return "a site's address has no query or fragment (?…, #…): pages are added after it"
-    return None
+    """The published site's address, as ``--base-url`` and the site check it."""
+    problem = site_url_problem(value) if value else None
+    return None if problem is None else f"the site's address {problem}"
 
 
 def _timezone(value: str) -> str | None:

@@ -81,8 +81,26 @@ def safe_link(raw: object) -> str | None:
     return link if ok else None
 
 
-def has_query_or_fragment(url: str) -> bool:
-    """Whether ``url`` ends in a query or fragment ("?…", "#…", or a bare "?" or "#"): nothing can be
-    added after it as a path (a site's address, before each of its pages)."""
-    parts = urlsplit(url)
-    return bool(parts.query or parts.fragment) or url.rstrip().endswith(("?", "#"))
+_UNSAFE_IN_SITE_URL = re.compile(r"[\s\x00-\x1f\x7f\"'<>\\]")
+
+
+def site_url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as the published site's address, or None: an absolute http(s) URL
+    with a host, no user name or password, no spaces, control characters, quotes, ``<>`` or
+    backslashes (it is written into robots.txt, the sitemap's XML, HTML attributes and the email's
+    headers), and no query or fragment ("?…", "#…", a bare "?" or "#": pages are added after it).
+    The one rule the configuration check, ``--base-url`` and the site apply."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError as exc:  # "http://[::1": an unclosed IPv6 bracket
+        return f"is not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "must be an absolute http(s) URL"
+    if _UNSAFE_IN_SITE_URL.search(url):
+        return "has spaces, control characters, quotes, <> or backslashes"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user name or password"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "has a query or fragment (?…, #…); pages are added after it"
+    return None

@@ -238,6 +238,10 @@ def test_formats_are_read_in_any_case_and_the_build_prints_its_folder_alone_on_s
             ("build", "--data", "sample", "--base-url", "ftp://x.example/"),
             "Invalid value for '--base-url': 'ftp://x.example/' must be an absolute",
         ),
+        (  # urlsplit's ValueError was a traceback
+            ("site", "--base-url", "http://[::1"),
+            "Invalid value for '--base-url': 'http://[::1' is not a valid URL (Invalid IPv6 URL)",
+        ),
     ],
 )
 def test_a_bad_option_of_send_or_site_is_a_usage_error_before_anything_is_read(
@@ -656,3 +660,21 @@ def test_render_workers_exit_when_the_build_is_killed_outright(tmp_path: Path) -
     process.kill()
     process.communicate(timeout=60)
     assert not _gone(children), "render workers outlived the killed build"
+
+
+def test_a_write_the_disk_refuses_is_a_files_error_naming_the_output_folder(tmp_path: Path) -> None:
+    """A full disk or a file over the size limit fails a write to a file already open, with no file
+    name in the error: it was re-raised as a bug (a traceback, exit 1, the code of a degraded build
+    under --strict).  Here a real limit on file size (ulimit -f 40 KB) stops the snapshot's write."""
+    out = tmp_path / "out"
+    limited = (
+        "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960));"
+        f" sys.argv = ['smallcap-brief', 'build', '--data', 'sample', '--out', {str(out)!r},"
+        f" '--config', {str(ROOT / 'feeds.yaml')!r}];"
+        " runpy.run_module('generator', run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", limited], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 7, done.stderr[-2000:]
+    assert done.stderr.rstrip().splitlines()[-1] == f"error: writing to {out}: File too large"
+    assert "Traceback" not in done.stderr
+    assert not list((out / "briefs").iterdir())  # the half-written issue was removed

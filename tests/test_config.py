@@ -537,9 +537,10 @@ def test_news_must_be_a_list(tmp_path: Path) -> None:
 
 def test_site_base_url_is_empty_or_http(tmp_path: Path) -> None:
     text = BASE + "site:\n  base_url: me.github.io\n"
+    line = line_of(text, "me.github")
     assert (
         single(tmp_path, text)
-        == f"site.base_url: scheme must be http or https (line {line_of(text, 'me.github')})"
+        == f"site.base_url: the site's address must be an absolute http(s) URL (line {line})"
     )
 
 
@@ -779,12 +780,17 @@ def test_calendar_earnings_sets_how_many_reporting_members_are_listed(tmp_path: 
     [
         (
             "site:\n  base_url: 'https://x.example/b?q=1'",
-            "site.base_url: a site's address has no query or fragment",
+            "site.base_url: the site's address has a query or fragment",
         ),
         (
             "site:\n  base_url: 'https://x.example/b/#top'",
-            "site.base_url: a site's address has no query or fragment",
+            "site.base_url: the site's address has a query or fragment",
         ),
+        (  # what --base-url and the site refuse, the configuration check refuses too
+            'site:\n  base_url: "https://x.example/a\'b<c>/"',
+            "site.base_url: the site's address has spaces, control characters, quotes, <> or backslashes",
+        ),
+        ("site:\n  base_url: 'http://[::1'", "site.base_url: the site's address is not a valid URL"),
         (
             "index:\n  holdings: 'javascript:alert(1)'",
             "index.holdings: an http(s) URL or a local file, not a javascript:",

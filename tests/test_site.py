@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 import struct
 import threading
 import urllib.request
@@ -651,5 +652,20 @@ def test_a_chart_missing_from_an_issue_is_named_and_its_feed_entry_shows_the_alt
 )
 def test_a_base_url_with_a_query_or_fragment_is_refused(base: str) -> None:
     """Pages are added after the base URL: "…/b?x=1" gave "…/b?x=1/briefs/2026-11-20/" in every link."""
-    with pytest.raises(PublishError, match="has a query or fragment; pages are added after it"):
+    with pytest.raises(PublishError, match="has a query or fragment"):
+        site_module.normalize_base_url(base)
+
+
+@pytest.mark.parametrize(
+    ("base", "problem"),
+    [
+        ("http://[::1", "is not a valid URL"),  # urlsplit's ValueError, not a traceback
+        ("https://x.example:99999/", "is not a valid URL"),
+        ("https://x.example/a'b<c>/", "has spaces, control characters, quotes, <> or backslashes"),
+        ("https://user:pw@x.example/", "must not carry a user name or password"),
+        ("/local/folder", "must be an absolute http(s) URL"),
+    ],
+)
+def test_a_base_url_that_is_not_a_plain_site_address_is_refused(base: str, problem: str) -> None:
+    with pytest.raises(PublishError, match=re.escape(problem)):
         site_module.normalize_base_url(base)

@@ -32,7 +32,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,7 @@ from generator.issue import (
 )
 from generator.models import IssueMeta
 from generator.render import TEMPLATES_DIR, make_env
-from generator.text import has_query_or_fragment
+from generator.text import site_url_problem
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,6 @@ NO_BASE_URL = (
     "or share image, and no sitemap.xml is written (its locations must be absolute URLs)"
 )
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-_UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f\"'<>\\]")
 # The first chart the fragment shows: a figure id (the brief's own markup) or an <img> of a PNG.
 _CHART_REF = re.compile(r'(?:\bid="chart-|\bsrc="' + CHARTS_DIR + r"/)([A-Za-z0-9_-]+)")
 _URL_ATTR = re.compile(r'(\s(?:src|href)=")([^"]*)(")')
@@ -191,12 +190,8 @@ def normalize_base_url(base_url: str) -> str:
     base = base_url.strip()
     if not base:
         return ""
-    if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
-        raise PublishError(f"site.base_url {base_url!r} must be an absolute http(s) URL")
-    if _UNSAFE_IN_URL.search(base):  # it is written into robots.txt, XML and HTML attributes
-        raise PublishError(f"site.base_url {base_url!r} has spaces, control characters, quotes or <>")
-    if has_query_or_fragment(base):
-        raise PublishError(f"site.base_url {base_url!r} has a query or fragment; pages are added after it")
+    if (problem := site_url_problem(base)) is not None:
+        raise PublishError(f"site.base_url {base_url!r} {problem}")
     return base if base.endswith("/") else base + "/"
 
 
