@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,6 +142,11 @@ def headlines_for_week(
     seen = load_memory(seen_path) if seen_path is not None and seen_path.exists() else None
     bench = snapshot.series.get(config.slots.benchmark)
     last_session = min(bench.last_bar, snapshot.as_of) if bench is not None else snapshot.as_of
+    previous_close = None  # the previous week's last session: its window ended at that close
+    if bench is not None:
+        dates = bench.frame.index
+        n = int(dates.searchsorted(datetime.combine(week[1] - timedelta(days=7), clock()), side="right"))
+        previous_close = dates[n - 1].date() if n else None
     return select_headlines(
         snapshot.feeds,
         config.feeds,
@@ -150,6 +156,7 @@ def headlines_for_week(
         universe=config.universe,
         settings=config.headlines,
         last_session=last_session,  # the stated close: news after it is not this week's
+        previous_session=previous_close,
         timezone=config.brief.timezone,
     )
 

@@ -33,7 +33,8 @@ from generator.analysis.headlines import (
     similar_titles,
 )
 from generator.analysis.relevance import drop_reason, score_headline
-from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument
+from generator.config import Config
+from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument, Snapshot
 
 WEEK_START, WEEK_END = date(2026, 3, 2), date(2026, 3, 6)  # Monday to Friday (EST: close 21:00 UTC)
 MONDAY = "Mon, 02 Mar 2026 15:00:00 GMT"
@@ -230,6 +231,36 @@ def test_news_window_runs_from_the_previous_close_to_the_stated_close() -> None:
     assert news_window(date(2026, 7, 10), timezone="Europe/London")[1] == datetime(
         2026, 7, 10, 17, 0, tzinfo=UTC
     )
+
+
+@pytest.mark.parametrize(
+    ("week_end", "last_session", "next_week_end"),
+    [
+        (date(2024, 3, 29), date(2024, 3, 28), date(2024, 4, 5)),  # Good Friday: the PCE release of that day
+        (date(2026, 11, 21), date(2026, 11, 20), date(2026, 11, 28)),  # week_ends_on: saturday
+    ],
+)
+def test_consecutive_weeks_windows_meet_after_a_week_that_ends_without_a_session(
+    week_end: date, last_session: date, next_week_end: date
+) -> None:
+    """The next week's window starts at this week's stated close, not at its calendar end: news
+    between Thursday's close and Good Friday's 16:00 (or over a Saturday week's Friday evening) fell
+    into neither week."""
+    this = news_window(week_end, last_session=last_session)
+    after = news_window(next_week_end, previous_session=last_session)
+    assert after[0] == this[1]
+
+
+def test_the_previous_weeks_close_is_read_from_the_benchmarks_bars(
+    sample: Snapshot, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.analysis import headlines as module
+    from generator.build import headlines_for_week
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(module, "select_headlines", lambda *a, **kw: seen.update(kw) or [])
+    headlines_for_week(sample, config, (date(2026, 4, 6), date(2026, 4, 10)), None)
+    assert seen["previous_session"] == date(2026, 4, 2)  # Good Friday 2026-04-03: no session
 
 
 def test_headlines_dated_after_the_stated_close_are_not_this_weeks() -> None:

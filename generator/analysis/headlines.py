@@ -190,17 +190,25 @@ def _credit_source(title: str, entry: Mapping[str, Any], outlet: str) -> tuple[s
 
 
 def news_window(
-    week_end: date, *, last_session: date | None = None, timezone: str = "America/New_York"
+    week_end: date,
+    *,
+    last_session: date | None = None,
+    previous_session: date | None = None,
+    timezone: str = "America/New_York",
 ) -> tuple[datetime, datetime]:
-    """The week's news window: from the previous week's close to the stated close, both plus the grace.
+    """The week's news window: from the previous week's stated close to this week's, both plus the grace.
 
     The stated close is ``last_session`` (the last session the data covers; ``week_end`` when it is
-    not given) at :data:`MARKET_CLOSE` in ``timezone``.  Consecutive weeks' windows meet, so every
-    item belongs to exactly one week, and news dated after the stated close is not this week's.
+    not given) at :data:`MARKET_CLOSE` in ``timezone``; the previous week's is ``previous_session``
+    (its last session, on or before ``week_end`` - 7 days; that day itself when not given).
+    Consecutive weeks' windows meet, so every item belongs to exactly one week, also after a week
+    that ended on a holiday (Good Friday: Thursday's close to Thursday's close) or on a weekend day
+    (``week_ends_on: saturday``: Friday's close); news dated after the stated close is not this week's.
     """
     zone = ZoneInfo(timezone)
     close_day = min(last_session or week_end, week_end)
-    start = datetime.combine(week_end - timedelta(days=7), MARKET_CLOSE, zone) + CLOSE_GRACE
+    before = week_end - timedelta(days=7)
+    start = datetime.combine(min(previous_session or before, before), MARKET_CLOSE, zone) + CLOSE_GRACE
     end = datetime.combine(close_day, MARKET_CLOSE, zone) + CLOSE_GRACE
     return start.astimezone(UTC), end.astimezone(UTC)
 
@@ -224,6 +232,7 @@ def select_headlines(
     universe: Sequence[Instrument] = (),
     settings: HeadlineSettings | None = None,
     last_session: date | None = None,
+    previous_session: date | None = None,
     timezone: str = "America/New_York",
 ) -> list[Headline]:
     """The reporting week's relevant headlines from every feed: scored, themed, merged, best first.
@@ -234,7 +243,9 @@ def select_headlines(
     seen in a week before ``week_start``.
     """
     settings = settings or HeadlineSettings()
-    window = news_window(week_end, last_session=last_session, timezone=timezone)
+    window = news_window(
+        week_end, last_session=last_session, previous_session=previous_session, timezone=timezone
+    )
     candidates: list[Headline] = []
     for feed in feeds:
         capture = captures.get(feed.name)
