@@ -25,7 +25,6 @@ open them as a local path, so a feed whose body is a path would be read from dis
 from __future__ import annotations
 
 import functools
-import io
 import json
 import logging
 import re
@@ -39,8 +38,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import feedparser
-
 from generator.analysis.placement import SECTIONS, for_passages, place_headlines
 from generator.analysis.relevance import (
     LEXICON,
@@ -49,6 +46,7 @@ from generator.analysis.relevance import (
     score_headline,
     theme_points,
 )
+from generator.feedparse import entry_published, parse_bytes
 from generator.fsutil import write_atomic
 from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument
 from generator.text import MAX_LINK, plain_text, safe_link
@@ -84,24 +82,6 @@ SIMILAR = 0.9  # SequenceMatcher ratio above which two titles of the same day re
 # ---------------------------------------------------------------------------
 # Parsing
 # ---------------------------------------------------------------------------
-
-
-def parse_bytes(body: bytes) -> Any:
-    """feedparser over bytes only (never a URL or a path)."""
-    return feedparser.parse(io.BytesIO(body))
-
-
-def entry_published(entry: Mapping[str, Any]) -> datetime | None:
-    """An entry's published (else updated) time as an aware UTC datetime."""
-    for key in ("published_parsed", "updated_parsed"):
-        parsed = entry.get(key)
-        if parsed:
-            try:
-                year, month, day, hour, minute, second = parsed[:6]
-                return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
-            except (TypeError, ValueError):
-                continue
-    return None
 
 
 def parse_feed(capture: FeedCapture, feed: Feed) -> list[Headline]:

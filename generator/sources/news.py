@@ -26,7 +26,6 @@ the calling thread, so a late worker never writes anything.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -43,6 +42,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from generator.errors import SourceError
+from generator.feedparse import entry_published, parse_bytes
 from generator.fsutil import write_atomic
 from generator.models import Feed, FeedCapture, NetworkSettings, SourceHealth
 from generator.sources.http import MAX_PER_HOST, SNIFFED_TYPES, FetchResult, Resolver, fetch
@@ -129,22 +129,6 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def parse_bytes(body: bytes) -> Any:
-    """feedparser over the bytes only: given ``bytes`` it would first try them as a local path."""
-    return feedparser.parse(io.BytesIO(body))
-
-
-def _entry_date(entry: Any) -> date | None:
-    for key in ("published_parsed", "updated_parsed"):
-        parsed = entry.get(key)
-        if parsed:
-            try:
-                return date(parsed[0], parsed[1], parsed[2])  # feedparser gives UTC
-            except (TypeError, ValueError):
-                continue
-    return None
-
-
 def inspect_feed(body: bytes, read_at: datetime | None = None) -> _Parsed:
     """Count the entries and find the newest date; ``problem`` says why the body is not a feed,
     ``repairs`` what had to be fixed to read it.
@@ -166,7 +150,7 @@ def inspect_feed(body: bytes, read_at: datetime | None = None) -> _Parsed:
         repairs.append(f"{replaced} invalid UTF-8 byte sequence{'s' if replaced > 1 else ''} replaced")
     if parsed.bozo:
         repairs.append(_repair_words(parsed.get("bozo_exception")))
-    dates = [d for d in (_entry_date(e) for e in entries) if d is not None]
+    dates = [t.date() for t in (entry_published(e) for e in entries) if t is not None]
     if read_at is not None:
         latest = read_at.astimezone(UTC).date() + timedelta(days=1)
         future = [d for d in dates if d > latest]
