@@ -224,9 +224,10 @@ def build_from_snapshot(
         files = _write_formats(
             brief, charts, staging, [f for f in formats if not (later and f == "pdf")], timings, writer
         )
+        view_url = issue.issue_url(config.site.base_url, brief.as_of)
         with timings.stage("email"):
             _write_chart_pngs(charts, staging / issue.CHARTS_DIR)  # the email embeds them by cid
-            html, text = render_email(brief, view_url=_view_url(config, brief.as_of))
+            html, text = render_email(brief, view_url=view_url)
             (staging / issue.FILES["email_html"]).write_text(html, encoding="utf-8")
             (staging / issue.FILES["email_txt"]).write_text(text, encoding="utf-8")
         if later:
@@ -234,7 +235,7 @@ def build_from_snapshot(
             with timings.stage("pdf"):
                 files["pdf"] = write_pdf(staging, worker.pdf())
         names = {fmt: path.name for fmt, path in files.items()}
-        meta = issue.meta_for(brief, names)
+        meta = issue.meta_for(brief, names, view_url)
         issue.write_meta(meta, staging)
         final = issue.issue_dir(out, brief.as_of)
         if not force:
@@ -307,13 +308,6 @@ def _write_chart_pngs(charts: Mapping[str, RenderedChart], folder: Path) -> None
         path = folder / f"{key}.png"
         if not path.exists():
             path.write_bytes(chart.png)
-
-
-def _view_url(config: Config, as_of: date) -> str | None:
-    base = config.site.base_url
-    if not base:
-        return None
-    return f"{base.rstrip('/')}/briefs/{as_of.isoformat()}/"
 
 
 def _remember(seen_path: Path, headlines: Sequence[Headline], week_start: date) -> None:

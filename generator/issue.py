@@ -119,7 +119,12 @@ def headline_text(brief: Brief) -> str:
     return f"{figure.label} {fmt(figure)}"
 
 
-def meta_for(brief: Brief, files: dict[str, str]) -> IssueMeta:
+def issue_url(base_url: str, as_of: date) -> str | None:
+    """The issue's page on the site at ``base_url`` ("" for none): ``<base>/briefs/<date>/``."""
+    return f"{base_url.rstrip('/')}/briefs/{as_of.isoformat()}/" if base_url else None
+
+
+def meta_for(brief: Brief, files: dict[str, str], view_url: str | None = None) -> IssueMeta:
     return IssueMeta(
         as_of=brief.as_of,
         week_start=brief.week_start,
@@ -132,6 +137,7 @@ def meta_for(brief: Brief, files: dict[str, str]) -> IssueMeta:
         is_stale=brief.is_stale,
         built_at=brief.built_at,
         files=dict(sorted(files.items())),
+        view_url=view_url,
     )
 
 
@@ -149,6 +155,8 @@ def write_meta(meta: IssueMeta, folder: Path) -> Path:
         "built_at": meta.built_at.isoformat(),
         "files": dict(meta.files),
     }
+    if meta.view_url:  # the address the email links to; `send` gives it as the Archived-At header
+        data["view_url"] = meta.view_url
     path = folder / META
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
@@ -179,6 +187,7 @@ def read_meta(folder: Path) -> IssueMeta:
             is_stale=_typed(data, "is_stale", bool),
             built_at=datetime.fromisoformat(_typed(data, "built_at", str)),
             files={k: _typed({k: v}, k, str) for k, v in _typed(data, "files", dict, {}).items()},
+            view_url=_typed(data, "view_url", str, None),
         )
     except KeyError as exc:
         raise PublishError(f"{path}: unreadable meta.json (no {exc})") from exc

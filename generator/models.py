@@ -841,3 +841,4 @@ class IssueMeta:
     built_at: datetime
     files: Mapping[str, str] = field(default_factory=dict)  # format → file name in the issue folder
     takeaways: tuple[str, ...] = ()  # the key takeaways in plain text (site, Atom, email lead with them)
+    view_url: str | None = None  # the issue's page on the site, when built with the site's address

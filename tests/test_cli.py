@@ -265,6 +265,10 @@ def test_build_base_url_puts_the_issues_page_in_its_email(tmp_path: Path) -> Non
     assert (
         f'href="{page}"' in (folder / "email.html").read_text() and page in (folder / "email.txt").read_text()
     )
+    # kept with the issue, for `send` (its Archived-At header) when the configuration has no address
+    from generator.issue import read_meta
+
+    assert read_meta(folder).view_url == page
 
 
 @pytest.mark.parametrize("option", ["--out", "--cache-dir"])

@@ -720,6 +720,27 @@ def test_send_command_picks_issue_recipients_and_ledger(
         send_command(config, out, issue_date=None, to=(), environ={})
 
 
+def test_send_gives_the_address_the_issue_was_built_with(issue: Path) -> None:
+    """The publish workflow passes the site's address to `build --base-url` only: the email's body
+    links to the issue's page, and `send` reads that address from the issue (meta.json) for the
+    Archived-At header, where the configuration has none."""
+    from generator.issue import read_meta, write_meta
+
+    out = issue.parent.parent
+    built = "https://you.github.io/smallcap-brief/briefs/2026-11-20/"
+    write_meta(replace(read_meta(issue), view_url=built), issue)
+    assert read_meta(issue).view_url == built
+    config = Config(
+        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
+    )
+    dry = send_command(config, out, issue_date=None, to=("ann@example.com",), environ={}, dry_run=True)
+    assert parsed(dry.written[0].read_bytes())["Archived-At"] == f"<{built}>"
+    write_meta(replace(read_meta(issue), view_url=None), issue)  # an issue built without one
+    assert "view_url" not in (issue / "meta.json").read_text()
+    again = send_command(config, out, issue_date=None, to=("ann@example.com",), environ={}, dry_run=True)
+    assert parsed(again.written[0].read_bytes())["Archived-At"] is None
+
+
 # ---------------------------------------------------------------------------
 # The ledger
 # ---------------------------------------------------------------------------

@@ -29,11 +29,12 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import cast, overload
 
-from generator.errors import BriefError, DeliveryError
+from generator.errors import BriefError, DeliveryError, PublishError
 from generator.issue import (
     CHARTS_DIR,
     FILES,
     issue_dir,
+    issue_url,
     list_issues,
     publish_refusal,
     read_issue_file,
@@ -232,8 +233,9 @@ def send_command(
     else:
         smtp = SmtpSettings.from_env(environ)
     recipients = list(to) or list(smtp.to) or list(config.email.to)
-    base = config.site.base_url.rstrip("/")
-    view_url = f"{base}/briefs/{folder.name}/" if base else None
+    # The address the issue was built with (its email links to it), else the configured site's.
+    built_with = _built_view_url(folder)
+    view_url = built_with or issue_url(config.site.base_url, date.fromisoformat(folder.name))
     report = send_issue(
         folder,
         config.email,
@@ -250,6 +252,13 @@ def send_command(
     if report.failed:
         raise DeliveryError(str(report))
     return report
+
+
+def _built_view_url(folder: Path) -> str | None:
+    try:
+        return read_meta(folder).view_url
+    except PublishError:  # send_issue says what is wrong with the issue
+        return None
 
 
 def _ledger(out: Path, environ: Mapping[str, str]) -> Ledger:
