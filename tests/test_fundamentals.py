@@ -591,3 +591,5 @@ def test_the_snapshot_keeps_only_the_sums_with_the_refresh_date_and_reads_them_b
         read_fundamentals_block({**fundamentals_block(block), "covered": 5000}, "manifest")
     with pytest.raises(SourceError, match="sums must be finite"):
         read_fundamentals_block({**fundamentals_block(block), "earnings": math.inf}, "manifest")
+    with pytest.raises(SourceError, match="complete must be true or false, not 'false'"):
+        read_fundamentals_block({**fundamentals_block(block), "complete": "false"}, "manifest")

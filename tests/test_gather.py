@@ -163,7 +163,33 @@ def test_a_source_error_is_the_providers_failed_row_and_the_others_still_give(
     assert "^RUT" in snapshot.series
 
 
-def test_a_provider_that_breaks_stops_the_gather_once_the_running_ones_are_done(
+def test_a_providers_bug_is_its_failed_row_and_the_others_still_run(sample: Snapshot, tmp_path: Path) -> None:
+    """An exception out of a provider that is not a SourceError (a bug, a library's own error) costs
+    that provider's part of the brief, named in its health row, never the build."""
+
+    def broken(context: ProviderContext) -> None:
+        raise RuntimeError("a bug")
+
+    done: list[str] = []
+    later = fake(sample, "later", needs=("broken",), work=lambda context: done.append("later"))
+    snapshot = compose(
+        [
+            fake(sample, "broken", work=broken),
+            fake(sample, "busy", work=lambda c: done.append("busy")),
+            later,
+        ],
+        fake_context(tmp_path),
+    )
+    row = next(h for h in snapshot.health if h.name == "broken")
+    assert (row.status, row.error) == ("failed", "unexpected error (RuntimeError: a bug)")
+    assert sorted(done) == ["busy", "later"]
+
+
+class _Stop(BaseException):
+    """Not an Exception: as Ctrl-C, it stops the gather."""
+
+
+def test_an_interrupt_in_a_provider_stops_the_gather_once_the_running_ones_are_done(
     sample: Snapshot, tmp_path: Path
 ) -> None:
     running = threading.Event()
@@ -171,7 +197,7 @@ def test_a_provider_that_breaks_stops_the_gather_once_the_running_ones_are_done(
 
     def broken(context: ProviderContext) -> None:
         running.wait(WAIT)
-        raise RuntimeError("a bug")
+        raise _Stop("stop")
 
     def busy(context: ProviderContext) -> None:
         running.set()
@@ -179,7 +205,7 @@ def test_a_provider_that_breaks_stops_the_gather_once_the_running_ones_are_done(
         done.append("busy")
 
     later = fake(sample, "later", needs=("broken",), work=lambda context: done.append("later"))
-    with pytest.raises(RuntimeError, match="a bug"):
+    with pytest.raises(_Stop, match="stop"):
         compose(
             [fake(sample, "broken", work=broken), fake(sample, "busy", work=busy), later],
             fake_context(tmp_path),

@@ -175,6 +175,35 @@ def test_redirect_without_location(server: FeedServer) -> None:
 
 
 @pytest.mark.parametrize(
+    ("location", "words"),
+    [
+        ("http://[::1/x", "invalid redirect Location 'http://[::1/x': Invalid IPv6 URL"),
+        ("//[::1/x", "invalid redirect Location '//[::1/x': Invalid IPv6 URL"),
+        (
+            "http://[zzz]/feed.xml",
+            "invalid redirect Location 'http://[zzz]/feed.xml': "
+            "'zzz' does not appear to be an IPv4 or IPv6 address",
+        ),
+    ],
+)
+def test_a_malformed_redirect_location_is_named_not_a_crash(
+    server: FeedServer, location: str, words: str
+) -> None:
+    url = server.redirect("/moved", location)
+    assert error_of(url) == words
+    assert [r.path for r in server.requests] == ["/moved"]  # nothing was asked of the bad address
+
+
+def test_a_long_malformed_location_is_escaped_and_cut_short(server: FeedServer) -> None:
+    location = "http://[::1\x1b[31m/" + "a" * 500  # a terminal escape, then a long tail
+    url = server.redirect("/moved", location)
+    words = error_of(url)
+    head = "http://[::1\\x1b[31m/" + "a" * 63  # the first 80 characters, ESC written out
+    assert words == f"invalid redirect Location '{head}'…: Invalid IPv6 URL"
+    assert "\x1b" not in words  # escaped: the server's text cannot colour or move a terminal
+
+
+@pytest.mark.parametrize(
     ("target", "words"),
     [
         ("http://10.1.2.3/feed.xml", "refused: a private address 10.1.2.3"),

@@ -199,3 +199,26 @@ def test_a_local_file_needs_no_network(tmp_path: Path) -> None:
     assert not result.from_cache and len(result.membership.members) == 15
     with pytest.raises(SourceError, match="cannot read"):
         fetch_membership(str(tmp_path / "missing.csv"), no_network, tmp_path / "empty")
+
+
+@pytest.mark.parametrize("host", ["", "localhost", "LOCALHOST"])
+def test_a_file_url_on_this_machine_is_read_from_its_path(tmp_path: Path, host: str) -> None:
+    def no_network(url: str) -> bytes:
+        raise AssertionError(f"network used for {url}")
+
+    folder = tmp_path / "my holdings"
+    folder.mkdir()
+    (folder / "IWM.csv").write_bytes(HOLDINGS)
+    url = f"file://{host}{folder.as_posix().replace(' ', '%20')}/IWM.csv"
+    result = fetch_membership(url, no_network, tmp_path / "cache")
+    assert not result.from_cache and len(result.membership.members) == 15
+
+
+def test_a_file_url_naming_another_host_is_refused(tmp_path: Path) -> None:
+    url = f"file://fileserver{DATA.as_posix()}/IWM_holdings_synthetic.csv"  # the file exists here
+    with pytest.raises(SourceError) as caught:
+        fetch_membership(url, _fetcher(), tmp_path / "cache")
+    assert caught.value.message == (
+        f"cannot read {url}: a file URL must name this machine (no host or localhost)"
+        "; no cached membership to fall back on"
+    )

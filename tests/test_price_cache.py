@@ -11,8 +11,12 @@ import pandas as pd
 import pytest
 
 from generator.errors import SourceError
+from generator.sources import price_cache
+from generator.sources.core_providers import YahooPrices, price_cache_path
 from generator.sources.price_cache import SCHEMA_VERSION, PriceCache
+from generator.sources.providers import run
 from generator.sources.snapshot import read_prices_csv
+from tests.fake_providers import fake_context
 
 FETCHED = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
 
@@ -184,6 +188,70 @@ def test_a_file_that_is_not_a_cache_is_moved_aside(tmp_path: Path) -> None:
         cache.store("IWM", bars(["2026-11-20"], [245.0]), FETCHED)
     aside = tmp_path / "prices.sqlite.corrupt"
     assert aside.read_bytes().startswith(b"this is not a SQLite database")
+
+
+def test_a_damaged_cache_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "prices.sqlite"
+    days = [f"2026-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29)]
+    with PriceCache(path) as cache:
+        cache.store("IWM", bars(days, [245.0] * len(days)), FETCHED)  # enough rows for several pages
+    damaged = bytearray(path.read_bytes())
+    damaged[100:4096] = b"\xff" * (4096 - 100)  # the schema page, past the 100-byte header
+    path.write_bytes(bytes(damaged))
+    with PriceCache(path) as cache:
+        assert cache.symbols() == []
+    assert (tmp_path / "prices.sqlite.corrupt").read_bytes() == bytes(damaged)
+    assert "database disk image is malformed" in caplog.text and "moved to" in caplog.text
+
+
+def test_a_cache_locked_by_another_writer_is_left_alone_and_named(tmp_path: Path) -> None:
+    path = tmp_path / "prices.sqlite"
+    with PriceCache(path) as cache:
+        cache.store("IWM", bars(["2026-11-19", "2026-11-20"], [244.0, 245.0]), FETCHED)
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+        with pytest.raises(SourceError) as caught:
+            PriceCache(path, timeout=0.05)
+        assert caught.value.source == str(path)
+        assert caught.value.message == "cannot open the price cache: database is locked"
+        assert path.is_file() and not (tmp_path / "prices.sqlite.corrupt").exists()
+    finally:
+        writer.rollback()
+        writer.close()
+    with PriceCache(path) as cache:  # once the writer is done, everything is still there
+        assert cache.last_bar("IWM") == date(2026, 11, 20)
+
+
+def test_a_locked_cache_costs_the_price_provider_its_row_not_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = fake_context(tmp_path, offline=True)  # --data cache: the price cache alone
+    path = price_cache_path(context.cache_dir)
+    with PriceCache(path) as cache:
+        cache.store("^RUT", bars(["2026-11-19", "2026-11-20"], [2400.0, 2410.0]), FETCHED)
+    monkeypatch.setattr(price_cache, "LOCK_TIMEOUT", 0.05)
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN EXCLUSIVE")
+        result = run(YahooPrices(), context)
+    finally:
+        writer.rollback()
+        writer.close()
+    (row,) = result.health
+    assert (row.name, row.status, row.origin) == ("yahoo-prices", "failed", "cache")
+    assert row.error == "prices.sqlite: cannot open the price cache: database is locked"  # paths redacted
+    assert path.is_file() and not path.with_name("prices.sqlite.corrupt").exists()
+
+
+def test_a_cache_that_cannot_be_opened_is_named_not_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "prices.sqlite"
+    path.mkdir()  # a folder where the file goes: SQLite cannot open it, even as root
+    with pytest.raises(SourceError) as caught:
+        PriceCache(path)
+    assert caught.value.source == str(path)
+    assert caught.value.message == "cannot open the price cache: unable to open database file"
+    assert path.is_dir() and not (tmp_path / "prices.sqlite.corrupt").exists()
 
 
 def test_closed_cache_refuses_work(tmp_path: Path) -> None:

@@ -1,10 +1,14 @@
-"""generator.sources.prices_csv: bars dated on days without an NYSE session are dropped, and named."""
+"""generator.sources.prices_csv: bars dated on days without an NYSE session, and infinite prices, are dropped
+and named."""
 
 from __future__ import annotations
 
+import math
 import shutil
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -67,3 +71,61 @@ def test_bars_before_1970_are_judged_by_weekday_only(caplog: pytest.LogCaptureFi
         "^GSPC: dropped 1 bar(s) dated on days without an NYSE session (weekend, holiday or closure): "
         "1950-02-25"
     ]
+
+
+def test_infinite_prices_drop_their_rows_and_are_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'inf' and '-inf' read as floats and passed the NaN check: the brief said 'a +inf% week'."""
+    lines = VIX.read_text().splitlines()  # Date,Close,High,Low,Open,Volume
+    lines[8] = "2025-09-03,-inf,17.56999969482422,16.34000015258789,17.399999618530273,0"
+    lines += [
+        "2025-09-08,15.5,16.0,15.1,15.2,0",
+        "2025-09-09,15.6,16.0,-inf,15.2,0",  # one infinite price in the row is enough
+        "2025-09-10,15.7,1e999,15.0,15.3,0",  # too large for a float: inf
+        "2025-09-11,inf,inf,inf,inf,0",  # the last row, as in the reviewer's folder
+    ]
+    path = tmp_path / "IDX_VIX.csv"
+    path.write_text("\n".join(lines) + "\n")
+    frame = read_prices_csv(path, "^VIX")
+    assert [d.date().isoformat() for d in frame.index] == [
+        "2025-08-25", "2025-08-26", "2025-08-27", "2025-08-28", "2025-08-29", "2025-09-02", "2025-09-04",
+        "2025-09-05", "2025-09-08",
+    ]  # fmt: skip
+    assert frame.index[-1] == pd.Timestamp("2025-09-08") and frame["Close"].iloc[-1] == 15.5
+    assert np.isfinite(frame.to_numpy()).all()
+    assert "^VIX: dropped 4 row(s) with infinite prices (first: 2025-09-03)" in warnings_of(caplog)
+    assert not any("non-positive" in w for w in warnings_of(caplog))  # -inf is named as infinite
+
+
+def test_a_folder_whose_last_row_is_infinite_ends_at_the_last_finite_bar(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "IWM.csv").write_text(VIX.read_text() + "2025-09-08,inf,inf,inf,inf,0\n")
+    snapshot = read_snapshot(tmp_path)
+    assert snapshot.series["IWM"].last_bar == snapshot.as_of == date(2025, 9, 5)
+    (health,) = snapshot.health
+    assert (health.name, health.newest, health.count) == ("IWM", date(2025, 9, 5), 9)
+    assert "IWM: dropped 1 row(s) with infinite prices (first: 2025-09-08)" in warnings_of(caplog)
+
+
+def test_value_series_may_be_negative_but_not_infinite(caplog: pytest.LogCaptureFixture) -> None:
+    days = pd.to_datetime(["2025-09-02", "2025-09-03", "2025-09-04", "2025-09-05"])
+    values = [-0.25, math.inf, 0.0, -math.inf]
+    frame = clean_frame(pd.DataFrame({"Close": values}, index=days), "FRED-T10Y2Y")
+    assert frame["Close"].tolist() == [-0.25, 0.0]
+    assert warnings_of(caplog) == ["FRED-T10Y2Y: dropped 2 row(s) with infinite prices (first: 2025-09-03)"]
+
+
+def test_an_infinite_volume_reads_as_missing_and_keeps_its_row(caplog: pytest.LogCaptureFixture) -> None:
+    raw = pd.DataFrame(
+        {
+            "Date": ["2025-09-03", "2025-09-04", "2025-09-05"],
+            "Close": [1.0, 2.0, 3.0],
+            "Volume": ["5", "inf", "7"],
+        }
+    )
+    frame = clean_frame(raw, "IWM")
+    assert frame["Close"].tolist() == [1.0, 2.0, 3.0]
+    assert frame["Volume"].iloc[[0, 2]].tolist() == [5.0, 7.0] and np.isnan(frame["Volume"].iloc[1])
+    assert warnings_of(caplog) == ["IWM: read 1 infinite volume(s) as missing (first: 2025-09-04)"]

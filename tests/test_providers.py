@@ -10,6 +10,7 @@ failure, a cached copy stated as such, or a view left out with the reason.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 import yaml
 from feedserver import FeedServer
 from spdr_workbook import workbook
@@ -35,7 +37,7 @@ from generator.sources.gather import SAMPLE_WARNING, WORKERS, Transport, gather,
 from generator.sources.http import DATA, FEED, fetch
 from generator.sources.index_provider import IndexProvider, SP600Provider
 from generator.sources.ishares import CACHE_FILE
-from generator.sources.official_calendar import BROWSER_USER_AGENT, SOURCES, CalendarProvider
+from generator.sources.official_calendar import BROWSER_USER_AGENT, FED, SOURCES, CalendarProvider
 from generator.sources.providers import Provider, registered
 from generator.sources.snapshot import read_snapshot, write_snapshot
 from generator.sources.spdr import CACHE_FILE as SP600_CACHE
@@ -106,8 +108,12 @@ class Rig:
         today: date,
         mode: str = "auto",
         workers: int = WORKERS,
+        transport: Transport | None = None,
     ) -> Snapshot:
-        """The providers alone (no Yahoo): ``compose`` as gather runs it, without the sample fallback."""
+        """The providers alone (no Yahoo): ``compose`` as gather runs it, without the sample fallback.
+
+        ``transport`` replaces the default (the project's HTTP client, with no name lookups).
+        """
         from generator.sources.gather import compose
         from generator.sources.providers import ProviderContext
 
@@ -119,7 +125,7 @@ class Rig:
             week_start=week_start,
             week_end=week_end(week_start, "friday"),
             cache_dir=self.cache,
-            transport=Transport(resolver=no_dns),
+            transport=transport or Transport(resolver=no_dns),
         )
         return compose(providers, context, workers=workers)
 
@@ -314,6 +320,23 @@ def test_a_calendar_source_that_fails_is_named_and_the_others_still_count(rig: R
     assert schedule(cached) == EXPECTED_WEEK and cached.calendar_failures == ()
 
 
+def test_a_calendar_file_that_cannot_be_kept_is_a_warning_and_its_events_still_count(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = rig.cache / "calendar" / "fed.json"
+    blocked.mkdir(parents=True)  # a folder where the Fed's file goes: no rename onto it, even as root
+    with caplog.at_level(logging.WARNING, logger="generator.sources.official_calendar"):
+        snapshot = rig.run([serve_calendars(rig.server)], CAL_WEEK, date(2026, 10, 24))
+    assert schedule(snapshot) == EXPECTED_WEEK and snapshot.calendar_failures == ()
+    assert {row.status for row in snapshot.health} == {"ok"}
+    kept = [r.getMessage() for r in caplog.records if "cannot keep" in r.getMessage()]
+    assert kept == [f"{FED}: cannot keep the calendar file {blocked} (Is a directory)"]
+    assert all(r.levelno == logging.WARNING for r in caplog.records)
+    assert blocked.is_dir()  # left as it was, and the other files were kept
+    assert sorted(p.name for p in blocked.parent.iterdir()) == ["bea.json", "bls.ics", "fed.json"]
+    assert [p.name for p in blocked.parent.iterdir() if p.name.startswith(".")] == []
+
+
 def test_a_hung_calendar_is_bounded_and_named(rig: Rig) -> None:
     rig.config = replace(rig.config, calendar=replace(rig.config.calendar, timeout=0.3, deadline=2.0))
     provider = serve_calendars(rig.server)
@@ -448,6 +471,55 @@ def test_without_membership_or_member_prices_the_index_view_is_not_covered_and_s
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+BAD_LOCATION = "http://[::1/x"  # a redirect no URL parser takes (it once crashed the build)
+
+
+def test_a_holdings_redirect_to_a_malformed_location_is_a_failed_row_and_the_others_still_count(
+    rig: Rig,
+) -> None:
+    rig.server.redirect("/IWM_holdings.csv", BAD_LOCATION)
+    providers = [IndexProvider(panel=FakeMemberPrices()), serve_calendars(rig.server)]
+    snapshot = rig.run(providers, CAL_WEEK, date(2026, 10, 24))
+    row = rows(snapshot)["iShares IWM holdings"]
+    assert (row.status, row.origin) == ("failed", "none")
+    assert row.error == (
+        f"invalid redirect Location '{BAD_LOCATION}': Invalid IPv6 URL; no cached membership to fall back on"
+    )
+    assert snapshot.index_view is None
+    assert schedule(snapshot) == EXPECTED_WEEK  # the calendars, beside it, are all there
+
+
+def following_download(url: str, user_agent: str | None) -> bytes:
+    """A download seam that lets requests follow redirects itself (not the project's client)."""
+    response = requests.get(url, headers={"User-Agent": user_agent or "test"}, timeout=5)
+    response.raise_for_status()
+    return response.content
+
+
+def test_an_unexpected_error_out_of_a_provider_is_its_failed_row_not_a_crash(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.server.redirect("/IWM_holdings.csv", BAD_LOCATION)
+    with pytest.raises(ValueError, match="Invalid IPv6 URL"):  # what the seam does with that Location
+        following_download(rig.server.url("/IWM_holdings.csv"), None)
+    with caplog.at_level(logging.WARNING, logger="generator.sources.providers"):
+        snapshot = rig.run(
+            [IndexProvider(panel=FakeMemberPrices()), serve_calendars(rig.server)],
+            CAL_WEEK,
+            date(2026, 10, 24),
+            transport=Transport(resolver=no_dns, download=following_download),
+        )
+    row = rows(snapshot)["index"]  # the provider's own row: it gave nothing else
+    assert (row.kind, row.status, row.origin) == ("provider", "failed", "none")
+    assert row.error == "unexpected error (ValueError: Invalid IPv6 URL)"
+    (logged,) = [r for r in caplog.records if r.name == "generator.sources.providers"]
+    assert logged.levelno == logging.ERROR and logged.exc_info is not None
+    assert logged.getMessage() == "index: failed unexpectedly: ValueError: Invalid IPv6 URL"
+    blocks = {b.name: b for b in snapshot.blocks}
+    assert (blocks["index"].status, blocks["calendar"].status) == ("failed", "ok")
+    assert schedule(snapshot) == EXPECTED_WEEK
 
 
 def test_the_sp600_from_a_spdr_workbook_is_a_second_view_after_the_index_sharing_its_price_cache(

@@ -832,7 +832,7 @@ FIRST_FEED = "https://www.cnbc.com/id/15839069/device/rss/rss.html"
         (FIRST_FEED, "file:///etc/passwd", "scheme must be http or https"),
         (FIRST_FEED, "javascript:alert(1)", "scheme must be http or https"),
         (FIRST_FEED, '"https://example.com/x\\r\\nHost: evil"', "control characters"),
-        ('base_url: ""', 'base_url: "file:///etc/"', "scheme must be http or https"),
+        ('base_url: ""', 'base_url: "file:///etc/"', "must be an absolute http\\(s\\) URL"),
         ("  to: []", "  to: []\n  password: hunter2", "unknown key"),
     ],
 )

@@ -215,6 +215,89 @@ def test_manifest_paths_may_not_leave_the_folder(tmp_path: Path) -> None:
         read_snapshot(path)
 
 
+def _with_manifest(path: Path, **changes: Any) -> Path:
+    """The snapshot at ``path`` with top-level manifest keys replaced (``...``: the key removed)."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    for key, value in changes.items():
+        if value is ...:
+            del manifest[key]
+        else:
+            manifest[key] = value
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("notes", 5, "notes must be a list, not 5"),
+        ("notes", "a note", "notes must be a list, not 'a note'"),  # was read as ('a', ' ', 'n', ...)
+        ("notes", ["a note", 7], "notes[1] must be a string, not 7"),
+        ("health", 5, "health must be a list, not 5"),
+        ("health", {"kind": "symbol"}, "health must be a list"),
+        ("calendar_failures", [["a"]], "calendar_failures[0] must be a [calendar, reason] pair of strings"),
+        (
+            "calendar_failures",
+            [["BLS", "HTTP 503", "x"]],
+            "calendar_failures[0] must be a [calendar, reason]",
+        ),
+        ("calendar_failures", "BLS", "calendar_failures must be a list, not 'BLS'"),
+        ("is_sample", "false", "is_sample must be true or false, not 'false'"),  # bool('false') is True
+        ("is_sample", 0, "is_sample must be true or false, not 0"),
+        ("is_sample", None, "is_sample must be true or false, not null"),
+        ("provider", ["Yahoo"], "provider must be a string, not ['Yahoo']"),
+        ("format", True, "format must be 1, 2, 3"),  # True == 1: it was read as format 1
+        ("valuation", {"IWM": 17.8}, "valuation.IWM must be an object, not 17.8"),
+    ],
+)
+def test_a_hand_made_manifest_of_the_wrong_types_names_the_key(
+    tmp_path: Path, key: str, value: Any, message: str
+) -> None:
+    """``--from-snapshot`` takes any folder: a bad manifest is a SourceError, never a traceback."""
+    path = _with_manifest(write_snapshot(_snapshot(), tmp_path / "snap"), **{key: value})
+    with pytest.raises(SourceError) as err:
+        read_snapshot(path)
+    assert err.value.source == str(path / "manifest.json")
+    assert err.value.message.startswith(message)
+
+
+def test_is_sample_reads_json_booleans_and_defaults_to_false(tmp_path: Path) -> None:
+    path = write_snapshot(_snapshot(), tmp_path / "snap")
+    assert read_snapshot(_with_manifest(path, is_sample=True)).is_sample is True
+    assert read_snapshot(_with_manifest(path, is_sample=False)).is_sample is False
+    assert read_snapshot(_with_manifest(path, is_sample=...)).is_sample is False
+    empty = read_snapshot(_with_manifest(path, notes=None, calendar_failures=None))
+    assert empty.notes == () and empty.calendar_failures == ()
+    pairs = read_snapshot(_with_manifest(path, calendar_failures=[["BLS", "HTTP 503"]]))
+    assert pairs.calendar_failures == (("BLS", "HTTP 503"),)
+
+
+def test_a_manifest_nested_past_the_parsers_depth_is_unreadable(tmp_path: Path) -> None:
+    path = write_snapshot(_snapshot(), tmp_path / "snap")
+    (path / "manifest.json").write_text('{"notes": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(SourceError, match="unreadable manifest: maximum recursion depth") as err:
+        read_snapshot(path)
+    assert err.value.source == str(path / "manifest.json")
+
+
+def test_valuation_figures_that_are_not_finite_numbers_are_left_out_and_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_snapshot(_snapshot(), tmp_path / "snap")
+    manifest = (path / "manifest.json").read_text()
+    odd = '{"IWM": {"trailingPE": Infinity, "priceToBook": NaN, "forwardPE": "16", "beta": 1.1, "x": 1e999}}'
+    before = '"valuation": {\n    "IWM": {\n      "trailingPE": 17.8\n    }\n  }'
+    assert before in manifest
+    (path / "manifest.json").write_text(manifest.replace(before, f'"valuation": {odd}'))
+    with caplog.at_level(logging.WARNING):
+        snap = read_snapshot(path)
+    assert dict(snap.valuation) == {"IWM": {"beta": 1.1}}
+    assert caplog.messages == [
+        f"{path / 'manifest.json'}: left out what is not a finite number: valuation.IWM.trailingPE (inf),"
+        " valuation.IWM.priceToBook (nan), valuation.IWM.forwardPE ('16'), valuation.IWM.x (inf)"
+    ]
+
+
 # --------------------------------------------------------------------------- real CSV layouts
 
 

@@ -35,6 +35,10 @@ def fundamentals_block(block: MemberFundamentals) -> dict[str, Any]:
 
 
 def read_fundamentals_block(entry: Any, where: str) -> MemberFundamentals:
+    if isinstance(entry, dict) and not isinstance(entry.get("complete", True), bool):  # bool("false") is True
+        raise SourceError(
+            where, f"fundamentals block: complete must be true or false, not {entry['complete']!r:.40}"
+        )
     try:
         block = MemberFundamentals(
             as_of=date.fromisoformat(str(entry["as_of"])),
@@ -43,7 +47,7 @@ def read_fundamentals_block(entry: Any, where: str) -> MemberFundamentals:
             loss_makers=int(entry["loss_makers"]), market_cap=float(entry["market_cap"]),
             earnings=float(entry["earnings"]), profit_market_cap=float(entry["profit_market_cap"]),
             profits=float(entry["profits"]), loss_market_cap=float(entry["loss_market_cap"]),
-            complete=bool(entry.get("complete", True)),
+            complete=entry.get("complete", True),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as exc:
         raise SourceError(where, f"fundamentals block unreadable: {exc}") from exc

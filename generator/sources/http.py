@@ -260,16 +260,34 @@ def _fetch_once(
                     if not location:
                         raise SourceError(url, f"{_status_words(response)} without a Location header")
                     status = response.status_code
+                    following = _redirect_target(url, current, location)
                 finally:
                     response.close()
         log.debug("%s: %s redirects to %s", url, current, location)
-        following = urljoin(current, location)
         if urlsplit(current).scheme.lower() == "https" and urlsplit(following).scheme.lower() == "http":
             raise SourceError(url, f"refused: a redirect from https to http ({following})")
         leading_permanent = leading_permanent and status in PERMANENT_REDIRECTS
         moved_to = following if leading_permanent else moved_to
         current = following
     raise SourceError(url, f"too many redirects ({settings.max_redirects + 1})")
+
+
+def _redirect_target(source: str, current: str, location: str) -> str:
+    """The absolute URL a ``Location`` header points to from ``current``.
+
+    A Location that cannot be parsed (``http://[::1/x``) is the server's fault: SourceError
+    naming ``source``, with the header's text escaped and cut short (the server wrote it).
+    """
+    try:
+        following = urljoin(current, location)  # parses the Location: "[::1" or "[zzz]" raise here
+    except ValueError as exc:
+        raise SourceError(source, f"invalid redirect Location {_quoted(location)}: {exc}") from None
+    return following
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """``text`` as a Python literal (control characters escaped), cut to ``limit`` characters."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}…"
 
 
 _HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
@@ -314,7 +332,10 @@ def _request_headers(
 def _check_target(source: str, url: str, settings: NetworkSettings, resolve: Resolver) -> _Target:
     """Parse, resolve and check one hop; raises SourceError("refused: ...") when it may not be fetched."""
     where = "" if url == source else f" (redirected to {url})"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise SourceError(source, f"invalid URL {_quoted(url)}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise SourceError(
@@ -326,7 +347,7 @@ def _check_target(source: str, url: str, settings: NetworkSettings, resolve: Res
         port = parts.port or (443 if scheme == "https" else 80)
         host = (parts.hostname or "").encode("idna").decode("ascii").lower()
     except (ValueError, UnicodeError) as exc:
-        raise SourceError(source, f"invalid URL {url!r}: {exc}") from None
+        raise SourceError(source, f"invalid URL {_quoted(url)}: {exc}") from None
     if not host:
         raise SourceError(source, f"refused: no host in {url!r}")
     addresses = _resolve(source, host, port, resolve)
@@ -379,9 +400,20 @@ class _PinnedHostAdapter(HTTPAdapter):
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
 
+class _NoRedirectSession(requests.Session):
+    """A session that leaves the ``Location`` header alone: :func:`_fetch_once` follows redirects.
+
+    Even with ``allow_redirects=False`` requests parses the Location of a redirect (for
+    ``Response.next``) and a malformed one (``http://[::1/x``) raises ValueError out of ``get``.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
 @contextmanager
 def _pinned_session(target: _Target, ca_bundle: str | None) -> Iterator[requests.Session]:
-    session = requests.Session()
+    session = _NoRedirectSession()
     session.trust_env = False  # a proxy would resolve names itself and defeat the address check
     session.headers.clear()
     session.mount("http://", HTTPAdapter(max_retries=0))

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from generator.errors import SourceError
 from generator.fsutil import write_atomic
@@ -355,8 +356,25 @@ def number(cell: str) -> float | None:
 
 
 def _read_local(location: str, source: str) -> bytes:
-    path = Path(location.removeprefix("file://")).expanduser()
+    """The bytes of a local file: a path, or a ``file:`` URL on this machine (no host or ``localhost``)."""
+    path = _local_path(location, source)
     try:
         return path.read_bytes()
     except OSError as exc:
         raise SourceError(source, f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _local_path(location: str, source: str) -> Path:
+    """The path ``location`` names: ``file:///srv/x.csv`` and ``file://localhost/srv/x.csv`` are
+    ``/srv/x.csv`` (percent-escapes decoded); a ``file:`` URL naming another host is refused."""
+    if not location.lower().startswith("file:"):
+        return Path(location).expanduser()
+    try:
+        parts = urlsplit(location)
+    except ValueError as exc:
+        raise SourceError(source, f"cannot read {location}: {exc}") from None
+    if parts.netloc.lower() not in ("", "localhost"):
+        raise SourceError(
+            source, f"cannot read {location}: a file URL must name this machine (no host or localhost)"
+        )
+    return Path(unquote(parts.path))

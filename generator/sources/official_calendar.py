@@ -364,11 +364,21 @@ class _Keep:
         return body
 
     def commit(self, sources: list[CalendarSource], failed: dict[str, str]) -> None:
-        """Keep the files of the sources that were read without a problem."""
+        """Keep the files of the sources that were read without a problem.
+
+        A file that cannot be written (a read-only cache) is a WARNING naming it: this run's
+        events still stand, only ``--data cache`` lacks the newest copy.
+        """
         for source in sources:
-            body = self.fetched.get(self.path(source.url))
+            path = self.path(source.url)
+            body = self.fetched.get(path)
             if body is not None and source.name not in failed:
-                write_atomic(self.path(source.url), body)
+                try:
+                    write_atomic(path, body)
+                except OSError as exc:
+                    log.warning(
+                        "%s: cannot keep the calendar file %s (%s)", source.name, path, exc.strerror or exc
+                    )
 
 
 def _row(name: str, events: tuple[CalendarEvent, ...], problem: str | None, offline: bool) -> SourceHealth:

@@ -24,7 +24,8 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
 Only complete bars are stored (the caller leaves out an unfinished bar for the current day).
 Storing a bar for a date already cached replaces it.  Opening a file written by an older run
 is safe: tables and columns it lacks are added; nothing is dropped.  A file that is not a
-SQLite database at all is moved aside (``<name>.corrupt``) and a fresh cache is started.
+SQLite database at all, or a damaged one, is moved aside (``<name>.corrupt``) and a fresh cache
+is started; a file locked by another writer (or otherwise unusable) is left alone: SourceError.
 
 :func:`merge_bars` puts newly fetched bars together with the cached ones (re-basing the cache
 when the provider's adjustment changed), so the merged series stays on one basis.
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 DEFAULT_PROVIDER = "Yahoo Finance (yfinance)"
 SPLIT_TOLERANCE = 0.02  # the overlap bar's Close moved more than this: the provider re-based prices
+LOCK_TIMEOUT = 5.0  # seconds to wait for another connection's lock on the file (SQLite's own default)
 
 # column in the DataFrame -> column in ``bars``
 _COLUMNS: tuple[tuple[str, str], ...] = (
@@ -118,35 +120,50 @@ class CacheEntry:
     last_complete_bar: date | None
 
 
-class PriceCache:
-    """Daily bars per symbol in one SQLite file.  Use as a context manager, or call :meth:`close`."""
+# SQLite's own words for a file that is not (or no longer) a database; anything else (locked,
+# busy, read-only, disk full, cannot open) leaves the file where it is
+_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
-    def __init__(self, path: Path) -> None:
+
+class PriceCache:
+    """Daily bars per symbol in one SQLite file.  Use as a context manager, or call :meth:`close`.
+
+    ``timeout`` is how long (seconds) to wait for another connection's lock on the file (default
+    :data:`LOCK_TIMEOUT`).  Opening raises :class:`SourceError` naming the file when it cannot be
+    used (locked by another writer past ``timeout``, read-only, cannot be created); only a file
+    that is not a SQLite database, or a damaged one, is moved aside and started afresh.
+    """
+
+    def __init__(self, path: Path, *, timeout: float | None = None) -> None:
         self.path = Path(path)
+        self._timeout = LOCK_TIMEOUT if timeout is None else timeout
         self._conn = self._open()
         self._batched = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        source = str(self.path)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             return self._connect()
+        except OSError as exc:
+            raise SourceError(source, f"cannot open the price cache: {exc.strerror or exc}") from exc
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
-                raise SourceError(str(self.path), f"cannot open the price cache: {exc}") from exc
+            if not _is_corrupt(exc):  # locked by another writer, read-only, ...: not ours to discard
+                raise SourceError(source, f"cannot open the price cache: {exc}") from exc
             aside = self.path.with_name(self.path.name + ".corrupt")
             log.warning(
                 "%s: not a readable price cache (%s); moved to %s, starting afresh", self.path, exc, aside
             )
-            self.path.replace(aside)
             try:
+                self.path.replace(aside)
                 return self._connect()
-            except sqlite3.DatabaseError as again:
-                raise SourceError(str(self.path), f"cannot create the price cache: {again}") from again
+            except (OSError, sqlite3.DatabaseError) as again:
+                raise SourceError(source, f"cannot create the price cache: {again}") from again
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path)
+        conn = sqlite3.connect(self.path, timeout=self._timeout)
         try:
             with conn:
                 for ddl in _TABLES.values():
@@ -365,6 +382,12 @@ def _rows(symbol: str, frame: pd.DataFrame) -> list[tuple[object, ...]]:
     cells[~finite[keep]] = None
     days = dates[keep].strftime("%Y-%m-%d")
     return [(symbol, day, *row) for day, row in zip(days, cells.tolist(), strict=True)]
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """True when SQLite says the file is not a database or is damaged ("malformed")."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _CORRUPT_CODES
 
 
 def _iso_time(value: datetime) -> str:

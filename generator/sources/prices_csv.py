@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -47,6 +46,10 @@ VALUE_SERIES_PREFIXES = ("FRED-",)  # series of values (rates, spreads), not pri
 def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     """Normalize one symbol's bars: dates, column names, order, duplicates, missing and bad prices.
 
+    Rows without a readable date, without a close, with an infinite price or (prices, not the
+    ``FRED-`` value series) a non-positive one are dropped; an infinite volume reads as missing.
+    Each repair is a WARNING naming the symbol, the count and the first date.
+
     Raises SourceError naming the symbol when there is no Close column or no usable row.
     """
     df = _canonical_columns(frame, symbol)
@@ -65,11 +68,15 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
         np.asarray(dates.isna()), dates, symbol, "without a readable date", np.ones(len(dates), bool)
     )
     keep = _keep(np.isnan(values["Close"]), dates, symbol, "with no close", keep)
+    # inf or -inf (text such as "inf" or "1e999" reads as one): a broken row, never a price
+    keep = _keep(np.isinf(prices).any(axis=1), dates, symbol, "with infinite prices", keep)
     if not symbol.startswith(VALUE_SERIES_PREFIXES):  # yields and spreads may be zero or negative
         keep = _keep(np.asarray((prices <= 0).any(axis=1)), dates, symbol, "with non-positive prices", keep)
     keep = _drop_closed_days(dates, symbol, keep)
     if not keep.any():
         raise SourceError(symbol, "no usable rows")
+    if "Volume" in values:
+        values["Volume"] = _blank_infinite_volumes(values["Volume"], dates, symbol, keep)
     stamps = dates.to_numpy()[keep]
     order = np.argsort(stamps, kind="stable")
     stamps = stamps[order]
@@ -105,6 +112,17 @@ def _keep(bad: np.ndarray, dates: pd.DatetimeIndex, symbol: str, why: str, keep:
         when = "unknown date" if pd.isna(first) else first.date().isoformat()
         _warn(symbol, f"dropped {int(dropped.sum())} row(s) {why} (first: {when})")
     return np.asarray(keep & ~bad, dtype=bool)
+
+
+def _blank_infinite_volumes(
+    volume: np.ndarray, dates: pd.DatetimeIndex, symbol: str, keep: np.ndarray
+) -> np.ndarray:
+    """An infinite volume reads as a missing one (the row's prices stay), and is named."""
+    bad = np.isinf(volume)
+    if (bad & keep).any():
+        first = dates[np.flatnonzero(bad & keep)[0]].date().isoformat()
+        _warn(symbol, f"read {int((bad & keep).sum())} infinite volume(s) as missing (first: {first})")
+    return np.where(bad, np.nan, volume)
 
 
 SHOWN_DATES = 10  # dates listed in the warning about bars on closed days
@@ -274,11 +292,6 @@ def _read_multiheader(text: str, head: list[list[str]], symbol: str, source: str
 # --------------------------------------------------------------------------- writing
 
 
-def prices_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A clean frame as the snapshot's CSV: deterministic bytes, blank cells for missing values."""
-    return prices_csv(frame)[0]
-
-
 def prices_csv(frame: pd.DataFrame) -> tuple[bytes, pd.DataFrame]:
     """The snapshot's CSV bytes of a clean frame, and the frame exactly as reading those bytes gives it.
 
@@ -305,7 +318,7 @@ def prices_csv(frame: pd.DataFrame) -> tuple[bytes, pd.DataFrame]:
 
 
 def _format_column(values: np.ndarray, pattern: str) -> list[str]:
-    """``_fmt_price`` / ``_fmt_volume`` over a column: blank for NaN, no trailing zeros after a point."""
+    """A column's cells: blank for NaN, prices without trailing zeros after the point, volumes whole."""
     if pattern == "%.0f":
         return ["" if v != v else f"{v:.0f}" for v in values.tolist()]
     return ["" if v != v else f"{v:.6f}".rstrip("0").rstrip(".") for v in values.tolist()]
@@ -313,14 +326,3 @@ def _format_column(values: np.ndarray, pattern: str) -> list[str]:
 
 def _parse_column(text: list[str]) -> np.ndarray:
     return np.array([float(t) if t else np.nan for t in text], dtype=float)
-
-
-def _fmt_price(value: float) -> str:
-    if math.isnan(value):
-        return ""
-    text = f"{value:.6f}".rstrip("0")
-    return text[:-1] if text.endswith(".") else text
-
-
-def _fmt_volume(value: float) -> str:
-    return "" if math.isnan(value) else f"{value:.0f}"

@@ -14,7 +14,8 @@ A provider is a peer of the others, composed by :func:`generator.sources.gather.
   writes only in its own cache files.  ``context.offline`` (``--data cache``) means: no network,
   its own cache only.  A source that
   fails is a health row naming it, never an exception out of ``fetch`` (but for a
-  :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row).
+  :class:`~generator.errors.SourceError`, which ``gather`` turns into a failed row; :func:`run`
+  does the same with any other Exception, a bug, so one broken provider never stops the build).
 
 Offline tests replace the network through :class:`Transport`: a yfinance session, a DNS resolver
 for the project's HTTP client (tests serve files on loopback), or a ``download`` callable.
@@ -196,15 +197,25 @@ def registered(config: Config) -> tuple[Provider, ...]:
 
 
 def run(provider: Provider, context: ProviderContext) -> ProviderResult:
-    """``provider.fetch(context)``; a SourceError out of it becomes the provider's failed health row."""
+    """``provider.fetch(context)``; any Exception out of it becomes the provider's failed health row.
+
+    A SourceError is a source that failed (a WARNING naming the provider); any other Exception is
+    a bug in the provider (an ERROR naming it, with the traceback), and still costs only that
+    provider's part of the brief, never the build.  Ctrl-C and the like (not Exceptions) pass.
+    """
     try:
         return provider.fetch(context)
     except SourceError as exc:
         log.warning("%s: %s", provider.name, exc)
-        origin = "cache" if context.offline else "none"
-        return ProviderResult(
-            health=(SourceHealth("provider", provider.name, "failed", origin, error=str(exc)),)
-        )
+        return _failed(provider, context, str(exc))
+    except Exception as exc:  # a provider's bug: one source lost, not the whole build
+        log.error("%s: failed unexpectedly: %s: %s", provider.name, type(exc).__name__, exc, exc_info=True)
+        return _failed(provider, context, f"unexpected error ({type(exc).__name__}: {exc})")
+
+
+def _failed(provider: Provider, context: ProviderContext, error: str) -> ProviderResult:
+    origin = "cache" if context.offline else "none"
+    return ProviderResult(health=(SourceHealth("provider", provider.name, "failed", origin, error=error),))
 
 
 def merge(results: Sequence[ProviderResult]) -> ProviderResult:

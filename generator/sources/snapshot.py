@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import reprlib
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
@@ -124,16 +125,16 @@ def _read_manifested(
     where = str(root / MANIFEST)
     try:
         doc = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # or nested too deep
         raise SourceError(where, f"unreadable manifest: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("format") not in FORMATS:
+    if not isinstance(doc, dict) or type(doc.get("format")) is not int or doc["format"] not in FORMATS:
         raise SourceError(where, f"format must be {', '.join(map(str, FORMATS))}")
     if doc["format"] == BLOCKS_FORMAT and BLOCKS not in doc:
         raise SourceError(where, f"format {BLOCKS_FORMAT} needs its {BLOCKS} blocks")
     store = None
     if doc["format"] == STORE_FORMAT or (doc["format"] == BLOCKS_FORMAT and "store" in doc):
         store = PriceStore(store_path_from(root, doc.get("store"), where))
-    provider = str(doc.get("provider") or "")
+    provider = _text(doc.get("provider"), "provider", where)
     found = parts(doc, where, _check_name, _datetime) if doc["format"] == BLOCKS_FORMAT else [Part(None, doc)]
     claimed_once(found, where)
     reader = _PartReader(root, where, store, provider, known or {})
@@ -143,7 +144,7 @@ def _read_manifested(
         except SourceError as exc:
             raise SourceError(exc.source, exc.message + part.owner()) from exc
     if "health" in doc:
-        health = tuple(_health_from(row, where) for row in doc["health"])
+        health = tuple(_health_from(row, where) for row in _list(doc["health"], "health", where))
     else:
         health = _derive_health(reader.series, reader.feeds)
     try:
@@ -153,13 +154,14 @@ def _read_manifested(
         raise SourceError(where, f"as_of and built_at are required ISO dates ({exc})") from exc
     return Snapshot(
         as_of=as_of, built_at=built_at or datetime.min.replace(tzinfo=UTC), series=reader.series,
-        feeds=reader.feeds, is_sample=bool(doc.get("is_sample", False)), provider=provider, health=health,
+        feeds=reader.feeds, is_sample=_flag(doc.get("is_sample", False), "is_sample", where),
+        provider=provider, health=health,
         valuation=_valuation(doc.get("valuation") or {}, where),
         valuation_as_of=_days(doc.get("valuation_as_of") or {}, where),
         fundamentals=read_fundamentals_block(doc["fundamentals"], where) if doc.get("fundamentals") else None,
-        notes=tuple(map(str, doc.get("notes") or ())), index_view=reader.index_view,
+        notes=_strings(doc.get("notes"), "notes", where), index_view=reader.index_view,
         events=_events(doc.get("events") or [], where),
-        calendar_failures=tuple((str(a), str(b)) for a, b in doc.get("calendar_failures") or ()),
+        calendar_failures=_calendar_failures(doc.get("calendar_failures"), where),
         earnings=read_earnings(doc["earnings"], where) if doc.get("earnings") is not None else None,
         blocks=tuple(p.block for p in found if p.block is not None), universes=reader.universes,
     )  # fmt: skip
@@ -343,6 +345,62 @@ def _derive_health(
     return tuple(rows)
 
 
+def _shown(value: Any) -> str:
+    """A manifest value in a message, in JSON's words for null and booleans: short, and safe however
+    deeply it nests."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return reprlib.repr(value)
+
+
+def _list(value: Any, key: str, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise SourceError(where, f"{key} must be a list, not {_shown(value)}")
+    return value
+
+
+def _text(value: Any, key: str, where: str) -> str:
+    """A string value; null or absent reads as empty."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise SourceError(where, f"{key} must be a string, not {_shown(value)}")
+    return value
+
+
+def _flag(value: Any, key: str, where: str) -> bool:
+    """A JSON boolean: the string "false" (or 0, or null) is not one, and is not read as one."""
+    if not isinstance(value, bool):
+        raise SourceError(where, f"{key} must be true or false, not {_shown(value)}")
+    return value
+
+
+def _strings(value: Any, key: str, where: str) -> tuple[str, ...]:
+    """A list of strings; null or absent reads as none."""
+    if value is None:
+        return ()
+    items = _list(value, key, where)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise SourceError(where, f"{key}[{i}] must be a string, not {_shown(item)}")
+    return tuple(items)
+
+
+def _calendar_failures(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """``[[calendar, reason], ...]``; null or absent reads as none."""
+    if value is None:
+        return ()
+    pairs = []
+    for i, pair in enumerate(_list(value, "calendar_failures", where)):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise SourceError(
+                where,
+                f"calendar_failures[{i}] must be a [calendar, reason] pair of strings, not {_shown(pair)}",
+            )
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
+
+
 def _health_from(row: Any, where: str) -> SourceHealth:
     try:
         newest = date.fromisoformat(row["newest"]) if row.get("newest") else None
@@ -351,17 +409,38 @@ def _health_from(row: Any, where: str) -> SourceHealth:
             int(row.get("count", 0)), newest, str(row.get("error") or ""), str(row.get("provider") or ""),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SourceError(where, f"health: bad row {row!r} ({exc})") from exc
+        raise SourceError(where, f"health: bad row {_shown(row)} ({exc})") from exc
 
 
 def _valuation(block: Any, where: str) -> dict[str, dict[str, float]]:
     if not isinstance(block, dict):
         raise SourceError(where, "valuation must be an object")
     out: dict[str, dict[str, float]] = {}
+    left_out: list[str] = []
     for symbol, fields in block.items():
-        if isinstance(fields, dict):
-            out[str(symbol)] = {str(k): float(v) for k, v in fields.items() if isinstance(v, int | float)}
+        if not isinstance(fields, dict):
+            raise SourceError(where, f"valuation.{symbol} must be an object, not {_shown(fields)}")
+        out[symbol] = {}
+        for name, value in fields.items():
+            number = _finite(value)
+            if number is None:
+                left_out.append(f"valuation.{symbol}.{name} ({_shown(value)})")
+            else:
+                out[symbol][name] = number
+    if left_out:
+        log.warning("%s: left out what is not a finite number: %s", where, ", ".join(left_out))
     return out
+
+
+def _finite(value: Any) -> float | None:
+    """A JSON number as a finite float; None for anything else (NaN, Infinity, text, true, 1e999)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _days(block: Any, where: str) -> dict[str, date]:
