@@ -511,24 +511,27 @@ def _print_style() -> tuple[Any, Any]:
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
+    # Known before its folder exists (weasyprint makes it while the CSS is parsed): a PDF child
+    # stopped in the middle of parsing still deletes the copies made so far.
+    _FONT_COPIES[os.getpid()] = fonts
+    atexit.register(release_fonts)
     css = weasyprint.CSS(
         string=font_faces_css() + "\n" + brief_css(for_pdf=True),
         url_fetcher=make_url_fetcher((ASSETS_DIR, *PDF_FONT_DIRS)),
         font_config=fonts,
     )
-    _FONT_COPIES[os.getpid()] = getattr(fonts, "_folder", None)
-    atexit.register(release_fonts)
     return css, fonts
 
 
-# The temporary folder of font copies, by the process that made it (a forked child inherits the
-# parent's configuration, and must not delete the parent's copies).
-_FONT_COPIES: dict[int, Path | None] = {}
+# The font configuration whose temporary folder holds the copies, by the process that made it (a
+# forked child inherits the parent's configuration, and must not delete the parent's copies).
+_FONT_COPIES: dict[int, Any] = {}
 
 
 def release_fonts() -> None:
     """Delete the copies of the PDF's fonts made by this process's configuration (:func:`_print_style`)."""
-    folder = _FONT_COPIES.pop(os.getpid(), None)
+    fonts = _FONT_COPIES.pop(os.getpid(), None)
+    folder = getattr(fonts, "_folder", None)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
 

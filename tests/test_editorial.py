@@ -353,3 +353,29 @@ def test_a_checklists_shorter_side_is_named_so_its_count_reads_without_the_list(
     assert "Bull conditions met: “condition 0”; “condition 1”." in two
     assert "Bear conditions not met: “condition 4”; “condition 5”." in two
     assert "condition" not in said(checks(3, 6), checks(3, 6)).split("forecasts).")[1]
+
+
+@SAMPLE_BRIEF_GROUP
+def test_a_claim_measured_on_history_cites_a_source_that_spans_it() -> None:
+    """ "the widest gap in data back to November 2022" cited the week's spread, whose source ran over
+    a year: the claim's words cite a figure of their own, dated by the history's first bar, so the
+    appendix's source (web and PDF) spans what the claim was measured on."""
+    from sample_brief import build_sample
+
+    from generator.citations import sources
+    from generator.models import Cite
+
+    brief = build_sample().brief
+    claims = [p for p in brief.lead if isinstance(p, Cite) and p.figure.key.endswith(".history")]
+    assert [c.text for c in claims] == ["widest gap in data back to November 2022"]
+    history = claims[0].figure
+    # the first week's end of the weekly gaps it was ranked among
+    assert history.provenance.first_bar == date(2022, 11, 11) and history.provenance.window == "history"
+    assert history.provenance.symbols == ("^RUT", "^GSPC") and history.provenance.last_bar == brief.as_of
+    for printed in (False, True):
+        found = sources(brief, printed=printed)
+        row = found.rows[found.ref(history) - 1]
+        assert row.first_bar <= "2022-11-11" and row.symbols == ("^RUT", "^GSPC")  # ISO dates; was 2025-11-20
+    streak = next(t for t in brief.takeaways if "straight session" in "".join(map(str, t.prose)))
+    cited = [p.figure.key for p in streak.prose if isinstance(p, Cite)]
+    assert any(k.endswith(".history") for k in cited)  # "the longest run since 2025-04-25"

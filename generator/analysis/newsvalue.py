@@ -15,7 +15,7 @@ true on any history; one without ("the worst in the data", a rank) is only made 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -25,7 +25,7 @@ import pandas as pd
 from generator.analysis import indicators as ind
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, Maker, ok, return_figure, spread_figure, val
-from generator.models import Figure
+from generator.models import Figure, Provenance, Unit
 
 
 class EventKind(StrEnum):
@@ -83,6 +83,39 @@ class Event:
     rank: int = 0  # a move's place among all of its kind in the history at hand (1: the most extreme)
     tied: bool = False  # an ended run: the session that ended it was a tie, not a turn the other way
     z: float | None = None  # the move in standard deviations, when that is what makes it news
+    # The claim's context as a figure of its own ("the widest since …", "in data back to …"): what the
+    # sources cite for it, its window the whole history it was measured on (see :func:`with_history`).
+    history: Figure | None = None
+
+
+HISTORY_METHOD = (
+    "The week's reading held against every earlier one of its kind, from the first bar of the history"
+    " shown to the reporting week: the date is the last earlier reading at least as extreme the same"
+    ' way ("the widest since …"), or, when there is none, where the history starts ("in data back'
+    ' to …"); a rank ("second-widest") counts the more extreme ones before it.'
+)
+
+
+def with_history(e: Event) -> Event:
+    """``e`` with its :attr:`Event.history` figure when its claim rests on a history: the date of
+    that claim, with the main figure's symbols, provider and last bar, and the history's first bar
+    (the appendix's source for the claim then spans what it was measured on, not only the week)."""
+    first = e.history_from or e.since
+    if first is None:
+        return e
+    when = e.since or first
+    provenance = Provenance(
+        e.figure.provenance.symbols,
+        "history",
+        e.figure.provenance.last_bar,
+        e.figure.provenance.provider,
+        HISTORY_METHOD,
+        first_bar=first,
+    )
+    label = f"{e.figure.label}: held against its history"
+    return replace(
+        e, history=Figure(f"{e.figure.key}.history", label, None, Unit.DATE, provenance, when.isoformat())
+    )
 
 
 def breadth_event(share: Figure, daily: pd.DataFrame, week_start: date, window: int = 200) -> Event | None:
@@ -562,5 +595,5 @@ def week_events(ctx: Context, figures: dict[str, Figure], prev: dict[str, Figure
         *level_crossing(ctx, figures, prev),
         volatility_event(ctx, figures),
     ]
-    events = [e for e in found if e is not None]
+    events = [with_history(e) for e in found if e is not None]
     return tuple(sorted(events, key=lambda e: -e.score))

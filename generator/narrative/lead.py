@@ -9,7 +9,8 @@ from dataclasses import replace
 from generator.analysis import thresholds as th
 from generator.analysis.common import Context, ok, val
 from generator.analysis.newsvalue import Event, EventKind
-from generator.models import Prose, Takeaway
+from generator.formatting import plain
+from generator.models import Cite, Prose, Takeaway
 from generator.narrative import keys as K
 from generator.narrative.words import (
     Facts,
@@ -29,35 +30,43 @@ from generator.narrative.words import (
 )
 
 
-def _week_context(e: Event | None) -> str:
+def _claim(e: Event, words: str) -> Prose:
+    """The words of a claim measured on history ("the widest gap since …"), cited to the event's
+    history figure, whose source spans the history (the figure the sentence gives covers the week)."""
+    if not words:
+        return ()
+    return (cite(e.history, words),) if e.history is not None else (words,)
+
+
+def _week_context(e: Event | None) -> Prose:
     """How unusual the week's move was, after the move itself: ", their best week since …".
 
     Only for a noteworthy move: "the best week since two weeks ago" is true and no news.
     """
     if e is None or e.score < th.NOTEWORTHY:
-        return ""
+        return ()
     rarity = _rarity(e, "best" if e.direction > 0 else "worst", "week")
     if rarity:
-        return f", their {rarity}"
-    return f", a move of {sigma(e.score)}" if e.score >= th.UNUSUAL_MOVE_SD else ""
+        return prose(", their ", _claim(e, rarity))
+    return (f", a move of {sigma(e.score)}",) if e.score >= th.UNUSUAL_MOVE_SD else ()
 
 
 # The events the headline sentence tells (the week's move and its gap with large caps), never takeaways.
 HEADLINE_ONLY = frozenset({EventKind.WEEK_MOVE, EventKind.RELATIVE_WEEK})
 
 
-def _gap_context(e: Event | None, said: str) -> str:
+def _gap_context(e: Event | None, said: str) -> Prose:
     """How rare the week's gap with large caps was, after the gap: ", the widest since the week ending …".
 
     Only for a noteworthy gap, and only in words of rarity: a gap's size in standard deviations is one
     number more in a sentence that has two.  ``said``: the week's own context, whose "in data back to
     …" is not said twice in one sentence."""
     if e is None or e.score < th.NOTEWORTHY:
-        return ""
+        return ()
     rarity = _rarity(e, "widest", "gap", weekly=True)
     if e.history_from is not None and rarity.endswith(back := in_data(e.history_from)) and back in said:
         rarity = rarity.removesuffix(back) + " in the data"
-    return f", the {rarity}" if rarity else ""
+    return prose(", the ", _claim(e, rarity)) if rarity else ()
 
 
 def _recent(e: Event) -> bool:
@@ -86,8 +95,8 @@ def _day_move(ctx: Context, e: Event, facts: Facts) -> Prose:
     name = ctx.name(ctx.slots.benchmark)
     verb = "jumped" if e.direction > 0 else "fell"
     rarity = _rarity(e, "best" if e.direction > 0 else "worst", "day")
-    context = f"its {rarity}" if rarity else f"a move of {sigma(e.z or 0.0)}"
-    return prose(f"The {name} {verb} ", size(e.figure), f" {on_day(e.day)}, {context}.")
+    context = prose("its ", _claim(e, rarity)) if rarity else f"a move of {sigma(e.z or 0.0)}"
+    return prose(f"The {name} {verb} ", size(e.figure), f" {on_day(e.day)}, ", context, ".")
 
 
 def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -95,13 +104,13 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
     n = int(e.figure.value or 0)
     side = "ahead of" if e.direction > 0 else "behind"
     since = (
-        ""  # "the longest since a month ago" is no news
+        ()  # "the longest since a month ago" is no news
         if _recent(e)
-        else f", the longest run since {e.since.isoformat()}{data_from(e.history_from)}"
+        else prose(", ", _claim(e, f"the longest run since {e.since.isoformat()}{data_from(e.history_from)}"))
         if e.since is not None
-        else f", the longest{in_data(e.history_from)}"
+        else prose(", ", _claim(e, f"the longest{in_data(e.history_from)}"))
         if e.history_from is not None
-        else ""
+        else ()
     )
     if e.kind is EventKind.STREAK_ENDED:
         # Dated by the session that broke the run, which is said as such: "the run ended on Thursday"
@@ -111,15 +120,16 @@ def _streak(ctx: Context, e: Event, facts: Facts) -> Prose:
         run = cite(e.figure, f"{n} sessions")
         if e.tied:  # equal returns that day: neither ahead nor behind
             ended = f" ended {on_day(e.day)} with a session of equal returns"
-            return prose(f"The {name}'s run of ", run, f" {side} the {large}{ended}{since}.")
+            return prose(f"The {name}'s run of ", run, f" {side} the {large}{ended}", since, ".")
         turn = "fell behind" if e.direction > 0 else "pulled ahead of"
-        return prose(f"The {name} {turn} the {large} {on_day(e.day)} after ", run, f" {side} it{since}.")
+        return prose(f"The {name} {turn} the {large} {on_day(e.day)} after ", run, f" {side} it", since, ".")
     name = ctx.name(ctx.slots.benchmark)
     verb = "beat" if e.direction > 0 else "lagged"
     return prose(
         f"The {name} {verb} the {large} for {a_or_an(ordinal(n))} ",
         cite(e.figure, f"{ordinal(n)} straight session"),
-        f"{since}.",
+        since,
+        ".",
     )
 
 
@@ -139,7 +149,7 @@ def _beaten(e: Event) -> Prose:
     data at hand, not of the index's life, when the data begin later)."""
     back = data_from(e.history_from)
     if e.since is not None and not _recent(e):
-        return (f", the first record since {e.since.isoformat()}{back}",)
+        return prose(", ", _claim(e, f"the first record since {e.since.isoformat()}{back}"))
     previous = next((f for f in e.extra if f.key.endswith(".previous")), None)
     above = next((f for f in e.extra if f.key.endswith(".above")), None)
     if previous is None or above is None or not ok(above) or previous.provenance.last_bar is None:
@@ -173,10 +183,10 @@ def _vix(ctx: Context, e: Event, facts: Facts) -> Prose:
 def _vix_spike(ctx: Context, e: Event, facts: Facts) -> Prose:
     assert e.day is not None
     rarity = _rarity(e, "highest", "close")
-    since = f", its {rarity}" if rarity else ""
+    since = prose(", its ", _claim(e, rarity)) if rarity else ()
     vix = facts.get(K.VIX_LEVEL)
     end = prose(", and" if since else " and", " ended the week at ", level(vix)) if vix is not None else ()
-    return prose("The VIX closed at ", level(e.figure), f" {on_day(e.day)}{since}", end, ".")
+    return prose("The VIX closed at ", level(e.figure), f" {on_day(e.day)}", since, end, ".")
 
 
 def _rsi(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -204,8 +214,8 @@ def _rates(ctx: Context, e: Event, facts: Facts) -> Prose:
     ten = facts.get(K.yield_level(ctx.slots.rate_10y))
     now = prose(" to ", level(ten)) if ten is not None else ()
     rarity = _rarity(e, "largest", "weekly rise" if e.direction > 0 else "weekly fall", weekly=True)
-    context = f"its {rarity}" if rarity else f"a move of {sigma(e.z or 0.0)}"
-    return prose("The 10-year Treasury yield ", moved(e.figure), now, f", {context}.")
+    context = prose("its ", _claim(e, rarity)) if rarity else f"a move of {sigma(e.z or 0.0)}"
+    return prose("The 10-year Treasury yield ", moved(e.figure), now, ", ", context, ".")
 
 
 def _breadth(ctx: Context, e: Event, facts: Facts) -> Prose:
@@ -275,7 +285,13 @@ def history_once(headline: Prose, told: Sequence[Takeaway]) -> tuple[Prose, tupl
         return "" if match.group(1) else " in the data"
 
     def strip(text: Prose) -> Prose:
-        return tuple(_HISTORY.sub(once, part) if isinstance(part, str) else part for part in text)
+        parts: list[str | Cite] = []
+        for part in text:
+            if isinstance(part, str):
+                parts.append(_HISTORY.sub(once, part))
+            elif words := _HISTORY.sub(once, part.text):  # a claim's words, cited to its history
+                parts.append(Cite(part.figure, words))
+        return prose(*parts)
 
     return strip(headline), tuple(replace(t, prose=strip(t.prose)) for t in told)
 
@@ -295,7 +311,9 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> 
         prose(
             " and ",
             beat_or_lag(spread, f"the {ctx.name(s.large_cap)}"),
-            _gap_context(next((e for e in events if e.kind is EventKind.RELATIVE_WEEK), None), context),
+            _gap_context(
+                next((e for e in events if e.kind is EventKind.RELATIVE_WEEK), None), plain(context)
+            ),
         )
         if spread
         else ()
@@ -305,7 +323,7 @@ def headline(ctx: Context, events: Sequence[Event], facts: Facts, when: str) -> 
     if top is not None and top.score >= th.NOTEWORTHY:
         tail = prose("; ", _short(ctx, top))
     if context and versus:
-        context += ","
+        context = prose(context, ",")
     return prose(
         "Small caps ", moved(week, flat="were little changed"), " ", when, context, versus, tail, "."
     )
