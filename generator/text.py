@@ -104,3 +104,89 @@ def site_url_problem(url: str) -> str | None:
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return "has a query or fragment (?…, #…); pages are added after it"
     return None
+
+
+# How the words of an all-capitals company name are written: a short word (three letters or fewer)
+# reads as initials (CSW, UFP, AMC, BJ) unless it is one of these words; these forms stay in capitals;
+# and these small words are in lower case inside a name ("Bank of Hawaii").
+_SHORT_WORDS = frozenset(
+    [
+        "INC",
+        "CO",
+        "LTD",
+        "PLC",
+        "THE",
+        "AND",
+        "OF",
+        "FOR",
+        "NEW",
+        "ONE",
+        "TWO",
+        "BIG",
+        "AIR",
+        "OIL",
+        "GAS",
+        "CAR",
+        "BAY",
+        "SUN",
+        "SEA",
+        "ART",
+        "BIO",
+        "RED",
+        "SKY",
+        "BOX",
+        "KEY",
+        "WAY",
+        "ICE",
+        "OAK",
+        "TOP",
+        "ALL",
+        "PRO",
+        "WEB",
+        "NET",
+        "LAB",
+        "GEO",
+        "ECO",
+        "MED",
+        "HUB",
+        "CUP",
+        "FUN",
+        "JOY",
+        "GO",
+        "IN",
+        "ON",
+        "AT",
+        "BY",
+        "TO",
+        "A",
+        "AN",
+    ]
+)
+_KEEP_CAPITALS = frozenset(["REIT", "ETF", "USA", "LLC", "II", "III", "IV"])
+_SMALL_WORDS = frozenset(["OF", "AND", "THE", "FOR", "AT", "BY", "TO", "IN", "ON"])  # not A: "Class A"
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def company_name(name: str) -> str:
+    """A company's name as a reader writes it: the index provider's holdings file gives them in
+    capitals ("CLEARWATER DIAGNOSTICS INC"), which read as shouting beside the calendar's "Tidewater
+    Trust Holdings".  An all-capitals name is set in title case, initials kept ("CSW INDUSTRIALS" →
+    "CSW Industrials", "BANK OF HAWAII" → "Bank of Hawaii", "O'REILLY" → "O'Reilly", "BJ'S" →
+    "BJ's", "AT&T" stays); a name with lower case is kept as it is."""
+    if not name or any(c.islower() for c in name):
+        return name
+
+    def word(match: re.Match[str]) -> str:
+        text, start, end = match.group(0), match.start(), match.end()
+        before = name[start - 1] if start else ""
+        if before and before in "'’" and len(text) == 1:  # the "S" of "BJ'S"
+            return text.lower()
+        if "&" in (before, name[end : end + 1]) or text in _KEEP_CAPITALS:  # AT&T, S&T
+            return text
+        if start and text in _SMALL_WORDS and before == " ":
+            return text.lower()
+        if len(text) <= 3 and text not in _SHORT_WORDS:
+            return text
+        return text[0] + text[1:].lower()
+
+    return _WORD.sub(word, name)

@@ -223,3 +223,25 @@ def test_a_breadth_extreme_is_a_takeaway_and_the_body_does_not_repeat_its_share(
     cited = [c.figure.key for para in passage.paragraphs for c in para if not isinstance(c, str)]
     assert "index.above50" not in cited and "index.above50.1W" in cited and "index.above200" in cited
     assert "the share above their 50-day average is up" in " ".join(plain(p) for p in passage.paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("holdings", "shown"),
+    [
+        ("CLEARWATER DIAGNOSTICS", "Clearwater Diagnostics"),
+        ("AMC NETWORKS INC CLASS A", "AMC Networks Inc Class A"),  # initials stay, so does the class
+        ("CSW INDUSTRIALS INC", "CSW Industrials Inc"),
+        ("BANK OF HAWAII CORP", "Bank of Hawaii Corp"),
+        ("THE BANCORP INC", "The Bancorp Inc"),
+        ("O'REILLY AUTOMOTIVE", "O'Reilly Automotive"),
+        ("BJ'S WHOLESALE CLUB HOLDINGS INC", "BJ's Wholesale Club Holdings Inc"),
+        ("AT&T INC", "AT&T Inc"),
+        ("A10 NETWORKS INC", "A10 Networks Inc"),
+        ("ACADIA REALTY TRUST REIT", "Acadia Realty Trust REIT"),
+        ("Tidewater Trust Holdings", "Tidewater Trust Holdings"),  # written by hand already: kept
+    ],
+)
+def test_a_holdings_files_capitals_read_as_a_name(holdings: str, shown: str) -> None:
+    from generator.text import company_name
+
+    assert company_name(holdings) == shown

@@ -18,6 +18,7 @@ from generator.analysis.breadth import METHOD as SURVIVORSHIP_METHOD
 from generator.analysis.breadth import TOP
 from generator.analysis.common import Context, Maker, return_figure, shown_difference
 from generator.models import Figure, IndexView, Section, Table, Topic
+from generator.text import company_name
 
 PREFIX = "index"
 SOURCE = "index members"  # provenance symbol: the members of the benchmark
@@ -121,7 +122,7 @@ def index_facts(
     contribution = np.where(ok, share_w * np.nan_to_num(ret), 0.0)  # pp of the covered members' week
     frame = pd.DataFrame(
         {
-            "name": members["name"],
+            "name": members["name"].map(company_name),  # the holdings file's capitals, as written
             "sector": members["sector"],
             "ret": ret,
             "contribution": contribution,
