@@ -77,16 +77,17 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     text = drivers_text(brief)
     # 2-year: 3.00 + 1 bp per business day; Thursday 2026-11-19 against Friday 2026-11-13 = 4 steps.
     two = days("2026-09-01", "2026-11-19", 3.00, 0.01)
-    # FRED's day is said before both of its yields: its 10-year is not the week's last close.
-    # The 10-year moved 0.08 bp: inside the noise band, it "held".
+    # The 10-year at the week's close (Yahoo's ^TNX, Friday) leads; FRED's day is said before its own
+    # yields and curve, and its day-late 10-year (4.01%) is not a second level of the 10-year.
     assert text.startswith(
-        "Through Thursday 2026-11-19 (FRED), the 2-year Treasury yield rose 4 bp to "
-        f"{two['2026-11-19']:.2f}% and the 10-year held at 4.01% (0 bp on the week); "
+        "The 10-year Treasury yield fell 14 bp to 4.10%; through Thursday 2026-11-19 (FRED), the 2-year"
+        f" Treasury yield rose 4 bp to {two['2026-11-19']:.2f}% and the 10-year minus 2-year curve was"
+        " +50 bp, positively sloped."
     )
-    assert "the 10-year minus 2-year curve is +50 bp, positively sloped" in text
+    assert "4.01%" not in text
     oas = days("2026-09-01", "2026-11-19", 3.40, -0.01)
-    # The spread's level in bp, as its change is.
-    assert f"the high-yield spread (ICE BofA OAS) tightened 4 bp to {oas['2026-11-19'] * 100:.0f} bp" in text
+    # The spread's level in percent, as FRED quotes it and the appendix shows it; its change in bp.
+    assert f"the high-yield spread (ICE BofA OAS) tightened 4 bp to {oas['2026-11-19']:.2f}%" in text
     fig = next(f for f in brief.facts() if f.key == "oas.FRED-BAMLH0A0HYM2")
     assert fig.provenance.last_bar == date(2026, 11, 19) and "ICE Data Indices" in fig.provenance.method
     assert not any("FRED" in n for n in brief.not_covered)

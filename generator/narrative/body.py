@@ -192,20 +192,31 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     s = ctx.slots
     parts: list[Prose] = []
     ten_told = K.change(s.rate_10y, "1W") in facts.said  # a takeaway told the 10-year's unusual week
+    ten_fig, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
     if official is not None and (two := _available(official.two_year)) is not None:
         last = two.provenance.last_bar
         # FRED publishes a day late: say so when its last value is before the week's last session.
-        # Said before both yields, so that FRED's 10-year is not read as the week's last close.
-        through = f"through {weekday(last)} {last.isoformat()} (FRED), " if last and last < ctx.anchor else ""
+        # Said before its yields, so that FRED's 10-year is not read as the week's last close.
+        behind = last is not None and last < ctx.anchor
+        through = f"through {weekday(last)} {last.isoformat()} (FRED), " if behind and last else ""
+        curve = _available(official.curve_2s10s)
+        shape = "" if curve is None else "inverted" if val(curve) < 0 else "positively sloped"
         yields = _yield_clause("2-year Treasury yield", two, _available(official.two_year_1w))
+        if behind and ten_fig is not None and ten_fig.provenance.last_bar == ctx.anchor:
+            # The 10-year at the week's close (Yahoo), as a reader knows it; FRED's day-late 10-year
+            # would be a second level of it.  FRED's curve is said with FRED's date.
+            if not ten_told:
+                parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
+            if curve is not None:
+                yields = prose(yields, " and the 10-year minus 2-year curve was ", cite(curve), f", {shape}")
+            parts.append(prose(through, yields))
+            return clauses(parts)
         if not ten_told and (ten := _available(official.ten_year)) is not None:
             yields = prose(yields, " and ", _yield_clause("10-year", ten, _available(official.ten_year_1w)))
         parts.append(prose(through, yields))
-        if (curve := _available(official.curve_2s10s)) is not None:
-            shape = "inverted" if val(curve) < 0 else "positively sloped"
+        if curve is not None:
             parts.append(prose("the 10-year minus 2-year curve is ", cite(curve), f", {shape}"))
         return clauses(parts)
-    ten_fig, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
     if ten_fig is not None and not ten_told:
         parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
     curve = facts.get(K.CURVE)
@@ -244,9 +255,8 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
     if oas is not None and official is not None:
         change = _available(official.hy_oas_1w)
         verb = moved(change, "widened", "tightened", "was unchanged") if change is not None else ("is",)
-        # FRED quotes the spread in percent; its change is in bp, and so is the level beside it.
-        spread = cite(oas, f"{val(oas) * 100:,.0f} bp")
-        rotation.append(prose("the high-yield spread (ICE BofA OAS) ", verb, " to ", spread))
+        # In percent, as FRED quotes it and the appendix's table shows it; its change in bp.
+        rotation.append(prose("the high-yield spread (ICE BofA OAS) ", verb, " to ", level(oas)))
     cr = facts.get(K.credit(s.high_yield, s.treasury, "1W"))
     if cr is not None:
         rotation.append(
