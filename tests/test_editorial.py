@@ -379,3 +379,31 @@ def test_a_claim_measured_on_history_cites_a_source_that_spans_it() -> None:
     streak = next(t for t in brief.takeaways if "straight session" in "".join(map(str, t.prose)))
     cited = [p.figure.key for p in streak.prose if isinstance(p, Cite)]
     assert any(k.endswith(".history") for k in cited)  # "the longest run since 2025-04-25"
+
+
+@SAMPLE_BRIEF_GROUP
+def test_risks_give_the_small_cap_gauge_its_year_and_dispersion_only_when_unusual() -> None:
+    """The RVX, the small caps' own volatility gauge, stood bare beside the VIX and its percentile;
+    sector dispersion at the 40th percentile of its year took a sentence that said nothing unusual."""
+    from dataclasses import replace
+
+    from generator.analysis.brief import analyse_week
+    from generator.config import load_config
+    from generator.formatting import plain
+    from generator.narrative.body import risks
+    from generator.narrative.words import Facts
+    from generator.sources.snapshot import load_sample
+    from tests.conftest import ROOT
+
+    snapshot = load_sample()
+    brief, core = analyse_week(snapshot, load_config(ROOT / "feeds.yaml"), (), as_of=snapshot.as_of)
+    text = " ".join(plain(p) for x in brief.body if x.key == "risks" for p in x.paragraphs)
+    assert "the small-cap RVX closed at 21.00, at the 15th percentile of its past year" in text
+    assert "dispersion" not in text
+    figures = {f.key: f for f in brief.facts()}
+    pct = figures["dispersion.sectors.pctile1y"]
+    assert pct.value is not None and 20 < pct.value < 80
+    for value, told in ((92.0, True), (8.0, True), (65.0, False)):
+        facts = Facts({**figures, pct.key: replace(pct, value=value)})
+        said = " ".join(plain(p) for p in risks(core.ctx, facts).paragraphs)
+        assert ("sector dispersion was 1.38 pp" in said) is told, value

@@ -31,6 +31,7 @@ FLAT_BP: Final = 2.0  # a yield change under 2 bp is "unchanged"
 FLAT_VIX_POINTS: Final = 0.5
 NORMAL_VOLUME: Final = (0.85, 1.15)  # volume within ±15% of its average is "normal volume"
 NEAR_RANGE_END: Final = 0.1  # within a tenth of a 1-year range from its end is "near the top/bottom"
+NOTABLE_PCTILE_FROM_MIDDLE: Final = 30.0  # at or below the 20th or at or above the 80th percentile: told
 
 # Data checks: a week that cannot be trusted is left out and named, never headlined
 SUSPECT_WEEK_PCT: Final = 50.0  # |weekly change| at or above: a split or bad data (prices)

@@ -333,7 +333,8 @@ def risks(ctx: Context, facts: Facts) -> Passage:
     extra: list[Prose] = []
     if volume is not None:
         extra.append(prose("IWM traded on ", volume_words(volume)))
-    if disp is not None and disp_pct is not None:
+    # Dispersion is told when it is unusual for the year, high or low; a middling week's is in the appendix.
+    if disp is not None and disp_pct is not None and abs(val(disp_pct) - 50) >= th.NOTABLE_PCTILE_FROM_MIDDLE:
         extra.append(
             prose(
                 "sector dispersion was ",
@@ -366,9 +367,10 @@ def _volatility(ctx: Context, facts: Facts) -> Prose:
         if pct is not None:
             text = prose(text, ", ", rank(pct, "close"), " its past year")
         parts.append(text)
-    rvx = facts.get(K.RVX_LEVEL)
-    if rvx is not None:
-        parts.append(prose("the small-cap RVX closed at ", level(rvx)))
+    rvx, rvx_pct = facts.get(K.RVX_LEVEL), facts.get(K.RVX_PCTILE)
+    if rvx is not None:  # the small caps' own gauge gets the context the VIX gets
+        its_year = prose(", ", rank(rvx_pct, "close"), " its past year") if rvx_pct is not None else ()
+        parts.append(prose("the small-cap RVX closed at ", level(rvx), its_year))
     b = ctx.slots.benchmark
     rv, lo, hi = facts.get(K.rvol(b)), facts.get(K.rvol(b, "min1y")), facts.get(K.rvol(b, "max1y"))
     if rv is not None and lo is not None and hi is not None and rv.key not in facts.said:  # else a takeaway
