@@ -35,6 +35,7 @@ from generator.analysis.headlines import (
 from generator.analysis.relevance import drop_reason, score_headline
 from generator.config import Config
 from generator.models import Feed, FeedCapture, Headline, HeadlineSettings, Instrument, Snapshot
+from tests.conftest import SAMPLE_BRIEF_GROUP
 
 WEEK_START, WEEK_END = date(2026, 3, 2), date(2026, 3, 6)  # Monday to Friday (EST: close 21:00 UTC)
 MONDAY = "Mon, 02 Mar 2026 15:00:00 GMT"
@@ -894,3 +895,34 @@ def test_vocabulary_terms_match_exactly_as_their_regular_expressions() -> None:
         plain_re = re.compile(term.source, re.IGNORECASE if term.ignore_case else 0)
         for text in texts:
             assert term.found(text, text.lower()) == bool(plain_re.search(text)), (raw, text)
+
+
+@pytest.mark.parametrize(
+    ("title", "evergreen"),
+    [
+        ("IJR and IWM: what separates the two most popular small-cap funds", True),
+        ("Small-cap ETFs explained: a guide to IWM, IJR and VB", True),
+        ("Small-cap stocks have lagged for years. Here's what could change", True),
+        ("Russell 2000 Closes at Record as Small Caps Extend Winning Streak", False),
+        ("IWM draws its largest weekly inflow since July as investors bet on smaller companies", False),
+    ],
+)
+def test_an_explainer_scores_less_than_the_same_words_as_news(
+    title: str, evergreen: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evergreen piece naming two funds outranked the week's record close in the PDF's list."""
+    scored = score_headline(headline(title), universe=UNIVERSE).score
+    monkeypatch.setattr(relevance, "EVERGREEN_FACTOR", 1.0)
+    as_news = score_headline(headline(title), universe=UNIVERSE).score
+    assert scored == (pytest.approx(as_news * 0.7, abs=1e-3) if evergreen else as_news)
+
+
+@SAMPLE_BRIEF_GROUP
+def test_the_pdfs_list_leads_with_the_weeks_news() -> None:
+    from sample_brief import build_sample
+
+    from generator.render import top_stories
+
+    titles = [h.title for h in top_stories(build_sample().brief)]
+    assert "IJR and IWM: what separates the two most popular small-cap funds" not in titles
+    assert "Russell 2000 Closes at Record as Small Caps Extend Winning Streak" in titles[:2]

@@ -10,7 +10,10 @@ A headline's score adds three parts and then scales the sum:
   "Russell 2000"), capped at :data:`INSTRUMENT_MAX`;
 
 times the recency factor (:data:`RECENCY_MIN` at the start of the week's news window, 1 at its
-close) and the feed's configured weight.  Pure functions: no clock, no I/O.
+close), the feed's configured weight, and :data:`EVERGREEN_FACTOR` for a title that reads as an
+explainer or a guide rather than the week's news ("IJR and IWM: what separates the two most popular
+small-cap funds" named two funds and outranked "Russell 2000 Closes at Record").  Pure functions: no
+clock, no I/O.
 """
 
 from __future__ import annotations
@@ -316,6 +319,17 @@ def recency(published: datetime | None, window: tuple[datetime, datetime] | None
     return RECENCY_MIN + (1 - RECENCY_MIN) * position
 
 
+# Titles of explainers, guides and evergreen pieces: worth reading any week, news in none.
+EVERGREEN = re.compile(
+    r"\b(explained|explainer|primer|guide to|a guide|101|everything you need to know"
+    r"|what you need to know|things to know|what separates|the difference between|differences between"
+    r"|how to (buy|invest|pick|choose)|here'?s what could|here is what could|should you buy"
+    r"|is it time to buy|which is better)\b",
+    re.IGNORECASE,
+)
+EVERGREEN_FACTOR = 0.7
+
+
 def score_headline(
     headline: Headline,
     topics: Iterable[str] = (),
@@ -337,5 +351,6 @@ def score_headline(
         + MARKET_MAX * macro / (macro + MARKET_HALF)
         + instrument_points(headline.title, headline.summary, universe)
     )
-    score = round(base * recency(headline.published, window) * weight, 3)
+    evergreen = EVERGREEN_FACTOR if EVERGREEN.search(headline.title) else 1.0
+    score = round(base * recency(headline.published, window) * weight * evergreen, 3)
     return replace(headline, themes=tuple(themes), score=score)
