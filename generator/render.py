@@ -89,7 +89,9 @@ APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page i
 SIGNED_UNITS = ("pct", "pp", "points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~])")
+# Not "(" and ")": with "[" and "]" escaped no link can start ("\](" is text), and "\(IWC\)" made the
+# raw Markdown hard to read.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _MD_ENTITY = re.compile(r"&(?=#?\w+;)")
 _MD_LEADING = re.compile(r"^(\d*)([-+=]+|(?<=\d)[.)])(?=\s|$)")
 
@@ -157,7 +159,7 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
 def md_escape(text: object) -> str:
     """Plain text made inert in Markdown: one line, specials backslash-escaped, no raw HTML.
 
-    Escapes ``\\ ` * _ [ ] ( ) < > # | ~``, an ``&`` that would start an entity, and a
+    Escapes ``\\ ` * _ [ ] < > # | ~``, an ``&`` that would start an entity, and a
     leading list / heading marker ("- ", "+ ", "1. ", "=").
     """
     escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))

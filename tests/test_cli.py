@@ -505,7 +505,7 @@ def test_build_from_a_plain_folder_of_real_csvs(shared_data: Path, tmp_path: Pat
     md = (tmp_path / "briefs" / "2026-02-20" / "brief.md").read_text(encoding="utf-8")
     assert "2026-02-23" not in md.split("## Source health")[0]
     assert "local files" in md
-    assert "10-year Treasury yield \\(^TNX\\): stale, last bar 2026-02-13" in md
+    assert "10-year Treasury yield (^TNX): stale, last bar 2026-02-13" in md
     # Read without a problem, but ending before the week: stale in the health table and on the
     # console too, not "no problems" beside the Data problems table that lists it
     assert "11 symbols and no feeds: 2 problems, listed first." in md
@@ -520,7 +520,7 @@ def test_build_from_a_plain_folder_of_real_csvs(shared_data: Path, tmp_path: Pat
     # SPY stands in for ^GSPC: one provider named once, with the proxy
     assert "| ^RUT, ^GSPC | local files; SPY as a proxy for ^GSPC |" in md
     assert "the small-cap benchmarks and funds ^SP600 and IJR: no data" in md  # not in the folder: named
-    assert "lagged the S&P 500 \\(SPY\\)" in md  # SPY stands in for ^GSPC, labelled
+    assert "lagged the S&P 500 (SPY)" in md  # SPY stands in for ^GSPC, labelled
     # Yahoo's futures have bars on days the NYSE was closed: dropped, and said once naming the files.
     assert "WARNING generator.sources.prices_csv: 3 series (ES=F, NQ=F, RTY=F): dropped " in result.stderr
     assert "brief 2026-02-20: " in result.stderr

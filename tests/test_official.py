@@ -110,7 +110,7 @@ def test_next_weeks_calendar_is_dated_linked_and_names_the_failed_source(
     assert "Calendar sources not reached this week: BLS (HTTP 403 Forbidden)." in html
     md = render_markdown(brief, {})
     assert (
-        "- Wednesday 2026-11-25: Personal Income and Outlays \\(PCE\\) · [BEA](<https://www.bea.gov/news/schedule>)"
+        "- Wednesday 2026-11-25: Personal Income and Outlays (PCE) · [BEA](<https://www.bea.gov/news/schedule>)"
         in md
     )
     _, text = render_email(brief, view_url=None)

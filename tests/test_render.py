@@ -293,7 +293,7 @@ def test_markdown_reads_lead_takeaways_body_then_appendix(brief: Brief, markdown
     assert len(lines) == len(brief.takeaways) and all(line.startswith("- ") for line in lines)
     assert lines[0] == (
         "- Small caps beat the S&P 500 by 1.27 pp<sup>2</sup>, the widest gap in 11 weeks "
-        "\\(data back to 2014-11-20\\)."
+"(data back to 2014-11-20)."
     )
     headings = re.findall(r"^## (.+)$", body, flags=re.M)
     assert headings == ["Key takeaways", *(p.title for p in brief.body), "Headlines"]
@@ -356,8 +356,13 @@ def test_hostile_headline_is_escaped(page: str, markdown: str) -> None:
     assert "<b>bold</b>" not in page
     # Markdown: no raw HTML except our own <sup> references; no javascript link
     assert re.findall(r"(?<![\\(])<(?!/?sup>)[A-Za-z/!?]", markdown) == []
-    assert "\\<script\\>alert\\(1\\)\\</script\\> & \\[x\\]\\(javascript:y\\)" in markdown
-    assert "](javascript" not in markdown
+    assert "\\<script\\>alert(1)\\</script\\> & \\[x\\](javascript:y)" in markdown
+    # as a CommonMark renderer reads it: the title is text, no link to javascript:, no script
+    from markdown_it import MarkdownIt
+
+    shown = MarkdownIt("commonmark").render(markdown)
+    assert "<script" not in shown and 'href="javascript' not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; [x](javascript:y)" in shown
 
 
 def test_sample_banner_and_warnings(brief: Brief, charts: dict[str, RenderedChart], page: str) -> None:
@@ -692,7 +697,7 @@ def test_markdown_reads_well_on_github(brief: Brief, markdown: str) -> None:
         "[Small caps jump as Treasury yields slide](<https://www.cnbc.com/2026/11/18/small-caps.html>)"
         in markdown
     )
-    assert "Why the \\*small-cap\\* rally \\| has room to run \\(analysis\\)" in markdown
+    assert "Why the \\*small-cap\\* rally \\| has room to run (analysis)" in markdown
     assert not re.search(r"[ \t]+$", markdown, flags=re.M)  # no trailing spaces
     assert render_markdown(brief, {}, chart_dir="img/").count("](img/") == 0  # charts absent: no images
 
@@ -724,7 +729,7 @@ def test_markdown_keeps_the_spaces_around_cited_numbers(brief: Brief, markdown: 
         ("+2.14% on the week", "+2.14% on the week"),
         (
             "a *b* _c_ `d` [e](f) <g> #h |i| ~j~ \\k",
-            "a \\*b\\* \\_c\\_ \\`d\\` \\[e\\]\\(f\\) \\<g\\> \\#h \\|i\\| \\~j\\~ \\\\k",
+            "a \\*b\\* \\_c\\_ \\`d\\` \\[e\\](f) \\<g\\> \\#h \\|i\\| \\~j\\~ \\\\k",
         ),
         ("- not a list", "\\- not a list"),
         ("1. not a list", "1\\. not a list"),
