@@ -293,7 +293,7 @@ def test_markdown_reads_lead_takeaways_body_then_appendix(brief: Brief, markdown
     assert len(lines) == len(brief.takeaways) and all(line.startswith("- ") for line in lines)
     assert lines[0] == (
         "- Small caps beat the S&P 500 by 1.27 pp<sup>2</sup>, the widest gap in 11 weeks "
-"(data back to 2014-11-20)."
+        "(data back to 2014-11-20)."
     )
     headings = re.findall(r"^## (.+)$", body, flags=re.M)
     assert headings == ["Key takeaways", *(p.title for p in brief.body), "Headlines"]
