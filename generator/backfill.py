@@ -117,6 +117,27 @@ def _leave(signum: int, frame: object) -> None:
     raise SystemExit(1)
 
 
+def _in_pool(jobs: int, week_ends: Sequence[date]) -> list[BackfillItem]:
+    """The runs of weeks built by ``jobs`` forked workers.
+
+    Done, the pool is closed and joined: each worker reads the end-of-work sentinel and exits.  Only
+    a failure (Ctrl-C, SIGTERM) terminates it.  ``with Pool()`` terminates it every time, and that
+    can hang for good: the parent takes the task queue's read lock to drain it, a worker waiting for
+    that lock is then stopped only by SIGTERM, and one that had not yet been signalled waited on it
+    (seen once in a test run, the suite then stalled).
+    """
+    pool = multiprocessing.get_context("fork").Pool(processes=jobs, initializer=_worker_signals)
+    try:
+        built = [item for run in pool.map(_build_run, runs(week_ends, jobs)) for item in run]
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return built
+
+
 def backfill(
     config: Config,
     snapshot: Snapshot,
@@ -149,12 +170,7 @@ def backfill(
         gc.freeze()
         _JOB = (config, snapshot, out, tuple(formats))
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(week_ends) or 1))
-        if jobs == 1:
-            items = _build_run(week_ends)
-        else:
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(processes=jobs, initializer=_worker_signals) as pool:
-                items = [item for run in pool.map(_build_run, runs(week_ends, jobs)) for item in run]
+        items = _build_run(week_ends) if jobs == 1 else _in_pool(jobs, week_ends)
     finally:
         _JOB = None
         if not frozen_by_caller:  # a caller's frozen heap stays frozen (ours with it: gc has no finer undo)

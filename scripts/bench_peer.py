@@ -64,6 +64,7 @@ def _timed(command: list[str]) -> float:
     took = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"{command[0]} exited {done.returncode}: {done.stderr[-600:]}")
+    sys.stderr.write(f"  {' '.join(Path(c).name if '/' in c else c for c in command[:3])}: {took:.2f} s\n")
     return took
 
 
