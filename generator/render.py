@@ -264,6 +264,36 @@ def cited(prose: Prose, ref: Callable[[Figure], int]) -> list[tuple[str | Cite, 
     return parts
 
 
+@dataclass(frozen=True)
+class TableMarks:
+    """Where a table shows its source markers: once on the caption when every figure in it reads
+    one source row, else once after a row's label when every figure of that row does, else in
+    each cell (a contributors table showed the same ⁶ twelve times).  Each figure still names its
+    provenance on hover in the web edition."""
+
+    caption: int | None
+    rows: tuple[int | None, ...]
+
+    def in_cell(self, row: int) -> bool:
+        return self.caption is None and self.rows[row] is None
+
+
+def table_marks(table: Table, ref: Callable[[Figure], int]) -> TableMarks:
+    per_row = [{ref(c) for c in row if isinstance(c, Figure)} for row in table.rows]
+    every = set().union(*per_row)
+    if len(every) == 1:
+        return TableMarks(next(iter(every)), tuple(None for _ in per_row))
+    return TableMarks(
+        None,
+        tuple(
+            next(iter(marks))
+            if len(marks) == 1 and isinstance(row[0], str) and sum(isinstance(c, Figure) for c in row) > 1
+            else None
+            for row, marks in zip(table.rows, per_row, strict=True)
+        ),
+    )
+
+
 def top_stories(brief: Brief, n: int = TOP_STORIES) -> tuple[Headline, ...]:
     """The week's ``n`` most relevant headlines, wherever the web edition places them (the PDF's list)."""
     every = {*brief.headlines, *(h for p in brief.body for h in p.headlines)}
@@ -281,6 +311,7 @@ def _context(
         "sources": found,
         "ref": found.ref,
         "cited": functools.partial(cited, ref=found.ref),
+        "table_marks": functools.partial(table_marks, ref=found.ref),
         "health": health(brief.health),
         "sample_banner": SAMPLE_BANNER,
         **extra,
