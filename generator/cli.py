@@ -64,10 +64,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 # Errors of a write to a file already open, which carry no file name: a full disk or quota, a file
-# over the size limit (ulimit -f), a file system remounted read-only, an I/O error, no descriptors.
-_STORAGE_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EMFILE, errno.ENFILE}
-)
+# over the size limit (ulimit -f), a file system remounted read-only.
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 def _errors_to_exit(func: F) -> F:
@@ -175,7 +173,7 @@ def _base_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         normalize_base_url(value)
     except PublishError as exc:
         raise click.BadParameter(str(exc).replace("site.base_url ", "", 1)) from None
-    return value
+    return value.strip()  # as checked: " https://x/ " would make " https://x/ /briefs/…/"
 
 
 def _recipients(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from typing import Any
 from generator.errors import PublishError
 from generator.formatting import fmt, plain
 from generator.models import Brief, IssueMeta
+from generator.text import site_url_problem
 
 META = "meta.json"
 # The output formats a build can write, in the order it writes them: name → the FILES keys it
@@ -187,12 +188,20 @@ def read_meta(folder: Path) -> IssueMeta:
             is_stale=_typed(data, "is_stale", bool),
             built_at=datetime.fromisoformat(_typed(data, "built_at", str)),
             files={k: _typed({k: v}, k, str) for k, v in _typed(data, "files", dict, {}).items()},
-            view_url=_typed(data, "view_url", str, None),
+            view_url=_view_url(_typed(data, "view_url", str, None)),
         )
     except KeyError as exc:
         raise PublishError(f"{path}: unreadable meta.json (no {exc})") from exc
     except (ValueError, TypeError) as exc:
         raise PublishError(f"{path}: unreadable meta.json ({exc})") from exc
+
+
+def _view_url(url: str | None) -> str | None:
+    """The issue's page as meta.json names it, checked as the site's address is: it becomes the
+    email's Archived-At header (a line break in it, or a javascript: link, is refused)."""
+    if url is not None and (problem := site_url_problem(url)) is not None:
+        raise ValueError(f"view_url {problem}")
+    return url
 
 
 def _typed(data: dict[str, object], key: str, kind: type, default: object = KeyError) -> Any:

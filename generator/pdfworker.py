@@ -104,6 +104,9 @@ def _serve_pdf(conn: Connection) -> None:
             _answer(conn, lambda b=brief, c=charts, n=names: render_pdf_document(
                 render_html(b, c, for_pdf=True, names=n)))  # fmt: skip
     finally:
+        # The parent stops a child it no longer needs with SIGTERM, maybe just as the child read the
+        # end of its pipe and began this: it is not cut short (weasyprint's font copies stayed behind).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         release_fonts()  # a child ends without running the exit handlers that would
 
 

@@ -164,7 +164,7 @@ _SHORT_WORDS = frozenset(
 )
 _KEEP_CAPITALS = frozenset(["REIT", "ETF", "USA", "LLC", "II", "III", "IV"])
 _SMALL_WORDS = frozenset(["OF", "AND", "THE", "FOR", "AT", "BY", "TO", "IN", "ON"])  # not A: "Class A"
-_WORD = re.compile(r"[A-Za-z]+")
+_WORD = re.compile(r"[^\W\d_]+")  # letters, accented ones too ("ÖSTERREICHISCHE")
 
 
 def company_name(name: str) -> str:

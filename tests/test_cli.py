@@ -257,7 +257,7 @@ def test_build_base_url_puts_the_issues_page_in_its_email(tmp_path: Path) -> Non
     """The publish workflow knows the Pages address only when it runs: the email links to the issue."""
     result = invoke(
         "build", "--data", "sample", "--formats", "md", "--out", str(tmp_path),
-        "--base-url", "https://you.github.io/smallcap-brief",
+        "--base-url", " https://you.github.io/smallcap-brief ",  # spaces around it, as pasted
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     page = "https://you.github.io/smallcap-brief/briefs/2026-11-20/"

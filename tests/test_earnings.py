@@ -296,7 +296,7 @@ def test_malformed_rows_are_skipped_and_counted_and_the_rest_of_the_page_is_read
     week = result.earnings
     assert week is not None and week.complete and week.reporting == 2
     be, zeta = sorted(week.largest, key=lambda r: r.symbol)
-    assert (be.name, be.timing) == ("BLOOM ENERGY CLASS A CORP", "")  # the membership's name, no timing
+    assert (be.name, be.timing) == ("Bloom Energy Class A Corp", "")  # the membership's, as a name
     assert (zeta.name, zeta.timing) == ("Zeta Global Holdings", "BMO")  # markup and controls stripped
     assert f"{NAME}: skipped 4 rows without a readable symbol or date" in caplog.text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -25,7 +26,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from publish_fixtures import headline, make_brief, write_issue
 from sample_brief import MISSING, MISSING_NAMED, build_sample, naming
 
-from generator.errors import DeliveryError
+from generator.errors import DeliveryError, PublishError
 from generator.formatting import plain
 from generator.models import Brief, Config, EmailSettings, SiteSettings
 from generator.publish.email import (
@@ -735,6 +736,15 @@ def test_send_gives_the_address_the_issue_was_built_with(issue: Path) -> None:
     )
     dry = send_command(config, out, issue_date=None, to=("ann@example.com",), environ={}, dry_run=True)
     assert parsed(dry.written[0].read_bytes())["Archived-At"] == f"<{built}>"
+    for hostile in ("javascript:alert(1)", "https://x.example/a\r\nBcc: all@example.com", "https://x/a>b<c"):
+        (issue / "meta.json").write_text(
+            (issue / "meta.json").read_text().replace(json.dumps(built), json.dumps(hostile))
+        )
+        with pytest.raises(PublishError, match="view_url"):
+            read_meta(issue)
+        (issue / "meta.json").write_text(
+            (issue / "meta.json").read_text().replace(json.dumps(hostile), json.dumps(built))
+        )
     write_meta(replace(read_meta(issue), view_url=None), issue)  # an issue built without one
     assert "view_url" not in (issue / "meta.json").read_text()
     again = send_command(config, out, issue_date=None, to=("ann@example.com",), environ={}, dry_run=True)

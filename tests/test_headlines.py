@@ -252,6 +252,12 @@ def test_consecutive_weeks_windows_meet_after_a_week_that_ends_without_a_session
     assert after[0] == this[1]
 
 
+def test_a_gap_in_the_bars_before_the_week_does_not_bring_back_old_news() -> None:
+    start, _ = news_window(date(2026, 11, 20), previous_session=date(2026, 10, 2))  # bars missing since
+    assert start == news_window(date(2026, 11, 20), previous_session=date(2026, 11, 9))[0]
+    assert start.date() == date(2026, 11, 9)  # four days before the calendar's Friday, at most
+
+
 def test_the_previous_weeks_close_is_read_from_the_benchmarks_bars(
     sample: Snapshot, config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -903,6 +909,9 @@ def test_vocabulary_terms_match_exactly_as_their_regular_expressions() -> None:
         ("IJR and IWM: what separates the two most popular small-cap funds", True),
         ("Small-cap ETFs explained: a guide to IWM, IJR and VB", True),
         ("Small-cap stocks have lagged for years. Here's what could change", True),
+        ("Small-cap stocks have lagged for years. Here’s what could change", True),  # the feeds' apostrophe
+        ("Small caps 101: what the Russell 2000 measures", True),
+        ("Russell 2000 jumps 101 points as small caps rally", False),
         ("Russell 2000 Closes at Record as Small Caps Extend Winning Streak", False),
         ("IWM draws its largest weekly inflow since July as investors bet on smaller companies", False),
     ],

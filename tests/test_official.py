@@ -81,10 +81,9 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     # yields and curve, and its day-late 10-year (4.01%) is not a second level of the 10-year.
     assert text.startswith(
         "The 10-year Treasury yield fell 14 bp to 4.10%; through Thursday 2026-11-19 (FRED), the 2-year"
-        f" Treasury yield rose 4 bp to {two['2026-11-19']:.2f}% and the 10-year minus 2-year curve was"
-        " +50 bp, positively sloped."
-    )
-    assert "4.01%" not in text
+        f" Treasury yield rose 4 bp to {two['2026-11-19']:.2f}% and, with FRED's 10-year at 4.01%, the"
+        " 10-year minus 2-year curve was +50 bp, positively sloped."
+    )  # the curve is FRED's 10-year minus FRED's 2-year, and says so: 4.01 - 3.51, not 4.10 - 3.51
     oas = days("2026-09-01", "2026-11-19", 3.40, -0.01)
     # The spread's level in percent, as FRED quotes it and the appendix shows it; its change in bp.
     assert f"the high-yield spread (ICE BofA OAS) tightened 4 bp to {oas['2026-11-19']:.2f}%" in text

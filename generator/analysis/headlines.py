@@ -77,6 +77,7 @@ MAX_TITLE = 200
 MAX_SUMMARY = 300
 MARKET_CLOSE = time(16, 0)  # the exchange's close, in the reporting time zone
 CLOSE_GRACE = timedelta(hours=2)  # closing reports written just after the bell still count
+PREVIOUS_SESSION_REACH = 4  # days: the previous week's last session is at most this before its end
 SIMILAR = 0.9  # SequenceMatcher ratio above which two titles of the same day read as one story
 
 # ---------------------------------------------------------------------------
@@ -188,7 +189,10 @@ def news_window(
     zone = ZoneInfo(timezone)
     close_day = min(last_session or week_end, week_end)
     before = week_end - timedelta(days=7)
-    start = datetime.combine(min(previous_session or before, before), MARKET_CLOSE, zone) + CLOSE_GRACE
+    # At most a few days before the calendar's week: a gap in the benchmark's bars before the week
+    # does not bring back weeks of old news.
+    previous = max(min(previous_session or before, before), before - timedelta(days=PREVIOUS_SESSION_REACH))
+    start = datetime.combine(previous, MARKET_CLOSE, zone) + CLOSE_GRACE
     end = datetime.combine(close_day, MARKET_CLOSE, zone) + CLOSE_GRACE
     return start.astimezone(UTC), end.astimezone(UTC)
 

@@ -321,9 +321,9 @@ def recency(published: datetime | None, window: tuple[datetime, datetime] | None
 
 # Titles of explainers, guides and evergreen pieces: worth reading any week, news in none.
 EVERGREEN = re.compile(
-    r"\b(explained|explainer|primer|guide to|a guide|101|everything you need to know"
+    r"\b(explained|explainer|primer|guide to|a guide|101(?=\s*$|\s*[:—–-])|everything you need to know"
     r"|what you need to know|things to know|what separates|the difference between|differences between"
-    r"|how to (buy|invest|pick|choose)|here'?s what could|here is what could|should you buy"
+    r"|how to (buy|invest|pick|choose)|here['’]?s what could|here is what could|should you buy"
     r"|is it time to buy|which is better)\b",
     re.IGNORECASE,
 )

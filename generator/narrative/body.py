@@ -14,6 +14,7 @@ from generator.analysis.common import Context, ok, val
 from generator.analysis.drivers import sector_rows
 from generator.analysis.official_rates import OfficialRates
 from generator.analysis.registry import spec
+from generator.formatting import percentile_rank
 from generator.models import Check, Figure, Passage, Prose, SectionKey
 from generator.narrative import keys as K
 from generator.narrative.words import (
@@ -207,8 +208,10 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
             # would be a second level of it.  FRED's curve is said with FRED's date.
             if not ten_told:
                 parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
-            if curve is not None:
-                yields = prose(yields, " and the 10-year minus 2-year curve was ", cite(curve), f", {shape}")
+            fred_ten = _available(official.ten_year)
+            if curve is not None and fred_ten is not None:  # FRED's curve, on FRED's own 10-year
+                curve_words = prose(", the 10-year minus 2-year curve was ", cite(curve), f", {shape}")
+                yields = prose(yields, " and, with FRED's 10-year at ", level(fred_ten), curve_words)
             parts.append(prose(through, yields))
             return clauses(parts)
         if not ten_told and (ten := _available(official.ten_year)) is not None:
@@ -334,7 +337,10 @@ def risks(ctx: Context, facts: Facts) -> Passage:
     if volume is not None:
         extra.append(prose("IWM traded on ", volume_words(volume)))
     # Dispersion is told when it is unusual for the year, high or low; a middling week's is in the appendix.
-    if disp is not None and disp_pct is not None and abs(val(disp_pct) - 50) >= th.NOTABLE_PCTILE_FROM_MIDDLE:
+    notable = (
+        disp_pct is not None and abs(percentile_rank(val(disp_pct)) - 50) >= th.NOTABLE_PCTILE_FROM_MIDDLE
+    )
+    if disp is not None and disp_pct is not None and notable:
         extra.append(
             prose(
                 "sector dispersion was ",

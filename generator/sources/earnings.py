@@ -58,7 +58,7 @@ from generator.sources.yahoo_client import (
     run_with_deadline,
     yfinance,
 )
-from generator.text import plain_text
+from generator.text import company_name, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ def select(
     reporting = [(row, members[row.symbol]) for row in read.rows if row.symbol in members]
     largest = sorted(reporting, key=lambda pair: (-pair[1].weight, pair[0].symbol))[: max(0, top)]
     reports = [
-        EarningsReport(row.day, row.symbol, row.name or member.name, member.weight, row.timing,
+        EarningsReport(row.day, row.symbol, row.name or company_name(member.name), member.weight, row.timing,
                        earnings_url(row.symbol))
         for row, member in largest
     ]  # fmt: skip
