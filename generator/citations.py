@@ -46,12 +46,45 @@ class MethodRow:
     windows: tuple[str, ...]
     used_for: str = ""  # the first figure it computes, by label ("CBOE Volatility Index")
     distinct: int = 1  # distinct figures (keys) it computes
+    kind: str = ""  # what kind of figure it computes, in words ("Returns"), when known
 
     @property
     def title(self) -> str:
-        """What the method computes: ``CBOE Volatility Index and 2 more (last close)``."""
-        more = f" and {self.distinct - 1} more" if self.distinct > 1 else ""
-        return f"{self.used_for}{more} ({', '.join(self.windows)})"
+        """What the method computes: ``Returns: 93 figures such as Russell 2000, week (1W, 1M, …)``,
+        ``Russell 2000, record close (history)`` for one figure."""
+        windows = f" ({', '.join(self.windows)})"
+        if self.distinct == 1:
+            return f"{self.used_for}{windows}"
+        kind = f"{self.kind}: " if self.kind else ""
+        return f"{kind}{self.distinct} figures such as {self.used_for}{windows}"
+
+
+# What kind of figure a method computes, by the first part of its figures' keys ("return.^RUT.1W").
+KINDS = {
+    "return": "Returns",
+    "spread": "Gaps between two returns",
+    "index": "Breadth and attribution of the index's members",
+    "change": "Changes of rates",
+    "yield": "Yields",
+    "wow": "Changes since last week",
+    "fundamentals": "Members' valuation",
+    "valuation": "Funds' valuation",
+    "rs": "Relative strength",
+    "credit": "Credit",
+    "ma50": "Distance from the 50-day average",
+    "ma200": "Distance from the 200-day average",
+    "rsi14": "RSI",
+    "vix": "Volatility indexes",
+    "rvx": "Volatility indexes",
+    "event": "Records",
+    "drawdown": "Drawdowns",
+}
+
+
+def _kind(group: Sequence[Figure]) -> str:
+    """The kind of the group's figures, from their keys' first part ("lastweek." a week earlier)."""
+    kinds = {KINDS.get(f.key.removeprefix("lastweek.").split(".")[0], "") for f in group}
+    return kinds.pop() if len(kinds) == 1 else ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +146,7 @@ def sources(brief: Brief, names: Mapping[str, str] | None = None, *, printed: bo
                 tuple(sorted({f.provenance.window for f in group}, key=_window_rank)),
                 group[0].label,
                 len({f.key for f in group}),
+                _kind(group),
             )
             for method, group in methods.items()
         ),

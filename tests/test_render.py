@@ -529,11 +529,13 @@ def test_methods_cover_every_distinct_method_once_with_its_windows(
     for m in found.methods:
         assert methods_html.count(f"<td>{escape(m.method)}</td>") == 1, m.method
         assert methods_md.count(f"| {md_escape(m.method)} |") == 1, m.method
-        # Each row names what it computes: the first figure's label, how many more, the windows.
-        assert m.title.startswith(m.used_for) and f"({', '.join(m.windows)})" in m.title
+        # Each row names what it computes: its kind, how many figures, the first by its label, the windows.
+        assert m.used_for in m.title and m.title.endswith(f"({', '.join(m.windows)})")
         keys = {f.key for f in brief.figures() if f.provenance.method == m.method}
-        assert m.distinct == len(keys) and (f" and {len(keys) - 1} more" in m.title) == (len(keys) > 1)
+        assert m.distinct == len(keys) and (f"{len(keys)} figures such as " in m.title) == (len(keys) > 1)
         assert f"<tr><td>{escape(m.title)}</td>" in methods_html
+    returns = next(m for m in found.methods if m.kind == "Returns")
+    assert returns.title.startswith(f"Returns: {returns.distinct} figures such as {returns.used_for} (1W")
 
 
 def test_stale_source_is_marked(page: str, markdown: str) -> None:
