@@ -92,6 +92,22 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     assert not any("FRED" in n for n in brief.not_covered)
 
 
+def test_with_fred_current_the_ten_year_is_still_the_weeks_close_and_the_curve_names_freds(
+    snapshot: Snapshot,
+) -> None:
+    """FRED up to date (a rebuild, a backfill): no date to say, and the same one 10-year level as the
+    tables, FRED's own beside the curve measured on it."""
+    series = dict(snapshot.series)
+    series["FRED-DGS2"] = fred("FRED-DGS2", days("2026-09-01", "2026-11-20", 3.00, 0.01))
+    series["FRED-DGS10"] = fred("FRED-DGS10", days("2026-09-01", "2026-11-20", 4.00, 0.0002))
+    series["FRED-T10Y2Y"] = fred("FRED-T10Y2Y", days("2026-09-01", "2026-11-20", 0.50, 0.0))
+    brief = analyse(replace(snapshot, series=series), load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
+    assert drivers_text(brief).startswith(
+        "The 10-year Treasury yield fell 14 bp to 4.10%; the 2-year Treasury yield rose 5 bp to 3.58% and,"
+        " with FRED's 10-year at 4.01%, the 10-year minus 2-year curve is +50 bp, positively sloped."
+    )
+
+
 def test_without_fred_the_yahoo_ten_year_is_used_and_fred_is_not_covered() -> None:
     base = load_sample()
     no_fred = replace(base, series={k: v for k, v in base.series.items() if not k.startswith("FRED-")})

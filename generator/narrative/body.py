@@ -189,43 +189,47 @@ def _yield_clause(name: str, level_fig: Figure, change: Figure | None) -> Prose:
 
 
 def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
-    """The yields: FRED's 2-year and 10-year with the 2s10s curve when present, else Yahoo's 10-year."""
+    """The yields.  The 10-year at the week's close (Yahoo's ^TNX, as the appendix's tables and the
+    checklist read it), then FRED's 2-year and 10-year minus 2-year curve, with FRED's date when it
+    stops before the week's close and with FRED's own 10-year beside the curve measured on it (the
+    reader would otherwise subtract the 2-year from ^TNX).  Without ^TNX for the week, FRED's 10-year;
+    without FRED, the 10-year minus 3-month curve."""
     s = ctx.slots
     parts: list[Prose] = []
     ten_told = K.change(s.rate_10y, "1W") in facts.said  # a takeaway told the 10-year's unusual week
     ten_fig, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
-    if official is not None and (two := _available(official.two_year)) is not None:
-        last = two.provenance.last_bar
-        # FRED publishes a day late: say so when its last value is before the week's last session.
-        # Said before its yields, so that FRED's 10-year is not read as the week's last close.
-        behind = last is not None and last < ctx.anchor
-        through = f"through {weekday(last)} {last.isoformat()} (FRED), " if behind and last else ""
-        curve = _available(official.curve_2s10s)
-        shape = "" if curve is None else "inverted" if val(curve) < 0 else "positively sloped"
-        yields = _yield_clause("2-year Treasury yield", two, _available(official.two_year_1w))
-        if behind and ten_fig is not None and ten_fig.provenance.last_bar == ctx.anchor:
-            # The 10-year at the week's close (Yahoo), as a reader knows it; FRED's day-late 10-year
-            # would be a second level of it.  FRED's curve is said with FRED's date.
-            if not ten_told:
-                parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
-            fred_ten = _available(official.ten_year)
-            if curve is not None and fred_ten is not None:  # FRED's curve, on FRED's own 10-year
-                curve_words = prose(", the 10-year minus 2-year curve was ", cite(curve), f", {shape}")
-                yields = prose(yields, " and, with FRED's 10-year at ", level(fred_ten), curve_words)
-            parts.append(prose(through, yields))
-            return clauses(parts)
-        if not ten_told and (ten := _available(official.ten_year)) is not None:
-            yields = prose(yields, " and ", _yield_clause("10-year", ten, _available(official.ten_year_1w)))
-        parts.append(prose(through, yields))
-        if curve is not None:
-            parts.append(prose("the 10-year minus 2-year curve is ", cite(curve), f", {shape}"))
+    closing = ten_fig is not None and ten_fig.provenance.last_bar == ctx.anchor
+    two = _available(official.two_year) if official is not None else None
+    if official is None or two is None:
+        if ten_fig is not None and not ten_told:
+            parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
+        three_month = facts.get(K.CURVE)
+        if three_month is not None:
+            shape = "inverted" if val(three_month) < 0 else "positively sloped"
+            parts.append(prose("the 10-year minus 3-month curve is ", cite(three_month), f", {shape}"))
         return clauses(parts)
-    if ten_fig is not None and not ten_told:
-        parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
-    curve = facts.get(K.CURVE)
+    last = two.provenance.last_bar
+    # FRED publishes a day late: say so when its last value is before the week's last session, before
+    # its yields, so that FRED's figures are not read as the week's last close.
+    behind = last is not None and last < ctx.anchor
+    through = f"through {weekday(last)} {last.isoformat()} (FRED), " if behind and last else ""
+    curve, fred_ten = _available(official.curve_2s10s), _available(official.ten_year)
+    shape = "" if curve is None else "inverted" if val(curve) < 0 else "positively sloped"
+    verb = "was" if behind else "is"
+    yields = _yield_clause("2-year Treasury yield", two, _available(official.two_year_1w))
+    if closing and ten_fig is not None:
+        if not ten_told:
+            parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
+        if curve is not None and fred_ten is not None:
+            curve_words = prose(f", the 10-year minus 2-year curve {verb} ", cite(curve), f", {shape}")
+            yields = prose(yields, " and, with FRED's 10-year at ", level(fred_ten), curve_words)
+        parts.append(prose(through, yields))
+        return clauses(parts)
+    if not ten_told and fred_ten is not None:
+        yields = prose(yields, " and ", _yield_clause("10-year", fred_ten, _available(official.ten_year_1w)))
+    parts.append(prose(through, yields))
     if curve is not None:
-        shape = "inverted" if val(curve) < 0 else "positively sloped"
-        parts.append(prose("the 10-year minus 3-month curve is ", cite(curve), f", {shape}"))
+        parts.append(prose(f"the 10-year minus 2-year curve {verb} ", cite(curve), f", {shape}"))
     return clauses(parts)
 
 
