@@ -17,7 +17,14 @@ test       ``make test`` (lint, types, workflows, the suite)       60 s = 14.18 
 =========  ======================================================  ===================
 
 The peer runs in its own virtual environment (made with quantstats from PyPI on first use, the
-same one perf-vs-quantstats makes).  Writes output/bench_peer.json.
+same one perf-vs-quantstats makes).  Writes output/bench_peer.json, with the peer's versions.
+
+Caveat, measured on one host within minutes: the peer took 2.8-3.0 s with quantstats 0.0.64, pandas
+2.2 and Debian's Python 3.11.2, and 10.0-11.0 s with quantstats 0.0.86, pandas 3.1 and pyenv's
+Python 3.11.7 (what perf-vs-quantstats installs today).  The peer's time moves with its libraries
+as much as with the host, and the versions it had when the issue's 4.23 s was measured are not
+recorded: the seconds "at the reference" hold only for that unknown environment.  The ratios are
+exact for the peer named in the report.
 
     .venv/bin/python scripts/bench_peer.py --parts build,backfill,test --pairs 2
 """
@@ -56,6 +63,16 @@ def _peer_python() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "-q", "install", "quantstats"], check=True)
     return python
+
+
+def peer_versions(python: str) -> str:
+    """The peer's interpreter and library versions, as the report names its peer."""
+    code = (
+        "import sys, importlib.metadata as m; print(sys.version.split()[0], ', '.join("
+        "f'{p} {m.version(p)}' for p in ('quantstats', 'pandas', 'numpy', 'matplotlib')))"
+    )
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    return f"Python {done.stdout.strip()}" if done.returncode == 0 else "unknown"
 
 
 def _timed(command: list[str]) -> float:
@@ -107,6 +124,9 @@ def main() -> int:
     parser.add_argument(
         "--peer-script", type=Path, default=ROOT.parent / "shared" / "tools" / "qs_peer.py", help="the peer"
     )
+    parser.add_argument(
+        "--peer-python", type=Path, default=None, help="the peer's interpreter [default: its venv, made once]"
+    )
     args = parser.parse_args()
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(TARGETS))
@@ -117,10 +137,15 @@ def main() -> int:
     if not args.peer_script.is_file():
         parser.error(f"--peer-script: {args.peer_script} not found")
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
-        peer = [str(_peer_python()), str(args.peer_script), str(Path(tmp) / "peer.html")]
+        python = args.peer_python or _peer_python()
+        peer = [str(python), str(args.peer_script), str(Path(tmp) / "peer.html")]
         commands = _commands(Path(tmp))
         report = measure({part: commands[part] for part in parts}, max(1, args.pairs), peer)
+        report["peer"] = {"versions": peer_versions(peer[0])}
+    sys.stdout.write(f"peer: quantstats' tearsheet on {report['peer']['versions']}\n")
     for part, row in report.items():
+        if part == "peer":
+            continue
         sys.stdout.write(
             f"{part:<9} ours {row['ours_s']} s, peer {row['peer_s']} s: {row['ratio']:.3f} x the peer"
             f" = {row['at_reference_peer_s']} s at its reference {REFERENCE_PEER_S} s"
