@@ -19,12 +19,10 @@ test       ``make test`` (lint, types, workflows, the suite)       60 s = 14.18 
 The peer runs in its own virtual environment (made with quantstats from PyPI on first use, the
 same one perf-vs-quantstats makes).  Writes output/bench_peer.json, with the peer's versions.
 
-Caveat, measured on one host within minutes: the peer took 2.8-3.0 s with quantstats 0.0.64, pandas
-2.2 and Debian's Python 3.11.2, and 10.0-11.0 s with quantstats 0.0.86, pandas 3.1 and pyenv's
-Python 3.11.7 (what perf-vs-quantstats installs today).  The peer's time moves with its libraries
-as much as with the host, and the versions it had when the issue's 4.23 s was measured are not
-recorded: the seconds "at the reference" hold only for that unknown environment.  The ratios are
-exact for the peer named in the report.
+The peer's time hardly moves with its libraries: on one host within minutes it took 9.3-10.2 s with
+quantstats 0.0.64, pandas 2.2 and Debian's Python 3.11.2 and 9.7-10.3 s with quantstats 0.0.86,
+pandas 3.1 and pyenv's Python 3.11.7 (what perf-vs-quantstats installs today), against the 4.23 s
+of the issue's host: what moved is the host.
 
     .venv/bin/python scripts/bench_peer.py --parts build,backfill,test --pairs 2
 """
