@@ -306,6 +306,7 @@ def test_sector_leaders_breadth_dispersion_and_credit(shared_data: Path) -> None
     assert sectors.table is not None
     assert [row[0] for row in sectors.table.rows] == [f"Sector {s} ({s})" for s in order]
     assert [row[0].value for row in figure_rows(sectors)] == pytest.approx([weekly[s] for s in order])
+    # no index members in this snapshot: nothing to tell the funds apart from
     assert f"Among the sector funds Sector {order[0]} ({order[0]}) led" in body_text(brief, "drivers")
     assert find(brief, "breadth.50d").value == above50 and find(brief, "breadth.50d").text == "of 4"
     assert find(brief, "dispersion.sectors.1W").value == pytest.approx(statistics.pstdev(weekly.values()))

@@ -84,6 +84,8 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
         f" Treasury yield rose 4 bp to {two['2026-11-19']:.2f}% and, with FRED's 10-year at 4.01%, the"
         " 10-year minus 2-year curve was +50 bp, positively sloped."
     )  # the curve is FRED's 10-year minus FRED's 2-year, and says so: 4.01 - 3.51, not 4.10 - 3.51
+    # beside the members' own sectors (Breadth), the sector funds say why their weeks differ
+    assert "Among the sector funds, which track their own indexes, not the Russell 2000's members, " in text
     oas = days("2026-09-01", "2026-11-19", 3.40, -0.01)
     # The spread's level in percent, as FRED quotes it and the appendix shows it; its change in bp.
     assert f"the high-yield spread (ICE BofA OAS) tightened 4 bp to {oas['2026-11-19']:.2f}%" in text

@@ -292,8 +292,12 @@ def _sectors(ctx: Context, facts: Facts) -> Prose:
     if len(live) < 2:
         return ()
     best, worst = live[0], live[-1]
+    # Beside the members' own sectors (Breadth), the funds' weeks differ: say why, once.
+    members = facts.optional("index.advancers") is not None
+    name = ctx.name(ctx.slots.benchmark)
+    own = f", which track their own indexes, not the {name}'s members," if members else ""
     text = prose(
-        f"Among the sector funds {best[0]} led at ",  # as configured: not all need be small-cap funds
+        f"Among the sector funds{own} {best[0]} led at ",  # as configured: not all need be small-cap funds
         cite(best[2]),
         f" and {worst[0]} trailed at ",
         cite(worst[2]),
