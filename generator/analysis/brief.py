@@ -25,7 +25,7 @@ from generator.analysis.common import (
 from generator.analysis.drivers import drivers_section
 from generator.analysis.fundamentals import fundamentals_facts
 from generator.analysis.index_view import index_facts, index_section, universe_facts
-from generator.analysis.newsvalue import breadth_event, week_events, with_history
+from generator.analysis.newsvalue import breadth_event, week_events
 from generator.analysis.official_rates import official_rates, official_rates_section
 from generator.analysis.outlook import case_topics, outlook_section, with_market_days
 from generator.analysis.performance import performance_section
@@ -153,7 +153,6 @@ def analyse_week(
         found = (breadth_event(share, daily, week_start, n) for n, share in ((200, share200), (50, share50)))
         wide = next(filter(None, found), None)
         if wide is not None:
-            wide = with_history(wide)
             facts = replace(facts, events=tuple(sorted((*facts.events, wide), key=lambda e: -e.score)))
     story = narrate(facts)
     placed = {h for hs in (facts.headlines or {}).values() for h in hs}

@@ -198,15 +198,14 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     parts: list[Prose] = []
     ten_told = K.change(s.rate_10y, "1W") in facts.said  # a takeaway told the 10-year's unusual week
     ten_fig, ten_1w = facts.get(K.yield_level(s.rate_10y)), facts.get(K.change(s.rate_10y, "1W"))
-    closing = ten_fig is not None and ten_fig.provenance.last_bar == ctx.anchor
+    closing = ten_fig if ten_fig is not None and ten_fig.provenance.last_bar == ctx.anchor else None
     two = _available(official.two_year) if official is not None else None
     if official is None or two is None:
         if ten_fig is not None and not ten_told:
             parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
         three_month = facts.get(K.CURVE)
         if three_month is not None:
-            shape = "inverted" if val(three_month) < 0 else "positively sloped"
-            parts.append(prose("the 10-year minus 3-month curve is ", cite(three_month), f", {shape}"))
+            parts.append(prose("the 10-year minus 3-month curve is ", cite(three_month), _shape(three_month)))
         return clauses(parts)
     last = two.provenance.last_bar
     # FRED publishes a day late: say so when its last value is before the week's last session, before
@@ -214,14 +213,13 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     behind = last is not None and last < ctx.anchor
     through = f"through {weekday(last)} {last.isoformat()} (FRED), " if behind and last else ""
     curve, fred_ten = _available(official.curve_2s10s), _available(official.ten_year)
-    shape = "" if curve is None else "inverted" if val(curve) < 0 else "positively sloped"
     verb = "was" if behind else "is"
     yields = _yield_clause("2-year Treasury yield", two, _available(official.two_year_1w))
-    if closing and ten_fig is not None:
+    if closing is not None:
         if not ten_told:
-            parts.append(_yield_clause("10-year Treasury yield", ten_fig, ten_1w))
+            parts.append(_yield_clause("10-year Treasury yield", closing, ten_1w))
         if curve is not None and fred_ten is not None:
-            curve_words = prose(f", the 10-year minus 2-year curve {verb} ", cite(curve), f", {shape}")
+            curve_words = prose(f", the 10-year minus 2-year curve {verb} ", cite(curve), _shape(curve))
             yields = prose(yields, " and, with FRED's 10-year at ", level(fred_ten), curve_words)
         parts.append(prose(through, yields))
         return clauses(parts)
@@ -229,8 +227,12 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
         yields = prose(yields, " and ", _yield_clause("10-year", fred_ten, _available(official.ten_year_1w)))
     parts.append(prose(through, yields))
     if curve is not None:
-        parts.append(prose(f"the 10-year minus 2-year curve {verb} ", cite(curve), f", {shape}"))
+        parts.append(prose(f"the 10-year minus 2-year curve {verb} ", cite(curve), _shape(curve)))
     return clauses(parts)
+
+
+def _shape(curve: Figure) -> str:
+    return ", inverted" if val(curve) < 0 else ", positively sloped"
 
 
 def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -> Passage:
@@ -293,9 +295,12 @@ def _sectors(ctx: Context, facts: Facts) -> Prose:
         return ()
     best, worst = live[0], live[-1]
     # Beside the members' own sectors (Breadth), the funds' weeks differ: say why, once.
-    members = facts.optional("index.advancers") is not None
     name = ctx.name(ctx.slots.benchmark)
-    own = f", which track their own indexes, not the {name}'s members," if members else ""
+    own = (
+        f", which track their own indexes, not the {name}'s members,"
+        if facts.optional(K.INDEX_ADVANCERS)
+        else ""
+    )
     text = prose(
         f"Among the sector funds{own} {best[0]} led at ",  # as configured: not all need be small-cap funds
         cite(best[2]),
@@ -345,10 +350,11 @@ def risks(ctx: Context, facts: Facts) -> Passage:
     if volume is not None:
         extra.append(prose("IWM traded on ", volume_words(volume)))
     # Dispersion is told when it is unusual for the year, high or low; a middling week's is in the appendix.
-    notable = (
-        disp_pct is not None and abs(percentile_rank(val(disp_pct)) - 50) >= th.NOTABLE_PCTILE_FROM_MIDDLE
-    )
-    if disp is not None and disp_pct is not None and notable:
+    if (
+        disp is not None
+        and disp_pct is not None
+        and abs(percentile_rank(val(disp_pct)) - 50) >= th.NOTABLE_PCTILE_FROM_MIDDLE
+    ):
         extra.append(
             prose(
                 "sector dispersion was ",

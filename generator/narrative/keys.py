@@ -82,6 +82,7 @@ VIX_LEVEL: Final = "vix.level"
 VIX_PCTILE: Final = "vix.pctile1y"
 RVX_LEVEL: Final = "rvx.level"
 RVX_PCTILE: Final = "rvx.pctile1y"
+INDEX_ADVANCERS: Final = "index.advancers"  # present when the brief has the index's members
 CURVE: Final = "curve.10y-3m"
 BREADTH_50: Final = "breadth.50d"
 BREADTH_200: Final = "breadth.200d"
