@@ -58,6 +58,12 @@ class MethodRow:
         kind = f"{self.kind}: " if self.kind else ""
         return f"{kind}{self.distinct} figures such as {self.used_for}{windows}"
 
+    @property
+    def short_title(self) -> str:
+        """The title in the PDF's list, where lines are dear: ``Returns (1W, YTD)``; the full title
+        where the kind is not known."""
+        return f"{self.kind} ({', '.join(self.windows)})" if self.kind else self.title
+
 
 # What kind of figure a method computes, by the first part of its figures' keys ("return.^RUT.1W").
 KINDS = {
@@ -68,7 +74,6 @@ KINDS = {
     "yield": "Yields",
     "wow": "Changes since last week",
     "fundamentals": "Members' valuation",
-    "valuation": "Funds' valuation",
     "rs": "Relative strength",
     "credit": "Credit",
     "ma50": "Distance from the 50-day average",
@@ -83,8 +88,27 @@ KINDS = {
 
 def _kind(group: Sequence[Figure]) -> str:
     """The kind of the group's figures, from their keys' first part ("lastweek." a week earlier)."""
-    kinds = {KINDS.get(f.key.removeprefix("lastweek.").split(".")[0], "") for f in group}
+    if all(f.key.endswith(".history") for f in group):  # newsvalue.with_history
+        return "Claims measured on history"
+    kinds = {_kind_of(f.key.removeprefix("lastweek.").split(".")) for f in group}
     return kinds.pop() if len(kinds) == 1 else ""
+
+
+def _kind_of(parts: Sequence[str]) -> str:
+    """A key's kind, finer where one first part covers figures computed more than one way."""
+    first, second, last = parts[0], parts[1] if len(parts) > 1 else "", parts[-1]
+    if first == "yield" and second.startswith("FRED-"):
+        return "Yields from FRED"
+    if first == "valuation":
+        relative = "Relative P/E of the funds" if "-" in second else ""
+        return relative or {"trailingPE": "Funds' trailing P/E", "priceToBook": "Funds' price to book"}.get(
+            last, ""
+        )
+    if first == "index" and second == "members":
+        return "The priced members' total"
+    if first == "wow" and second == "yield":
+        return "Yield changes since last week"
+    return KINDS.get(first, "")
 
 
 @dataclass(frozen=True)
