@@ -24,7 +24,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator, Mapping
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -117,28 +119,39 @@ def _serve_pdf(conn: Connection) -> None:
 _PARENT_ENDS: set[Connection] = set()
 
 
-def _child(target: Any, conn: Connection, inherited: tuple[Connection, ...]) -> None:
+def _child(target: Any, conn: Connection, inherited: tuple[Connection, ...], scratch: str) -> None:
     """A worker's start: the parent's ends closed, Ctrl-C left to the parent (which closes the pipe:
     the terminal sends SIGINT to the whole process group, and each worker printed a traceback)."""
     signal.signal(signal.SIGTERM, _exit_on_terminate)  # not the parent's handler, inherited over fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for end in inherited:
         end.close()
+    tempfile.tempdir = scratch  # weasyprint's font copies: the parent removes the folder however this ends
     target(conn)
 
 
-def _start(kind: str) -> tuple[Connection, multiprocessing.process.BaseProcess] | None:
+_Child = tuple[Connection, multiprocessing.process.BaseProcess, str]
+
+
+def _start(kind: str) -> _Child | None:
+    """A worker, with a temporary folder of its own that the parent removes when it stops the worker
+    (a worker stopped in its cleanup, or killed, left weasyprint's font copies behind)."""
     target = _serve_pdf if kind == PDF else _serve_charts
+    scratch = ""
     try:
         ctx = multiprocessing.get_context("fork")
+        scratch = tempfile.mkdtemp(prefix=f"smallcap-brief-{kind}-")
         parent, child = ctx.Pipe()
         inherited = (*_PARENT_ENDS, parent)
-        proc = ctx.Process(target=_child, args=(target, child, inherited), name=f"render-{kind}", daemon=True)
+        args = (target, child, inherited, scratch)
+        proc = ctx.Process(target=_child, args=args, name=f"render-{kind}", daemon=True)
         proc.start()
         child.close()
         _PARENT_ENDS.add(parent)
-        return parent, proc
+        return parent, proc, scratch
     except (OSError, ValueError) as exc:  # no fork on this platform, or no resources
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
         log.debug("%s worker not started (%s); rendering in process", kind, exc)
         return None
 
@@ -244,7 +257,7 @@ class RenderWorker:
         child = self._children.pop(kind, None)
         if child is None:
             return
-        conn, proc = child
+        conn, proc, scratch = child
         _PARENT_ENDS.discard(conn)
         conn.close()
         # Every answer the parent wanted is in, or the build stopped early: what the child may still
@@ -254,6 +267,7 @@ class RenderWorker:
         if proc.is_alive():
             proc.kill()
             proc.join()
+        shutil.rmtree(scratch, ignore_errors=True)
 
     def close(self) -> None:
         for kind in list(self._children):
