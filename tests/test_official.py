@@ -11,12 +11,13 @@ import pytest
 from generator.analysis import analyse
 from generator.charts import render_charts
 from generator.config import load_config
-from generator.formatting import plain
+from generator.formatting import fmt, plain
 from generator.models import Brief, ScheduledEvent, Series, Snapshot
 from generator.render import render_html, render_markdown
 from generator.render_email import render_email
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
 from tests.conftest import ROOT
+from tests.test_analysis_figures import topics
 
 # One xdist worker runs the module: its snapshot and brief are made once.
 pytestmark = pytest.mark.xdist_group("official")
@@ -92,6 +93,27 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     fig = next(f for f in brief.facts() if f.key == "oas.FRED-BAMLH0A0HYM2")
     assert fig.provenance.last_bar == date(2026, 11, 19) and "ICE Data Indices" in fig.provenance.method
     assert not any("FRED" in n for n in brief.not_covered)
+    # a tightening spread and high yield gaining on Treasuries over the month agree: no month to tell
+    assert "high yield against Treasuries (HYG/IEF) was flat (+0.05%). " in text
+
+
+def test_a_widening_spread_beside_credit_improving_over_the_month_says_the_month(snapshot: Snapshot) -> None:
+    """The spread widened on the week while HYG/IEF gained 2.49% over the month, which the bull
+    checklist counts as "Credit improving" (met): the body said only the widening, and the count read
+    as a contradiction.  The month is told where it runs against the week, once."""
+    series = dict(snapshot.series)
+    series["FRED-BAMLH0A0HYM2"] = fred("FRED-BAMLH0A0HYM2", days("2026-09-01", "2026-11-19", 3.00, 0.01))
+    brief = analyse(replace(snapshot, series=series), load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
+    text = drivers_text(brief)
+    assert (
+        "the high-yield spread (ICE BofA OAS) widened 4 bp to 3.57%; high yield against Treasuries"
+        " (HYG/IEF) was flat (+0.05%) on the week but gained 2.49% over the month. "
+    ) in text
+    improving = next(
+        c for t in topics(brief, "outlook") for c in t.checks if c.condition.startswith("Credit impr")
+    )
+    assert improving.met is True and fmt(improving.figure) == "+2.49%"
+    assert text.count("2.49%") == 1
 
 
 def test_with_fred_current_the_ten_year_is_still_the_weeks_close_and_the_curve_names_freds(

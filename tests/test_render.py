@@ -15,13 +15,14 @@ import html
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
@@ -72,7 +73,6 @@ from generator.render import (
     trimmed,
     write_outputs,
 )
-from generator.sources.gather import fall_back_to_sample
 from tests.conftest import ROOT, SAMPLE_BRIEF_GROUP
 
 pytestmark = SAMPLE_BRIEF_GROUP
@@ -948,45 +948,75 @@ def embedded_fonts(pdf: bytes) -> set[str]:
     return names
 
 
-def test_a_build_fallen_back_to_the_sample_keeps_the_page_budget_and_says_why_once() -> None:
-    """What `make brief` gives on a machine without network (most often the first brief anyone sees):
-    every source failed, the sample stands in and the data warnings say so first.  The body keeps
-    its budget, the warning names the first failure without repeating the banner or the symbol,
-    and Source health names every failed source, those that failed alike on one line, above the
-    sample's rows (it said "no problems" while every configured source had failed)."""
+def _no_name_lookups(host: str, port: int) -> list[str]:
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+def test_make_brief_without_network_keeps_the_page_budget_and_says_why_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make brief` gives on a machine where no name resolves (most often the first brief anyone
+    sees): every source of the shipped feeds.yaml fails as it fails there (Yahoo before sending;
+    every feed, FRED series, calendar, the holdings on their name lookups; the earnings not asked),
+    the sample stands in and the data warnings say so first.  The PDF keeps the sample's budget,
+    2 + 2 pages (a lighter stand-in for these failures once let a fifth page, the disclaimer alone,
+    pass); the warning names the first failure without repeating the banner; and Source health names
+    every failed source, those that failed alike on one line, above the sample's rows (it said "no
+    problems" while every configured source had failed)."""
+    from yahoo_transport import YahooTransport, isolate_yfinance, join_market_threads
+
+    from generator.sources.gather import Transport, gather
+    from generator.sources.yahoo_client import THREAD_PREFIX
+
+    yahoo = YahooTransport()
+    yahoo.offline("dns")
+    isolate_yfinance(monkeypatch)
+    now = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
     config = load_config(ROOT / "feeds.yaml")
-    unreachable = "cannot reach Yahoo Finance (cannot resolve host)"
-    failed = [
-        SourceHealth("symbol", s, "failed", "none", error=f"{s}: {unreachable}") for s in config.symbols
-    ]
-    failed += [SourceHealth("feed", f.name, "failed", "none", error="no DNS") for f in config.feeds]
-    build = build_week(fall_back_to_sample(failed))
+    try:
+        snapshot = gather(
+            config, "auto", today=now.date(), now=now, cache_dir=tmp_path / "cache",
+            week_start=date(2026, 11, 16),
+            transport=Transport(session=yahoo.session(), resolver=_no_name_lookups),
+        )  # fmt: skip
+    finally:
+        join_market_threads(THREAD_PREFIX)
+    assert snapshot.is_sample
+    build = build_week(snapshot)
     pdf = pdf_of(build)
-    assert pdf.body_pages <= BODY_PAGE_BUDGET, f"body is {pdf.body_pages} pages"
-    # The sample build's budget too: the failed sources take one line for each reason
-    assert pdf.appendix_pages <= APPENDIX_PAGE_BUDGET, f"appendix is {pdf.appendix_pages} pages"
-    first = config.symbols[0]
+    assert (pdf.body_pages, pdf.appendix_pages) == (BODY_PAGE_BUDGET, APPENDIX_PAGE_BUDGET), pdf.pages
+
+    n, feeds, first = len(config.symbols), len(config.feeds), config.symbols[0]
+    unreachable = "cannot reach Yahoo Finance (cannot resolve host)"
+    failed = Counter(h.kind for h in build.brief.health if h.status == "failed")
+    assert (failed["symbol"], failed["feed"], failed["series"]) == (n, feeds, 5), failed
+    others = failed["provider"]  # the fund valuation, three calendars, the holdings, earnings, fundamentals
+    assert others == 7, failed
+    counted = f"{n} symbols, {feeds} feeds, 5 series and {others} other sources"
     assert build.brief.warnings[0] == (
         "NO LIVE OR CACHED DATA: this brief is built from the bundled SAMPLE snapshot. Live and cached"
-        f" sources failed: {len(config.symbols)} symbols and {len(config.feeds)} feeds"
-        f" (first: {first} — {unreachable})."
+        f" sources failed: {counted} (first: {first} — {unreachable})."
     )
     assert not [w for w in build.brief.warnings if SAMPLE_BANNER in w]  # the banner says it, on every page
     assert not [w for w in build.brief.warnings if "sources failed:" in w and "Source health" in w]  # once
     view = health(build.brief.health)
-    n, feeds = len(config.symbols), len(config.feeds)
-    assert view.summary == f"{n} symbols and {feeds} feeds: {n + feeds} problems, listed first."
-    assert [(p.kind, p.error, p.sources) for p in view.problems] == [
-        (f"{n} symbols", unreachable, n),
-        (f"{feeds} feeds", "no DNS", feeds),
+    problems = n + feeds + 5 + others
+    assert view.summary == f"{counted}: {problems} problems, listed first."
+    # the first symbol failed on its own lookup; the others were not asked after it (one line)
+    assert [(p.kind, p.error, p.sources) for p in view.problems[:2]] == [
+        ("symbol", unreachable, 1),
+        (f"{n - 1} symbols", f"not asked: {unreachable}", n - 1),
     ]
-    assert view.problems[0].name == ", ".join(config.symbols)
-    assert [g.heading for g in view.groups] == [f"{n} symbols, sample", f"{feeds} feeds, sample"]
+    assert sum(p.sources for p in view.problems) == problems and len(view.problems) <= 9
+    assert [g.heading for g in view.groups][:2] == [f"{n} symbols, sample", f"{feeds} feeds, sample"]
     # The figures are the sample's own: the risks' Data problems table has none of the live failures
     quality = next(t for s in build.brief.sections for t in s.topics if t.key == "data-quality")
     assert quality.table is None
     text = " ".join(" ".join(pdf_text(pdf.data)).split())
-    assert f"{n} symbols {', '.join(config.symbols)} · failed: {unreachable}" in text
+    assert f"{n - 1} symbols {', '.join(config.symbols[1:])} · failed: not asked: {unreachable}" in text
+    assert f"{feeds} feeds {config.feeds[0].name}, " in text  # a line may break inside a feed's name
+    last = config.feeds[-1].name.split("-")[-1]
+    assert f"{last} · failed: cannot resolve their hosts: Name or service not known" in text
 
 
 def test_sample_pdf_body_fits_two_pages_and_the_appendix_starts_a_page(

@@ -260,20 +260,7 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
                 beat_or_lag(ew, "the cap-weighted index"),
             )
         )
-    oas = _available(official.hy_oas) if official is not None else None
-    if oas is not None and official is not None:
-        change = _available(official.hy_oas_1w)
-        verb = moved(change, "widened", "tightened", "was unchanged") if change is not None else ("is",)
-        # In percent, as FRED quotes it and the appendix's table shows it; its change in bp.
-        rotation.append(prose("the high-yield spread (ICE BofA OAS) ", verb, " to ", level(oas)))
-    cr = facts.get(K.credit(s.high_yield, s.treasury, "1W"))
-    if cr is not None:
-        rotation.append(
-            prose(
-                f"high yield against Treasuries ({s.high_yield}/{s.treasury}) ",
-                moved(cr, "gained", "lost", "was flat"),
-            )
-        )
+    rotation.extend(_credit(ctx, facts, official))
     if rotation:
         paragraphs.append(clauses(rotation))
     sectors = _sectors(ctx, facts)
@@ -287,6 +274,39 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
         chart=DRIVERS_CHART,
         chart_in_print=False,
     )
+
+
+def _credit(ctx: Context, facts: Facts, official: OfficialRates | None) -> list[Prose]:
+    """The high-yield spread's week and high yield against Treasuries; the latter's month too when
+    it runs against the week, as it is what the checklists' credit conditions test: a spread that
+    widened beside "Credit improving" met reads as a contradiction unless the month is told."""
+    s = ctx.slots
+    out: list[Prose] = []
+    oas = _available(official.hy_oas) if official is not None else None
+    spread = _available(official.hy_oas_1w) if official is not None else None
+    if oas is not None:
+        verb = moved(spread, "widened", "tightened", "was unchanged") if spread is not None else ("is",)
+        # In percent, as FRED quotes it and the appendix's table shows it; its change in bp.
+        out.append(prose("the high-yield spread (ICE BofA OAS) ", verb, " to ", level(oas)))
+    week = facts.get(K.credit(s.high_yield, s.treasury, "1W"))
+    month = facts.get(K.credit(s.high_yield, s.treasury, "1M"))
+    signs = [-_direction(spread) if oas is not None and spread is not None else 0, _direction(week)]
+    against = month is not None and not is_flat(month) and any(d and d != _direction(month) for d in signs)
+    told = prose(moved(month, "gained", "lost"), " over the month") if against and month is not None else ()
+    pair = f"high yield against Treasuries ({s.high_yield}/{s.treasury}) "
+    if week is not None:
+        said = moved(week, "gained", "lost", "was flat")
+        out.append(prose(pair, said, " on the week but ", told) if told else prose(pair, said))
+    elif told:
+        out.append(prose(pair, told))
+    return out
+
+
+def _direction(fig: Figure | None) -> int:
+    """+1 up, -1 down, 0 flat (inside its unit's noise band) or not available."""
+    if fig is None or is_flat(fig):
+        return 0
+    return 1 if val(fig) > 0 else -1
 
 
 def _sectors(ctx: Context, facts: Facts) -> Prose:
