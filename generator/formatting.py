@@ -35,7 +35,7 @@ def fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
 
 
 def _fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
-    sign_default = unit in ("pct", "pp", "bp", "points")
+    sign_default = unit in ("pct", "pp", "bp", "points", "index_points")
     use_sign = sign_default if signed is None else signed
     plus = "+" if use_sign else ""
     if unit == "pct":
@@ -46,6 +46,8 @@ def _fmt_value(value: float, unit: str, *, signed: bool | None = None) -> str:
         return f"{value:{plus},.0f} bp"
     if unit == "points":
         return f"{value:{plus},.2f} pts"
+    if unit == "index_points":  # an oscillator is shown to its tenth (RSI 70.4), and so is its change
+        return f"{value:{plus},.1f} pts"
     if unit == "yield":
         return f"{value:{plus}.2f}%"
     if unit == "level":

@@ -555,7 +555,8 @@ class Unit(StrEnum):
     COUNT = "count"  # a plain count
     PCTILE = "pctile"  # a percentile 0–100
     INDEX = "index"  # an oscillator such as RSI 0–100
-    POINTS = "points"  # a signed change of an index or multiple, in its own points (RSI +15.81 pts)
+    POINTS = "points"  # a signed change of a level or multiple, in its own points (VIX -1.51 pts)
+    INDEX_POINTS = "index_points"  # a signed change of an oscillator, to its tenth as shown (RSI +15.8 pts)
     DATE = "date"  # value is None; text holds an ISO date
     TEXT = "text"  # value is None; text holds a short word ("above", "golden cross")
 

@@ -86,7 +86,7 @@ APPENDIX_ANCHOR = "appendix"  # the id where the appendix starts (its own page i
 # Units whose sign is coloured (a gain blue, a loss orange).  Not basis points: a yield or a credit
 # spread that rises is neither a gain nor a loss of the reader's (a widening spread was blue, a
 # falling yield orange), so rate moves read in plain ink.
-SIGNED_UNITS = ("pct", "pp", "points")
+SIGNED_UNITS = ("pct", "pp", "points", "index_points")
 FLAG_LABELS = {"positive": "Positive", "negative": "Negative", "warning": "Caution"}
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # Not "(" and ")": with "[" and "]" escaped no link can start ("\](" is text), and "\(IWC\)" made the

@@ -237,7 +237,8 @@ def test_changes_compare_with_last_weeks_brief(shared_data: Path, brief: Brief) 
 
 def test_a_change_is_the_difference_of_the_printed_values(brief: Brief) -> None:
     """The columns add up as printed: "+0.51%" to "+3.01%" is "+2.50 pp", not the "+2.51 pp" of the
-    unrounded values; an RSI of 54.6 to 70.4 is "+15.80 pts"; yields by their printed hundredths."""
+    unrounded values; an RSI of 54.6 to 70.4 is "+15.8 pts", to the tenth it is shown to; yields by
+    their printed hundredths."""
     moved = topic(brief, "changes", "moved-most")
     checked = 0
     for before, now, change in figure_rows(moved):
@@ -247,6 +248,9 @@ def test_a_change_is_the_difference_of_the_printed_values(brief: Brief) -> None:
         said = float(re.sub(r"[^0-9.+-]", "", fmt(change)))
         expected = (this - last) * (100 if now.unit == "yield" else 1)
         assert said == pytest.approx(expected, abs=1e-9), (now.key, fmt(before), fmt(now), fmt(change))
+        if now.unit != "yield":  # and to as many decimals as the values (RSI 70.4: "+15.8 pts")
+            places = [len(re.sub(r"[^0-9.]", "", fmt(f)).partition(".")[2]) for f in (now, change)]
+            assert places[0] == places[1], (now.key, fmt(now), fmt(change))
         checked += 1
     assert checked >= 4
 

@@ -22,7 +22,7 @@ SCALES: dict[str, tuple[str, float, bool]] = {
     "pp": ("pp", 1.0, False),
     "bp": ("bp", 10.0, False),
     "yield": ("bp", 10.0, False),  # yields change in bp: ×100 below
-    "index": ("points", 5.0, False),
+    "index": ("index_points", 5.0, False),
     "pctile": ("pp", 10.0, False),
     "level": ("pct", 1.0, True),
     "ratio": ("pct", 1.0, True),

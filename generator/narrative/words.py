@@ -154,8 +154,10 @@ def cite(fig: Figure, text: str | None = None) -> Cite:
 def size(fig: Figure) -> Cite:
     """The figure's magnitude without its sign ("14 bp", "3.69%"): the verb carries the direction."""
     assert fig.value is not None
-    if fig.unit == "points":  # index points read in full in a sentence: "fell 1.51 points"
-        return Cite(fig, f"{abs(fig.value):,.2f} point{'' if round(abs(fig.value), 2) == 1 else 's'}")
+    if fig.unit in ("points", "index_points"):  # read in full in a sentence: "fell 1.51 points"
+        places = 1 if fig.unit == "index_points" else 2
+        shown = f"{abs(fig.value):,.{places}f}"
+        return Cite(fig, f"{shown} point{'' if float(shown.replace(',', '')) == 1 else 's'}")
     return Cite(fig, fmt_value(abs(fig.value), fig.unit, signed=False))
 
 
@@ -175,7 +177,7 @@ def is_flat(fig: Figure) -> bool:
     """Inside its unit's noise band, judged on the value as printed: a 1.6 bp change prints "+2 bp",
     and "held at 4.19% (+2 bp)" would read as a contradiction; a 2-bp band is 2 bp as shown."""
     assert fig.value is not None
-    band = th.FLAT_BP if fig.unit == "bp" else th.FLAT_VIX_POINTS if fig.unit == "points" else th.FLAT_PCT
+    band = th.FLAT_BP if fig.unit == "bp" else th.FLAT_VIX_POINTS if "points" in fig.unit else th.FLAT_PCT
     shown = round(fig.value) if fig.unit == "bp" else round(fig.value, 2)
     return abs(shown) < band
 
