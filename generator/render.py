@@ -143,6 +143,7 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["check_word"] = lambda met: {True: "met", False: "not met"}.get(met, "unknown")
     env.filters["check_class"] = lambda met: {True: "met", False: "unmet"}.get(met, "unknown")
     env.filters["day"] = day
+    env.filters["wrap"] = wrap
     env.filters["svg_data_uri"] = svg_data_uri
     env.filters["sup"] = superscript
     env.filters["thousands"] = lambda n: f"{n:,}"
@@ -197,6 +198,22 @@ def sign_class(figure: Figure) -> str:
     if not figure.available or figure.unit not in SIGNED_UNITS or figure.value is None:
         return ""
     return "pos" if figure.value > 0 else "neg" if figure.value < 0 else ""
+
+
+# A number and its unit stay on one line of the plain-text email: "(up 12 / pp)" read as two things.
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:pp|bp|pts|points?|ET)\b)")
+_KEPT = "\u00a0"  # textwrap breaks at ASCII whitespace only
+
+
+def wrap(text: object, width: int = 79, wrapstring: str = "\n") -> str:
+    """Jinja's ``wordwrap`` (long words broken, breaks at hyphens), never between a number and its unit."""
+    import textwrap
+
+    kept = _UNIT_SPACE.sub(_KEPT, str(text).replace(_KEPT, " "))
+    lines = []
+    for paragraph in kept.splitlines() or [""]:
+        lines += textwrap.wrap(paragraph, width, expand_tabs=False, replace_whitespace=False) or [""]
+    return wrapstring.join(lines).replace(_KEPT, " ")
 
 
 def day(value: date | datetime | None) -> str:

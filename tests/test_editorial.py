@@ -99,10 +99,11 @@ def test_outlook_does_not_tell_again_a_crossing_the_takeaways_told() -> None:
         return " ".join(plain(p) for p in outlook((), bear, (), prev, (), told).paragraphs)
 
     both = said(set(), [rsi_now, rate_now], [rsi_before, rate_before])
-    # the one bear condition met is named with the count, and that it is new; the other change follows
+    # the one bear condition met is named with the count, its reading and that it is new (", since
+    # last week" read as "met since last week"); the other change follows
     assert (
         "bear checklist 1 of 2 (conditions met, not forecasts)."
-        " Bear condition met: “RSI overbought”, since last week." in both
+        " Bear condition met: “RSI overbought” (+1.00%), new this week." in both
     )
     assert both.count("RSI overbought") == 1 and "“Yields up” is no longer met" in both
     told = said({("rsi14.^RUT", 70.0)}, [rsi_now, rate_now], [rsi_before, rate_before])
@@ -341,15 +342,16 @@ def test_a_checklists_shorter_side_is_named_so_its_count_reads_without_the_list(
             for n in range(of)
         ]
 
-    def said(bull: list[Check], bear: list[Check]) -> str:
-        return " ".join(plain(p) for p in outlook(bull, bear, (), (), ()).paragraphs)
+    def said(bull: list[Check], bear: list[Check], body: frozenset[str] = frozenset()) -> str:
+        return " ".join(plain(p) for p in outlook(bull, bear, (), (), (), said=body).paragraphs)
 
     text = said(checks(5, 6), checks(0, 6))
     assert text == (
         "The bull checklist meets 5 of its 6 conditions and the bear checklist 0 of 6 (conditions met,"
-        " not forecasts). Bull condition not met: “condition 5”."
-    )
-    two = said(checks(2, 6), checks(4, 6))
+        " not forecasts). Bull condition not met: “condition 5” (+1.00%)."
+    )  # with its reading, unless the body gave it
+    assert said(checks(5, 6), checks(0, 6), frozenset({"k5"})).endswith(" not met: “condition 5”.")
+    two = said(checks(2, 6), checks(4, 6), frozenset(f"k{n}" for n in range(6)))
     assert "Bull conditions met: “condition 0”; “condition 1”." in two
     assert "Bear conditions not met: “condition 4”; “condition 5”." in two
     assert "condition" not in said(checks(3, 6), checks(3, 6)).split("forecasts).")[1]
@@ -407,3 +409,32 @@ def test_risks_give_the_small_cap_gauge_its_year_and_dispersion_only_when_unusua
         facts = Facts({**figures, pct.key: replace(pct, value=value)})
         said = " ".join(plain(p) for p in risks(core.ctx, facts).paragraphs)
         assert ("sector dispersion was 1.38 pp" in said) is told, value
+
+
+@SAMPLE_BRIEF_GROUP
+def test_at_a_record_the_distance_above_the_52_week_low_is_not_a_sentence_of_its_own() -> None:
+    """The sample ends on a record the lead tells: "The Russell 2000 is 19.30% above its 52-week
+    low." stood alone in Performance and told the reader nothing.  The distance from the low stays
+    beside the distance from the record, or alone when the week ended near the low."""
+    from sample_brief import build_sample
+
+    from generator.analysis import thresholds as th
+    from generator.formatting import plain
+
+    brief = build_sample().brief
+    assert "closed at a record" in plain(brief.lead)
+    low = next(f for f in brief.facts() if f.key == "low52.^RUT.distance")
+    assert low.value is not None and low.value > th.NEAR_52W_LOW_PCT
+    performance = next(p for p in brief.body if p.key == "performance")
+    assert not any("52-week low" in plain(p) for p in performance.paragraphs)
+
+
+def test_the_plain_text_email_never_wraps_between_a_number_and_its_unit() -> None:
+    from generator.render import wrap
+
+    text = "x" * 55 + " (up 12 pp) and 79% (up 8 pp), 14 bp, 08:30 ET"
+    wrapped = wrap(text, 60)
+    assert wrapped.splitlines()[1].startswith("12 pp) and")
+    assert "\u00a0" not in wrapped and wrapped.replace("\n", " ") == text
+    indented = wrap("a " * 80, 60, wrapstring="\n  ")  # the indent comes after the width
+    assert all(len(line) <= 62 for line in indented.splitlines())

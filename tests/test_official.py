@@ -78,13 +78,15 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     text = drivers_text(brief)
     # 2-year: 3.00 + 1 bp per business day; Thursday 2026-11-19 against Friday 2026-11-13 = 4 steps.
     two = days("2026-09-01", "2026-11-19", 3.00, 0.01)
-    # The 10-year at the week's close (Yahoo's ^TNX, Friday) leads; FRED's day is said before its own
-    # yields and curve, and its day-late 10-year (4.01%) is not a second level of the 10-year.
+    # The 10-year at the week's close (Yahoo's ^TNX, Friday) leads with the curve on the same close
+    # that the bear checklist tests (10-year minus 3-month); FRED's day is said before its 2-year, and
+    # neither its day-late 10-year (4.01%) nor its 10-year minus 2-year is a second 10-year or curve.
     assert text.startswith(
-        "The 10-year Treasury yield fell 14 bp to 4.10%; through Thursday 2026-11-19 (FRED), the 2-year"
-        f" Treasury yield rose 4 bp to {two['2026-11-19']:.2f}% and, with FRED's 10-year at 4.01%, the"
-        " 10-year minus 2-year curve was +50 bp, positively sloped."
-    )  # the curve is FRED's 10-year minus FRED's 2-year, and says so: 4.01 - 3.51, not 4.10 - 3.51
+        "The 10-year Treasury yield fell 14 bp to 4.10% and the 10-year minus 3-month curve is +20 bp,"
+        " positively sloped; through Thursday 2026-11-19 (FRED), the 2-year"
+        f" Treasury yield rose 4 bp to {two['2026-11-19']:.2f}%. "
+    )
+    assert "4.01%" not in text and "2-year curve" not in text
     # beside the members' own sectors (Breadth), the sector funds say why their weeks differ
     assert "Among the sector funds, which track their own indexes, not the Russell 2000's members, " in text
     oas = days("2026-09-01", "2026-11-19", 3.40, -0.01)
@@ -97,10 +99,11 @@ def test_fred_yields_and_spread_lead_the_rates_and_credit_lines(brief: Brief) ->
     assert "high yield against Treasuries (HYG/IEF) was flat (+0.05%). " in text
 
 
-def test_a_widening_spread_beside_credit_improving_over_the_month_says_the_month(snapshot: Snapshot) -> None:
+def test_a_widening_spread_beside_high_yield_ahead_over_the_month_says_the_month(snapshot: Snapshot) -> None:
     """The spread widened on the week while HYG/IEF gained 2.49% over the month, which the bull
-    checklist counts as "Credit improving" (met): the body said only the widening, and the count read
-    as a contradiction.  The month is told where it runs against the week, once."""
+    checklist counts as met ("High yield ahead of Treasuries over 1 month", once named "Credit
+    improving"): the body said only the widening, and the count read as a contradiction.  The month
+    is told where it runs against the week, once."""
     series = dict(snapshot.series)
     series["FRED-BAMLH0A0HYM2"] = fred("FRED-BAMLH0A0HYM2", days("2026-09-01", "2026-11-19", 3.00, 0.01))
     brief = analyse(replace(snapshot, series=series), load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
@@ -109,8 +112,9 @@ def test_a_widening_spread_beside_credit_improving_over_the_month_says_the_month
         "the high-yield spread (ICE BofA OAS) widened 4 bp to 3.57%; high yield against Treasuries"
         " (HYG/IEF) was flat (+0.05%) on the week but gained 2.49% over the month. "
     ) in text
+    checks = [c for t in topics(brief, "outlook") for c in t.checks]
     improving = next(
-        c for t in topics(brief, "outlook") for c in t.checks if c.condition.startswith("Credit impr")
+        c for c in checks if c.condition == "High yield ahead of Treasuries over 1 month (HYG/IEF up)"
     )
     assert improving.met is True and fmt(improving.figure) == "+2.49%"
     assert text.count("2.49%") == 1
@@ -120,11 +124,18 @@ def test_with_fred_current_the_ten_year_is_still_the_weeks_close_and_the_curve_n
     snapshot: Snapshot,
 ) -> None:
     """FRED up to date (a rebuild, a backfill): no date to say, and the same one 10-year level as the
-    tables, FRED's own beside the curve measured on it."""
+    tables.  Without the 3-month yield for the week, the curve is FRED's 10-year minus 2-year, FRED's
+    own 10-year beside it (4.10 - 3.58 is not +50 bp: FRED's 4.01 - 3.51 is)."""
     series = dict(snapshot.series)
     series["FRED-DGS2"] = fred("FRED-DGS2", days("2026-09-01", "2026-11-20", 3.00, 0.01))
     series["FRED-DGS10"] = fred("FRED-DGS10", days("2026-09-01", "2026-11-20", 4.00, 0.0002))
     series["FRED-T10Y2Y"] = fred("FRED-T10Y2Y", days("2026-09-01", "2026-11-20", 0.50, 0.0))
+    brief = analyse(replace(snapshot, series=series), load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
+    assert drivers_text(brief).startswith(
+        "The 10-year Treasury yield fell 14 bp to 4.10% and the 10-year minus 3-month curve is +20 bp,"
+        " positively sloped; the 2-year Treasury yield rose 5 bp to 3.58%. "
+    )
+    del series["^IRX"]
     brief = analyse(replace(snapshot, series=series), load_config(ROOT / "feeds.yaml"), (), as_of=AS_OF)
     assert drivers_text(brief).startswith(
         "The 10-year Treasury yield fell 14 bp to 4.10%; the 2-year Treasury yield rose 5 bp to 3.58% and,"

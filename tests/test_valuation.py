@@ -165,11 +165,17 @@ def test_the_members_pe_including_losses_is_said_with_its_coverage_and_refresh_d
     ) in text
     share = block.loss_makers / block.covered * 100
     cap_share = block.loss_market_cap / block.market_cap * 100
+    assert f"{share:.0f}" == f"{cap_share:.0f}"  # the sample's two shares read alike: said once
     assert (
         f"Loss-making members (negative earnings over the last twelve months) are {share:.0f}% of the members"
-        f" with data and hold {cap_share:.0f}% of their combined market value (from 130 of 132 members;"
+        " with data and hold the same share of their combined market value (from 130 of 132 members;"
         " market values and earnings as of the refresh of 2026-11-02)."
     ) in text
+    smaller = replace(block, loss_market_cap=block.loss_market_cap / 2)
+    assert (
+        f"are {share:.0f}% of the members with data and hold {cap_share / 2:.0f}% of their combined"
+        " market value"
+    ) in valuation_text(build(replace(sample, fundamentals=smaller), config))
     figures = {f.key: f for f in brief.figures()}
     pe = figures["fundamentals.pe"]
     assert (pe.provenance.symbols, pe.provenance.last_bar, pe.provenance.window) == (

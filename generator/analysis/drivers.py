@@ -141,7 +141,7 @@ def sector_rows(ctx: Context) -> list[tuple[str, str, Figure, Figure]]:
 
 def sectors_topic(ctx: Context) -> Topic:
     rows = sector_rows(ctx)
-    caption = "Small-cap sector ETFs, sorted by 1-week return"
+    caption = "Sector funds, sorted by 1-week return"  # feeds.yaml chooses them: KRE is not small-cap only
     table = (
         Table(caption, ("Sector", "1W", "1M"), tuple(row(r[0], r[2], r[3]) for r in rows)) if rows else None
     )

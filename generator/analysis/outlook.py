@@ -45,7 +45,7 @@ def _check(ctx: Context, figures: Mapping[str, Figure], rule: Rule) -> Check:
 def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
     s = ctx.slots
     b, name = s.benchmark, ctx.name(s.benchmark)
-    credit = f"credit.{s.high_yield}-{s.treasury}.1M"
+    credit, pair = f"credit.{s.high_yield}-{s.treasury}.1M", f"{s.high_yield}/{s.treasury}"
     bull = (
         Rule(f"ma200.{b}.dist", f"{name} above its 200-day average", lambda v: v > 0, 0.0),
         Rule(
@@ -53,7 +53,8 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
             f"{name}/{ctx.name(s.large_cap)} ratio above its 50-day average",
             lambda v: v > 0,
         ),
-        Rule(credit, f"Credit improving: {s.high_yield}/{s.treasury} up over 1 month", lambda v: v > 0),
+        # Named by what is measured: "credit improving" read as a contradiction of a spread that widened.
+        Rule(credit, f"High yield ahead of Treasuries over 1 month ({pair} up)", lambda v: v > 0),
         Rule(f"change.{s.rate_10y}.1M", "10-year yield lower than a month ago", lambda v: v < 0),
         Rule("vix.level", f"VIX below {th.VIX_ELEVATED:.0f}", lambda v: v < th.VIX_ELEVATED, th.VIX_ELEVATED),
     )
@@ -81,7 +82,7 @@ def _rules(ctx: Context) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
             "Sector dispersion high (80th percentile of the last year or more)",
             lambda v: v >= 80,
         ),
-        Rule(credit, f"Credit weakening: {s.high_yield}/{s.treasury} down over 1 month", lambda v: v < 0),
+        Rule(credit, f"High yield behind Treasuries over 1 month ({pair} down)", lambda v: v < 0),
     )
     return bull, bear
 

@@ -108,7 +108,7 @@ def narrate(week: WeekFacts) -> Narrative:
     }
     # A figure is said once in the body: the watch list names thresholds without repeating numbers.
     watch = body.watch_items(ctx, facts, said)
-    outlook = body.outlook(week.bull, week.bear, week.prev_bull, week.prev_bear, watch, crossed)
+    outlook = body.outlook(week.bull, week.bear, week.prev_bull, week.prev_bear, watch, crossed, said)
     note, reports = earnings.earnings(week.earnings, ctx.name(ctx.slots.benchmark))
     outlook = replace(outlook, schedule=week.schedule, schedule_failures=week.calendar_failures)
     passages.append(replace(outlook, earnings_note=note, earnings=reports))

@@ -139,7 +139,8 @@ def _against_the_year(week: Figure, ytd: Figure | None, side: str) -> Prose:
 
 
 def _range(ctx: Context, facts: Facts) -> Prose:
-    """Where the week ended against the record close and above the 52-week low, minus what the lead told."""
+    """Where the week ended against the record close and above the 52-week low, minus what the lead
+    told; the low alone only when the week ended near it (:data:`th.NEAR_52W_LOW_PCT`)."""
     b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
     dist, rec = facts.get(K.record(b, "distance")), facts.get(K.record(b))
     low = facts.fresh(K.low52(b, "distance"))
@@ -170,7 +171,7 @@ def _range(ctx: Context, facts: Facts) -> Prose:
         bottom = facts.get(K.low52(b))
         at_low = prose("ended the week at its 52-week low", prose(" of ", level(bottom)) if bottom else ())
         text = prose(text, joiner, at_low) if text else prose(f"The {name} ", at_low)
-    elif low is not None:
+    elif low is not None and (text or val(low) <= th.NEAR_52W_LOW_PCT):
         above = prose(size(low), " above its 52-week low")
         text = prose(text, joiner, above) if text else prose(f"The {name} is ", above)
     return prose(text, ".") if text else ()
@@ -190,10 +191,11 @@ def _yield_clause(name: str, level_fig: Figure, change: Figure | None) -> Prose:
 
 def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     """The yields.  The 10-year at the week's close (Yahoo's ^TNX, as the appendix's tables and the
-    checklist read it), then FRED's 2-year and 10-year minus 2-year curve, with FRED's date when it
-    stops before the week's close and with FRED's own 10-year beside the curve measured on it (the
-    reader would otherwise subtract the 2-year from ^TNX).  Without ^TNX for the week, FRED's 10-year;
-    without FRED, the 10-year minus 3-month curve."""
+    checklist read it) and the 10-year minus 3-month curve on the same close (the one the bear
+    checklist tests), then FRED's 2-year, with FRED's date when it stops before the week's close: one
+    10-year level and one curve.  Without that curve, FRED's 10-year minus 2-year with FRED's own
+    10-year beside it (the reader would otherwise subtract the 2-year from ^TNX); without ^TNX for
+    the week, FRED's 10-year."""
     s = ctx.slots
     parts: list[Prose] = []
     ten_told = K.change(s.rate_10y, "1W") in facts.said  # a takeaway told the 10-year's unusual week
@@ -215,6 +217,15 @@ def _rates(ctx: Context, facts: Facts, official: OfficialRates | None) -> Prose:
     curve, fred_ten = _available(official.curve_2s10s), _available(official.ten_year)
     verb = "was" if behind else "is"
     yields = _yield_clause("2-year Treasury yield", two, _available(official.two_year_1w))
+    three_month = facts.get(K.CURVE)
+    if three_month is not None and three_month.provenance.last_bar != ctx.anchor:
+        three_month = None
+    if closing is not None and three_month is not None:
+        ten = _yield_clause("10-year Treasury yield", closing, ten_1w) if not ten_told else ()
+        said = prose("the 10-year minus 3-month curve is ", cite(three_month), _shape(three_month))
+        parts.append(prose(ten, " and ", said) if ten else said)
+        parts.append(prose(through, yields))
+        return clauses(parts)
     if closing is not None:
         if not ten_told:
             parts.append(_yield_clause("10-year Treasury yield", closing, ten_1w))
@@ -279,7 +290,8 @@ def drivers(ctx: Context, facts: Facts, official: OfficialRates | None = None) -
 def _credit(ctx: Context, facts: Facts, official: OfficialRates | None) -> list[Prose]:
     """The high-yield spread's week and high yield against Treasuries; the latter's month too when
     it runs against the week, as it is what the checklists' credit conditions test: a spread that
-    widened beside "Credit improving" met reads as a contradiction unless the month is told."""
+    widened beside "High yield ahead of Treasuries over 1 month" met reads as a contradiction unless
+    the month is told."""
     s = ctx.slots
     out: list[Prose] = []
     oas = _available(official.hy_oas) if official is not None else None
@@ -447,12 +459,14 @@ def outlook(
     prev_bear: Sequence[Check],
     watch: Sequence[Prose],
     told: Set[tuple[str, float]] = frozenset(),
+    said: Set[str] = frozenset(),
 ) -> Passage:
     """The two checklists' counts and what changed since last week.
 
     ``told``: the crossings the takeaways told, as (figure key, threshold).  A condition that changed
     because its reading crossed that same threshold (the index its 200-day average, the VIX 20, RSI
     70) is not told again; a condition on another threshold of the same reading still is.
+    ``said``: the figures the body gave; a condition named here gives its reading unless it is one.
     """
     counts = prose(
         "The bull checklist meets ",
@@ -462,7 +476,7 @@ def outlook(
         " (conditions met, not forecasts).",
     )
     moved = {c.condition for c in _moved(bull, prev_bull)} | {c.condition for c in _moved(bear, prev_bear)}
-    named = [_minority(bull, "bull", moved, told), _minority(bear, "bear", moved, told)]
+    named = [_minority(bull, "bull", moved, told, said), _minority(bear, "bear", moved, told, said)]
     said = {condition for _, conditions in named for condition in conditions}
     if any(words for words, _ in named):
         counts = prose(counts, " ", join([words for words, _ in named if words], " ", " "))
@@ -493,19 +507,32 @@ NAMED_AT_MOST = 2  # a checklist's shorter side (met, or not met) is named when 
 
 
 def _minority(
-    checks: Sequence[Check], case: str, moved: Set[str], told: Set[tuple[str, float]]
+    checks: Sequence[Check],
+    case: str,
+    moved: Set[str],
+    told: Set[tuple[str, float]],
+    said: Set[str] = frozenset(),
 ) -> tuple[Prose, frozenset[str]]:
     """The shorter side of a checklist, named so that its count can be read without the full list
-    (which is in the appendix of the web and Markdown editions only): ``Bull condition not met:
-    “Credit improving …”.`` or ``Bear condition met: “… RSI … at or above 70”, since last week.``
-    Nothing when that side is empty, longer than :data:`NAMED_AT_MOST`, or holds a crossing the
-    takeaways told (the reader has it from there); also the conditions named."""
+    (which is in the appendix of the web and Markdown editions only), each with its reading unless
+    the body gave it: ``Bull condition not met: “10-year yield lower than a month ago” (+6 bp).`` or
+    ``Bear condition met: “… RSI … at or above 70 (overbought)”, new this week.``  Nothing when that
+    side is empty, longer than :data:`NAMED_AT_MOST`, or holds a crossing the takeaways told (the
+    reader has it from there); also the conditions named."""
     met = [c for c in checks if c.met is True]
     unmet = [c for c in checks if c.met is False]
     side, word = (met, "met") if len(met) <= len(unmet) else (unmet, "not met")
     if not side or len(side) > NAMED_AT_MOST or any((c.figure.key, c.level) in told for c in side):
         return (), frozenset()
-    names = [prose(f"“{c.condition}”", ", since last week" if c.condition in moved else "") for c in side]
+    change = "new this week" if word == "met" else "met last week"
+    names = [
+        prose(
+            f"“{c.condition}”",
+            () if c.figure.key in said or not ok(c.figure) else prose(" (", cite(c.figure), ")"),
+            f", {change}" if c.condition in moved else "",
+        )
+        for c in side
+    ]
     plural = "s" if len(side) > 1 else ""
     return prose(f"{case.capitalize()} condition{plural} {word}: ", join(names, "; ", "; "), "."), frozenset(
         c.condition for c in side

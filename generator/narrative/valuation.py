@@ -134,7 +134,10 @@ def _members(f: FundamentalsFacts, *, beside_funds: bool = False) -> list[Prose]
             cite(f.loss_share, f"{val(f.loss_share):.0f}%"),
             " of the members with data",
         )
-        if ok(f.loss_cap_share):
+        if ok(f.loss_cap_share) and f"{val(f.loss_cap_share):.0f}" == f"{val(f.loss_share):.0f}":
+            # one number for both shares as shown: "31% of the members … and hold the same share …"
+            share = prose(share, " and hold the same share of their combined market value")
+        elif ok(f.loss_cap_share):
             share = prose(
                 share,
                 " and hold ",
