@@ -774,12 +774,30 @@ def test_ledger_is_durable_case_insensitive_and_survives_a_torn_line(tmp_path: P
         final.record(AS_OF, "cy@example.com", "<m3@x>", CLOCK(), "maybe")
 
 
+def test_a_line_torn_inside_a_character_is_one_unreadable_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Errors are written as UTF-8 ("550 Benutzer unbekannt ü"): a crash inside a character left a
+    file that failed to decode as a whole, a traceback on every later send."""
+    path = tmp_path / "sent.jsonl"
+    Ledger(path).record(AS_OF, "ann@example.com", "<m1@x>", CLOCK(), SENT)
+    with path.open("ab") as handle:
+        handle.write('{"issue": "2026-11-20", "error": "550 Benutzer unbekannt \u00fc'.encode()[:-1])
+    with caplog.at_level("WARNING"):
+        reopened = Ledger(path)
+    assert reopened.was_sent(AS_OF, "ann@example.com")
+    assert f"{path}:2: skipping an unreadable ledger line" in caplog.text
+    reopened.record(AS_OF, "bob@example.com", "<m2@x>", CLOCK(), FAILED, "550 Benutzer unbekannt ü")
+    assert [e.error for e in Ledger(path).entries(AS_OF)] == ["", "550 Benutzer unbekannt ü"]
+
+
 def test_a_keyed_ledger_records_no_address_and_still_knows_who_got_the_issue(
     issue: Path, smtp_server: tuple[Collector, SmtpSettings], caplog: pytest.LogCaptureFixture
 ) -> None:
     """With SMALLCAP_LEDGER_KEY the ledger holds keyed hashes, not addresses (a pull request's
-    workflow can read the Actions cache it lives in); a re-run still skips who got the issue,
-    an address recorded in plain before the key is still known, and another key knows no one."""
+    workflow can read the Actions cache it lives in); a re-run still skips who got the issue, and
+    an address recorded in plain before the key is still known.  Without the key, or under another
+    one, the hashes match no one: a run that sent on (every recipient again) stops instead."""
     server, smtp = smtp_server
     out = issue.parent.parent
     path = out / "cache" / "sent.jsonl"
@@ -805,14 +823,20 @@ def test_a_keyed_ledger_records_no_address_and_still_knows_who_got_the_issue(
     assert str(again) == "issue 2026-11-20: sent 0, skipped 2 already sent"
     keyed = Ledger(path, key=b"a secret of the repository")
     assert keyed.was_sent(AS_OF, "ANN@example.com ") and keyed.was_sent(AS_OF, "old@example.com")
-    assert not Ledger(path, key=b"another key").was_sent(AS_OF, "ann@example.com")
-    assert not Ledger(path).was_sent(AS_OF, "ann@example.com")  # no key: the hash means nothing
+    with pytest.raises(DeliveryError, match="written under another SMALLCAP_LEDGER_KEY"):
+        Ledger(path, key=b"another key")
+    with pytest.raises(DeliveryError, match="under SMALLCAP_LEDGER_KEY, which is not set"):
+        Ledger(path)  # no key: the hashes mean nothing
     rejected = "550 5.1.1 <Eve@Example.com>: Recipient address rejected"
     keyed.record(AS_OF, "eve@example.com", "<brief-x.0123@news.example.com>", CLOCK(), FAILED, rejected)
-    (eve,) = [e for e in Ledger(path).entries(AS_OF) if e.status == FAILED]
+    (eve,) = [e for e in Ledger(path, key=b"a secret of the repository").entries(AS_OF) if e.status == FAILED]
     assert eve.error == "550 5.1.1 <<recipient>>: Recipient address rejected" and "0123" not in eve.message_id
-    with caplog.at_level("WARNING"):  # on GitHub Actions without a key: said, and sent all the same
-        del environ["SMALLCAP_LEDGER_KEY"]
+    del environ["SMALLCAP_LEDGER_KEY"]  # the secret renamed, or a local re-run: nobody is sent again
+    with pytest.raises(DeliveryError, match="SMALLCAP_LEDGER_KEY, which is not set") as refused:
+        send_command(config, out, issue_date=None, to=(), environ=environ)
+    assert str(refused.value).startswith(f"{path}: ") and len(server.recipients) == 1
+    path.unlink()  # a new ledger on GitHub Actions without a key: said, and sent all the same
+    with caplog.at_level("WARNING"):
         send_command(
             config,
             out,

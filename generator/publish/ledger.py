@@ -13,8 +13,10 @@ ledger whether an address already got an issue and tells nobody without the key 
 recipients are; the Message-ID (derived from the address) is recorded the same way, and the
 address is cut out of a server's error text.  Records written in plain before the key was set
 are rewritten so when the ledger is next opened with it.  Keep the key secret and keep it:
-under another key the recorded recipients are not recognised.  Keep the
-file out of public places either way (the publish workflow keeps it in the Actions cache, not
+under another key the recorded recipients are not recognised, so each keyed record also carries
+a fingerprint of its key, and a ledger whose records were written under a key is not used without
+that key (``send`` stops, naming the variable, rather than send the issue to everyone again).  Keep
+the file out of public places either way (the publish workflow keeps it in the Actions cache, not
 in the repository; a pull request's workflow may read that cache, hence the key).
 """
 
@@ -69,6 +71,7 @@ class LedgerEntry:
     sent_at: datetime
     status: str  # sent | failed | uncertain
     error: str = ""
+    key_id: str = ""  # the fingerprint of the key a keyed record was written under ("" in plain)
 
 
 class Ledger:
@@ -80,8 +83,32 @@ class Ledger:
         self._records: list[LedgerEntry] = []  # every readable record, in file order
         self._latest: dict[tuple[str, str], LedgerEntry] = {}
         self._load()
+        self._check_key()
         if key is not None:
             self._hide_plain_records()
+
+    @property
+    def key_id(self) -> str:
+        """A fingerprint of the key (not the key): tells a record written under another key."""
+        if self._key is None:
+            return ""
+        return hmac.new(self._key, b"smallcap-brief ledger key", hashlib.sha256).hexdigest()[:16]
+
+    def _check_key(self) -> None:
+        """Refuse a ledger its records cannot be matched against: every recipient would be sent again."""
+        keyed = [e for e in self._records if e.recipient.startswith(HMAC_PREFIX)]
+        if keyed and self._key is None:
+            raise DeliveryError(
+                f"{self.path}: the send ledger records its recipients under {KEY_ENV}, which is not set;"
+                " without it every recipient would get each issue again (set it as when they were sent)"
+            )
+        other = {e.key_id for e in keyed if e.key_id and e.key_id != self.key_id}
+        if other:
+            raise DeliveryError(
+                f"{self.path}: send ledger records were written under another {KEY_ENV}; under this one"
+                " their recipients are not recognised and would get each issue again (set the key they"
+                " were written under)"
+            )
 
     def recorded_as(self, recipient: str) -> str:
         """How ``recipient`` is written in the ledger: the address, or its keyed HMAC."""
@@ -101,7 +128,7 @@ class Ledger:
         digest = hmac.new(self._key, entry.message_id.encode("utf-8"), hashlib.sha256).hexdigest()
         error = re.sub(re.escape(address), "<recipient>", entry.error, flags=re.IGNORECASE)
         return LedgerEntry(entry.issue, self.recorded_as(address), HMAC_PREFIX + digest, entry.sent_at,
-                           entry.status, error)  # fmt: skip
+                           entry.status, error, self.key_id)  # fmt: skip
 
     def _hide_plain_records(self) -> None:
         """Rewrite the file once with every record written in plain (before the key) hidden."""
@@ -126,14 +153,14 @@ class Ledger:
         if not self.path.exists():
             return
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            lines = self.path.read_bytes().split(b"\n")
         except OSError as exc:
             raise DeliveryError(f"{self.path}: cannot read the send ledger ({exc.strerror})") from exc
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                entry = _entry_from_json(json.loads(line))
+            try:  # line by line: a line torn inside a character is one unreadable line, not the file
+                entry = _entry_from_json(json.loads(line.decode("utf-8")))
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("%s:%d: skipping an unreadable ledger line (%s)", self.path, number, exc)
                 continue
@@ -187,7 +214,7 @@ class Ledger:
 
 
 def _entry_to_json(entry: LedgerEntry) -> dict[str, str]:
-    return {
+    data = {
         "issue": entry.issue.isoformat(),
         "recipient": entry.recipient,
         "message_id": entry.message_id,
@@ -195,6 +222,9 @@ def _entry_to_json(entry: LedgerEntry) -> dict[str, str]:
         "status": entry.status,
         "error": entry.error,
     }
+    if entry.key_id:
+        data["key"] = entry.key_id
+    return data
 
 
 def _entry_from_json(data: dict[str, str]) -> LedgerEntry:
@@ -205,4 +235,5 @@ def _entry_from_json(data: dict[str, str]) -> LedgerEntry:
         sent_at=datetime.fromisoformat(data["sent_at"]),
         status=str(data["status"]),
         error=str(data.get("error", "")),
+        key_id=str(data.get("key", "")),
     )
