@@ -238,12 +238,17 @@ def build_from_snapshot(
         meta = issue.meta_for(brief, names, view_url)
         issue.write_meta(meta, staging)
         final = issue.issue_dir(out, brief.as_of)
+        siblings = same_week_issues(out, meta)
         if not force:
             refuse_downgrade(final, meta)
+            refuse_earlier(siblings, meta)
         swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    for sibling in siblings:  # one issue per week: the site and the email know a week by its issue
+        log.warning("%s: removed, an issue of the same week; the week's issue is now %s", sibling, final)
+        shutil.rmtree(sibling, ignore_errors=True)
     if seen_path is not None:
         _remember(seen_path, headlines, week[0])
     return BuildResult(brief, snapshot, final, {k: final / v.name for k, v in files.items()}, timings, core)
@@ -285,6 +290,37 @@ def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:
         f"{folder}: holds {kind} of the week ending {existing.week_end}; this build is not written"
         f" because {why} (--force replaces it)"
     )
+
+
+def same_week_issues(out: Path, meta: IssueMeta) -> list[Path]:
+    """The other issue folders of ``meta``'s reporting week: one built through Thursday, before
+    Friday's bars came in, beside the one through Friday.  A stale issue is named by a bar of an
+    earlier week, so the folders of the week before are read too; each is known by its meta.json."""
+    found = []
+    day = meta.week_start - timedelta(days=7)
+    while day <= meta.week_end:
+        folder, day = issue.issue_dir(out, day), day + timedelta(days=1)
+        if folder.name == meta.as_of.isoformat() or folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            other = issue.read_meta(folder)
+        except PublishError:
+            continue  # not known as this week's: left alone (refuse_downgrade guards its own folder)
+        if other.week_start == meta.week_start:
+            found.append(folder)
+    return found
+
+
+def refuse_earlier(siblings: Sequence[Path], meta: IssueMeta) -> None:
+    """A build does not replace a better issue of its week (``force`` does): one from fresher data, or
+    from as good data through a later session."""
+    for folder in siblings:
+        other = issue.read_meta(folder)
+        if (_standing(other), other.as_of) > (_standing(meta), meta.as_of):
+            raise PublishError(
+                f"{folder}: holds the issue of the week of {meta.week_start} through {other.as_of}; this"
+                f" build, through {meta.as_of}, is not written (--force writes it and removes that one)"
+            )
 
 
 def _write_formats(

@@ -142,6 +142,42 @@ def test_a_stale_build_never_replaces_a_better_issue_of_its_week(
     assert again.folder == first.folder and not read_meta(again.folder).is_stale
 
 
+def test_a_week_has_one_issue_the_one_through_its_latest_session(
+    config: Config, few: Snapshot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run that saw only Thursday's bars wrote the week's issue as 2026-11-19; the next run, with
+    Friday's, wrote 2026-11-20 beside it: one week, two issues on the site, in the feed and in the
+    readers' mail.  The later issue replaces the earlier one (a WARNING names it); an issue through
+    Thursday does not replace the one through Friday without --force."""
+    fresh = replace(few, is_sample=False, notes=())
+    thursday, friday = (
+        date(2026, 11, 19),
+        date(2026, 11, 20),
+    )  # the week's last bars: Thursday's, then Friday's
+    early = build_from_snapshot(
+        config, snapshot_until(fresh, thursday), as_of=friday, out=tmp_path, formats=["md"]
+    )
+    assert early.folder.name == "2026-11-19" and read_meta(early.folder).week_start == date(2026, 11, 16)
+    last_week = build_from_snapshot(config, fresh, as_of=date(2026, 11, 13), out=tmp_path, formats=["md"])
+    with caplog.at_level("WARNING"):
+        full = build_from_snapshot(config, fresh, as_of=date(2026, 11, 20), out=tmp_path, formats=["md"])
+    assert sorted(p.name for p in (tmp_path / "briefs").iterdir()) == ["2026-11-13", "2026-11-20"]
+    assert f"{early.folder}: removed, an issue of the same week; the week's issue is now {full.folder}" in (
+        caplog.text
+    )
+    with pytest.raises(PublishError, match=r"2026-11-20: holds the issue of the week of 2026-11-16 through"
+                       r" 2026-11-20; this build, through 2026-11-19, is not written \(--force"):  # fmt: skip
+        build_from_snapshot(
+            config, snapshot_until(fresh, thursday), as_of=friday, out=tmp_path, formats=["md"]
+        )
+    assert sorted(p.name for p in (tmp_path / "briefs").iterdir()) == ["2026-11-13", "2026-11-20"]
+    forced = build_from_snapshot(
+        config, snapshot_until(fresh, thursday), as_of=friday, out=tmp_path, formats=["md"], force=True
+    )
+    assert sorted(p.name for p in (tmp_path / "briefs").iterdir()) == ["2026-11-13", forced.folder.name]
+    assert last_week.folder.exists()
+
+
 def test_a_stale_build_does_not_replace_an_issue_whose_meta_is_damaged(
     config: Config, few: Snapshot, tmp_path: Path
 ) -> None:

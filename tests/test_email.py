@@ -721,6 +721,38 @@ def test_send_command_picks_issue_recipients_and_ledger(
         send_command(config, out, issue_date=None, to=(), environ={})
 
 
+def test_a_reader_who_got_an_earlier_issue_of_the_week_is_not_sent_this_one(
+    issue: Path, smtp_server: tuple[Collector, SmtpSettings], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The issue of 2026-11-19 (the week's, built before Friday's bars came in) went out; the week's
+    issue through Friday is not a second mail of the week to the same reader, unless --force."""
+    server, smtp = smtp_server
+    out = issue.parent.parent
+    ledger = Ledger(out / "cache" / "sent.jsonl")
+    ledger.record(date(2026, 11, 19), "ann@example.com", "<m0@x>", CLOCK(), SENT)
+    ledger.record(date(2026, 11, 13), "bob@example.com", "<m1@x>", CLOCK(), SENT)  # last week's
+    config = Config(
+        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
+    )
+    environ = {
+        "SMALLCAP_SMTP_HOST": "127.0.0.1",
+        "SMALLCAP_SMTP_PORT": str(smtp.port),
+        "SMALLCAP_SMTP_SECURITY": "none",
+    }
+    with caplog.at_level("INFO"):
+        report = send_command(
+            config, out, issue_date=None, to=("ann@example.com", "bob@example.com"), environ=environ
+        )
+    assert str(report) == "issue 2026-11-20: sent 1, skipped 1 already sent" and server.recipients == [
+        "bob@example.com"
+    ]
+    assert (
+        "1 recipient(s) already have the issue of 2026-11-19, of the same week (--force sends)" in caplog.text
+    )
+    forced = send_command(config, out, issue_date=None, to=("ann@example.com",), environ=environ, force=True)
+    assert str(forced).startswith("issue 2026-11-20: sent 1") and server.recipients[-1] == "ann@example.com"
+
+
 def test_send_gives_the_address_the_issue_was_built_with(issue: Path) -> None:
     """The publish workflow passes the site's address to `build --base-url` only: the email's body
     links to the issue's page, and `send` reads that address from the issue (meta.json) for the

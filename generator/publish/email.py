@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
@@ -322,8 +322,24 @@ def send_issue(
     addresses = _unique([check_address(r) for r in recipients])
     if not addresses:
         raise DeliveryError("no recipients: pass --to or set SMALLCAP_BRIEF_TO (a comma-separated list)")
-    skipped = tuple(a for a in addresses if not force and ledger.was_sent(meta.as_of, a))
-    uncertain = tuple(a for a in skipped if ledger.is_uncertain(meta.as_of, a))
+    # One issue a week reaches each reader: an issue of the same week sent before (built through
+    # Thursday, then again once Friday's bars came in) counts as this one.
+    week = [meta.as_of] + [
+        day
+        for n in range((meta.week_end - meta.week_start).days + 1)
+        if (day := meta.week_start + timedelta(days=n)) != meta.as_of
+    ]
+    skipped = tuple(a for a in addresses if not force and any(ledger.was_sent(d, a) for d in week))
+    uncertain = tuple(a for a in skipped if any(ledger.is_uncertain(d, a) for d in week))
+    for day in week[1:]:
+        earlier = [a for a in skipped if ledger.was_sent(day, a)]
+        if earlier:
+            log.info(
+                "issue %s: %d recipient(s) already have the issue of %s, of the same week (--force sends)",
+                meta.as_of,
+                len(earlier),
+                day,
+            )
     pending = [a for a in addresses if a not in skipped]
     now = clock or (lambda: datetime.now(UTC))
     composed = now()
