@@ -14,9 +14,13 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing.pool import Pool
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from generator.analysis.brief import WeekCore
@@ -67,8 +71,6 @@ def _build_run(week_ends: Sequence[date]) -> list[BackfillItem]:
 
 
 def _build_one(week_end: date, previous: WeekCore | None) -> tuple[BackfillItem, WeekCore | None]:
-    import time
-
     from generator.render import gc_paused
 
     assert _JOB is not None
@@ -126,16 +128,40 @@ def _in_pool(jobs: int, week_ends: Sequence[date]) -> list[BackfillItem]:
     that lock is then stopped only by SIGTERM, and one that had not yet been signalled waited on it
     (seen once in a test run, the suite then stalled).
     """
+    others = set(multiprocessing.active_children())  # not the pool's: left alone when it is stopped
     pool = multiprocessing.get_context("fork").Pool(processes=jobs, initializer=_worker_signals)
     try:
         built = [item for run in pool.map(_build_run, runs(week_ends, jobs)) for item in run]
         pool.close()
     except BaseException:
-        pool.terminate()
+        _terminate(pool, others)
         raise
-    finally:
-        pool.join()
+    pool.join()
     return built
+
+
+STOP_GRACE = 5.0  # seconds the workers have to unwind (their staging folders go) before SIGKILL
+
+
+def _terminate(pool: Pool, others: Set[BaseProcess], grace: float = STOP_GRACE) -> bool:
+    """``pool.terminate()`` (SIGTERM to each worker, which unwinds and removes its staging folder),
+    waited for ``grace`` seconds; then SIGKILL to the workers still there, on which it waits: whether
+    it finished.  Alone it waits on each worker for good, and once a worker outlived its SIGTERM
+    (seen in a test run: the stopped backfill and a worker stayed).  The pool's own bookkeeping
+    (which workers it has, not to fork new ones while it stops) is left to it."""
+    stopping = threading.Thread(target=pool.terminate, name="backfill-terminate", daemon=True)
+    stopping.start()
+    stopping.join(grace)
+    if stopping.is_alive():
+        for process in set(multiprocessing.active_children()) - set(others):
+            log.warning("backfill worker %s did not stop on SIGTERM within %g s: killed", process.pid, grace)
+            process.kill()
+        stopping.join(grace)
+    if stopping.is_alive():
+        log.warning("backfill: the worker pool did not stop; leaving it to the exiting process")
+        return False
+    pool.join()
+    return True
 
 
 def backfill(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from email.utils import parseaddr
 from typing import Any
@@ -36,7 +35,7 @@ from generator.models import (
     Slots,
     ValuationSettings,
 )
-from generator.text import site_url_problem
+from generator.text import site_url_problem, unprintable
 
 # Feed topics: the theme keys of generator.analysis.headlines (a topic adds to that theme's score).
 TOPICS = (
@@ -121,8 +120,8 @@ def text(*checks: Check, empty: bool = False) -> Converter:
             return _BAD
         value = str(node.value)
         problem = "must not be empty" if not (empty or value.strip()) else None
-        if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-            problem = problem or "must not contain control characters (line breaks, tabs, bidi marks)"
+        if (bad := unprintable(value)) is not None:
+            problem = problem or f"must not contain control characters (line breaks, tabs, bidi marks; {bad})"
         for check in checks:
             problem = problem or check(value)
         if problem:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 from generator.errors import PublishError
 from generator.formatting import fmt, plain
 from generator.models import Brief, IssueMeta
-from generator.text import site_url_problem
+from generator.text import site_url_problem, unprintable
 
 META = "meta.json"
 # The output formats a build can write, in the order it writes them: name → the FILES keys it
@@ -178,11 +179,11 @@ def read_meta(folder: Path) -> IssueMeta:
             as_of=date.fromisoformat(_typed(data, "as_of", str)),
             week_start=date.fromisoformat(_typed(data, "week_start", str)),
             week_end=date.fromisoformat(_typed(data, "week_end", str)),
-            title=_typed(data, "title", str),
-            summary=_typed(data, "summary", str),
-            headline=_typed(data, "headline", str),
+            title=_text(data, "title"),
+            summary=_text(data, "summary"),
+            headline=_text(data, "headline"),
             takeaways=tuple(
-                _typed({"takeaways": t}, "takeaways", str) for t in _typed(data, "takeaways", list, [])
+                _text({"takeaways": t}, "takeaways") for t in _typed(data, "takeaways", list, [])
             ),
             is_sample=_typed(data, "is_sample", bool),
             is_stale=_typed(data, "is_stale", bool),
@@ -202,6 +203,16 @@ def _view_url(url: str | None) -> str | None:
     if url is not None and (problem := site_url_problem(url)) is not None:
         raise ValueError(f"view_url {problem}")
     return url
+
+
+def _text(data: dict[str, object], key: str) -> str:
+    """A string the site's feed and the email carry: none of what they cannot hold (a control
+    character, a line separator, U+FFFF), which a build never writes; a damaged file is named, not a
+    traceback.  Blanks (tabs, line breaks) are whitespace to the page and the subject's own check."""
+    value: str = _typed(data, key, str)
+    if (bad := unprintable(re.sub(r"[\t\n\r]", " ", value))) is not None:
+        raise ValueError(f"{key} holds {bad}, a character the feed and mail headers cannot carry")
+    return value
 
 
 def _typed(data: dict[str, object], key: str, kind: type, default: object = KeyError) -> Any:

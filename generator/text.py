@@ -16,19 +16,36 @@ import nh3
 MAX_LINK = 2000
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def plain_text(raw: object, limit: int) -> str:
     """Untrusted (possibly HTML) text → plain text: tags stripped, entities decoded, whitespace collapsed."""
-    text = html.unescape(nh3.clean(str(raw or ""), tags=set()))
+    # A lone surrogate (a feed's "&#xD800;") is no character, and nh3 cannot take it: dropped first.
+    text = html.unescape(nh3.clean(_SURROGATES.sub("", str(raw or "")), tags=set()))
     if re.search(r"<[A-Za-z!/]", text):  # double-escaped markup: strip the decoded tags too
         text = html.unescape(nh3.clean(text, tags=set()))
     text = strip_controls(text)
     return _truncate(re.sub(r"\s+", " ", text).strip(), limit)
 
 
+# Characters no title, summary or header may hold: controls and format characters (NUL, ESC, bidi
+# overrides), lone surrogates and unassigned code points (U+FFFF, which XML cannot hold and lxml
+# refuses), and the line and paragraph separators (U+2028, U+2029) that mail headers refuse.
+UNPRINTABLE = ("Cc", "Cf", "Cs", "Cn", "Zl", "Zp")
+
+
+def unprintable(text: str) -> str | None:
+    """The first character of ``text`` no title or header may hold, as ``U+2028``; None when none."""
+    bad = next((c for c in text if unicodedata.category(c) in UNPRINTABLE), None)
+    return None if bad is None else f"U+{ord(bad):04X}"
+
+
 def strip_controls(text: str) -> str:
-    """Drop control and format characters (Unicode Cc, Cf: NUL, ESC, bidi overrides and isolates),
-    keeping tabs and newlines (collapsed later) and the zero-width joiner used by emoji."""
-    return "".join(c for c in text if c in "\t\n\u200d" or unicodedata.category(c) not in ("Cc", "Cf"))
+    """Drop the :data:`UNPRINTABLE` characters, keeping tabs and newlines (collapsed later) and the
+    zero-width joiner used by emoji; a line or paragraph separator reads as a space."""
+    text = text.replace("\u2028", " ").replace("\u2029", " ")
+    return "".join(c for c in text if c in "\t\n\u200d" or unicodedata.category(c) not in UNPRINTABLE)
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -313,3 +313,48 @@ def test_sample_weeks_read_right_at_the_edges(config: Config, sample: Snapshot) 
     email_html, email_text = render_email(flat, view_url=None)
     for text in (html, md, email_html, email_text):
         assert "A quiet week beyond the headline" in " ".join(text.split())
+
+
+def _ignore_sigterm() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _nap(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_stopped_backfill_kills_a_worker_that_outlives_sigterm(caplog: pytest.LogCaptureFixture) -> None:
+    """Stopped (SIGTERM, Ctrl-C), the backfill's parent waited on its pool's workers for good: once a
+    worker outlived the SIGTERM ``Pool.terminate`` sent, and the stopped command and that worker
+    stayed.  Workers get a grace period to unwind, then SIGKILL; other children are left alone."""
+    import multiprocessing
+    import time
+
+    from generator.backfill import _terminate
+
+    context = multiprocessing.get_context("fork")
+    bystander = context.Process(target=_nap, args=(30,))
+    bystander.start()
+    others = set(multiprocessing.active_children())
+    polite = context.Pool(2)
+    polite.map_async(_nap, [30, 30])
+    time.sleep(0.3)
+    with caplog.at_level("WARNING"):
+        assert _terminate(polite, others, grace=5.0)
+    assert "did not stop" not in caplog.text
+    stubborn = context.Pool(2, initializer=_ignore_sigterm)
+    stubborn.map_async(_nap, [30, 30])
+    time.sleep(0.3)  # their handlers set, their naps begun
+    started = time.monotonic()
+    with caplog.at_level("WARNING"):
+        assert _terminate(stubborn, others, grace=0.5)
+    assert time.monotonic() - started < 5
+    assert caplog.text.count("did not stop on SIGTERM within 0.5 s: killed") == 2
+    assert bystander.is_alive()
+    bystander.kill()
+    bystander.join()

@@ -294,6 +294,11 @@ REPAIRED = {
         rss_with("Café stocks and résumé season lift small caps".encode("cp1252")),
         r"character set declared as utf-8, but parsed as windows-1252",
     ),
+    # references to no character: feedparser's lenient parser crashed on each (chr() of it)
+    "references-to-no-character": (
+        rss_with(b"Small caps &#xD800; rally &#x110000;", b"Fed &#99999999999999999999; holds", b"Ok &#x41;"),
+        r"3 character references to no character replaced",
+    ),
     "utf8-labelled-ascii": (
         rss_with("Small caps’ best week".encode(), declaration=b'<?xml version="1.0" encoding="us-ascii"?>'),
         r"character set declared as us-ascii, but parsed as utf-8",

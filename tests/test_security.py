@@ -27,6 +27,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -863,11 +864,47 @@ def test_config_refuses_a_yaml_alias_bomb(tmp_path: Path) -> None:
             'sender: "Small-Cap Weekly <brief@example.com>"',
             'sender: "W <b@example.com>\\r\\nBcc: e@example.com"',
         ),
+        # a line separator (mail headers refuse it), U+FFFF (XML cannot hold it), a lone surrogate:
+        # `check` passed them and `send` or `site` then crashed with a traceback
+        ("subject_prefix: Small-Cap Weekly", 'subject_prefix: "Small-Cap\\u2028Weekly"'),
+        ("subject_prefix: Small-Cap Weekly", 'subject_prefix: "Small-Cap\\ud800Weekly"'),
+        ("title: Small-Cap Weekly", 'title: "Small-Cap Weekly \\uFFFF"'),
     ],
 )
 def test_config_refuses_control_characters_in_display_strings(tmp_path: Path, old: str, new: str) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="must not contain control characters"):
         load_config(_config_with(tmp_path, old, new))
+
+
+def test_a_damaged_issue_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """A meta.json or fragment.html holding what the feed or mail headers cannot carry (edited by
+    hand, damaged) made `site` and `send` crash inside lxml or the email package."""
+    from generator.errors import PublishError
+    from generator.issue import read_meta
+    from generator.publish.site import build_site
+    from tests.publish_fixtures import write_issue
+
+    day = date(2026, 11, 20)
+    folder = write_issue(tmp_path / "out", day)
+    meta = folder / "meta.json"
+    good = meta.read_text(encoding="utf-8")
+    for key, value in (
+        ("headline", "Small caps\u2028rally"),
+        ("summary", "bad \u0001"),
+        ("title", "W \ud800"),
+    ):
+        data = json.loads(good)
+        data[key] = value
+        meta.write_text(json.dumps(data), encoding="utf-8")
+        with pytest.raises(PublishError, match=rf"meta.json: unreadable meta.json \({key} holds U\+"):
+            read_meta(folder)
+    meta.write_text(good, encoding="utf-8")
+    fragment = folder / "fragment.html"
+    fragment.write_text(fragment.read_text(encoding="utf-8") + "\x0c", encoding="utf-8")
+    with pytest.raises(
+        PublishError, match=r"fragment.html: holds U\+000C, which the site's feed cannot carry"
+    ):
+        build_site(tmp_path / "out", tmp_path / "site", title="W", base_url="https://example.org/")
 
 
 # ---------------------------------------------------------------------------
@@ -1155,3 +1192,15 @@ def test_no_absolute_path_of_the_build_machine_reaches_the_brief_or_the_email(tm
     assert "XLK.csv" in texts["email.txt"] and "XLK.csv" in texts["manifest.json"]
     for name, text in texts.items():
         assert str(tmp_path) not in text and "/home/analyst" not in text, name
+
+
+def test_feed_text_keeps_nothing_the_feed_xml_or_a_header_cannot_hold() -> None:
+    """A headline's line separator reads as a space; U+FFFF and a lone surrogate (which lxml refuses
+    in the site's feed) are dropped, as control characters are."""
+    from generator.text import plain_text, unprintable
+
+    assert (
+        plain_text("Small caps\u2028rally\u2029on \ufffffriday\ud800 \x1b[31m", 200)
+        == "Small caps rally on friday [31m"
+    )
+    assert unprintable("Small caps rally") is None and unprintable("a\u2028b") == "U+2028"

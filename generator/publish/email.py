@@ -46,6 +46,7 @@ from generator.publish.smtp import SmtpSettings as SmtpSettings  # re-exported (
 from generator.publish.smtp import deliver, env_recipients
 from generator.render_email import MAX_HTML_BYTES as MAX_HTML_BYTES  # re-exported
 from generator.render_email import render_email as render_email  # re-exported
+from generator.text import unprintable
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,8 @@ def _with_headers(
     msg = EmailMessage()
     subject = subject_for(meta, settings)
     for field, value in (("Subject", subject), ("From", settings.sender), ("To", address)):
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise DeliveryError(f"{field} header would contain a control character: {value!r}")
+        if (bad := unprintable(value)) is not None:  # a line break of any kind, a lone surrogate
+            raise DeliveryError(f"{field} header would contain a control character ({bad}): {value!r}")
     msg["Subject"] = subject
     msg["From"] = settings.sender
     msg["To"] = address

@@ -259,11 +259,21 @@ def _top_chart(folder: Path, fragment: str) -> str | None:
     return None
 
 
+# What XML 1.0 cannot hold (the feed carries each issue's fragment): a build never writes these.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _read_text(folder: Path, name: str) -> str:
     try:
-        return read_issue_file(folder, name).decode("utf-8")
+        text = read_issue_file(folder, name).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PublishError(f"{folder / name}: cannot read ({exc})") from exc
+    if found := _NOT_XML.search(text):
+        raise PublishError(
+            f"{folder / name}: holds U+{ord(found.group()):04X}, which the site's feed cannot carry;"
+            " rebuild the issue"
+        )
+    return text
 
 
 # ---------------------------------------------------------------------------

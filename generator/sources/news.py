@@ -42,7 +42,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from generator.errors import SourceError
-from generator.feedparse import entry_published, parse_bytes
+from generator.feedparse import entry_published, mend_char_refs, parse_bytes
 from generator.fsutil import write_atomic
 from generator.models import Feed, FeedCapture, NetworkSettings, SourceHealth
 from generator.sources.http import MAX_PER_HOST, SNIFFED_TYPES, FetchResult, Resolver, fetch
@@ -140,6 +140,7 @@ def inspect_feed(body: bytes, read_at: datetime | None = None) -> _Parsed:
     if head.startswith((b"<!doctype html", b"<html")):
         return _Parsed(0, None, "not a feed (an HTML page)", body)
     fixed, replaced = repair_utf8(body)
+    fixed, references = mend_char_refs(fixed)
     parsed = parse_bytes(fixed)
     entries = parsed.entries
     if not entries and (parsed.bozo or not parsed.get("version")):
@@ -148,6 +149,10 @@ def inspect_feed(body: bytes, read_at: datetime | None = None) -> _Parsed:
     repairs = []
     if replaced:
         repairs.append(f"{replaced} invalid UTF-8 byte sequence{'s' if replaced > 1 else ''} replaced")
+    if references:
+        repairs.append(
+            f"{references} character reference{'s' if references > 1 else ''} to no character replaced"
+        )
     if parsed.bozo:
         repairs.append(_repair_words(parsed.get("bozo_exception")))
     dates = [t.date() for t in (entry_published(e) for e in entries) if t is not None]
