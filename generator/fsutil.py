@@ -33,16 +33,23 @@ _ABANDONED = re.compile(r"\.(\d{4}-\d{2}-\d{2})(-[0-9a-f]{12}|\.old-[0-9a-f]{8})
 ABANDONED_AFTER = 24 * 3600  # seconds: a staging folder this old is no build's still running
 
 
-def sweep_abandoned(parent: Path, *, now: float) -> list[Path]:
+def site_leftovers(name: str) -> re.Pattern[str]:
+    """What a killed ``site`` command leaves beside the site folder ``name``: its staging folder
+    (".site.new-<12 hex>") or the site it replaced (".site.old-<8 hex>")."""
+    return re.compile(rf"\.({re.escape(name)})(\.new-[0-9a-f]{{12}}|\.old-[0-9a-f]{{8}})")
+
+
+def sweep_abandoned(parent: Path, *, now: float, pattern: re.Pattern[str] = _ABANDONED) -> list[Path]:
     """Remove the staging folders of builds that were killed in ``parent`` (a WARNING names each):
-    only folders, not links, last changed :data:`ABANDONED_AFTER` or more before ``now``."""
+    only folders, not links, last changed :data:`ABANDONED_AFTER` or more before ``now``.
+    ``pattern`` names them: its first group the folder they stand for, its second their suffix."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(parent))
     except OSError:
         return removed
     for entry in entries:
-        match = _ABANDONED.fullmatch(entry.name)
+        match = pattern.fullmatch(entry.name)
         if match is None or not entry.is_dir(follow_symlinks=False):
             continue
         if match.group(2).startswith(".old-") and not (parent / match.group(1)).is_dir():

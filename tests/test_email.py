@@ -562,6 +562,37 @@ def test_auth_good_and_bad_credentials_never_leak_the_password(
     assert "without TLS" in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_a_user_name_and_password_beyond_ascii_log_in_as_utf8(issue: Path, tmp_path: Path) -> None:
+    """smtplib encodes the login as ASCII: "pässwörd" failed with "UnicodeEncodeError", naming
+    nothing.  AUTH PLAIN carries UTF-8 (RFC 4616); a wrong one is refused as any other."""
+    user, password = "mäiler", "pässwörd"
+
+    def utf8(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            user.encode(),
+            password.encode(),
+        )
+        return AuthResult(success=ok, handled=False)
+
+    handler = Collector()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), authenticator=utf8, auth_required=True,
+        auth_require_tls=False,
+    )  # fmt: skip
+    controller.start()
+    try:
+        smtp = SmtpSettings("127.0.0.1", controller.port, "none", user, password, timeout=5)
+        assert send(issue, smtp, Ledger(tmp_path / "sent.jsonl"), recipients=PEOPLE[:1]).sent == PEOPLE[:1]
+        wrong = SmtpSettings("127.0.0.1", controller.port, "none", user, "wrööng", timeout=5)
+        with pytest.raises(DeliveryError, match="refused authentication for user 'mäiler': 535") as refused:
+            send(issue, wrong, Ledger(tmp_path / "other.jsonl"), recipients=PEOPLE[:1])
+        assert "wrööng" not in str(refused.value)
+    finally:
+        controller.stop()
+    assert handler.recipients == ["ann@example.com"]
+
+
 def test_unreachable_server_is_a_clear_error(issue: Path, tmp_path: Path) -> None:
     port = free_port()
     smtp = SmtpSettings("127.0.0.1", port, "starttls", timeout=2)
@@ -751,6 +782,20 @@ def test_a_reader_who_got_an_earlier_issue_of_the_week_is_not_sent_this_one(
     )
     forced = send_command(config, out, issue_date=None, to=("ann@example.com",), environ=environ, force=True)
     assert str(forced).startswith("issue 2026-11-20: sent 1") and server.recipients[-1] == "ann@example.com"
+
+
+def test_a_dry_run_writes_one_file_per_reader_however_their_addresses_read_as_file_names(
+    issue: Path,
+) -> None:
+    """a+b@x.com and a_b@x.com made one file name, the second message written over the first."""
+    out = issue.parent.parent
+    config = Config(
+        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
+    )
+    dry = send_command(config, out, issue_date=None, to=("a+b@x.com", "a_b@x.com"), environ={}, dry_run=True)
+    assert len({p.name for p in dry.written}) == 2 and all(p.exists() for p in dry.written)
+    assert sorted(parsed(p.read_bytes())["To"] for p in dry.written) == ["a+b@x.com", "a_b@x.com"]
+    assert out / "outbox" / "2026-11-20-a_b@x.com.eml" in dry.written  # a plain address keeps its name
 
 
 def test_send_gives_the_address_the_issue_was_built_with(issue: Path) -> None:

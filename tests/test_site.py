@@ -669,3 +669,29 @@ def test_a_base_url_with_a_query_or_fragment_is_refused(base: str) -> None:
 def test_a_base_url_that_is_not_a_plain_site_address_is_refused(base: str, problem: str) -> None:
     with pytest.raises(PublishError, match=re.escape(problem)):
         site_module.normalize_base_url(base)
+
+
+def test_a_site_folder_that_is_a_link_is_written_where_it_points(tmp_path: Path) -> None:
+    """A web server's root linked as the site folder was replaced by a real folder (the link's
+    target kept the old site, the server never saw the new one) and a '.site.old-' link stayed.
+    The site is written where the link points; leftovers of a killed `site` run go after a day."""
+    import time
+
+    out = tmp_path / "out"
+    write_issue(out, date(2026, 11, 20))
+    served = tmp_path / "www"
+    served.mkdir()
+    link = tmp_path / "site"
+    link.symlink_to(served)
+    leftover = tmp_path / ".www.new-0123456789ab"  # a killed run's staging folder, two days old
+    leftover.mkdir()
+    os.utime(leftover, (time.time() - 2 * 86400,) * 2)
+    fresh = tmp_path / ".www.new-ba9876543210"  # another run's, in progress: kept
+    fresh.mkdir()
+    result = build_site(out, link, title="W", base_url="https://example.org/")
+    assert link.is_symlink() and link.resolve() == served.resolve()
+    assert (served / "index.html").is_file() and (served / MARKER).is_file()
+    assert result.path == served.resolve()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".www.new-ba9876543210", "out", "site", "www"]
+    build_site(out, link, title="W", base_url="https://example.org/")  # again: replaced in place
+    assert link.is_symlink() and (served / "index.html").is_file()

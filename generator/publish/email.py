@@ -402,6 +402,8 @@ def _unique(addresses: list[str]) -> list[str]:
 
 def _write_eml(folder: Path, as_of: date, address: str, msg: EmailMessage) -> Path:
     safe = re.sub(r"[^A-Za-z0-9@._-]", "_", address)
+    if safe != address:  # a+b@x and a_b@x are two readers: the name tells them apart
+        safe += "-" + hashlib.sha256(normalize_recipient(address).encode("utf-8")).hexdigest()[:8]
     path = folder / f"{as_of.isoformat()}-{safe}.eml"
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from time import time as time_now
 from urllib.parse import quote
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
@@ -41,7 +42,7 @@ from markupsafe import Markup
 
 from generator.errors import PublishError
 from generator.formatting import fmt_long_date
-from generator.fsutil import staging_folder, swap_in
+from generator.fsutil import site_leftovers, staging_folder, swap_in, sweep_abandoned
 from generator.issue import (
     CHARTS_DIR,
     FILES,
@@ -151,7 +152,12 @@ def build_site(
     ``site_dir`` is not a folder this function may replace.
     """
     base = normalize_base_url(base_url)
+    if site_dir.is_symlink():  # a web server's root linked to it: the site is written where it points
+        target = site_dir.resolve()
+        log.info("site: %s links to %s; the site is written there", site_dir, target)
+        site_dir = target
     _check_target(out, site_dir)
+    sweep_abandoned(site_dir.parent, now=time_now(), pattern=site_leftovers(site_dir.name))
     issues, warnings = _load_issues(out, allow_sample=allow_sample, allow_stale=allow_stale)
     if not base:
         warnings.append(NO_BASE_URL)

@@ -15,6 +15,7 @@ password never appears in one.
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import re
@@ -299,12 +300,30 @@ def connect(smtp: SmtpSettings) -> smtplib.SMTP:
                 log.warning(
                     "logging in to %s without TLS: the password crosses the network in clear", smtp.where
                 )
-            conn.login(smtp.user, smtp.password)
+            _login(conn, smtp.user, smtp.password)
         return conn
     except Exception as exc:
         if conn is not None:
             _quit(conn)
         raise DeliveryError(_scrub(_connect_failure(smtp, exc), smtp.password)) from None
+
+
+def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
+    """``conn.login``, which encodes the user and password as ASCII (a UnicodeEncodeError naming
+    nothing for "pässwörd"); a non-ASCII pair goes as AUTH PLAIN in UTF-8, as RFC 4616 defines it."""
+    if (user + password).isascii():
+        conn.login(user, password)
+        return
+    conn.ehlo_or_helo_if_needed()
+    if "plain" not in conn.esmtp_features.get("auth", "").lower().split():
+        raise smtplib.SMTPException(
+            "the user name or password is not ASCII, which only AUTH PLAIN carries, and the server"
+            " does not offer it"
+        )
+    token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
+    code, reply = conn.docmd("AUTH", "PLAIN " + token)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _connect_failure(smtp: SmtpSettings, exc: Exception) -> str:
