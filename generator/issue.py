@@ -26,7 +26,7 @@ from typing import Any
 from generator.errors import PublishError
 from generator.formatting import fmt, plain
 from generator.models import Brief, IssueMeta
-from generator.text import site_url_problem, unprintable
+from generator.text import ascii_url, site_url_problem, unprintable
 
 META = "meta.json"
 # The output formats a build can write, in the order it writes them: name → the FILES keys it
@@ -123,7 +123,7 @@ def headline_text(brief: Brief) -> str:
 
 def issue_url(base_url: str, as_of: date) -> str | None:
     """The issue's page on the site at ``base_url`` ("" for none): ``<base>/briefs/<date>/``."""
-    return f"{base_url.rstrip('/')}/briefs/{as_of.isoformat()}/" if base_url else None
+    return f"{ascii_url(base_url).rstrip('/')}/briefs/{as_of.isoformat()}/" if base_url else None
 
 
 def meta_for(brief: Brief, files: dict[str, str], view_url: str | None = None) -> IssueMeta:

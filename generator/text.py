@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import nh3
 
@@ -120,7 +120,26 @@ def site_url_problem(url: str) -> str | None:
         return "must not carry a user name or password"
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return "has a query or fragment (?…, #…); pages are added after it"
+    try:
+        ascii_url(url)
+    except UnicodeError:
+        return f"has a host that is not a valid domain name ({parts.hostname})"
     return None
+
+
+def ascii_url(url: str) -> str:
+    """``url`` as an ASCII URI: an international host in IDNA ("exämple.com" → "xn--exmple-cua.com"),
+    other characters percent-encoded as UTF-8; an ASCII URL unchanged.  The sitemap, robots.txt and
+    the email's Archived-At header take URIs, not IRIs.  UnicodeError for a host IDNA refuses."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host, netloc = parts.hostname or "", parts.netloc
+    if not host.isascii():  # (no user name or password: the site's address carries none)
+        port = f":{parts.port}" if parts.port is not None else ""
+        netloc = host.encode("idna").decode("ascii") + port
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
 # How the words of an all-capitals company name are written: a short word (three letters or fewer)

@@ -450,6 +450,13 @@ def test_smtp_settings_from_env() -> None:
     with pytest.raises(DeliveryError, match="SMALLCAP_SMTP_USER") as excinfo:
         SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h", "SMALLCAP_SMTP_PASSWORD": PASSWORD})
     assert PASSWORD not in str(excinfo.value)
+    # a timeout is seconds, fractions too ("2.5" was refused in a port's words, "1 and 65535")
+    assert SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h", "SMALLCAP_SMTP_TIMEOUT": "2.5"}).timeout == 2.5
+    for bad in ("0.5", "nan", "inf", "ten", "601"):
+        with pytest.raises(
+            DeliveryError, match=r"SMALLCAP_SMTP_TIMEOUT=.* is not a number of seconds from 1 to 600"
+        ):
+            SmtpSettings.from_env({"SMALLCAP_SMTP_HOST": "h", "SMALLCAP_SMTP_TIMEOUT": bad})
 
 
 # ---------------------------------------------------------------------------
@@ -928,6 +935,8 @@ def test_named_recipients_are_sent_to_their_bare_address() -> None:
     from generator.publish.email import check_address
 
     assert check_address("Ann Reader <ann@example.com>") == "ann@example.com"
-    for bad in ("ann@example.com, eve@example.com", "Ann <ann@example.com> eve@example.com", "nobody"):
-        with pytest.raises(DeliveryError):
-            check_address(bad)
+    bad = ("ann@example.com, eve@example.com", "Ann <ann@example.com> eve@example.com", "nobody")
+    # no name before the @, none after it, a blank inside (it went out as RCPT TO:<a b@c.com>)
+    for address in (*bad, "@example.com", "ann@", "a b@example.com", "Ann <a b@example.com>"):
+        with pytest.raises(DeliveryError, match="is not an e-mail address"):
+            check_address(address)

@@ -695,3 +695,36 @@ def test_a_site_folder_that_is_a_link_is_written_where_it_points(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".www.new-ba9876543210", "out", "site", "www"]
     build_site(out, link, title="W", base_url="https://example.org/")  # again: replaced in place
     assert link.is_symlink() and (served / "index.html").is_file()
+
+
+def test_an_international_site_address_is_published_as_its_ascii_uri(tmp_path: Path) -> None:
+    """ "https://exämple.com/brïef/" went raw into the sitemap's <loc>, robots.txt, the canonical link
+    and (as an RFC 2047 encoded word) the email's Archived-At: each takes a URI, not an IRI."""
+    from generator.issue import issue_url
+
+    out = tmp_path / "out"
+    write_issue(out, date(2026, 11, 20))
+    build_site(out, tmp_path / "site", title="W", base_url="https://exämple.com/brïef")
+    base = "https://xn--exmple-cua.com/br%C3%AFef/"
+    assert f"Sitemap: {base}sitemap.xml" in (tmp_path / "site" / "robots.txt").read_text()
+    locs = re.findall(r"<loc>([^<]+)</loc>", (tmp_path / "site" / "sitemap.xml").read_text())
+    assert locs and all(loc.startswith(base) and loc.isascii() for loc in locs)
+    page = (tmp_path / "site" / "briefs" / "2026-11-20" / "index.html").read_text(encoding="utf-8")
+    assert f'<link rel="canonical" href="{base}briefs/2026-11-20/">' in page
+    assert issue_url("https://exämple.com/brïef", date(2026, 11, 20)) == f"{base}briefs/2026-11-20/"
+    with pytest.raises(PublishError, match="not a valid domain name"):
+        build_site(out, tmp_path / "other", title="W", base_url="https://" + "ä" * 64 + ".com/")
+
+
+def test_the_feed_carries_the_latest_issues_and_the_archive_every_one(
+    out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every issue in full made a 104-week archive's feed 13 MB, downloaded whole at each poll."""
+    monkeypatch.setattr(site_module, "FEED_ENTRIES", 2)
+    build_site(out, tmp_path / "site", title="W", base_url="https://example.org/")
+    entries = feedparser.parse((tmp_path / "site" / "feed.xml").read_bytes()).entries
+    assert [e.link for e in entries] == [
+        f"https://example.org/briefs/{d}/" for d in ("2026-11-20", "2026-11-13")
+    ]
+    archive = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert all(f"briefs/{d.isoformat()}/" in archive for d in DATES)

@@ -166,7 +166,10 @@ def check_address(raw: str) -> str:
     address = raw.strip()
     _name, addr = parseaddr(address)
     bare_or_named = addr == address or address.endswith(f"<{addr}>")
-    if not addr or "@" not in addr or any(c in address for c in "\r\n,;") or not bare_or_named:
+    local, _, domain = addr.rpartition("@")
+    # both sides of the @, and no blank inside the address ("a b@c.com" went out as RCPT TO:<a b@c.com>)
+    whole = bool(local and domain) and not any(c.isspace() for c in addr)
+    if not whole or any(c in address for c in "\r\n,;") or not bare_or_named:
         raise DeliveryError(f"recipient {raw!r} is not an e-mail address (name@example.com)")
     return addr
 

@@ -56,7 +56,7 @@ from generator.issue import (
 )
 from generator.models import IssueMeta
 from generator.render import TEMPLATES_DIR, make_env
-from generator.text import site_url_problem
+from generator.text import ascii_url, site_url_problem
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +198,7 @@ def normalize_base_url(base_url: str) -> str:
         return ""
     if (problem := site_url_problem(base)) is not None:
         raise PublishError(f"site.base_url {base_url!r} {problem}")
+    base = ascii_url(base)  # an international address as the URI the sitemap and links need
     return base if base.endswith("/") else base + "/"
 
 
@@ -398,8 +399,15 @@ def _wrap_tables(fragment: str) -> str:
     )
 
 
+# The feed carries the latest issues in full (about 125 KB each): every issue of a two-year archive
+# made a 13 MB feed that each reader's poll downloaded whole.  The archive page lists every issue.
+FEED_ENTRIES = 20
+
+
 def write_feed(path: Path, issues: list[_Issue], *, title: str, base: str) -> None:
-    """An Atom feed with every issue in full; ids stay the same from build to build."""
+    """An Atom feed with the latest :data:`FEED_ENTRIES` issues (``issues`` are newest first) in
+    full; ids stay the same from build to build."""
+    issues = issues[:FEED_ENTRIES]
     feed = FeedGenerator()
     feed.id(base or "tag:smallcap-brief,2024:feed")
     feed.title(title)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import math
 import re
 import smtplib
 import socket
@@ -71,7 +72,7 @@ class SmtpSettings:
                 f"SMALLCAP_SMTP_SECURITY={security!r} is not one of {', '.join(SECURITY_MODES)}"
             )
         port = _env_number(environ, "SMALLCAP_SMTP_PORT", DEFAULT_PORTS[security])
-        timeout = float(_env_number(environ, "SMALLCAP_SMTP_TIMEOUT", 20))
+        timeout = _env_seconds(environ, "SMALLCAP_SMTP_TIMEOUT", 20.0)
         user = environ.get("SMALLCAP_SMTP_USER", "").strip()
         password = environ.get("SMALLCAP_SMTP_PASSWORD", "")
         if password and not user:
@@ -83,6 +84,20 @@ class SmtpSettings:
     @property
     def where(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def _env_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A timeout in seconds: a number from 1 to 600, fractions allowed ("2.5")."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 1 <= value <= 600:  # NaN and infinity included
+        raise DeliveryError(f"{name}={raw!r} is not a number of seconds from 1 to 600")
+    return value
 
 
 def _env_number(environ: Mapping[str, str], name: str, default: int) -> int:
