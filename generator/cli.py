@@ -246,7 +246,9 @@ def cli(verbose: bool) -> None:
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when any source is degraded.")
 @click.option(
-    "--force", is_flag=True, help="Let a stale or sample build replace a good issue of the same week."
+    "--force",
+    is_flag=True,
+    help="Let a stale or sample build, or one through an earlier session, replace a better issue of the same week.",
 )
 @click.option(
     "--base-url",
@@ -435,7 +437,11 @@ def site(
     help="Recipient, repeatable [default: email.to / SMALLCAP_BRIEF_TO].",
 )
 @click.option("--dry-run", is_flag=True, help="Write .eml files to <out>/outbox instead of sending.")
-@click.option("--force", is_flag=True, help="Send again to recipients who already received this issue.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send again to recipients who already received this issue, or an earlier one of its week.",
+)
 @click.option("--allow-sample", is_flag=True, help="Send an issue built from the sample snapshot.")
 @click.option("--allow-stale", is_flag=True, help="Send an issue whose benchmark data is stale.")
 @_errors_to_exit
