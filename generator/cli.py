@@ -248,7 +248,7 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Let a stale or sample build, or one through an earlier session, replace a better issue of its week.",
+    help="Let a stale or sample build, or one through an earlier session, replace the week's better issue.",
 )
 @click.option(
     "--base-url",
