@@ -728,3 +728,20 @@ def test_the_feed_carries_the_latest_issues_and_the_archive_every_one(
     ]
     archive = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert all(f"briefs/{d.isoformat()}/" in archive for d in DATES)
+
+
+def test_an_archive_with_two_issues_of_a_week_publishes_the_later(tmp_path: Path) -> None:
+    """Builds now keep one issue a week; an archive from before may hold two (through Thursday, then
+    Friday): the site, its feed and sitemap carry the later, and say which was left out."""
+    out = tmp_path / "out"
+    write_issue(out, date(2026, 11, 13))
+    write_issue(out, date(2026, 11, 19))  # the same week as 2026-11-20 (make_brief's week: Mon-Fri)
+    write_issue(out, date(2026, 11, 20))
+    assert (
+        read_meta(out / "briefs" / "2026-11-19").week_start
+        == read_meta(out / "briefs" / "2026-11-20").week_start
+    )
+    result = build_site(out, tmp_path / "site", title="W", base_url="https://example.org/")
+    assert result.issues == (date(2026, 11, 20), date(2026, 11, 13))
+    assert "issue 2026-11-19: left out, 2026-11-20 is the issue of the same week" in " ".join(result.warnings)
+    assert "2026-11-19" not in (tmp_path / "site" / "feed.xml").read_text(encoding="utf-8")

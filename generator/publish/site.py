@@ -218,11 +218,18 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         raise PublishError(f"{out / 'briefs'}: no built issues to publish; run `smallcap-brief build` first")
     issues: list[_Issue] = []
     warnings: list[str] = []
+    weeks: dict[date, str] = {}  # each week's issue: the newest (folders come newest first)
     for folder in folders:
         meta = read_meta(folder)
         day = meta.as_of.isoformat()
         if folder.name != day:
             raise PublishError(f"{folder}: folder name does not match meta.json as_of {day}")
+        if meta.week_start in weeks:  # an archive from before a week had one issue
+            warnings.append(
+                f"issue {day}: left out, {weeks[meta.week_start]} is the issue of the same week"
+                f" (remove {folder} to silence this)"
+            )
+            continue
         refusal = publish_refusal(meta, "publishing", allow_sample=allow_sample, allow_stale=allow_stale)
         if refusal:
             raise PublishError(refusal)
@@ -249,6 +256,7 @@ def _load_issues(out: Path, *, allow_sample: bool, allow_stale: bool) -> tuple[l
         if not description:
             warnings.append(f"issue {day}: meta.json has no summary; its page description is the headline")
             description = " ".join(f"{meta.title}: {meta.headline}".split())
+        weeks[meta.week_start] = day
         issues.append(
             _Issue(folder, meta, fragment, downloads, charts, _top_chart(folder, fragment), description)
         )
