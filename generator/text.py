@@ -30,22 +30,29 @@ def plain_text(raw: object, limit: int) -> str:
 
 
 # Characters no title, summary or header may hold: controls and format characters (NUL, ESC, bidi
-# overrides), lone surrogates and unassigned code points (U+FFFF, which XML cannot hold and lxml
-# refuses), and the line and paragraph separators (U+2028, U+2029) that mail headers refuse.
-UNPRINTABLE = ("Cc", "Cf", "Cs", "Cn", "Zl", "Zp")
+# overrides), lone surrogates, the line and paragraph separators (U+2028, U+2029) that mail headers
+# refuse, and the noncharacters (U+FFFF, which XML cannot hold and lxml refuses; U+FDD0–U+FDEF).
+# A code point merely unassigned in this Python's Unicode tables (a newer emoji) is kept.
+UNPRINTABLE = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def _unprintable(char: str) -> bool:
+    code = ord(char)
+    noncharacter = 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+    return noncharacter or unicodedata.category(char) in UNPRINTABLE
 
 
 def unprintable(text: str) -> str | None:
     """The first character of ``text`` no title or header may hold, as ``U+2028``; None when none."""
-    bad = next((c for c in text if unicodedata.category(c) in UNPRINTABLE), None)
+    bad = next((c for c in text if _unprintable(c)), None)
     return None if bad is None else f"U+{ord(bad):04X}"
 
 
 def strip_controls(text: str) -> str:
-    """Drop the :data:`UNPRINTABLE` characters, keeping tabs and newlines (collapsed later) and the
-    zero-width joiner used by emoji; a line or paragraph separator reads as a space."""
+    """Drop the characters :func:`unprintable` names, keeping tabs and newlines (collapsed later) and
+    the zero-width joiner used by emoji; a line or paragraph separator reads as a space."""
     text = text.replace("\u2028", " ").replace("\u2029", " ")
-    return "".join(c for c in text if c in "\t\n\u200d" or unicodedata.category(c) not in UNPRINTABLE)
+    return "".join(c for c in text if c in "\t\n\u200d" or not _unprintable(c))
 
 
 def _truncate(text: str, limit: int) -> str:

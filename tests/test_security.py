@@ -1204,3 +1204,5 @@ def test_feed_text_keeps_nothing_the_feed_xml_or_a_header_cannot_hold() -> None:
         == "Small caps rally on friday [31m"
     )
     assert unprintable("Small caps rally") is None and unprintable("a\u2028b") == "U+2028"
+    # a code point only unassigned in this Python's Unicode tables (an emoji of Unicode 15) is kept
+    assert plain_text("Small caps \U0001fae8 \ufdd0", 200) == "Small caps \U0001fae8"
