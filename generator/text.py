@@ -11,6 +11,7 @@ import re
 import unicodedata
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import idna
 import nh3
 
 MAX_LINK = 2000
@@ -137,14 +138,16 @@ def site_url_problem(url: str) -> str | None:
 def ascii_url(url: str) -> str:
     """``url`` as an ASCII URI: an international host in IDNA ("exämple.com" → "xn--exmple-cua.com"),
     other characters percent-encoded as UTF-8; an ASCII URL unchanged.  The sitemap, robots.txt and
-    the email's Archived-At header take URIs, not IRIs.  UnicodeError for a host IDNA refuses."""
+    the email's Archived-At header take URIs, not IRIs.  The host as browsers map it (IDNA 2008 with
+    UTS 46: "straße.de" is "xn--strae-oqa.de"; Python's own codec, IDNA 2003, makes it another
+    domain, "strasse.de").  UnicodeError for a host IDNA refuses."""
     if url.isascii():
         return url
     parts = urlsplit(url)
     host, netloc = parts.hostname or "", parts.netloc
     if not host.isascii():  # (no user name or password: the site's address carries none)
         port = f":{parts.port}" if parts.port is not None else ""
-        netloc = host.encode("idna").decode("ascii") + port
+        netloc = idna.encode(host, uts46=True).decode("ascii") + port
     path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 

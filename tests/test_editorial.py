@@ -432,9 +432,59 @@ def test_at_a_record_the_distance_above_the_52_week_low_is_not_a_sentence_of_its
 def test_the_plain_text_email_never_wraps_between_a_number_and_its_unit() -> None:
     from generator.render import wrap
 
-    text = "x" * 55 + " (up 12 pp) and 79% (up 8 pp), 14 bp, 08:30 ET"
+    text = "x" * 57 + " 12 pp) and 79% (up 8 pp), 14 bp, 08:30 ET"  # plain wrapping: "x… 12" / "pp)"
     wrapped = wrap(text, 60)
-    assert wrapped.splitlines()[1].startswith("12 pp) and")
+    assert wrapped.splitlines()[:2] == ["x" * 57, "12 pp) and 79% (up 8 pp), 14 bp, 08:30 ET"]
     assert "\u00a0" not in wrapped and wrapped.replace("\n", " ") == text
     indented = wrap("a " * 80, 60, wrapstring="\n  ")  # the indent comes after the width
     assert all(len(line) <= 62 for line in indented.splitlines())
+
+
+def test_sample_weeks_read_each_checklist_figure_once_and_credit_without_a_false_but() -> None:
+    """Across the sample's weeks: a figure both checklists test (the 10-year's month) was given with
+    each condition named ("(+31 bp) … (+31 bp)"), the drawdown beside the distance below the record
+    the body gave; and HYG/IEF read "gained 0.47% on the week but gained 2.83% over the month"."""
+    from generator.config import load_config
+    from generator.formatting import plain
+    from generator.sources.snapshot import load_sample
+    from tests.conftest import ROOT
+
+    sample, config = load_sample(), load_config(ROOT / "feeds.yaml")
+    for as_of in (date(2026, 11, 13), date(2026, 5, 29), date(2026, 5, 1)):
+        brief = analyse(sample, config, (), as_of=as_of)
+        body = {p.key: " ".join(plain(x) for x in p.paragraphs) for p in brief.body}
+        outlook = body["outlook"]
+        cited = re.findall(r"” \(([^)]+)\)", outlook)
+        assert len(cited) == len(set(cited)), (as_of, outlook)
+        record_gap = re.search(r"is ([\d.]+%) below its record close", body["performance"])
+        if record_gap:
+            assert f"({'-' + record_gap.group(1)})" not in outlook, (as_of, outlook)
+        assert not re.search(r"(gained|lost) [^;.]* on the week but \1", body["drivers"]), body["drivers"]
+    week = analyse(sample, config, (), as_of=date(2026, 11, 13))
+    drivers = " ".join(plain(x) for p in week.body if p.key == "drivers" for x in p.paragraphs)
+    assert "(HYG/IEF) gained 0.47% on the week and 2.83% over the month" in drivers
+    assert "“10-year yield lower than a month ago” (+31 bp). Bear condition met: “10-year yield up 25 bp" in (
+        " ".join(plain(x) for p in week.body if p.key == "outlook" for x in p.paragraphs)
+    )
+    # in a correction a takeaway told, the distance from the 52-week low is still said
+    may = analyse(sample, config, (), as_of=date(2026, 5, 1))
+    performance = " ".join(plain(x) for p in may.body if p.key == "performance" for x in p.paragraphs)
+    assert "above its 52-week low" in performance
+
+
+@SAMPLE_BRIEF_GROUP
+def test_with_every_headline_beside_its_passage_there_is_no_empty_more_headlines_section() -> None:
+    from dataclasses import replace
+
+    from sample_brief import build_sample
+
+    sample = build_sample()
+    placed = replace(sample.brief, headlines=())
+    assert any(p.headlines for p in placed.body)
+    markdown = render_markdown(placed, sample.charts, names=sample.names)
+    html = render_html(placed, sample.charts, names=sample.names)
+    for text in (markdown, html):
+        assert "More headlines" not in text and "No headlines for this week" not in text
+    assert 'href="#top-headlines"' not in html
+    pdf_html = render_html(placed, sample.charts, names=sample.names, for_pdf=True)
+    assert ">Headlines</h2>" in pdf_html  # the PDF's top stories, from every headline

@@ -940,3 +940,20 @@ def test_named_recipients_are_sent_to_their_bare_address() -> None:
     for address in (*bad, "@example.com", "ann@", "a b@example.com", "Ann <a b@example.com>"):
         with pytest.raises(DeliveryError, match="is not an e-mail address"):
             check_address(address)
+
+
+def test_keyed_records_from_before_fingerprints_lock_no_key_out(tmp_path: Path) -> None:
+    """Records keyed before the ledger noted its key's fingerprint cannot tell which key wrote them:
+    a run under another key is not refused, and then neither is the right one (it was, once a wrong
+    key's fingerprinted records followed the old ones)."""
+    path = tmp_path / "sent.jsonl"
+    Ledger(path, key=b"key A").record(AS_OF, "ann@example.com", "<m1@x>", CLOCK(), SENT)
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
+        del line["key"]  # as the ledger wrote them before fingerprints
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    Ledger(path, key=b"key B").record(AS_OF, "bob@example.com", "<m2@x>", CLOCK(), SENT)
+    again = Ledger(path, key=b"key A")
+    assert again.was_sent(AS_OF, "ann@example.com") and not again.was_sent(AS_OF, "bob@example.com")
+    with pytest.raises(DeliveryError, match="which is not set"):
+        Ledger(path)  # keyed records and no key: still refused

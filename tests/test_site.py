@@ -712,6 +712,8 @@ def test_an_international_site_address_is_published_as_its_ascii_uri(tmp_path: P
     page = (tmp_path / "site" / "briefs" / "2026-11-20" / "index.html").read_text(encoding="utf-8")
     assert f'<link rel="canonical" href="{base}briefs/2026-11-20/">' in page
     assert issue_url("https://exämple.com/brïef", date(2026, 11, 20)) == f"{base}briefs/2026-11-20/"
+    # the host as browsers map it (IDNA 2008, UTS 46), not Python's IDNA 2003 ("strasse.de": another domain)
+    assert issue_url("https://straße.de", date(2026, 11, 20)) == "https://xn--strae-oqa.de/briefs/2026-11-20/"
     with pytest.raises(PublishError, match="not a valid domain name"):
         build_site(out, tmp_path / "other", title="W", base_url="https://" + "ä" * 64 + ".com/")
 

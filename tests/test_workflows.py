@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,7 +98,7 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
 
 # -- scripts/system-packages: a fake dpkg, apt-get, id and sudo on PATH record what it would do --------
 
-TEST_PACKAGES = ("chromium", "chromium-driver", "chromium-headless-shell", "poppler-utils")
+TEST_PACKAGES = ("chromium", "chromium-driver", "chromium-headless-shell", "poppler-utils", "jq")
 BRIEF_PACKAGES = ("libpango-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core", "fonts-liberation")
 
 
@@ -152,6 +153,48 @@ def test_system_packages_without_root_uses_sudo_or_names_what_is_missing(tmp_pat
     code, err, asked = _system_packages(tmp_path / "plain", "brief", missing, uid=1000, sudo=False)
     assert (code, asked) == (0, "") and "missing" in err and "fonts-liberation" in err
     assert _system_packages(tmp_path / "bad", "everything", set(), uid=0, sudo=False)[0] == 2
+
+
+def test_the_archive_keeps_one_issue_a_week(tmp_path: Path) -> None:
+    """The build removed the week's issue through Thursday when Friday's came in, but the archive job
+    only added the new folder: the old one came back from git every week.  The job's own commands
+    run here in a git repository holding last week's issue and this week's Thursday issue."""
+    jq = shutil.which("jq")
+    if jq is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("jq is missing (scripts/system-packages test installs it)")
+        pytest.skip("needs jq (the publish runner has it)")
+    (step,) = [
+        s
+        for s in load("publish.yml")["jobs"]["archive"]["steps"]
+        if s.get("name") == "Commit the issue to the archive"
+    ]
+    script = step["run"].split('git add -f -- "output/briefs/$ISSUE_DATE"')[1].split("# The price store")[0]
+    assert "git rm -r -q" in script
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                              cwd=tmp_path, capture_output=True, text=True, check=True)  # fmt: skip
+        return done.stdout
+
+    git("init", "-q")
+    for day, week in (("2026-11-13", "2026-11-09"), ("2026-11-19", "2026-11-16")):
+        (tmp_path / "output" / "briefs" / day).mkdir(parents=True)
+        (tmp_path / "output" / "briefs" / day / "meta.json").write_text(
+            f'{{"week_start": "{week}", "d": "{day}"}}'
+        )
+    git("add", "-f", "output")
+    git("commit", "-qm", "archive")
+    (tmp_path / "output" / "briefs" / "2026-11-20").mkdir()
+    (tmp_path / "output" / "briefs" / "2026-11-20" / "meta.json").write_text('{"week_start": "2026-11-16"}')
+    git("add", "-f", "output/briefs/2026-11-20")
+    env = {**os.environ, "ISSUE_DATE": "2026-11-20"}
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, check=True)
+    git("commit", "-qm", "week")
+    assert git("ls-files").split() == [
+        "output/briefs/2026-11-13/meta.json",
+        "output/briefs/2026-11-20/meta.json",
+    ]
 
 
 def test_publish_job_rights_are_split() -> None:

@@ -20,8 +20,8 @@ RSI_OVERSOLD: Final = 30.0
 # Drawdown from the record close, percent
 CORRECTION: Final = -10.0
 BEAR_MARKET: Final = -20.0
-# The distance above the 52-week low said alone (the record close not told beside it) only this
-# close to the low: at a record, "19% above its 52-week low" tells the reader nothing.
+# At a record the lead told, the distance above the 52-week low is said only this close to the low:
+# there, "19% above its 52-week low" tells the reader nothing.
 NEAR_52W_LOW_PCT: Final = 10.0
 
 # Rates, basis points

@@ -140,7 +140,8 @@ def _against_the_year(week: Figure, ytd: Figure | None, side: str) -> Prose:
 
 def _range(ctx: Context, facts: Facts) -> Prose:
     """Where the week ended against the record close and above the 52-week low, minus what the lead
-    told; the low alone only when the week ended near it (:data:`th.NEAR_52W_LOW_PCT`)."""
+    told; at a record the lead told, the low only when the week ended near it
+    (:data:`th.NEAR_52W_LOW_PCT`), as the range is then no news."""
     b, name = ctx.slots.benchmark, ctx.name(ctx.slots.benchmark)
     dist, rec = facts.get(K.record(b, "distance")), facts.get(K.record(b))
     low = facts.fresh(K.low52(b, "distance"))
@@ -171,7 +172,7 @@ def _range(ctx: Context, facts: Facts) -> Prose:
         bottom = facts.get(K.low52(b))
         at_low = prose("ended the week at its 52-week low", prose(" of ", level(bottom)) if bottom else ())
         text = prose(text, joiner, at_low) if text else prose(f"The {name} ", at_low)
-    elif low is not None and (text or val(low) <= th.NEAR_52W_LOW_PCT):
+    elif low is not None and (text or not at_record or val(low) <= th.NEAR_52W_LOW_PCT):
         above = prose(size(low), " above its 52-week low")
         text = prose(text, joiner, above) if text else prose(f"The {name} is ", above)
     return prose(text, ".") if text else ()
@@ -308,7 +309,14 @@ def _credit(ctx: Context, facts: Facts, official: OfficialRates | None) -> list[
     pair = f"high yield against Treasuries ({s.high_yield}/{s.treasury}) "
     if week is not None:
         said = moved(week, "gained", "lost", "was flat")
-        out.append(prose(pair, said, " on the week but ", told) if told else prose(pair, said))
+        # "but" where the week itself runs against the month; where only the spread does, "and"
+        if told and month is not None and _direction(week) == _direction(month):
+            told = prose(
+                size(month), " over the month"
+            )  # "gained 0.47% on the week and 2.83% over the month"
+            out.append(prose(pair, said, " on the week and ", told))
+        else:
+            out.append(prose(pair, said, " on the week but ", told) if told else prose(pair, said))
     elif told:
         out.append(prose(pair, told))
     return out
@@ -476,7 +484,16 @@ def outlook(
         " (conditions met, not forecasts).",
     )
     moved = {c.condition for c in _moved(bull, prev_bull)} | {c.condition for c in _moved(bear, prev_bear)}
-    named = [_minority(bull, "bull", moved, told, said), _minority(bear, "bear", moved, told, said)]
+    # The drawdown the checklist tests is the distance below the record the body gave; and a figure
+    # both checklists test (the 10-year's month, HYG/IEF's) is given with the first condition named.
+    given = set(said) | {
+        K.drawdown(key.split(".")[1])
+        for key in said
+        if key.startswith("record.") and key.endswith(".distance")
+    }
+    first = _minority(bull, "bull", moved, told, given)
+    given |= {c.figure.key for c in bull if c.condition in first[1]}
+    named = [first, _minority(bear, "bear", moved, told, given)]
     said = {condition for _, conditions in named for condition in conditions}
     if any(words for words, _ in named):
         counts = prose(counts, " ", join([words for words, _ in named if words], " ", " "))

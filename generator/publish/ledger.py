@@ -102,7 +102,17 @@ class Ledger:
                 f"{self.path}: the send ledger records its recipients under {KEY_ENV}, which is not set;"
                 " without it every recipient would get each issue again (set it as when they were sent)"
             )
-        other = {e.key_id for e in keyed if e.key_id and e.key_id != self.key_id}
+        if any(not e.key_id for e in keyed):
+            # Records from before keys were fingerprinted: which key wrote them cannot be told, so no
+            # key is refused (trusting the first one seen would lock the right key out after a wrong one).
+            log.info(
+                "%s: records written before the ledger noted its key's fingerprint: %s cannot be checked"
+                " against them",
+                self.path,
+                KEY_ENV,
+            )
+            return
+        other = {e.key_id for e in keyed if e.key_id != self.key_id}
         if other:
             raise DeliveryError(
                 f"{self.path}: send ledger records were written under another {KEY_ENV}; under this one"
