@@ -292,11 +292,11 @@ def refuse_downgrade(folder: Path, meta: IssueMeta) -> None:
     )
 
 
-def same_week_issues(out: Path, meta: IssueMeta) -> list[Path]:
+def same_week_issues(out: Path, meta: IssueMeta) -> dict[Path, IssueMeta]:
     """The other issue folders of ``meta``'s reporting week: one built through Thursday, before
     Friday's bars came in, beside the one through Friday.  A stale issue is named by a bar of an
     earlier week, so the folders of the week before are read too; each is known by its meta.json."""
-    found = []
+    found = {}
     day = meta.week_start - timedelta(days=7)
     while day <= meta.week_end:
         folder, day = issue.issue_dir(out, day), day + timedelta(days=1)
@@ -307,15 +307,14 @@ def same_week_issues(out: Path, meta: IssueMeta) -> list[Path]:
         except PublishError:
             continue  # not known as this week's: left alone (refuse_downgrade guards its own folder)
         if other.week_start == meta.week_start:
-            found.append(folder)
+            found[folder] = other
     return found
 
 
-def refuse_earlier(siblings: Sequence[Path], meta: IssueMeta) -> None:
+def refuse_earlier(siblings: Mapping[Path, IssueMeta], meta: IssueMeta) -> None:
     """A build does not replace a better issue of its week (``force`` does): one from fresher data, or
     from as good data through a later session."""
-    for folder in siblings:
-        other = issue.read_meta(folder)
+    for folder, other in siblings.items():
         if (_standing(other), other.as_of) > (_standing(meta), meta.as_of):
             raise PublishError(
                 f"{folder}: holds the issue of the week of {meta.week_start} through {other.as_of}; this"

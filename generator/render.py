@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -207,8 +208,6 @@ _KEPT = "\u00a0"  # textwrap breaks at ASCII whitespace only
 
 def wrap(text: object, width: int = 79, wrapstring: str = "\n") -> str:
     """Jinja's ``wordwrap`` (long words broken, breaks at hyphens), never between a number and its unit."""
-    import textwrap
-
     kept = _UNIT_SPACE.sub(_KEPT, str(text).replace(_KEPT, " "))
     lines = []
     for paragraph in kept.splitlines() or [""]:

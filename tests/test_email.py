@@ -95,6 +95,20 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, dat
     return AuthResult(success=ok, handled=False)
 
 
+# What `send` needs of the configuration, and the environment that points it at the test server.
+SEND_CONFIG = Config(
+    path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
+)
+
+
+def smtp_environ(smtp: SmtpSettings) -> dict[str, str]:
+    return {
+        "SMALLCAP_SMTP_HOST": "127.0.0.1",
+        "SMALLCAP_SMTP_PORT": str(smtp.port),
+        "SMALLCAP_SMTP_SECURITY": "none",
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -739,9 +753,7 @@ def test_send_command_picks_issue_recipients_and_ledger(
     assert dry.written[0].parent == out / "outbox" and "dry run, wrote 1 .eml" in str(dry)
     assert parsed(dry.written[0].read_bytes())["Archived-At"] == f"<{VIEW}>"
     environ = {
-        "SMALLCAP_SMTP_HOST": "127.0.0.1",
-        "SMALLCAP_SMTP_PORT": str(smtp.port),
-        "SMALLCAP_SMTP_SECURITY": "none",
+        **smtp_environ(smtp),
         "SMALLCAP_BRIEF_TO": "ann@example.com,bob@example.com",
     }
     server.reject = {"bob@example.com"}
@@ -769,14 +781,8 @@ def test_a_reader_who_got_an_earlier_issue_of_the_week_is_not_sent_this_one(
     ledger = Ledger(out / "cache" / "sent.jsonl")
     ledger.record(date(2026, 11, 19), "ann@example.com", "<m0@x>", CLOCK(), SENT)
     ledger.record(date(2026, 11, 13), "bob@example.com", "<m1@x>", CLOCK(), SENT)  # last week's
-    config = Config(
-        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
-    )
-    environ = {
-        "SMALLCAP_SMTP_HOST": "127.0.0.1",
-        "SMALLCAP_SMTP_PORT": str(smtp.port),
-        "SMALLCAP_SMTP_SECURITY": "none",
-    }
+    config = SEND_CONFIG
+    environ = smtp_environ(smtp)
     with caplog.at_level("INFO"):
         report = send_command(
             config, out, issue_date=None, to=("ann@example.com", "bob@example.com"), environ=environ
@@ -796,9 +802,7 @@ def test_a_dry_run_writes_one_file_per_reader_however_their_addresses_read_as_fi
 ) -> None:
     """a+b@x.com and a_b@x.com made one file name, the second message written over the first."""
     out = issue.parent.parent
-    config = Config(
-        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
-    )
+    config = SEND_CONFIG
     dry = send_command(config, out, issue_date=None, to=("a+b@x.com", "a_b@x.com"), environ={}, dry_run=True)
     assert len({p.name for p in dry.written}) == 2 and all(p.exists() for p in dry.written)
     assert sorted(parsed(p.read_bytes())["To"] for p in dry.written) == ["a+b@x.com", "a_b@x.com"]
@@ -815,9 +819,7 @@ def test_send_gives_the_address_the_issue_was_built_with(issue: Path) -> None:
     built = "https://you.github.io/smallcap-brief/briefs/2026-11-20/"
     write_meta(replace(read_meta(issue), view_url=built), issue)
     assert read_meta(issue).view_url == built
-    config = Config(
-        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
-    )
+    config = SEND_CONFIG
     dry = send_command(config, out, issue_date=None, to=("ann@example.com",), environ={}, dry_run=True)
     assert parsed(dry.written[0].read_bytes())["Archived-At"] == f"<{built}>"
     for hostile in ("javascript:alert(1)", "https://x.example/a\r\nBcc: all@example.com", "https://x/a>b<c"):
@@ -886,13 +888,9 @@ def test_a_keyed_ledger_records_no_address_and_still_knows_who_got_the_issue(
     out = issue.parent.parent
     path = out / "cache" / "sent.jsonl"
     Ledger(path).record(AS_OF, "old@example.com", "<m0@x>", CLOCK(), SENT)  # before the key was set
-    config = Config(
-        path="feeds.yaml", universe=(), feeds=(), email=EmailSettings(sender="brief@news.example.com")
-    )
+    config = SEND_CONFIG
     environ = {
-        "SMALLCAP_SMTP_HOST": "127.0.0.1",
-        "SMALLCAP_SMTP_PORT": str(smtp.port),
-        "SMALLCAP_SMTP_SECURITY": "none",
+        **smtp_environ(smtp),
         "SMALLCAP_BRIEF_TO": "Ann@Example.com,old@example.com",
         "SMALLCAP_LEDGER_KEY": "a secret of the repository",
     }

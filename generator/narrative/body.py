@@ -305,20 +305,19 @@ def _credit(ctx: Context, facts: Facts, official: OfficialRates | None) -> list[
     month = facts.get(K.credit(s.high_yield, s.treasury, "1M"))
     signs = [-_direction(spread) if oas is not None and spread is not None else 0, _direction(week)]
     against = month is not None and not is_flat(month) and any(d and d != _direction(month) for d in signs)
-    told = prose(moved(month, "gained", "lost"), " over the month") if against and month is not None else ()
     pair = f"high yield against Treasuries ({s.high_yield}/{s.treasury}) "
-    if week is not None:
+    if month is None or not against:
+        if week is not None:
+            out.append(prose(pair, moved(week, "gained", "lost", "was flat")))
+    elif week is None:
+        out.append(prose(pair, moved(month, "gained", "lost"), " over the month"))
+    elif _direction(week) == _direction(month):  # only the spread runs against the month
+        out.append(
+            prose(pair, moved(week, "gained", "lost"), " on the week and ", size(month), " over the month")
+        )
+    else:
         said = moved(week, "gained", "lost", "was flat")
-        # "but" where the week itself runs against the month; where only the spread does, "and"
-        if told and month is not None and _direction(week) == _direction(month):
-            told = prose(
-                size(month), " over the month"
-            )  # "gained 0.47% on the week and 2.83% over the month"
-            out.append(prose(pair, said, " on the week and ", told))
-        else:
-            out.append(prose(pair, said, " on the week but ", told) if told else prose(pair, said))
-    elif told:
-        out.append(prose(pair, told))
+        out.append(prose(pair, said, " on the week but ", moved(month, "gained", "lost"), " over the month"))
     return out
 
 
@@ -484,13 +483,8 @@ def outlook(
         " (conditions met, not forecasts).",
     )
     moved = {c.condition for c in _moved(bull, prev_bull)} | {c.condition for c in _moved(bear, prev_bear)}
-    # The drawdown the checklist tests is the distance below the record the body gave; and a figure
-    # both checklists test (the 10-year's month, HYG/IEF's) is given with the first condition named.
-    given = set(said) | {
-        K.drawdown(key.split(".")[1])
-        for key in said
-        if key.startswith("record.") and key.endswith(".distance")
-    }
+    # A figure both checklists test (the 10-year's month, HYG/IEF's) is given with the first named.
+    given = set(said)
     first = _minority(bull, "bull", moved, told, given)
     given |= {c.figure.key for c in bull if c.condition in first[1]}
     named = [first, _minority(bear, "bear", moved, told, given)]
