@@ -17,6 +17,7 @@ from datetime import time as clock
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator import formats as registry
 from generator import issue
 from generator.errors import PublishError
 from generator.fsutil import staging_folder, swap_in, sweep_abandoned
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMATS = tuple(issue.FORMATS)  # the one list of output formats (generator.issue)
+FORMATS = tuple(registry.FORMATS)  # the one registry of output formats
 
 
 @dataclass
@@ -228,8 +229,8 @@ def build_from_snapshot(
         with timings.stage("email"):
             _write_chart_pngs(charts, staging / issue.CHARTS_DIR)  # the email embeds them by cid
             html, text = render_email(brief, view_url=view_url)
-            (staging / issue.FILES["email_html"]).write_text(html, encoding="utf-8")
-            (staging / issue.FILES["email_txt"]).write_text(text, encoding="utf-8")
+            (staging / registry.FILES["email_html"]).write_text(html, encoding="utf-8")
+            (staging / registry.FILES["email_txt"]).write_text(text, encoding="utf-8")
         if later:
             assert worker is not None
             with timings.stage("pdf"):

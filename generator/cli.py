@@ -27,6 +27,7 @@ import click
 
 from generator import __version__
 from generator.errors import BriefError, ConfigError, DataUnavailableError
+from generator.formats import DEFAULT_FORMATS, FORMAT_NAMES, FORMATS
 
 if TYPE_CHECKING:
     from generator.models import Config
@@ -102,7 +103,7 @@ class _Day(click.DateTime):
     def __init__(self) -> None:
         super().__init__(["%Y-%m-%d"])
 
-    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:  # type: ignore[override]
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
         return "YYYY-MM-DD"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -233,7 +234,7 @@ def cli(verbose: bool) -> None:
     help="Build from a snapshot folder (or a folder of CSVs) instead of fetching.",
 )
 @out_option
-@click.option("--formats", default="html,md,pdf", show_default=True, help="Comma list of html, md, pdf.")
+@click.option("--formats", default=DEFAULT_FORMATS, show_default=True, help=f"Comma list of {FORMAT_NAMES}.")
 @click.option(
     "--data",
     type=click.Choice(["auto", "live", "cache", "sample"]),
@@ -331,14 +332,12 @@ def build(
         sys.exit(EXIT_DEGRADED)
 
 
-def _parse_formats(formats: str) -> list[str]:
-    from generator.issue import FORMATS
-
-    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+def _parse_formats(listed: str) -> list[str]:
+    wanted = [f.strip().lower() for f in listed.split(",") if f.strip()]
     bad = [f for f in wanted if f not in FORMATS]
     if bad or not wanted:
         raise click.BadParameter(
-            f"unknown format {bad[0] if bad else '(none)'}; use html, md, pdf", param_hint="'--formats'"
+            f"unknown format {bad[0] if bad else '(none)'}; use {FORMAT_NAMES}", param_hint="'--formats'"
         )
     return list(dict.fromkeys(wanted))
 
@@ -498,7 +497,7 @@ def send(
 @click.option(
     "--cache-dir", metavar="DIR", default=None, callback=_folder, help="Cache folder [default: <out>/cache]."
 )
-@click.option("--formats", default="html,md,pdf", show_default=True, help="Comma list of html, md, pdf.")
+@click.option("--formats", default=DEFAULT_FORMATS, show_default=True, help=f"Comma list of {FORMAT_NAMES}.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes [default: cores].")
 @_errors_to_exit
 def backfill(

@@ -29,18 +29,6 @@ from generator.models import Brief, IssueMeta
 from generator.text import ascii_url, site_url_problem, unprintable
 
 META = "meta.json"
-# The output formats a build can write, in the order it writes them: name → the FILES keys it
-# writes.  The one list: the CLI's --formats, the build, the renderers (generator.render.WRITERS)
-# and the site read it.
-FORMATS: dict[str, tuple[str, ...]] = {"html": ("html", "fragment"), "md": ("md",), "pdf": ("pdf",)}
-FILES = {
-    "html": "brief.html",
-    "md": "brief.md",
-    "pdf": "brief.pdf",
-    "fragment": "fragment.html",
-    "email_html": "email.html",
-    "email_txt": "email.txt",
-}
 CHARTS_DIR = "charts"
 SNAPSHOT_DIR = "snapshot"
 log = logging.getLogger(__name__)

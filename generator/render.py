@@ -39,9 +39,10 @@ import jinja2
 from generator import formatting
 from generator.citations import health, sources, superscript
 from generator.errors import RenderError
+from generator.formats import FILES, FORMATS
 from generator.formatting import WEEKDAY_NAMES
 from generator.fsutil import write_atomic
-from generator.issue import CHARTS_DIR, FILES, FORMATS
+from generator.issue import CHARTS_DIR
 from generator.models import Brief, Cite, Figure, Headline, Prose, Table
 from generator.text import safe_link as checked_link
 
@@ -524,11 +525,6 @@ class PdfResult:
         return self.pages - self.body_pages
 
 
-def render_pdf(html: str, *, base_dir: Path | None = None) -> bytes:
-    """The PDF of ``html`` (from :func:`render_html` with ``for_pdf=True``)."""
-    return render_pdf_document(html, base_dir=base_dir).data
-
-
 def font_faces_css(faces: Sequence[tuple[str, Path, str, int, str]] = PDF_FONT_FACES) -> str:
     """``@font-face`` rules for the PDF's fonts (:data:`PDF_FONT_FACES`), from the files the package
     ships: the PDF is laid out alike on every machine, whatever fonts it has installed, and the page
@@ -664,7 +660,7 @@ def _write_pdf(
     return {"pdf": write_pdf(folder, render_pdf_document(html))}
 
 
-# The renderers of the formats in generator.issue.FORMATS (the one list of output formats).
+# The renderers of the formats in generator.formats.FORMATS (the one registry of output formats).
 WRITERS: dict[str, Writer] = {"html": _write_html, "md": _write_md, "pdf": _write_pdf}
 assert set(WRITERS) == set(FORMATS), "every output format has one writer"
 

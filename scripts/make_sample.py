@@ -350,7 +350,7 @@ EST = timezone(timedelta(hours=-5), "EST")
 HEADLINES = """
 == cnbc-investing
 20 16:45 russell-2000-record
-Russell 2000 closes at a record as small caps extend winning streak
+Russell 2000 closes at record as small caps extend winning streak
 The small-cap benchmark beat the S&P 500 for a seventh straight session, led by regional banks.
 
 18 08:30 harbor-ridge-earnings

@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from html import escape as esc
 from pathlib import Path
 
+from generator.formats import FILES
 from generator.formatting import fmt, plain
-from generator.issue import CHARTS_DIR, FILES, issue_dir, meta_for, write_meta
+from generator.issue import CHARTS_DIR, issue_dir, meta_for, write_meta
 from generator.models import (
     Brief,
     ChartSpec,

@@ -144,7 +144,6 @@ def test_the_shipped_table_matches_exchange_calendars() -> None:
     from generator.sources.calendar import (
         TABLE_PATH,
         MarketDay,
-        closed_weekdays_from_exchange_calendars,
         market_days,
         market_days_from_exchange_calendars,
     )
@@ -154,7 +153,7 @@ def test_the_shipped_table_matches_exchange_calendars() -> None:
         date.fromisoformat(x) for x in next(x for x in lines if x.startswith("# range ")).split()[2:4]
     )
     table = [date.fromisoformat(x.split()[0]) for x in lines if x[:1].isdigit()]
-    assert table == closed_weekdays_from_exchange_calendars(first, last)
+    assert table == [d.day for d in market_days_from_exchange_calendars(first, last) if d.closed]
     assert date(2025, 1, 9) in table and date(2001, 9, 14) in table and last.year >= 2030
     # the holidays' names and the early closes, as the schedule of next week tells them
     assert market_days(first, last) == tuple(market_days_from_exchange_calendars(first, last))

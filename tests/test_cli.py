@@ -206,6 +206,17 @@ def test_unknown_format_is_a_usage_error_naming_the_option() -> None:
     assert "Invalid value for '--formats': unknown format docx; use html, md, pdf" in result.stderr
 
 
+def test_the_formats_option_lists_the_one_registry_of_formats() -> None:
+    from generator.formats import FORMATS
+
+    for command in ("build", "backfill"):
+        [option] = [p for p in cli.commands[command].params if p.name == "formats"]
+        assert option.default == ",".join(FORMATS) and option.help == f"Comma list of {', '.join(FORMATS)}."
+    assert "--formats TEXT Comma list of html, md, pdf. [default: html,md,pdf]" in " ".join(
+        invoke("build", "--help").output.split()
+    )
+
+
 def test_formats_are_read_in_any_case_and_the_build_prints_its_folder_alone_on_stdout(tmp_path: Path) -> None:
     """`--formats MD` was refused; the build's only stdout is the issue folder (for scripts), its
     report goes to stderr."""

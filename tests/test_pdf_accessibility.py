@@ -16,7 +16,7 @@ import pytest
 from brief_factory import NAMES, make_brief, make_charts, make_pdf
 from pypdf import PdfReader
 
-from generator.render import PDF_AUTHOR, render_html, render_pdf
+from generator.render import PDF_AUTHOR, render_html, render_pdf_document
 from tests.conftest import SAMPLE_BRIEF_GROUP
 
 pytestmark = SAMPLE_BRIEF_GROUP
@@ -89,7 +89,9 @@ def test_image_is_a_figure_with_its_alt_text() -> None:
     )
     roles: Counter[str] = Counter()
     alts: list[str] = []
-    _structure(PdfReader(io.BytesIO(render_pdf(html))).trailer["/Root"]["/StructTreeRoot"], roles, alts)
+    _structure(
+        PdfReader(io.BytesIO(render_pdf_document(html).data)).trailer["/Root"]["/StructTreeRoot"], roles, alts
+    )
     assert alts == ["Bar chart: <b> rose 2%"]
 
 
@@ -101,7 +103,7 @@ def test_xmp_declares_pdf_ua_1(reader: PdfReader) -> None:
 
 def test_author_falls_back_when_the_html_names_none() -> None:
     html = '<!DOCTYPE html><html lang="en"><head><title>Note</title></head><body><h1>Note</h1></body></html>'
-    reader = PdfReader(io.BytesIO(render_pdf(html)))
+    reader = PdfReader(io.BytesIO(render_pdf_document(html).data))
     assert reader.metadata is not None and reader.metadata.author == PDF_AUTHOR
 
 
@@ -110,6 +112,6 @@ def test_author_from_the_html_and_language_when_missing() -> None:
         '<!DOCTYPE html><html><head><meta name="author" content="Desk &amp; Co">'
         "<title>Note</title></head><body><h1>Note</h1><p>Text.</p></body></html>"
     )
-    reader = PdfReader(io.BytesIO(render_pdf(html)))
+    reader = PdfReader(io.BytesIO(render_pdf_document(html).data))
     assert reader.metadata is not None and reader.metadata.author == "Desk & Co"
     assert reader.trailer["/Root"]["/Lang"] == "en"

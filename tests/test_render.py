@@ -52,12 +52,14 @@ from generator.charts import render_charts
 from generator.citations import Sources, health, sources, superscript
 from generator.config import load_config
 from generator.errors import RenderError
+from generator.formats import FORMATS
 from generator.formatting import fmt, plain, source_line
 from generator.models import Brief, Cite, Figure, Prose, RenderedChart, SourceHealth
 from generator.render import (
     PDF_FONT_DIRS,
     PDF_FONT_FACES,
     SAMPLE_BANNER,
+    WRITERS,
     PdfResult,
     cited,
     fetch_allowed,
@@ -68,7 +70,7 @@ from generator.render import (
     render_fragment,
     render_html,
     render_markdown,
-    render_pdf,
+    render_pdf_document,
     safe_link,
     trimmed,
     write_outputs,
@@ -799,7 +801,8 @@ def test_write_outputs_html_and_md_are_byte_identical(
 ) -> None:
     first = write_outputs(brief, charts, tmp_path / "a", ["html", "md"])
     second = write_outputs(brief, render_charts(brief.charts), tmp_path / "b", ["md", "html"])
-    assert set(first) == {"html", "fragment", "md"}
+    assert set(first) == {"html", "fragment", "md"} == {*FORMATS["html"], *FORMATS["md"]}
+    assert set(WRITERS) == set(FORMATS)
     for fmt_name, path in first.items():
         assert path.read_bytes() == second[fmt_name].read_bytes(), fmt_name
     assert sorted(p.name for p in (tmp_path / "a" / "charts").iterdir()) == sorted(f"{c}.png" for c in charts)
@@ -881,7 +884,7 @@ def test_write_outputs_pdf(brief: Brief, charts: dict[str, RenderedChart], tmp_p
     written = write_outputs(brief, charts, tmp_path, ["pdf"])
     assert set(written) == {"pdf"} and written["pdf"].name == "brief.pdf"
     assert written["pdf"].read_bytes().startswith(b"%PDF-")
-    assert render_pdf(render_html(brief, charts, for_pdf=True)).startswith(b"%PDF-")
+    assert render_pdf_document(render_html(brief, charts, for_pdf=True)).data.startswith(b"%PDF-")
 
 
 # ---------------------------------------------------------------------------
@@ -1236,7 +1239,7 @@ def test_pdf_fetcher_refuses_network_and_foreign_files(
     loopback: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("WARNING", logger="generator.render"):
-        data = render_pdf(hostile_html(loopback, "file:///etc/passwd"))
+        data = render_pdf_document(hostile_html(loopback, "file:///etc/passwd")).data
     assert data.startswith(b"%PDF-")
     assert CountingHandler.hits == []  # nothing reached the loopback server
     assert attached_files(data) == []

@@ -42,12 +42,12 @@ import generator.render_email as email_body
 from generator.build import BuildResult, build_from_snapshot
 from generator.config import load_config
 from generator.errors import ConfigError, DeliveryError, RenderError, SourceError
-from generator.issue import FILES
+from generator.formats import FILES
 from generator.models import Brief, FeedCapture, Headline, NetworkSettings, Snapshot, SourceHealth
 from generator.publish.email import SmtpSettings, render_email, send_command, send_issue
 from generator.publish.ledger import Ledger
 from generator.publish.site import build_site
-from generator.render import make_url_fetcher, render_pdf
+from generator.render import make_url_fetcher, render_pdf_document
 from generator.sources.http import fetch
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
 from tests.conftest import ROOT, manifest_entries
@@ -578,7 +578,7 @@ body {{ font-family: X; background: url(file://{files.text}) }}</style></head><b
 <a rel="attachment" href="file://{files.text}">a</a><a rel="attachment" href="{t}/att.txt">b</a>
 <object data="file://{files.text}"></object><embed src="{t}/embed"><iframe src="{t}/frame"></iframe>
 <div style="background-image:url({t}/bg.png)">x</div></body></html>"""
-    pdf = render_pdf(html, base_dir=files.root)  # relative URLs resolve next to the canary
+    pdf = render_pdf_document(html, base_dir=files.root).data  # relative URLs resolve next to the canary
     facts = pdf_facts(pdf)
     assert trap.requests == []
     assert facts.attachments == [] and facts.actions == [] and CANARY not in facts.text

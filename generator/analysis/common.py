@@ -404,7 +404,7 @@ def close_on_or_before(closes: pd.Series, day: date) -> tuple[date, float] | Non
 
 def _stamps(closes: pd.Series) -> np.ndarray:
     """The dates of ``closes`` as the index's own datetime64 array (no copy)."""
-    return closes.index.values  # type: ignore[return-value]
+    return closes.index.values
 
 
 def _day(stamp: np.datetime64) -> date:

@@ -8,9 +8,11 @@
    :data:`CLOSE_GRACE` for the closing reports);
 3. drop promotions, event ads and sign-up pitches, and items on unrelated topics;
 4. score each item (:mod:`generator.analysis.relevance`) and keep those at or above the floor;
-5. merge duplicates on evidence only: the same link, the same title on the same day, or a
-   near-identical title with the very same numbers on the same day.  The best-scored item stays
-   and names the other outlets in ``also``.  A shared GUID alone is not evidence.
+5. merge duplicates on evidence only: the same link, or the same title on the same day (compared
+   without case, punctuation or a trailing outlet name).  Titles that merely read alike are not
+   evidence: "Small caps outperform large caps" and "Large caps outperform small caps" share
+   every word, "futures rise" and "futures fall" all but one.  The best-scored item stays and
+   names the other outlets in ``also``.  A shared GUID alone is not evidence.
 
 One INFO line per feed says what was kept and what was dropped, and why; merges are one WARNING.
 
@@ -32,7 +34,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -78,7 +79,6 @@ MAX_SUMMARY = 300
 MARKET_CLOSE = time(16, 0)  # the exchange's close, in the reporting time zone
 CLOSE_GRACE = timedelta(hours=2)  # closing reports written just after the bell still count
 PREVIOUS_SESSION_REACH = 4  # days: the previous week's last session is at most this before its end
-SIMILAR = 0.9  # SequenceMatcher ratio above which two titles of the same day read as one story
 
 # ---------------------------------------------------------------------------
 # Parsing
@@ -314,32 +314,12 @@ def headline_keys(headline: Headline) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _numbers(title: str) -> tuple[str, ...]:
-    """The tokens of a normalized title that hold a digit: "fed cuts 25 bp in q3" → ("25", "q3")."""
-    return tuple(sorted(t for t in title.split() if any(c.isdigit() for c in t)))
-
-
-def similar_titles(a: str, b: str) -> bool:
-    """Two normalized titles read as one story: the same words reordered, or nearly the same text;
-    never when their numbers differ ("Fed cuts 25 bp" / "Fed cuts 50 bp", "Q2" / "Q3")."""
-    if _numbers(a) != _numbers(b):
-        return False
-    tokens_a, tokens_b = set(a.split()), set(b.split())
-    if len(tokens_a) >= 4 and tokens_a == tokens_b:
-        return True
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return (
-        matcher.real_quick_ratio() >= SIMILAR
-        and matcher.quick_ratio() >= SIMILAR
-        and matcher.ratio() >= SIMILAR
-    )
-
-
 def core_title(title: str) -> str:
     """A title without a trailing outlet name ("Stocks slip as oil jumps - Example Wire"), normalized.
 
     The tail is taken for an outlet name only when it is one to four capitalised words after a
-    dash or bar, and at least four words stay in front of it.
+    dash or bar, and at least four words stay in front of it.  A leading label stays: "Powell: the
+    Fed can wait" and "Waller: the Fed can wait" are two stories.
     """
     found = re.fullmatch(r"(.+?)\s+[-–—|]\s+((?:[A-Z][\w.&']*\s?){1,4})", title.strip())
     if found and len(found.group(1).split()) >= 4:
@@ -365,14 +345,12 @@ class Story:
     titles: set[str] = field(default_factory=set)
 
     def evidence(self, title: str, link: str | None, day: date | None) -> str | None:
-        """Why an item is this story ("same link", "same title and day", "near-identical title"), or None."""
+        """Why an item is this story ("same link", "same title and day"), or None."""
         if link is not None and link in self.links:
             return "same link"
-        if day is None or day != self.day:
-            return None
-        if title in self.titles:
+        if day is not None and day == self.day and title in self.titles:
             return "same title and day"
-        return "near-identical title" if any(similar_titles(title, t) for t in self.titles) else None
+        return None
 
     def add(self, headline: Headline, title: str, link: str | None) -> None:
         self.items.append(headline)

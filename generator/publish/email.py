@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import cast, overload
 
 from generator.errors import BriefError, DeliveryError, PublishError
+from generator.formats import FILES
 from generator.issue import (
     CHARTS_DIR,
-    FILES,
     issue_dir,
     issue_url,
     list_issues,

@@ -41,11 +41,11 @@ from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
 from generator.errors import PublishError
+from generator.formats import FILES
 from generator.formatting import fmt_long_date
 from generator.fsutil import site_leftovers, staging_folder, swap_in, sweep_abandoned
 from generator.issue import (
     CHARTS_DIR,
-    FILES,
     issue_charts,
     issue_file,
     list_issues,

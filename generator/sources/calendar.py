@@ -62,11 +62,6 @@ def _table() -> _Sessions | None:
     return _Sessions(first, last, sessions, frozenset(d.item() for d in sessions))
 
 
-def closed_weekdays_from_exchange_calendars(first: date, last: date) -> list[date]:
-    """The weekdays from ``first`` to ``last`` without an XNYS session, straight from exchange_calendars."""
-    return [d.day for d in market_days_from_exchange_calendars(first, last) if d.closed]
-
-
 @dataclass(frozen=True)
 class MarketDay:
     """A weekday without a regular NYSE session: closed, or closing early."""

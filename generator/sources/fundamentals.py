@@ -163,7 +163,7 @@ def screen_quotes(
                 return halt(f"the budget of {budget_s:g} s was used up")
             try:
                 ask = policy.retrying(deadline, stop, "screener")
-                page = ask(lambda at=offset: _ask_page(at, page_size, session))  # type: ignore[misc]
+                page = ask(lambda at=offset: _ask_page(at, page_size, session))
             except SourceError as exc:
                 return halt(exc.message)
             except Exception as exc:  # yfinance's and the HTTP session's errors: retried, then given up

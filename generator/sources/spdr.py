@@ -38,10 +38,6 @@ from generator.sources.ishares import COMPLETE_WEIGHT, Member, Membership, numbe
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "SPDR SLY holdings"
-SLY_HOLDINGS_URL = (
-    "https://www.ssga.com/us/en/intermediary/library-content/products/fund-data/etfs/us/"
-    "holdings-daily-us-en-sly.xlsx"
-)
 CACHE_FILE = "sp600_membership.json"
 SHEET = "holdings"
 REQUIRED_COLUMNS = ("Name", "Ticker", "Weight", "Sector")
