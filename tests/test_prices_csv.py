@@ -129,3 +129,31 @@ def test_an_infinite_volume_reads_as_missing_and_keeps_its_row(caplog: pytest.Lo
     assert frame["Close"].tolist() == [1.0, 2.0, 3.0]
     assert frame["Volume"].iloc[[0, 2]].tolist() == [5.0, 7.0] and np.isnan(frame["Volume"].iloc[1])
     assert warnings_of(caplog) == ["IWM: read 1 infinite volume(s) as missing (first: 2025-09-04)"]
+
+
+def test_rows_repeating_a_date_are_named_and_the_last_of_each_date_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Real ^VIX rows with two of them repeated at the end, one with another close: a WARNING
+    names the symbol, the counts and the first date; the last row of each date is the one kept."""
+    lines = VIX.read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], lines[1:]
+    day = {r.split(",")[0]: r for r in rows}
+    again = day["2025-09-03"].split(",")
+    again[header.split(",").index("Close")] = "99.5"
+    text = "\n".join([header, *rows, day["2025-08-26"], ",".join(again)]) + "\n"  # repeats at the end
+    (tmp_path / "IDX_VIX.csv").write_text(text, encoding="utf-8")
+    frame = read_prices_csv(tmp_path / "IDX_VIX.csv", "^VIX")
+    assert len(frame) == 9 and frame.index.is_unique and frame.loc["2025-09-03", "Close"] == 99.5
+    assert frame.loc["2025-08-26", "Close"] == float(
+        day["2025-08-26"].split(",")[header.split(",").index("Close")]
+    )
+    assert [w for w in warnings_of(caplog) if "repeating" in w] == [
+        "^VIX: dropped 2 row(s) repeating the date of another (2 date(s); the last row of each date kept,"
+        " 1 of them differ from it; first: 2025-08-26)"
+    ]
+
+
+def test_rows_without_a_repeated_date_give_no_such_warning(caplog: pytest.LogCaptureFixture) -> None:
+    read_prices_csv(VIX, "^VIX")
+    assert not [w for w in warnings_of(caplog) if "repeating" in w]

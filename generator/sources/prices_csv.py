@@ -47,8 +47,9 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     """Normalize one symbol's bars: dates, column names, order, duplicates, missing and bad prices.
 
     Rows without a readable date, without a close, with an infinite price or (prices, not the
-    ``FRED-`` value series) a non-positive one are dropped; an infinite volume reads as missing.
-    Each repair is a WARNING naming the symbol, the count and the first date.
+    ``FRED-`` value series) a non-positive one are dropped; an infinite volume reads as missing; of
+    rows repeating a date, the last is kept.  Each repair is a WARNING naming the symbol, the count
+    and the first date.
 
     Raises SourceError naming the symbol when there is no Close column or no usable row.
     """
@@ -82,6 +83,8 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     stamps = stamps[order]
     last = np.append(stamps[1:] != stamps[:-1], True)  # duplicate dates: the last one wins
     rows = np.flatnonzero(keep)[order][last]
+    if not last.all():
+        _warn_repeated_dates(stamps, last, np.flatnonzero(keep)[order], values, symbol)
     close = values["Close"][rows]
     out = {c: _filled(values.get(c), rows, close) for c in ("Open", "High", "Low")}
     out["Close"] = close
@@ -89,6 +92,27 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
         out["Adj Close"] = _filled(values["Adj Close"], rows, close)
     out["Volume"] = values["Volume"][rows] if "Volume" in values else np.full(len(rows), np.nan)
     return pd.DataFrame(out, index=pd.DatetimeIndex(stamps[last], name="Date"))
+
+
+def _warn_repeated_dates(
+    stamps: np.ndarray, last: np.ndarray, rows: np.ndarray, values: dict[str, np.ndarray], symbol: str
+) -> None:
+    """Name the rows dropped for repeating a date (the last row of each date is kept): how many,
+    on how many dates, how many of them held other figures than the row kept, and the first date."""
+    group = np.cumsum(np.append(True, stamps[1:] != stamps[:-1])) - 1  # the date each sorted row is on
+    kept = rows[last][group]  # the row kept for each sorted row's date
+    dropped = ~last
+    table = np.column_stack(list(values.values()))
+    same = (table[rows] == table[kept]) | (np.isnan(table[rows]) & np.isnan(table[kept]))
+    differing = int((dropped & ~same.all(axis=1)).sum())
+    first = pd.Timestamp(stamps[np.flatnonzero(dropped)[0]]).date().isoformat()
+    dates = len(np.unique(stamps[dropped]))
+    other = f"{differing} of them differ from it" if differing else "each the same as it"
+    _warn(
+        symbol,
+        f"dropped {int(dropped.sum())} row(s) repeating the date of another ({dates} date(s);"
+        f" the last row of each date kept, {other}; first: {first})",
+    )
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
