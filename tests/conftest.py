@@ -150,6 +150,46 @@ def browser_flags(binary: Path) -> tuple[str, ...]:
     )
 
 
+CHROMEDRIVER = Path(os.environ.get("SMALLCAP_CHROMEDRIVER", "/usr/bin/chromedriver"))
+PHONE_WIDTH = 375  # CSS px: an iPhone's screen, the narrowest in common use
+
+
+def phone_browser(profile: Path) -> Any:
+    """A Selenium-driven headless Chromium (:func:`chromium_binary`) in a fresh profile at ``profile``,
+    its viewport a phone's, :data:`PHONE_WIDTH` × 812 CSS px (headless windows are at least 500 px
+    wide, so the size is set through the DevTools protocol).  Browser and performance logs are
+    kept.  The caller quits it.  Skips without the browser, its driver or Selenium (a failure under
+    CI=true)."""
+    binary = chromium_binary()
+    if not binary.exists() or not CHROMEDRIVER.exists():
+        pytest.skip(
+            f"browser test needs {binary} and {CHROMEDRIVER}"
+            " (Debian packages chromium-headless-shell or chromium, and chromium-driver)"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(binary)
+    if is_headless_shell(binary):
+        options.set_capability("browserName", "chrome-headless-shell")
+    for flag in (*browser_flags(binary), "--window-size=390,844", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    phone = {"width": PHONE_WIDTH, "height": 812, "deviceScaleFactor": 1, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)
+    return driver
+
+
+def beyond_phone(driver: Any) -> int:
+    """How many CSS px the page in ``driver`` (a :func:`phone_browser`) is laid out beyond the
+    phone's width.  A mobile viewport widens to a page wider than the screen (``innerWidth`` then
+    reads the page's width, not 375), so the page's width is held against the screen's own."""
+    widths = driver.execute_script("return [window.innerWidth, document.documentElement.scrollWidth];")
+    return max(0, max(widths) - PHONE_WIDTH)
+
+
 # A run writes ~20,000 files (~150 MB: built issues, stores, sites) under pytest's temporary folder,
 # and at its end pytest deletes the folder of the run three runs before.  On a disk mounted with
 # online discard (this project's CI machines are) that deletion alone took 5 s of the run's wall

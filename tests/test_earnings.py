@@ -520,9 +520,13 @@ def test_the_calendar_section_shows_the_sample_earnings_dated_and_linked_in_ever
         "[sample calendar](<https://finance.yahoo.com/calendar/earnings?day=2026-11-23>)"
     ) in md
     email_html, text = render_email(brief, view_url=None)
+    # a day a line: its reports share the calendar's page of the day, given once on a line of its own
     assert (
-        "- Monday 2026-11-23: Timberline Paper Group (SDGQ), weight 1.86%, after the close (sample calendar, "
-        "https://finance.yahoo.com/calendar/earnings?day=2026-11-23)"
+        "\n- Monday 2026-11-23 (sample calendar): Timberline Paper Group (SDGQ), weight\n  1.86%, after the"
+        " close; Wavecrest Telecom Group (SFCO), weight 1.58%;\n  Pressroom Media (SEXF), weight 1.32%, after"
+        " the close; Maple Lane Homes\n  (SCDV), weight 0.88%.\n"
+        "  https://finance.yahoo.com/calendar/earnings?day=2026-11-23\n"
+        "- Tuesday 2026-11-24 (sample calendar): "
     ) in text
     assert "23 of the 132 Russell 2000 members report earnings next week" in text
     assert (
@@ -539,6 +543,22 @@ def test_live_earnings_link_to_yahoo_and_a_failed_calendar_is_named_in_the_secti
         '<a href="https://finance.yahoo.com/calendar/earnings?symbol=BE" rel="noopener noreferrer nofollow">'
         "Yahoo Finance</a>"
     ) in html
+    _, text = render_email(live, view_url=None)
+    assert (
+        "\n- Monday 2026-11-23 (Yahoo Finance): Bloom Energy Corporation (BE), weight\n"
+        "  0.41%, before the open.\n"
+        "  https://finance.yahoo.com/calendar/earnings?symbol=BE\n"
+    ) in text
+    be, moog = live_week().largest
+    moog = replace(moog, day=be.day)  # a day whose reports have pages of their own: a line each
+    _, text = render_email(brief_of(earnings=live_week(largest=(be, moog))), view_url=None)
+    assert (
+        "\n- Monday 2026-11-23: Bloom Energy Corporation (BE), weight 0.41%, before the\n"
+        "  open (Yahoo Finance)\n"
+        "  https://finance.yahoo.com/calendar/earnings?symbol=BE\n"
+        "- Monday 2026-11-23: Moog Inc. (MOG-A), weight under 0.01% (Yahoo Finance)\n"
+        "  https://finance.yahoo.com/calendar/earnings?symbol=MOG-A\n"
+    ) in text
     failed = brief_of(earnings=None, calendar_failures=((NAME, f"{RATE_LIMITED}"),))
     assert outlook(failed).earnings_note == () and outlook(failed).earnings == ()
     why = f"Calendar sources not reached this week: {NAME} ({RATE_LIMITED})."

@@ -250,9 +250,9 @@ def test_rich_email_html_is_small_inlined_and_dark_mode_safe() -> None:
     assert "SAMPLE" not in html
     assert not re.search(r"<(p|div|table|td|a|br|span|h[1-6])\b", text)  # the text part is plain
     assert '<script>alert("x")</script> Banks & "small caps"' in text  # verbatim: nothing renders it
-    assert "View in your browser: " + VIEW in text and f"- {TOP_TAKEAWAY}." in words(text)
+    assert "\nView in your browser:\n" + VIEW + "\n" in text and f"- {TOP_TAKEAWAY}." in words(text)
+    assert "\nFull figures, sources and methods:\n" + VIEW + "#appendix\n" in text  # a link on its own line
     assert "https://news.example.com/markets/2026-11-20/story-1" in text
-    assert f"Full figures, sources and methods: {VIEW}#appendix" in text
 
 
 def test_sample_brief_carries_the_banner_and_no_view_link_without_url() -> None:
@@ -286,7 +286,11 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     html, text = render_email(brief, view_url=None)
     where = "in the appendix of the web and Markdown editions; the PDF's appendix has the sources and methods"
     assert f"Full figures, sources and methods are {where}." in html.replace("&#39;", "'")
-    assert "Full figures, sources and methods: the appendix of the web and Markdown editions" in text
+    assert "Full figures, sources and methods: the appendix of the web and Markdown editions" in words(text)
+    # lines fit 78 characters, but a link alone on its line
+    assert [
+        line for line in text.splitlines() if len(line) > 78 and not line.lstrip().startswith("https://")
+    ] == []
     assert "editions; the PDF's appendix has the sources and methods" in text
 
 

@@ -47,10 +47,10 @@ from generator.models import Brief, FeedCapture, Headline, NetworkSettings, Snap
 from generator.publish.email import SmtpSettings, render_email, send_command, send_issue
 from generator.publish.ledger import Ledger
 from generator.publish.site import build_site
-from generator.render import make_url_fetcher, render_pdf_document
+from generator.render import make_url_fetcher, render_html, render_pdf_document
 from generator.sources.http import fetch
 from generator.sources.snapshot import load_sample, read_snapshot, write_snapshot
-from tests.conftest import ROOT, manifest_entries
+from tests.conftest import ROOT, beyond_phone, manifest_entries, phone_browser
 from tests.feedserver import FeedServer
 
 # One xdist worker runs the module: the hostile issue (a whole build with a PDF) is built once.
@@ -401,6 +401,68 @@ def test_no_local_file_content_in_any_output(hostile: BuildResult, hostile_pdf: 
             data = path.read_bytes()
             assert CANARY.encode() not in data and PASSWD.encode() not in data, path
     assert CANARY not in hostile_pdf.text and PASSWD not in hostile_pdf.text
+
+
+LONG_RUN = "A" * 40  # part of mk-a5's title: a 100,000-letter word, cut to the title's length
+LETTER_WIDTH_PT = 612  # the PDF's page (letter), and its right margin (templates/brief.css)
+RIGHT_MARGIN_PT = 16 / 25.4 * 72
+
+
+def test_a_word_longer_than_the_page_breaks_inside_the_pdf_text_area(
+    hostile: BuildResult, tmp_path: Path
+) -> None:
+    """Every word poppler finds on every page of the PDF ends inside the text area, the long one too.
+
+    The PDF prints the five most relevant headlines: mk-a5's is made the most relevant, so its long
+    word is printed."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    brief = hostile.brief
+    [long] = [h for h in brief.headlines if LONG_RUN in h.title]
+    top = replace(long, score=max(h.score for h in shown(brief)) + 1)
+    brief = replace(brief, headlines=tuple(top if h is long else h for h in brief.headlines))
+    pdf, out = tmp_path / "brief.pdf", tmp_path / "words.html"
+    pdf.write_bytes(render_pdf_document(render_html(brief, {}, for_pdf=True)).data)
+    subprocess.run(["pdftotext", "-bbox", str(pdf), str(out)], check=True, timeout=60)
+    doc = ET.fromstring(re.sub(r"<!DOCTYPE[^>]*>", "", out.read_text(encoding="utf-8")))
+    pages = doc.findall(".//{*}page")
+    assert pages and {float(p.get("width", 0)) for p in pages} == {LETTER_WIDTH_PT}
+    words = [
+        (float(w.get("xMin", 0)), float(w.get("xMax", 0)), w.text or "")
+        for p in pages
+        for w in p.findall(".//{*}word")
+    ]
+    assert any(LONG_RUN in text for _, _, text in words)  # the long word is printed, in pieces
+    right = LETTER_WIDTH_PT - RIGHT_MARGIN_PT + 0.5
+    assert [(t[:20], round(x1)) for x0, x1, t in words if x0 < 0 or x1 > right] == []
+
+
+def test_a_word_longer_than_a_phone_is_wide_breaks_on_its_screen(
+    hostile: BuildResult, tmp_path: Path
+) -> None:
+    """The web page and the email on a phone: nothing wider than its screen, the long word shown."""
+    pages = {name: hostile.folder / FILES[name] for name in ("html", "email_html")}
+    assert all(LONG_RUN in page.read_text(encoding="utf-8") for page in pages.values())
+    driver = phone_browser(tmp_path / "profile")
+    seen = {}
+    try:
+        for name, page in pages.items():
+            driver.get(page.as_uri())
+            seen[name] = (beyond_phone(driver), driver.execute_script("return document.body.innerText;"))
+    finally:
+        driver.quit()
+    assert {name: wider for name, (wider, _) in seen.items()} == {"html": 0, "email_html": 0}
+    assert all(LONG_RUN in text.replace("\n", "") for _, text in seen.values())
+
+
+def test_the_plain_text_email_keeps_its_lines_short_with_a_long_word_in_a_title(hostile: BuildResult) -> None:
+    """Every line of email.txt fits 78 characters but a link alone on its line (a link broken in two
+    is no link); the long word is there, broken."""
+    lines = outputs(hostile)["email_txt"].splitlines()
+    assert any(LONG_RUN in line for line in lines)
+    assert [
+        line for line in lines if len(line) > 78 and not line.lstrip().startswith(("http://", "https://"))
+    ] == []
 
 
 def test_no_feed_link_other_than_http_survives(hostile: BuildResult) -> None:

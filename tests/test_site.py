@@ -31,7 +31,7 @@ from generator.issue import read_meta
 from generator.models import Brief
 from generator.publish import site as site_module
 from generator.publish.site import MARKER, SITE_DESCRIPTION, build_site
-from tests.conftest import browser_flags, chromium_binary, is_headless_shell
+from tests.conftest import beyond_phone, phone_browser
 
 DATES = (date(2026, 11, 6), date(2026, 11, 13), date(2026, 11, 20))
 TITLE = "Small-Cap Weekly"
@@ -480,8 +480,6 @@ def test_base_url_that_would_break_out_of_a_file_is_refused(out: Path, tmp_path:
 # A real browser
 # ---------------------------------------------------------------------------
 
-CHROMIUM = chromium_binary()
-CHROMEDRIVER = Path(os.environ.get("SMALLCAP_CHROMEDRIVER", "/usr/bin/chromedriver"))
 PREFIX = "/smallcap-brief/"
 
 
@@ -513,29 +511,6 @@ def served(site: Path, tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, in
         server.server_close()
 
 
-def _driver(profile: Path):  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.skip(
-            f"browser test needs {CHROMIUM} and {CHROMEDRIVER}"
-            " (Debian packages chromium-headless-shell or chromium, and chromium-driver)"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    if is_headless_shell(CHROMIUM):
-        options.set_capability("browserName", "chrome-headless-shell")
-    for flag in (
-        *browser_flags(CHROMIUM),
-        "--window-size=390,844",  # a phone
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-
-
 def _page_urls(driver) -> list[str]:  # type: ignore[no-untyped-def]
     return list(
         driver.execute_script(
@@ -551,8 +526,8 @@ def _check_page(driver, origin: str) -> None:  # type: ignore[no-untyped-def]
         "return [...document.images].map(i => [i.src, i.complete && i.naturalWidth > 0]);"
     )
     assert images and all(ok for _, ok in images), images
-    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
-    assert overflow <= 1, f"{driver.current_url}: page is {overflow}px wider than a phone screen"
+    overflow = beyond_phone(driver)
+    assert overflow == 0, f"{driver.current_url}: page is {overflow}px wider than a phone screen"
     for url in _page_urls(driver):
         if url.startswith("data:"):
             continue
@@ -563,12 +538,8 @@ def _check_page(driver, origin: str) -> None:  # type: ignore[no-untyped-def]
 
 def test_site_in_headless_chromium(served: tuple[str, list[tuple[str, int]]], tmp_path: Path) -> None:
     origin, server_log = served
-    driver = _driver(tmp_path / "profile")
+    driver = phone_browser(tmp_path / "profile")
     try:
-        driver.execute_cdp_cmd(  # a phone-sized viewport (headless windows are at least 500 px wide)
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 375, "height": 812, "deviceScaleFactor": 1, "mobile": True},
-        )
         driver.get(origin + PREFIX)
         assert driver.execute_script("return window.innerWidth;") == 375
         assert driver.title == TITLE
