@@ -167,14 +167,12 @@ def _base_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     """``--base-url``: an absolute http(s) URL, checked as the site checks it, as a usage error (2)."""
     if value is None:
         return None
-    from generator.errors import PublishError
-    from generator.publish.site import normalize_base_url
+    from generator.text import site_url_problem
 
-    try:
-        normalize_base_url(value)
-    except PublishError as exc:
-        raise click.BadParameter(str(exc).replace("site.base_url ", "", 1)) from None
-    return value.strip()  # as checked: " https://x/ " would make " https://x/ /briefs/…/"
+    base = value.strip()  # as checked: " https://x/ " would make " https://x/ /briefs/…/"
+    if base and (problem := site_url_problem(base)) is not None:
+        raise click.BadParameter(f"{value!r} {problem}")
+    return base
 
 
 def _recipients(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -264,8 +264,14 @@ def test_a_bad_option_of_send_or_site_is_a_usage_error_before_anything_is_read(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_build_base_url_puts_the_issues_page_in_its_email(tmp_path: Path) -> None:
-    """The publish workflow knows the Pages address only when it runs: the email links to the issue."""
+def test_build_base_url_puts_the_issues_page_in_its_email(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publish workflow knows the Pages address only when it runs: the email links to the issue.
+    The build checks the address without the publishing code (generator.publish cannot be imported)."""
+    for module in [m for m in sys.modules if m == "generator.publish" or m.startswith("generator.publish.")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "generator.publish", None)  # importing it raises ImportError
     result = invoke(
         "build", "--data", "sample", "--formats", "md", "--out", str(tmp_path),
         "--base-url", " https://you.github.io/smallcap-brief ",  # spaces around it, as pasted

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -434,11 +435,14 @@ def test_cli_build_from_the_cache_after_a_live_run(rig: Rig) -> None:
         [
             *("build", "--config", str(rig.root / "feeds.yaml")),
             *("--data", "cache", "--cache-dir", str(rig.cache_dir), "--out", str(out)),
-            *("--as-of", FRIDAY.isoformat(), "--formats", "html,md"),
+            *("--as-of", FRIDAY.isoformat(), "--formats", "html,md", "--strict"),
         ],
         catch_exceptions=False,
     )
+    # Every source read from the cache this week is healthy to the console and --strict (exit 0) as to
+    # the brief's Source health: one definition of healthy.
     assert done.exit_code == 0, done.output
+    assert "degraded" not in done.stderr
     folder = out / "briefs" / FRIDAY.isoformat()
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     assert meta["is_sample"] is False and meta["as_of"] == FRIDAY.isoformat()
@@ -447,6 +451,7 @@ def test_cli_build_from_the_cache_after_a_live_run(rig: Rig) -> None:
     md = (folder / "brief.md").read_text(encoding="utf-8")
     assert "SAMPLE" not in md
     assert "| symbol | ^RUT | cached | cache |" in md.replace("  ", " ")
+    assert re.search(r"\n\d+ symbols and \d+ feeds: no problems\.\n", md)
     assert "source symbol | ^RUT | cached | cache" in done.stderr
     assert "source feed | fed-press | cached | cache" in done.stderr
     assert len(rig.feeds.requests) == served  # --data cache: no network

@@ -159,6 +159,21 @@ def test_a_421_at_mail_reconnects_and_delivers(server: tuple[Moody, SmtpSettings
     assert handler.sessions == 2 and handler.recipients == list(PEOPLE[:2])
 
 
+def test_a_421_at_rcpt_reconnects_and_delivers_once(
+    server: tuple[Moody, SmtpSettings], tmp_path: Path
+) -> None:
+    """A 421 closes the connection (the client drops it on that code): the recipient is asked again
+    on a new one, and everyone gets the message once."""
+    handler, smtp = server
+    handler.rcpt["bob@example.com"] = ["421 4.7.0 Too many connections, try again later"]
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    sent, failed = send(smtp, ledger)
+    assert (sent, failed) == (PEOPLE, ())
+    assert handler.recipients == list(PEOPLE) and handler.rcpts_seen.count("bob@example.com") == 2
+    assert handler.sessions == 2
+    assert {r: s for r, (s, _) in statuses(ledger).items()} == dict.fromkeys(PEOPLE, SENT)
+
+
 def test_a_4xx_after_the_message_is_tried_again(server: tuple[Moody, SmtpSettings], tmp_path: Path) -> None:
     handler, smtp = server
     handler.data = ["451 4.3.0 Temporary queue failure"]
