@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from generator import formatting
-from generator.models import Brief, Figure, Provenance, SourceHealth
+from generator.models import Brief, Figure, Origin, Provenance, SourceHealth, SourceStatus
 
 SourceKey = tuple[tuple[str, ...], str, "date | None"]  # (symbols, provider, last bar)
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -210,7 +210,7 @@ class HealthGroup:
     """Healthy rows of one kind, status and origin, condensed to one line."""
 
     heading: str  # "32 symbols, sample"
-    origin: str
+    origin: Origin
     newest: str  # shared newest date, or "" when the members differ
     count: str  # shared count ("1,018 bars each"), or "" when the members differ
     members: tuple[str, ...]  # "IWM", or "cnbc-markets (6 items, 2026-11-20)" where they differ
@@ -227,8 +227,8 @@ class HealthRow:
 
     kind: str
     name: str
-    status: str
-    origin: str
+    status: SourceStatus
+    origin: Origin
     count: int
     newest: date | None
     error: str
@@ -240,7 +240,7 @@ class HealthRow:
     def details(self) -> str:
         """``origin cache · 1,018 bars · newest 2026-11-13`` (empty for a source that gave nothing):
         the print's line after the status."""
-        parts = [f"origin {self.origin}"] if self.origin != "none" else []
+        parts = [f"origin {self.origin}"] if self.origin != Origin.NONE else []
         parts += [f"{self.count:,} {self.unit}"] if self.count else []
         parts += [f"newest {self.newest.isoformat()}"] if self.newest else []
         return " · ".join(parts)
@@ -259,7 +259,7 @@ def health(rows: Sequence[SourceHealth]) -> Health:
     by kind, status and origin."""
     problems = merged_problems(rows)
     healthy = tuple(r for r in rows if not is_problem(r))
-    grouped: dict[tuple[str, str, str], list[SourceHealth]] = {}
+    grouped: dict[tuple[str, SourceStatus, Origin], list[SourceHealth]] = {}
     for row in healthy:
         grouped.setdefault((row.kind, row.status, row.origin), []).append(row)
     counted = formatting.counted_sources(rows)
@@ -319,7 +319,7 @@ def is_problem(row: SourceHealth) -> bool:
     return not row.healthy
 
 
-def _health_group(key: tuple[str, str, str], rows: list[SourceHealth]) -> HealthGroup:
+def _health_group(key: tuple[str, SourceStatus, Origin], rows: list[SourceHealth]) -> HealthGroup:
     unit = _unit(key[0])
     newest = {_day(r.newest) for r in rows}
     counts = {r.count for r in rows}

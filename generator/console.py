@@ -18,7 +18,7 @@ import click
 from generator.citations import merged_problems
 from generator.formatting import fmt_date
 from generator.issue import headline_text
-from generator.models import HEALTHY_STATUSES, Brief, SourceHealth
+from generator.models import HEALTHY_STATUSES, Brief, SourceHealth, SourceStatus
 
 if TYPE_CHECKING:
     from generator.build import BuildResult
@@ -94,7 +94,7 @@ def report_build(result: BuildResult, *, stream: TextIO | None = None) -> list[s
             table.add_column(name)
         for row in rows:
             row = tuple(escape(cell) for cell in row)  # error texts come from servers: no markup
-            style = "" if row[2] in HEALTHY_STATUSES else "red" if row[2] == "failed" else "yellow"
+            style = "" if row[2] in HEALTHY_STATUSES else "red" if row[2] == SourceStatus.FAILED else "yellow"
             table.add_row(*row, style=style)
         Console(file=stream).print(table)
     else:

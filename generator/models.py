@@ -272,7 +272,7 @@ class Series:
     symbol: str
     frame: pd.DataFrame
     provider: str  # "Yahoo Finance (yfinance)", "local files", "sample (illustrative)"
-    origin: Origin | str = Origin.SNAPSHOT  # strings are checked and converted
+    origin: Origin = Origin.SNAPSHOT
     fetched_at: datetime | None = None
     # The snapshot CSV ``frame`` was read from, paired with that very frame object: a series read
     # from a snapshot is written into the next one without formatting its prices again.  A copy
@@ -280,6 +280,8 @@ class Series:
     read_from: tuple[pd.DataFrame, bytes] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        # The generator passes members; a string (a test's) is checked and converted: ValueError names
+        # an unknown one (a manifest's strings are converted where they are read, in sources.snapshot).
         object.__setattr__(self, "origin", Origin(self.origin))
 
     @property
@@ -327,22 +329,6 @@ class Series:
         return np.flatnonzero(np.frombuffer(self.text or b"", dtype=np.uint8) == ord("\n"))
 
 
-@dataclass(frozen=True)
-class FeedCapture:
-    """The raw bytes of one feed as fetched (or as bundled / cached)."""
-
-    name: str
-    url: str
-    body: bytes
-    origin: Origin | str = Origin.SNAPSHOT  # strings are checked and converted
-    fetched_at: datetime | None = None
-    status: str = "ok"  # ok | not modified | failed | repaired | cached
-    error: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "origin", Origin(self.origin))
-
-
 class SourceStatus(StrEnum):
     """A source's state in the health table."""
 
@@ -357,7 +343,30 @@ class SourceStatus(StrEnum):
 
 # The one definition of "healthy" (health table, console, --strict): these statuses, without an error.
 # "repaired" (a feed the parser had to fix: usable, but degraded), "stale" and "failed" are not.
-HEALTHY_STATUSES = frozenset({"ok", "not modified", "sample", "cached"})
+HEALTHY_STATUSES = frozenset(
+    {SourceStatus.OK, SourceStatus.NOT_MODIFIED, SourceStatus.SAMPLE, SourceStatus.CACHED}
+)
+
+
+@dataclass(frozen=True)
+class FeedCapture:
+    """The raw bytes of one feed as fetched (or as bundled / cached)."""
+
+    name: str
+    url: str
+    body: bytes
+    origin: Origin = Origin.SNAPSHOT
+    fetched_at: datetime | None = None
+    status: SourceStatus = SourceStatus.OK  # ok, not modified, failed, repaired or cached
+    error: str = ""
+
+    def __post_init__(self) -> None:
+        # The generator passes members; a string (a test's) is checked and converted: ValueError names
+        # an unknown one (a manifest's strings are converted where they are read, in sources.snapshot).
+        object.__setattr__(self, "origin", Origin(self.origin))
+        object.__setattr__(self, "status", SourceStatus(self.status))
+
+
 # The kinds of source-health row, and their plurals ("31 symbols", "2 feeds", "5 series").
 KIND_PLURALS = {"symbol": "symbols", "feed": "feeds", "series": "series", "provider": "providers"}
 
@@ -373,15 +382,16 @@ class SourceHealth:
 
     kind: str  # "symbol" | "feed"
     name: str  # the symbol or the feed name
-    status: SourceStatus | str  # a SourceStatus (strings are checked and converted)
-    origin: Origin | str  # an Origin (strings are checked and converted)
+    status: SourceStatus
+    origin: Origin
     count: int = 0  # bars or items
     newest: date | None = None  # last bar date / newest item date
     error: str = ""  # plain words; empty when ok
     provider: str = ""
 
     def __post_init__(self) -> None:
-        # An unknown status or origin is a programming error: ValueError names it.
+        # The generator passes members; a string (a test's) is checked and converted: ValueError names
+        # an unknown one (a manifest's strings are converted where they are read, in sources.snapshot).
         object.__setattr__(self, "status", SourceStatus(self.status))
         object.__setattr__(self, "origin", Origin(self.origin))
         # Published in the brief, the email and the manifest: no path of the build machine.
@@ -478,13 +488,26 @@ class EarningsWeek:
     weights_from: str  # "iShares IWM holdings"
     source: str  # "Yahoo Finance"
     read_at: datetime | None = None  # when the calendar was read
-    origin: Origin | str = Origin.LIVE  # live, cache (the latest read failed) or sample
+    origin: Origin = Origin.LIVE  # live, cache (the latest read failed) or sample
     complete: bool = True  # False: the calendar was read only partway (``note`` says why)
     note: str = ""  # why the calendar is partial or cached ("" when read whole this run)
 
     def __post_init__(self) -> None:
+        # The generator passes members; a string (a test's) is checked and converted: ValueError names
+        # an unknown one (a manifest's is converted where it is read, in sources.earnings_block).
         object.__setattr__(self, "origin", Origin(self.origin))
         object.__setattr__(self, "note", hide_local_paths(self.note))
+
+
+class BlockStatus(StrEnum):
+    """A provider block's state in the snapshot manifest (see :class:`ProviderBlock`)."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+
+
+BLOCK_STATUSES: tuple[BlockStatus, ...] = tuple(BlockStatus)  # the order a manifest error lists them in
 
 
 @dataclass(frozen=True)
@@ -501,14 +524,16 @@ class ProviderBlock:
     name: str  # the provider's name: "yahoo-prices", "fred", ...
     label: str = ""  # "FRED, Federal Reserve Bank of St. Louis"
     fetched_at: datetime | None = None
-    status: str = "ok"
+    status: BlockStatus = BlockStatus.OK
     series: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     index: bool = False  # the index view (its daily and members files)
     universes: tuple[str, ...] = ()  # the keys of the other universes' views it holds ("sp600")
 
-
-BLOCK_STATUSES = ("ok", "degraded", "failed")
+    def __post_init__(self) -> None:
+        # The generator passes members; a string (a test's) is checked and converted: ValueError names
+        # an unknown one (a manifest's is checked where it is read, in sources.blocks).
+        object.__setattr__(self, "status", BlockStatus(self.status))
 
 
 @dataclass(frozen=True, eq=False)

@@ -353,6 +353,27 @@ def test_what_no_market_does_in_a_week_depends_on_what_the_series_is() -> None:
     assert anomaly(vix) == "a +300% week (2026-02-06 to 2026-02-13) looks like bad data; left out"
 
 
+@pytest.mark.parametrize(("dropped", "flagged"), [(4, False), (5, True)])
+def test_a_weeks_change_across_a_missing_week_is_flagged_with_its_base_date(
+    dropped: int, flagged: bool
+) -> None:
+    """Last week's bars missing (5 sessions): the "weekly" change would be two weeks' move, from the
+    Friday before; it is flagged, naming that base date.  Four sessions missing: a source's hiccup."""
+    from generator.analysis.common import anomalies
+    from generator.models import Series
+
+    days = pd.bdate_range("2026-01-26", "2026-02-13")  # three full weeks; the third is reported
+    days = days[~days.isin(pd.bdate_range("2026-02-02", "2026-02-06")[5 - dropped :])]
+    frame = pd.DataFrame({c: 100.0 for c in ("Open", "High", "Low", "Close")}, index=days)
+    found = anomalies({"IWM": Series("IWM", frame.assign(Volume=0.0), "test", "live")}, date(2026, 2, 9))
+    assert ("IWM" in found) is flagged
+    if flagged:
+        assert (found["IWM"].base, found["IWM"].missing) == (date(2026, 1, 30), 5)
+        assert anomaly(found["IWM"]).startswith(
+            "the week's change would span a gap of 5 sessions without bars"
+        )
+
+
 def test_a_move_is_put_in_context_by_how_rare_it_is(shared_data: Path) -> None:
     """ "Worst since" names a date far back; when the last worse move was only weeks ago, the move's rank
     says more ("their second-worst week in data back to …"); one-day moves get the same context."""

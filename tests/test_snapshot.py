@@ -261,6 +261,32 @@ def test_a_hand_made_manifest_of_the_wrong_types_names_the_key(
     assert err.value.message.startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("kind", "name", "key", "value", "said"),
+    [
+        ("series", "^RUT", "origin", "wire", "series.^RUT.origin: 'wire' is not one of live, cache, sample"),
+        (
+            "feeds",
+            "fed-press",
+            "status",
+            "great",
+            "feeds.fed-press.status: 'great' is not one of ok, stale, failed",
+        ),
+        ("feeds", "fed-press", "origin", 7, "feeds.fed-press.origin: 7 is not one of live, cache"),
+    ],
+)
+def test_an_unknown_origin_or_status_in_a_manifest_names_its_key(
+    tmp_path: Path, kind: str, name: str, key: str, value: Any, said: str
+) -> None:
+    path = write_snapshot(_snapshot(), tmp_path / "snap")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest_entries(manifest, kind)[name][key] = value
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SourceError) as err:
+        read_snapshot(path)
+    assert err.value.source == str(path / "manifest.json") and said in err.value.message
+
+
 def test_is_sample_reads_json_booleans_and_defaults_to_false(tmp_path: Path) -> None:
     path = write_snapshot(_snapshot(), tmp_path / "snap")
     assert read_snapshot(_with_manifest(path, is_sample=True)).is_sample is True

@@ -223,8 +223,8 @@ def anomalies(
     series: Mapping[str, Series], week_start: date, roles: Mapping[str, tuple[Role, ...]] | None = None
 ) -> dict[str, Anomaly]:
     """Series whose week cannot be trusted: a move no market makes in a week, or the week's change
-    taken across a gap of more than :data:`~generator.analysis.thresholds.MAX_GAP_SESSIONS` sessions.
-    Such a series is left out of the week (never headlined) and named with its dates.
+    taken across a gap of :data:`~generator.analysis.thresholds.GAP_SESSIONS` sessions or more (a
+    missing week).  Such a series is left out of the week (never headlined) and named with its dates.
 
     What counts as impossible depends on what the series is (``roles``: the universe's roles by
     symbol): a price whose |weekly change| reaches :data:`~generator.analysis.thresholds.SUSPECT_WEEK_PCT`
@@ -243,7 +243,7 @@ def anomalies(
         values = closes.to_numpy()
         base_day, last_day = closes.index[cut - 1].date(), closes.index[-1].date()
         missing = len(trading_days(base_day + timedelta(days=1), last_day)) - (len(closes) - cut)
-        if missing > th.MAX_GAP_SESSIONS:
+        if missing >= th.GAP_SESSIONS:
             out[symbol] = Anomaly("gap", base_day, last_day, missing=missing)
             continue
         if symbol.startswith("FRED-"):

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from generator.errors import SourceError
-from generator.models import BLOCK_STATUSES, ProviderBlock, Snapshot, SourceHealth
+from generator.models import BLOCK_STATUSES, BlockStatus, ProviderBlock, Snapshot, SourceHealth
 
 BLOCKS = "providers"  # the manifest key
 KINDS = ("series", "feeds", "index", "universes")  # what a block may hold
@@ -42,15 +42,16 @@ class Part:
         return f" — provider {self.block.name}" if self.block is not None else ""
 
 
-def status_of(health: Sequence[SourceHealth], gave_something: bool) -> str:
+def status_of(health: Sequence[SourceHealth], gave_something: bool) -> BlockStatus:
     """ok: every source healthy; failed: no source healthy and nothing given; else degraded.
 
     A provider may give nothing and be fine (no calendar item next week); one whose sources all
     failed but that gave its cached copies is degraded.
     """
     if all(h.healthy for h in health):
-        return "ok"
-    return "failed" if not gave_something and not any(h.healthy for h in health) else "degraded"
+        return BlockStatus.OK
+    failed = not gave_something and not any(h.healthy for h in health)
+    return BlockStatus.FAILED if failed else BlockStatus.DEGRADED
 
 
 def assign(snapshot: Snapshot) -> tuple[ProviderBlock, ...]:
@@ -67,7 +68,7 @@ def assign(snapshot: Snapshot) -> tuple[ProviderBlock, ...]:
             owner["index", ""] = block.name
         owner.update({("universes", u): block.name for u in block.universes if u in snapshot.universes})
     rest = SAMPLE_BLOCK if snapshot.is_sample else UNCLAIMED_BLOCK
-    unclaimed = ProviderBlock(rest, snapshot.provider, status="ok")
+    unclaimed = ProviderBlock(rest, snapshot.provider, status=BlockStatus.OK)
     blocks = [b for b in snapshot.blocks if b.name != rest]
     blocks.append(next((b for b in snapshot.blocks if b.name == rest), unclaimed))
     for symbol in snapshot.series:
@@ -152,7 +153,7 @@ def parts(
             str(name),
             str(entry.get("label") or ""),
             parse_time(entry.get("fetched_at"), f"{BLOCKS}.{name}.fetched_at", where),
-            str(status),
+            BlockStatus(status),  # one of BLOCK_STATUSES: checked above
             series=tuple(entry.get("series") or ()),
             feeds=tuple(entry.get("feeds") or ()),
             index="index" in entry,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.models import Config, Series, SourceHealth
+from generator.models import Config, Origin, Series, SourceHealth, SourceStatus
 from generator.sources.providers import ProviderContext, ProviderResult
 
 YAHOO = "Yahoo Finance (yfinance)"
@@ -65,12 +65,18 @@ def _cached_prices(path: Path, config: Config) -> ProviderResult:
         for instrument in config.universe:
             frame = cache.load(instrument.symbol)
             if frame is None or frame.empty:
-                health.append(SourceHealth("symbol", instrument.symbol, "failed", "none", error="not cached"))
+                health.append(
+                    SourceHealth(
+                        "symbol", instrument.symbol, SourceStatus.FAILED, Origin.NONE, error="not cached"
+                    )
+                )
                 continue
-            s = Series(instrument.symbol, frame, YAHOO, "cache", None)
+            s = Series(instrument.symbol, frame, YAHOO, Origin.CACHE, None)
             series[instrument.symbol] = s
             health.append(
-                SourceHealth("symbol", s.symbol, "cached", "cache", len(frame), s.last_bar, "", YAHOO)
+                SourceHealth(
+                    "symbol", s.symbol, SourceStatus.CACHED, Origin.CACHE, len(frame), s.last_bar, "", YAHOO
+                )
             )
     return ProviderResult(YAHOO, series=series, health=tuple(health))
 

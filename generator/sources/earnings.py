@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from generator.fsutil import write_atomic
-from generator.models import EarningsReport, EarningsWeek, SourceHealth
+from generator.models import EarningsReport, EarningsWeek, Origin, SourceHealth, SourceStatus
 from generator.sources.ishares import Membership
 from generator.sources.official_calendar import next_week
 from generator.sources.providers import ProviderContext, ProviderResult
@@ -297,7 +297,13 @@ def _cached_row(entry: Mapping[str, Any]) -> EarningsRow | None:
 
 
 def select(
-    read: CalendarRead, membership: Membership, top: int, *, origin: str, note: str = "", source: str = SOURCE
+    read: CalendarRead,
+    membership: Membership,
+    top: int,
+    *,
+    origin: Origin,
+    note: str = "",
+    source: str = SOURCE,
 ) -> EarningsWeek:
     """The members reporting in ``read``: how many, and the ``top`` largest by weight (listed by day)."""
     members = {m.yahoo_symbol.upper(): m for m in membership.members}
@@ -349,7 +355,7 @@ class EarningsProvider:
         if context.offline:
             if cached is None:
                 return _failed(context, f"not cached for the week of {start.isoformat()}")
-            return _result(select(cached, membership, top, origin="cache"), "")
+            return _result(select(cached, membership, top, origin=Origin.CACHE), "")
         if context.halted:
             return _fallback(context, membership, cached, None, f"not asked: {context.halted}")
         policy = RetryPolicy(max(1, self.max_tries), self.sleep, secrets.SystemRandom().random)
@@ -360,7 +366,7 @@ class EarningsProvider:
         )  # fmt: skip
         if read.complete:
             write_cache(context.cache_dir / CACHE_FILE, read)
-            return _result(select(read, membership, top, origin="live"), "")
+            return _result(select(read, membership, top, origin=Origin.LIVE), "")
         log.warning("%s: %s", NAME, read.problem)
         return replace(_fallback(context, membership, cached, read, read.problem), halted=halted)
 
@@ -376,23 +382,23 @@ def _fallback(
     top = context.config.calendar.earnings.top
     if cached is not None:
         stamp = f"{cached.read_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-        week = select(cached, membership, top, origin="cache", note=problem)
+        week = select(cached, membership, top, origin=Origin.CACHE, note=problem)
         return _result(week, f"{problem}; the calendar as read at {stamp}")
     if partway is not None and partway.pages:
-        week = select(partway, membership, top, origin="live", note=problem)
+        week = select(partway, membership, top, origin=Origin.LIVE, note=problem)
         return _result(week, f"read partway: {problem}")
     return _failed(context, problem)
 
 
 def _result(week: EarningsWeek, error: str) -> ProviderResult:
-    cached = week.origin == "cache"
-    status, origin = ("cached", "cache") if cached else ("ok", "live")
+    cached = week.origin == Origin.CACHE
+    status, origin = (SourceStatus.CACHED, Origin.CACHE) if cached else (SourceStatus.OK, Origin.LIVE)
     row = SourceHealth("provider", NAME, status, origin, week.reporting, None, error, PROVIDER)
     return ProviderResult(NAME, health=(row,), earnings=week)
 
 
 def _failed(context: ProviderContext, why: str) -> ProviderResult:
     log.warning("%s: not available: %s", NAME, why)
-    origin = "cache" if context.offline else "none"
-    row = SourceHealth("provider", NAME, "failed", origin, error=why, provider=PROVIDER)
+    origin = Origin.CACHE if context.offline else Origin.NONE
+    row = SourceHealth("provider", NAME, SourceStatus.FAILED, origin, error=why, provider=PROVIDER)
     return ProviderResult(health=(row,), calendar_failures=((NAME, why),))

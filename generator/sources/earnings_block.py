@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from generator.errors import SourceError
-from generator.models import EarningsReport, EarningsWeek
+from generator.models import EarningsReport, EarningsWeek, Origin
 from generator.text import safe_link
 
 TIMINGS = ("", "BMO", "AMC")
@@ -48,11 +48,14 @@ def read_earnings(block: Any, where: str) -> EarningsWeek:
         start, end = _day(block["start"]), _day(block["end"])
         largest = tuple(_report(r, start, end) for r in block["largest"])
         read_at = datetime.fromisoformat(str(block["read_at"])) if block.get("read_at") else None
-        return EarningsWeek(
-            start=start, end=end, reporting=_count(block["reporting"]), members=_count(block["members"]),
-            largest=largest, membership_as_of=_day(block["membership_as_of"]),
-            weights_from=str(block["weights_from"]), source=str(block["source"]), read_at=read_at,
-            origin=str(block["origin"]), complete=bool(block["complete"]), note=str(block.get("note") or ""),
+        reporting, members = _count(block["reporting"]), _count(block["members"])
+        membership_as_of = _day(block["membership_as_of"])
+        weights_from, source = str(block["weights_from"]), str(block["source"])
+        origin, complete = str(block["origin"]), bool(block["complete"])
+        return EarningsWeek(  # an unknown origin: ValueError, after the fields above (as before)
+            start=start, end=end, reporting=reporting, members=members, largest=largest,
+            membership_as_of=membership_as_of, weights_from=weights_from, source=source, read_at=read_at,
+            origin=Origin(origin), complete=complete, note=str(block.get("note") or ""),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SourceError(where, f"earnings block unreadable ({exc})") from exc

@@ -30,7 +30,7 @@ import pandas as pd
 
 from generator.errors import SourceError
 from generator.fsutil import write_atomic
-from generator.models import Series, SourceHealth
+from generator.models import Origin, Series, SourceHealth, SourceStatus
 from generator.sources.calendar import non_session_days
 from generator.sources.ishares import decode_download
 from generator.sources.providers import Deadline, ProviderContext, ProviderResult
@@ -212,8 +212,8 @@ def _live(
         log.warning("%s", exc)
         return _cached(series_id, cache, context, problem=exc.message)
     write_atomic(cache, _csv(observed))
-    found = _series(observed, "live", context.now)
-    return found, _row(found, "ok", "live")
+    found = _series(observed, Origin.LIVE, context.now)
+    return found, _row(found, SourceStatus.OK, Origin.LIVE)
 
 
 def _cached(
@@ -224,16 +224,20 @@ def _cached(
     failed = f"{problem}; " if problem else ""
     if not cache.is_file():
         error = f"{failed}no cached copy" if problem else "not cached"
-        return None, SourceHealth("series", name, "failed", "none", error=error, provider=PROVIDER)
+        return None, SourceHealth(
+            "series", name, SourceStatus.FAILED, Origin.NONE, error=error, provider=PROVIDER
+        )
     try:
         observed = _until(parse_fredgraph(cache.read_bytes(), series_id), context.today)
     except (OSError, SourceError) as exc:
         why = exc.message if isinstance(exc, SourceError) else str(exc)
         error = f"{failed}cached copy unreadable: {why}"
-        return None, SourceHealth("series", name, "failed", "none", error=error, provider=PROVIDER)
-    found = _series(observed, "cache", None)
+        return None, SourceHealth(
+            "series", name, SourceStatus.FAILED, Origin.NONE, error=error, provider=PROVIDER
+        )
+    found = _series(observed, Origin.CACHE, None)
     error = f"{failed}last cached copy, observations to {observed.last}" if problem else ""
-    return found, _row(found, "cached", "cache", error)
+    return found, _row(found, SourceStatus.CACHED, Origin.CACHE, error)
 
 
 def _until(observed: FredSeries, today: date) -> FredSeries:
@@ -258,7 +262,7 @@ def _csv(observed: FredSeries) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _series(observed: FredSeries, origin: str, fetched_at: datetime | None) -> Series:
+def _series(observed: FredSeries, origin: Origin, fetched_at: datetime | None) -> Series:
     """``FRED-<ID>``: Open = High = Low = Close = the value, on NYSE sessions only (the brief's days)."""
     values = observed.to_pandas()
     values = values[~non_session_days(values.index.to_numpy())]
@@ -269,7 +273,7 @@ def _series(observed: FredSeries, origin: str, fetched_at: datetime | None) -> S
     return Series(SYMBOL_PREFIX + observed.series_id, frame, PROVIDER, origin, fetched_at)
 
 
-def _row(found: Series, status: str, origin: str, error: str = "") -> SourceHealth:
+def _row(found: Series, status: SourceStatus, origin: Origin, error: str = "") -> SourceHealth:
     return SourceHealth(
         "series", found.symbol, status, origin, len(found.frame), found.last_bar, error, PROVIDER
     )

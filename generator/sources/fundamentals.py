@@ -41,7 +41,7 @@ from typing import Any
 from generator.analysis.fundamentals import MemberQuote, aggregate
 from generator.errors import SourceError
 from generator.fsutil import write_atomic
-from generator.models import SourceHealth
+from generator.models import Origin, SourceHealth, SourceStatus
 from generator.sources.providers import ProviderContext, ProviderResult
 from generator.sources.yahoo_client import (
     Deadline,
@@ -257,8 +257,8 @@ class ScreenCache:
 @dataclass(frozen=True)
 class _Outcome:
     refresh: Refresh | None
-    status: str
-    origin: str
+    status: SourceStatus
+    origin: Origin
     error: str = ""
 
 
@@ -284,8 +284,10 @@ class FundamentalsProvider:
     def fetch(self, context: ProviderContext) -> ProviderResult:
         membership = context.membership
         if membership is None:
-            origin = "cache" if context.offline else "none"
-            return ProviderResult(health=(_row("failed", origin, error="no index membership in this run"),))
+            origin = Origin.CACHE if context.offline else Origin.NONE
+            return ProviderResult(
+                health=(_row(SourceStatus.FAILED, origin, error="no index membership in this run"),)
+            )
         outcome = self._outcome(context, ScreenCache(context.cache_dir / CACHE_NAME))
         if outcome.refresh is None:
             return ProviderResult(health=(_row(outcome.status, outcome.origin, error=outcome.error),))
@@ -306,9 +308,9 @@ class FundamentalsProvider:
         cached = cache.load()
         if context.offline:
             return (
-                _Outcome(None, "failed", "cache", "not cached")
+                _Outcome(None, SourceStatus.FAILED, Origin.CACHE, "not cached")
                 if cached is None
-                else _Outcome(cached, "cached", "cache")
+                else _Outcome(cached, SourceStatus.CACHED, Origin.CACHE)
             )
         settings = context.config.valuation
         if (
@@ -316,7 +318,7 @@ class FundamentalsProvider:
             and cached.complete
             and 0 <= (context.today - cached.day).days < settings.refresh_days
         ):
-            return _Outcome(cached, "cached", "cache")  # this month's refresh: nothing asked
+            return _Outcome(cached, SourceStatus.CACHED, Origin.CACHE)  # this month's refresh: nothing asked
         if context.halted:
             return _fallback(cached, f"not refreshed: {context.halted}")
         fresh = screen_quotes(
@@ -325,27 +327,32 @@ class FundamentalsProvider:
         )  # fmt: skip
         if fresh.complete:
             cache.store(fresh)
-            return _Outcome(fresh, "ok", "live")
+            return _Outcome(fresh, SourceStatus.OK, Origin.LIVE)
         why = (
             f"the refresh stopped after {fresh.pages} page{'s' if fresh.pages != 1 else ''}: {fresh.problem}"
         )
         if cached is not None and cached.complete:  # the last complete refresh stays, with its date
             return _Outcome(
-                cached, "cached", "cache", f"{why}; last complete refresh as of {cached.day.isoformat()}"
+                cached,
+                SourceStatus.CACHED,
+                Origin.CACHE,
+                f"{why}; last complete refresh as of {cached.day.isoformat()}",
             )
         if fresh.quotes:  # partial, kept so a later run in the month can still use it; it refreshes again
             cache.store(fresh)
-            return _Outcome(fresh, "ok", "live", f"{why}; partial")
+            return _Outcome(fresh, SourceStatus.OK, Origin.LIVE, f"{why}; partial")
         return _fallback(cached, why)
 
 
 def _fallback(cached: Refresh | None, why: str) -> _Outcome:
     if cached is None:
-        return _Outcome(None, "failed", "none", f"{why}; nothing cached")
-    return _Outcome(cached, "cached", "cache", f"{why}; last refresh as of {cached.day.isoformat()}")
+        return _Outcome(None, SourceStatus.FAILED, Origin.NONE, f"{why}; nothing cached")
+    return _Outcome(
+        cached, SourceStatus.CACHED, Origin.CACHE, f"{why}; last refresh as of {cached.day.isoformat()}"
+    )
 
 
 def _row(
-    status: str, origin: str, count: int = 0, newest: date | None = None, error: str = ""
+    status: SourceStatus, origin: Origin, count: int = 0, newest: date | None = None, error: str = ""
 ) -> SourceHealth:
     return SourceHealth("provider", ROW, status, origin, count, newest, error, SOURCE)

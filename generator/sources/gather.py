@@ -23,7 +23,7 @@ from pathlib import Path
 
 from generator.errors import DataUnavailableError
 from generator.formatting import counted_sources
-from generator.models import WEEKDAYS, Config, ProviderBlock, Snapshot, SourceHealth
+from generator.models import WEEKDAYS, Config, ProviderBlock, Snapshot, SourceHealth, SourceStatus
 from generator.sources.blocks import status_of
 from generator.sources.core_providers import full_history_symbols as full_history_symbols  # re-exported
 from generator.sources.core_providers import price_cache_path as price_cache_path  # re-exported
@@ -94,7 +94,7 @@ def gather(
         return snapshot
     if config.slots.benchmark in snapshot.series:
         return snapshot
-    return fall_back_to_sample([h for h in snapshot.health if h.status == "failed"])
+    return fall_back_to_sample([h for h in snapshot.health if h.status == SourceStatus.FAILED])
 
 
 def fall_back_to_sample(failed: Sequence[SourceHealth]) -> Snapshot:
@@ -277,7 +277,7 @@ def _require_fresh(config: Config, snapshot: Snapshot, week_start: date) -> None
         h = status.get(instrument.symbol)
         if s is None:
             problems.append((instrument.symbol, h.error if h and h.error else "no data"))
-        elif h is not None and h.status != "ok":
+        elif h is not None and h.status != SourceStatus.OK:
             problems.append((instrument.symbol, f"{h.status}: {h.error or 'live fetch failed'}"))
         elif s.last_bar < week_start:
             problems.append((instrument.symbol, f"last bar {s.last_bar} is before the week of {week_start}"))

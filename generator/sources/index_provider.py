@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from generator.errors import SourceError
-from generator.models import IndexSettings, IndexView, SourceHealth
+from generator.models import IndexSettings, IndexView, Origin, SourceHealth, SourceStatus
 from generator.sources import spdr
 from generator.sources.ishares import (
     CACHE_FILE,
@@ -95,8 +95,8 @@ class IndexProvider:
             membership, from_cache, row = _membership(context, self.universe)
         except SourceError as exc:
             log.warning("%s", exc)
-            origin = "cache" if context.offline else "none"
-            failed = SourceHealth("provider", exc.source, "failed", origin, error=exc.message)
+            origin = Origin.CACHE if context.offline else Origin.NONE
+            failed = SourceHealth("provider", exc.source, SourceStatus.FAILED, origin, error=exc.message)
             return ProviderResult(health=(failed,))
         closes = self._closes(context, membership)
         rows = (row, closes.row)
@@ -113,7 +113,9 @@ class IndexProvider:
             )
         except (ValueError, KeyError, IndexError) as exc:
             log.warning("index view: not derived: %s", exc)
-            broken = SourceHealth("provider", "index view", "failed", "none", error=f"not derived: {exc}")
+            broken = SourceHealth(
+                "provider", "index view", SourceStatus.FAILED, Origin.NONE, error=f"not derived: {exc}"
+            )
             return self._result(membership.source, (*rows, broken), None, membership)
         return self._result(membership.source, rows, view, membership)
 
@@ -135,12 +137,12 @@ class IndexProvider:
         except Exception as exc:  # any failure of the stage leaves the view not covered, said why
             log.warning("member prices: not available: %s", exc)
             why = exc.message if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-            return _Closes(None, _prices_row(self.universe, "failed", context, error=why))
+            return _Closes(None, _prices_row(self.universe, SourceStatus.FAILED, context, error=why))
         if closes.empty or pd.DatetimeIndex(closes.index).max().date() < context.week_start:
             why = error or f"no member prices in the week of {context.week_start}"
-            return _Closes(None, _prices_row(self.universe, "failed", context, error=why))
+            return _Closes(None, _prices_row(self.universe, SourceStatus.FAILED, context, error=why))
         newest = pd.DatetimeIndex(closes.index).max().date()
-        status = "cached" if context.offline else "ok"
+        status = SourceStatus.CACHED if context.offline else SourceStatus.OK
         return _Closes(closes, _prices_row(self.universe, status, context, covered, newest, error))
 
     def _fetched(self, context: ProviderContext, symbols: Sequence[str]) -> tuple[pd.DataFrame, int, str]:
@@ -198,7 +200,7 @@ def _membership(context: ProviderContext, universe: Universe) -> tuple[Membershi
         if not cache.is_file():
             raise SourceError(universe.what, "not cached")
         membership = read_membership(cache)
-        return membership, True, _membership_row(membership, "cached", "cache", "")
+        return membership, True, _membership_row(membership, SourceStatus.CACHED, Origin.CACHE, "")
     settings = context.config.index
     deadline = Deadline(2 * settings.timeout, "holdings")  # room for a retry after a server error
     download = context.downloader(universe.what, settings.timeout, deadline)
@@ -209,11 +211,11 @@ def _membership(context: ProviderContext, universe: Universe) -> tuple[Membershi
     membership = got.membership
     if got.from_cache:
         error = f"{got.problem}; last cached membership as of {membership.as_of.isoformat()}"
-        return membership, True, _membership_row(membership, "cached", "cache", error)
-    return membership, False, _membership_row(membership, "ok", "live", "")
+        return membership, True, _membership_row(membership, SourceStatus.CACHED, Origin.CACHE, error)
+    return membership, False, _membership_row(membership, SourceStatus.OK, Origin.LIVE, "")
 
 
-def _membership_row(membership: Membership, status: str, origin: str, error: str) -> SourceHealth:
+def _membership_row(membership: Membership, status: SourceStatus, origin: Origin, error: str) -> SourceHealth:
     count = len(membership.members)
     return SourceHealth("provider", membership.source, status, origin, count, membership.as_of, error)
 
@@ -235,13 +237,13 @@ def _cached_closes(
 
 def _prices_row(
     universe: Universe,
-    status: str,
+    status: SourceStatus,
     context: ProviderContext,
     count: int = 0,
     newest: date | None = None,
     error: str = "",
 ) -> SourceHealth:
-    origin = "cache" if context.offline else ("live" if status == "ok" else "none")
+    origin = Origin.CACHE if context.offline else (Origin.LIVE if status == SourceStatus.OK else Origin.NONE)
     name = universe.prices_row
     return SourceHealth("provider", name, status, origin, count, newest, error, PRICES_PROVIDER)
 

@@ -44,7 +44,7 @@ import feedparser
 from generator.errors import SourceError
 from generator.feedparse import entry_published, mend_char_refs, parse_bytes
 from generator.fsutil import write_atomic
-from generator.models import Feed, FeedCapture, NetworkSettings, SourceHealth
+from generator.models import Feed, FeedCapture, NetworkSettings, Origin, SourceHealth, SourceStatus
 from generator.sources.http import MAX_PER_HOST, SNIFFED_TYPES, FetchResult, Resolver, fetch
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def fetch_feeds(
         captures[feed.name] = capture
         health.append(row)
         _log_row(row)
-    failed = sum(row.status == "failed" for row in health)
+    failed = sum(row.status == SourceStatus.FAILED for row in health)
     log.info("feeds: %d fetched, %d failed", len(health) - failed, failed)
     return captures, health
 
@@ -283,13 +283,22 @@ def cached_feeds(feeds: Sequence[Feed], cache_dir: Path) -> tuple[dict[str, Feed
     for feed in feeds:
         cached = cache.load(feed)
         if cached is None:
-            captures[feed.name] = FeedCapture(feed.name, feed.url, b"", "cache", None, "failed", "not cached")
+            captures[feed.name] = FeedCapture(
+                feed.name, feed.url, b"", Origin.CACHE, None, SourceStatus.FAILED, "not cached"
+            )
             health.append(
-                SourceHealth("feed", feed.name, "failed", "none", error="not cached", provider=feed.outlet)
+                SourceHealth(
+                    "feed",
+                    feed.name,
+                    SourceStatus.FAILED,
+                    Origin.NONE,
+                    error="not cached",
+                    provider=feed.outlet,
+                )
             )
             continue
         info = inspect_feed(cached.body, cached.fetched_at)
-        capture, row = _accepted(feed, info, "cached", "cache", cached.fetched_at)
+        capture, row = _accepted(feed, info, SourceStatus.CACHED, Origin.CACHE, cached.fetched_at)
         captures[feed.name] = capture
         health.append(row)
         _log_row(row)
@@ -370,7 +379,7 @@ def _settle(
         if cached is None:
             return _failed(feed, "HTTP 304 Not Modified but no cached copy to reuse", None, now)
         _quietly(lambda: cache.touch(feed, outcome, cached, now), feed)
-        return _accepted(feed, inspect_feed(cached.body, now), "not modified", "live", now)
+        return _accepted(feed, inspect_feed(cached.body, now), SourceStatus.NOT_MODIFIED, Origin.LIVE, now)
     info = inspect_feed(outcome.body, now)
     if info.problem:
         return _failed(feed, info.problem, cached, now)
@@ -381,15 +390,15 @@ def _settle(
             feed.name, media or "a body without a content type",
         )  # fmt: skip
     _quietly(lambda: cache.store(feed, outcome, now), feed)  # as fetched: repaired again when read
-    return _accepted(feed, info, "ok", "live", now)
+    return _accepted(feed, info, SourceStatus.OK, Origin.LIVE, now)
 
 
 def _accepted(
-    feed: Feed, info: _Parsed, status: str, origin: str, fetched_at: datetime | None
+    feed: Feed, info: _Parsed, status: SourceStatus, origin: Origin, fetched_at: datetime | None
 ) -> tuple[FeedCapture, SourceHealth]:
     """A usable feed: "repaired" instead of ``status`` when reading it needed a repair."""
     note = "; ".join(info.repairs)
-    status = "repaired" if note else status
+    status = SourceStatus.REPAIRED if note else status
     capture = FeedCapture(feed.name, feed.url, info.body, origin, fetched_at, status, note)
     row = SourceHealth("feed", feed.name, status, origin, info.count, info.newest, note, feed.outlet)
     return capture, row
@@ -399,13 +408,19 @@ def _failed(
     feed: Feed, error: str, cached: CachedFeed | None, now: datetime
 ) -> tuple[FeedCapture, SourceHealth]:
     if cached is None:
-        capture = FeedCapture(feed.name, feed.url, b"", "live", now, "failed", error)
-        return capture, SourceHealth("feed", feed.name, "failed", "none", 0, None, error, feed.outlet)
+        capture = FeedCapture(feed.name, feed.url, b"", Origin.LIVE, now, SourceStatus.FAILED, error)
+        return capture, SourceHealth(
+            "feed", feed.name, SourceStatus.FAILED, Origin.NONE, 0, None, error, feed.outlet
+        )
     info = inspect_feed(cached.body, cached.fetched_at)
     when = f" from {cached.fetched_at:%Y-%m-%d %H:%M} UTC" if cached.fetched_at else ""
     note = f"{error}; using the cached copy{when}"
-    capture = FeedCapture(feed.name, feed.url, info.body, "cache", cached.fetched_at, "failed", error)
-    row = SourceHealth("feed", feed.name, "failed", "cache", info.count, info.newest, note, feed.outlet)
+    capture = FeedCapture(
+        feed.name, feed.url, info.body, Origin.CACHE, cached.fetched_at, SourceStatus.FAILED, error
+    )
+    row = SourceHealth(
+        "feed", feed.name, SourceStatus.FAILED, Origin.CACHE, info.count, info.newest, note, feed.outlet
+    )
     return capture, row
 
 
@@ -419,9 +434,9 @@ def _quietly(action: Callable[[], None], feed: Feed) -> None:
 
 def _log_row(row: SourceHealth) -> None:
     newest = row.newest.isoformat() if row.newest else "no dates"
-    if row.status == "failed":
+    if row.status == SourceStatus.FAILED:
         log.warning("feed %s: failed (%s)", row.name, row.error)
-    elif row.status == "repaired":
+    elif row.status == SourceStatus.REPAIRED:
         log.warning("feed %s: repaired to be read, %d items (%s)", row.name, row.count, row.error)
     else:
         log.info("feed %s: %s, %d items, newest %s", row.name, row.status, row.count, newest)

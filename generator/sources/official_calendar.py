@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from generator.errors import SourceError
 from generator.fsutil import write_atomic
-from generator.models import CalendarDate, ScheduledEvent, SourceHealth
+from generator.models import CalendarDate, Origin, ScheduledEvent, SourceHealth, SourceStatus
 from generator.sources.ishares import decode_download
 from generator.sources.providers import Deadline, ProviderContext, ProviderResult
 
@@ -330,8 +330,8 @@ class CalendarProvider:
         health = [_row(s.name, result.events, failed.get(s.name), context.offline) for s in sources]
         if settings.russell:
             count = sum(1 for e in events if e.source == RUSSELL)
-            health.append(SourceHealth("provider", "Russell reconstitution dates", "ok", "local", count,
-                                       provider=RUSSELL))  # fmt: skip
+            health.append(SourceHealth("provider", "Russell reconstitution dates", SourceStatus.OK,
+                                       Origin.LOCAL, count, provider=RUSSELL))  # fmt: skip
         failures = tuple((SHORT_NAMES.get(name, name), why) for name, why in result.failed)
         return ProviderResult(
             "official calendars", events=events, health=tuple(health), calendar_failures=failures
@@ -385,6 +385,6 @@ def _row(name: str, events: tuple[CalendarEvent, ...], problem: str | None, offl
     count = sum(1 for e in events if e.source_name == name)
     label = f"{SHORT_NAMES.get(name, name)} calendar"
     if problem is not None:
-        return SourceHealth("provider", label, "failed", "none", error=problem, provider=name)
-    status, origin = ("cached", "cache") if offline else ("ok", "live")
+        return SourceHealth("provider", label, SourceStatus.FAILED, Origin.NONE, error=problem, provider=name)
+    status, origin = (SourceStatus.CACHED, Origin.CACHE) if offline else (SourceStatus.OK, Origin.LIVE)
     return SourceHealth("provider", label, status, origin, count, provider=name)

@@ -41,9 +41,11 @@ from generator.models import (
     FeedCapture,
     IndexView,
     MemberFundamentals,
+    Origin,
     ScheduledEvent,
     Series,
     SourceHealth,
+    SourceStatus,
 )
 
 if TYPE_CHECKING:
@@ -214,8 +216,9 @@ def run(provider: Provider, context: ProviderContext) -> ProviderResult:
 
 
 def _failed(provider: Provider, context: ProviderContext, error: str) -> ProviderResult:
-    origin = "cache" if context.offline else "none"
-    return ProviderResult(health=(SourceHealth("provider", provider.name, "failed", origin, error=error),))
+    origin = Origin.CACHE if context.offline else Origin.NONE
+    row = SourceHealth("provider", provider.name, SourceStatus.FAILED, origin, error=error)
+    return ProviderResult(health=(row,))
 
 
 def merge(results: Sequence[ProviderResult]) -> ProviderResult:

@@ -35,14 +35,24 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from generator.errors import SourceError
 from generator.fsutil import staging_folder, swap_in
-from generator.models import FeedCapture, IndexView, ScheduledEvent, Series, Snapshot, SourceHealth
+from generator.models import (
+    FeedCapture,
+    IndexView,
+    Origin,
+    ScheduledEvent,
+    Series,
+    Snapshot,
+    SourceHealth,
+    SourceStatus,
+)
 from generator.sources.blocks import BLOCKS, Part, assign, block_dict, claimed_once, parts
 from generator.sources.earnings_block import read_earnings, write_earnings
 from generator.sources.fundamentals_block import fundamentals_block, read_fundamentals_block
@@ -53,6 +63,7 @@ from generator.sources.prices_csv import read_prices_csv as read_prices_csv  # r
 from generator.sources.store import PriceStore, store_path_from
 
 log = logging.getLogger(__name__)
+_Member = TypeVar("_Member", bound=StrEnum)
 
 FORMAT = 1  # every file inside the snapshot folder (read only: older snapshots)
 STORE_FORMAT = 2  # the price history in the shared price store (read only: older snapshots)
@@ -113,8 +124,8 @@ def load_sample() -> Snapshot:
         _SAMPLE_READ.clear()
         read = _SAMPLE_READ[state] = read_snapshot(SAMPLE_DIR)
     snap = copy.deepcopy(read)  # a series' frame and the text read with it stay paired
-    series = {s: replace(v, provider=SAMPLE_PROVIDER, origin="sample") for s, v in snap.series.items()}
-    feeds = {n: replace(f, origin="sample") for n, f in snap.feeds.items()}
+    series = {s: replace(v, provider=SAMPLE_PROVIDER, origin=Origin.SAMPLE) for s, v in snap.series.items()}
+    feeds = {n: replace(f, origin=Origin.SAMPLE) for n, f in snap.feeds.items()}
     notes = snap.notes if SAMPLE_NOTE in snap.notes else (SAMPLE_NOTE, *snap.notes)
     return replace(snap, series=series, feeds=feeds, is_sample=True, provider=SAMPLE_PROVIDER, notes=notes)
 
@@ -205,8 +216,8 @@ class _PartReader:
                 source = str(root / str(entry.get("file")))
                 data = _verified(root, entry, key, where)
                 frame = parse_prices(source, data, symbol)
-            origin = str(entry.get("origin") or "snapshot")
             fetched = _datetime(entry.get("fetched_at"), f"{key}.fetched_at", where)
+            origin = _member(Origin, entry.get("origin") or "snapshot", f"{key}.origin", where)
             # The text goes along when each row is one line of it (the next snapshot reuses it as is).
             read_from = (frame, data) if data.count(b"\n") == len(frame) + 1 else None
             self.series[symbol] = Series(
@@ -216,10 +227,17 @@ class _PartReader:
             key = f"{prefix}feeds.{name}"
             body = _verified(root, entry, key, where) if entry.get("file") else b""
             fetched = _datetime(entry.get("fetched_at"), f"{key}.fetched_at", where)
+            origin = _member(Origin, entry.get("origin") or "snapshot", f"{key}.origin", where)
+            status = _member(SourceStatus, entry.get("status") or "ok", f"{key}.status", where)
             self.feeds[name] = FeedCapture(
-                name, str(entry.get("url") or ""), body, str(entry.get("origin") or "snapshot"), fetched,
-                str(entry.get("status") or "ok"), str(entry.get("error") or ""),
-            )  # fmt: skip
+                name,
+                str(entry.get("url") or ""),
+                body,
+                origin,
+                fetched,
+                status,
+                str(entry.get("error") or ""),
+            )
         if isinstance(part.entries.get("index"), dict):
             self.index_view = read_index_view(part.entries["index"], self._files(prefix), where)
         for name, entry in _entries(part.entries, "universes", where, prefix):
@@ -298,17 +316,24 @@ def _read_plain(root: Path) -> Snapshot:
             except SourceError as exc:
                 log.warning("%s", exc)
                 failed.append(
-                    SourceHealth("symbol", symbol, "failed", "local", error=str(exc), provider=LOCAL_PROVIDER)
+                    SourceHealth(
+                        "symbol",
+                        symbol,
+                        SourceStatus.FAILED,
+                        Origin.LOCAL,
+                        error=str(exc),
+                        provider=LOCAL_PROVIDER,
+                    )
                 )
                 continue
             mtimes.append(file.stat().st_mtime)
-            series[symbol] = Series(symbol, frame, LOCAL_PROVIDER, "local", _mtime(file))
+            series[symbol] = Series(symbol, frame, LOCAL_PROVIDER, Origin.LOCAL, _mtime(file))
     if not series:
         raise SourceError(str(root), "no manifest.json and no readable price CSV files")
     feeds: dict[str, FeedCapture] = {}
     for file in _files(root, root / "news", ".xml"):
         mtimes.append(file.stat().st_mtime)
-        feeds[file.stem] = FeedCapture(file.stem, "", file.read_bytes(), "local", _mtime(file))
+        feeds[file.stem] = FeedCapture(file.stem, "", file.read_bytes(), Origin.LOCAL, _mtime(file))
     return Snapshot(
         as_of=max(s.last_bar for s in series.values()),
         built_at=datetime.fromtimestamp(max(mtimes), tz=UTC),
@@ -338,7 +363,9 @@ def _derive_health(
     series: Mapping[str, Series], feeds: Mapping[str, FeedCapture]
 ) -> tuple[SourceHealth, ...]:
     rows = [
-        SourceHealth("symbol", s.symbol, "ok", s.origin, len(s.frame), s.last_bar, provider=s.provider)
+        SourceHealth(
+            "symbol", s.symbol, SourceStatus.OK, s.origin, len(s.frame), s.last_bar, provider=s.provider
+        )
         for s in series.values()
     ]
     rows += [SourceHealth("feed", f.name, f.status, f.origin, error=f.error) for f in feeds.values()]
@@ -404,10 +431,11 @@ def _calendar_failures(value: Any, where: str) -> tuple[tuple[str, str], ...]:
 def _health_from(row: Any, where: str) -> SourceHealth:
     try:
         newest = date.fromisoformat(row["newest"]) if row.get("newest") else None
-        return SourceHealth(
-            str(row["kind"]), str(row["name"]), str(row["status"]), str(row["origin"]),
-            int(row.get("count", 0)), newest, str(row.get("error") or ""), str(row.get("provider") or ""),
-        )  # fmt: skip
+        kind, name, status, origin = (str(row[key]) for key in ("kind", "name", "status", "origin"))
+        count, error = int(row.get("count", 0)), str(row.get("error") or "")
+        provider = str(row.get("provider") or "")
+        # An unknown status or origin is a bad row too (ValueError), found after the fields above.
+        return SourceHealth(kind, name, SourceStatus(status), Origin(origin), count, newest, error, provider)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SourceError(where, f"health: bad row {_shown(row)} ({exc})") from exc
 
@@ -460,6 +488,15 @@ def _datetime(value: Any, key: str, where: str) -> datetime | None:
     except ValueError as exc:
         raise SourceError(where, f"{key}: not an ISO timestamp: {value!r}") from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _member(kind: type[_Member], value: Any, key: str, where: str) -> _Member:
+    """``value`` as a member of the StrEnum ``kind``, or SourceError naming the manifest and key."""
+    try:
+        return kind(str(value))
+    except ValueError:
+        allowed = ", ".join(str(m) for m in kind)
+        raise SourceError(where, f"{key}: {value!r} is not one of {allowed}") from None
 
 
 def _mtime(file: Path) -> datetime:
@@ -559,7 +596,7 @@ def _write_into(
             "file": None, "url": f.url, "origin": f.origin, "fetched_at": _iso(f.fetched_at),
             "status": f.status, "error": f.error, "sha256": None,
         }  # fmt: skip
-        if f.body or f.status != "failed":
+        if f.body or f.status != SourceStatus.FAILED:
             (folder / "news" / f"{name}.xml").write_bytes(f.body)
             entry.update(file=f"news/{name}.xml", sha256=hashlib.sha256(f.body).hexdigest())
         feeds[name] = entry

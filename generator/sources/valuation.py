@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from generator.fsutil import write_atomic
-from generator.models import Instrument, NetworkSettings, SourceHealth
+from generator.models import Instrument, NetworkSettings, Origin, SourceHealth, SourceStatus
 from generator.sources.yahoo_client import (
     NOT_FOUND,
     NoAnswer,
@@ -259,12 +259,12 @@ def valuation_health(
     missing = [s for s in asked if s in failures]
     answered = [s for s in asked if s not in failures]
     from_cache = bool(answered) and all(s in cached for s in answered)
-    origin = "cache" if from_cache else "live" if answered else "none"
+    origin = Origin.CACHE if from_cache else Origin.LIVE if answered else Origin.NONE
     if not missing:
-        status = "cached" if from_cache else "ok"
+        status = SourceStatus.CACHED if from_cache else SourceStatus.OK
         return SourceHealth("provider", FUND_DATA, status, origin, len(fields), day, "", "Yahoo Finance")
     why = "; ".join(f"{s}: {failures[s]}" for s in missing[:3]) + ("; …" if len(missing) > 3 else "")
-    status = "failed" if not answered else "ok"
+    status = SourceStatus.FAILED if not answered else SourceStatus.OK
     error = f"{len(missing)} of {len(asked)} funds not answered ({why})"
     return SourceHealth(
         "provider", FUND_DATA, status, origin, len(fields), day if answered else None, error, "Yahoo Finance"

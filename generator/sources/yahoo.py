@@ -49,7 +49,7 @@ from typing import cast
 import pandas as pd
 
 from generator.errors import BriefError
-from generator.models import Instrument, NetworkSettings, Series, SourceHealth
+from generator.models import Instrument, NetworkSettings, Origin, Series, SourceHealth, SourceStatus
 from generator.sources.calendar import last_complete_session
 from generator.sources.price_cache import PriceCache, merge_bars
 from generator.sources.prices_csv import clean_frame
@@ -185,12 +185,14 @@ class _Serving:
     series: dict[str, Series] = field(default_factory=dict)
     health: list[SourceHealth] = field(default_factory=list)
 
-    def serve(self, symbol: str, frame: pd.DataFrame, origin: str, fetched_at: datetime | None) -> Series:
+    def serve(self, symbol: str, frame: pd.DataFrame, origin: Origin, fetched_at: datetime | None) -> Series:
         recent = frame if symbol in self.whole else frame.loc[self.since :]
         self.series[symbol] = Series(symbol, frame if recent.empty else recent, PROVIDER, origin, fetched_at)
         return self.series[symbol]
 
-    def report(self, symbol: str, status: str, origin: str, s: Series | None, error: str = "") -> None:
+    def report(
+        self, symbol: str, status: SourceStatus, origin: Origin, s: Series | None, error: str = ""
+    ) -> None:
         count, newest = (len(s.frame), s.last_bar) if s is not None else (0, None)
         self.health.append(SourceHealth("symbol", symbol, status, origin, count, newest, error, PROVIDER))
 
@@ -259,22 +261,26 @@ def _settle(symbol: str, outcome: _Outcome | None, serving: _Serving) -> None:
         combined, to_store = merge_bars(cached, fresh[~fresh.index.duplicated(keep="last")], symbol)
         if not to_store.empty:
             serving.cache.store(symbol, to_store, serving.now, PROVIDER, full_history=outcome.whole)
-            s = serving.serve(symbol, combined, "live", serving.now)
+            s = serving.serve(symbol, combined, Origin.LIVE, serving.now)
             if s.last_bar >= serving.cutoff:
-                serving.report(symbol, "ok", "live", s)
+                serving.report(symbol, SourceStatus.OK, Origin.LIVE, s)
             else:
                 late = f"{symbol}: newest complete bar is {s.last_bar}, expected {serving.cutoff}"
-                serving.report(symbol, "stale", "live", s, late)
+                serving.report(symbol, SourceStatus.STALE, Origin.LIVE, s, late)
             return
     why = (outcome.error if outcome is not None else "") or "no complete bar returned"
     if cached is None or cached.empty:
-        serving.report(symbol, "failed", "none", None, f"{symbol}: {why}")
+        serving.report(symbol, SourceStatus.FAILED, Origin.NONE, None, f"{symbol}: {why}")
         return
     entry = serving.cache.entry(symbol)
-    s = serving.serve(symbol, cached, "cache", entry.fetched_at if entry else None)
+    s = serving.serve(symbol, cached, Origin.CACHE, entry.fetched_at if entry else None)
     if s.last_bar >= serving.cutoff:  # nothing newer can exist yet: the cache is current
-        serving.report(symbol, "ok", "cache", s)
+        serving.report(symbol, SourceStatus.OK, Origin.CACHE, s)
     else:
         serving.report(
-            symbol, "cached", "cache", s, f"{symbol}: {why}; serving cached bars up to {s.last_bar}"
+            symbol,
+            SourceStatus.CACHED,
+            Origin.CACHE,
+            s,
+            f"{symbol}: {why}; serving cached bars up to {s.last_bar}",
         )
