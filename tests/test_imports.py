@@ -101,3 +101,34 @@ def test_weasyprint_loads_without_running_a_program_per_library_name() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "%PDF-"]
+
+
+def test_every_library_the_generator_imports_is_a_declared_dependency() -> None:
+    """Each top-level module the package imports is the standard library's, the package's own, or one
+    of a distribution ``pyproject.toml`` declares (not merely one that a dependency brings along)."""
+    import ast
+    import importlib.metadata
+    import re
+    import tomllib
+
+    declared = {
+        re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0].lower().replace("_", "-")
+        for spec in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+            "dependencies"
+        ]
+    }
+    imported: set[str] = set()
+    for path in (ROOT / "generator").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"generator", "__future__"}
+    owners = importlib.metadata.packages_distributions()
+    undeclared = {
+        module: owners.get(module)
+        for module in third_party
+        if not {d.lower().replace("_", "-") for d in owners.get(module, [])} & declared
+    }
+    assert len(third_party) >= 20 and undeclared == {}

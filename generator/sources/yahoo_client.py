@@ -56,6 +56,7 @@ def _imported() -> ModuleType:
 
 
 _cache_folder: list[Path] = []  # where yfinance's own caches go, once a gather has said (the last one)
+_cache_set: list[Path] = []  # where this process last told yfinance to keep them
 _cache_lock = threading.Lock()
 
 
@@ -63,17 +64,14 @@ def yfinance() -> ModuleType:
     """yfinance, imported on first use (slow to import; only live fetching needs it), set to raise,
     its own caches in the folder :func:`keep_yfinance_cache_in` named."""
     yf = _imported()
-    if _cache_folder:
-        from yfinance import cache
-
-        target = str(_cache_folder[-1])
-        if cache._TzDBManager.get_location() != target:
-            # Checked again under the lock: moving closes the open files, and a second thread moving
-            # them would close them under the first one's requests.
-            with _cache_lock:
-                if cache._TzDBManager.get_location() != target:  # yfinance reopens its files there
-                    _cache_folder[-1].mkdir(parents=True, exist_ok=True)
-                    yf.set_tz_cache_location(target)  # (yfinance.cache.set_cache_location): every cache
+    if _cache_folder and _cache_set != _cache_folder[-1:]:
+        # Checked again under the lock: moving closes the open files, and a second thread moving
+        # them would close them under the first one's requests.
+        with _cache_lock:
+            if _cache_set != _cache_folder[-1:]:  # yfinance reopens its files there
+                _cache_folder[-1].mkdir(parents=True, exist_ok=True)
+                yf.set_tz_cache_location(str(_cache_folder[-1]))  # (cache.set_cache_location): every cache
+                _cache_set[:] = _cache_folder[-1:]
     return yf
 
 
