@@ -6,14 +6,19 @@ built.  :func:`hide_local_paths` shows every absolute path by its last part (``X
 name of the source.  URLs are left alone (``https://host/a/b``, ``file:///etc/passwd`` name
 what a server sent, not this machine), and so are relative paths.
 
-Known limits: a path needs two parts (``/x`` alone is left, like a URL path); it is taken
-to end at white space, so in ``/home/Jo Ann/x.csv`` only
-``/home/Jo`` is recognised (and the rest, relative, stays).
+A path is taken to end at white space, except this machine's working, home and temporary
+folders, which are known: where one holds a space (``/home/Jo Ann``), a path under it
+(``/home/Jo Ann/x.csv``) is recognised whole.  Known limits: a space in a folder below those
+still ends the path (``/srv/My Data/x.csv``: ``/srv/My`` is recognised, the rest stays); a path
+needs two parts (``/x`` alone is left, like a URL path).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from collections.abc import Callable
 
 _PART = r"[^\s/\\:;,'\"()<>|]+"
 _ABSOLUTE = re.compile(
@@ -24,7 +29,30 @@ _ABSOLUTE = re.compile(
 
 def hide_local_paths(text: str) -> str:
     """``text`` with each absolute path replaced by its last part (see the module docstring)."""
-    return _ABSOLUTE.sub(_last_part, text) if "/" in text or "\\" in text else text
+    if "/" not in text and "\\" not in text:
+        return text
+    for root in _spaced_roots():
+        if root in text:
+            text = re.sub(
+                rf"(?<![\w.:/~\\-]){re.escape(root)}((?:[/\\]{_PART})*)[/\\]?", _name_under(root), text
+            )
+    return _ABSOLUTE.sub(_last_part, text)
+
+
+def _spaced_roots() -> list[str]:
+    """This machine's working, home and temporary folders (as given and resolved) whose paths hold
+    white space, longest first: the pattern above would cut a path under them at the space."""
+    roots = {os.getcwd(), os.path.expanduser("~"), tempfile.gettempdir()}
+    roots |= {os.path.realpath(r) for r in roots}
+    return sorted((r.rstrip("/\\") for r in roots if re.search(r"\s", r)), key=len, reverse=True)
+
+
+def _name_under(root: str) -> Callable[[re.Match[str]], str]:
+    def name(match: re.Match[str]) -> str:
+        parts = [p for p in re.split(r"[/\\]", match.group(1)) if p]
+        return parts[-1] if parts else re.split(r"[/\\]", root)[-1]
+
+    return name
 
 
 def _last_part(match: re.Match[str]) -> str:

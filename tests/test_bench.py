@@ -38,7 +38,8 @@ def test_each_command_runs_between_two_peer_runs_and_is_reported_against_them(tm
     for part, row in report.items():
         assert len(row["ours_s"]) == len(row["peer_s"]) == 2
         assert row["target_ratio"] == round(bench.TARGETS[part], 2)
-        assert row["at_reference_peer_s"] == round(row["ratio"] * bench.REFERENCE_PEER_S, 1)
+        # from the ratio before it is rounded to 3 decimals for the report (2.0686 gives 8.7 s, 2.069 8.8 s)
+        assert row["at_reference_peer_s"] == pytest.approx(row["ratio"] * bench.REFERENCE_PEER_S, abs=0.06)
         assert row["met"] == (row["ratio"] <= bench.TARGETS[part])
     assert round(bench.TARGETS["test"] * bench.REFERENCE_PEER_S) == 60  # the seconds
     assert round(bench.TARGETS["backfill"] * bench.REFERENCE_PEER_S) == 30

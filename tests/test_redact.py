@@ -42,3 +42,16 @@ def test_urls_and_relative_paths_are_left_alone(text: str) -> None:
 def test_a_health_row_never_holds_an_absolute_path() -> None:
     row = SourceHealth("symbol", "XLK", "failed", "local", error="/tmp/pytest-7/XLK.csv: not a readable CSV")
     assert row.error == "XLK.csv: not a readable CSV"
+
+
+def test_a_path_under_a_home_folder_with_a_space_is_shown_by_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``/home/Jo Ann/brief/x.csv`` was cut at the space: "/home/Jo" hidden, "Ann/brief/x.csv" left,
+    the user's name with it.  The machine's own folders are known, spaces and all."""
+    monkeypatch.setenv("HOME", "/home/Jo Ann")
+    text = "/home/Jo Ann/brief/data/XLK.csv: no Close column; cannot write /home/Jo Ann/out/"
+    assert hide_local_paths(text) == "XLK.csv: no Close column; cannot write out"
+    assert (
+        hide_local_paths("see https://example.com/home/Jo Ann/x") == "see https://example.com/home/Jo Ann/x"
+    )
