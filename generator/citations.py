@@ -32,6 +32,7 @@ class SourceRow:
     last_bar: str
     figures: int  # how many figures in the brief cite it
     stale: bool  # any of its figures is stale
+    windows: tuple[str, ...] = ()  # its figures' windows, shortest first ("1W", "YTD", "history")
 
     @property
     def label(self) -> str:
@@ -192,6 +193,7 @@ def _source_row(number: int, key: SourceKey, group: list[Figure], names: Mapping
         last_bar=formatting.fmt_date(last_bar),
         figures=len(group),
         stale=any(f.stale for f in group),
+        windows=tuple(sorted({f.provenance.window for f in group}, key=_window_rank)),
     )
 
 

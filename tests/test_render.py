@@ -508,6 +508,11 @@ def test_data_sources_one_row_per_symbols_provider_and_last_bar(brief: Brief, fo
         "2026-11-20",
     )
     assert [(r.label, r.last_bar) for r in found.rows if r.stale] == [("^RVX", STALE_BAR.isoformat())]
+    # each row names its figures' windows, shortest first: a printed figure is traced to its window too
+    for row in found.rows:
+        windows = {f.provenance.window for f in figures if found.ref(f) == row.number}
+        assert set(row.windows) == windows and len(row.windows) == len(windows), row
+    assert rut.windows == ("1D", "1W", "1M", "3M", "YTD", "1Y", "14d", "200d", "history")
     two = next(r for r in found.rows if r.symbols == ("^RUT", "^GSPC"))
     assert (two.name, two.first_bar) == ("", "")  # no single name; no figure says where its bars start
     iwm = next(r for r in found.rows if r.symbols == ("IWM",))
