@@ -15,6 +15,7 @@ needs two parts (``/x`` alone is left, like a URL path).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -42,7 +43,11 @@ def hide_local_paths(text: str) -> str:
 def _spaced_roots() -> list[str]:
     """This machine's working, home and temporary folders (as given and resolved) whose paths hold
     white space, longest first: the pattern above would cut a path under them at the space."""
-    roots = {os.getcwd(), os.path.expanduser("~"), tempfile.gettempdir()}
+    roots = {os.path.expanduser("~")}
+    for folder in (os.getcwd, tempfile.gettempdir):
+        # a working folder removed under the process, no writable temporary folder: not a root
+        with contextlib.suppress(OSError):
+            roots.add(folder())
     roots |= {os.path.realpath(r) for r in roots}
     return sorted((r.rstrip("/\\") for r in roots if re.search(r"\s", r)), key=len, reverse=True)
 

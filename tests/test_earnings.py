@@ -552,6 +552,12 @@ def test_live_earnings_link_to_yahoo_and_a_failed_calendar_is_named_in_the_secti
     be, moog = live_week().largest
     moog = replace(moog, day=be.day)  # a day whose reports have pages of their own: a line each
     _, text = render_email(brief_of(earnings=live_week(largest=(be, moog))), view_url=None)
+    _, unlinked = render_email(
+        brief_of(earnings=live_week(largest=(be, replace(moog, url="")))), view_url=None
+    )
+    # one with a link and one without: a line each too (BE's page is not Moog's)
+    assert "\n- Monday 2026-11-23: Moog Inc. (MOG-A), weight under 0.01% (Yahoo Finance)\n\n" in unlinked
+    assert unlinked.count("https://finance.yahoo.com/calendar/earnings?symbol=BE") == 1
     assert (
         "\n- Monday 2026-11-23: Bloom Energy Corporation (BE), weight 0.41%, before the\n"
         "  open (Yahoo Finance)\n"

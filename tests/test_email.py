@@ -252,6 +252,14 @@ def test_rich_email_html_is_small_inlined_and_dark_mode_safe() -> None:
     assert '<script>alert("x")</script> Banks & "small caps"' in text  # verbatim: nothing renders it
     assert "\nView in your browser:\n" + VIEW + "\n" in text and f"- {TOP_TAKEAWAY}." in words(text)
     assert "\nFull figures, sources and methods:\n" + VIEW + "#appendix\n" in text  # a link on its own line
+    # lines fit 78 characters, but a link alone on its line; "Not covered this week: " ran its list past them
+    missing = ("the 2-year yield and the high-yield spread (no FRED series in this data)", "IWC: no data")
+    _, long_text = render_email(replace(brief, not_covered=missing), view_url=VIEW)
+    assert "Not covered this week: the 2-year yield and the high-yield spread (no FRED" in long_text
+    for shown in (text, long_text):
+        assert [
+            line for line in shown.splitlines() if len(line) > 78 and not line.lstrip().startswith("https://")
+        ] == []
     assert "https://news.example.com/markets/2026-11-20/story-1" in text
 
 

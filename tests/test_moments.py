@@ -353,24 +353,41 @@ def test_what_no_market_does_in_a_week_depends_on_what_the_series_is() -> None:
     assert anomaly(vix) == "a +300% week (2026-02-06 to 2026-02-13) looks like bad data; left out"
 
 
-@pytest.mark.parametrize(("dropped", "flagged"), [(4, False), (5, True)])
+@pytest.mark.parametrize(
+    ("weeks", "dropped", "flagged"),
+    [
+        (("2026-01-26", "2026-02-13"), ("2026-02-03", "2026-02-06"), None),  # 4 of 5: a source's hiccup
+        (("2026-01-26", "2026-02-13"), ("2026-02-02", "2026-02-06"), (date(2026, 1, 30), 5)),  # the week
+        (
+            ("2025-11-17", "2025-12-05"),
+            ("2025-11-24", "2025-11-28"),
+            (date(2025, 11, 21), 4),
+        ),  # Thanksgiving's
+    ],
+)
 def test_a_weeks_change_across_a_missing_week_is_flagged_with_its_base_date(
-    dropped: int, flagged: bool
+    weeks: tuple[str, str], dropped: tuple[str, str], flagged: tuple[date, int] | None
 ) -> None:
-    """Last week's bars missing (5 sessions): the "weekly" change would be two weeks' move, from the
-    Friday before; it is flagged, naming that base date.  Four sessions missing: a source's hiccup."""
+    """Last week without a bar: the "weekly" change would be two weeks' move, from the Friday before;
+    it is flagged, naming that base date, whatever the count (a holiday week has 4 sessions).  Some
+    of last week's sessions missing, not all: a source's hiccup, not flagged."""
     from generator.analysis.common import anomalies
     from generator.models import Series
+    from generator.sources.calendar import trading_days
 
-    days = pd.bdate_range("2026-01-26", "2026-02-13")  # three full weeks; the third is reported
-    days = days[~days.isin(pd.bdate_range("2026-02-02", "2026-02-06")[5 - dropped :])]
+    first, last = (date.fromisoformat(d) for d in weeks)
+    days = pd.DatetimeIndex(
+        [d for d in trading_days(first, last) if not dropped[0] <= d.isoformat() <= dropped[1]]
+    )
     frame = pd.DataFrame({c: 100.0 for c in ("Open", "High", "Low", "Close")}, index=days)
-    found = anomalies({"IWM": Series("IWM", frame.assign(Volume=0.0), "test", "live")}, date(2026, 2, 9))
-    assert ("IWM" in found) is flagged
-    if flagged:
-        assert (found["IWM"].base, found["IWM"].missing) == (date(2026, 1, 30), 5)
+    week_start = last - timedelta(days=4)
+    found = anomalies({"IWM": Series("IWM", frame.assign(Volume=0.0), "test", "live")}, week_start)
+    if flagged is None:
+        assert found == {}
+    else:
+        assert (found["IWM"].base, found["IWM"].missing) == flagged
         assert anomaly(found["IWM"]).startswith(
-            "the week's change would span a gap of 5 sessions without bars"
+            f"the week's change would span a gap of {flagged[1]} sessions"
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from generator.models import SourceHealth
@@ -55,3 +57,15 @@ def test_a_path_under_a_home_folder_with_a_space_is_shown_by_its_name(
     assert (
         hide_local_paths("see https://example.com/home/Jo Ann/x") == "see https://example.com/home/Jo Ann/x"
     )
+
+
+def test_a_working_folder_removed_under_the_process_hides_paths_all_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every health row's error goes through the redaction: os.getcwd() raising must not fail them."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    row = SourceHealth("symbol", "XLK", "failed", "local", error="/srv/data/XLK.csv: not a readable CSV")
+    assert row.error == "XLK.csv: not a readable CSV"

@@ -223,8 +223,9 @@ def anomalies(
     series: Mapping[str, Series], week_start: date, roles: Mapping[str, tuple[Role, ...]] | None = None
 ) -> dict[str, Anomaly]:
     """Series whose week cannot be trusted: a move no market makes in a week, or the week's change
-    taken across a gap of :data:`~generator.analysis.thresholds.GAP_SESSIONS` sessions or more (a
-    missing week).  Such a series is left out of the week (never headlined) and named with its dates.
+    taken across a missing week (no bar in the previous week, whose move it would add to this
+    week's) or across more than :data:`~generator.analysis.thresholds.MAX_GAP_SESSIONS` sessions
+    without bars.  Such a series is left out of the week (never headlined) and named with its dates.
 
     What counts as impossible depends on what the series is (``roles``: the universe's roles by
     symbol): a price whose |weekly change| reaches :data:`~generator.analysis.thresholds.SUSPECT_WEEK_PCT`
@@ -234,6 +235,7 @@ def anomalies(
     """
     roles = roles or {}
     out: dict[str, Anomaly] = {}
+    previous_week = trading_days(week_start - timedelta(days=7), week_start - timedelta(days=1))
     for symbol, s in series.items():
         closes = s.closes
         # The week's bars are those from week_start on (the index is sorted dates at midnight).
@@ -243,7 +245,7 @@ def anomalies(
         values = closes.to_numpy()
         base_day, last_day = closes.index[cut - 1].date(), closes.index[-1].date()
         missing = len(trading_days(base_day + timedelta(days=1), last_day)) - (len(closes) - cut)
-        if missing >= th.GAP_SESSIONS:
+        if missing > th.MAX_GAP_SESSIONS or (previous_week and base_day < previous_week[0]):
             out[symbol] = Anomaly("gap", base_day, last_day, missing=missing)
             continue
         if symbol.startswith("FRED-"):

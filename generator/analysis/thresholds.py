@@ -55,9 +55,10 @@ MARGINAL_SCORE: Final = 1.0
 # than a ratio (a 3-month bill at 0.02% can triple); no Treasury yield has moved 2 points in a week,
 # while a quote shifted by a decimal (4.25 read as 42.5) moves by tens.
 SUSPECT_RATE_POINTS: Final = 2.0
-# A week's change taken across this many sessions without bars or more spans a missing week:
-# two weeks' move told as one (fewer: a day or two a source did not report).
-GAP_SESSIONS: Final = 5
+# More sessions than this without bars inside a week's change: not a week's move.  (A change whose
+# base is before the previous week's first session spans a missing week, holiday weeks of 4 sessions
+# included, and is flagged whatever the count.)  Daily series: a weekly file misses 4 a week.
+MAX_GAP_SESSIONS: Final = 5
 
 # News value
 # Takeaways besides the headline (which tells the week's move and its gap with large caps):
