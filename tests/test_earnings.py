@@ -556,13 +556,13 @@ def test_live_earnings_link_to_yahoo_and_a_failed_calendar_is_named_in_the_secti
         brief_of(earnings=live_week(largest=(be, replace(moog, url="")))), view_url=None
     )
     # one with a link and one without: a line each too (BE's page is not Moog's)
-    assert "\n- Monday 2026-11-23: Moog Inc. (MOG-A), weight under 0.01% (Yahoo Finance)\n\n" in unlinked
+    assert "\n- Monday 2026-11-23: Moog Inc. (MOG-A), weight under 0.01% · Yahoo Finance\n\n" in unlinked
     assert unlinked.count("https://finance.yahoo.com/calendar/earnings?symbol=BE") == 1
     assert (
         "\n- Monday 2026-11-23: Bloom Energy Corporation (BE), weight 0.41%, before the\n"
-        "  open (Yahoo Finance)\n"
+        "  open · Yahoo Finance\n"
         "  https://finance.yahoo.com/calendar/earnings?symbol=BE\n"
-        "- Monday 2026-11-23: Moog Inc. (MOG-A), weight under 0.01% (Yahoo Finance)\n"
+        "- Monday 2026-11-23: Moog Inc. (MOG-A), weight under 0.01% · Yahoo Finance\n"
         "  https://finance.yahoo.com/calendar/earnings?symbol=MOG-A\n"
     ) in text
     failed = brief_of(earnings=None, calendar_failures=((NAME, f"{RATE_LIMITED}"),))

@@ -165,7 +165,7 @@ def test_next_weeks_calendar_is_dated_linked_and_names_the_failed_source(
     )
     _, text = render_email(brief, view_url=None)
     assert (
-        "- Wednesday 2026-11-25 14:00 ET: FOMC minutes (Federal Reserve)\n"
+        "- Wednesday 2026-11-25 14:00 ET: FOMC minutes · Federal Reserve\n"
         "  https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm\n"
     ) in text
 
