@@ -146,6 +146,7 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["check_class"] = lambda met: {True: "met", False: "unmet"}.get(met, "unknown")
     env.filters["day"] = day
     env.filters["wrap"] = wrap
+    env.filters["units_kept"] = units_kept
     env.filters["svg_data_uri"] = svg_data_uri
     env.filters["sup"] = superscript
     env.filters["thousands"] = lambda n: f"{n:,}"
@@ -202,9 +203,15 @@ def sign_class(figure: Figure) -> str:
     return "pos" if figure.value > 0 else "neg" if figure.value < 0 else ""
 
 
-# A number and its unit stay on one line of the plain-text email: "(up 12 / pp)" read as two things.
+# A number and its unit stay on one line of the email, text and HTML: "(up 12 / pp)" read as two things.
 _UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:pp|bp|pts|points?|ET)\b)")
 _KEPT = "\u00a0"  # textwrap breaks at ASCII whitespace only
+
+
+def units_kept(text: object) -> str:
+    """``text`` with a no-break space between a number and its unit, for HTML without figure spans
+    (the email): a narrow screen broke "+0.49 pp" into "+0.49" and "pp"."""
+    return _UNIT_SPACE.sub(_KEPT, str(text))
 
 
 def wrap(text: object, width: int = 79, wrapstring: str = "\n") -> str:
