@@ -284,6 +284,8 @@ def test_sample_email_is_small_and_leads_with_the_takeaways() -> None:
     # a number and its unit never part at the end of a line on a narrow screen: a no-break space
     body = html.split('class="sum"', 1)[1]  # what the reader sees, after the hidden preheader
     assert re.search(r"\d&nbsp;(pp|bp)\b", body) and not re.search(r"\d (pp|bp|pts|ET)\b", body)
+    # the headlines not placed beside a passage, under the web's name for them
+    assert re.search(r"<h2\b[^>]*>More headlines</h2>", html) and "\n\nMORE HEADLINES\n- " in text
     # In the text part, a passage's headlines stand apart from its last paragraph, under a label.
     related = [p for p in brief.body if p.key in EMAIL_SECTIONS and p.headlines]
     assert related and text.count("\n\nIn the news:\n> ") == len(related)
