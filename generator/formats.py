@@ -1,9 +1,9 @@
 """The output formats a build can write: the one registry of their names and files.
 
 Each format's name maps to the keys of :data:`FILES` it writes, in the order a build writes them.
-The CLI's ``--formats`` (its default, its help and its check), the build, the issue folder
-(:mod:`generator.issue`), the site and the renderers (``generator.render.WRITERS``, one writer
-per name here, checked when that module loads) all read it.  It imports nothing, so the CLI reads
+The CLI's ``--formats`` (its default, its help and its check), the build, the site, the email
+and the renderers (``generator.render.WRITERS``, one writer per name here, checked when that
+module loads) all read it.  It imports nothing, so the CLI reads
 it without loading the models or the renderers.
 """
 

@@ -216,7 +216,7 @@ def units_kept(text: object) -> str:
 
 def wrap(text: object, width: int = 79, wrapstring: str = "\n") -> str:
     """Jinja's ``wordwrap`` (long words broken, breaks at hyphens), never between a number and its unit."""
-    kept = _UNIT_SPACE.sub(_KEPT, str(text).replace(_KEPT, " "))
+    kept = units_kept(str(text).replace(_KEPT, " "))
     lines = []
     for paragraph in kept.splitlines() or [""]:
         lines += textwrap.wrap(paragraph, width, expand_tabs=False, replace_whitespace=False) or [""]

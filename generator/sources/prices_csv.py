@@ -82,9 +82,10 @@ def clean_frame(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     order = np.argsort(stamps, kind="stable")
     stamps = stamps[order]
     last = np.append(stamps[1:] != stamps[:-1], True)  # duplicate dates: the last one wins
-    rows = np.flatnonzero(keep)[order][last]
+    ordered = np.flatnonzero(keep)[order]
+    rows = ordered[last]
     if not last.all():
-        _warn_repeated_dates(stamps, last, np.flatnonzero(keep)[order], values, symbol)
+        _warn_repeated_dates(stamps, last, ordered, values, symbol)
     close = values["Close"][rows]
     out = {c: _filled(values.get(c), rows, close) for c in ("Open", "High", "Low")}
     out["Close"] = close
@@ -99,7 +100,7 @@ def _warn_repeated_dates(
 ) -> None:
     """Name the rows dropped for repeating a date (the last row of each date is kept): how many,
     on how many dates, how many of them held other figures than the row kept, and the first date."""
-    group = np.cumsum(np.append(True, stamps[1:] != stamps[:-1])) - 1  # the date each sorted row is on
+    group = np.cumsum(np.append(True, last[:-1])) - 1  # each sorted row's date: a new one after a last
     kept = rows[last][group]  # the row kept for each sorted row's date
     dropped = ~last
     table = np.column_stack(list(values.values()))
